@@ -1,0 +1,83 @@
+//! Durable storage behind the ledger: one trait, two backends.
+//!
+//! Only the ledger talks to a [`Store`]; everything else reads through the
+//! ledger. A store holds the log's entries (exact leaf bytes, their leaf hash,
+//! the event id), the signed checkpoints the ledger wrote, and a little
+//! metadata (the log's origin name). A store does no validation and no
+//! hashing: it keeps what it is given, durably, and hands it back.
+
+pub mod postgres;
+pub mod sqlite;
+
+use crate::merkle::Hash;
+
+/// One log entry as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredEntry {
+    /// 0-based position in the log.
+    pub index: u64,
+    /// The event's client-chosen unique id.
+    pub event_id: String,
+    /// The exact leaf bytes (canonical JSON of the event): what is hashed.
+    pub leaf: Vec<u8>,
+    /// RFC 6962 leaf hash of `leaf`, as computed at append time.
+    pub hash: Hash,
+}
+
+/// A signed checkpoint as stored: the tree size it commits to and the full
+/// C2SP signed-note text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredCheckpoint {
+    pub size: u64,
+    pub note: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("SQLite storage error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("PostgreSQL storage error: {0}")]
+    Postgres(#[from] ::postgres::Error),
+    #[error("storage is inconsistent: {0}")]
+    Corrupt(String),
+}
+
+/// The storage contract. Every method is blocking; the ledger calls them from
+/// its own writer thread (never from an async task).
+pub trait Store: Send {
+    /// Appends `entries` (whose indexes continue the log contiguously) and,
+    /// if given, a checkpoint, in ONE transaction. Returns only once the
+    /// transaction is durable (fsync'd / committed with synchronous commit).
+    /// On error nothing of the call is stored.
+    fn append(
+        &mut self,
+        entries: &[StoredEntry],
+        checkpoint: Option<&StoredCheckpoint>,
+    ) -> Result<(), StoreError>;
+
+    /// Number of stored entries.
+    fn len(&mut self) -> Result<u64, StoreError>;
+
+    /// Entries with `start <= index < end`, in index order.
+    fn read(&mut self, start: u64, end: u64) -> Result<Vec<StoredEntry>, StoreError>;
+
+    /// Calls `f` on every entry in index order without holding them all in
+    /// memory. Stops at the first error `f` returns.
+    fn scan(
+        &mut self,
+        f: &mut dyn FnMut(StoredEntry) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError>;
+
+    /// The entry with this event id, if stored.
+    fn find(&mut self, event_id: &str) -> Result<Option<StoredEntry>, StoreError>;
+
+    /// The checkpoint with the largest size, if any.
+    fn latest_checkpoint(&mut self) -> Result<Option<StoredCheckpoint>, StoreError>;
+
+    /// Every stored checkpoint, by increasing size.
+    fn checkpoints(&mut self) -> Result<Vec<StoredCheckpoint>, StoreError>;
+
+    /// Small key/value metadata (e.g. the log origin).
+    fn get_meta(&mut self, key: &str) -> Result<Option<String>, StoreError>;
+    fn set_meta(&mut self, key: &str, value: &str) -> Result<(), StoreError>;
+}

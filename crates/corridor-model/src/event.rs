@@ -1,0 +1,535 @@
+//! The event envelope and every kind of fact Corridor records.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::{FieldError, SCHEMA_VERSION};
+
+/// Head counts by group id (e.g. `{"children": 12, "women": 9}`). Groups
+/// are disjoint, so the number of people is the sum of the values.
+pub type Counts = BTreeMap<String, u32>;
+
+/// Sum of a head count, in `u64` so no sum of `u32`s can overflow.
+pub fn people(counts: &Counts) -> u64 {
+    counts.values().map(|&n| u64::from(n)).sum()
+}
+
+/// One operational fact. Its canonical JSON ([`Event::canonical_bytes`]) is
+/// the leaf the ledger hashes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Event {
+    /// Schema version ([`SCHEMA_VERSION`]).
+    pub v: u32,
+    /// Client-chosen unique id: a retried submission with the same id and
+    /// content is stored once.
+    pub id: String,
+    /// When the fact happened, UTC.
+    pub time: DateTime<Utc>,
+    /// Who recorded it (a role or token name, never a resident's name).
+    pub author: String,
+    pub body: Body,
+}
+
+/// Every kind of fact. A new kind of fact is a new variant here plus the
+/// folds (views) that care about it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Body {
+    GroupsDefined(GroupsDefined),
+    SiteDeclared(Site),
+    CorridorDeclared(Corridor),
+    CorridorOpened(CorridorRef),
+    CorridorClosed(CorridorRef),
+    TruceWindowDeclared(TruceWindow),
+    TruceWindowChanged(TruceWindow),
+    VehicleRegistered(Vehicle),
+    ConvoyDispatched(Convoy),
+    Passage(Passage),
+    ConvoyArrived(ConvoyArrived),
+    Incident(Incident),
+    Agreement(Agreement),
+    AidDelivered(AidDelivery),
+    Airdrop(Airdrop),
+    HazardDeclared(Hazard),
+    HazardStatusChanged(HazardStatusChange),
+    ClearanceRecorded(Clearance),
+    ReturnRecorded(Return),
+    NoticeIssued(Notice),
+}
+
+impl Body {
+    /// The snake_case name of the variant, as written in JSON.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Body::GroupsDefined(_) => "groups_defined",
+            Body::SiteDeclared(_) => "site_declared",
+            Body::CorridorDeclared(_) => "corridor_declared",
+            Body::CorridorOpened(_) => "corridor_opened",
+            Body::CorridorClosed(_) => "corridor_closed",
+            Body::TruceWindowDeclared(_) => "truce_window_declared",
+            Body::TruceWindowChanged(_) => "truce_window_changed",
+            Body::VehicleRegistered(_) => "vehicle_registered",
+            Body::ConvoyDispatched(_) => "convoy_dispatched",
+            Body::Passage(_) => "passage",
+            Body::ConvoyArrived(_) => "convoy_arrived",
+            Body::Incident(_) => "incident",
+            Body::Agreement(_) => "agreement",
+            Body::AidDelivered(_) => "aid_delivered",
+            Body::Airdrop(_) => "airdrop",
+            Body::HazardDeclared(_) => "hazard_declared",
+            Body::HazardStatusChanged(_) => "hazard_status_changed",
+            Body::ClearanceRecorded(_) => "clearance_recorded",
+            Body::ReturnRecorded(_) => "return_recorded",
+            Body::NoticeIssued(_) => "notice_issued",
+        }
+    }
+}
+
+/// A head-count group (disjoint from every other group).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Group {
+    pub id: String,
+    pub label: String,
+}
+
+/// Declares (or extends) the set of head-count groups.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupsDefined {
+    pub groups: Vec<Group>,
+}
+
+impl GroupsDefined {
+    /// The reference case's groups (armed people under the agreement, women,
+    /// children) plus men and elderly.
+    pub fn standard() -> Self {
+        let g = |id: &str, label: &str| Group { id: id.into(), label: label.into() };
+        GroupsDefined {
+            groups: vec![
+                g("armed", "armed people under the agreement"),
+                g("women", "women"),
+                g("children", "children"),
+                g("men", "men"),
+                g("elderly", "elderly"),
+            ],
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SiteKind {
+    Besieged,
+    Destination,
+    Staging,
+}
+
+/// A geographic position, WGS 84.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Position {
+    pub lat: f64,
+    pub lon: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Site {
+    pub site: String,
+    pub name: String,
+    pub kind: SiteKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub position: Option<Position>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Checkpoint {
+    pub id: String,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub position: Option<Position>,
+}
+
+/// A corridor: from a site to a site through ordered checkpoints. The
+/// first checkpoint is the entry, the last the exit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Corridor {
+    pub corridor: String,
+    pub name: String,
+    pub from: String,
+    pub to: String,
+    pub checkpoints: Vec<Checkpoint>,
+    /// Groups allowed to use the corridor.
+    pub groups: Vec<String>,
+    /// Longer than this between entry and exit and a vehicle is overdue.
+    pub max_transit_minutes: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CorridorRef {
+    pub corridor: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub reason: String,
+}
+
+/// A truce window: corridors open between `start` and `end` (UTC).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TruceWindow {
+    pub window: String,
+    pub corridors: Vec<String>,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum VehicleKind {
+    Bus,
+    Ambulance,
+    Truck,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Vehicle {
+    pub vehicle: String,
+    pub kind: VehicleKind,
+    /// Seated places.
+    pub seats: u32,
+    /// Stretcher places (ambulances).
+    #[serde(default)]
+    pub stretchers: u32,
+    pub operator: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Convoy {
+    pub convoy: String,
+    pub corridor: String,
+    pub vehicles: Vec<String>,
+}
+
+/// A vehicle passing a checkpoint with the people aboard, by group.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Passage {
+    pub vehicle: String,
+    pub convoy: String,
+    pub corridor: String,
+    pub checkpoint: String,
+    pub counts: Counts,
+    /// People aboard who are wounded, whatever their group.
+    #[serde(default)]
+    pub wounded: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConvoyArrived {
+    pub convoy: String,
+    pub site: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IncidentKind {
+    Halt,
+    Attack,
+    VehicleLost,
+    RoadClosed,
+    Resumed,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Incident {
+    pub incident: String,
+    pub kind: IncidentKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub corridor: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub convoy: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site: Option<String>,
+    /// Vehicles destroyed or lost.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub vehicles: Vec<String>,
+    /// People killed, when known (a count, no names).
+    #[serde(default)]
+    pub killed: u32,
+    pub description: String,
+}
+
+/// An agreement between parties that links sites (e.g. "the Aleppo
+/// evacuation continues together with Fu'ah/Kafarya").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Agreement {
+    pub agreement: String,
+    pub sites: Vec<String>,
+    pub terms: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AidDelivery {
+    pub delivery: String,
+    pub commodity: String,
+    pub tonnes: f64,
+    pub families: u32,
+    pub people: u32,
+    pub district: String,
+    pub organisation: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Airdrop {
+    pub airdrop: String,
+    pub position: Position,
+    pub contents: String,
+    pub tonnes: f64,
+    pub recovered: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HazardKind {
+    FrontLine,
+    SuspectedMined,
+    ConfirmedMined,
+    ClosedRoad,
+    UnderFire,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HazardStatus {
+    Suspected,
+    Confirmed,
+    InClearance,
+    Cleared,
+    Active,
+    Lifted,
+}
+
+impl HazardStatus {
+    /// Whether an area with this status blocks roads.
+    pub fn blocks(self) -> bool {
+        !matches!(self, HazardStatus::Cleared | HazardStatus::Lifted)
+    }
+}
+
+/// A hazard area: a polygon (outer ring, `[lon, lat]` pairs as in GeoJSON).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Hazard {
+    pub hazard: String,
+    pub kind: HazardKind,
+    pub status: HazardStatus,
+    pub ring: Vec<[f64; 2]>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub district: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HazardStatusChange {
+    pub hazard: String,
+    pub status: HazardStatus,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Clearance {
+    pub record: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hazard: Option<String>,
+    pub district: String,
+    pub hectares: f64,
+    pub road_km: f64,
+    pub buildings: u32,
+    pub team: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Return {
+    pub record: String,
+    pub district: String,
+    pub families: u32,
+    pub people: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    Sms,
+    Cap,
+    Leaflet,
+    Loudspeaker,
+}
+
+/// A notice sent to residents: counts and hashes only, never phone numbers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Notice {
+    pub notice: String,
+    pub channel: Channel,
+    pub language: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub corridor: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<String>,
+    /// The notice this one updates or cancels.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub references: Option<String>,
+    pub recipients: u64,
+    /// SHA-256 (hex) of the recipient list, when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recipients_sha256: Option<String>,
+    /// SHA-256 (hex) of the notice's content.
+    pub content_sha256: String,
+}
+
+impl Event {
+    /// A new event with the current schema version.
+    pub fn new(id: impl Into<String>, time: DateTime<Utc>, author: impl Into<String>, body: Body) -> Self {
+        Event { v: SCHEMA_VERSION, id: id.into(), time, author: author.into(), body }
+    }
+
+    /// The exact bytes the ledger hashes: compact JSON, fields in declaration
+    /// order, maps sorted by key, times as RFC 3339 UTC. Parsing these bytes
+    /// and serializing again gives the same bytes.
+    pub fn canonical_bytes(&self) -> Vec<u8> {
+        serde_json::to_vec(self).expect("an Event always serializes")
+    }
+
+    /// Checks what can be checked on the event alone (no other event
+    /// needed): version, ids, counts, numbers. References to corridors,
+    /// vehicles and groups are checked by [`crate::Registry`].
+    pub fn check(&self) -> Result<(), FieldError> {
+        if self.v != SCHEMA_VERSION {
+            return Err(FieldError::new(
+                "v",
+                format!("schema version {} is not supported (this build writes and reads version {SCHEMA_VERSION})", self.v),
+            ));
+        }
+        check_id("id", &self.id)?;
+        check_id("author", &self.author)?;
+        let f = |name: &str| format!("body.{}.{name}", self.body.kind());
+        match &self.body {
+            Body::GroupsDefined(g) => {
+                if g.groups.is_empty() {
+                    return Err(FieldError::new(f("groups"), "at least one group is required"));
+                }
+                for (i, group) in g.groups.iter().enumerate() {
+                    check_id(&f(&format!("groups[{i}].id")), &group.id)?;
+                    if group.id == "wounded" {
+                        return Err(FieldError::new(
+                            f(&format!("groups[{i}].id")),
+                            "\"wounded\" is a condition counted across groups (the `wounded` field of a passage), not a group",
+                        ));
+                    }
+                }
+            }
+            Body::SiteDeclared(s) => check_id(&f("site"), &s.site)?,
+            Body::CorridorDeclared(c) => {
+                check_id(&f("corridor"), &c.corridor)?;
+                if c.checkpoints.len() < 2 {
+                    return Err(FieldError::new(f("checkpoints"), "a corridor needs at least an entry and an exit checkpoint"));
+                }
+                for (i, cp) in c.checkpoints.iter().enumerate() {
+                    check_id(&f(&format!("checkpoints[{i}].id")), &cp.id)?;
+                }
+                if c.groups.is_empty() {
+                    return Err(FieldError::new(f("groups"), "name at least one group allowed to use the corridor"));
+                }
+                if c.max_transit_minutes == 0 {
+                    return Err(FieldError::new(f("max_transit_minutes"), "must be greater than 0"));
+                }
+            }
+            Body::TruceWindowDeclared(w) | Body::TruceWindowChanged(w) => {
+                if w.end <= w.start {
+                    return Err(FieldError::new(f("end"), format!("the window ends ({}) before it starts ({})", w.end, w.start)));
+                }
+            }
+            Body::VehicleRegistered(v) => {
+                check_id(&f("vehicle"), &v.vehicle)?;
+                if v.seats == 0 && v.stretchers == 0 {
+                    return Err(FieldError::new(f("seats"), "a vehicle needs at least one seat or stretcher place"));
+                }
+            }
+            Body::ConvoyDispatched(c) => {
+                check_id(&f("convoy"), &c.convoy)?;
+                if c.vehicles.is_empty() {
+                    return Err(FieldError::new(f("vehicles"), "a convoy needs at least one vehicle"));
+                }
+            }
+            Body::Passage(p) => {
+                let total = people(&p.counts);
+                if u64::from(p.wounded) > total {
+                    return Err(FieldError::new(
+                        f("wounded"),
+                        format!("{} wounded is more than the {total} people counted aboard (wounded are counted within the groups)", p.wounded),
+                    ));
+                }
+            }
+            Body::AidDelivered(a) => {
+                check_nonneg(&f("tonnes"), a.tonnes)?;
+            }
+            Body::Airdrop(a) => {
+                check_nonneg(&f("tonnes"), a.tonnes)?;
+                check_position(&f("position"), a.position)?;
+            }
+            Body::ClearanceRecorded(c) => {
+                check_nonneg(&f("hectares"), c.hectares)?;
+                check_nonneg(&f("road_km"), c.road_km)?;
+            }
+            Body::HazardDeclared(h) => {
+                check_id(&f("hazard"), &h.hazard)?;
+                if h.ring.len() < 4 || h.ring.first() != h.ring.last() {
+                    return Err(FieldError::new(f("ring"), "a polygon ring needs at least 4 positions, the last equal to the first"));
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+fn check_id(field: &str, id: &str) -> Result<(), FieldError> {
+    if id.is_empty() {
+        return Err(FieldError::new(field, "must not be empty"));
+    }
+    if id.len() > 200 {
+        return Err(FieldError::new(field, format!("is {} bytes long; at most 200", id.len())));
+    }
+    if id.chars().any(char::is_control) {
+        return Err(FieldError::new(field, "must not contain control characters"));
+    }
+    Ok(())
+}
+
+fn check_nonneg(field: &str, x: f64) -> Result<(), FieldError> {
+    if !x.is_finite() || x < 0.0 {
+        return Err(FieldError::new(field, format!("{x} is not a non-negative number")));
+    }
+    Ok(())
+}
+
+fn check_position(field: &str, p: Position) -> Result<(), FieldError> {
+    if !(-90.0..=90.0).contains(&p.lat) || !(-180.0..=180.0).contains(&p.lon) {
+        return Err(FieldError::new(field, format!("({}, {}) is not a valid latitude/longitude", p.lat, p.lon)));
+    }
+    Ok(())
+}

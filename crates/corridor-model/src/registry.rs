@@ -1,0 +1,347 @@
+//! What the log has declared so far, to check an event's references.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use crate::{Body, Event, FieldError, Vehicle};
+
+/// A declared corridor, as the registry keeps it.
+#[derive(Debug, Clone)]
+pub struct CorridorInfo {
+    pub checkpoints: Vec<String>,
+    pub groups: HashSet<String>,
+}
+
+#[derive(Debug, Clone)]
+struct ConvoyInfo {
+    corridor: String,
+    vehicles: HashSet<String>,
+}
+
+/// The declared groups, sites, corridors, checkpoints, vehicles, convoys,
+/// windows, hazards and notices, built by folding the log. An event that
+/// refers to something not declared before it is rejected.
+#[derive(Debug, Clone, Default)]
+pub struct Registry {
+    groups: BTreeMap<String, String>,
+    sites: HashSet<String>,
+    corridors: HashMap<String, CorridorInfo>,
+    /// checkpoint id -> corridor id (checkpoint ids are unique across corridors).
+    checkpoints: HashMap<String, String>,
+    vehicles: HashMap<String, Vehicle>,
+    convoys: HashMap<String, ConvoyInfo>,
+    windows: HashSet<String>,
+    hazards: HashSet<String>,
+    notices: HashSet<String>,
+}
+
+impl Registry {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn groups(&self) -> &BTreeMap<String, String> {
+        &self.groups
+    }
+
+    pub fn corridor(&self, id: &str) -> Option<&CorridorInfo> {
+        self.corridors.get(id)
+    }
+
+    /// The corridor a checkpoint belongs to.
+    pub fn corridor_of_checkpoint(&self, checkpoint: &str) -> Option<&str> {
+        self.checkpoints.get(checkpoint).map(String::as_str)
+    }
+
+    pub fn vehicle(&self, id: &str) -> Option<&Vehicle> {
+        self.vehicles.get(id)
+    }
+
+    /// Checks and records a batch, all or nothing: on error the registry is
+    /// unchanged and the error carries the position of the failing event.
+    pub fn apply_batch<'a>(
+        &mut self,
+        events: impl IntoIterator<Item = &'a Event>,
+    ) -> Result<(), (usize, FieldError)> {
+        let mut scratch: Option<Registry> = None;
+        for (i, e) in events.into_iter().enumerate() {
+            let reg = scratch.as_ref().unwrap_or(self);
+            reg.check(e).map_err(|err| (i, err))?;
+            if declares(&e.body) {
+                scratch.get_or_insert_with(|| self.clone()).record(e);
+            }
+        }
+        if let Some(s) = scratch {
+            *self = s;
+        }
+        Ok(())
+    }
+
+    /// Checks and records one event.
+    pub fn apply(&mut self, e: &Event) -> Result<(), FieldError> {
+        self.check(e)?;
+        self.record(e);
+        Ok(())
+    }
+
+    /// Checks an event's references against what is declared (does not
+    /// record it).
+    pub fn check(&self, e: &Event) -> Result<(), FieldError> {
+        let kind = e.body.kind();
+        let f = |name: &str| format!("body.{kind}.{name}");
+        let new = |field: &str, id: &str, set: bool, what: &str, change: &str| {
+            if set {
+                Err(FieldError::new(f(field), format!("{what} {id:?} is already declared; {change}")))
+            } else {
+                Ok(())
+            }
+        };
+        match &e.body {
+            Body::GroupsDefined(g) => {
+                let mut seen = HashSet::new();
+                for (i, group) in g.groups.iter().enumerate() {
+                    if self.groups.contains_key(&group.id) || !seen.insert(&group.id) {
+                        return Err(FieldError::new(
+                            f(&format!("groups[{i}].id")),
+                            format!("group {:?} is already defined", group.id),
+                        ));
+                    }
+                }
+            }
+            Body::SiteDeclared(s) => new("site", &s.site, self.sites.contains(&s.site), "site", "choose another id")?,
+            Body::CorridorDeclared(c) => {
+                new("corridor", &c.corridor, self.corridors.contains_key(&c.corridor), "corridor", "choose another id")?;
+                self.site(&f("from"), &c.from)?;
+                self.site(&f("to"), &c.to)?;
+                let mut seen = HashSet::new();
+                for (i, cp) in c.checkpoints.iter().enumerate() {
+                    if self.checkpoints.contains_key(&cp.id) || !seen.insert(&cp.id) {
+                        return Err(FieldError::new(
+                            f(&format!("checkpoints[{i}].id")),
+                            format!("checkpoint {:?} is already declared (checkpoint ids are unique across corridors)", cp.id),
+                        ));
+                    }
+                }
+                for (i, g) in c.groups.iter().enumerate() {
+                    self.group(&f(&format!("groups[{i}]")), g)?;
+                }
+            }
+            Body::CorridorOpened(c) | Body::CorridorClosed(c) => {
+                self.corridor_id(&f("corridor"), &c.corridor)?;
+            }
+            Body::TruceWindowDeclared(w) | Body::TruceWindowChanged(w) => {
+                let declared = self.windows.contains(&w.window);
+                if matches!(e.body, Body::TruceWindowDeclared(_)) {
+                    new("window", &w.window, declared, "truce window", "use truce_window_changed to change it")?;
+                } else if !declared {
+                    return Err(FieldError::new(f("window"), format!("unknown truce window {:?}: declare it first", w.window)));
+                }
+                for (i, c) in w.corridors.iter().enumerate() {
+                    self.corridor_id(&f(&format!("corridors[{i}]")), c)?;
+                }
+            }
+            Body::VehicleRegistered(v) => {
+                new("vehicle", &v.vehicle, self.vehicles.contains_key(&v.vehicle), "vehicle", "choose another id")?;
+            }
+            Body::ConvoyDispatched(c) => {
+                new("convoy", &c.convoy, self.convoys.contains_key(&c.convoy), "convoy", "choose another id")?;
+                self.corridor_id(&f("corridor"), &c.corridor)?;
+                let mut seen = HashSet::new();
+                for (i, v) in c.vehicles.iter().enumerate() {
+                    self.vehicle_id(&f(&format!("vehicles[{i}]")), v)?;
+                    if !seen.insert(v) {
+                        return Err(FieldError::new(f(&format!("vehicles[{i}]")), format!("vehicle {v:?} is listed twice")));
+                    }
+                }
+            }
+            Body::Passage(p) => {
+                let corridor = self.corridor_id(&f("corridor"), &p.corridor)?;
+                if !corridor.checkpoints.contains(&p.checkpoint) {
+                    let known = corridor.checkpoints.join(", ");
+                    return Err(FieldError::new(
+                        f("checkpoint"),
+                        format!("unknown checkpoint {:?} on corridor {:?} (its checkpoints: {known})", p.checkpoint, p.corridor),
+                    ));
+                }
+                self.vehicle_id(&f("vehicle"), &p.vehicle)?;
+                let convoy = self.convoys.get(&p.convoy).ok_or_else(|| {
+                    FieldError::new(f("convoy"), format!("unknown convoy {:?}: dispatch it first (convoy_dispatched)", p.convoy))
+                })?;
+                if convoy.corridor != p.corridor {
+                    return Err(FieldError::new(
+                        f("corridor"),
+                        format!("convoy {:?} was dispatched on corridor {:?}, not {:?}", p.convoy, convoy.corridor, p.corridor),
+                    ));
+                }
+                if !convoy.vehicles.contains(&p.vehicle) {
+                    return Err(FieldError::new(
+                        f("vehicle"),
+                        format!("vehicle {:?} is not part of convoy {:?}", p.vehicle, p.convoy),
+                    ));
+                }
+                for g in p.counts.keys() {
+                    let field = f(&format!("counts.{g}"));
+                    self.group(&field, g)?;
+                    if !corridor.groups.contains(g) {
+                        return Err(FieldError::new(field, format!("group {g:?} may not use corridor {:?}", p.corridor)));
+                    }
+                }
+            }
+            Body::ConvoyArrived(a) => {
+                if !self.convoys.contains_key(&a.convoy) {
+                    return Err(FieldError::new(f("convoy"), format!("unknown convoy {:?}", a.convoy)));
+                }
+                self.site(&f("site"), &a.site)?;
+            }
+            Body::Incident(i) => {
+                if let Some(c) = &i.corridor {
+                    self.corridor_id(&f("corridor"), c)?;
+                }
+                if let Some(c) = &i.convoy {
+                    if !self.convoys.contains_key(c) {
+                        return Err(FieldError::new(f("convoy"), format!("unknown convoy {c:?}")));
+                    }
+                }
+                if let Some(s) = &i.site {
+                    self.site(&f("site"), s)?;
+                }
+                for (n, v) in i.vehicles.iter().enumerate() {
+                    self.vehicle_id(&f(&format!("vehicles[{n}]")), v)?;
+                }
+            }
+            Body::Agreement(a) => {
+                for (i, s) in a.sites.iter().enumerate() {
+                    self.site(&f(&format!("sites[{i}]")), s)?;
+                }
+            }
+            Body::HazardDeclared(h) => {
+                new("hazard", &h.hazard, self.hazards.contains(&h.hazard), "hazard", "use hazard_status_changed to change it")?;
+            }
+            Body::HazardStatusChanged(h) => self.hazard(&f("hazard"), &h.hazard)?,
+            Body::ClearanceRecorded(c) => {
+                if let Some(h) = &c.hazard {
+                    self.hazard(&f("hazard"), h)?;
+                }
+            }
+            Body::NoticeIssued(n) => {
+                new("notice", &n.notice, self.notices.contains(&n.notice), "notice", "an update is a new notice that references it")?;
+                if let Some(c) = &n.corridor {
+                    self.corridor_id(&f("corridor"), c)?;
+                }
+                if let Some(w) = &n.window {
+                    if !self.windows.contains(w) {
+                        return Err(FieldError::new(f("window"), format!("unknown truce window {w:?}")));
+                    }
+                }
+                if let Some(r) = &n.references {
+                    if !self.notices.contains(r) {
+                        return Err(FieldError::new(f("references"), format!("unknown notice {r:?}")));
+                    }
+                }
+            }
+            Body::AidDelivered(_) | Body::Airdrop(_) | Body::ReturnRecorded(_) => {}
+        }
+        Ok(())
+    }
+
+    /// Records a checked event's declarations.
+    fn record(&mut self, e: &Event) {
+        match &e.body {
+            Body::GroupsDefined(g) => {
+                for group in &g.groups {
+                    self.groups.insert(group.id.clone(), group.label.clone());
+                }
+            }
+            Body::SiteDeclared(s) => {
+                self.sites.insert(s.site.clone());
+            }
+            Body::CorridorDeclared(c) => {
+                for cp in &c.checkpoints {
+                    self.checkpoints.insert(cp.id.clone(), c.corridor.clone());
+                }
+                self.corridors.insert(
+                    c.corridor.clone(),
+                    CorridorInfo {
+                        checkpoints: c.checkpoints.iter().map(|cp| cp.id.clone()).collect(),
+                        groups: c.groups.iter().cloned().collect(),
+                    },
+                );
+            }
+            Body::TruceWindowDeclared(w) => {
+                self.windows.insert(w.window.clone());
+            }
+            Body::VehicleRegistered(v) => {
+                self.vehicles.insert(v.vehicle.clone(), v.clone());
+            }
+            Body::ConvoyDispatched(c) => {
+                self.convoys.insert(
+                    c.convoy.clone(),
+                    ConvoyInfo { corridor: c.corridor.clone(), vehicles: c.vehicles.iter().cloned().collect() },
+                );
+            }
+            Body::HazardDeclared(h) => {
+                self.hazards.insert(h.hazard.clone());
+            }
+            Body::NoticeIssued(n) => {
+                self.notices.insert(n.notice.clone());
+            }
+            _ => {}
+        }
+    }
+
+    fn site(&self, field: &str, id: &str) -> Result<(), FieldError> {
+        if self.sites.contains(id) {
+            Ok(())
+        } else {
+            Err(FieldError::new(field, format!("unknown site {id:?}: declare it first (site_declared)")))
+        }
+    }
+
+    fn group(&self, field: &str, id: &str) -> Result<(), FieldError> {
+        if self.groups.contains_key(id) {
+            Ok(())
+        } else {
+            let known: Vec<&str> = self.groups.keys().map(String::as_str).collect();
+            Err(FieldError::new(
+                field,
+                format!("unknown group {id:?} (defined groups: {}); define it with groups_defined", known.join(", ")),
+            ))
+        }
+    }
+
+    fn corridor_id(&self, field: &str, id: &str) -> Result<&CorridorInfo, FieldError> {
+        self.corridors
+            .get(id)
+            .ok_or_else(|| FieldError::new(field, format!("unknown corridor {id:?}: declare it first (corridor_declared)")))
+    }
+
+    fn vehicle_id(&self, field: &str, id: &str) -> Result<(), FieldError> {
+        if self.vehicles.contains_key(id) {
+            Ok(())
+        } else {
+            Err(FieldError::new(field, format!("unknown vehicle {id:?}: register it first (vehicle_registered)")))
+        }
+    }
+
+    fn hazard(&self, field: &str, id: &str) -> Result<(), FieldError> {
+        if self.hazards.contains(id) {
+            Ok(())
+        } else {
+            Err(FieldError::new(field, format!("unknown hazard area {id:?}: declare it first (hazard_declared)")))
+        }
+    }
+}
+
+/// Whether an event declares something later events may refer to.
+fn declares(body: &Body) -> bool {
+    matches!(
+        body,
+        Body::GroupsDefined(_)
+            | Body::SiteDeclared(_)
+            | Body::CorridorDeclared(_)
+            | Body::TruceWindowDeclared(_)
+            | Body::VehicleRegistered(_)
+            | Body::ConvoyDispatched(_)
+            | Body::HazardDeclared(_)
+            | Body::NoticeIssued(_)
+    )
+}

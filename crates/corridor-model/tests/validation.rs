@@ -1,0 +1,135 @@
+//! Bad input is refused with an error naming the event and the field.
+
+use corridor_model::parse::{parse_batch, parse_leaf, ParseError};
+use corridor_model::Registry;
+
+const SETUP: &str = r#"
+{"v":1,"id":"g","time":"2016-12-15T04:00:00Z","author":"hq","body":{"groups_defined":{"groups":[{"id":"women","label":"women"},{"id":"children","label":"children"},{"id":"armed","label":"armed"}]}}}
+{"v":1,"id":"s1","time":"2016-12-15T04:00:00Z","author":"hq","body":{"site_declared":{"site":"east","name":"Eastern Aleppo","kind":"besieged"}}}
+{"v":1,"id":"s2","time":"2016-12-15T04:00:00Z","author":"hq","body":{"site_declared":{"site":"r4","name":"Rashidin-4","kind":"destination"}}}
+{"v":1,"id":"c","time":"2016-12-15T04:00:00Z","author":"hq","body":{"corridor_declared":{"corridor":"ramouseh","name":"Ramouseh","from":"east","to":"r4","checkpoints":[{"id":"cp1","name":"Entry"},{"id":"cp2","name":"Exit"}],"groups":["women","children"],"max_transit_minutes":90}}}
+{"v":1,"id":"v","time":"2016-12-15T04:00:00Z","author":"hq","body":{"vehicle_registered":{"vehicle":"bus-1","kind":"bus","seats":50,"operator":"SARC"}}}
+{"v":1,"id":"k","time":"2016-12-15T04:00:00Z","author":"hq","body":{"convoy_dispatched":{"convoy":"c1","corridor":"ramouseh","vehicles":["bus-1"]}}}
+"#;
+
+fn passage(counts: &str, wounded: i64, checkpoint: &str, vehicle: &str, corridor: &str) -> String {
+    format!(
+        r#"{{"v":1,"id":"p1","time":"2016-12-15T05:00:00Z","author":"cp1","body":{{"passage":{{"vehicle":"{vehicle}","convoy":"c1","corridor":"{corridor}","checkpoint":"{checkpoint}","counts":{counts},"wounded":{wounded}}}}}}}"#
+    )
+}
+
+fn registry() -> Registry {
+    let events = parse_batch(SETUP).expect("setup parses");
+    let mut r = Registry::new();
+    r.apply_batch(&events).expect("setup is consistent");
+    r
+}
+
+fn err_of(json: &str) -> String {
+    match parse_batch(json) {
+        Err(e) => e.to_string(),
+        Ok(events) => {
+            let mut r = registry();
+            match r.apply_batch(&events) {
+                Err((i, e)) => format!("event #{i}: {e}"),
+                Ok(()) => panic!("accepted: {json}"),
+            }
+        }
+    }
+}
+
+#[test]
+fn good_passage_is_accepted_and_canonical() {
+    let events = parse_batch(&passage(r#"{"women":3,"children":4}"#, 1, "cp1", "bus-1", "ramouseh")).unwrap();
+    registry().apply_batch(&events).unwrap();
+    let bytes = events[0].canonical_bytes();
+    assert_eq!(parse_leaf(&bytes).unwrap(), events[0]);
+    let text = String::from_utf8(bytes).unwrap();
+    assert!(text.contains(r#""time":"2016-12-15T05:00:00Z""#), "{text}");
+}
+
+#[test]
+fn malformed_json_is_refused() {
+    let e = err_of("{\"v\":1,");
+    assert!(e.contains("not valid JSON"), "{e}");
+}
+
+#[test]
+fn unknown_kind_names_the_kind() {
+    let e = err_of(r#"{"v":1,"id":"x","time":"2016-12-15T05:00:00Z","author":"hq","body":{"teleport":{}}}"#);
+    assert!(e.contains("event #0") && e.contains("id \"x\"") && e.contains("unknown variant `teleport`"), "{e}");
+}
+
+#[test]
+fn unknown_field_names_the_field() {
+    let j = passage(r#"{"women":3}"#, 0, "cp1", "bus-1", "ramouseh").replace(r#""wounded":0"#, r#""wounded":0,"name":"x""#);
+    let e = err_of(&j);
+    assert!(e.contains("body.passage") && e.contains("unknown field `name`"), "{e}");
+}
+
+#[test]
+fn negative_count_names_the_group() {
+    let e = err_of(&passage(r#"{"women":-3}"#, 0, "cp1", "bus-1", "ramouseh"));
+    assert!(e.contains("body.passage.counts.women") && e.contains("-3"), "{e}");
+}
+
+#[test]
+fn wounded_more_than_people() {
+    let e = err_of(&passage(r#"{"women":1,"children":1}"#, 3, "cp1", "bus-1", "ramouseh"));
+    assert!(e.contains("body.passage.wounded") && e.contains("3 wounded"), "{e}");
+}
+
+#[test]
+fn unknown_references() {
+    let e = err_of(&passage(r#"{"women":1}"#, 0, "cp9", "bus-1", "ramouseh"));
+    assert!(e.contains("body.passage.checkpoint") && e.contains("cp9"), "{e}");
+    let e = err_of(&passage(r#"{"women":1}"#, 0, "cp1", "bus-9", "ramouseh"));
+    assert!(e.contains("body.passage.vehicle") && e.contains("bus-9"), "{e}");
+    let e = err_of(&passage(r#"{"women":1}"#, 0, "cp1", "bus-1", "nowhere"));
+    assert!(e.contains("body.passage.corridor") && e.contains("nowhere"), "{e}");
+    let e = err_of(&passage(r#"{"wounded":1}"#, 0, "cp1", "bus-1", "ramouseh"));
+    assert!(e.contains("counts.wounded") && e.contains("unknown group"), "{e}");
+    let e = err_of(&passage(r#"{"armed":1}"#, 0, "cp1", "bus-1", "ramouseh"));
+    assert!(e.contains("may not use corridor"), "{e}");
+}
+
+#[test]
+fn wrong_version_and_empty_id() {
+    let e = err_of(r#"{"v":2,"id":"x","time":"2016-12-15T05:00:00Z","author":"hq","body":{"agreement":{"agreement":"a","sites":[],"terms":"t"}}}"#);
+    assert!(e.contains("schema version 2"), "{e}");
+    let e = err_of(r#"{"v":1,"id":"","time":"2016-12-15T05:00:00Z","author":"hq","body":{"agreement":{"agreement":"a","sites":[],"terms":"t"}}}"#);
+    assert!(e.contains("id: must not be empty"), "{e}");
+}
+
+#[test]
+fn batch_error_carries_position() {
+    let good = passage(r#"{"women":1}"#, 0, "cp1", "bus-1", "ramouseh");
+    let bad = passage(r#"{"women":1}"#, 5, "cp1", "bus-1", "ramouseh").replace("p1", "p2");
+    match parse_batch(&format!("{good}\n{bad}\n")) {
+        Err(ParseError::Event { position, id, .. }) => {
+            assert_eq!(position, 1);
+            assert_eq!(id.as_deref(), Some("p2"));
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn registry_batch_is_all_or_nothing() {
+    let mut r = registry();
+    let batch = parse_batch(
+        r#"{"v":1,"id":"v2","time":"2016-12-15T04:00:00Z","author":"hq","body":{"vehicle_registered":{"vehicle":"bus-2","kind":"bus","seats":50,"operator":"SARC"}}}
+{"v":1,"id":"k2","time":"2016-12-15T04:00:00Z","author":"hq","body":{"convoy_dispatched":{"convoy":"c2","corridor":"nowhere","vehicles":["bus-2"]}}}"#,
+    )
+    .unwrap();
+    assert_eq!(r.apply_batch(&batch).unwrap_err().0, 1);
+    assert!(r.vehicle("bus-2").is_none(), "a rejected batch must leave nothing behind");
+}
+
+#[test]
+fn non_canonical_leaf_is_refused() {
+    let events = parse_batch(&passage(r#"{"women":3}"#, 0, "cp1", "bus-1", "ramouseh")).unwrap();
+    let mut bytes = events[0].canonical_bytes();
+    bytes.insert(1, b' ');
+    assert!(parse_leaf(&bytes).is_err());
+}
