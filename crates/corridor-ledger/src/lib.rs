@@ -10,8 +10,14 @@
 //! - [`note`]: C2SP signed notes and Ed25519 keys in `name+hash+base64` form.
 //! - [`checkpoint`]: the C2SP `tlog-checkpoint` body.
 //! - [`store`]: durable storage (SQLite by default, PostgreSQL).
+//! - [`Ledger`]: validated, deduplicated, group-committed appends.
+//! - [`verify`]: full re-verification of a stored log.
 
 pub mod checkpoint;
+mod ledger;
 pub mod merkle;
 pub mod note;
 pub mod store;
+pub mod verify;
+
+pub use ledger::{parse_checkpoint, sign_checkpoint, Appended, Ledger, LedgerError, SignedCheckpoint};

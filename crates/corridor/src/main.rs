@@ -1,1 +1,383 @@
-fn main() {}
+//! `corridor`: plan, run and prove humanitarian evacuations.
+
+use std::io::{IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use base64::Engine as _;
+use clap::{Args, Parser, Subcommand};
+use corridor::datadir::DataDir;
+use corridor::{bench, demo, print};
+use corridor_ledger::note::Verifier;
+use corridor_ledger::verify::verify_log;
+use corridor_ledger::Appended;
+use corridor_model::parse::parse_batch;
+use corridor_views::Views;
+use indicatif::{ProgressBar, ProgressStyle};
+
+#[derive(Parser)]
+#[command(name = "corridor", version, about = "Plan, run and prove humanitarian evacuations: one tamper-evident log, many views.")]
+struct Cli {
+    /// The data directory holding the log, its key and its storage.
+    #[arg(long, global = true, default_value = "./corridor-data", env = "CORRIDOR_DATA_DIR")]
+    data_dir: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create a new log: a signing key, and SQLite storage (or PostgreSQL with --database-url).
+    Init {
+        /// The log's origin line (and key name), e.g. `ops.example.org/aleppo-2016`.
+        #[arg(long)]
+        origin: Option<String>,
+        /// Store the log in PostgreSQL instead of SQLite, e.g. postgres://postgres@127.0.0.1:5432/test
+        #[arg(long, env = "CORRIDOR_DATABASE_URL")]
+        database_url: Option<String>,
+        /// The PostgreSQL schema to keep the log in ([a-z0-9_]).
+        #[arg(long, default_value = "corridor")]
+        pg_schema: String,
+    },
+    /// Append, show and export log entries; print the signed checkpoint and the key.
+    #[command(subcommand)]
+    Log(LogCommand),
+    /// Re-read the whole log, check every leaf and signed checkpoint, and recompute every figure.
+    Verify {
+        /// A signed checkpoint kept earlier (a file): the log must be consistent with it.
+        #[arg(long)]
+        checkpoint: Option<PathBuf>,
+        /// The log's verifier key (`name+hash+base64`) or a file holding it; default: the data directory's own key.
+        #[arg(long)]
+        key: Option<String>,
+        /// Print the figures as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Generate the reference case (eastern Aleppo, 15–22 December 2016) into the log and print its figures.
+    Demo {
+        /// Seed of the generated loads.
+        #[arg(long, default_value_t = 2016)]
+        seed: u64,
+    },
+    /// Benchmarks.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+    #[command(subcommand, hide = true)]
+    Debug(DebugCommand),
+}
+
+#[derive(Subcommand)]
+enum LogCommand {
+    /// Append events (a JSON array, or one JSON event per line) from FILE or stdin. All or nothing.
+    Append {
+        /// File of events; `-` or nothing reads stdin.
+        file: Option<PathBuf>,
+    },
+    /// Show entries.
+    Show {
+        #[arg(long, default_value_t = 0)]
+        from: u64,
+        /// Exclusive end (default: the end of the log).
+        #[arg(long)]
+        to: Option<u64>,
+        /// One JSON object per line: index, leaf hash, event.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Every entry's exact leaf bytes (what is hashed), one base64 line per entry, in log order.
+    Export {
+        /// Write to FILE instead of stdout.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// The latest signed checkpoint, as a C2SP signed note.
+    Checkpoint,
+    /// The log's verifier key, in signed-note `name+hash+base64` form.
+    Key,
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Durable ledger appends vs raw SQLite inserts, and proof generation on a large tree.
+    Ledger(LedgerBenchArgs),
+}
+
+#[derive(Args)]
+struct LedgerBenchArgs {
+    /// Events appended per round.
+    #[arg(long, default_value_t = 200_000)]
+    events: usize,
+    /// Events per append call (and per raw SQLite transaction).
+    #[arg(long, default_value_t = 1_000)]
+    batch: usize,
+    /// Threads appending concurrently (their batches share group commits).
+    #[arg(long, default_value_t = 4)]
+    writers: usize,
+    #[arg(long, default_value_t = 5)]
+    rounds: usize,
+    /// Leaves in the proof benchmark's tree.
+    #[arg(long, default_value_t = 1_000_000)]
+    tree: u64,
+    /// Proofs of each kind generated.
+    #[arg(long, default_value_t = 200_000)]
+    proofs: usize,
+    /// Where the benchmark's temporary databases go (default: a temporary directory).
+    #[arg(long)]
+    dir: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum DebugCommand {
+    /// Appends forever from two threads, printing `ACK id…` once each batch is durable (for the crash test).
+    CrashWriter,
+}
+
+fn main() {
+    let cli = Cli::parse();
+    if let Err(e) = run(cli) {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    let dir = cli.data_dir.as_path();
+    match cli.command {
+        Command::Init { origin, database_url, pg_schema } => {
+            let d = DataDir::init(dir, origin, database_url, &pg_schema)?;
+            println!("created log {:?} in {}", d.config.origin, dir.display());
+            println!("verifier key: {}", d.signer()?.verifier().to_vkey());
+        }
+        Command::Log(cmd) => log(dir, cmd)?,
+        Command::Verify { checkpoint, key, json } => verify(dir, checkpoint.as_deref(), key.as_deref(), json)?,
+        Command::Demo { seed } => demo_cmd(dir, seed)?,
+        Command::Bench(BenchCommand::Ledger(args)) => bench_ledger(args)?,
+        Command::Debug(DebugCommand::CrashWriter) => crash_writer(dir)?,
+    }
+    Ok(())
+}
+
+fn log(dir: &Path, cmd: LogCommand) -> Result<()> {
+    let mut d = DataDir::open(dir)?;
+    match cmd {
+        LogCommand::Append { file } => {
+            let mut input = String::new();
+            match file.as_deref() {
+                None => std::io::stdin().read_to_string(&mut input).context("cannot read events from stdin")?,
+                Some(p) if p == Path::new("-") => std::io::stdin().read_to_string(&mut input).context("cannot read events from stdin")?,
+                Some(p) => std::fs::read_to_string(p)
+                    .map(|s| {
+                        input = s;
+                        input.len()
+                    })
+                    .with_context(|| format!("cannot read {}", p.display()))?,
+            };
+            let events = parse_batch(&input).context("nothing was appended")?;
+            let ledger = d.ledger()?;
+            let n = events.len();
+            let outcomes = ledger.append(events)?;
+            let new = outcomes.iter().filter(|o| matches!(o, Appended::New(_))).count();
+            println!("appended {new} new event(s), {} already in the log; log size {}", n - new, ledger.len());
+        }
+        LogCommand::Show { from, to, json } => {
+            let ledger = d.ledger()?;
+            let end = to.unwrap_or(u64::MAX).min(ledger.len());
+            let mut out = std::io::stdout().lock();
+            let mut start = from;
+            while start < end {
+                let stop = (start + 10_000).min(end);
+                for (i, e) in ledger.events(start, stop)? {
+                    if json {
+                        let h = ledger.leaf_hash(i).map(hex::encode).unwrap_or_default();
+                        writeln!(out, "{}", serde_json::json!({ "index": i, "leaf_hash": h, "event": e }))?;
+                    } else {
+                        writeln!(out, "{i:>7}  {}  {:<22} {:<14} {}", e.time.format("%Y-%m-%d %H:%M:%SZ"), e.body.kind(), e.author, e.id)?;
+                    }
+                }
+                start = stop;
+            }
+        }
+        LogCommand::Export { out } => {
+            let ledger = d.ledger()?;
+            let mut w: Box<dyn Write> = match &out {
+                Some(p) => Box::new(std::io::BufWriter::new(std::fs::File::create(p).with_context(|| format!("cannot create {}", p.display()))?)),
+                None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+            };
+            let n = ledger.len();
+            let b64 = base64::engine::general_purpose::STANDARD;
+            let mut start = 0;
+            while start < n {
+                let stop = (start + 10_000).min(n);
+                for e in ledger.entries(start, stop)? {
+                    writeln!(w, "{}", b64.encode(&e.leaf))?;
+                }
+                start = stop;
+            }
+            w.flush()?;
+            if let Some(p) = out {
+                eprintln!("exported {n} entries to {}", p.display());
+            }
+        }
+        LogCommand::Checkpoint => print!("{}", d.ledger()?.checkpoint().note),
+        LogCommand::Key => println!("{}", d.signer()?.verifier().to_vkey()),
+    }
+    Ok(())
+}
+
+fn verify(dir: &Path, checkpoint: Option<&Path>, key: Option<&str>, json: bool) -> Result<()> {
+    let d = DataDir::open(dir)?;
+    let verifier = match key {
+        None => d.signer()?.verifier(),
+        Some(k) => {
+            let text = if Path::new(k).is_file() { std::fs::read_to_string(k)? } else { k.to_string() };
+            Verifier::from_vkey(text.trim()).with_context(|| format!("{k:?} is not a verifier key (name+hash+base64)"))?
+        }
+    };
+    let earlier = match checkpoint {
+        Some(p) => Some(std::fs::read_to_string(p).with_context(|| format!("cannot read checkpoint {}", p.display()))?),
+        None => None,
+    };
+    let mut store = d.store()?;
+    let mut views = Views::new();
+    let report = verify_log(store.as_mut(), &verifier, earlier.as_deref(), &mut |i, e| views.apply(i, e))?;
+    let figures = views.figures();
+    if json {
+        println!("{}", serde_json::to_string_pretty(&serde_json::json!({
+            "ok": report.ok(),
+            "entries": report.entries,
+            "root": hex::encode(report.root),
+            "problems": report.problems.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            "figures": figures,
+        }))?);
+    } else {
+        print!("{}", print::figures(&figures));
+        println!("entries: {}, root {}", report.entries, base64::engine::general_purpose::STANDARD.encode(report.root));
+        println!("signed checkpoints checked: {}", report.checkpoints_checked);
+        if let Some(old) = &report.consistent_with {
+            println!("consistent with the earlier checkpoint at size {}", old.size);
+        }
+    }
+    if !report.ok() {
+        for p in &report.problems {
+            eprintln!("FAILED: {p}");
+        }
+        bail!("verification failed: {} problem(s) in the log in {}", report.problems.len(), dir.display());
+    }
+    if !json {
+        println!("verified: every leaf, the tree and every signed checkpoint check out with key {}", verifier.to_vkey());
+    }
+    Ok(())
+}
+
+fn demo_cmd(dir: &Path, seed: u64) -> Result<()> {
+    let mut d = DataDir::open_or_init(dir, Some("corridor.invalid/aleppo-2016-demo".into()))?;
+    let ledger = d.ledger()?;
+    let events = demo::stage2_events(seed);
+    let total = events.len() as u64;
+    let bar = if std::io::stderr().is_terminal() { ProgressBar::new(total) } else { ProgressBar::hidden() };
+    bar.set_style(ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} events").expect("valid template"));
+    bar.set_message("appending the stage-2 event stream");
+    let mut new = 0;
+    for chunk in events.chunks(500) {
+        let outcomes = ledger.append(chunk.to_vec())?;
+        new += outcomes.iter().filter(|o| matches!(o, Appended::New(_))).count();
+        bar.inc(chunk.len() as u64);
+    }
+    bar.finish_and_clear();
+    println!("Eastern Aleppo, stage 2 (15–22 December 2016): {total} events generated, {new} newly appended to {}", dir.display());
+    println!();
+    // Every figure below is recomputed from the ledger, not from the generator.
+    let mut views = Views::new();
+    let n = ledger.len();
+    let mut start = 0;
+    while start < n {
+        let stop = (start + 10_000).min(n);
+        for (i, e) in ledger.events(start, stop)? {
+            views.apply(i, &e);
+        }
+        start = stop;
+    }
+    let figures = views.figures();
+    print!("{}", print::figures(&figures));
+    println!();
+    println!("signed checkpoint (C2SP tlog-checkpoint, verifier key {}):", ledger.verifier_key());
+    print!("{}", ledger.checkpoint().note);
+    println!();
+    println!("check it: corridor verify --data-dir {}", dir.display());
+    Ok(())
+}
+
+fn bench_ledger(a: LedgerBenchArgs) -> Result<()> {
+    let tmp;
+    let dir = match &a.dir {
+        Some(d) => d.clone(),
+        None => {
+            tmp = tempfile::tempdir()?;
+            tmp.path().to_path_buf()
+        }
+    };
+    println!("ledger appends: {} events per round, {} per batch, {} writers, {} rounds, in {}", a.events, a.batch, a.writers, a.rounds, dir.display());
+    let cfg = bench::LedgerBench { events: a.events, batch: a.batch, writers: a.writers, rounds: a.rounds };
+    let rounds = bench::ledger_appends(&cfg, &dir, &|line| println!("  {line}"))?;
+    let (ledger, raw, ratio) = bench::summarize(&rounds);
+    println!("median: ledger {ledger:.0} durable events/s, raw SQLite {raw:.0} rows/s, ledger/raw {ratio:.2}");
+    println!("proofs: building a {}-leaf tree…", a.tree);
+    let p = bench::proofs(a.tree, a.proofs, 7)?;
+    println!(
+        "  built in {:.2} s; inclusion {:.0}/s, consistency {:.0}/s, both together {:.0} proofs/s",
+        p.build.as_secs_f64(),
+        p.inclusion_per_s,
+        p.consistency_per_s,
+        p.both_per_s
+    );
+    Ok(())
+}
+
+/// Appends batches of 1–40 aid events forever from two threads; prints the
+/// ids of each batch once `append` has returned (the batch is durable).
+fn crash_writer(dir: &Path) -> Result<()> {
+    use corridor_model::{AidDelivery, Body, Event};
+    let mut d = DataDir::open(dir)?;
+    let ledger = d.ledger()?;
+    let pid = std::process::id();
+    let out = std::sync::Mutex::new(std::io::stdout());
+    std::thread::scope(|s| {
+        for thread in 0..2u32 {
+            let ledger = &ledger;
+            let out = &out;
+            s.spawn(move || -> Result<()> {
+                let mut seq = 0u64;
+                loop {
+                    let n = 1 + (seq % 40) as usize;
+                    let events: Vec<Event> = (0..n)
+                        .map(|k| {
+                            let id = format!("crash-{pid}-{thread}-{seq}-{k}");
+                            Event::new(
+                                id.clone(),
+                                chrono::Utc::now(),
+                                "crash-test",
+                                Body::AidDelivered(AidDelivery {
+                                    delivery: id,
+                                    commodity: "flour".into(),
+                                    tonnes: 0.5,
+                                    families: 3,
+                                    people: 14,
+                                    district: "Hanano".into(),
+                                    organisation: "test".into(),
+                                }),
+                            )
+                        })
+                        .collect();
+                    let ids: Vec<String> = events.iter().map(|e| e.id.clone()).collect();
+                    ledger.append(events)?;
+                    let mut o = out.lock().expect("stdout lock");
+                    writeln!(o, "ACK {}", ids.join(" "))?;
+                    o.flush()?;
+                    seq += 1;
+                }
+            });
+        }
+    });
+    Ok(())
+}

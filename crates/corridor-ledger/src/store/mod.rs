@@ -36,10 +36,23 @@ pub struct StoredCheckpoint {
 pub enum StoreError {
     #[error("SQLite storage error: {0}")]
     Sqlite(#[from] rusqlite::Error),
-    #[error("PostgreSQL storage error: {0}")]
-    Postgres(#[from] ::postgres::Error),
+    /// Shown with the server's own message: `postgres::Error`'s Display
+    /// alone says only "db error".
+    #[error("PostgreSQL storage error: {}", self::postgres::describe(.0))]
+    Postgres(::postgres::Error),
     #[error("storage is inconsistent: {0}")]
     Corrupt(String),
+    /// The store cannot be used as asked: it could not be opened or reached,
+    /// it was written by a newer version, or a name or key is not allowed.
+    /// The message says what was wrong and what to do.
+    #[error("{0}")]
+    Unusable(String),
+}
+
+impl From<::postgres::Error> for StoreError {
+    fn from(e: ::postgres::Error) -> Self {
+        StoreError::Postgres(e)
+    }
 }
 
 /// The storage contract. Every method is blocking; the ledger calls them from

@@ -1,0 +1,380 @@
+//! PostgreSQL backend: the same three tables in a schema of their own.
+//!
+//! Blocking, on the sync `postgres` client: the ledger calls the store from
+//! its own writer thread. Every `append` is one transaction committed with
+//! `synchronous_commit = on` (set explicitly for the session, whatever the
+//! server's or role's default), so it returns only once the commit is
+//! flushed to the server's WAL. Entries go in with `COPY ... FROM STDIN
+//! BINARY`: no bind-parameter limit, so a 10,000+ entry batch is one
+//! statement.
+//!
+//! Connections are plain TCP or Unix socket, without TLS. A lost connection
+//! is not re-established: the call fails and the ledger stops writing.
+//!
+//! Layout (version [`SCHEMA_VERSION`], recorded as `schema_version` in
+//! `meta`), in schema `<schema>`:
+//!
+//! ```sql
+//! entries(idx BIGINT PRIMARY KEY, event_id TEXT NOT NULL UNIQUE, leaf BYTEA NOT NULL, hash BYTEA NOT NULL)
+//! checkpoints(size BIGINT PRIMARY KEY, note TEXT NOT NULL)
+//! meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)
+//! ```
+
+use std::time::Duration;
+
+use postgres::binary_copy::BinaryCopyInWriter;
+use postgres::config::Host;
+use postgres::types::Type;
+use postgres::{Client, Config, NoTls, Row, Statement};
+
+use super::sqlite::{check_contiguous, reserved_meta_key};
+use super::{Store, StoreError, StoredCheckpoint, StoredEntry};
+
+/// The layout this build writes and reads. A schema with a larger version
+/// was written by a newer Corridor and is refused.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Rows fetched per round trip by [`Store::scan`].
+pub const SCAN_CHUNK: i32 = 10_000;
+
+const SCHEMA_VERSION_KEY: &str = "schema_version";
+
+const CREATE_TABLES: &str = "
+CREATE TABLE IF NOT EXISTS entries (
+    idx      BIGINT PRIMARY KEY,
+    event_id TEXT NOT NULL UNIQUE,
+    leaf     BYTEA NOT NULL,
+    hash     BYTEA NOT NULL
+);
+CREATE TABLE IF NOT EXISTS checkpoints (
+    size BIGINT PRIMARY KEY,
+    note TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+";
+
+const SELECT_META: &str = "SELECT value FROM meta WHERE key = $1";
+const UPSERT_META: &str =
+    "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value";
+
+/// A PostgreSQL failure in one line: the server's own message, with
+/// its SQLSTATE, detail and hint, or the client's error and its causes.
+pub(crate) fn describe(e: &postgres::Error) -> String {
+    if let Some(db) = e.as_db_error() {
+        let mut s = format!("{}: {} (SQLSTATE {})", db.severity(), db.message(), db.code().code());
+        if let Some(detail) = db.detail() {
+            s.push_str(&format!("; {detail}"));
+        }
+        if let Some(hint) = db.hint() {
+            s.push_str(&format!("; hint: {hint}"));
+        }
+        return s;
+    }
+    let mut s = e.to_string();
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        s.push_str(&format!(": {c}"));
+        cause = c.source();
+    }
+    s
+}
+
+/// Checks a schema name before it is put into SQL: 1 to 63 characters, each
+/// a lowercase ASCII letter, a digit or `_`.
+pub fn validate_schema_name(schema: &str) -> Result<(), StoreError> {
+    let ok_char = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_';
+    if schema.is_empty() || schema.len() > 63 || !schema.chars().all(ok_char) {
+        return Err(StoreError::Unusable(format!(
+            "invalid PostgreSQL schema name {schema:?}: use 1 to 63 characters, each a lowercase letter \
+             a-z, a digit or _ (for example \"corridor\")"
+        )));
+    }
+    Ok(())
+}
+
+/// Opens a client for `url`, with errors that never echo the URL (it may
+/// hold a password).
+fn connect_client(url: &str) -> Result<Client, StoreError> {
+    let mut config: Config = url.parse().map_err(|e: postgres::Error| {
+        StoreError::Unusable(format!(
+            "invalid PostgreSQL URL: {} (expected e.g. postgres://USER@HOST:5432/DATABASE)",
+            describe(&e)
+        ))
+    })?;
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(Duration::from_secs(15));
+    }
+    if config.get_application_name().is_none() {
+        config.application_name("corridor");
+    }
+    config.connect(NoTls).map_err(|e| {
+        StoreError::Unusable(format!(
+            "cannot connect to PostgreSQL at {}: {} (is the server running and reachable, and are the \
+             user, password and database in the URL right? TLS is not supported)",
+            target(&config),
+            describe(&e)
+        ))
+    })
+}
+
+/// `user@host:port/database`, without the password.
+fn target(config: &Config) -> String {
+    let hosts: Vec<String> = config
+        .get_hosts()
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            let host = match h {
+                Host::Tcp(name) => name.clone(),
+                #[cfg(unix)]
+                Host::Unix(path) => path.display().to_string(),
+            };
+            match config.get_ports().get(i).or(config.get_ports().first()) {
+                Some(port) => format!("{host}:{port}"),
+                None => host,
+            }
+        })
+        .collect();
+    format!(
+        "{}@{}/{}",
+        config.get_user().unwrap_or("(default user)"),
+        if hosts.is_empty() { "(default host)".to_string() } else { hosts.join(",") },
+        config.get_dbname().unwrap_or("(default database)")
+    )
+}
+
+/// The prepared statements of one session.
+struct Statements {
+    next_index: Statement,
+    insert_checkpoint: Statement,
+    select_range: Statement,
+    select_by_id: Statement,
+    latest_checkpoint: Statement,
+    checkpoints: Statement,
+    select_meta: Statement,
+    upsert_meta: Statement,
+}
+
+/// The log's storage in one PostgreSQL schema.
+pub struct PostgresStore {
+    client: Client,
+    schema: String,
+    stmts: Statements,
+}
+
+impl std::fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresStore").field("schema", &self.schema).finish_non_exhaustive()
+    }
+}
+
+impl PostgresStore {
+    /// Connects to `url` and uses the tables in `schema` (only `[a-z0-9_]`,
+    /// at most 63 characters), creating the schema and tables if missing.
+    /// Refuses a schema written by a newer Corridor.
+    pub fn connect(url: &str, schema: &str) -> Result<PostgresStore, StoreError> {
+        validate_schema_name(schema)?;
+        let mut client = connect_client(url)?;
+        // Session settings, outside any transaction so they persist: commits
+        // wait for the WAL flush; unqualified names mean this schema.
+        client.batch_execute(&format!("SET synchronous_commit = on; SET search_path = \"{schema}\""))?;
+        ensure_schema(&mut client, schema)?;
+        let stmts = Statements {
+            next_index: client.prepare("SELECT COALESCE(MAX(idx) + 1, 0) FROM entries")?,
+            insert_checkpoint: client.prepare_typed(
+                "INSERT INTO checkpoints (size, note) VALUES ($1, $2)",
+                &[Type::INT8, Type::TEXT],
+            )?,
+            select_range: client.prepare_typed(
+                "SELECT idx, event_id, leaf, hash FROM entries WHERE idx >= $1 AND idx < $2 ORDER BY idx",
+                &[Type::INT8, Type::INT8],
+            )?,
+            select_by_id: client
+                .prepare_typed("SELECT idx, event_id, leaf, hash FROM entries WHERE event_id = $1", &[Type::TEXT])?,
+            latest_checkpoint: client.prepare("SELECT size, note FROM checkpoints ORDER BY size DESC LIMIT 1")?,
+            checkpoints: client.prepare("SELECT size, note FROM checkpoints ORDER BY size")?,
+            select_meta: client.prepare_typed(SELECT_META, &[Type::TEXT])?,
+            upsert_meta: client.prepare_typed(UPSERT_META, &[Type::TEXT, Type::TEXT])?,
+        };
+        Ok(PostgresStore { client, schema: schema.to_string(), stmts })
+    }
+
+    /// The schema this store uses.
+    pub fn schema(&self) -> &str {
+        &self.schema
+    }
+
+    /// This session's durability setting, as the server reports it:
+    /// `synchronous_commit=on` once connected.
+    pub fn durability_settings(&mut self) -> Result<String, StoreError> {
+        let row = self.client.query_one("SELECT current_setting('synchronous_commit')", &[])?;
+        Ok(format!("synchronous_commit={}", row.get::<_, String>(0)))
+    }
+}
+
+/// Drops `schema` and everything in it (for tests and `corridor` tooling
+/// that discards a log). Nothing happens if it does not exist.
+pub fn drop_schema(url: &str, schema: &str) -> Result<(), StoreError> {
+    validate_schema_name(schema)?;
+    let mut client = connect_client(url)?;
+    client.batch_execute(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"))?;
+    Ok(())
+}
+
+fn ensure_schema(client: &mut Client, schema: &str) -> Result<(), StoreError> {
+    let mut tx = client.transaction()?;
+    // Serialize concurrent set-ups of the same schema (CREATE ... IF NOT
+    // EXISTS races otherwise).
+    tx.execute("SELECT pg_advisory_xact_lock(hashtext('corridor schema ' || $1::text))", &[&schema])?;
+    tx.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\""))?;
+    let has_meta: bool = tx
+        .query_one("SELECT to_regclass(format('%I.meta', $1::text)) IS NOT NULL", &[&schema])?
+        .get(0);
+    if has_meta {
+        let version: Option<String> =
+            tx.query_opt(SELECT_META, &[&SCHEMA_VERSION_KEY])?.map(|r| r.get::<_, String>(0));
+        match version.as_deref().map(str::parse::<u32>) {
+            Some(Ok(v)) if v > SCHEMA_VERSION => {
+                return Err(StoreError::Unusable(format!(
+                    "PostgreSQL schema {schema:?} has schema version {v}, newer than the version \
+                     {SCHEMA_VERSION} this corridor understands: it was written by a newer corridor; \
+                     upgrade corridor to use it"
+                )));
+            }
+            Some(Ok(v)) if v == SCHEMA_VERSION => return Ok(()), // up to date: nothing to write
+            Some(Ok(_)) | None => {}
+            Some(Err(_)) => {
+                return Err(StoreError::Corrupt(format!(
+                    "PostgreSQL schema {schema:?} records a schema_version that is not a number"
+                )))
+            }
+        }
+    }
+    tx.batch_execute(CREATE_TABLES)?;
+    // Only version 1 exists: there is nothing to migrate yet.
+    tx.execute(UPSERT_META, &[&SCHEMA_VERSION_KEY, &SCHEMA_VERSION.to_string()])?;
+    tx.commit()?;
+    Ok(())
+}
+
+fn to_sql_index(what: &str, n: u64) -> Result<i64, StoreError> {
+    i64::try_from(n).map_err(|_| StoreError::Corrupt(format!("{what} {n} is too large to store (limit {})", i64::MAX)))
+}
+
+fn entry_from_row(row: &Row) -> Result<StoredEntry, StoreError> {
+    let index: i64 = row.try_get(0)?;
+    let hash: &[u8] = row.try_get(3)?;
+    let hash = <[u8; 32]>::try_from(hash).map_err(|_| {
+        StoreError::Corrupt(format!("entry {index}: its stored leaf hash is {} bytes long, not 32", hash.len()))
+    })?;
+    let index = u64::try_from(index).map_err(|_| StoreError::Corrupt(format!("an entry has a negative index {index}")))?;
+    Ok(StoredEntry { index, event_id: row.try_get(1)?, leaf: row.try_get(2)?, hash })
+}
+
+fn checkpoint_from_row(row: &Row) -> Result<StoredCheckpoint, StoreError> {
+    let size: i64 = row.try_get(0)?;
+    let size = u64::try_from(size).map_err(|_| StoreError::Corrupt(format!("a checkpoint has a negative size {size}")))?;
+    Ok(StoredCheckpoint { size, note: row.try_get(1)? })
+}
+
+fn next_index(rows: &[Row]) -> Result<u64, StoreError> {
+    let next: i64 = rows.first().ok_or_else(|| StoreError::Corrupt("MAX(idx) returned no row".into()))?.try_get(0)?;
+    Ok(next as u64)
+}
+
+impl Store for PostgresStore {
+    fn append(&mut self, entries: &[StoredEntry], checkpoint: Option<&StoredCheckpoint>) -> Result<(), StoreError> {
+        if entries.is_empty() && checkpoint.is_none() {
+            return Ok(());
+        }
+        // Dropping `tx` on any error below rolls the whole call back.
+        let mut tx = self.client.transaction()?;
+        if !entries.is_empty() {
+            // The next index, read inside the transaction (an index seek). A
+            // concurrent writer that read the same value fails on the
+            // primary key when the first one commits.
+            let next = next_index(&tx.query(&self.stmts.next_index, &[])?)?;
+            check_contiguous(next, entries)?;
+            let sink = tx.copy_in("COPY entries (idx, event_id, leaf, hash) FROM STDIN (FORMAT binary)")?;
+            let mut writer = BinaryCopyInWriter::new(sink, &[Type::INT8, Type::TEXT, Type::BYTEA, Type::BYTEA]);
+            for e in entries {
+                let idx = to_sql_index("index", e.index)?;
+                let hash: &[u8] = &e.hash;
+                writer.write(&[&idx, &e.event_id, &e.leaf, &hash])?;
+            }
+            writer.finish()?;
+        }
+        if let Some(cp) = checkpoint {
+            tx.execute(&self.stmts.insert_checkpoint, &[&to_sql_index("checkpoint size", cp.size)?, &cp.note])?;
+        }
+        // synchronous_commit = on: returns once the commit record is flushed.
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn len(&mut self) -> Result<u64, StoreError> {
+        // Appends are contiguous from 0, so MAX(idx) + 1 is the count, read
+        // from the primary key index instead of counting every row.
+        next_index(&self.client.query(&self.stmts.next_index, &[])?)
+    }
+
+    fn read(&mut self, start: u64, end: u64) -> Result<Vec<StoredEntry>, StoreError> {
+        if start >= end {
+            return Ok(Vec::new());
+        }
+        let clamp = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+        let rows = self.client.query(&self.stmts.select_range, &[&clamp(start), &clamp(end)])?;
+        rows.iter().map(entry_from_row).collect()
+    }
+
+    fn scan(&mut self, f: &mut dyn FnMut(StoredEntry) -> Result<(), StoreError>) -> Result<(), StoreError> {
+        // A portal (server-side cursor) read SCAN_CHUNK rows at a time, all
+        // from the one snapshot of this read-only transaction.
+        let mut tx = self.client.build_transaction().read_only(true).start()?;
+        let portal = tx.bind("SELECT idx, event_id, leaf, hash FROM entries ORDER BY idx", &[])?;
+        loop {
+            let rows = tx.query_portal(&portal, SCAN_CHUNK)?;
+            let n = rows.len();
+            for row in rows {
+                f(entry_from_row(&row)?)?;
+            }
+            if n < SCAN_CHUNK as usize {
+                break;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn find(&mut self, event_id: &str) -> Result<Option<StoredEntry>, StoreError> {
+        match self.client.query_opt(&self.stmts.select_by_id, &[&event_id])? {
+            Some(row) => Ok(Some(entry_from_row(&row)?)),
+            None => Ok(None),
+        }
+    }
+
+    fn latest_checkpoint(&mut self) -> Result<Option<StoredCheckpoint>, StoreError> {
+        match self.client.query_opt(&self.stmts.latest_checkpoint, &[])? {
+            Some(row) => Ok(Some(checkpoint_from_row(&row)?)),
+            None => Ok(None),
+        }
+    }
+
+    fn checkpoints(&mut self) -> Result<Vec<StoredCheckpoint>, StoreError> {
+        let rows = self.client.query(&self.stmts.checkpoints, &[])?;
+        rows.iter().map(checkpoint_from_row).collect()
+    }
+
+    fn get_meta(&mut self, key: &str) -> Result<Option<String>, StoreError> {
+        Ok(self.client.query_opt(&self.stmts.select_meta, &[&key])?.map(|r| r.get::<_, String>(0)))
+    }
+
+    fn set_meta(&mut self, key: &str, value: &str) -> Result<(), StoreError> {
+        reserved_meta_key(key)?;
+        self.client.execute(&self.stmts.upsert_meta, &[&key, &value])?;
+        Ok(())
+    }
+}

@@ -1,0 +1,179 @@
+//! The ledger's contract, run on SQLite and (when DATABASE_URL is set) on
+//! PostgreSQL: appends are validated all-or-nothing, deduplicated by id,
+//! durable across reopen, group-committed across threads, and every proof
+//! the ledger serves verifies against its signed checkpoint.
+
+use std::sync::Arc;
+
+use chrono::{TimeZone, Utc};
+use corridor_ledger::merkle::{leaf_hash, verify_consistency, verify_inclusion};
+use corridor_ledger::note::Signer;
+use corridor_ledger::store::postgres::{drop_schema, PostgresStore};
+use corridor_ledger::store::sqlite::SqliteStore;
+use corridor_ledger::store::Store;
+use corridor_ledger::verify::verify_log;
+use corridor_ledger::{parse_checkpoint, Appended, Ledger, LedgerError};
+use corridor_model::{AidDelivery, Body, Event, Return};
+
+/// Opens fresh connections to one test store.
+type Opener = Box<dyn Fn() -> Box<dyn Store>>;
+
+fn backends(tag: &str) -> Vec<(&'static str, Opener, Box<dyn FnOnce()>)> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ledger.sqlite");
+    let dir = Arc::new(dir);
+    let keep = dir.clone();
+    let mut v: Vec<(&'static str, Opener, Box<dyn FnOnce()>)> = vec![(
+        "sqlite",
+        Box::new(move || Box::new(SqliteStore::open(&path).unwrap()) as Box<dyn Store>),
+        Box::new(move || drop(keep)),
+    )];
+    match std::env::var("DATABASE_URL") {
+        Ok(url) if !url.is_empty() => {
+            let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+            let schema = format!("t_ledger_{tag}_{}_{nanos}", std::process::id());
+            let (u, s) = (url.clone(), schema.clone());
+            v.push((
+                "postgres",
+                Box::new(move || Box::new(PostgresStore::connect(&u, &s).unwrap()) as Box<dyn Store>),
+                Box::new(move || drop_schema(&url, &schema).unwrap()),
+            ));
+        }
+        _ => eprintln!("skipped: DATABASE_URL not set (PostgreSQL tests)"),
+    }
+    v
+}
+
+fn aid(id: &str, tonnes: f64) -> Event {
+    Event::new(
+        id,
+        Utc.with_ymd_and_hms(2016, 12, 23, 9, 0, 0).unwrap(),
+        "hq",
+        Body::AidDelivered(AidDelivery {
+            delivery: id.into(),
+            commodity: "food".into(),
+            tonnes,
+            families: 10,
+            people: 50,
+            district: "Hanano".into(),
+            organisation: "SARC".into(),
+        }),
+    )
+}
+
+fn open(o: &Opener, signer: &Signer) -> Ledger {
+    Ledger::open(o(), o(), Signer::from_skey(&signer.to_skey()).unwrap()).unwrap()
+}
+
+#[test]
+fn appends_dedup_conflicts_and_reopen() {
+    for (name, opener, cleanup) in backends("basic") {
+        let signer = Signer::generate("test.invalid/basic").unwrap();
+        let ledger = open(&opener, &signer);
+        assert_eq!(ledger.len(), 0);
+        let out = ledger.append(vec![aid("a", 1.0), aid("b", 2.0)]).unwrap();
+        assert_eq!(out, vec![Appended::New(0), Appended::New(1)], "{name}");
+        // A retry is a no-op answering the original positions; a new event in the same batch is appended.
+        let out = ledger.append(vec![aid("b", 2.0), aid("c", 3.0), aid("c", 3.0)]).unwrap();
+        assert_eq!(out, vec![Appended::Duplicate(1), Appended::New(2), Appended::Duplicate(2)], "{name}");
+        // The same id with other content is refused, and nothing of its batch is written.
+        match ledger.append(vec![aid("d", 1.0), aid("a", 9.0)]) {
+            Err(LedgerError::Conflict { position: 1, index: 0, .. }) => {}
+            other => panic!("{name}: {other:?}"),
+        }
+        // An invalid event refuses the whole batch.
+        match ledger.append(vec![aid("e", 1.0), aid("f", -1.0)]) {
+            Err(LedgerError::Invalid { position: 1, error, .. }) => assert!(error.field.ends_with("tonnes"), "{error}"),
+            other => panic!("{name}: {other:?}"),
+        }
+        assert_eq!(ledger.len(), 3, "{name}");
+        let cp = ledger.checkpoint();
+        assert_eq!(cp.size, 3);
+        drop(ledger);
+
+        let ledger = open(&opener, &signer);
+        assert_eq!(ledger.len(), 3, "{name}: reopened");
+        assert_eq!(ledger.checkpoint(), cp, "{name}: the checkpoint survives reopen");
+        assert_eq!(ledger.append(vec![aid("a", 1.0)]).unwrap(), vec![Appended::Duplicate(0)]);
+        let events = ledger.events(0, 3).unwrap();
+        assert_eq!(events[2].1, aid("c", 3.0));
+        drop(ledger);
+
+        // Another key cannot take over the log.
+        let other = Signer::generate("test.invalid/other").unwrap();
+        assert!(matches!(Ledger::open(opener(), opener(), other), Err(LedgerError::WrongLog { .. })), "{name}");
+        cleanup();
+    }
+}
+
+#[test]
+fn proofs_verify_against_signed_checkpoints() {
+    for (name, opener, cleanup) in backends("proofs") {
+        let signer = Signer::generate("test.invalid/proofs").unwrap();
+        let ledger = open(&opener, &signer);
+        let mut notes = vec![];
+        for batch in 0..12 {
+            let events: Vec<Event> = (0..(batch * 7 + 1)).map(|i| aid(&format!("e{batch}-{i}"), i as f64)).collect();
+            ledger.append(events).unwrap();
+            notes.push(ledger.checkpoint());
+        }
+        let verifier = signer.verifier();
+        let last = parse_checkpoint(&notes.last().unwrap().note, &verifier).unwrap();
+        assert_eq!(last.size, ledger.len());
+        for (i, e) in ledger.entries(0, ledger.len()).unwrap().into_iter().enumerate() {
+            assert_eq!(e.hash, leaf_hash(&e.leaf));
+            let proof = ledger.inclusion_proof(i as u64, last.size).unwrap();
+            verify_inclusion(i as u64, last.size, &e.hash, &proof, &last.root).unwrap_or_else(|err| panic!("{name}: {i}: {err}"));
+        }
+        for old in &notes[..notes.len() - 1] {
+            let cp = parse_checkpoint(&old.note, &verifier).unwrap();
+            let proof = ledger.consistency_proof(cp.size, last.size).unwrap();
+            verify_consistency(cp.size, last.size, &cp.root, &last.root, &proof).unwrap_or_else(|err| panic!("{name}: {err}"));
+        }
+        assert!(ledger.inclusion_proof(0, last.size + 1).is_err(), "no proof beyond the durable size");
+        // Full verification of the stored log.
+        let mut store = opener();
+        let mut seen = 0;
+        let report = verify_log(store.as_mut(), &verifier, Some(&notes[3].note), &mut |_, _| seen += 1).unwrap();
+        assert!(report.ok(), "{name}: {:?}", report.problems);
+        assert_eq!(seen, ledger.len());
+        assert_eq!(report.checkpoints_checked, 13, "{name}: one per commit plus the empty log's");
+        assert!(report.consistent_with.is_some());
+        cleanup();
+    }
+}
+
+#[test]
+fn concurrent_appends_share_group_commits_and_all_land() {
+    for (name, opener, cleanup) in backends("group") {
+        let signer = Signer::generate("test.invalid/group").unwrap();
+        let ledger = Arc::new(open(&opener, &signer));
+        std::thread::scope(|s| {
+            for t in 0..8 {
+                let ledger = ledger.clone();
+                s.spawn(move || {
+                    for b in 0..25 {
+                        let events = (0..20).map(|i| {
+                            Event::new(
+                                format!("t{t}-b{b}-{i}"),
+                                Utc.with_ymd_and_hms(2016, 12, 24, 9, 0, 0).unwrap(),
+                                "hq",
+                                Body::ReturnRecorded(Return { record: format!("r{t}{b}{i}"), district: "Hanano".into(), families: 1, people: 4 }),
+                            )
+                        });
+                        let out = ledger.append(events.collect()).unwrap();
+                        assert!(out.iter().all(|o| matches!(o, Appended::New(_))));
+                    }
+                });
+            }
+        });
+        assert_eq!(ledger.len(), 8 * 25 * 20, "{name}");
+        let mut store = opener();
+        let cps = store.checkpoints().unwrap();
+        assert!(cps.len() <= 8 * 25 + 1, "{name}: at most one checkpoint per batch");
+        let report = verify_log(store.as_mut(), &signer.verifier(), None, &mut |_, _| {}).unwrap();
+        assert!(report.ok(), "{name}: {:?}", report.problems);
+        drop(ledger);
+        cleanup();
+    }
+}

@@ -1,0 +1,139 @@
+//! Totals and reconciliation on small hand-made operations.
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use corridor_model::*;
+use corridor_views::{ConvoyStatus, VehicleStatus, Views};
+
+fn t(min: i64) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2016, 12, 15, 6, 0, 0).unwrap() + Duration::minutes(min)
+}
+
+struct Op {
+    views: Views,
+    n: u64,
+}
+
+impl Op {
+    fn new() -> Op {
+        let mut op = Op { views: Views::new(), n: 0 };
+        op.push(0, Body::GroupsDefined(GroupsDefined::standard()));
+        for s in ["a", "b"] {
+            op.push(0, Body::SiteDeclared(Site { site: s.into(), name: s.into(), kind: SiteKind::Besieged, position: None }));
+        }
+        op.push(
+            0,
+            Body::CorridorDeclared(Corridor {
+                corridor: "c".into(),
+                name: "C".into(),
+                from: "a".into(),
+                to: "b".into(),
+                checkpoints: ["in", "mid", "out"].iter().map(|id| Checkpoint { id: id.to_string(), name: id.to_string(), position: None }).collect(),
+                groups: vec!["women".into(), "children".into()],
+                max_transit_minutes: 60,
+            }),
+        );
+        for v in ["v1", "v2", "v3"] {
+            op.push(0, Body::VehicleRegistered(Vehicle { vehicle: v.into(), kind: VehicleKind::Bus, seats: 50, stretchers: 0, operator: "x".into() }));
+        }
+        op.push(1, Body::ConvoyDispatched(Convoy { convoy: "k".into(), corridor: "c".into(), vehicles: vec!["v1".into(), "v2".into(), "v3".into()] }));
+        op
+    }
+
+    fn push(&mut self, min: i64, body: Body) {
+        let e = Event::new(format!("e{}", self.n), t(min), "hq", body);
+        self.views.apply(self.n, &e);
+        self.n += 1;
+    }
+
+    fn pass(&mut self, min: i64, vehicle: &str, cp: &str, women: u32, children: u32, wounded: u32) {
+        let counts = [("women".to_string(), women), ("children".to_string(), children)].into_iter().collect();
+        self.push(
+            min,
+            Body::Passage(Passage { vehicle: vehicle.into(), convoy: "k".into(), corridor: "c".into(), checkpoint: cp.into(), counts, wounded }),
+        );
+    }
+
+    fn trip(&mut self, start: i64, vehicle: &str, women: u32, children: u32, wounded: u32) {
+        for (i, cp) in ["in", "mid", "out"].iter().enumerate() {
+            self.pass(start + 10 * i as i64, vehicle, cp, women, children, wounded);
+        }
+    }
+}
+
+#[test]
+fn clean_trips_reconcile_and_total_by_group_and_day() {
+    let mut op = Op::new();
+    op.trip(10, "v1", 20, 25, 2);
+    op.trip(12, "v2", 10, 30, 0);
+    op.trip(60 * 24, "v3", 5, 5, 1); // the next day
+    let f = op.views.figures();
+    assert_eq!(f.withdrawn.people, 95);
+    assert_eq!(f.withdrawn.wounded, 3);
+    assert_eq!(f.withdrawn.by_group["women"], 35);
+    assert_eq!(f.withdrawn.by_group["children"], 60);
+    assert_eq!(f.by_day.len(), 2);
+    assert_eq!(f.by_day.values().next().unwrap().people, 85);
+    assert_eq!(f.by_corridor["c"].people, 95);
+    let r = &f.reconciliation;
+    assert_eq!((r.trips, r.reconciled), (3, 3));
+    assert!(r.all_reconciled());
+    assert_eq!(f.convoys[&ConvoyStatus::Exited], 1);
+    assert_eq!(op.views.vehicle("v1").unwrap().status, VehicleStatus::Exited);
+}
+
+#[test]
+fn a_different_count_later_is_a_discrepancy() {
+    let mut op = Op::new();
+    op.pass(10, "v1", "in", 20, 25, 2);
+    op.pass(20, "v1", "mid", 20, 25, 2);
+    op.pass(30, "v1", "out", 19, 25, 2);
+    let r = op.views.reconcile(None);
+    assert_eq!(r.discrepancies.len(), 1, "{:?}", r.discrepancies);
+    let d = &r.discrepancies[0];
+    assert_eq!((d.vehicle.as_str(), d.checkpoint.as_deref()), ("v1", Some("out")));
+    assert!(d.what.contains("women: 20 in, 19 here (-1)"), "{}", d.what);
+    assert!(!r.all_reconciled());
+}
+
+#[test]
+fn skipping_a_checkpoint_or_the_entry_is_flagged() {
+    let mut op = Op::new();
+    op.pass(10, "v1", "in", 1, 1, 0);
+    op.pass(30, "v1", "out", 1, 1, 0);
+    op.pass(40, "v2", "mid", 1, 1, 0);
+    let r = op.views.reconcile(None);
+    let whats: Vec<_> = r.discrepancies.iter().map(|d| (d.vehicle.clone(), d.checkpoint.clone())).collect();
+    assert!(whats.contains(&("v1".into(), Some("mid".into()))), "{whats:?}");
+    assert!(whats.contains(&("v2".into(), None)), "{whats:?}");
+}
+
+#[test]
+fn a_vehicle_inside_too_long_is_overdue_and_a_lost_one_is_missing() {
+    let mut op = Op::new();
+    op.pass(10, "v1", "in", 20, 25, 0);
+    op.pass(20, "v1", "mid", 20, 25, 0);
+    op.pass(15, "v2", "in", 3, 4, 0);
+    op.push(
+        30,
+        Body::Incident(Incident {
+            incident: "i".into(),
+            kind: IncidentKind::Attack,
+            corridor: Some("c".into()),
+            convoy: Some("k".into()),
+            site: None,
+            vehicles: vec!["v2".into()],
+            killed: 1,
+            description: "attack".into(),
+        }),
+    );
+    // 40 minutes after entry: v1 is in transit, v2 is lost with 7 aboard.
+    let r = op.views.reconcile(Some(t(50)));
+    assert_eq!(r.in_transit, 1);
+    assert_eq!(r.overdue.len(), 1);
+    assert!(r.overdue[0].lost && r.overdue[0].aboard == 7 && r.overdue[0].vehicle == "v2");
+    // 70 minutes after entry, v1 is overdue at "mid", 45 aboard.
+    let r = op.views.reconcile(Some(t(80)));
+    let v1 = r.overdue.iter().find(|o| o.vehicle == "v1").expect("v1 overdue");
+    assert_eq!((v1.last_checkpoint.as_str(), v1.aboard, v1.lost), ("mid", 45, false));
+    assert_eq!(op.views.convoy("k").unwrap().status, ConvoyStatus::Attacked);
+}

@@ -1,0 +1,141 @@
+//! A data directory: the log's signing key, which storage backend holds the
+//! log, and a lock so that only one process writes it at a time.
+//!
+//! Layout of `DIR`:
+//! - `corridor.json`: the log's origin and backend (SQLite file or PostgreSQL URL + schema);
+//! - `log.key`: the signing key, C2SP `PRIVATE+KEY+…` form, mode 0600;
+//! - `ledger.sqlite` (+ WAL files): the log, when the backend is SQLite;
+//! - `lock`: held (advisory lock) by the process writing the log.
+
+use std::fs::{self, File, OpenOptions};
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use corridor_ledger::note::Signer;
+use corridor_ledger::store::postgres::PostgresStore;
+use corridor_ledger::store::sqlite::SqliteStore;
+use corridor_ledger::store::Store;
+use corridor_ledger::Ledger;
+use serde::{Deserialize, Serialize};
+
+const CONFIG: &str = "corridor.json";
+const KEY: &str = "log.key";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Backend {
+    Sqlite { file: String },
+    Postgres { url: String, schema: String },
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Config {
+    pub origin: String,
+    pub backend: Backend,
+}
+
+pub struct DataDir {
+    pub path: PathBuf,
+    pub config: Config,
+    _lock: Option<File>,
+}
+
+impl DataDir {
+    /// Creates a new data directory with a fresh signing key.
+    pub fn init(path: &Path, origin: Option<String>, database_url: Option<String>, pg_schema: &str) -> Result<DataDir> {
+        if path.join(CONFIG).exists() {
+            bail!("{} already holds a Corridor log (found {CONFIG}); use another --data-dir", path.display());
+        }
+        fs::create_dir_all(path).with_context(|| format!("cannot create data directory {}", path.display()))?;
+        let origin = origin.unwrap_or_else(|| format!("corridor.invalid/log-{:08x}", rand::random::<u32>()));
+        let signer = Signer::generate(&origin).with_context(|| format!("cannot make a key named {origin:?}"))?;
+        let backend = match database_url {
+            Some(url) => Backend::Postgres { url, schema: pg_schema.to_string() },
+            None => Backend::Sqlite { file: "ledger.sqlite".into() },
+        };
+        let config = Config { origin, backend };
+        write_private(&path.join(KEY), &signer.to_skey())?;
+        fs::write(path.join(CONFIG), serde_json::to_string_pretty(&config)? + "\n")
+            .with_context(|| format!("cannot write {}", path.join(CONFIG).display()))?;
+        let dir = DataDir { path: path.to_path_buf(), config, _lock: None };
+        // Create the store now so that `init` fails early on a bad URL.
+        dir.store()?;
+        Ok(dir)
+    }
+
+    /// Opens an existing data directory (without locking it).
+    pub fn open(path: &Path) -> Result<DataDir> {
+        let file = path.join(CONFIG);
+        let text = fs::read_to_string(&file).map_err(|e| {
+            anyhow::anyhow!(
+                "no Corridor log in {} ({}: {e}); create one with `corridor init --data-dir {}`",
+                path.display(),
+                file.display(),
+                path.display()
+            )
+        })?;
+        let config: Config = serde_json::from_str(&text).with_context(|| format!("{} is not a valid Corridor config", file.display()))?;
+        Ok(DataDir { path: path.to_path_buf(), config, _lock: None })
+    }
+
+    /// Opens the data directory, creating it first if it does not exist.
+    pub fn open_or_init(path: &Path, origin: Option<String>) -> Result<DataDir> {
+        if path.join(CONFIG).exists() {
+            Self::open(path)
+        } else {
+            Self::init(path, origin, None, "corridor")
+        }
+    }
+
+    pub fn signer(&self) -> Result<Signer> {
+        let file = self.path.join(KEY);
+        let skey = fs::read_to_string(&file).with_context(|| format!("cannot read the log's signing key {}", file.display()))?;
+        Signer::from_skey(skey.trim()).with_context(|| format!("{} is not a valid signing key", file.display()))
+    }
+
+    /// A new connection to the log's storage.
+    pub fn store(&self) -> Result<Box<dyn Store>> {
+        Ok(match &self.config.backend {
+            Backend::Sqlite { file } => {
+                let p = self.path.join(file);
+                Box::new(SqliteStore::open(&p).with_context(|| format!("cannot open {}", p.display()))?)
+            }
+            Backend::Postgres { url, schema } => Box::new(
+                PostgresStore::connect(url, schema).with_context(|| format!("cannot open PostgreSQL schema {schema:?}"))?,
+            ),
+        })
+    }
+
+    /// Takes the writer lock and opens the ledger.
+    pub fn ledger(&mut self) -> Result<Ledger> {
+        if self._lock.is_none() {
+            let p = self.path.join("lock");
+            let f = OpenOptions::new().create(true).truncate(false).write(true).open(&p).with_context(|| format!("cannot open {}", p.display()))?;
+            match f.try_lock() {
+                Ok(()) => {}
+                Err(fs::TryLockError::WouldBlock) => {
+                    bail!("another corridor process is writing the log in {}; stop it first", self.path.display())
+                }
+                Err(fs::TryLockError::Error(e)) => return Err(e).context("cannot lock the data directory"),
+            }
+            self._lock = Some(f);
+        }
+        let ledger = Ledger::open(self.store()?, self.store()?, self.signer()?)?;
+        Ok(ledger)
+    }
+}
+
+fn write_private(path: &Path, text: &str) -> Result<()> {
+    let mut opts = OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path).with_context(|| format!("cannot create {}", path.display()))?;
+    use std::io::Write;
+    writeln!(f, "{text}")?;
+    f.sync_all()?;
+    Ok(())
+}

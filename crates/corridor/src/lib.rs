@@ -1,0 +1,12 @@
+//! # corridor (the command line)
+//!
+//! The `corridor` binary and the pieces its commands share: the data
+//! directory ([`datadir`]), the generated reference scenario ([`demo`]), the
+//! text rendering of figures ([`print`]) and the benchmarks ([`bench`]).
+//! Everything here reads and writes through `corridor-ledger` and computes
+//! figures with `corridor-views`.
+
+pub mod bench;
+pub mod datadir;
+pub mod demo;
+pub mod print;

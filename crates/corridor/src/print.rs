@@ -1,0 +1,87 @@
+//! Figures as text for a terminal.
+
+use std::fmt::Write;
+
+use corridor_views::{Figures, Tally};
+
+/// `31,284` style thousands separators.
+pub fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// "31,284 = armed 14,891 + women 7,606 + children 8,787, of whom 701 wounded"
+pub fn tally_line(t: &Tally, groups: &[String]) -> String {
+    let parts: Vec<String> = groups
+        .iter()
+        .filter_map(|g| t.by_group.get(g).filter(|&&n| n > 0).map(|&n| format!("{g} {}", thousands(n))))
+        .collect();
+    format!("{} = {}, of whom {} wounded", thousands(t.people), parts.join(" + "), thousands(t.wounded))
+}
+
+pub fn figures(f: &Figures) -> String {
+    let mut s = String::new();
+    let w = &mut s;
+    let _ = writeln!(w, "events in the log: {}", thousands(f.events));
+    let _ = writeln!(w, "withdrawn (counted out at a corridor exit): {}", tally_line(&f.withdrawn, &f.groups));
+    let _ = writeln!(w, "counted in at a corridor entry:           {}", tally_line(&f.entered, &f.groups));
+    for (c, t) in &f.by_corridor {
+        let _ = writeln!(w, "  corridor {c}: {}", tally_line(t, &f.groups));
+    }
+    let _ = writeln!(w, "by day (UTC):");
+    for (d, t) in &f.by_day {
+        let _ = writeln!(w, "  {d}: {:>7}  ({} wounded)", thousands(t.people), t.wounded);
+    }
+    let _ = writeln!(w, "vehicles:");
+    for (kind, states) in &f.vehicles {
+        let list: Vec<String> = states.iter().map(|(s, n)| format!("{s:?} {n}").to_lowercase()).collect();
+        let _ = writeln!(w, "  {kind:?}: {}", list.join(", ").to_lowercase());
+    }
+    let convoys: Vec<String> = f.convoys.iter().map(|(s, n)| format!("{s:?} {n}").to_lowercase()).collect();
+    let _ = writeln!(w, "convoys: {}", convoys.join(", "));
+    let _ = writeln!(w, "incidents:");
+    for i in &f.incidents {
+        let _ = writeln!(
+            w,
+            "  {} {:?}{}: {}",
+            i.time.format("%Y-%m-%d %H:%MZ"),
+            i.kind,
+            if i.vehicles_lost > 0 { format!(" ({} vehicles lost, {} killed)", i.vehicles_lost, i.killed) } else { String::new() },
+            i.description
+        );
+    }
+    let r = &f.reconciliation;
+    let _ = writeln!(
+        w,
+        "reconciliation: {} trips, {} reconciled entry = exit, {} in transit, {} discrepancies, {} overdue{}",
+        r.trips,
+        r.reconciled,
+        r.in_transit,
+        r.discrepancies.len(),
+        r.overdue.len(),
+        if r.all_reconciled() { " — all reconciled" } else { "" }
+    );
+    for d in &r.discrepancies {
+        let _ = writeln!(w, "  DISCREPANCY {} / {} at {}: {}", d.convoy, d.vehicle, d.checkpoint.as_deref().unwrap_or("entry"), d.what);
+    }
+    for o in &r.overdue {
+        let _ = writeln!(
+            w,
+            "  {} {} / {}: {} aboard, last counted at {} at {}",
+            if o.lost { "LOST" } else { "OVERDUE" },
+            o.convoy,
+            o.vehicle,
+            o.aboard,
+            o.last_checkpoint,
+            o.since.format("%Y-%m-%d %H:%MZ")
+        );
+    }
+    s
+}
