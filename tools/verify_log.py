@@ -44,7 +44,7 @@ def mth(hashes):
 
 
 def parse_vkey(vkey: str):
-    name, hash_hex, key_b64 = vkey.split("+")
+    name, hash_hex, key_b64 = vkey.split("+", 2)
     key = base64.b64decode(key_b64)
     if len(key) != 33 or key[0] != 1:
         raise ValueError("not an Ed25519 signed-note key (algorithm byte 0x01 + 32 bytes)")

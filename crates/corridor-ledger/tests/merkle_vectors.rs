@@ -150,6 +150,8 @@ fn truncate_restores_every_earlier_root() {
     let (full, roots) = reference_tree();
     for size in 0..=8u64 {
         let mut t = full.clone();
+        // Warm the cached right edge first: truncate must drop it.
+        assert_eq!(t.root(), roots[8]);
         t.truncate(size);
         assert_eq!(t.len(), size);
         assert_eq!(t.root(), roots[size as usize], "after truncate({size})");

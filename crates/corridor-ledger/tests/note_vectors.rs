@@ -126,6 +126,12 @@ fn open_reports_unknown_keys_as_unverified() {
     assert_eq!(names(&opened.unverified), ["EnochRoot"]);
     assert_eq!(opened.unverified[0].key_hash, 0xaf0cfe78);
 
+    // Repeated identical lines by an unknown key are listed once.
+    let enoch_line = two.lines().last().unwrap();
+    let repeated = format!("{two}{enoch_line}\n{enoch_line}\n");
+    let opened = note::open(&repeated, &[peter().verifier()]).unwrap();
+    assert_eq!(names(&opened.unverified), ["EnochRoot"]);
+
     // A known name with a different key hash is an unknown key, not a failure.
     let other = Signer::generate("PeterNeumann").unwrap();
     let err = note::open(two, &[other.verifier()]).unwrap_err();
@@ -192,16 +198,22 @@ fn malformed_notes_are_rejected() {
         (golden.replace("\u{2014} ", "\u{2014}"), "no space after the dash"),
         (format!("{text}\n\u{2014} PeterNeumann\n"), "no signature"),
         (format!("{text}\n\u{2014} PeterNeumann {sig_b64}=\n"), "bad base64"),
-        (format!("{text}\n\u{2014} PeterNeumann AAAA\n"), "signature shorter than 5 bytes"),
+        (format!("{text}\n\u{2014} PeterNeumann x08gow==\n"), "key hash but no signature (4 bytes)"),
+        (format!("{text}\n\u{2014} EnochRoot AAAA\n"), "3-byte signature"),
         (format!("{text}\n\u{2014} Peter+Neumann {sig_b64}\n"), "'+' in name"),
         (format!("{text}\n\u{2014}  {sig_b64}\n"), "empty name"),
         (format!("{text}\n{sigs}\n"), "blank line after the signatures"),
-        (golden.replacen("If you", "If\tyou", 1), "control character"),
     ];
+    let monitor = Signer::generate("m").unwrap();
     for (note_text, why) in &bad {
-        assert!(note::open(note_text, &peter).is_err(), "{why}: accepted");
-        assert!(note::cosign(note_text, &Signer::generate("m").unwrap()).is_err(), "{why}: cosigned");
+        let err = note::open(note_text, &peter).unwrap_err();
+        assert!(matches!(err, NoteError::Malformed(_)), "{why}: {err:?}");
+        let err = note::cosign(note_text, &monitor).unwrap_err();
+        assert!(matches!(err, NoteError::Malformed(_)), "{why}: cosign gave {err:?}");
     }
+    let control = golden.replacen("If you", "If\tyou", 1);
+    assert_eq!(note::open(&control, &peter).unwrap_err(), NoteError::ControlCharacter);
+    assert_eq!(note::cosign(&control, &monitor).unwrap_err(), NoteError::ControlCharacter);
     // 100 signature lines are allowed, 101 are not.
     let hundred = format!("{text}\n{}", sigs.repeat(100));
     assert_eq!(note::open(&hundred, &peter).unwrap().verified.len(), 1);

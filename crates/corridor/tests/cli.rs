@@ -153,7 +153,7 @@ fn export_checkpoint_and_key_check_out_independently() {
     let body: Vec<&str> = text.lines().collect();
     assert_eq!(body[1].parse::<usize>().unwrap(), leaves.len(), "checkpoint size = number of exported entries");
     assert_eq!(b64.decode(body[2]).unwrap(), ct_root.as_bytes().to_vec(), "checkpoint root = RFC 6962 root of the exported leaves");
-    let parts: Vec<&str> = vkey.split('+').collect();
+    let parts: Vec<&str> = vkey.splitn(3, '+').collect();
     let key = b64.decode(parts[2]).unwrap();
     assert_eq!(key[0], 1);
     let vk = ed25519_dalek::VerifyingKey::from_bytes(key[1..].try_into().unwrap()).unwrap();
