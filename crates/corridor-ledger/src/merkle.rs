@@ -32,11 +32,11 @@ pub fn leaf_hash(data: &[u8]) -> Hash {
 
 /// RFC 6962 interior node hash: `SHA256(0x01 || left || right)`.
 pub fn node_hash(left: &Hash, right: &Hash) -> Hash {
-    let mut h = Sha256::new();
-    h.update([0x01]);
-    h.update(left);
-    h.update(right);
-    h.finalize().into()
+    let mut input = [0u8; 65];
+    input[0] = 0x01;
+    input[1..33].copy_from_slice(left);
+    input[33..].copy_from_slice(right);
+    Sha256::digest(input).into()
 }
 
 /// Root of the empty tree: `SHA256("")`.
@@ -79,7 +79,7 @@ pub enum ProofError {
 /// Storing every complete subtree costs about `2 * 32` bytes per leaf (64 MB
 /// for a million leaves). Any proof then needs only `O(log n)` lookups plus
 /// the hashes of the incomplete subtrees on the tree's right edge, which are
-/// cached for the current size (see [`Border`]).
+/// cached for the current size (computed once per size, in O(log n)).
 #[derive(Clone, Default)]
 pub struct Tree {
     levels: Vec<Vec<Hash>>,
@@ -147,7 +147,7 @@ impl Tree {
         // While level k has an even number of nodes, its last two form a
         // newly completed subtree at level k + 1.
         let mut k = 0;
-        while self.levels[k].len() % 2 == 0 {
+        while self.levels[k].len() & 1 == 0 {
             let n = self.levels[k].len();
             let parent = node_hash(&self.levels[k][n - 2], &self.levels[k][n - 1]);
             if self.levels.len() == k + 1 {
@@ -296,17 +296,18 @@ impl Tree {
     fn compute_border(&self, size: u64) -> Border {
         let mut hashes = [[0u8; 32]; 64];
         let mut acc: Option<Hash> = None;
-        for b in 0..64 {
+        for (b, slot) in hashes.iter_mut().enumerate() {
             if size & (1 << b) == 0 {
                 continue;
             }
+            // The subtree for bit b starts where the larger ones (bits > b) end.
             let start = size & !((1u64 << b) | ((1u64 << b) - 1));
             let subtree = self.levels[b][(start >> b) as usize];
             let h = match acc {
                 None => subtree,
                 Some(right) => node_hash(&subtree, &right),
             };
-            hashes[b] = h;
+            *slot = h;
             acc = Some(h);
         }
         Border { hashes }
@@ -317,7 +318,7 @@ impl Tree {
     /// right-edge ranges ending at `size` (a border hash).
     fn range_hash(&self, lo: u64, hi: u64, size: u64, border: &Border) -> Hash {
         let n = hi - lo;
-        if n.is_power_of_two() && lo % n == 0 {
+        if n.is_power_of_two() && lo & (n - 1) == 0 {
             let level = n.trailing_zeros() as usize;
             self.levels[level][(lo >> level) as usize]
         } else {
@@ -356,8 +357,10 @@ pub fn verify_inclusion(
     if proof.len() != expected {
         return Err(ProofError::WrongProofLength { got: proof.len(), expected });
     }
-    // `fn_` is the index of the current node within its level, `sn` the index
-    // of the last node of that level; both move up one level per step.
+    // RFC 9162 §2.1.3.2 from here on. `fn_` is the index of the current node
+    // within its level, `sn` the index of the last node of that level; both
+    // move up one level per step. (The `sn` checks below cannot fire after the
+    // length check above; they are kept so the code reads like the RFC.)
     let (mut fn_, mut sn) = (index, size - 1);
     let mut r = *leaf_hash;
     for p in proof {
@@ -427,6 +430,8 @@ pub fn verify_consistency(
     } else {
         (&proof[0], &proof[1..])
     };
+    // RFC 9162 §2.1.4.2 from here on (the `sn` checks, as in
+    // `verify_inclusion`, back up the length check above).
     let (mut fn_, mut sn) = (old_size - 1, new_size - 1);
     // Skip the levels inside the old tree's last complete subtree.
     while fn_ & 1 == 1 {

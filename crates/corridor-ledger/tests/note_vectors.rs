@@ -147,7 +147,7 @@ fn open_rejects_bad_signatures_by_known_keys() {
     // Text changed after signing.
     let tampered = golden.replacen("cryptography", "cryptoqraphy", 1);
     assert!(matches!(
-        note::open(&tampered, &[peter.clone()]),
+        note::open(&tampered, std::slice::from_ref(&peter)),
         Err(NoteError::InvalidSignature { ref name, key_hash: 0xc74f20a3 }) if name == "PeterNeumann"
     ));
 
@@ -157,16 +157,16 @@ fn open_rejects_bad_signatures_by_known_keys() {
     let mut raw = base64_decode(b64);
     raw[10] ^= 1;
     let forged = format!("{text}\n\u{2014} PeterNeumann {}\n", base64_encode(&raw));
-    assert!(matches!(note::open(&forged, &[peter.clone()]), Err(NoteError::InvalidSignature { .. })));
+    assert!(matches!(note::open(&forged, std::slice::from_ref(&peter)), Err(NoteError::InvalidSignature { .. })));
 
     // A bad signature by a known key fails the note even next to a good one
     // that follows it...
     let bad_first = format!("{forged}{sigs}");
-    assert!(matches!(note::open(&bad_first, &[peter.clone()]), Err(NoteError::InvalidSignature { .. })));
+    assert!(matches!(note::open(&bad_first, std::slice::from_ref(&peter)), Err(NoteError::InvalidSignature { .. })));
     // ...but, as in Go, once a key has a verified signature its later lines
     // are dropped unchecked.
     let bad_later = format!("{golden}\u{2014} PeterNeumann {}\n", base64_encode(&raw));
-    assert_eq!(note::open(&bad_later, &[peter.clone()]).unwrap().verified.len(), 1);
+    assert_eq!(note::open(&bad_later, std::slice::from_ref(&peter)).unwrap().verified.len(), 1);
 
     // Repeating the same good line is fine (listed once).
     let repeated = format!("{golden}{}", sigs);

@@ -38,7 +38,7 @@ pub enum StoreError {
     Sqlite(#[from] rusqlite::Error),
     /// Shown with the server's own message: `postgres::Error`'s Display
     /// alone says only "db error".
-    #[error("PostgreSQL storage error: {}", .0)]
+    #[error("PostgreSQL storage error: {}", self::postgres::describe(.0))]
     Postgres(::postgres::Error),
     #[error("storage is inconsistent: {0}")]
     Corrupt(String),
