@@ -1,10 +1,13 @@
 //! The ledger: validated, deduplicated, group-committed appends to a
 //! [`Store`], with the Merkle tree and the latest signed checkpoint in memory.
 //!
-//! One writer thread owns the store. Callers send batches; the writer takes
-//! every batch waiting, checks each (all or nothing per batch), writes all
-//! accepted entries and one new signed checkpoint in ONE transaction (one
-//! fsync), and only then answers each caller. An event id already in the log
+//! Callers check each event on its own, canonicalize and hash it on their own
+//! thread, then send the batch. A stager thread takes every batch waiting,
+//! checks each against the log (duplicates, references; all or nothing per
+//! batch), extends the tree and signs the checkpoint of the new size; a
+//! committer thread writes the group's entries and that checkpoint in ONE
+//! transaction (one fsync) and only then answers each caller. The stager
+//! prepares the next group while the committer writes one. An event id already in the log
 //! with the same content answers with its original position and writes
 //! nothing; with different content it is refused.
 
@@ -21,7 +24,7 @@ use crate::note::{self, Signer, Verifier};
 use crate::store::{StoreError, StoredCheckpoint, StoredEntry, Store};
 
 /// Most events one group commit writes; more wait for the next one.
-const MAX_GROUP: usize = 50_000;
+const MAX_GROUP: usize = 10_000;
 
 /// Where an appended event is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,7 +76,8 @@ pub struct SignedCheckpoint {
 
 struct State {
     tree: Tree,
-    ids: HashMap<String, (u64, Hash)>,
+    /// Every event id in the tree (staged or durable): position and leaf hash.
+    ids: HashMap<String, (u64, Hash), foldhash::quality::RandomState>,
     registry: Registry,
     /// Entries durable in the store (the tree may hold staged ones beyond).
     committed: u64,
@@ -88,9 +92,18 @@ struct Shared {
     origin: String,
 }
 
+/// An event checked on its own, with its canonical bytes and leaf hash,
+/// prepared on the caller's thread so the writer thread does only what must
+/// be serial.
+struct Prepared {
+    event: Event,
+    bytes: Vec<u8>,
+    hash: Hash,
+}
+
 struct Request {
-    events: Vec<Event>,
-    reply: SyncSender<Result<Vec<Appended>, LedgerError>>,
+    events: Vec<Prepared>,
+    reply: Reply,
 }
 
 /// The log. Cheap to share behind an `Arc`; appends from many threads are
@@ -98,7 +111,8 @@ struct Request {
 pub struct Ledger {
     shared: Arc<Shared>,
     tx: Option<Sender<Request>>,
-    writer: Option<JoinHandle<()>>,
+    /// The stager and committer threads.
+    threads: Vec<JoinHandle<()>>,
 }
 
 impl Ledger {
@@ -117,7 +131,7 @@ impl Ledger {
             None => writer_store.set_meta("origin", &origin)?,
         }
         let mut tree = Tree::new();
-        let mut ids = HashMap::new();
+        let mut ids = HashMap::with_hasher(foldhash::quality::RandomState::default());
         let mut registry = Registry::new();
         let mut corrupt = None;
         writer_store.scan(&mut |e: StoredEntry| {
@@ -181,20 +195,37 @@ impl Ledger {
             origin,
         });
         let (tx, rx) = mpsc::channel();
-        let s = shared.clone();
-        let writer = std::thread::Builder::new()
-            .name("ledger-writer".into())
-            .spawn(move || writer_loop(s, writer_store, rx))
-            .expect("can spawn the ledger writer thread");
-        Ok(Ledger { shared, tx: Some(tx), writer: Some(writer) })
+        let (commit_tx, commit_rx) = mpsc::sync_channel(1);
+        let (s1, s2) = (shared.clone(), shared.clone());
+        let stager = std::thread::Builder::new()
+            .name("ledger-stager".into())
+            .spawn(move || stager_loop(s1, rx, commit_tx))
+            .expect("can spawn the ledger stager thread");
+        let committer = std::thread::Builder::new()
+            .name("ledger-committer".into())
+            .spawn(move || committer_loop(s2, writer_store, commit_rx))
+            .expect("can spawn the ledger committer thread");
+        Ok(Ledger { shared, tx: Some(tx), threads: vec![stager, committer] })
     }
 
     /// Appends a batch, all or nothing, and returns once it is durable.
     pub fn append(&self, events: Vec<Event>) -> Result<Vec<Appended>, LedgerError> {
+        let events = events
+            .into_iter()
+            .enumerate()
+            .map(|(position, event)| {
+                event.check().map_err(|error| LedgerError::Invalid { position, id: event.id.clone(), error })?;
+                let bytes = event.canonical_bytes();
+                let hash = leaf_hash(&bytes);
+                Ok(Prepared { event, bytes, hash })
+            })
+            .collect::<Result<Vec<_>, LedgerError>>()?;
         let (reply, rx) = mpsc::sync_channel(1);
         let stopped = || LedgerError::Stopped("the writer thread has stopped".into());
         self.tx.as_ref().ok_or_else(stopped)?.send(Request { events, reply }).map_err(|_| stopped())?;
-        rx.recv().map_err(|_| stopped())?
+        let (answer, spent) = rx.recv().map_err(|_| stopped())?;
+        drop(spent);
+        answer
     }
 
     /// The log's origin line (also its key name).
@@ -286,8 +317,8 @@ impl Ledger {
 impl Drop for Ledger {
     fn drop(&mut self) {
         self.tx.take();
-        if let Some(w) = self.writer.take() {
-            let _ = w.join();
+        for t in self.threads.drain(..) {
+            let _ = t.join();
         }
     }
 }
@@ -316,7 +347,22 @@ pub fn parse_checkpoint(note_text: &str, verifier: &Verifier) -> Result<Checkpoi
     Ok(cp)
 }
 
-fn writer_loop(shared: Arc<Shared>, mut store: Box<dyn Store>, rx: Receiver<Request>) {
+/// The answer to a batch, and its events handed back so that the caller's
+/// thread, not the writer's, frees them.
+type Reply = SyncSender<(Result<Vec<Appended>, LedgerError>, Vec<Event>)>;
+
+/// One group commit, staged and waiting to be written.
+struct Commit {
+    entries: Vec<StoredEntry>,
+    checkpoint: Option<SignedCheckpoint>,
+    answers: Vec<(Reply, Result<Vec<Appended>, LedgerError>, Vec<Event>)>,
+}
+
+/// First stage of the writer: takes every batch waiting, stages each (all
+/// or nothing per batch), signs the checkpoint of the new size, and hands
+/// the group to the committer. While the committer writes one group, the
+/// stager prepares the next.
+fn stager_loop(shared: Arc<Shared>, rx: Receiver<Request>, tx: SyncSender<Commit>) {
     while let Ok(first) = rx.recv() {
         let mut requests = vec![first];
         let mut n = requests[0].events.len();
@@ -329,114 +375,140 @@ fn writer_loop(shared: Arc<Shared>, mut store: Box<dyn Store>, rx: Receiver<Requ
                 Err(_) => break,
             }
         }
-        commit_group(&shared, store.as_mut(), requests);
+        if tx.send(stage_group(&shared, requests)).is_err() {
+            break;
+        }
     }
 }
 
-/// Stages every request (each all or nothing), writes the accepted entries
-/// with one checkpoint in one transaction, then answers.
-fn commit_group(shared: &Shared, store: &mut dyn Store, requests: Vec<Request>) {
+fn stage_group(shared: &Shared, requests: Vec<Request>) -> Commit {
     let mut entries = Vec::new();
     let mut answers = Vec::with_capacity(requests.len());
-    let checkpoint = {
-        let mut guard = shared.state.write().expect("ledger state lock");
-        let state = &mut *guard;
-        if let Some(why) = &state.failed {
-            for r in requests {
-                let _ = r.reply.send(Err(LedgerError::Stopped(why.clone())));
-            }
-            return;
-        }
-        for r in requests {
-            let result = stage(state, &r.events, &mut entries);
-            answers.push((r.reply, result));
-        }
-        if entries.is_empty() {
-            None
-        } else {
-            match sign_checkpoint(&shared.signer, state.tree.len(), state.tree.root()) {
-                Ok(cp) => Some(cp),
-                Err(e) => {
-                    state.failed = Some(e.to_string());
-                    None
-                }
-            }
-        }
-    };
-    let outcome = match (&checkpoint, entries.is_empty()) {
-        (_, true) => Ok(()),
-        (None, false) => Err("could not sign a checkpoint".to_string()),
-        (Some(cp), false) => store
-            .append(&entries, Some(&StoredCheckpoint { size: cp.size, note: cp.note.clone() }))
-            .map_err(|e| e.to_string()),
-    };
-    {
-        let mut state = shared.state.write().expect("ledger state lock");
-        match &outcome {
-            Ok(()) => {
-                if let Some(cp) = checkpoint {
-                    state.committed = cp.size;
-                    state.checkpoint = cp;
-                }
-            }
-            Err(why) => state.failed = Some(why.clone()),
+    let mut guard = shared.state.write().expect("ledger state lock");
+    let state = &mut *guard;
+    if state.failed.is_some() {
+        // The committer answers "stopped" to all of them.
+        answers.extend(requests.into_iter().map(|r| (r.reply, Ok(vec![]), vec![])));
+        return Commit { entries, checkpoint: None, answers };
+    }
+    for r in requests {
+        let mut spent = Vec::with_capacity(r.events.len());
+        let result = stage(state, r.events, &mut entries, &mut spent);
+        answers.push((r.reply, result, spent));
+    }
+    let mut checkpoint = None;
+    if !entries.is_empty() {
+        match sign_checkpoint(&shared.signer, state.tree.len(), state.tree.root()) {
+            Ok(cp) => checkpoint = Some(cp),
+            Err(e) => state.failed = Some(e.to_string()),
         }
     }
-    for (reply, result) in answers {
-        let answer = match (&outcome, result) {
-            (Err(why), Ok(outcomes)) if outcomes.iter().any(|o| matches!(o, Appended::New(_))) => {
-                Err(LedgerError::Stopped(why.clone()))
-            }
-            (_, result) => result,
+    Commit { entries, checkpoint, answers }
+}
+
+/// Second stage of the writer: writes a staged group and its checkpoint in
+/// one transaction, then answers every caller in it. After a failure it
+/// writes nothing more and answers "stopped".
+fn committer_loop(shared: Arc<Shared>, mut store: Box<dyn Store>, rx: Receiver<Commit>) {
+    while let Ok(c) = rx.recv() {
+        let failed = shared.state.read().expect("ledger state lock").failed.clone();
+        let outcome = match (failed, &c.checkpoint) {
+            (Some(why), _) => Err(why),
+            (None, _) if c.entries.is_empty() => Ok(()),
+            (None, None) => Err("could not sign a checkpoint".to_string()),
+            (None, Some(cp)) => store
+                .append(&c.entries, Some(&StoredCheckpoint { size: cp.size, note: cp.note.clone() }))
+                .map_err(|e| e.to_string()),
         };
-        let _ = reply.send(answer);
+        {
+            let mut state = shared.state.write().expect("ledger state lock");
+            match &outcome {
+                Ok(()) => {
+                    if let Some(cp) = c.checkpoint {
+                        state.committed = cp.size;
+                        state.checkpoint = cp;
+                    }
+                }
+                Err(why) => {
+                    state.failed.get_or_insert_with(|| why.clone());
+                }
+            }
+        }
+        for (reply, result, spent) in c.answers {
+            let answer = match (&outcome, result) {
+                // A refused batch stays refused; anything else in a failed
+                // group was not made durable.
+                (_, Err(e)) => Err(e),
+                (Err(why), Ok(_)) => Err(LedgerError::Stopped(why.clone())),
+                (Ok(()), ok) => ok,
+            };
+            let _ = reply.send((answer, spent));
+        }
     }
 }
 
 /// Checks one batch against the state and, if every event passes, stages it
-/// (tree, ids, registry) and adds its new entries to `out`.
-fn stage(state: &mut State, events: &[Event], out: &mut Vec<StoredEntry>) -> Result<Vec<Appended>, LedgerError> {
-    let mut outcomes = Vec::with_capacity(events.len());
-    let mut fresh: Vec<(usize, Vec<u8>, Hash)> = Vec::with_capacity(events.len());
-    let mut in_batch: HashMap<&str, (usize, Hash)> = HashMap::new();
-    for (position, e) in events.iter().enumerate() {
-        let invalid = |error: FieldError| LedgerError::Invalid { position, id: e.id.clone(), error };
-        e.check().map_err(invalid)?;
-        let bytes = e.canonical_bytes();
-        let hash = leaf_hash(&bytes);
-        if let Some(&(index, stored)) = state.ids.get(&e.id) {
-            if stored != hash {
-                return Err(LedgerError::Conflict { position, id: e.id.clone(), index });
-            }
-            outcomes.push(Some(Appended::Duplicate(index)));
-        } else if let Some(&(first, h)) = in_batch.get(e.id.as_str()) {
-            if h != hash {
-                return Err(invalid(FieldError::new("id", format!("used twice in this batch with different content (first at #{first})"))));
-            }
-            outcomes.push(None); // resolved to the first one's position below
-        } else {
-            in_batch.insert(&e.id, (position, hash));
-            fresh.push((position, bytes, hash));
-            outcomes.push(None);
+/// (tree, ids, registry) and adds its new entries to `out`. On a refusal the
+/// state and `out` are left as they were.
+fn stage(
+    state: &mut State,
+    events: Vec<Prepared>,
+    out: &mut Vec<StoredEntry>,
+    spent: &mut Vec<Event>,
+) -> Result<Vec<Appended>, LedgerError> {
+    let (tree_len, out_len) = (state.tree.len(), out.len());
+    let result = stage_inner(state, events, out, spent);
+    if result.is_err() {
+        state.tree.truncate(tree_len);
+        for e in out.drain(out_len..) {
+            state.ids.remove(&e.event_id);
         }
     }
-    let new_events = fresh.iter().map(|(p, _, _)| &events[*p]);
-    state.registry.apply_batch(new_events).map_err(|(i, error)| {
-        let position = fresh[i].0;
-        LedgerError::Invalid { position, id: events[position].id.clone(), error }
-    })?;
-    let mut index_of: HashMap<&str, u64> = HashMap::with_capacity(fresh.len());
-    for (position, bytes, hash) in fresh {
-        let e = &events[position];
-        let index = state.tree.push(hash);
-        state.ids.insert(e.id.clone(), (index, hash));
-        index_of.insert(&e.id, index);
-        outcomes[position] = Some(Appended::New(index));
-        out.push(StoredEntry { index, event_id: e.id.clone(), leaf: bytes, hash });
+    result
+}
+
+fn stage_inner(
+    state: &mut State,
+    events: Vec<Prepared>,
+    out: &mut Vec<StoredEntry>,
+    spent: &mut Vec<Event>,
+) -> Result<Vec<Appended>, LedgerError> {
+    let mut outcomes = Vec::with_capacity(events.len());
+    // Declarations change the registry: they go to a copy, kept only if the
+    // whole batch passes.
+    let mut scratch: Option<Registry> = None;
+    for (position, p) in events.into_iter().enumerate() {
+        let e = &p.event;
+        // Already stored, or earlier in this batch: same content is a no-op.
+        if let Some(&(index, stored)) = state.ids.get(&e.id) {
+            if stored != p.hash {
+                return Err(if index >= state.committed {
+                    LedgerError::Invalid {
+                        position,
+                        id: e.id.clone(),
+                        error: FieldError::new("id", "used twice with different content in the same commit"),
+                    }
+                } else {
+                    LedgerError::Conflict { position, id: e.id.clone(), index }
+                });
+            }
+            outcomes.push(Appended::Duplicate(index));
+            continue;
+        }
+        let registry = scratch.as_ref().unwrap_or(&state.registry);
+        registry.check(e).map_err(|error| LedgerError::Invalid { position, id: e.id.clone(), error })?;
+        if e.body.declares() {
+            scratch.get_or_insert_with(|| state.registry.clone()).apply(e).expect("checked above");
+        }
+        let index = state.tree.push(p.hash);
+        state.ids.insert(e.id.clone(), (index, p.hash));
+        outcomes.push(Appended::New(index));
+        let Prepared { mut event, bytes, hash } = p;
+        out.push(StoredEntry { index, event_id: std::mem::take(&mut event.id), leaf: bytes, hash });
+        spent.push(event);
     }
-    Ok(outcomes
-        .into_iter()
-        .zip(events)
-        .map(|(o, e)| o.unwrap_or_else(|| Appended::Duplicate(index_of[e.id.as_str()])))
-        .collect())
+    if let Some(s) = scratch {
+        state.registry = s;
+    }
+    Ok(outcomes)
 }

@@ -3,6 +3,8 @@
 //! the tree is rebuilt from the leaf bytes, and every signed checkpoint the
 //! log wrote must match the rebuilt tree at its size.
 
+use std::collections::HashMap;
+
 use corridor_model::{parse::parse_leaf, Event, Registry};
 
 use crate::checkpoint::Checkpoint;
@@ -60,6 +62,7 @@ pub fn verify_log(
     let mut problems = Vec::new();
     let mut tree = Tree::new();
     let mut registry = Registry::new();
+    let mut ids: HashMap<String, u64> = HashMap::new();
     store.scan(&mut |e: StoredEntry| {
         let index = tree.len();
         let mut bad = |what: String| problems.push(Problem { index: Some(index), what });
@@ -75,6 +78,9 @@ pub fn verify_log(
             Ok(event) => {
                 if event.id != e.event_id {
                     bad(format!("event id {:?} differs from the stored id {:?}", event.id, e.event_id));
+                }
+                if let Some(first) = ids.insert(event.id.clone(), index) {
+                    bad(format!("event id {:?} is already used by entry {first}: an event was counted twice", event.id));
                 }
                 if let Err(err) = registry.apply(&event) {
                     bad(format!("event {:?} is not valid at this position: {err}", event.id));

@@ -1,6 +1,10 @@
 //! What the log has declared so far, to check an event's references.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
+
+/// Hash maps keyed by client-chosen ids, with a per-process random seed.
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::quality::RandomState>;
+type HashSet<T> = std::collections::HashSet<T, foldhash::quality::RandomState>;
 
 use crate::{Body, Event, FieldError, Vehicle};
 
@@ -66,7 +70,7 @@ impl Registry {
         for (i, e) in events.into_iter().enumerate() {
             let reg = scratch.as_ref().unwrap_or(self);
             reg.check(e).map_err(|err| (i, err))?;
-            if declares(&e.body) {
+            if e.body.declares() {
                 scratch.get_or_insert_with(|| self.clone()).record(e);
             }
         }
@@ -97,7 +101,7 @@ impl Registry {
         };
         match &e.body {
             Body::GroupsDefined(g) => {
-                let mut seen = HashSet::new();
+                let mut seen = HashSet::default();
                 for (i, group) in g.groups.iter().enumerate() {
                     if self.groups.contains_key(&group.id) || !seen.insert(&group.id) {
                         return Err(FieldError::new(
@@ -110,9 +114,9 @@ impl Registry {
             Body::SiteDeclared(s) => new("site", &s.site, self.sites.contains(&s.site), "site", "choose another id")?,
             Body::CorridorDeclared(c) => {
                 new("corridor", &c.corridor, self.corridors.contains_key(&c.corridor), "corridor", "choose another id")?;
-                self.site(&f("from"), &c.from)?;
-                self.site(&f("to"), &c.to)?;
-                let mut seen = HashSet::new();
+                self.site(|| f("from"), &c.from)?;
+                self.site(|| f("to"), &c.to)?;
+                let mut seen = HashSet::default();
                 for (i, cp) in c.checkpoints.iter().enumerate() {
                     if self.checkpoints.contains_key(&cp.id) || !seen.insert(&cp.id) {
                         return Err(FieldError::new(
@@ -122,11 +126,11 @@ impl Registry {
                     }
                 }
                 for (i, g) in c.groups.iter().enumerate() {
-                    self.group(&f(&format!("groups[{i}]")), g)?;
+                    self.group(|| f(&format!("groups[{i}]")), g)?;
                 }
             }
             Body::CorridorOpened(c) | Body::CorridorClosed(c) => {
-                self.corridor_id(&f("corridor"), &c.corridor)?;
+                self.corridor_id(|| f("corridor"), &c.corridor)?;
             }
             Body::TruceWindowDeclared(w) | Body::TruceWindowChanged(w) => {
                 let declared = self.windows.contains(&w.window);
@@ -136,7 +140,7 @@ impl Registry {
                     return Err(FieldError::new(f("window"), format!("unknown truce window {:?}: declare it first", w.window)));
                 }
                 for (i, c) in w.corridors.iter().enumerate() {
-                    self.corridor_id(&f(&format!("corridors[{i}]")), c)?;
+                    self.corridor_id(|| f(&format!("corridors[{i}]")), c)?;
                 }
             }
             Body::VehicleRegistered(v) => {
@@ -144,17 +148,17 @@ impl Registry {
             }
             Body::ConvoyDispatched(c) => {
                 new("convoy", &c.convoy, self.convoys.contains_key(&c.convoy), "convoy", "choose another id")?;
-                self.corridor_id(&f("corridor"), &c.corridor)?;
-                let mut seen = HashSet::new();
+                self.corridor_id(|| f("corridor"), &c.corridor)?;
+                let mut seen = HashSet::default();
                 for (i, v) in c.vehicles.iter().enumerate() {
-                    self.vehicle_id(&f(&format!("vehicles[{i}]")), v)?;
+                    self.vehicle_id(|| f(&format!("vehicles[{i}]")), v)?;
                     if !seen.insert(v) {
                         return Err(FieldError::new(f(&format!("vehicles[{i}]")), format!("vehicle {v:?} is listed twice")));
                     }
                 }
             }
             Body::Passage(p) => {
-                let corridor = self.corridor_id(&f("corridor"), &p.corridor)?;
+                let corridor = self.corridor_id(|| f("corridor"), &p.corridor)?;
                 if !corridor.checkpoints.contains(&p.checkpoint) {
                     let known = corridor.checkpoints.join(", ");
                     return Err(FieldError::new(
@@ -162,7 +166,7 @@ impl Registry {
                         format!("unknown checkpoint {:?} on corridor {:?} (its checkpoints: {known})", p.checkpoint, p.corridor),
                     ));
                 }
-                self.vehicle_id(&f("vehicle"), &p.vehicle)?;
+                self.vehicle_id(|| f("vehicle"), &p.vehicle)?;
                 let convoy = self.convoys.get(&p.convoy).ok_or_else(|| {
                     FieldError::new(f("convoy"), format!("unknown convoy {:?}: dispatch it first (convoy_dispatched)", p.convoy))
                 })?;
@@ -179,10 +183,10 @@ impl Registry {
                     ));
                 }
                 for g in p.counts.keys() {
-                    let field = f(&format!("counts.{g}"));
-                    self.group(&field, g)?;
+                    let field = || f(&format!("counts.{g}"));
+                    self.group(field, g)?;
                     if !corridor.groups.contains(g) {
-                        return Err(FieldError::new(field, format!("group {g:?} may not use corridor {:?}", p.corridor)));
+                        return Err(FieldError::new(field(), format!("group {g:?} may not use corridor {:?}", p.corridor)));
                     }
                 }
             }
@@ -190,11 +194,11 @@ impl Registry {
                 if !self.convoys.contains_key(&a.convoy) {
                     return Err(FieldError::new(f("convoy"), format!("unknown convoy {:?}", a.convoy)));
                 }
-                self.site(&f("site"), &a.site)?;
+                self.site(|| f("site"), &a.site)?;
             }
             Body::Incident(i) => {
                 if let Some(c) = &i.corridor {
-                    self.corridor_id(&f("corridor"), c)?;
+                    self.corridor_id(|| f("corridor"), c)?;
                 }
                 if let Some(c) = &i.convoy {
                     if !self.convoys.contains_key(c) {
@@ -202,30 +206,30 @@ impl Registry {
                     }
                 }
                 if let Some(s) = &i.site {
-                    self.site(&f("site"), s)?;
+                    self.site(|| f("site"), s)?;
                 }
                 for (n, v) in i.vehicles.iter().enumerate() {
-                    self.vehicle_id(&f(&format!("vehicles[{n}]")), v)?;
+                    self.vehicle_id(|| f(&format!("vehicles[{n}]")), v)?;
                 }
             }
             Body::Agreement(a) => {
                 for (i, s) in a.sites.iter().enumerate() {
-                    self.site(&f(&format!("sites[{i}]")), s)?;
+                    self.site(|| f(&format!("sites[{i}]")), s)?;
                 }
             }
             Body::HazardDeclared(h) => {
                 new("hazard", &h.hazard, self.hazards.contains(&h.hazard), "hazard", "use hazard_status_changed to change it")?;
             }
-            Body::HazardStatusChanged(h) => self.hazard(&f("hazard"), &h.hazard)?,
+            Body::HazardStatusChanged(h) => self.hazard(|| f("hazard"), &h.hazard)?,
             Body::ClearanceRecorded(c) => {
                 if let Some(h) = &c.hazard {
-                    self.hazard(&f("hazard"), h)?;
+                    self.hazard(|| f("hazard"), h)?;
                 }
             }
             Body::NoticeIssued(n) => {
                 new("notice", &n.notice, self.notices.contains(&n.notice), "notice", "an update is a new notice that references it")?;
                 if let Some(c) = &n.corridor {
-                    self.corridor_id(&f("corridor"), c)?;
+                    self.corridor_id(|| f("corridor"), c)?;
                 }
                 if let Some(w) = &n.window {
                     if !self.windows.contains(w) {
@@ -288,53 +292,55 @@ impl Registry {
         }
     }
 
-    fn site(&self, field: &str, id: &str) -> Result<(), FieldError> {
+    fn site(&self, field: impl FnOnce() -> String, id: &str) -> Result<(), FieldError> {
         if self.sites.contains(id) {
             Ok(())
         } else {
-            Err(FieldError::new(field, format!("unknown site {id:?}: declare it first (site_declared)")))
+            Err(FieldError::new(field(), format!("unknown site {id:?}: declare it first (site_declared)")))
         }
     }
 
-    fn group(&self, field: &str, id: &str) -> Result<(), FieldError> {
+    fn group(&self, field: impl FnOnce() -> String, id: &str) -> Result<(), FieldError> {
         if self.groups.contains_key(id) {
             Ok(())
         } else {
             let known: Vec<&str> = self.groups.keys().map(String::as_str).collect();
             Err(FieldError::new(
-                field,
+                field(),
                 format!("unknown group {id:?} (defined groups: {}); define it with groups_defined", known.join(", ")),
             ))
         }
     }
 
-    fn corridor_id(&self, field: &str, id: &str) -> Result<&CorridorInfo, FieldError> {
+    fn corridor_id(&self, field: impl FnOnce() -> String, id: &str) -> Result<&CorridorInfo, FieldError> {
         self.corridors
             .get(id)
-            .ok_or_else(|| FieldError::new(field, format!("unknown corridor {id:?}: declare it first (corridor_declared)")))
+            .ok_or_else(|| FieldError::new(field(), format!("unknown corridor {id:?}: declare it first (corridor_declared)")))
     }
 
-    fn vehicle_id(&self, field: &str, id: &str) -> Result<(), FieldError> {
+    fn vehicle_id(&self, field: impl FnOnce() -> String, id: &str) -> Result<(), FieldError> {
         if self.vehicles.contains_key(id) {
             Ok(())
         } else {
-            Err(FieldError::new(field, format!("unknown vehicle {id:?}: register it first (vehicle_registered)")))
+            Err(FieldError::new(field(), format!("unknown vehicle {id:?}: register it first (vehicle_registered)")))
         }
     }
 
-    fn hazard(&self, field: &str, id: &str) -> Result<(), FieldError> {
+    fn hazard(&self, field: impl FnOnce() -> String, id: &str) -> Result<(), FieldError> {
         if self.hazards.contains(id) {
             Ok(())
         } else {
-            Err(FieldError::new(field, format!("unknown hazard area {id:?}: declare it first (hazard_declared)")))
+            Err(FieldError::new(field(), format!("unknown hazard area {id:?}: declare it first (hazard_declared)")))
         }
     }
 }
 
-/// Whether an event declares something later events may refer to.
-fn declares(body: &Body) -> bool {
-    matches!(
-        body,
+impl Body {
+    /// Whether the event declares something later events may refer to (and
+    /// so changes the [`Registry`]).
+    pub fn declares(&self) -> bool {
+        matches!(
+            self,
         Body::GroupsDefined(_)
             | Body::SiteDeclared(_)
             | Body::CorridorDeclared(_)
@@ -343,5 +349,6 @@ fn declares(body: &Body) -> bool {
             | Body::ConvoyDispatched(_)
             | Body::HazardDeclared(_)
             | Body::NoticeIssued(_)
-    )
+        )
+    }
 }

@@ -3,8 +3,9 @@
 //! Only the ledger talks to a [`Store`]; everything else reads through the
 //! ledger. A store holds the log's entries (exact leaf bytes, their leaf hash,
 //! the event id), the signed checkpoints the ledger wrote, and a little
-//! metadata (the log's origin name). A store does no validation and no
-//! hashing: it keeps what it is given, durably, and hands it back.
+//! metadata (the log's origin name). A store does no hashing and checks
+//! little: it keeps what it is given, durably, and hands it back. See
+//! [`Store`] for what it does and does not enforce.
 
 pub mod postgres;
 pub mod sqlite;
@@ -16,7 +17,8 @@ use crate::merkle::Hash;
 pub struct StoredEntry {
     /// 0-based position in the log.
     pub index: u64,
-    /// The event's client-chosen unique id.
+    /// The event's client-chosen id. Unique within the log, but the ledger
+    /// enforces that, not the store (see [`Store`]).
     pub event_id: String,
     /// The exact leaf bytes (canonical JSON of the event): what is hashed.
     pub leaf: Vec<u8>,
@@ -57,6 +59,18 @@ impl From<::postgres::Error> for StoreError {
 
 /// The storage contract. Every method is blocking; the ledger calls them from
 /// its own writer thread (never from an async task).
+///
+/// What a store enforces: contiguous indexes (the `idx` primary key, plus a
+/// check that each append continues the log from its current length without
+/// gaps or repeats), one checkpoint per tree size, and all-or-nothing
+/// appends (one transaction per call).
+///
+/// What it does not: event-id uniqueness. The `event_id` column is stored
+/// but carries no unique index (it would cut the insert rate by about 3x).
+/// The ledger is the authority on ids: it keeps an in-memory id index over
+/// the leaves, rebuilt on every open, so an id already in the log never
+/// reaches the store a second time; `corridor verify` re-checks uniqueness
+/// over the whole log. Nor does the store look entries up by id.
 pub trait Store: Send {
     /// Appends `entries` (whose indexes continue the log contiguously) and,
     /// if given, a checkpoint, in ONE transaction. Returns only once the
@@ -80,9 +94,6 @@ pub trait Store: Send {
         &mut self,
         f: &mut dyn FnMut(StoredEntry) -> Result<(), StoreError>,
     ) -> Result<(), StoreError>;
-
-    /// The entry with this event id, if stored.
-    fn find(&mut self, event_id: &str) -> Result<Option<StoredEntry>, StoreError>;
 
     /// The checkpoint with the largest size, if any.
     fn latest_checkpoint(&mut self) -> Result<Option<StoredCheckpoint>, StoreError>;

@@ -15,10 +15,13 @@
 //! `meta`), in schema `<schema>`:
 //!
 //! ```sql
-//! entries(idx BIGINT PRIMARY KEY, event_id TEXT NOT NULL UNIQUE, leaf BYTEA NOT NULL, hash BYTEA NOT NULL)
+//! entries(idx BIGINT PRIMARY KEY, event_id TEXT NOT NULL, leaf BYTEA NOT NULL, hash BYTEA NOT NULL)
 //! checkpoints(size BIGINT PRIMARY KEY, note TEXT NOT NULL)
 //! meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)
 //! ```
+//!
+//! `event_id` has no unique index: the ledger enforces id uniqueness (see
+//! [`Store`]).
 
 use std::time::Duration;
 
@@ -42,7 +45,7 @@ const SCHEMA_VERSION_KEY: &str = "schema_version";
 const CREATE_TABLES: &str = "
 CREATE TABLE IF NOT EXISTS entries (
     idx      BIGINT PRIMARY KEY,
-    event_id TEXT NOT NULL UNIQUE,
+    event_id TEXT NOT NULL,
     leaf     BYTEA NOT NULL,
     hash     BYTEA NOT NULL
 );
@@ -151,7 +154,6 @@ struct Statements {
     next_index: Statement,
     insert_checkpoint: Statement,
     select_range: Statement,
-    select_by_id: Statement,
     latest_checkpoint: Statement,
     checkpoints: Statement,
     select_meta: Statement,
@@ -192,8 +194,6 @@ impl PostgresStore {
                 "SELECT idx, event_id, leaf, hash FROM entries WHERE idx >= $1 AND idx < $2 ORDER BY idx",
                 &[Type::INT8, Type::INT8],
             )?,
-            select_by_id: client
-                .prepare_typed("SELECT idx, event_id, leaf, hash FROM entries WHERE event_id = $1", &[Type::TEXT])?,
             latest_checkpoint: client.prepare("SELECT size, note FROM checkpoints ORDER BY size DESC LIMIT 1")?,
             checkpoints: client.prepare("SELECT size, note FROM checkpoints ORDER BY size")?,
             select_meta: client.prepare_typed(SELECT_META, &[Type::TEXT])?,
@@ -347,13 +347,6 @@ impl Store for PostgresStore {
         }
         tx.commit()?;
         Ok(())
-    }
-
-    fn find(&mut self, event_id: &str) -> Result<Option<StoredEntry>, StoreError> {
-        match self.client.query_opt(&self.stmts.select_by_id, &[&event_id])? {
-            Some(row) => Ok(Some(entry_from_row(&row)?)),
-            None => Ok(None),
-        }
     }
 
     fn latest_checkpoint(&mut self) -> Result<Option<StoredCheckpoint>, StoreError> {

@@ -15,7 +15,7 @@
 //! `meta`):
 //!
 //! ```sql
-//! entries(idx INTEGER PRIMARY KEY, event_id TEXT NOT NULL UNIQUE, leaf BLOB NOT NULL, hash BLOB NOT NULL)
+//! entries(idx INTEGER PRIMARY KEY, event_id TEXT NOT NULL, leaf BLOB NOT NULL, hash BLOB NOT NULL)
 //! checkpoints(size INTEGER PRIMARY KEY, note TEXT NOT NULL)
 //! meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)
 //! ```
@@ -40,7 +40,7 @@ const SCHEMA_VERSION_KEY: &str = "schema_version";
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS entries (
     idx      INTEGER PRIMARY KEY,
-    event_id TEXT NOT NULL UNIQUE,
+    event_id TEXT NOT NULL,
     leaf     BLOB NOT NULL,
     hash     BLOB NOT NULL
 );
@@ -59,7 +59,6 @@ const INSERT_ENTRY: &str = "INSERT INTO entries (idx, event_id, leaf, hash) VALU
 const INSERT_CHECKPOINT: &str = "INSERT INTO checkpoints (size, note) VALUES (?1, ?2)";
 const SELECT_RANGE: &str = "SELECT idx, event_id, leaf, hash FROM entries WHERE idx >= ?1 AND idx < ?2 ORDER BY idx";
 const SELECT_ALL: &str = "SELECT idx, event_id, leaf, hash FROM entries ORDER BY idx";
-const SELECT_BY_ID: &str = "SELECT idx, event_id, leaf, hash FROM entries WHERE event_id = ?1";
 const SELECT_LATEST_CHECKPOINT: &str = "SELECT size, note FROM checkpoints ORDER BY size DESC LIMIT 1";
 const SELECT_CHECKPOINTS: &str = "SELECT size, note FROM checkpoints ORDER BY size";
 const SELECT_META: &str = "SELECT value FROM meta WHERE key = ?1";
@@ -308,27 +307,18 @@ impl Store for SqliteStore {
             // and right even if another connection appended meanwhile.
             let next: i64 = tx.prepare_cached(NEXT_INDEX)?.query_row([], |r| r.get(0))?;
             check_contiguous(next as u64, entries)?;
+            // The indexes were checked above and event_id has no unique
+            // index (the ledger keeps ids unique), so no insert here can hit
+            // a constraint.
             let mut insert = tx.prepare_cached(INSERT_ENTRY)?;
             for e in entries {
-                insert
-                    .execute(params![to_sql_index("index", e.index)?, e.event_id, e.leaf, &e.hash[..]])
-                    .map_err(|err| match is_unique_violation(&err) {
-                        // The index was checked above, so it is the event id.
-                        true => StoreError::Corrupt(format!(
-                            "refused an append of {} entries: the entry for index {} has event_id {:?}, which is \
-                             already stored or repeated in this append; nothing was stored",
-                            entries.len(),
-                            e.index,
-                            e.event_id
-                        )),
-                        false => StoreError::Sqlite(err),
-                    })?;
+                insert.execute(params![to_sql_index("index", e.index)?, e.event_id, e.leaf, &e.hash[..]])?;
             }
         }
         if let Some(cp) = checkpoint {
             tx.prepare_cached(INSERT_CHECKPOINT)?
                 .execute(params![to_sql_index("checkpoint size", cp.size)?, cp.note])
-                .map_err(|err| match is_unique_violation(&err) {
+                .map_err(|err| match is_primary_key_violation(&err) {
                     true => StoreError::Corrupt(format!(
                         "refused an append: the checkpoints table already holds a checkpoint for size {}; \
                          nothing was stored",
@@ -375,15 +365,6 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    fn find(&mut self, event_id: &str) -> Result<Option<StoredEntry>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(SELECT_BY_ID)?;
-        let mut rows = stmt.query([event_id])?;
-        match rows.next()? {
-            Some(row) => Ok(Some(entry_from_row(row)?)),
-            None => Ok(None),
-        }
-    }
-
     fn latest_checkpoint(&mut self) -> Result<Option<StoredCheckpoint>, StoreError> {
         let mut stmt = self.conn.prepare_cached(SELECT_LATEST_CHECKPOINT)?;
         let mut rows = stmt.query([])?;
@@ -415,12 +396,11 @@ impl Store for SqliteStore {
     }
 }
 
-fn is_unique_violation(e: &rusqlite::Error) -> bool {
+fn is_primary_key_violation(e: &rusqlite::Error) -> bool {
     matches!(
         e.sqlite_error(),
         Some(rusqlite::ffi::Error { code: ErrorCode::ConstraintViolation, extended_code })
-            if *extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
-                || *extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+            if *extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
     )
 }
 
@@ -438,7 +418,7 @@ pub(crate) fn reserved_meta_key(key: &str) -> Result<(), StoreError> {
 /// `raw(idx INTEGER PRIMARY KEY, payload BLOB NOT NULL)` in a new database
 /// file at `path`, with the same durability as [`SqliteStore`] (WAL,
 /// `synchronous=FULL`), `batch` rows per transaction through one prepared
-/// statement. No hashing, no unique event ids, no checkpoints: what any
+/// statement. No hashing, no event ids, no checkpoints: what any
 /// durable batched SQLite insert costs.
 ///
 /// Refuses an existing `path`, so a stale file never skews a measurement.
