@@ -177,3 +177,31 @@ fn concurrent_appends_share_group_commits_and_all_land() {
         cleanup();
     }
 }
+
+#[test]
+fn verify_finds_an_event_counted_twice_even_when_signed() {
+    // Someone with the store and the key writes the same event twice behind
+    // the ledger's back: the tree and signature check out, the ids do not.
+    use corridor_ledger::merkle::Tree;
+    use corridor_ledger::sign_checkpoint;
+    use corridor_ledger::store::{StoredCheckpoint, StoredEntry};
+    for (name, opener, cleanup) in backends("twice") {
+        let signer = Signer::generate("test.invalid/twice").unwrap();
+        let mut store = opener();
+        let bytes = aid("same", 1.0).canonical_bytes();
+        let mut tree = Tree::new();
+        let entries: Vec<StoredEntry> = (0..2)
+            .map(|i| {
+                let hash = leaf_hash(&bytes);
+                tree.push(hash);
+                StoredEntry { index: i, event_id: "same".into(), leaf: bytes.clone(), hash }
+            })
+            .collect();
+        let cp = sign_checkpoint(&signer, 2, tree.root()).unwrap();
+        store.append(&entries, Some(&StoredCheckpoint { size: 2, note: cp.note })).unwrap();
+        let report = verify_log(store.as_mut(), &signer.verifier(), None, &mut |_, _| {}).unwrap();
+        let problems: Vec<String> = report.problems.iter().map(ToString::to_string).collect();
+        assert!(problems.iter().any(|p| p.starts_with("entry 1:") && p.contains("already used by entry 0")), "{name}: {problems:?}");
+        cleanup();
+    }
+}

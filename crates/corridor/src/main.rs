@@ -117,8 +117,10 @@ struct LedgerBenchArgs {
     /// Events per append call (and per raw SQLite transaction).
     #[arg(long, default_value_t = 1_000)]
     batch: usize,
-    /// Threads appending concurrently (their batches share group commits).
-    #[arg(long, default_value_t = 4)]
+    /// Threads appending concurrently, as a server's request handlers do
+    /// (their batches share group commits; with few writers the pipeline
+    /// stalls while every caller waits for the same commit).
+    #[arg(long, default_value_t = 16)]
     writers: usize,
     #[arg(long, default_value_t = 5)]
     rounds: usize,
