@@ -351,11 +351,15 @@ pub fn parse_checkpoint(note_text: &str, verifier: &Verifier) -> Result<Checkpoi
 /// thread, not the writer's, frees them.
 type Reply = SyncSender<(Result<Vec<Appended>, LedgerError>, Vec<Event>)>;
 
+/// Where to answer a batch, the answer if it was refused or staged, and its
+/// spent events.
+type Answer = (Reply, Result<Vec<Appended>, LedgerError>, Vec<Event>);
+
 /// One group commit, staged and waiting to be written.
 struct Commit {
     entries: Vec<StoredEntry>,
     checkpoint: Option<SignedCheckpoint>,
-    answers: Vec<(Reply, Result<Vec<Appended>, LedgerError>, Vec<Event>)>,
+    answers: Vec<Answer>,
 }
 
 /// First stage of the writer: takes every batch waiting, stages each (all

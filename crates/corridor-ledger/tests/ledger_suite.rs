@@ -17,13 +17,15 @@ use corridor_model::{AidDelivery, Body, Event, Return};
 
 /// Opens fresh connections to one test store.
 type Opener = Box<dyn Fn() -> Box<dyn Store>>;
+/// A backend's name, how to open it, and how to clean up after it.
+type Backend = (&'static str, Opener, Box<dyn FnOnce()>);
 
-fn backends(tag: &str) -> Vec<(&'static str, Opener, Box<dyn FnOnce()>)> {
+fn backends(tag: &str) -> Vec<Backend> {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("ledger.sqlite");
     let dir = Arc::new(dir);
     let keep = dir.clone();
-    let mut v: Vec<(&'static str, Opener, Box<dyn FnOnce()>)> = vec![(
+    let mut v: Vec<Backend> = vec![(
         "sqlite",
         Box::new(move || Box::new(SqliteStore::open(&path).unwrap()) as Box<dyn Store>),
         Box::new(move || drop(keep)),

@@ -458,10 +458,8 @@ impl Event {
                     return Err(FieldError::new(f("max_transit_minutes"), "must be greater than 0"));
                 }
             }
-            Body::TruceWindowDeclared(w) | Body::TruceWindowChanged(w) => {
-                if w.end <= w.start {
-                    return Err(FieldError::new(f("end"), format!("the window ends ({}) before it starts ({})", w.end, w.start)));
-                }
+            Body::TruceWindowDeclared(w) | Body::TruceWindowChanged(w) if w.end <= w.start => {
+                return Err(FieldError::new(f("end"), format!("the window ends ({}) before it starts ({})", w.end, w.start)));
             }
             Body::VehicleRegistered(v) => {
                 check_id(&f("vehicle"), &v.vehicle)?;

@@ -429,7 +429,7 @@ impl Views {
                 .iter()
                 .zip(&corridor.checkpoints)
                 .filter_map(|(s, cp)| s.as_ref().map(|s| (cp, s)))
-                .last()
+                .next_back()
                 .expect("entry was seen");
             let lost = self.vehicles.get(&trip.vehicle).is_some_and(|v| v.status == VehicleStatus::Lost);
             let late = as_of.is_some_and(|t| t - entry.time > Duration::minutes(corridor.max_transit));
