@@ -24,7 +24,7 @@ fn crash_run(init: &[String], kills: usize) {
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let acked: Arc<Mutex<Vec<String>>> = Arc::default();
     let mut acks_per_run = Vec::new();
-    for _ in 0..kills {
+    for run in 0..kills {
         let mut child = Command::new(env!("CARGO_BIN_EXE_corridor"))
             .arg("--data-dir")
             .arg(&dir)
@@ -35,6 +35,7 @@ fn crash_run(init: &[String], kills: usize) {
             .unwrap();
         let stdout = child.stdout.take().unwrap();
         let acked2 = acked.clone();
+        let (first_ack, got_first) = std::sync::mpsc::channel();
         let reader = std::thread::spawn(move || {
             let mut n = 0;
             for line in BufReader::new(stdout).lines() {
@@ -44,17 +45,29 @@ fn crash_run(init: &[String], kills: usize) {
                     let mut a = acked2.lock().unwrap();
                     a.extend(ids.split(' ').map(String::from));
                     n += 1;
+                    if n == 1 {
+                        let _ = first_ack.send(());
+                    }
                 }
             }
             n
         });
-        std::thread::sleep(Duration::from_millis(rng.gen_range(30..400)));
+        // Every fourth run is killed at a random moment from its start (often
+        // while it reopens the log); the others at a random moment after
+        // their first acknowledged append, so that most kills land mid-write.
+        if run % 4 != 0 {
+            let _ = got_first.recv_timeout(Duration::from_secs(60));
+        }
+        std::thread::sleep(Duration::from_millis(rng.gen_range(5..300)));
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
         acks_per_run.push(reader.join().unwrap());
     }
     let acked = acked.lock().unwrap().clone();
-    assert!(acks_per_run.iter().filter(|&&n| n > 0).count() >= kills / 2, "the writer made progress in most runs: {acks_per_run:?}");
+    assert!(
+        acks_per_run.iter().filter(|&&n| n > 0).count() >= kills / 2,
+        "the writer should make progress in most runs (acknowledged batches per run: {acks_per_run:?})"
+    );
     let mut d = DataDir::open(&dir).unwrap();
     let ledger = d.ledger().expect("the log reopens after every crash");
     for id in &acked {
