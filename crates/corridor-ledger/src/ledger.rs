@@ -145,7 +145,7 @@ impl Ledger {
             let event = parse_leaf(&e.leaf).map_err(|err| fail(err.to_string()))?;
             registry.apply(&event).map_err(|err| fail(err.to_string()))?;
             tree.push(e.hash);
-            ids.insert(e.event_id, (e.index, e.hash));
+            ids.insert(event.id, (e.index, e.hash));
             Ok(())
         })
         .or_else(|err| match err {
@@ -464,8 +464,11 @@ fn stage(
     let result = stage_inner(state, events, out, spent);
     if result.is_err() {
         state.tree.truncate(tree_len);
+        // Rare path: the staged ids are read back from their leaves.
         for e in out.drain(out_len..) {
-            state.ids.remove(&e.event_id);
+            if let Ok(event) = parse_leaf(&e.leaf) {
+                state.ids.remove(&event.id);
+            }
         }
     }
     result
@@ -505,10 +508,10 @@ fn stage_inner(
             scratch.get_or_insert_with(|| state.registry.clone()).apply(e).expect("checked above");
         }
         let index = state.tree.push(p.hash);
-        state.ids.insert(e.id.clone(), (index, p.hash));
         outcomes.push(Appended::New(index));
         let Prepared { mut event, bytes, hash } = p;
-        out.push(StoredEntry { index, event_id: std::mem::take(&mut event.id), leaf: bytes, hash });
+        state.ids.insert(std::mem::take(&mut event.id), (index, hash));
+        out.push(StoredEntry { index, leaf: bytes, hash });
         spent.push(event);
     }
     if let Some(s) = scratch {

@@ -76,9 +76,6 @@ pub fn verify_log(
         match parse_leaf(&e.leaf) {
             Err(err) => bad(format!("not a valid event: {err}")),
             Ok(event) => {
-                if event.id != e.event_id {
-                    bad(format!("event id {:?} differs from the stored id {:?}", event.id, e.event_id));
-                }
                 if let Some(first) = ids.insert(event.id.clone(), index) {
                     bad(format!("event id {:?} is already used by entry {first}: an event was counted twice", event.id));
                 }

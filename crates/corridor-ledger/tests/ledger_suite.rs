@@ -196,7 +196,7 @@ fn verify_finds_an_event_counted_twice_even_when_signed() {
             .map(|i| {
                 let hash = leaf_hash(&bytes);
                 tree.push(hash);
-                StoredEntry { index: i, event_id: "same".into(), leaf: bytes.clone(), hash }
+                StoredEntry { index: i, leaf: bytes.clone(), hash }
             })
             .collect();
         let cp = sign_checkpoint(&signer, 2, tree.root()).unwrap();

@@ -79,7 +79,7 @@ pub fn ledger_appends(cfg: &LedgerBench, dir: &Path, progress: &dyn Fn(&str)) ->
             .iter()
             .zip(&payloads)
             .enumerate()
-            .map(|(i, (e, p))| StoredEntry { index: i as u64, event_id: e.id.clone(), leaf: p.clone(), hash: leaf_hash(p) })
+            .map(|(i, (_, p))| StoredEntry { index: i as u64, leaf: p.clone(), hash: leaf_hash(p) })
             .collect();
         let mut store = SqliteStore::open(&store_path)?;
         let t = Instant::now();

@@ -17,9 +17,6 @@ use crate::merkle::Hash;
 pub struct StoredEntry {
     /// 0-based position in the log.
     pub index: u64,
-    /// The event's client-chosen id. Unique within the log, but the ledger
-    /// enforces that, not the store (see [`Store`]).
-    pub event_id: String,
     /// The exact leaf bytes (canonical JSON of the event): what is hashed.
     pub leaf: Vec<u8>,
     /// RFC 6962 leaf hash of `leaf`, as computed at append time.
@@ -65,12 +62,12 @@ impl From<::postgres::Error> for StoreError {
 /// gaps or repeats), one checkpoint per tree size, and all-or-nothing
 /// appends (one transaction per call).
 ///
-/// What it does not: event-id uniqueness. The `event_id` column is stored
-/// but carries no unique index (it would cut the insert rate by about 3x).
-/// The ledger is the authority on ids: it keeps an in-memory id index over
-/// the leaves, rebuilt on every open, so an id already in the log never
-/// reaches the store a second time; `corridor verify` re-checks uniqueness
-/// over the whole log. Nor does the store look entries up by id.
+/// What it does not: event ids. An event's id lives in its leaf bytes only
+/// (one source of truth; a separate indexed id column cut the insert rate by
+/// about 3x). The ledger is the authority on ids: it keeps an in-memory id
+/// index over the leaves, rebuilt on every open, so an id already in the log
+/// never reaches the store a second time; `corridor verify` re-checks
+/// uniqueness over the whole log.
 pub trait Store: Send {
     /// Appends `entries` (whose indexes continue the log contiguously) and,
     /// if given, a checkpoint, in ONE transaction. Returns only once the

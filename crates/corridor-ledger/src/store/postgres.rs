@@ -15,13 +15,13 @@
 //! `meta`), in schema `<schema>`:
 //!
 //! ```sql
-//! entries(idx BIGINT PRIMARY KEY, event_id TEXT NOT NULL, leaf BYTEA NOT NULL, hash BYTEA NOT NULL)
+//! entries(idx BIGINT PRIMARY KEY, leaf BYTEA NOT NULL, hash BYTEA NOT NULL)
 //! checkpoints(size BIGINT PRIMARY KEY, note TEXT NOT NULL)
 //! meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)
 //! ```
 //!
-//! `event_id` has no unique index: the ledger enforces id uniqueness (see
-//! [`Store`]).
+//! Event ids live in the leaf bytes only: the ledger enforces their
+//! uniqueness (see [`Store`]).
 
 use std::time::Duration;
 
@@ -45,7 +45,6 @@ const SCHEMA_VERSION_KEY: &str = "schema_version";
 const CREATE_TABLES: &str = "
 CREATE TABLE IF NOT EXISTS entries (
     idx      BIGINT PRIMARY KEY,
-    event_id TEXT NOT NULL,
     leaf     BYTEA NOT NULL,
     hash     BYTEA NOT NULL
 );
@@ -191,7 +190,7 @@ impl PostgresStore {
                 &[Type::INT8, Type::TEXT],
             )?,
             select_range: client.prepare_typed(
-                "SELECT idx, event_id, leaf, hash FROM entries WHERE idx >= $1 AND idx < $2 ORDER BY idx",
+                "SELECT idx, leaf, hash FROM entries WHERE idx >= $1 AND idx < $2 ORDER BY idx",
                 &[Type::INT8, Type::INT8],
             )?,
             latest_checkpoint: client.prepare("SELECT size, note FROM checkpoints ORDER BY size DESC LIMIT 1")?,
@@ -266,12 +265,12 @@ fn to_sql_index(what: &str, n: u64) -> Result<i64, StoreError> {
 
 fn entry_from_row(row: &Row) -> Result<StoredEntry, StoreError> {
     let index: i64 = row.try_get(0)?;
-    let hash: &[u8] = row.try_get(3)?;
+    let hash: &[u8] = row.try_get(2)?;
     let hash = <[u8; 32]>::try_from(hash).map_err(|_| {
         StoreError::Corrupt(format!("entry {index}: its stored leaf hash is {} bytes long, not 32", hash.len()))
     })?;
     let index = u64::try_from(index).map_err(|_| StoreError::Corrupt(format!("an entry has a negative index {index}")))?;
-    Ok(StoredEntry { index, event_id: row.try_get(1)?, leaf: row.try_get(2)?, hash })
+    Ok(StoredEntry { index, leaf: row.try_get(1)?, hash })
 }
 
 fn checkpoint_from_row(row: &Row) -> Result<StoredCheckpoint, StoreError> {
@@ -298,12 +297,12 @@ impl Store for PostgresStore {
             // primary key when the first one commits.
             let next = next_index(&tx.query(&self.stmts.next_index, &[])?)?;
             check_contiguous(next, entries)?;
-            let sink = tx.copy_in("COPY entries (idx, event_id, leaf, hash) FROM STDIN (FORMAT binary)")?;
-            let mut writer = BinaryCopyInWriter::new(sink, &[Type::INT8, Type::TEXT, Type::BYTEA, Type::BYTEA]);
+            let sink = tx.copy_in("COPY entries (idx, leaf, hash) FROM STDIN (FORMAT binary)")?;
+            let mut writer = BinaryCopyInWriter::new(sink, &[Type::INT8, Type::BYTEA, Type::BYTEA]);
             for e in entries {
                 let idx = to_sql_index("index", e.index)?;
                 let hash: &[u8] = &e.hash;
-                writer.write(&[&idx, &e.event_id, &e.leaf, &hash])?;
+                writer.write(&[&idx, &e.leaf, &hash])?;
             }
             writer.finish()?;
         }
@@ -334,7 +333,7 @@ impl Store for PostgresStore {
         // A portal (server-side cursor) read SCAN_CHUNK rows at a time, all
         // from the one snapshot of this read-only transaction.
         let mut tx = self.client.build_transaction().read_only(true).start()?;
-        let portal = tx.bind("SELECT idx, event_id, leaf, hash FROM entries ORDER BY idx", &[])?;
+        let portal = tx.bind("SELECT idx, leaf, hash FROM entries ORDER BY idx", &[])?;
         loop {
             let rows = tx.query_portal(&portal, SCAN_CHUNK)?;
             let n = rows.len();

@@ -15,7 +15,7 @@
 //! `meta`):
 //!
 //! ```sql
-//! entries(idx INTEGER PRIMARY KEY, event_id TEXT NOT NULL, leaf BLOB NOT NULL, hash BLOB NOT NULL)
+//! entries(idx INTEGER PRIMARY KEY, leaf BLOB NOT NULL, hash BLOB NOT NULL)
 //! checkpoints(size INTEGER PRIMARY KEY, note TEXT NOT NULL)
 //! meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)
 //! ```
@@ -40,7 +40,6 @@ const SCHEMA_VERSION_KEY: &str = "schema_version";
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS entries (
     idx      INTEGER PRIMARY KEY,
-    event_id TEXT NOT NULL,
     leaf     BLOB NOT NULL,
     hash     BLOB NOT NULL
 );
@@ -55,10 +54,10 @@ CREATE TABLE IF NOT EXISTS meta (
 ";
 
 const NEXT_INDEX: &str = "SELECT COALESCE(MAX(idx) + 1, 0) FROM entries";
-const INSERT_ENTRY: &str = "INSERT INTO entries (idx, event_id, leaf, hash) VALUES (?1, ?2, ?3, ?4)";
+const INSERT_ENTRY: &str = "INSERT INTO entries (idx, leaf, hash) VALUES (?1, ?2, ?3)";
 const INSERT_CHECKPOINT: &str = "INSERT INTO checkpoints (size, note) VALUES (?1, ?2)";
-const SELECT_RANGE: &str = "SELECT idx, event_id, leaf, hash FROM entries WHERE idx >= ?1 AND idx < ?2 ORDER BY idx";
-const SELECT_ALL: &str = "SELECT idx, event_id, leaf, hash FROM entries ORDER BY idx";
+const SELECT_RANGE: &str = "SELECT idx, leaf, hash FROM entries WHERE idx >= ?1 AND idx < ?2 ORDER BY idx";
+const SELECT_ALL: &str = "SELECT idx, leaf, hash FROM entries ORDER BY idx";
 const SELECT_LATEST_CHECKPOINT: &str = "SELECT size, note FROM checkpoints ORDER BY size DESC LIMIT 1";
 const SELECT_CHECKPOINTS: &str = "SELECT size, note FROM checkpoints ORDER BY size";
 const SELECT_META: &str = "SELECT value FROM meta WHERE key = ?1";
@@ -258,12 +257,12 @@ fn to_sql_index(what: &str, n: u64) -> Result<i64, StoreError> {
 
 fn entry_from_row(row: &Row<'_>) -> Result<StoredEntry, StoreError> {
     let index: i64 = row.get(0)?;
-    let hash: Vec<u8> = row.get(3)?;
+    let hash: Vec<u8> = row.get(2)?;
     let hash = <[u8; 32]>::try_from(hash.as_slice()).map_err(|_| {
         StoreError::Corrupt(format!("entry {index}: its stored leaf hash is {} bytes long, not 32", hash.len()))
     })?;
     let index = u64::try_from(index).map_err(|_| StoreError::Corrupt(format!("an entry has a negative index {index}")))?;
-    Ok(StoredEntry { index, event_id: row.get(1)?, leaf: row.get(2)?, hash })
+    Ok(StoredEntry { index, leaf: row.get(1)?, hash })
 }
 
 fn checkpoint_from_row(row: &Row<'_>) -> Result<StoredCheckpoint, StoreError> {
@@ -307,12 +306,11 @@ impl Store for SqliteStore {
             // and right even if another connection appended meanwhile.
             let next: i64 = tx.prepare_cached(NEXT_INDEX)?.query_row([], |r| r.get(0))?;
             check_contiguous(next as u64, entries)?;
-            // The indexes were checked above and event_id has no unique
-            // index (the ledger keeps ids unique), so no insert here can hit
-            // a constraint.
+            // The indexes were checked above, so no insert here can hit a
+            // constraint.
             let mut insert = tx.prepare_cached(INSERT_ENTRY)?;
             for e in entries {
-                insert.execute(params![to_sql_index("index", e.index)?, e.event_id, e.leaf, &e.hash[..]])?;
+                insert.execute(params![to_sql_index("index", e.index)?, e.leaf, &e.hash[..]])?;
             }
         }
         if let Some(cp) = checkpoint {
