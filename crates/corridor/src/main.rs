@@ -184,8 +184,18 @@ fn log(dir: &Path, cmd: LogCommand) -> Result<()> {
             let events = parse_batch(&input).context("nothing was appended")?;
             let ledger = d.ledger()?;
             let n = events.len();
+            let ids: Vec<String> = events.iter().map(|e| e.id.clone()).collect();
             let outcomes = ledger.append(events)?;
             let new = outcomes.iter().filter(|o| matches!(o, Appended::New(_))).count();
+            // Small batches: say where each event is (a retry learns its original position).
+            if n <= 20 {
+                for (id, o) in ids.iter().zip(&outcomes) {
+                    match o {
+                        Appended::New(i) => println!("{id}: appended at index {i}"),
+                        Appended::Duplicate(i) => println!("{id}: already in the log at index {i}, not appended again"),
+                    }
+                }
+            }
             println!("appended {new} new event(s), {} already in the log; log size {}", n - new, ledger.len());
         }
         LogCommand::Show { from, to, json } => {
