@@ -5,8 +5,7 @@ It shares no code with Corridor: RFC 6962 (RFC 9162 section 2.1) Merkle tree
 hashing with Python's hashlib, the C2SP signed-note and tlog-checkpoint text
 formats parsed by hand, and Ed25519 from the `cryptography` package.
 
-    corridor log export --out leaves.b64
-    corridor log checkpoint > checkpoint.txt
+    corridor log export --out leaves.b64 --checkpoint-out checkpoint.txt
     corridor log key > key.txt
     python3 tools/verify_log.py leaves.b64 checkpoint.txt "$(cat key.txt)"
 
@@ -82,6 +81,9 @@ def main(argv):
     text = open_note(open(argv[2], encoding="utf-8").read(), argv[3].strip())
     lines = text.split("\n")
     origin, size, root = lines[0], int(lines[1]), base64.b64decode(lines[2])
+    if origin != parse_vkey(argv[3].strip())[0]:
+        print(f"FAIL: checkpoint origin {origin!r} is not the key's name")
+        return 1
     computed = mth([leaf_hash(l) for l in leaves])
     if size != len(leaves):
         print(f"FAIL: checkpoint size {size} != {len(leaves)} exported leaves")

@@ -16,7 +16,7 @@ use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
 
-use corridor_model::{parse::parse_leaf, Event, FieldError, Registry};
+use corridor_model::{parse::parse_leaf, Body, Event, FieldError, Registry};
 
 use crate::checkpoint::Checkpoint;
 use crate::merkle::{leaf_hash, Hash, ProofError, Tree};
@@ -145,7 +145,9 @@ impl Ledger {
             let event = parse_leaf(&e.leaf).map_err(|err| fail(err.to_string()))?;
             registry.apply(&event).map_err(|err| fail(err.to_string()))?;
             tree.push(e.hash);
-            ids.insert(event.id, (e.index, e.hash));
+            if let Some((first, _)) = ids.insert(event.id, (e.index, e.hash)) {
+                return Err(fail(format!("its event id is already used by entry {first}: an event was counted twice")));
+            }
             Ok(())
         })
         .or_else(|err| match err {
@@ -164,7 +166,7 @@ impl Ledger {
             Some(c) if c.size == committed => {
                 let cp = parse_checkpoint(&c.note, &signer.verifier())
                     .map_err(|what| LedgerError::Corrupt { index: committed.saturating_sub(1), what })?;
-                if cp.root != tree.root() {
+                if cp.size != committed || cp.root != tree.root() {
                     return Err(LedgerError::Corrupt {
                         index: committed.saturating_sub(1),
                         what: "the entries do not hash to the root of the latest signed checkpoint".into(),
@@ -460,29 +462,38 @@ fn stage(
     out: &mut Vec<StoredEntry>,
     spent: &mut Vec<Event>,
 ) -> Result<Vec<Appended>, LedgerError> {
-    let (tree_len, out_len) = (state.tree.len(), out.len());
-    let result = stage_inner(state, events, out, spent);
+    let (tree_len, out_len, spent_len) = (state.tree.len(), out.len(), spent.len());
+    let mut marked = Vec::new();
+    let result = stage_inner(state, events, out, spent, &mut marked);
     if result.is_err() {
         state.tree.truncate(tree_len);
-        // Rare path: the staged ids are read back from their leaves.
-        for e in out.drain(out_len..) {
-            if let Ok(event) = parse_leaf(&e.leaf) {
-                state.ids.remove(&event.id);
+        out.truncate(out_len);
+        for &i in &marked {
+            if let Body::Passage(p) = &spent[i].body {
+                state.registry.unrecord_passage(p);
             }
+        }
+        for e in spent.drain(spent_len..) {
+            state.ids.remove(&e.id);
         }
     }
     result
 }
 
+/// Stages a batch; `marked` collects the positions (in `spent`) of the
+/// passages recorded straight into the live registry, to undo on refusal.
 fn stage_inner(
     state: &mut State,
     events: Vec<Prepared>,
     out: &mut Vec<StoredEntry>,
     spent: &mut Vec<Event>,
+    marked: &mut Vec<usize>,
 ) -> Result<Vec<Appended>, LedgerError> {
     let mut outcomes = Vec::with_capacity(events.len());
-    // Declarations change the registry: they go to a copy, kept only if the
-    // whole batch passes.
+    // Declarations change the registry a lot: they go to a copy, kept only
+    // if the whole batch passes. A passage only marks its checkpoint as
+    // counted: that goes to the live registry (or the copy, once there is
+    // one) and is undone on refusal.
     let mut scratch: Option<Registry> = None;
     for (position, p) in events.into_iter().enumerate() {
         let e = &p.event;
@@ -493,7 +504,10 @@ fn stage_inner(
                     LedgerError::Invalid {
                         position,
                         id: e.id.clone(),
-                        error: FieldError::new("id", "used twice with different content in the same commit"),
+                        error: FieldError::new(
+                            "id",
+                            format!("already being appended at index {index} with different content (choose a new id for a new fact)"),
+                        ),
                     }
                 } else {
                     LedgerError::Conflict { position, id: e.id.clone(), index }
@@ -505,12 +519,20 @@ fn stage_inner(
         let registry = scratch.as_ref().unwrap_or(&state.registry);
         registry.check(e).map_err(|error| LedgerError::Invalid { position, id: e.id.clone(), error })?;
         if e.body.declares() {
-            scratch.get_or_insert_with(|| state.registry.clone()).apply(e).expect("checked above");
+            scratch.get_or_insert_with(|| state.registry.clone()).record(e);
+        } else if matches!(e.body, Body::Passage(_)) {
+            match scratch.as_mut() {
+                Some(s) => s.record(e),
+                None => {
+                    state.registry.record(e);
+                    marked.push(spent.len());
+                }
+            }
         }
         let index = state.tree.push(p.hash);
         outcomes.push(Appended::New(index));
-        let Prepared { mut event, bytes, hash } = p;
-        state.ids.insert(std::mem::take(&mut event.id), (index, hash));
+        let Prepared { event, bytes, hash } = p;
+        state.ids.insert(event.id.clone(), (index, hash));
         out.push(StoredEntry { index, leaf: bytes, hash });
         spent.push(event);
     }

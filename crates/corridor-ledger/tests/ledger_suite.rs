@@ -89,16 +89,38 @@ fn appends_dedup_conflicts_and_reopen() {
             other => panic!("{name}: {other:?}"),
         }
         assert_eq!(ledger.len(), 3, "{name}");
+        // The good events of refused batches were not kept: they append now, at the next positions.
+        assert_eq!(ledger.append(vec![aid("d", 1.0)]).unwrap(), vec![Appended::New(3)], "{name}");
+        assert_eq!(ledger.append(vec![aid("e", 1.0)]).unwrap(), vec![Appended::New(4)], "{name}");
+        // A position that JSON could not carry back (NaN) is refused before anything is staged.
+        let mut site = Event::new(
+            "site-nan",
+            Utc.with_ymd_and_hms(2016, 12, 23, 9, 0, 0).unwrap(),
+            "hq",
+            Body::SiteDeclared(corridor_model::Site {
+                site: "s".into(),
+                name: "s".into(),
+                kind: corridor_model::SiteKind::Destination,
+                position: Some(corridor_model::Position { lat: f64::NAN, lon: 0.0 }),
+            }),
+        );
+        assert!(matches!(ledger.append(vec![site.clone()]), Err(LedgerError::Invalid { .. })), "{name}");
+        if let Body::SiteDeclared(s) = &mut site.body {
+            s.position = None;
+        }
+        assert_eq!(ledger.append(vec![site]).unwrap(), vec![Appended::New(5)], "{name}");
+        assert_eq!(ledger.len(), 6, "{name}");
         let cp = ledger.checkpoint();
-        assert_eq!(cp.size, 3);
+        assert_eq!(cp.size, 6);
         drop(ledger);
 
         let ledger = open(&opener, &signer);
-        assert_eq!(ledger.len(), 3, "{name}: reopened");
+        assert_eq!(ledger.len(), 6, "{name}: reopened");
         assert_eq!(ledger.checkpoint(), cp, "{name}: the checkpoint survives reopen");
         assert_eq!(ledger.append(vec![aid("a", 1.0)]).unwrap(), vec![Appended::Duplicate(0)]);
-        let events = ledger.events(0, 3).unwrap();
+        let events = ledger.events(0, 6).unwrap();
         assert_eq!(events[2].1, aid("c", 3.0));
+        assert_eq!(events[3].1, aid("d", 1.0));
         drop(ledger);
 
         // Another key cannot take over the log.

@@ -442,14 +442,22 @@ impl Event {
                     }
                 }
             }
-            Body::SiteDeclared(s) => check_id(&f("site"), &s.site)?,
+            Body::SiteDeclared(s) => {
+                check_id(&f("site"), &s.site)?;
+                if let Some(p) = s.position {
+                    check_position(&f("position"), p)?;
+                }
+            }
             Body::CorridorDeclared(c) => {
                 check_id(&f("corridor"), &c.corridor)?;
-                if c.checkpoints.len() < 2 {
-                    return Err(FieldError::new(f("checkpoints"), "a corridor needs at least an entry and an exit checkpoint"));
+                if c.checkpoints.len() < 2 || c.checkpoints.len() > 64 {
+                    return Err(FieldError::new(f("checkpoints"), "a corridor has 2 to 64 checkpoints (an entry, an exit, and any between)"));
                 }
                 for (i, cp) in c.checkpoints.iter().enumerate() {
                     check_id(&f(&format!("checkpoints[{i}].id")), &cp.id)?;
+                    if let Some(p) = cp.position {
+                        check_position(&f(&format!("checkpoints[{i}].position")), p)?;
+                    }
                 }
                 if c.groups.is_empty() {
                     return Err(FieldError::new(f("groups"), "name at least one group allowed to use the corridor"));
@@ -458,8 +466,24 @@ impl Event {
                     return Err(FieldError::new(f("max_transit_minutes"), "must be greater than 0"));
                 }
             }
-            Body::TruceWindowDeclared(w) | Body::TruceWindowChanged(w) if w.end <= w.start => {
-                return Err(FieldError::new(f("end"), format!("the window ends ({}) before it starts ({})", w.end, w.start)));
+            Body::TruceWindowDeclared(w) | Body::TruceWindowChanged(w) => {
+                check_id(&f("window"), &w.window)?;
+                if w.end <= w.start {
+                    return Err(FieldError::new(f("end"), format!("the window ends ({}) before it starts ({})", w.end, w.start)));
+                }
+                if w.corridors.is_empty() {
+                    return Err(FieldError::new(f("corridors"), "a truce window opens at least one corridor"));
+                }
+            }
+            Body::Incident(i) => check_id(&f("incident"), &i.incident)?,
+            Body::Agreement(a) => check_id(&f("agreement"), &a.agreement)?,
+            Body::ReturnRecorded(r) => check_id(&f("record"), &r.record)?,
+            Body::NoticeIssued(n) => {
+                check_id(&f("notice"), &n.notice)?;
+                check_sha256(&f("content_sha256"), &n.content_sha256)?;
+                if let Some(h) = &n.recipients_sha256 {
+                    check_sha256(&f("recipients_sha256"), h)?;
+                }
             }
             Body::VehicleRegistered(v) => {
                 check_id(&f("vehicle"), &v.vehicle)?;
@@ -483,13 +507,16 @@ impl Event {
                 }
             }
             Body::AidDelivered(a) => {
+                check_id(&f("delivery"), &a.delivery)?;
                 check_nonneg(&f("tonnes"), a.tonnes)?;
             }
             Body::Airdrop(a) => {
+                check_id(&f("airdrop"), &a.airdrop)?;
                 check_nonneg(&f("tonnes"), a.tonnes)?;
                 check_position(&f("position"), a.position)?;
             }
             Body::ClearanceRecorded(c) => {
+                check_id(&f("record"), &c.record)?;
                 check_nonneg(&f("hectares"), c.hectares)?;
                 check_nonneg(&f("road_km"), c.road_km)?;
             }
@@ -497,6 +524,9 @@ impl Event {
                 check_id(&f("hazard"), &h.hazard)?;
                 if h.ring.len() < 4 || h.ring.first() != h.ring.last() {
                     return Err(FieldError::new(f("ring"), "a polygon ring needs at least 4 positions, the last equal to the first"));
+                }
+                for (i, &[lon, lat]) in h.ring.iter().enumerate() {
+                    check_position(&f(&format!("ring[{i}]")), Position { lat, lon })?;
                 }
             }
             _ => {}
@@ -525,7 +555,15 @@ fn check_nonneg(field: &str, x: f64) -> Result<(), FieldError> {
     Ok(())
 }
 
+fn check_sha256(field: &str, hex: &str) -> Result<(), FieldError> {
+    if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+        return Err(FieldError::new(field, "must be a SHA-256 digest: 64 lowercase hexadecimal digits"));
+    }
+    Ok(())
+}
+
 fn check_position(field: &str, p: Position) -> Result<(), FieldError> {
+    // Ranges also refuse NaN, which JSON cannot carry back.
     if !(-90.0..=90.0).contains(&p.lat) || !(-180.0..=180.0).contains(&p.lon) {
         return Err(FieldError::new(field, format!("({}, {}) is not a valid latitude/longitude", p.lat, p.lon)));
     }

@@ -18,7 +18,9 @@ pub struct CorridorInfo {
 #[derive(Debug, Clone)]
 struct ConvoyInfo {
     corridor: String,
-    vehicles: HashSet<String>,
+    /// Each vehicle of the convoy, with the checkpoints (by position on the
+    /// corridor, one bit each) where it has been counted on this trip.
+    vehicles: HashMap<String, u64>,
 }
 
 /// The declared groups, sites, corridors, checkpoints, vehicles, convoys,
@@ -70,7 +72,7 @@ impl Registry {
         for (i, e) in events.into_iter().enumerate() {
             let reg = scratch.as_ref().unwrap_or(self);
             reg.check(e).map_err(|err| (i, err))?;
-            if e.body.declares() {
+            if e.body.declares() || matches!(e.body, Body::Passage(_)) {
                 scratch.get_or_insert_with(|| self.clone()).record(e);
             }
         }
@@ -176,10 +178,20 @@ impl Registry {
                         format!("convoy {:?} was dispatched on corridor {:?}, not {:?}", p.convoy, convoy.corridor, p.corridor),
                     ));
                 }
-                if !convoy.vehicles.contains(&p.vehicle) {
+                let Some(&seen) = convoy.vehicles.get(&p.vehicle) else {
                     return Err(FieldError::new(
                         f("vehicle"),
                         format!("vehicle {:?} is not part of convoy {:?}", p.vehicle, p.convoy),
+                    ));
+                };
+                let at = corridor.checkpoints.iter().position(|c| *c == p.checkpoint).expect("checked above");
+                if seen & (1 << at) != 0 {
+                    return Err(FieldError::new(
+                        f("checkpoint"),
+                        format!(
+                            "vehicle {:?} of convoy {:?} was already counted at checkpoint {:?}: a vehicle is counted once per checkpoint and trip (a new trip is a new convoy)",
+                            p.vehicle, p.convoy, p.checkpoint
+                        ),
                     ));
                 }
                 for g in p.counts.keys() {
@@ -248,8 +260,17 @@ impl Registry {
     }
 
     /// Records a checked event's declarations.
-    fn record(&mut self, e: &Event) {
+    /// Records a checked event: its declarations, and for a passage the
+    /// checkpoint where its vehicle has now been counted.
+    pub fn record(&mut self, e: &Event) {
         match &e.body {
+            Body::Passage(p) => {
+                if let Some(bit) = self.passage_bit(p) {
+                    if let Some(seen) = self.convoys.get_mut(&p.convoy).and_then(|c| c.vehicles.get_mut(&p.vehicle)) {
+                        *seen |= bit;
+                    }
+                }
+            }
             Body::GroupsDefined(g) => {
                 for group in &g.groups {
                     self.groups.insert(group.id.clone(), group.label.clone());
@@ -279,7 +300,7 @@ impl Registry {
             Body::ConvoyDispatched(c) => {
                 self.convoys.insert(
                     c.convoy.clone(),
-                    ConvoyInfo { corridor: c.corridor.clone(), vehicles: c.vehicles.iter().cloned().collect() },
+                    ConvoyInfo { corridor: c.corridor.clone(), vehicles: c.vehicles.iter().map(|v| (v.clone(), 0)).collect() },
                 );
             }
             Body::HazardDeclared(h) => {
@@ -290,6 +311,21 @@ impl Registry {
             }
             _ => {}
         }
+    }
+
+    /// Forgets that a recorded passage's vehicle was counted at its
+    /// checkpoint (to roll back a refused batch).
+    pub fn unrecord_passage(&mut self, p: &crate::Passage) {
+        if let Some(bit) = self.passage_bit(p) {
+            if let Some(seen) = self.convoys.get_mut(&p.convoy).and_then(|c| c.vehicles.get_mut(&p.vehicle)) {
+                *seen &= !bit;
+            }
+        }
+    }
+
+    fn passage_bit(&self, p: &crate::Passage) -> Option<u64> {
+        let at = self.corridors.get(&p.corridor)?.checkpoints.iter().position(|c| *c == p.checkpoint)?;
+        Some(1 << at)
     }
 
     fn site(&self, field: impl FnOnce() -> String, id: &str) -> Result<(), FieldError> {

@@ -133,3 +133,28 @@ fn non_canonical_leaf_is_refused() {
     bytes.insert(1, b' ');
     assert!(parse_leaf(&bytes).is_err());
 }
+
+#[test]
+fn a_vehicle_is_counted_once_per_checkpoint_and_trip() {
+    let mut r = registry();
+    let first = parse_batch(&passage(r#"{"women":45}"#, 0, "cp2", "bus-1", "ramouseh")).unwrap();
+    r.apply_batch(&first).unwrap();
+    // The same bus at the same checkpoint again, under a new id (a resent count).
+    let again = parse_batch(&passage(r#"{"women":45}"#, 0, "cp2", "bus-1", "ramouseh").replace("\"p1\"", "\"p1-resent\"")).unwrap();
+    let (_, e) = r.apply_batch(&again).unwrap_err();
+    assert!(e.field == "body.passage.checkpoint" && e.message.contains("already counted at checkpoint \"cp2\""), "{e}");
+    // Within one batch too, and the refused batch leaves no mark behind.
+    let mut r = registry();
+    let entry = passage(r#"{"women":45}"#, 0, "cp1", "bus-1", "ramouseh");
+    let batch = parse_batch(&format!("{entry}\n{}", entry.replace("\"p1\"", "\"p2\""))).unwrap();
+    assert_eq!(r.apply_batch(&batch).unwrap_err().0, 1);
+    r.apply_batch(&batch[..1]).expect("the refused batch marked nothing");
+}
+
+#[test]
+fn positions_and_digests_are_checked() {
+    let e = err_of(r#"{"v":1,"id":"s9","time":"2016-12-15T04:00:00Z","author":"hq","body":{"site_declared":{"site":"x","name":"x","kind":"besieged","position":{"lat":999,"lon":0}}}}"#);
+    assert!(e.contains("body.site_declared.position"), "{e}");
+    let e = err_of(r#"{"v":1,"id":"n1","time":"2016-12-15T04:00:00Z","author":"hq","body":{"notice_issued":{"notice":"","channel":"sms","language":"ar","recipients":1,"content_sha256":"00"}}}"#);
+    assert!(e.contains("body.notice_issued.notice: must not be empty"), "{e}");
+}

@@ -55,11 +55,15 @@ impl DataDir {
         };
         let config = Config { origin, backend };
         write_private(&path.join(KEY), &signer.to_skey())?;
-        fs::write(path.join(CONFIG), serde_json::to_string_pretty(&config)? + "\n")
-            .with_context(|| format!("cannot write {}", path.join(CONFIG).display()))?;
         let dir = DataDir { path: path.to_path_buf(), config, _lock: None };
-        // Create the store now so that `init` fails early on a bad URL.
-        dir.store()?;
+        // Create the store before the config, so that a bad URL leaves no
+        // half-made log behind.
+        if let Err(e) = dir.store() {
+            let _ = fs::remove_file(path.join(KEY));
+            return Err(e);
+        }
+        fs::write(path.join(CONFIG), serde_json::to_string_pretty(&dir.config)? + "\n")
+            .with_context(|| format!("cannot write {}", path.join(CONFIG).display()))?;
         Ok(dir)
     }
 

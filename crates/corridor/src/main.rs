@@ -96,6 +96,9 @@ enum LogCommand {
         /// Write to FILE instead of stdout.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Also write the signed checkpoint that covers exactly the exported entries.
+        #[arg(long)]
+        checkpoint_out: Option<PathBuf>,
     },
     /// The latest signed checkpoint, as a C2SP signed note.
     Checkpoint,
@@ -216,13 +219,17 @@ fn log(dir: &Path, cmd: LogCommand) -> Result<()> {
                 start = stop;
             }
         }
-        LogCommand::Export { out } => {
+        LogCommand::Export { out, checkpoint_out } => {
             let ledger = d.ledger()?;
+            let cp = ledger.checkpoint();
+            if let Some(p) = &checkpoint_out {
+                std::fs::write(p, &cp.note).with_context(|| format!("cannot write {}", p.display()))?;
+            }
             let mut w: Box<dyn Write> = match &out {
                 Some(p) => Box::new(std::io::BufWriter::new(std::fs::File::create(p).with_context(|| format!("cannot create {}", p.display()))?)),
                 None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
             };
-            let n = ledger.len();
+            let n = cp.size;
             let b64 = base64::engine::general_purpose::STANDARD;
             let mut start = 0;
             while start < n {
@@ -246,7 +253,13 @@ fn log(dir: &Path, cmd: LogCommand) -> Result<()> {
 fn verify(dir: &Path, checkpoint: Option<&Path>, key: Option<&str>, json: bool) -> Result<()> {
     let d = DataDir::open(dir)?;
     let verifier = match key {
-        None => d.signer()?.verifier(),
+        None => {
+            eprintln!(
+                "note: checking against the key stored beside the log ({}); for an independent check pass --key with the key published for this log",
+                dir.join("log.key").display()
+            );
+            d.signer()?.verifier()
+        }
         Some(k) => {
             let text = if Path::new(k).is_file() { std::fs::read_to_string(k)? } else { k.to_string() };
             Verifier::from_vkey(text.trim()).with_context(|| format!("{k:?} is not a verifier key (name+hash+base64)"))?
@@ -272,6 +285,9 @@ fn verify(dir: &Path, checkpoint: Option<&Path>, key: Option<&str>, json: bool) 
         print!("{}", print::figures(&figures));
         println!("entries: {}, root {}", report.entries, base64::engine::general_purpose::STANDARD.encode(report.root));
         println!("signed checkpoints checked: {}", report.checkpoints_checked);
+        if report.checkpoints_later > 0 {
+            println!("{} newer checkpoint(s) were written while verifying; run verify again to check them", report.checkpoints_later);
+        }
         if let Some(old) = &report.consistent_with {
             println!("consistent with the earlier checkpoint at size {}", old.size);
         }

@@ -84,6 +84,11 @@ fn one_changed_byte_fails_verify_and_names_the_entry() {
         assert!(err.contains("FAILED"), "index {index}: {err}");
         assert!(err.contains(&format!("entry {index}:")) || err.contains("does not match the stored entries"), "index {index}: {err}");
     }
+    // Removing the last entries is named too: the log had signed them.
+    std::fs::copy(&pristine, &db).unwrap();
+    rusqlite::Connection::open(&db).unwrap().execute("DELETE FROM entries WHERE idx >= ?1", [(n - 3) as i64]).unwrap();
+    let err = fails(&dir, &["verify"]);
+    assert!(err.contains(&format!("entry {}:", n - 3)) && err.contains("were removed"), "{err}");
     std::fs::copy(&pristine, &db).unwrap();
     ok(&dir, &["verify"]);
 }
@@ -136,8 +141,10 @@ fn export_checkpoint_and_key_check_out_independently() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = demo_dir(tmp.path(), &[]);
     let leaves_file = tmp.path().join("leaves.b64");
-    ok(&dir, &["log", "export", "--out", leaves_file.to_str().unwrap()]);
+    let cp_out = tmp.path().join("export-checkpoint.txt");
+    ok(&dir, &["log", "export", "--out", leaves_file.to_str().unwrap(), "--checkpoint-out", cp_out.to_str().unwrap()]);
     let note = ok(&dir, &["log", "checkpoint"]);
+    assert_eq!(std::fs::read_to_string(&cp_out).unwrap(), note, "export writes the checkpoint of what it exported");
     let vkey = ok(&dir, &["log", "key"]).trim().to_string();
     let b64 = base64::engine::general_purpose::STANDARD;
     let leaves: Vec<Vec<u8>> = std::fs::read_to_string(&leaves_file).unwrap().lines().map(|l| b64.decode(l).unwrap()).collect();
