@@ -35,20 +35,36 @@ pub struct Round {
     pub store: f64,
 }
 
-/// The demo's declarations followed by `n` passages (the demo's passages,
-/// repeated under new ids): a realistic payload that the ledger accepts.
+/// The demo's declarations followed by `n` passages: the demo's convoys
+/// run again and again (each repetition a new convoy, so every vehicle is
+/// counted once per checkpoint and trip), a realistic payload that the
+/// ledger accepts.
 pub fn workload(n: usize) -> (Vec<Event>, Vec<Event>) {
     let all = demo::stage2_events(2016);
-    let (passages, setup): (Vec<Event>, Vec<Event>) = all.into_iter().partition(|e| matches!(e.body, Body::Passage(_)));
+    let (passages, mut setup): (Vec<Event>, Vec<Event>) = all.into_iter().partition(|e| matches!(e.body, Body::Passage(_)));
+    let dispatches: Vec<Event> = setup.iter().filter(|e| matches!(e.body, Body::ConvoyDispatched(_))).cloned().collect();
     let mut out = Vec::with_capacity(n);
     let mut round = 0;
     while out.len() < n {
+        if round > 0 {
+            for d in &dispatches {
+                let mut d = d.clone();
+                d.id = format!("{}#{round}", d.id);
+                if let Body::ConvoyDispatched(c) = &mut d.body {
+                    c.convoy = format!("{}#{round}", c.convoy);
+                }
+                setup.push(d);
+            }
+        }
         for p in &passages {
             if out.len() == n {
                 break;
             }
             let mut e = p.clone();
             e.id = format!("{}#{round}", e.id);
+            if let (Body::Passage(p), true) = (&mut e.body, round > 0) {
+                p.convoy = format!("{}#{round}", p.convoy);
+            }
             out.push(e);
         }
         round += 1;

@@ -237,3 +237,10 @@ fn help_works_on_every_command() {
     let err = fails(&tmp.path().join("none"), &["verify"]);
     assert!(err.contains("corridor init"), "a missing log says how to make one: {err}");
 }
+
+#[test]
+fn the_benchmark_runs_on_a_small_load() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = ok(tmp.path(), &["bench", "ledger", "--events", "9000", "--rounds", "1", "--writers", "3", "--tree", "1000", "--proofs", "100", "--dir", tmp.path().to_str().unwrap()]);
+    assert!(out.contains("median: ledger") && out.contains("proofs/s"), "{out}");
+}
