@@ -226,6 +226,7 @@ pub struct Passage {
     pub convoy: String,
     pub corridor: String,
     pub checkpoint: String,
+    #[serde(deserialize_with = "counts_without_repeats")]
     pub counts: Counts,
     /// People aboard who are wounded, whatever their group.
     #[serde(default)]
@@ -533,6 +534,29 @@ impl Event {
         }
         Ok(())
     }
+}
+
+/// Reads head counts, refusing a group named twice (a JSON object with a
+/// repeated key would otherwise keep only the last count, silently).
+fn counts_without_repeats<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Counts, D::Error> {
+    struct Visitor;
+    impl<'de> serde::de::Visitor<'de> for Visitor {
+        type Value = Counts;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("head counts by group, e.g. {\"women\": 12, \"children\": 20}")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Counts, A::Error> {
+            let mut counts = Counts::new();
+            while let Some(group) = map.next_key::<String>()? {
+                let n: u32 = map.next_value()?;
+                if counts.insert(group.clone(), n).is_some() {
+                    return Err(serde::de::Error::custom(format!("group {group:?} is counted twice; give each group once")));
+                }
+            }
+            Ok(counts)
+        }
+    }
+    d.deserialize_map(Visitor)
 }
 
 fn check_id(field: &str, id: &str) -> Result<(), FieldError> {

@@ -4,6 +4,7 @@
 //! line). Each event is parsed strictly (unknown fields and kinds are
 //! errors) and then checked with [`Event::check`].
 
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 use crate::{Event, FieldError};
@@ -25,7 +26,9 @@ fn id_suffix(id: &Option<String>) -> String {
 /// 0-based within the batch.
 pub fn parse_batch(input: &str) -> Result<Vec<Event>, ParseError> {
     let trimmed = input.trim_start();
-    let values: Vec<Value> = if trimmed.starts_with('[') {
+    // Each event is kept as its raw text, so that it is read exactly once,
+    // strictly (a generic JSON value would silently merge repeated keys).
+    let raws: Vec<&RawValue> = if trimmed.starts_with('[') {
         serde_json::from_str(trimmed).map_err(|e| ParseError::Json(e.to_string()))?
     } else {
         let mut out = Vec::new();
@@ -39,14 +42,19 @@ pub fn parse_batch(input: &str) -> Result<Vec<Event>, ParseError> {
         }
         out
     };
-    values.into_iter().enumerate().map(|(i, v)| parse_value(i, v)).collect()
+    raws.into_iter().enumerate().map(|(i, raw)| parse_raw(i, raw.get())).collect()
 }
 
-/// Parses one event given as a JSON value.
-pub fn parse_value(position: usize, value: Value) -> Result<Event, ParseError> {
-    let id = value.get("id").and_then(Value::as_str).map(str::to_owned);
+/// Parses one event from its JSON text.
+fn parse_raw(position: usize, text: &str) -> Result<Event, ParseError> {
+    #[derive(serde::Deserialize)]
+    struct IdOnly {
+        id: Option<Value>,
+    }
+    let id = serde_json::from_str::<IdOnly>(text).ok().and_then(|v| v.id).and_then(|v| v.as_str().map(str::to_owned));
     let fail = |error: FieldError| ParseError::Event { position, id: id.clone(), error };
-    let event: Event = serde_path_to_error::deserialize(&value).map_err(|e| {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let event: Event = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
         let field = if path == "." { "(event)".to_string() } else { path };
         fail(FieldError::new(field, e.into_inner().to_string()))

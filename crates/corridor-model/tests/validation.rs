@@ -158,3 +158,9 @@ fn positions_and_digests_are_checked() {
     let e = err_of(r#"{"v":1,"id":"n1","time":"2016-12-15T04:00:00Z","author":"hq","body":{"notice_issued":{"notice":"","channel":"sms","language":"ar","recipients":1,"content_sha256":"00"}}}"#);
     assert!(e.contains("body.notice_issued.notice: must not be empty"), "{e}");
 }
+
+#[test]
+fn a_group_counted_twice_in_one_passage_is_refused() {
+    let e = err_of(&passage(r#"{"children":12,"children":9}"#, 0, "cp1", "bus-1", "ramouseh"));
+    assert!(e.contains("body.passage.counts") && e.contains("\"children\" is counted twice"), "{e}");
+}
