@@ -76,6 +76,8 @@ pub enum VehicleStatus {
 #[derive(Debug, Clone, Serialize)]
 pub struct VehicleState {
     pub kind: VehicleKind,
+    /// Seats plus stretcher places.
+    pub capacity: u32,
     pub status: VehicleStatus,
     pub convoy: Option<String>,
     /// The last checkpoint passed, if any.
@@ -243,7 +245,7 @@ impl Views {
             Body::VehicleRegistered(v) => {
                 self.vehicles.insert(
                     v.vehicle.clone(),
-                    VehicleState { kind: v.kind, status: VehicleStatus::Idle, convoy: None, checkpoint: None, since: e.time, trips: 0 },
+                    VehicleState { kind: v.kind, capacity: v.seats + v.stretchers, status: VehicleStatus::Idle, convoy: None, checkpoint: None, since: e.time, trips: 0 },
                 );
             }
             Body::ConvoyDispatched(c) => {
@@ -405,6 +407,20 @@ impl Views {
                 continue;
             };
             let before = r.discrepancies.len();
+            // More people than places is accepted as counted (the count is a
+            // fact) but never reconciles: it is a miscount or an overload.
+            if let Some(v) = self.vehicles.get(&trip.vehicle) {
+                let (n, first) = trip
+                    .passages
+                    .iter()
+                    .zip(&corridor.checkpoints)
+                    .filter_map(|(s, cp)| s.as_ref().map(|s| (people(&s.counts), cp)))
+                    .max_by_key(|&(n, _)| n)
+                    .expect("entry was seen");
+                if n > u64::from(v.capacity) {
+                    r.discrepancies.push(disc(Some(first), format!("{n} aboard a vehicle with {} places", v.capacity)));
+                }
+            }
             for (seen, cp) in trip.passages.iter().zip(&corridor.checkpoints).skip(1) {
                 if let Some(s) = seen {
                     if let Some(what) = difference(&entry.counts, entry.wounded, &s.counts, s.wounded) {

@@ -137,3 +137,15 @@ fn a_vehicle_inside_too_long_is_overdue_and_a_lost_one_is_missing() {
     assert_eq!((v1.last_checkpoint.as_str(), v1.aboard, v1.lost), ("mid", 45, false));
     assert_eq!(op.views.convoy("k").unwrap().status, ConvoyStatus::Attacked);
 }
+
+#[test]
+fn more_people_than_places_never_reconciles() {
+    let mut op = Op::new();
+    op.trip(10, "v1", 400, 50, 0); // a 50-seat bus: a typo for 40?
+    op.trip(12, "v2", 20, 30, 0); // exactly full
+    let r = op.views.reconcile(None);
+    assert_eq!(r.discrepancies.len(), 1, "{:?}", r.discrepancies);
+    assert_eq!(r.discrepancies[0].vehicle, "v1");
+    assert!(r.discrepancies[0].what.contains("450 aboard a vehicle with 50 places"), "{}", r.discrepancies[0].what);
+    assert_eq!(r.reconciled, 1);
+}
