@@ -11,7 +11,7 @@ use corridor::{bench, demo, print};
 use corridor_ledger::note::Verifier;
 use corridor_ledger::verify::verify_log;
 use corridor_ledger::Appended;
-use corridor_model::parse::parse_batch;
+use corridor_model::parse::{parse_batch, parse_leaf};
 use corridor_views::Views;
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -201,27 +201,30 @@ fn log(dir: &Path, cmd: LogCommand) -> Result<()> {
             }
             println!("appended {new} new event(s), {} already in the log; log size {}", n - new, ledger.len());
         }
+        // Reads go to the store directly, without the writer lock: they work
+        // while another process (a server) appends. They stop at the latest
+        // signed checkpoint, so what they show is always covered by one.
         LogCommand::Show { from, to, json } => {
-            let ledger = d.ledger()?;
-            let end = to.unwrap_or(u64::MAX).min(ledger.len());
+            let (mut store, cp) = signed_store(&mut d)?;
+            let end = to.unwrap_or(u64::MAX).min(cp.size);
             let mut out = std::io::stdout().lock();
             let mut start = from;
             while start < end {
                 let stop = (start + 10_000).min(end);
-                for (i, e) in ledger.events(start, stop)? {
+                for e in store.read(start, stop)? {
+                    let ev = parse_leaf(&e.leaf).map_err(|err| anyhow::anyhow!("entry {}: {err}; run `corridor verify`", e.index))?;
+                    let i = e.index;
                     if json {
-                        let h = ledger.leaf_hash(i).map(hex::encode).unwrap_or_default();
-                        writeln!(out, "{}", serde_json::json!({ "index": i, "leaf_hash": h, "event": e }))?;
+                        writeln!(out, "{}", serde_json::json!({ "index": i, "leaf_hash": hex::encode(e.hash), "event": ev }))?;
                     } else {
-                        writeln!(out, "{i:>7}  {}  {:<22} {:<14} {}", e.time.format("%Y-%m-%d %H:%M:%SZ"), e.body.kind(), e.author, e.id)?;
+                        writeln!(out, "{i:>7}  {}  {:<22} {:<14} {}", ev.time.format("%Y-%m-%d %H:%M:%SZ"), ev.body.kind(), ev.author, ev.id)?;
                     }
                 }
                 start = stop;
             }
         }
         LogCommand::Export { out, checkpoint_out } => {
-            let ledger = d.ledger()?;
-            let cp = ledger.checkpoint();
+            let (mut store, cp) = signed_store(&mut d)?;
             if let Some(p) = &checkpoint_out {
                 std::fs::write(p, &cp.note).with_context(|| format!("cannot write {}", p.display()))?;
             }
@@ -234,7 +237,7 @@ fn log(dir: &Path, cmd: LogCommand) -> Result<()> {
             let mut start = 0;
             while start < n {
                 let stop = (start + 10_000).min(n);
-                for e in ledger.entries(start, stop)? {
+                for e in store.read(start, stop)? {
                     writeln!(w, "{}", b64.encode(&e.leaf))?;
                 }
                 start = stop;
@@ -244,10 +247,25 @@ fn log(dir: &Path, cmd: LogCommand) -> Result<()> {
                 eprintln!("exported {n} entries to {}", p.display());
             }
         }
-        LogCommand::Checkpoint => print!("{}", d.ledger()?.checkpoint().note),
+        LogCommand::Checkpoint => print!("{}", signed_store(&mut d)?.1.note),
         LogCommand::Key => println!("{}", d.signer()?.verifier().to_vkey()),
     }
     Ok(())
+}
+
+/// The store and its latest signed checkpoint. A log that has never been
+/// opened for writing has none yet: the ledger is opened once to sign the
+/// empty tree.
+fn signed_store(d: &mut DataDir) -> Result<(Box<dyn corridor_ledger::store::Store>, corridor_ledger::store::StoredCheckpoint)> {
+    let mut store = d.store()?;
+    let cp = match store.latest_checkpoint()? {
+        Some(cp) => cp,
+        None => {
+            let note = d.ledger()?.checkpoint().note;
+            corridor_ledger::store::StoredCheckpoint { size: 0, note }
+        }
+    };
+    Ok((store, cp))
 }
 
 fn verify(dir: &Path, checkpoint: Option<&Path>, key: Option<&str>, json: bool) -> Result<()> {
