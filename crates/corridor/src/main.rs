@@ -208,20 +208,16 @@ fn log(dir: &Path, cmd: LogCommand) -> Result<()> {
             let (mut store, cp) = signed_store(&mut d)?;
             let end = to.unwrap_or(u64::MAX).min(cp.size);
             let mut out = std::io::stdout().lock();
-            let mut start = from;
-            while start < end {
-                let stop = (start + 10_000).min(end);
-                for e in store.read(start, stop)? {
-                    let ev = parse_leaf(&e.leaf).map_err(|err| anyhow::anyhow!("entry {}: {err}; run `corridor verify`", e.index))?;
-                    let i = e.index;
-                    if json {
-                        writeln!(out, "{}", serde_json::json!({ "index": i, "leaf_hash": hex::encode(e.hash), "event": ev }))?;
-                    } else {
-                        writeln!(out, "{i:>7}  {}  {:<22} {:<14} {}", ev.time.format("%Y-%m-%d %H:%M:%SZ"), ev.body.kind(), ev.author, ev.id)?;
-                    }
+            each_entry(store.as_mut(), from, end, |e| {
+                let ev = parse_leaf(&e.leaf).map_err(|err| anyhow::anyhow!("entry {}: {err}; run `corridor verify`", e.index))?;
+                let i = e.index;
+                if json {
+                    writeln!(out, "{}", serde_json::json!({ "index": i, "leaf_hash": hex::encode(e.hash), "event": ev }))?;
+                } else {
+                    writeln!(out, "{i:>7}  {}  {:<22} {:<14} {}", ev.time.format("%Y-%m-%d %H:%M:%SZ"), ev.body.kind(), ev.author, ev.id)?;
                 }
-                start = stop;
-            }
+                Ok(())
+            })?;
         }
         LogCommand::Export { out, checkpoint_out } => {
             let (mut store, cp) = signed_store(&mut d)?;
@@ -234,14 +230,7 @@ fn log(dir: &Path, cmd: LogCommand) -> Result<()> {
             };
             let n = cp.size;
             let b64 = base64::engine::general_purpose::STANDARD;
-            let mut start = 0;
-            while start < n {
-                let stop = (start + 10_000).min(n);
-                for e in store.read(start, stop)? {
-                    writeln!(w, "{}", b64.encode(&e.leaf))?;
-                }
-                start = stop;
-            }
+            each_entry(store.as_mut(), 0, n, |e| Ok(writeln!(w, "{}", b64.encode(&e.leaf))?))?;
             w.flush()?;
             if let Some(p) = out {
                 eprintln!("exported {n} entries to {}", p.display());
@@ -249,6 +238,24 @@ fn log(dir: &Path, cmd: LogCommand) -> Result<()> {
         }
         LogCommand::Checkpoint => print!("{}", signed_store(&mut d)?.1.note),
         LogCommand::Key => println!("{}", d.signer()?.verifier().to_vkey()),
+    }
+    Ok(())
+}
+
+/// Calls `f` on entries `start..end`, read 10,000 at a time.
+fn each_entry(
+    store: &mut dyn corridor_ledger::store::Store,
+    start: u64,
+    end: u64,
+    mut f: impl FnMut(corridor_ledger::store::StoredEntry) -> Result<()>,
+) -> Result<()> {
+    let mut at = start;
+    while at < end {
+        let stop = (at + 10_000).min(end);
+        for e in store.read(at, stop)? {
+            f(e)?;
+        }
+        at = stop;
     }
     Ok(())
 }
@@ -341,15 +348,11 @@ fn demo_cmd(dir: &Path, seed: u64) -> Result<()> {
     println!();
     // Every figure below is recomputed from the ledger, not from the generator.
     let mut views = Views::new();
-    let n = ledger.len();
-    let mut start = 0;
-    while start < n {
-        let stop = (start + 10_000).min(n);
-        for (i, e) in ledger.events(start, stop)? {
-            views.apply(i, &e);
-        }
-        start = stop;
-    }
+    each_entry(d.store()?.as_mut(), 0, ledger.len(), |e| {
+        let event = parse_leaf(&e.leaf).map_err(|err| anyhow::anyhow!("entry {}: {err}; run `corridor verify`", e.index))?;
+        views.apply(e.index, &event);
+        Ok(())
+    })?;
     let figures = views.figures();
     print!("{}", print::figures(&figures));
     println!();
