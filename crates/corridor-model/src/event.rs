@@ -360,6 +360,14 @@ pub struct Clearance {
     pub road_km: f64,
     pub buildings: u32,
     pub team: String,
+    /// This record completes the clearance of `hazard`: its area is cleared
+    /// and stops closing roads (routing follows it).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub completes: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

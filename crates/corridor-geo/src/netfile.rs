@@ -1,0 +1,313 @@
+//! The prepared network file (`.cnet`): the road graph, its metadata and
+//! the prepared CCH, as little-endian arrays behind a header with a format
+//! version and a CRC-32 of everything after the header, so a file from an
+//! older Corridor or a damaged one is refused with a message that says to
+//! import again. Loading is a read and a copy: milliseconds.
+//!
+//! Layout: `MAGIC` (16 bytes) · format version (u32) · payload length (u64)
+//! · CRC-32 of the payload (u32) · payload. The payload is a sequence of
+//! length-prefixed arrays in a fixed order (see [`write`]).
+
+use std::path::Path;
+
+use cch::{Cch, Metric};
+
+use crate::graph::{ImportStats, NetworkMeta, RoadNetwork};
+use crate::prepare::PreparedNetwork;
+use crate::GeoError;
+
+pub const MAGIC: &[u8; 16] = b"CORRIDOR-NET\r\n\x1a\n";
+/// Bump on any change of layout, of the road rules (profile) or of the
+/// preparation: an older file is then refused, never misread.
+pub const FORMAT_VERSION: u32 = 1;
+const HEADER: usize = 16 + 4 + 8 + 4;
+
+struct W(Vec<u8>);
+
+impl W {
+    fn u64(&mut self, v: u64) {
+        self.0.extend_from_slice(&v.to_le_bytes());
+    }
+    fn f64(&mut self, v: f64) {
+        self.0.extend_from_slice(&v.to_le_bytes());
+    }
+    fn u32s(&mut self, v: &[u32]) {
+        self.u64(v.len() as u64);
+        self.0.reserve(v.len() * 4);
+        for x in v {
+            self.0.extend_from_slice(&x.to_le_bytes());
+        }
+    }
+    fn f64s(&mut self, v: &[f64]) {
+        self.u64(v.len() as u64);
+        for x in v {
+            self.0.extend_from_slice(&x.to_le_bytes());
+        }
+    }
+    fn f32s(&mut self, v: &[f32]) {
+        self.u64(v.len() as u64);
+        for x in v {
+            self.0.extend_from_slice(&x.to_le_bytes());
+        }
+    }
+    fn bytes(&mut self, v: &[u8]) {
+        self.u64(v.len() as u64);
+        self.0.extend_from_slice(v);
+    }
+    fn str(&mut self, s: &str) {
+        self.bytes(s.as_bytes());
+    }
+}
+
+/// Serializes a prepared network.
+pub fn to_bytes(p: &PreparedNetwork) -> Vec<u8> {
+    let mut w = W(Vec::new());
+    let n = &p.net;
+    w.str(&n.meta.source);
+    w.str(&n.meta.attribution);
+    w.u64(u64::from(n.meta.approximate));
+    let s = &n.meta.stats;
+    for v in [s.highway_ways, s.usable_ways, s.missing_nodes, s.nodes_before, s.arcs_before, s.nodes, s.arcs] {
+        w.u64(v);
+    }
+    w.f64(s.km_before);
+    w.f64(s.km);
+    w.f64s(&n.lat);
+    w.f64s(&n.lon);
+    w.u32s(&n.first_out);
+    w.u32s(&n.tail);
+    w.u32s(&n.head);
+    w.u32s(&n.time_ms);
+    w.f32s(&n.length_m);
+    w.u32s(&n.capacity_vph);
+    w.bytes(&n.class);
+    w.u32s(&n.name);
+    w.u64(n.names.len() as u64);
+    for s in &n.names {
+        w.str(s);
+    }
+    let c = &p.cch;
+    for a in [
+        &c.rank,
+        &c.order,
+        &c.elimination_tree_parent,
+        &c.up_first_out,
+        &c.up_head,
+        &c.up_tail,
+        &c.down_first_out,
+        &c.down_head,
+        &c.down_to_up,
+        &c.input_arc_to_cch_arc,
+        &c.forward_input_arc_of_cch,
+        &c.backward_input_arc_of_cch,
+        &c.first_extra_forward_input_arc_of_cch,
+        &c.extra_forward_input_arc_of_cch,
+        &c.first_extra_backward_input_arc_of_cch,
+        &c.extra_backward_input_arc_of_cch,
+        &p.base_metric.forward,
+        &p.base_metric.backward,
+    ] {
+        w.u32s(a);
+    }
+    let payload = w.0;
+    let mut out = Vec::with_capacity(HEADER + payload.len());
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+    out.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
+    out.extend_from_slice(&payload);
+    out
+}
+
+/// Writes a prepared network to `path` (through a temporary file, so a
+/// crash never leaves half a file under the real name).
+pub fn write(p: &PreparedNetwork, path: &Path) -> Result<u64, GeoError> {
+    let bytes = to_bytes(p);
+    let tmp = path.with_extension("cnet.partial");
+    std::fs::write(&tmp, &bytes).map_err(|e| GeoError::io(&tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| GeoError::io(path, e))?;
+    Ok(bytes.len() as u64)
+}
+
+/// Reads a prepared network written by [`write`].
+pub fn read(path: &Path) -> Result<PreparedNetwork, GeoError> {
+    let bytes = std::fs::read(path).map_err(|e| GeoError::io(path, e))?;
+    from_bytes(&bytes, &path.display().to_string())
+}
+
+struct R<'a> {
+    b: &'a [u8],
+    at: usize,
+}
+
+impl<'a> R<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], String> {
+        let end = self.at.checked_add(n).filter(|&e| e <= self.b.len()).ok_or("the file ends early")?;
+        let s = &self.b[self.at..end];
+        self.at = end;
+        Ok(s)
+    }
+    fn u64(&mut self) -> Result<u64, String> {
+        Ok(u64::from_le_bytes(self.take(8)?.try_into().expect("8 bytes")))
+    }
+    fn f64(&mut self) -> Result<f64, String> {
+        Ok(f64::from_le_bytes(self.take(8)?.try_into().expect("8 bytes")))
+    }
+    fn len(&mut self, width: usize) -> Result<usize, String> {
+        let n = self.u64()?;
+        let n = usize::try_from(n).map_err(|_| "an array length does not fit in memory")?;
+        if n.checked_mul(width).is_none_or(|bytes| bytes > self.b.len() - self.at) {
+            return Err("an array is longer than the file".into());
+        }
+        Ok(n)
+    }
+    fn u32s(&mut self) -> Result<Vec<u32>, String> {
+        let n = self.len(4)?;
+        Ok(self.take(n * 4)?.chunks_exact(4).map(|c| u32::from_le_bytes(c.try_into().expect("4"))).collect())
+    }
+    fn f64s(&mut self) -> Result<Vec<f64>, String> {
+        let n = self.len(8)?;
+        Ok(self.take(n * 8)?.chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().expect("8"))).collect())
+    }
+    fn f32s(&mut self) -> Result<Vec<f32>, String> {
+        let n = self.len(4)?;
+        Ok(self.take(n * 4)?.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().expect("4"))).collect())
+    }
+    fn bytes(&mut self) -> Result<Vec<u8>, String> {
+        let n = self.len(1)?;
+        Ok(self.take(n)?.to_vec())
+    }
+    fn str(&mut self) -> Result<String, String> {
+        String::from_utf8(self.bytes()?).map_err(|_| "a text field is not UTF-8".into())
+    }
+}
+
+/// Parses a prepared network; `name` names the file in errors.
+pub fn from_bytes(bytes: &[u8], name: &str) -> Result<PreparedNetwork, GeoError> {
+    let err = |reason: String| GeoError::NetFile { path: name.to_string(), reason };
+    let again = "; import the map again with `corridor import`";
+    if bytes.len() < HEADER || &bytes[..16] != MAGIC {
+        return Err(err("not a Corridor prepared network (.cnet) file: make one with `corridor import MAP.osm.pbf --out FILE.cnet`".into()));
+    }
+    let version = u32::from_le_bytes(bytes[16..20].try_into().expect("4"));
+    if version != FORMAT_VERSION {
+        return Err(err(format!(
+            "written in network format version {version}, this corridor reads version {FORMAT_VERSION} (the file is stale){again}"
+        )));
+    }
+    let len = u64::from_le_bytes(bytes[20..28].try_into().expect("8"));
+    let crc = u32::from_le_bytes(bytes[28..32].try_into().expect("4"));
+    let payload = &bytes[HEADER..];
+    if payload.len() as u64 != len {
+        return Err(err(format!("truncated or extended: the header says {len} bytes of data, the file holds {}{again}", payload.len())));
+    }
+    if crc32fast::hash(payload) != crc {
+        return Err(err(format!("corrupt: the checksum does not match its contents{again}")));
+    }
+    parse(payload).map_err(|r| err(format!("inconsistent contents: {r}{again}")))
+}
+
+fn parse(b: &[u8]) -> Result<PreparedNetwork, String> {
+    let mut r = R { b, at: 0 };
+    let source = r.str()?;
+    let attribution = r.str()?;
+    let approximate = r.u64()? != 0;
+    let mut s = ImportStats::default();
+    for v in [&mut s.highway_ways, &mut s.usable_ways, &mut s.missing_nodes, &mut s.nodes_before, &mut s.arcs_before, &mut s.nodes, &mut s.arcs] {
+        *v = r.u64()?;
+    }
+    s.km_before = r.f64()?;
+    s.km = r.f64()?;
+    let lat = r.f64s()?;
+    let lon = r.f64s()?;
+    let first_out = r.u32s()?;
+    let tail = r.u32s()?;
+    let head = r.u32s()?;
+    let time_ms = r.u32s()?;
+    let length_m = r.f32s()?;
+    let capacity_vph = r.u32s()?;
+    let class = r.bytes()?;
+    let name = r.u32s()?;
+    let name_count = r.len(8)?;
+    let names = (0..name_count).map(|_| r.str()).collect::<Result<Vec<_>, _>>()?;
+    let mut c: Vec<Vec<u32>> = Vec::with_capacity(18);
+    for _ in 0..18 {
+        c.push(r.u32s()?);
+    }
+    if r.at != b.len() {
+        return Err("data after the last section".into());
+    }
+    let n = lat.len();
+    let m = head.len();
+    let ok = lon.len() == n
+        && first_out.len() == n + 1
+        && first_out.first() == Some(&0)
+        && first_out.last().map(|&x| x as usize) == Some(m)
+        && first_out.windows(2).all(|w| w[0] <= w[1])
+        && [tail.len(), time_ms.len(), length_m.len(), capacity_vph.len(), class.len(), name.len()].iter().all(|&l| l == m)
+        && head.iter().chain(&tail).all(|&v| (v as usize) < n)
+        && name.iter().all(|&i| (i as usize) < names.len())
+        && time_ms.iter().all(|&t| t > 0 && t < cch::INF_WEIGHT);
+    if !ok {
+        return Err("the road graph's arrays do not fit together".into());
+    }
+    let mut it = c.into_iter();
+    let mut next = || it.next().expect("18 arrays");
+    let cch = Cch {
+        rank: next(),
+        order: next(),
+        elimination_tree_parent: next(),
+        up_first_out: next(),
+        up_head: next(),
+        up_tail: next(),
+        down_first_out: next(),
+        down_head: next(),
+        down_to_up: next(),
+        input_arc_to_cch_arc: next(),
+        forward_input_arc_of_cch: next(),
+        backward_input_arc_of_cch: next(),
+        first_extra_forward_input_arc_of_cch: next(),
+        extra_forward_input_arc_of_cch: next(),
+        first_extra_backward_input_arc_of_cch: next(),
+        extra_backward_input_arc_of_cch: next(),
+    };
+    let base_metric = Metric { forward: next(), backward: next() };
+    check_cch(&cch, &base_metric, n, m)?;
+    let meta = NetworkMeta { source, attribution, approximate, stats: s };
+    let net = RoadNetwork { lat, lon, first_out, tail, head, time_ms, length_m, capacity_vph, class, name, names, meta };
+    Ok(PreparedNetwork { net, cch, base_metric })
+}
+
+/// Enough structure checks that the query code cannot index out of bounds.
+fn check_cch(c: &Cch, m: &Metric, n: usize, input_arcs: usize) -> Result<(), String> {
+    let a = c.up_head.len();
+    let inv = cch::bundle::INVALID_ID;
+    let in_nodes = |v: &[u32]| v.iter().all(|&x| (x as usize) < n);
+    let csr = |f: &[u32]| f.len() == n + 1 && f.first() == Some(&0) && f.last().map(|&x| x as usize) == Some(a) && f.windows(2).all(|w| w[0] <= w[1]);
+    let ok = c.rank.len() == n
+        && c.order.len() == n
+        && in_nodes(&c.rank)
+        && in_nodes(&c.order)
+        && c.elimination_tree_parent.len() == n
+        && c.elimination_tree_parent.iter().enumerate().all(|(x, &p)| p == inv || ((p as usize) < n && p as usize > x))
+        && csr(&c.up_first_out)
+        && csr(&c.down_first_out)
+        && [c.up_tail.len(), c.down_head.len(), c.down_to_up.len(), c.forward_input_arc_of_cch.len(), c.backward_input_arc_of_cch.len()].iter().all(|&l| l == a)
+        && in_nodes(&c.up_head)
+        && in_nodes(&c.up_tail)
+        && in_nodes(&c.down_head)
+        && c.down_to_up.iter().all(|&x| (x as usize) < a)
+        && c.input_arc_to_cch_arc.len() == input_arcs
+        && c.input_arc_to_cch_arc.iter().all(|&x| x == inv || (x as usize) < a)
+        && c.forward_input_arc_of_cch.iter().chain(&c.backward_input_arc_of_cch).all(|&x| x == inv || (x as usize) < input_arcs)
+        && c.first_extra_forward_input_arc_of_cch.len() == a + 1
+        && c.first_extra_backward_input_arc_of_cch.len() == a + 1
+        && c.first_extra_forward_input_arc_of_cch.last().map(|&x| x as usize) == Some(c.extra_forward_input_arc_of_cch.len())
+        && c.first_extra_backward_input_arc_of_cch.last().map(|&x| x as usize) == Some(c.extra_backward_input_arc_of_cch.len())
+        && c.first_extra_forward_input_arc_of_cch.windows(2).all(|w| w[0] <= w[1])
+        && c.first_extra_backward_input_arc_of_cch.windows(2).all(|w| w[0] <= w[1])
+        && c.extra_forward_input_arc_of_cch.iter().chain(&c.extra_backward_input_arc_of_cch).all(|&x| (x as usize) < input_arcs)
+        && m.forward.len() == a
+        && m.backward.len() == a;
+    if ok { Ok(()) } else { Err("the routing structure's arrays do not fit together".into()) }
+}

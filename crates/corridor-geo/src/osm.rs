@@ -1,0 +1,216 @@
+//! OpenStreetMap import: `.osm.pbf` (with `osmpbf`) and `.osm` XML (with
+//! `quick-xml`) into a [`RoadNetwork`]. Two passes over the data: the ways
+//! a convoy may use, then the positions of their nodes.
+
+use std::collections::HashMap;
+use std::io::{Cursor, Read};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use osmpbf::{BlobDecode, BlobReader, Element};
+
+use crate::graph::{NetworkBuilder, NetworkMeta, RoadNetwork};
+use crate::profile::way_rule;
+use crate::{GeoError, Progress};
+
+/// The attribution every network made from OpenStreetMap carries.
+pub const OSM_ATTRIBUTION: &str = "© OpenStreetMap contributors (ODbL 1.0)";
+
+struct WayRec {
+    refs: Vec<i64>,
+    tags: Vec<(String, String)>,
+}
+
+/// Imports an `.osm.pbf` extract held in memory. `name` names it in errors.
+pub fn import_pbf(bytes: &[u8], name: &str, progress: &dyn Progress) -> Result<RoadNetwork, GeoError> {
+    let bad = |e: osmpbf::Error| GeoError::Pbf { file: name.to_string(), reason: e.to_string() };
+    if bytes.is_empty() {
+        return Err(GeoError::Pbf { file: name.to_string(), reason: "the file is empty".into() });
+    }
+    let total = bytes.len() as u64 * 2;
+    let mut ways: Vec<WayRec> = Vec::new();
+    let mut highway_ways = 0u64;
+    let mut saw_header = false;
+
+    // Pass 1: ways.
+    let read = Arc::new(AtomicU64::new(0));
+    for blob in BlobReader::new(Counting { inner: Cursor::new(bytes), read: read.clone() }) {
+        let blob = blob.map_err(bad)?;
+        match blob.decode().map_err(bad)? {
+            BlobDecode::OsmHeader(_) => saw_header = true,
+            BlobDecode::OsmData(block) => {
+                for el in block.elements() {
+                    if let Element::Way(w) = el {
+                        let tags: Vec<(String, String)> = w.tags().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+                        if tags.iter().any(|(k, _)| k == "highway") {
+                            highway_ways += 1;
+                            if way_rule(&tags).is_some() {
+                                ways.push(WayRec { refs: w.refs().collect(), tags });
+                            }
+                        }
+                    }
+                }
+            }
+            BlobDecode::Unknown(_) => {}
+        }
+        progress.set(read.load(Ordering::Relaxed), total);
+    }
+    if !saw_header {
+        return Err(GeoError::Pbf { file: name.to_string(), reason: "no OSMHeader block: not an OpenStreetMap PBF file".into() });
+    }
+
+    // Pass 2: the positions of the nodes those ways use.
+    let mut pos: HashMap<i64, (f64, f64)> = ways.iter().flat_map(|w| w.refs.iter().map(|&r| (r, (f64::NAN, f64::NAN)))).collect();
+    let read = Arc::new(AtomicU64::new(0));
+    for blob in BlobReader::new(Counting { inner: Cursor::new(bytes), read: read.clone() }) {
+        let blob = blob.map_err(bad)?;
+        if let BlobDecode::OsmData(block) = blob.decode().map_err(bad)? {
+            for el in block.elements() {
+                let (id, lat, lon) = match el {
+                    Element::Node(n) => (n.id(), n.lat(), n.lon()),
+                    Element::DenseNode(n) => (n.id(), n.lat(), n.lon()),
+                    _ => continue,
+                };
+                if let Some(p) = pos.get_mut(&id) {
+                    *p = (lat, lon);
+                }
+            }
+        }
+        progress.set(bytes.len() as u64 + read.load(Ordering::Relaxed), total);
+    }
+    let records: Vec<_> = ways.into_iter().map(|w| (w.refs, w.tags)).collect();
+    build(records, &pos, highway_ways, name)
+}
+
+/// Imports an OpenStreetMap XML (`.osm`) file held in memory.
+pub fn import_xml(text: &[u8], name: &str, progress: &dyn Progress) -> Result<RoadNetwork, GeoError> {
+    use quick_xml::events::Event as X;
+    let bad = |pos: u64, reason: String| GeoError::OsmXml { file: name.to_string(), position: pos, reason };
+    let mut reader = quick_xml::Reader::from_reader(text);
+    let mut buf = Vec::new();
+    let mut pos: HashMap<i64, (f64, f64)> = HashMap::new();
+    let mut ways: Vec<(Vec<i64>, Vec<(String, String)>)> = Vec::new();
+    let mut highway_ways = 0u64;
+    let mut current: Option<(Vec<i64>, Vec<(String, String)>)> = None;
+    let mut saw_osm = false;
+    loop {
+        let at = reader.buffer_position();
+        let ev = reader.read_event_into(&mut buf).map_err(|e| bad(at, e.to_string()))?;
+        let (start, empty) = match &ev {
+            X::Start(s) => (Some(s.clone()), false),
+            X::Empty(s) => (Some(s.clone()), true),
+            X::End(e) if e.name().as_ref() == b"way" => {
+                if let Some((refs, tags)) = current.take() {
+                    if tags.iter().any(|(k, _)| k == "highway") {
+                        highway_ways += 1;
+                        if way_rule(&tags).is_some() {
+                            ways.push((refs, tags));
+                        }
+                    }
+                }
+                (None, false)
+            }
+            X::Eof => break,
+            _ => (None, false),
+        };
+        if let Some(s) = start {
+            let attr = |key: &[u8]| -> Result<Option<String>, GeoError> {
+                for a in s.attributes() {
+                    let a = a.map_err(|e| bad(at, e.to_string()))?;
+                    if a.key.as_ref() == key {
+                        let v = a.unescape_value().map_err(|e| bad(at, e.to_string()))?;
+                        return Ok(Some(v.into_owned()));
+                    }
+                }
+                Ok(None)
+            };
+            let num = |key: &[u8]| -> Result<f64, GeoError> {
+                let v = attr(key)?.ok_or_else(|| bad(at, format!("<{}> has no {} attribute", String::from_utf8_lossy(s.name().as_ref()), String::from_utf8_lossy(key))))?;
+                v.parse::<f64>().map_err(|_| bad(at, format!("{}=\"{v}\" is not a number", String::from_utf8_lossy(key))))
+            };
+            match s.name().as_ref() {
+                b"osm" => saw_osm = true,
+                b"node" => {
+                    let id = num(b"id")? as i64;
+                    let (lat, lon) = (num(b"lat")?, num(b"lon")?);
+                    pos.insert(id, (lat, lon));
+                }
+                b"way" => {
+                    current = Some((Vec::new(), Vec::new()));
+                    if empty {
+                        current = None;
+                    }
+                }
+                b"nd" => {
+                    if let Some((refs, _)) = current.as_mut() {
+                        refs.push(num(b"ref")? as i64);
+                    }
+                }
+                b"tag" => {
+                    if let Some((_, tags)) = current.as_mut() {
+                        let k = attr(b"k")?.unwrap_or_default();
+                        let v = attr(b"v")?.unwrap_or_default();
+                        tags.push((k, v));
+                    }
+                }
+                _ => {}
+            }
+        }
+        buf.clear();
+        progress.set(reader.buffer_position(), text.len() as u64);
+    }
+    if !saw_osm {
+        return Err(bad(0, "no <osm> element: not an OpenStreetMap XML file".into()));
+    }
+    build(ways, &pos, highway_ways, name)
+}
+
+fn build(
+    ways: Vec<(Vec<i64>, Vec<(String, String)>)>,
+    pos: &HashMap<i64, (f64, f64)>,
+    highway_ways: u64,
+    name: &str,
+) -> Result<RoadNetwork, GeoError> {
+    let mut b = NetworkBuilder::new();
+    b.stats_mut().highway_ways = highway_ways;
+    b.stats_mut().usable_ways = ways.len() as u64;
+    let mut nodes: Vec<(i64, f64, f64)> = Vec::new();
+    for (refs, tags) in ways {
+        // A way whose nodes are partly outside a clipped extract splits at
+        // the missing nodes.
+        let mut missing = 0;
+        nodes.clear();
+        for r in refs {
+            match pos.get(&r) {
+                Some(&(lat, lon)) if lat.is_finite() && (-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lon) => {
+                    nodes.push((r, lat, lon))
+                }
+                _ => {
+                    missing += 1;
+                    if nodes.len() >= 2 {
+                        b.add_way(&nodes, &tags, 1.0);
+                    }
+                    nodes.clear();
+                }
+            }
+        }
+        if nodes.len() >= 2 {
+            b.add_way(&nodes, &tags, 1.0);
+        }
+        b.stats_mut().missing_nodes += missing;
+    }
+    b.finish(NetworkMeta { source: name.to_string(), attribution: OSM_ATTRIBUTION.into(), approximate: false, ..Default::default() })
+}
+
+struct Counting<R> {
+    inner: R,
+    read: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}

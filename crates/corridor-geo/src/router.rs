@@ -1,0 +1,638 @@
+//! Routing on a prepared network: snapping a position to the nearest
+//! usable road (an R-tree of road segments), fastest routes and travel-time
+//! tables on the CCH, hazard updates, and plain Dijkstra as the baseline
+//! every fast answer is tested against.
+//!
+//! **Snapping rule**: a position snaps to the nearest point of the nearest
+//! road segment that is usable now (not closed by an active hazard) in the
+//! network, which holds the largest strongly connected component only, so
+//! every snapped point can reach every other one unless hazards cut it off.
+//! The route starts and ends at the snapped points, part-way along their
+//! segments, in whichever direction the segment may be driven.
+//!
+//! **Queries** walk the elimination tree upwards from the source's and the
+//! target's snapped segment ends (the CCH elimination-tree query) with
+//! state reused between queries ([`QueryState`]), then unpack shortcuts
+//! through their lower triangles back to road arcs.
+
+use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet};
+use std::cmp::Reverse;
+use std::time::{Duration, Instant};
+
+use cch::{Metric, INF_WEIGHT};
+use geo::{Intersects, Line};
+use rstar::primitives::GeomWithData;
+use rstar::{RTree, AABB};
+
+use crate::customize::PartialCustomizer;
+use crate::graph::haversine_m;
+use crate::hazard::HazardSet;
+use crate::prepare::PreparedNetwork;
+use crate::{GeoError, LatLon};
+
+const NONE: u32 = u32::MAX;
+
+/// Snapping gives up beyond this distance unless told otherwise.
+pub const DEFAULT_MAX_SNAP_M: f64 = 5_000.0;
+
+/// A local flat projection (metres) around the network's centre, good
+/// enough to rank nearby segments.
+#[derive(Debug, Clone, Copy)]
+struct Proj {
+    lat0: f64,
+    lon0: f64,
+    kx: f64,
+    ky: f64,
+}
+
+impl Proj {
+    fn xy(&self, lat: f64, lon: f64) -> [f64; 2] {
+        [(lon - self.lon0) * self.kx, (lat - self.lat0) * self.ky]
+    }
+}
+
+type Seg = GeomWithData<rstar::primitives::Line<[f64; 2]>, u32>;
+
+/// A position snapped onto a road segment `a`–`b`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Snap {
+    pub asked: LatLon,
+    pub point: LatLon,
+    pub distance_m: f64,
+    pub a: u32,
+    pub b: u32,
+    /// Where along `a → b` (0 at `a`, 1 at `b`).
+    pub t: f64,
+    /// The usable arcs `a → b` and `b → a`, if any.
+    pub ab: Option<u32>,
+    pub ba: Option<u32>,
+}
+
+/// A fastest route.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Route {
+    pub from: Snap,
+    pub to: Snap,
+    pub time_ms: u64,
+    pub length_m: f64,
+    /// The road arcs driven, in order (the partial first and last segments
+    /// are not among them).
+    pub arcs: Vec<u32>,
+    /// The geometry, snapped start to snapped end.
+    pub points: Vec<LatLon>,
+}
+
+/// What a hazard update did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HazardUpdate {
+    pub blocking: Vec<String>,
+    pub blocked_arcs: usize,
+    pub changed_arcs: usize,
+    pub recomputed_cch_arcs: usize,
+    pub took: Duration,
+}
+
+/// Reusable per-thread query buffers (size of the network).
+pub struct QueryState {
+    df: Vec<u32>,
+    db: Vec<u32>,
+    pf: Vec<u32>,
+    pb: Vec<u32>,
+    sf: Vec<u32>,
+    sb: Vec<u32>,
+    epoch: u32,
+    fwd: Vec<u32>,
+    bwd: Vec<u32>,
+}
+
+impl QueryState {
+    pub fn new(nodes: usize) -> Self {
+        QueryState {
+            df: vec![INF_WEIGHT; nodes],
+            db: vec![INF_WEIGHT; nodes],
+            pf: vec![NONE; nodes],
+            pb: vec![NONE; nodes],
+            sf: vec![0; nodes],
+            sb: vec![0; nodes],
+            epoch: 0,
+            fwd: Vec::new(),
+            bwd: Vec::new(),
+        }
+    }
+}
+
+/// Routes on one prepared network with the hazards it was last given.
+pub struct Router {
+    p: PreparedNetwork,
+    proj: Proj,
+    tree: RTree<Seg>,
+    weights: Vec<u32>,
+    metric: Metric,
+    blocked: Vec<bool>,
+    hazards: HazardSet,
+    partial: PartialCustomizer,
+    pub max_snap_m: f64,
+}
+
+impl Router {
+    pub fn new(p: PreparedNetwork) -> Self {
+        let net = &p.net;
+        let n = net.node_count();
+        let lat0 = net.lat.iter().sum::<f64>() / n as f64;
+        let lon0 = net.lon.iter().sum::<f64>() / n as f64;
+        let proj = Proj { lat0, lon0, kx: 111_320.0 * lat0.to_radians().cos(), ky: 110_574.0 };
+        let mut seen: HashSet<(u32, u32)> = HashSet::with_capacity(net.arc_count());
+        let mut segs = Vec::with_capacity(net.arc_count() / 2 + 1);
+        for a in 0..net.arc_count() {
+            let (u, v) = (net.tail[a], net.head[a]);
+            if seen.insert((u.min(v), u.max(v))) {
+                let (pu, pv) = (proj.xy(net.lat[u as usize], net.lon[u as usize]), proj.xy(net.lat[v as usize], net.lon[v as usize]));
+                segs.push(GeomWithData::new(rstar::primitives::Line::new(pu, pv), a as u32));
+            }
+        }
+        let tree = RTree::bulk_load(segs);
+        let weights = net.time_ms.clone();
+        let metric = p.base_metric.clone();
+        let blocked = vec![false; net.arc_count()];
+        let partial = PartialCustomizer::new(&p.cch);
+        Router { p, proj, tree, weights, metric, blocked, hazards: HazardSet::default(), partial, max_snap_m: DEFAULT_MAX_SNAP_M }
+    }
+
+    pub fn network(&self) -> &crate::RoadNetwork {
+        &self.p.net
+    }
+    pub fn prepared(&self) -> &PreparedNetwork {
+        &self.p
+    }
+    pub fn hazards(&self) -> &HazardSet {
+        &self.hazards
+    }
+    pub fn is_blocked(&self, arc: usize) -> bool {
+        self.blocked[arc]
+    }
+    pub fn new_state(&self) -> QueryState {
+        QueryState::new(self.p.net.node_count())
+    }
+
+    /// The arcs an area closes: segments that cross it or lie inside it.
+    pub fn arcs_in(&self, area: &geo::MultiPolygon<f64>) -> Vec<u32> {
+        use geo::BoundingRect;
+        let net = &self.p.net;
+        let Some(r) = area.bounding_rect() else { return Vec::new() };
+        let (lo, hi) = (self.proj.xy(r.min().y, r.min().x), self.proj.xy(r.max().y, r.max().x));
+        let mut out = Vec::new();
+        for s in self.tree.locate_in_envelope_intersecting(&AABB::from_corners(lo, hi)) {
+            let a = s.data as usize;
+            let (u, v) = (net.tail[a] as usize, net.head[a] as usize);
+            let line = Line::new((net.lon[u], net.lat[u]), (net.lon[v], net.lat[v]));
+            if line.intersects(area) {
+                let (u, v) = (u as u32, v as u32);
+                out.extend(net.arcs_of(u).filter(|&b| net.head[b] == v).map(|b| b as u32));
+                out.extend(net.arcs_of(v).filter(|&b| net.head[b] == u).map(|b| b as u32));
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// Routes from now on around the areas of `hazards` that block; only
+    /// the part of the metric the changed roads reach is recomputed.
+    pub fn set_hazards(&mut self, hazards: HazardSet) -> HazardUpdate {
+        let start = Instant::now();
+        let mut blocked = vec![false; self.blocked.len()];
+        for h in hazards.blocking() {
+            for a in self.arcs_in(&h.area) {
+                blocked[a as usize] = true;
+            }
+        }
+        let changed: Vec<u32> = (0..blocked.len()).filter(|&a| blocked[a] != self.blocked[a]).map(|a| a as u32).collect();
+        for &a in &changed {
+            let a = a as usize;
+            self.weights[a] = if blocked[a] { INF_WEIGHT } else { self.p.net.time_ms[a] };
+        }
+        let recomputed = if changed.is_empty() { 0 } else { self.partial.update(&self.p.cch, &self.weights, &changed, &mut self.metric) };
+        self.blocked = blocked;
+        let blocking = hazards.blocking_ids().iter().map(|s| s.to_string()).collect();
+        self.hazards = hazards;
+        HazardUpdate {
+            blocking,
+            blocked_arcs: self.blocked.iter().filter(|&&b| b).count(),
+            changed_arcs: changed.len(),
+            recomputed_cch_arcs: recomputed,
+            took: start.elapsed(),
+        }
+    }
+
+    /// The nearest usable road point to `at` (see the module doc).
+    pub fn snap(&self, at: LatLon, what: &str) -> Result<Snap, GeoError> {
+        let net = &self.p.net;
+        let q = self.proj.xy(at.lat, at.lon);
+        for (seg, d2) in self.tree.nearest_neighbor_iter_with_distance_2(&q) {
+            let a0 = seg.data as usize;
+            let (a, b) = (net.tail[a0], net.head[a0]);
+            let usable = |u: u32, v: u32| net.best_arc(u, v, |x| !self.blocked[x]).map(|x| x as u32);
+            let (ab, ba) = (usable(a, b), usable(b, a));
+            if ab.is_none() && ba.is_none() {
+                continue;
+            }
+            let [ax, ay] = seg.geom().from;
+            let [bx, by] = seg.geom().to;
+            let (dx, dy) = (bx - ax, by - ay);
+            let len2 = dx * dx + dy * dy;
+            let t = if len2 > 0.0 { (((q[0] - ax) * dx + (q[1] - ay) * dy) / len2).clamp(0.0, 1.0) } else { 0.0 };
+            let (ai, bi) = (a as usize, b as usize);
+            let point = LatLon::new(net.lat[ai] + t * (net.lat[bi] - net.lat[ai]), net.lon[ai] + t * (net.lon[bi] - net.lon[ai]));
+            let distance_m = haversine_m(at.lat, at.lon, point.lat, point.lon);
+            if d2.sqrt() > self.max_snap_m * 1.1 || distance_m > self.max_snap_m {
+                return Err(GeoError::TooFar {
+                    what: what.into(),
+                    at,
+                    distance_km: distance_m / 1000.0,
+                    max_km: self.max_snap_m / 1000.0,
+                    bbox: self.bbox_text(),
+                });
+            }
+            return Ok(Snap { asked: at, point, distance_m, a, b, t, ab, ba });
+        }
+        Err(GeoError::NoUsableRoad { what: what.into(), at })
+    }
+
+    fn bbox_text(&self) -> String {
+        let net = &self.p.net;
+        let f = |v: &[f64], max: bool| v.iter().copied().fold(if max { f64::MIN } else { f64::MAX }, if max { f64::max } else { f64::min });
+        format!("lat {:.4}..{:.4}, lon {:.4}..{:.4}", f(&net.lat, false), f(&net.lat, true), f(&net.lon, false), f(&net.lon, true))
+    }
+
+    /// Where a search leaving a snapped point starts: `(node, ms to reach it)`.
+    fn sources(&self, s: &Snap) -> Vec<(u32, u32)> {
+        let mut v = Vec::with_capacity(2);
+        if let Some(ab) = s.ab {
+            v.push((s.b, ((1.0 - s.t) * f64::from(self.weights[ab as usize])).round() as u32));
+        }
+        if let Some(ba) = s.ba {
+            v.push((s.a, (s.t * f64::from(self.weights[ba as usize])).round() as u32));
+        }
+        v
+    }
+
+    /// Where a search reaching a snapped point ends: `(node, ms from it)`.
+    fn targets(&self, s: &Snap) -> Vec<(u32, u32)> {
+        let mut v = Vec::with_capacity(2);
+        if let Some(ab) = s.ab {
+            v.push((s.a, (s.t * f64::from(self.weights[ab as usize])).round() as u32));
+        }
+        if let Some(ba) = s.ba {
+            v.push((s.b, ((1.0 - s.t) * f64::from(self.weights[ba as usize])).round() as u32));
+        }
+        v
+    }
+
+    /// Driving along one segment from one snapped point to another.
+    fn same_segment(&self, f: &Snap, t: &Snap) -> Option<u32> {
+        if (f.a, f.b) != (t.a, t.b) {
+            return None;
+        }
+        let along = |arc: Option<u32>, d: f64| arc.filter(|_| d >= 0.0).map(|a| (d * f64::from(self.weights[a as usize])).round() as u32);
+        [along(f.ab, t.t - f.t), along(f.ba, f.t - t.t)].into_iter().flatten().min()
+    }
+
+    /// The fastest route between two positions.
+    pub fn route(&self, st: &mut QueryState, from: LatLon, to: LatLon) -> Result<Route, GeoError> {
+        let fs = self.snap(from, "start")?;
+        let ts = self.snap(to, "destination")?;
+        self.route_snapped(st, fs, ts)
+    }
+
+    pub fn route_snapped(&self, st: &mut QueryState, fs: Snap, ts: Snap) -> Result<Route, GeoError> {
+        let net = &self.p.net;
+        let direct = self.same_segment(&fs, &ts);
+        let best = self.query(st, &self.sources(&fs), &self.targets(&ts));
+        let via_graph = best.map(|(d, _, _)| d);
+        if direct.is_some() && direct <= via_graph.or(Some(u32::MAX)) {
+            let d = direct.expect("checked");
+            let length_m = haversine_m(fs.point.lat, fs.point.lon, ts.point.lat, ts.point.lon);
+            let points = vec![fs.point, ts.point];
+            return Ok(Route { from: fs, to: ts, time_ms: u64::from(d), length_m, arcs: vec![], points });
+        }
+        let Some((d, s_node, t_node)) = best else {
+            return Err(GeoError::Unreachable { from: fs.asked, to: ts.asked, reason: self.unreachable_reason() });
+        };
+        let nodes = self.unpack(st, s_node, t_node);
+        let mut arcs = Vec::with_capacity(nodes.len());
+        let mut length_m = 0.0;
+        for w in nodes.windows(2) {
+            let a = net.best_arc(w[0], w[1], |x| !self.blocked[x] && self.weights[x] < INF_WEIGHT).expect("an unpacked step is a usable arc");
+            arcs.push(a as u32);
+            length_m += f64::from(net.length_m[a]);
+        }
+        // The partial segments at both ends.
+        let first = if s_node == fs.b { fs.ab } else { fs.ba };
+        let last = if t_node == ts.a { ts.ab } else { ts.ba };
+        let frac_first = if s_node == fs.b { 1.0 - fs.t } else { fs.t };
+        let frac_last = if t_node == ts.a { ts.t } else { 1.0 - ts.t };
+        length_m += frac_first * f64::from(net.length_m[first.expect("a source arc") as usize]);
+        length_m += frac_last * f64::from(net.length_m[last.expect("a target arc") as usize]);
+        let mut points = Vec::with_capacity(nodes.len() + 2);
+        points.push(fs.point);
+        points.extend(nodes.iter().map(|&v| LatLon::new(net.lat[v as usize], net.lon[v as usize])));
+        points.push(ts.point);
+        Ok(Route { from: fs, to: ts, time_ms: u64::from(d), length_m, arcs, points })
+    }
+
+    fn unreachable_reason(&self) -> String {
+        let ids = self.hazards.blocking_ids();
+        if ids.is_empty() {
+            "the roads between them do not connect".into()
+        } else {
+            format!("every road between them crosses an active hazard area ({})", ids.join(", "))
+        }
+    }
+
+    /// Travel time between two nodes of the network (ms), on the CCH.
+    pub fn node_time(&self, st: &mut QueryState, s: u32, t: u32) -> Option<u32> {
+        self.query(st, &[(s, 0)], &[(t, 0)]).map(|(d, _, _)| d)
+    }
+
+    /// Walks up the elimination tree from `points` (`(node, offset)`),
+    /// relaxing upward arcs with `weights`. Leaves the visited CCH nodes in
+    /// `chain`, sorted by rank.
+    #[allow(clippy::too_many_arguments)]
+    fn search_up(&self, points: &[(u32, u32)], weights: &[u32], dist: &mut [u32], pred: &mut [u32], stamp: &mut [u32], epoch: u32, chain: &mut Vec<u32>) {
+        let c = &self.p.cch;
+        chain.clear();
+        for &(v, off) in points {
+            let r = c.rank[v as usize];
+            let mut x = r;
+            while x != NONE && stamp[x as usize] != epoch {
+                stamp[x as usize] = epoch;
+                dist[x as usize] = INF_WEIGHT;
+                pred[x as usize] = NONE;
+                chain.push(x);
+                x = c.elimination_tree_parent[x as usize];
+            }
+            if off < dist[r as usize] {
+                dist[r as usize] = off;
+            }
+        }
+        if points.len() > 1 {
+            chain.sort_unstable();
+        }
+        for &x in chain.iter() {
+            let dx = dist[x as usize];
+            if dx >= INF_WEIGHT {
+                continue;
+            }
+            let range = c.up_first_out[x as usize] as usize..c.up_first_out[x as usize + 1] as usize;
+            for arc in range {
+                let y = c.up_head[arc] as usize;
+                let cand = dx.saturating_add(weights[arc]);
+                if cand < dist[y] {
+                    dist[y] = cand;
+                    pred[y] = arc as u32;
+                }
+            }
+        }
+    }
+
+    /// Best `(time, source node, target node)` over the given start and end points.
+    fn query(&self, st: &mut QueryState, from: &[(u32, u32)], to: &[(u32, u32)]) -> Option<(u32, u32, u32)> {
+        if from.is_empty() || to.is_empty() {
+            return None;
+        }
+        st.epoch = st.epoch.wrapping_add(1);
+        if st.epoch == 0 {
+            st.sf.iter_mut().for_each(|x| *x = 0);
+            st.sb.iter_mut().for_each(|x| *x = 0);
+            st.epoch = 1;
+        }
+        let e = st.epoch;
+        let mut fwd = std::mem::take(&mut st.fwd);
+        let mut bwd = std::mem::take(&mut st.bwd);
+        self.search_up(from, &self.metric.forward, &mut st.df, &mut st.pf, &mut st.sf, e, &mut fwd);
+        self.search_up(to, &self.metric.backward, &mut st.db, &mut st.pb, &mut st.sb, e, &mut bwd);
+        let mut best = (INF_WEIGHT, NONE);
+        for &x in &fwd {
+            if st.sb[x as usize] == e {
+                let d = st.df[x as usize].saturating_add(st.db[x as usize]);
+                if d < best.0 {
+                    best = (d, x);
+                }
+            }
+        }
+        st.fwd = fwd;
+        st.bwd = bwd;
+        if best.0 >= INF_WEIGHT {
+            return None;
+        }
+        // Which start and end point the best path hangs from.
+        let c = &self.p.cch;
+        let mut x = best.1;
+        while st.pf[x as usize] != NONE {
+            x = c.up_tail[st.pf[x as usize] as usize];
+        }
+        let s_node = c.order[x as usize];
+        let mut y = best.1;
+        while st.pb[y as usize] != NONE {
+            y = c.up_tail[st.pb[y as usize] as usize];
+        }
+        let t_node = c.order[y as usize];
+        Some((best.0, s_node, t_node))
+    }
+
+    /// The road nodes of the last query's best path, `s` to `t`.
+    fn unpack(&self, st: &QueryState, s: u32, t: u32) -> Vec<u32> {
+        let c = &self.p.cch;
+        // Meeting node: the lowest-rank node on both chains with the best sum.
+        let e = st.epoch;
+        let mut best = (u64::MAX, NONE);
+        for &x in &st.fwd {
+            if st.sb[x as usize] == e {
+                let d = u64::from(st.df[x as usize]) + u64::from(st.db[x as usize]);
+                if d < best.0 {
+                    best = (d, x);
+                }
+            }
+        }
+        let m = best.1;
+        // Up arcs from s to m (forward), then from m down to t (backward).
+        let mut up = Vec::new();
+        let mut x = m;
+        while st.pf[x as usize] != NONE {
+            let a = st.pf[x as usize];
+            up.push(a);
+            x = c.up_tail[a as usize];
+        }
+        up.reverse();
+        let mut out = vec![c.rank[s as usize]];
+        for a in up {
+            self.unpack_arc(a, true, &mut out);
+        }
+        let mut y = m;
+        while st.pb[y as usize] != NONE {
+            let a = st.pb[y as usize];
+            self.unpack_arc(a, false, &mut out);
+            y = c.up_tail[a as usize];
+        }
+        debug_assert_eq!(*out.last().expect("a path"), c.rank[t as usize]);
+        out.into_iter().map(|r| c.order[r as usize]).collect()
+    }
+
+    /// Appends the rank-space nodes of CCH arc `arc` driven upwards
+    /// (`tail → head`) or downwards (`head → tail`), without its first node.
+    fn unpack_arc(&self, arc: u32, upward: bool, out: &mut Vec<u32>) {
+        let c = &self.p.cch;
+        // Explicit stack: (arc, upward).
+        let mut stack = vec![(arc, upward)];
+        while let Some((a, up)) = stack.pop() {
+            let (lo, hi) = (c.up_tail[a as usize], c.up_head[a as usize]);
+            let w = if up { self.metric.forward[a as usize] } else { self.metric.backward[a as usize] };
+            let mut split = None;
+            for d in c.down_first_out[lo as usize] as usize..c.down_first_out[lo as usize + 1] as usize {
+                let z = c.down_head[d];
+                let zl = c.down_to_up[d]; // arc (z, lo)
+                let Some(zh) = self.up_arc(z, hi) else { continue };
+                if up {
+                    // lo → z → hi
+                    if self.metric.backward[zl as usize].saturating_add(self.metric.forward[zh as usize]) == w {
+                        split = Some(((zl, false), (zh, true)));
+                        break;
+                    }
+                } else if self.metric.backward[zh as usize].saturating_add(self.metric.forward[zl as usize]) == w {
+                    // hi → z → lo
+                    split = Some(((zh, false), (zl, true)));
+                    break;
+                }
+            }
+            match split {
+                // Push the second half first: the stack pops the first.
+                Some((first, second)) => {
+                    stack.push(second);
+                    stack.push(first);
+                }
+                None => out.push(if up { hi } else { lo }),
+            }
+        }
+    }
+
+    /// The up arc `(lo, hi)`, if the CCH has it (up arcs are sorted by head).
+    fn up_arc(&self, lo: u32, hi: u32) -> Option<u32> {
+        let c = &self.p.cch;
+        let range = c.up_first_out[lo as usize] as usize..c.up_first_out[lo as usize + 1] as usize;
+        let heads = &c.up_head[range.clone()];
+        heads.binary_search(&hi).ok().map(|i| (range.start + i) as u32)
+    }
+
+    /// Travel times (ms) from every source to every target, row-major;
+    /// `None` where a target cannot be reached. Bucket many-to-many on
+    /// the elimination tree: each target's upward search is stored once.
+    pub fn table(&self, st: &mut QueryState, sources: &[Snap], targets: &[Snap]) -> Vec<Option<u32>> {
+        let mut out = vec![None; sources.len() * targets.len()];
+        let mut buckets: HashMap<u32, Vec<(u32, u32)>> = HashMap::new();
+        let mut chain = Vec::new();
+        for (j, t) in targets.iter().enumerate() {
+            st.epoch = st.epoch.wrapping_add(1).max(1);
+            let e = st.epoch;
+            self.search_up(&self.targets(t), &self.metric.backward, &mut st.db, &mut st.pb, &mut st.sb, e, &mut chain);
+            for &x in &chain {
+                let d = st.db[x as usize];
+                if d < INF_WEIGHT {
+                    buckets.entry(x).or_default().push((j as u32, d));
+                }
+            }
+        }
+        for (i, s) in sources.iter().enumerate() {
+            st.epoch = st.epoch.wrapping_add(1).max(1);
+            let e = st.epoch;
+            self.search_up(&self.sources(s), &self.metric.forward, &mut st.df, &mut st.pf, &mut st.sf, e, &mut chain);
+            let row = &mut out[i * targets.len()..(i + 1) * targets.len()];
+            for &x in &chain {
+                let d = st.df[x as usize];
+                if d >= INF_WEIGHT {
+                    continue;
+                }
+                if let Some(b) = buckets.get(&x) {
+                    for &(j, dt) in b {
+                        let total = d.saturating_add(dt);
+                        if total < INF_WEIGHT && row[j as usize].is_none_or(|cur| total < cur) {
+                            row[j as usize] = Some(total);
+                        }
+                    }
+                }
+            }
+            for (j, t) in targets.iter().enumerate() {
+                if let Some(d) = self.same_segment(s, t) {
+                    if row[j].is_none_or(|cur| d < cur) {
+                        row[j] = Some(d);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Plain Dijkstra between two nodes on the current (hazard-aware)
+    /// weights: the baseline and the test oracle.
+    pub fn dijkstra(&self, st: &mut DijkstraState, s: u32, t: u32) -> Option<u32> {
+        dijkstra(st, &self.p.net.first_out, &self.p.net.head, &self.weights, &[(s, 0)], t)
+    }
+
+    /// Every hazard area currently known, with the arcs it closes.
+    pub fn hazard_arcs(&self) -> BTreeMap<String, Vec<u32>> {
+        self.hazards.areas.values().filter(|h| h.blocks()).map(|h| (h.id.clone(), self.arcs_in(&h.area))).collect()
+    }
+}
+
+/// Reusable buffers for [`dijkstra`].
+pub struct DijkstraState {
+    dist: Vec<u32>,
+    touched: Vec<u32>,
+    heap: BinaryHeap<Reverse<(u32, u32)>>,
+}
+
+impl DijkstraState {
+    pub fn new(nodes: usize) -> Self {
+        DijkstraState { dist: vec![INF_WEIGHT; nodes], touched: Vec::new(), heap: BinaryHeap::new() }
+    }
+}
+
+/// Plain Dijkstra from `sources` (`(node, initial time)`) to `target`, on a
+/// CSR graph, stopping when the target is settled; arcs weighing
+/// [`INF_WEIGHT`] or more are closed.
+pub fn dijkstra(st: &mut DijkstraState, first_out: &[u32], head: &[u32], weight: &[u32], sources: &[(u32, u32)], target: u32) -> Option<u32> {
+    for v in st.touched.drain(..) {
+        st.dist[v as usize] = INF_WEIGHT;
+    }
+    st.heap.clear();
+    for &(s, d) in sources {
+        if d < st.dist[s as usize] {
+            st.dist[s as usize] = d;
+            st.touched.push(s);
+            st.heap.push(Reverse((d, s)));
+        }
+    }
+    while let Some(Reverse((d, v))) = st.heap.pop() {
+        if v == target {
+            return Some(d);
+        }
+        if d > st.dist[v as usize] {
+            continue;
+        }
+        for a in first_out[v as usize] as usize..first_out[v as usize + 1] as usize {
+            let w = weight[a];
+            if w >= INF_WEIGHT {
+                continue;
+            }
+            let nd = d + w;
+            let h = head[a] as usize;
+            if nd < st.dist[h] {
+                if st.dist[h] == INF_WEIGHT {
+                    st.touched.push(h as u32);
+                }
+                st.dist[h] = nd;
+                st.heap.push(Reverse((nd, h as u32)));
+            }
+        }
+    }
+    None
+}
