@@ -8,6 +8,7 @@ use cch::{Cch, Metric};
 use crate::graph::RoadNetwork;
 
 /// A road network ready to route on.
+#[derive(Debug, Clone)]
 pub struct PreparedNetwork {
     pub net: RoadNetwork,
     pub cch: Cch,

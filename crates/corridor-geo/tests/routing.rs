@@ -1,0 +1,208 @@
+//! Fast queries equal plain Dijkstra on real OpenStreetMap extracts (Monaco,
+//! OSRM's own test extract; central Helsinki), with and without hazards;
+//! routes never cross an active hazard; the prepared file round-trips.
+
+use corridor_geo::corridor::{self, CheckpointSpec, CorridorSpec, Placement};
+use corridor_geo::router::DijkstraState;
+use corridor_geo::{netfile, HazardArea, HazardSet, LatLon, NoProgress, PreparedNetwork, Router};
+use corridor_model::{HazardKind, HazardStatus};
+use geo::{Coord, Intersects, Line, LineString, MultiPolygon, Polygon};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+fn data(rel: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data").join(rel)
+}
+
+fn prepared(map: &str) -> PreparedNetwork {
+    let net = corridor_geo::import_file(&data(map), &NoProgress).expect("import");
+    PreparedNetwork::prepare(net)
+}
+
+/// A square hazard of `half` metres around a node.
+fn square(id: &str, lat: f64, lon: f64, half: f64) -> HazardArea {
+    let dlat = half / 111_000.0;
+    let dlon = half / (111_000.0 * lat.to_radians().cos());
+    let ring = vec![
+        Coord { x: lon - dlon, y: lat - dlat },
+        Coord { x: lon + dlon, y: lat - dlat },
+        Coord { x: lon + dlon, y: lat + dlat },
+        Coord { x: lon - dlon, y: lat + dlat },
+        Coord { x: lon - dlon, y: lat - dlat },
+    ];
+    HazardArea {
+        id: id.into(),
+        kind: HazardKind::UnderFire,
+        status: HazardStatus::Active,
+        area: MultiPolygon::new(vec![Polygon::new(LineString::new(ring), vec![])]),
+    }
+}
+
+/// `pairs` random node pairs: CCH time == Dijkstra time (both `None` when cut off).
+fn check_pairs(router: &Router, rng: &mut StdRng, pairs: usize) -> (usize, usize) {
+    let n = router.network().node_count() as u32;
+    let mut st = router.new_state();
+    let mut dj = DijkstraState::new(n as usize);
+    let mut unreachable = 0;
+    for i in 0..pairs {
+        let (s, t) = (rng.gen_range(0..n), rng.gen_range(0..n));
+        let fast = router.node_time(&mut st, s, t);
+        let slow = router.dijkstra(&mut dj, s, t);
+        assert_eq!(fast, slow, "pair {i}: {s} -> {t}");
+        unreachable += usize::from(slow.is_none());
+    }
+    (pairs, unreachable)
+}
+
+fn hazards_around(router: &Router, rng: &mut StdRng, count: usize) -> HazardSet {
+    let net = router.network();
+    let mut set = HazardSet::default();
+    for k in 0..count {
+        let v = rng.gen_range(0..net.node_count());
+        let h = square(&format!("h{k}"), net.lat[v], net.lon[v], rng.gen_range(30.0..250.0));
+        set.areas.insert(h.id.clone(), h);
+    }
+    set
+}
+
+fn equals_dijkstra(map: &str) {
+    let mut router = Router::new(prepared(map));
+    let mut rng = StdRng::seed_from_u64(7946);
+    let (n, cut) = check_pairs(&router, &mut rng, 10_000);
+    assert_eq!(cut, 0, "{map}: one strongly connected component, every pair reachable");
+    eprintln!("{map}: {n} pairs equal Dijkstra without hazards");
+    // Hazards on, changed, then lifted: each time the partial update must
+    // give Dijkstra's answers on the new weights.
+    for round in 0..3 {
+        let set = hazards_around(&router, &mut rng, 4 + 4 * round);
+        let up = router.set_hazards(set);
+        assert!(up.blocked_arcs > 0, "{map}: the hazards close some road");
+        let (n, cut) = check_pairs(&router, &mut rng, 10_000 / 3 + 1);
+        eprintln!("{map}: round {round}: {} arcs closed, {n} pairs equal Dijkstra ({cut} cut off)", up.blocked_arcs);
+    }
+    let up = router.set_hazards(HazardSet::default());
+    assert_eq!(up.blocked_arcs, 0);
+    check_pairs(&router, &mut rng, 1_000);
+}
+
+#[test]
+fn monaco_equals_dijkstra() {
+    equals_dijkstra("osm/monaco.osm.pbf");
+}
+
+#[test]
+fn helsinki_equals_dijkstra() {
+    equals_dijkstra("osm/helsinki.osm.pbf");
+}
+
+#[test]
+fn routes_follow_roads_and_avoid_hazards() {
+    let mut router = Router::new(prepared("osm/monaco.osm.pbf"));
+    let mut st = router.new_state();
+    // Across Monaco: Fontvieille to Monte-Carlo.
+    let (a, b) = (LatLon::new(43.7296, 7.4167), LatLon::new(43.7425, 7.4270));
+    let r = router.route(&mut st, a, b).unwrap();
+    assert!(r.length_m > 1_000.0 && r.length_m < 6_000.0, "{}", r.length_m);
+    // The time is the sum of the arcs driven plus the two partial segments.
+    let net = router.network();
+    let arcs: u64 = r.arcs.iter().map(|&x| u64::from(net.time_ms[x as usize])).sum();
+    assert!(arcs <= r.time_ms, "{arcs} > {}", r.time_ms);
+    for w in r.arcs.windows(2) {
+        assert_eq!(net.head[w[0] as usize], net.tail[w[1] as usize], "arcs chain");
+    }
+    // Close a square over the middle of that route: the new route is slower
+    // and no segment of it touches the square.
+    let mid = r.points[r.points.len() / 2];
+    let h = square("mid", mid.lat, mid.lon, 60.0);
+    let area = h.area.clone();
+    let mut set = HazardSet::default();
+    set.areas.insert(h.id.clone(), h);
+    router.set_hazards(set);
+    let r2 = router.route(&mut st, a, b).unwrap();
+    assert!(r2.time_ms > r.time_ms, "{} vs {}", r2.time_ms, r.time_ms);
+    for w in r2.points.windows(2) {
+        let l = Line::new((w[0].lon, w[0].lat), (w[1].lon, w[1].lat));
+        assert!(!l.intersects(&area), "the detour crosses the hazard at {:?}", w);
+    }
+    // A table agrees with one-to-one routes.
+    let pts = [a, b, LatLon::new(43.7350, 7.4210), LatLon::new(43.7390, 7.4240)];
+    let snaps: Vec<_> = pts.iter().map(|&p| router.snap(p, "point").unwrap()).collect();
+    let table = router.table(&mut st, &snaps, &snaps);
+    for (i, &p) in pts.iter().enumerate() {
+        for (j, &q) in pts.iter().enumerate() {
+            let one = router.route(&mut st, p, q).map(|r| r.time_ms as u32).ok();
+            assert_eq!(table[i * pts.len() + j], one, "{i} -> {j}");
+        }
+    }
+}
+
+#[test]
+fn far_points_and_enclosed_destinations_are_refused() {
+    let mut router = Router::new(prepared("osm/monaco.osm.pbf"));
+    let mut st = router.new_state();
+    let far = router.route(&mut st, LatLon::new(43.7296, 7.4167), LatLon::new(43.30, 7.42)).unwrap_err().to_string();
+    assert!(far.contains("km from the nearest usable road"), "{far}");
+    // A ring of hazard around a destination: a big square with a hole.
+    let (lat, lon) = (43.7390, 7.4240);
+    let outer = square("o", lat, lon, 400.0).area.0[0].exterior().clone();
+    let inner = square("i", lat, lon, 250.0).area.0[0].exterior().clone();
+    let mut set = HazardSet::default();
+    set.areas.insert(
+        "ring".into(),
+        HazardArea { id: "ring".into(), kind: HazardKind::FrontLine, status: HazardStatus::Active, area: MultiPolygon::new(vec![Polygon::new(outer, vec![inner])]) },
+    );
+    router.set_hazards(set);
+    let e = router.route(&mut st, LatLon::new(43.7296, 7.4167), LatLon::new(lat, lon)).unwrap_err().to_string();
+    assert!(e.contains("no route") && e.contains("ring"), "{e}");
+}
+
+#[test]
+fn corridor_places_checkpoints_in_order() {
+    let router = Router::new(prepared("osm/monaco.osm.pbf"));
+    let mut st = router.new_state();
+    let spec = CorridorSpec {
+        id: "c1".into(),
+        name: "test".into(),
+        entry: LatLon::new(43.7296, 7.4167),
+        exit: LatLon::new(43.7425, 7.4270),
+        via: vec![LatLon::new(43.7350, 7.4210)],
+        checkpoints: vec![
+            CheckpointSpec { id: "end".into(), name: "near the end".into(), at: Placement::Fraction(0.9) },
+            CheckpointSpec { id: "start".into(), name: "start".into(), at: Placement::Distance(0.0) },
+            CheckpointSpec { id: "via".into(), name: "at the via point".into(), at: Placement::Position(LatLon::new(43.7350, 7.4210)) },
+        ],
+    };
+    let c = corridor::plan(&router, &mut st, &spec).unwrap();
+    let ids: Vec<_> = c.checkpoints.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(ids, ["start", "via", "end"]);
+    assert!((c.checkpoints[2].distance_m - 0.9 * c.length_m).abs() < 1.0);
+    assert!(c.checkpoints[1].offset_m < 100.0);
+    assert_eq!(c.legs.len(), 2);
+    let fc = corridor_geo::export::collection(corridor_geo::export::corridor_features(&c, false), "© OpenStreetMap contributors");
+    assert_eq!(fc["features"].as_array().unwrap().len(), 4);
+}
+
+#[test]
+fn prepared_file_round_trips_and_refuses_damage() {
+    let p = prepared("osm/pyrosm-test.osm.pbf");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("k.cnet");
+    netfile::write(&p, &path).unwrap();
+    let q = netfile::read(&path).unwrap();
+    assert_eq!(p.net, q.net);
+    assert_eq!(p.cch, q.cch);
+    assert_eq!(p.base_metric, q.base_metric);
+    let bytes = std::fs::read(&path).unwrap();
+    let name = "k.cnet";
+    // A flipped byte, a truncation, an older version, another file.
+    let mut flipped = bytes.clone();
+    let i = bytes.len() / 2;
+    flipped[i] ^= 0x40;
+    assert!(netfile::from_bytes(&flipped, name).unwrap_err().to_string().contains("checksum"));
+    assert!(netfile::from_bytes(&bytes[..bytes.len() - 10], name).unwrap_err().to_string().contains("truncated"));
+    let mut old = bytes.clone();
+    old[16..20].copy_from_slice(&0u32.to_le_bytes());
+    let e = netfile::from_bytes(&old, name).unwrap_err().to_string();
+    assert!(e.contains("stale") && e.contains("corridor import"), "{e}");
+    assert!(netfile::from_bytes(b"hello", name).unwrap_err().to_string().contains("not a Corridor"));
+}
