@@ -473,6 +473,29 @@ pub fn district_network(neighborhoods_geojson: &str) -> Result<Value, AleppoErro
         detour_factor: ROAD_DETOUR_FACTOR,
         extra: vec![],
     });
+    // Rashidin-4 is a suburb, reached from the city's western districts
+    // by streets too: link it to the two nearest district nodes, so that a
+    // closed corridor road leaves a (longer) way round, as in the real city.
+    let mut by_distance: Vec<(f64, usize)> = districts
+        .iter()
+        .enumerate()
+        .map(|(i, d)| ((d.node.x - rashidin.x).powi(2) * 0.65 + (d.node.y - rashidin.y).powi(2), i))
+        .collect();
+    by_distance.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    for &(_, i) in by_distance.iter().take(2) {
+        roads.push(Road {
+            coords: vec![rashidin, districts[i].node],
+            highway: "tertiary",
+            name: format!("al-Rashideen 4 – {} streets (approximate)", districts[i].name),
+            link: "suburb",
+            from: RASHIDIN_4.to_string(),
+            to: districts[i].node_id(),
+            from_district: None,
+            to_district: Some(i),
+            detour_factor: URBAN_DETOUR_FACTOR,
+            extra: vec![],
+        });
+    }
     roads.push(Road {
         coords: with_waypoints(rashidin, &IDLIB_ROAD_WAYPOINTS, junction),
         highway: "trunk",

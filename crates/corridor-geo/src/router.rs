@@ -75,9 +75,11 @@ pub struct Route {
     pub to: Snap,
     pub time_ms: u64,
     pub length_m: f64,
-    /// The road arcs driven, in order (the partial first and last segments
-    /// are not among them).
+    /// The road arcs driven whole, in order.
     pub arcs: Vec<u32>,
+    /// The arcs driven in part before and after them, with the share driven.
+    pub first_part: Option<(u32, f64)>,
+    pub last_part: Option<(u32, f64)>,
     /// The geometry, snapped start to snapped end.
     pub points: Vec<LatLon>,
 }
@@ -311,9 +313,11 @@ impl Router {
         let via_graph = best.map(|(d, _, _)| d);
         if direct.is_some() && direct <= via_graph.or(Some(u32::MAX)) {
             let d = direct.expect("checked");
-            let length_m = haversine_m(fs.point.lat, fs.point.lon, ts.point.lat, ts.point.lon);
+            let share = (ts.t - fs.t).abs();
+            let arc = if ts.t >= fs.t { fs.ab.or(fs.ba) } else { fs.ba.or(fs.ab) }.expect("a snapped segment has a usable arc");
+            let length_m = share * f64::from(net.length_m[arc as usize]);
             let points = vec![fs.point, ts.point];
-            return Ok(Route { from: fs, to: ts, time_ms: u64::from(d), length_m, arcs: vec![], points });
+            return Ok(Route { from: fs, to: ts, time_ms: u64::from(d), length_m, arcs: vec![], first_part: Some((arc, share)), last_part: None, points });
         }
         let Some((d, s_node, t_node)) = best else {
             return Err(GeoError::Unreachable { from: fs.asked, to: ts.asked, reason: self.unreachable_reason() });
@@ -331,13 +335,29 @@ impl Router {
         let last = if t_node == ts.a { ts.ab } else { ts.ba };
         let frac_first = if s_node == fs.b { 1.0 - fs.t } else { fs.t };
         let frac_last = if t_node == ts.a { ts.t } else { 1.0 - ts.t };
-        length_m += frac_first * f64::from(net.length_m[first.expect("a source arc") as usize]);
-        length_m += frac_last * f64::from(net.length_m[last.expect("a target arc") as usize]);
-        let mut points = Vec::with_capacity(nodes.len() + 2);
-        points.push(fs.point);
-        points.extend(nodes.iter().map(|&v| LatLon::new(net.lat[v as usize], net.lon[v as usize])));
-        points.push(ts.point);
-        Ok(Route { from: fs, to: ts, time_ms: u64::from(d), length_m, arcs, points })
+        let (first, last) = (first.expect("a source arc"), last.expect("a target arc"));
+        length_m += frac_first * f64::from(net.length_m[first as usize]);
+        length_m += frac_last * f64::from(net.length_m[last as usize]);
+        let mut points: Vec<LatLon> = Vec::with_capacity(nodes.len() + 2);
+        for p in std::iter::once(fs.point).chain(nodes.iter().map(|&v| LatLon::new(net.lat[v as usize], net.lon[v as usize]))).chain([ts.point]) {
+            if points.last() != Some(&p) {
+                points.push(p);
+            }
+        }
+        if points.len() == 1 {
+            points.push(ts.point);
+        }
+        let part = |arc: u32, share: f64| (share > 0.0).then_some((arc, share));
+        Ok(Route {
+            from: fs,
+            to: ts,
+            time_ms: u64::from(d),
+            length_m,
+            arcs,
+            first_part: part(first, frac_first),
+            last_part: part(last, frac_last),
+            points,
+        })
     }
 
     fn unreachable_reason(&self) -> String {

@@ -7,7 +7,7 @@ use anyhow::{bail, Context, Result};
 use base64::Engine as _;
 use clap::{Args, Parser, Subcommand};
 use corridor::datadir::DataDir;
-use corridor::{bench, demo, print};
+use corridor::{bench, demo, map, print};
 use corridor_ledger::note::Verifier;
 use corridor_ledger::verify::verify_log;
 use corridor_ledger::Appended;
@@ -66,11 +66,87 @@ enum Command {
         #[arg(long, default_value_t = 2016)]
         seed: u64,
     },
+    /// Import a road map (.osm.pbf, .osm, GeoJSON LineStrings) into a prepared network file (.cnet).
+    Import {
+        /// The map: an OpenStreetMap extract, or GeoJSON roads with OSM tags as properties.
+        map: PathBuf,
+        /// The prepared network to write (default: the map's name with .cnet, in the current directory).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// MAP is a neighbourhoods GeoJSON (../shared/data/aleppo/neighborhoods.geojson): derive Aleppo's approximate district network from it.
+        #[arg(long)]
+        districts: bool,
+    },
+    /// The fastest route between two points, around active hazard areas.
+    Route {
+        #[command(flatten)]
+        map: MapArgs,
+        /// Start, LAT,LON.
+        #[arg(long, allow_hyphen_values = true)]
+        from: corridor_geo::LatLon,
+        /// Destination, LAT,LON.
+        #[arg(long, allow_hyphen_values = true)]
+        to: corridor_geo::LatLon,
+        /// Points to pass through, in order (repeat).
+        #[arg(long, allow_hyphen_values = true)]
+        via: Vec<corridor_geo::LatLon>,
+        /// Print the route (and hazards) as GeoJSON (RFC 7946).
+        #[arg(long)]
+        geojson: bool,
+        /// Refuse points farther than this from any usable road, km.
+        #[arg(long, default_value_t = 5.0)]
+        max_snap_km: f64,
+    },
+    /// Route a corridor from its entry to its exit and place its checkpoints on it.
+    Corridor {
+        #[command(flatten)]
+        map: MapArgs,
+        #[arg(long, default_value = "corridor-1")]
+        id: String,
+        #[arg(long, default_value = "")]
+        name: String,
+        /// Entry point, LAT,LON.
+        #[arg(long, allow_hyphen_values = true)]
+        entry: corridor_geo::LatLon,
+        /// Exit point, LAT,LON.
+        #[arg(long, allow_hyphen_values = true)]
+        exit: corridor_geo::LatLon,
+        #[arg(long, allow_hyphen_values = true)]
+        via: Vec<corridor_geo::LatLon>,
+        /// A checkpoint, ID:NAME@PLACE where PLACE is LAT,LON, a distance from the entry (2.5km, 800m) or a share (40%). Repeat.
+        #[arg(long)]
+        checkpoint: Vec<String>,
+        /// Print the corridor, its checkpoints and the hazards as GeoJSON (RFC 7946).
+        #[arg(long)]
+        geojson: bool,
+    },
+    /// Export the drivable network (and hazards) as GeoJSON (RFC 7946).
+    MapGeojson {
+        #[command(flatten)]
+        map: MapArgs,
+        /// Write to FILE instead of stdout.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Benchmarks.
     #[command(subcommand)]
     Bench(BenchCommand),
     #[command(subcommand, hide = true)]
     Debug(DebugCommand),
+}
+
+/// The prepared network and the hazards to route around.
+#[derive(Args)]
+struct MapArgs {
+    /// A prepared network file from `corridor import`.
+    #[arg(long)]
+    map: PathBuf,
+    /// Hazard areas: a GeoJSON FeatureCollection of Polygons with an `id` (and `status`, `kind`).
+    #[arg(long)]
+    hazards: Option<PathBuf>,
+    /// Also follow the hazard events in the log of --data-dir (declared, status changed, cleared).
+    #[arg(long)]
+    log_hazards: bool,
 }
 
 #[derive(Subcommand)]
@@ -110,6 +186,8 @@ enum LogCommand {
 enum BenchCommand {
     /// Durable ledger appends vs raw SQLite inserts, and proof generation on a large tree.
     Ledger(LedgerBenchArgs),
+    /// Routing: import, preparation, CCH queries vs plain Dijkstra, hazard updates, tables.
+    Route(corridor::bench_route::RouteBenchArgs),
 }
 
 #[derive(Args)]
@@ -163,10 +241,40 @@ fn run(cli: Cli) -> Result<()> {
         Command::Log(cmd) => log(dir, cmd)?,
         Command::Verify { checkpoint, key, json } => verify(dir, checkpoint.as_deref(), key.as_deref(), json)?,
         Command::Demo { seed } => demo_cmd(dir, seed)?,
+        Command::Import { map, out, districts } => map::import(&map, out, districts)?,
+        Command::Route { map: m, from, to, via, geojson, max_snap_km } => {
+            let hz = map_hazards(dir, &m)?;
+            map::route(&m.map, from, to, &via, hz, geojson, max_snap_km)?
+        }
+        Command::Corridor { map: m, id, name, entry, exit, via, checkpoint, geojson } => {
+            let hz = map_hazards(dir, &m)?;
+            let name = if name.is_empty() { id.clone() } else { name };
+            map::corridor(&m.map, &id, &name, entry, exit, &via, &checkpoint, hz, geojson)?
+        }
+        Command::MapGeojson { map: m, out } => {
+            let hz = map_hazards(dir, &m)?;
+            map::map_geojson(&m.map, hz, out.as_deref())?
+        }
         Command::Bench(BenchCommand::Ledger(args)) => bench_ledger(args)?,
+        Command::Bench(BenchCommand::Route(args)) => corridor::bench_route::run(&args)?,
         Command::Debug(DebugCommand::CrashWriter) => crash_writer(dir)?,
     }
     Ok(())
+}
+
+/// The hazards of `--hazards`, on top of the log's when `--log-hazards`.
+fn map_hazards(dir: &Path, m: &MapArgs) -> Result<corridor_geo::HazardSet> {
+    let mut set = corridor_geo::HazardSet::default();
+    if m.log_hazards {
+        let mut d = DataDir::open(dir)?;
+        let (mut store, cp) = signed_store(&mut d)?;
+        each_entry(store.as_mut(), 0, cp.size, |e| {
+            let event = parse_leaf(&e.leaf).map_err(|err| anyhow::anyhow!("entry {}: {err}; run `corridor verify`", e.index))?;
+            set.apply(&event);
+            Ok(())
+        })?;
+    }
+    map::hazards(m.hazards.as_deref(), set)
 }
 
 fn log(dir: &Path, cmd: LogCommand) -> Result<()> {

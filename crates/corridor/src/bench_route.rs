@@ -1,0 +1,518 @@
+//! `corridor bench route`: what routing costs, measured on real and
+//! generated maps in one run, against plain Dijkstra on the same queries.
+//!
+//! Maps, one after the other (each dropped before the next is built):
+//!
+//! 1. `monaco`: the Monaco OpenStreetMap extract (the one OSRM tests itself on);
+//! 2. `helsinki`: the central Helsinki extract;
+//! 3. `quarters`: a generated grid city of `--grid`² (default 1000², over
+//!    a million) intersections cut into `--quarters`² quarters that meet
+//!    only on bridges, like real cities (small separators);
+//! 4. `uniform`: the same grid without quarters, the worst case for
+//!    contraction hierarchies (skip it with `--no-uniform`).
+//!
+//! For each map:
+//!
+//! - **build**: import time (generation time for grids), preparation time
+//!   (`PreparedNetwork::prepare`: contraction order, CCH structure, first
+//!   customization), writing and reading the prepared file in a temporary
+//!   directory, and building the router on the file just read (R-tree of
+//!   segments, partial customizer). Everything after that runs on the
+//!   network read back from the file.
+//! - **node queries**: `--pairs` random node pairs (fixed `--seed`), each
+//!   timed alone: CCH distance queries (`Router::node_time`), then plain
+//!   Dijkstra (`Router::dijkstra`) on the same pairs. Every CCH answer
+//!   must equal Dijkstra's, or the benchmark fails.
+//! - **snapped routes**: `--route-pairs` random positions (a random node
+//!   moved up to 30 m), `Router::route`: R-tree snapping of both ends,
+//!   the query and unpacking the path to road arcs and points.
+//! - **hazards**: `--hazard-trials` times: a random route is computed, a
+//!   square hazard `--hazard-m` wide is declared around the middle node
+//!   of its path (so it cuts a road the route uses), and the time from
+//!   `set_hazards` to the first answer of the query between the route's
+//!   end nodes is measured (partial re-customization included); the
+//!   answer is checked against Dijkstra on the new weights. Then the
+//!   hazard is lifted and the same is measured again. One full
+//!   re-customization (`Cch::customize`, parallel on all cores) with
+//!   the first hazard's weights is timed as the baseline.
+//! - **table**: a `--table` × `--table` travel-time table between snapped
+//!   random positions (`Router::table`, bucket many-to-many), and 100
+//!   random cells checked against `Router::route`.
+//!
+//! Medians and 99th percentiles are nearest-rank over the individual
+//! timings (`std::time::Instant`); ratios compare figures of this run. The
+//! floors the issue sets are printed as FLOOR MET / FLOOR MISSED, per map.
+//! Results go to stdout, progress to stderr.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use corridor_geo::router::DijkstraState;
+use corridor_geo::{grid, netfile, HazardSet, LatLon, NoProgress, PreparedNetwork, RoadNetwork, Router, Snap};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+/// `cch::INF_WEIGHT` (the weight of a closed arc); `cch` is not a
+/// dependency of this crate.
+const CLOSED: u32 = 2_147_483_647;
+
+/// Where the OpenStreetMap extracts live in this checkout.
+const DEFAULT_OSM_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/osm");
+
+/// The floors the issue sets.
+const MAX_MEDIAN_QUERY: Duration = Duration::from_micros(50);
+const MIN_SPEEDUP: f64 = 1_000.0;
+const MAX_HAZARD_TO_QUERY: Duration = Duration::from_millis(100);
+const MAX_TABLE: Duration = Duration::from_secs(1);
+/// Table cells checked against `Router::route`.
+const TABLE_CHECKS: usize = 100;
+
+/// Options of `corridor bench route`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct RouteBenchArgs {
+    /// Random node pairs per map: CCH queries and plain Dijkstra on the same pairs.
+    #[arg(long, default_value_t = 10_000)]
+    pub pairs: usize,
+    /// Random position pairs per map for snapped routes (snap, query, unpack).
+    #[arg(long, default_value_t = 2_000)]
+    pub route_pairs: usize,
+    /// Hazard trials per map (declare, query, lift, query).
+    #[arg(long, default_value_t = 20)]
+    pub hazard_trials: usize,
+    /// Side of the square hazard, metres.
+    #[arg(long, default_value_t = 200.0)]
+    pub hazard_m: f64,
+    /// Sources (and targets) of the travel-time table.
+    #[arg(long, default_value_t = 1_000)]
+    pub table: usize,
+    /// Rows (and columns) of the generated grid cities.
+    #[arg(long, default_value_t = 1_000)]
+    pub grid: u32,
+    /// Quarters per side of the grid city with quarters.
+    #[arg(long, default_value_t = 10)]
+    pub quarters: u32,
+    /// Skip the uniform grid (the worst case; its preparation takes longest).
+    #[arg(long)]
+    pub no_uniform: bool,
+    /// Only these maps, comma separated: monaco, helsinki, quarters, uniform.
+    #[arg(long, value_delimiter = ',')]
+    pub maps: Vec<String>,
+    /// Seed of every random choice.
+    #[arg(long, default_value_t = 2016)]
+    pub seed: u64,
+    /// Directory holding monaco.osm.pbf and helsinki.osm.pbf.
+    #[arg(long, default_value = DEFAULT_OSM_DIR)]
+    pub osm_dir: PathBuf,
+}
+
+/// Where a map comes from.
+enum Source {
+    Osm(PathBuf),
+    Grid { side: u32, quarters: u32 },
+}
+
+struct MapSpec {
+    key: &'static str,
+    title: String,
+    source: Source,
+}
+
+/// One line of a map's results.
+struct Row {
+    what: String,
+    value: String,
+}
+
+/// One floor of the issue, as measured on one map.
+struct Floor {
+    map: &'static str,
+    what: String,
+    measured: String,
+    met: bool,
+}
+
+/// A map's results, printed as they come.
+struct Report {
+    key: &'static str,
+    rows: Vec<Row>,
+    floors: Vec<Floor>,
+}
+
+impl Report {
+    fn row(&mut self, what: impl Into<String>, value: impl Into<String>) {
+        self.rows.push(Row { what: what.into(), value: value.into() });
+    }
+    fn floor(&mut self, what: impl Into<String>, measured: impl Into<String>, met: bool) {
+        self.floors.push(Floor { map: self.key, what: what.into(), measured: measured.into(), met });
+    }
+}
+
+/// Median, 99th percentile and maximum of a set of timings.
+struct Stats {
+    median: Duration,
+    p99: Duration,
+    max: Duration,
+}
+
+impl Stats {
+    fn of(mut v: Vec<Duration>) -> Stats {
+        v.sort_unstable();
+        Stats { median: percentile(&v, 50.0), p99: percentile(&v, 99.0), max: v.last().copied().unwrap_or_default() }
+    }
+    fn show(&self) -> String {
+        format!("median {}, p99 {}, max {}", fmt_d(self.median), fmt_d(self.p99), fmt_d(self.max))
+    }
+}
+
+/// Nearest-rank percentile of sorted values.
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+/// Runs `f` and says how long it took.
+fn timed<T>(f: impl FnOnce() -> T) -> (T, Duration) {
+    let t = Instant::now();
+    let out = f();
+    (out, t.elapsed())
+}
+
+fn fmt_d(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    if s >= 1.0 {
+        format!("{s:.2} s")
+    } else if s >= 1e-3 {
+        format!("{:.2} ms", s * 1e3)
+    } else {
+        format!("{:.2} µs", s * 1e6)
+    }
+}
+
+fn ratio(slow: Duration, fast: Duration) -> f64 {
+    slow.as_secs_f64() / fast.as_secs_f64().max(1e-12)
+}
+
+fn thousands(n: usize) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn met(ok: bool) -> &'static str {
+    if ok {
+        "FLOOR MET"
+    } else {
+        "FLOOR MISSED"
+    }
+}
+
+/// Progress on stderr, prefixed with the map.
+fn progress(key: &str, msg: impl std::fmt::Display) {
+    eprintln!("[{key}] {msg}");
+}
+
+fn maps(a: &RouteBenchArgs) -> Result<Vec<MapSpec>> {
+    let side = a.grid;
+    let all = vec![
+        MapSpec { key: "monaco", title: "Monaco, OpenStreetMap extract monaco.osm.pbf".into(), source: Source::Osm(a.osm_dir.join("monaco.osm.pbf")) },
+        MapSpec {
+            key: "helsinki",
+            title: "central Helsinki, OpenStreetMap extract helsinki.osm.pbf".into(),
+            source: Source::Osm(a.osm_dir.join("helsinki.osm.pbf")),
+        },
+        MapSpec {
+            key: "quarters",
+            title: format!("generated grid city {side}×{side} with {q}×{q} quarters (grid_city({side}, {side}, {q}))", q = a.quarters),
+            source: Source::Grid { side, quarters: a.quarters },
+        },
+        MapSpec {
+            key: "uniform",
+            title: format!("generated uniform grid {side}×{side}, no quarters (grid_city({side}, {side}, 1)), the worst case"),
+            source: Source::Grid { side, quarters: 1 },
+        },
+    ];
+    for m in &a.maps {
+        if !all.iter().any(|s| s.key == m) {
+            bail!("unknown map {m:?}: choose among monaco, helsinki, quarters, uniform");
+        }
+    }
+    Ok(all.into_iter().filter(|s| a.maps.is_empty() || a.maps.iter().any(|m| m == s.key)).filter(|s| !(a.no_uniform && s.key == "uniform")).collect())
+}
+
+/// Runs the benchmark (see the module doc).
+pub fn run(a: &RouteBenchArgs) -> Result<()> {
+    let started = Instant::now();
+    let specs = maps(a)?;
+    println!("corridor bench route: {} map(s), {} node pairs, {} routes, {} hazard trials, {}×{} table, seed {}", specs.len(), a.pairs, a.route_pairs, a.hazard_trials, a.table, a.table, a.seed);
+    println!("(all figures below were measured in this run, on this machine, each map's on that map)");
+    let mut floors = Vec::new();
+    for (i, spec) in specs.iter().enumerate() {
+        let t = Instant::now();
+        let report = bench_map(spec, a, a.seed.wrapping_add(i as u64))?;
+        print_report(spec, &report, t.elapsed());
+        floors.extend(report.floors);
+    }
+    println!();
+    println!("== floors, all maps ==");
+    for f in &floors {
+        println!("  {:<12} {:<55} {:<40} {}", f.map, f.what, f.measured, met(f.met));
+    }
+    let missed = floors.iter().filter(|f| !f.met).count();
+    println!("{} of {} floors met; whole run {}", floors.len() - missed, floors.len(), fmt_d(started.elapsed()));
+    Ok(())
+}
+
+fn print_report(spec: &MapSpec, r: &Report, took: Duration) {
+    println!();
+    println!("== {}: {} ==", spec.key, spec.title);
+    let w = r.rows.iter().map(|x| x.what.chars().count()).max().unwrap_or(0);
+    for x in &r.rows {
+        println!("  {:<w$}  {}", x.what, x.value);
+    }
+    for f in &r.floors {
+        println!("  {:<w$}  {} ({})", f.what, met(f.met), f.measured);
+    }
+    println!("  ({} for this map)", fmt_d(took));
+}
+
+fn build(spec: &MapSpec) -> Result<RoadNetwork> {
+    Ok(match &spec.source {
+        Source::Osm(path) => corridor_geo::import_file(path, &NoProgress).with_context(|| format!("importing {}", path.display()))?,
+        Source::Grid { side, quarters } => grid::grid_city(*side, *side, *quarters)?,
+    })
+}
+
+fn bench_map(spec: &MapSpec, a: &RouteBenchArgs, seed: u64) -> Result<Report> {
+    let key = spec.key;
+    let mut r = Report { key, rows: Vec::new(), floors: Vec::new() };
+    let mut rng = StdRng::seed_from_u64(seed);
+
+    // Build, prepare, write, read.
+    progress(key, "importing / generating");
+    let (net, t_import) = timed(|| build(spec));
+    let net = net?;
+    let import_label = if matches!(spec.source, Source::Osm(_)) { "import (read + parse + graph)" } else { "generation" };
+    r.row(import_label, fmt_d(t_import));
+    progress(key, format!("{} nodes, {} arcs; preparing (order, CCH, customization)", thousands(net.node_count()), thousands(net.arc_count())));
+    let (prepared, t_prep) = timed(|| PreparedNetwork::prepare(net));
+    r.row("preparation (PreparedNetwork::prepare)", fmt_d(t_prep));
+    let (nodes, arcs, cch_arcs) = (prepared.net.node_count(), prepared.net.arc_count(), prepared.cch.up_head.len());
+    r.row("nodes / arcs / CCH arcs", format!("{} / {} / {}", thousands(nodes), thousands(arcs), thousands(cch_arcs)));
+    progress(key, format!("prepared in {}; writing and reading the prepared file", fmt_d(t_prep)));
+    let dir = tempfile::tempdir().context("creating a temporary directory")?;
+    let path = dir.path().join(format!("{key}.cnet"));
+    let (bytes, t_write) = timed(|| netfile::write(&prepared, &path));
+    let bytes = bytes?;
+    drop(prepared);
+    let (loaded, t_read) = timed(|| netfile::read(&path));
+    let loaded = loaded?;
+    r.row("prepared file write / read", format!("{} / {} ({:.1} MB)", fmt_d(t_write), fmt_d(t_read), bytes as f64 / 1e6));
+    let (mut router, t_router) = timed(|| Router::new(loaded));
+    r.row("router build on the file read (R-tree etc.)", fmt_d(t_router));
+    drop(dir);
+
+    node_queries(&router, a.pairs, &mut rng, &mut r)?;
+    snapped_routes(&router, a.route_pairs, &mut rng, &mut r)?;
+    hazards(&mut router, a.hazard_trials, a.hazard_m, &mut rng, &mut r)?;
+    table(&router, a.table, &mut rng, &mut r)?;
+    Ok(r)
+}
+
+/// CCH node-to-node queries vs plain Dijkstra on the same random pairs.
+fn node_queries(router: &Router, pairs: usize, rng: &mut StdRng, r: &mut Report) -> Result<()> {
+    let key = r.key;
+    let n = router.network().node_count() as u32;
+    let pairs: Vec<(u32, u32)> = (0..pairs).map(|_| (rng.gen_range(0..n), rng.gen_range(0..n))).collect();
+    progress(key, format!("{} CCH queries", pairs.len()));
+    let mut st = router.new_state();
+    let mut fast = Vec::with_capacity(pairs.len());
+    let mut cch_times = Vec::with_capacity(pairs.len());
+    for &(s, t) in &pairs {
+        let (d, took) = timed(|| router.node_time(&mut st, s, t));
+        fast.push(d);
+        cch_times.push(took);
+    }
+    progress(key, format!("{} plain Dijkstra queries on the same pairs", pairs.len()));
+    let mut dj = DijkstraState::new(n as usize);
+    let mut dij_times = Vec::with_capacity(pairs.len());
+    let started = Instant::now();
+    for (i, &(s, t)) in pairs.iter().enumerate() {
+        let (d, took) = timed(|| router.dijkstra(&mut dj, s, t));
+        if d != fast[i] {
+            bail!("{key}: pair {i} ({s} → {t}): the CCH says {:?} ms, Dijkstra {d:?} ms", fast[i]);
+        }
+        dij_times.push(took);
+        if (i + 1) % 1000 == 0 && i + 1 < pairs.len() {
+            let el = started.elapsed().as_secs_f64();
+            progress(key, format!("  Dijkstra {}/{}, {:.0} s, about {:.0} s left", i + 1, pairs.len(), el, el / (i + 1) as f64 * (pairs.len() - i - 1) as f64));
+        }
+    }
+    let unreachable = fast.iter().filter(|d| d.is_none()).count();
+    let (c, d) = (Stats::of(cch_times), Stats::of(dij_times));
+    let speedup = ratio(d.median, c.median);
+    r.row(format!("CCH node query ({} pairs)", thousands(pairs.len())), c.show());
+    r.row("plain Dijkstra, same pairs", d.show());
+    r.row("Dijkstra median / CCH median", format!("{speedup:.0}×"));
+    r.row("CCH answers equal to Dijkstra's", format!("all {} ({} unreachable pairs)", thousands(pairs.len()), unreachable));
+    r.floor("median CCH query under 50 µs", fmt_d(c.median), c.median < MAX_MEDIAN_QUERY);
+    r.floor("median CCH query ≥ 1,000× faster than Dijkstra", format!("{speedup:.0}×"), speedup >= MIN_SPEEDUP);
+    Ok(())
+}
+
+/// A random position near the network: a random node moved up to 30 m.
+fn random_position(router: &Router, rng: &mut StdRng) -> LatLon {
+    let net = router.network();
+    let v = rng.gen_range(0..net.node_count());
+    let (lat, lon) = (net.lat[v], net.lon[v]);
+    let m = 30.0 / 111_000.0;
+    LatLon::new(lat + rng.gen_range(-m..m), lon + rng.gen_range(-m..m) / lat.to_radians().cos())
+}
+
+/// `Router::route` between random positions: snapping, query, unpacking.
+fn snapped_routes(router: &Router, pairs: usize, rng: &mut StdRng, r: &mut Report) -> Result<()> {
+    progress(r.key, format!("{pairs} snapped routes"));
+    let mut st = router.new_state();
+    let mut times = Vec::with_capacity(pairs);
+    let mut arcs = Vec::with_capacity(pairs);
+    for i in 0..pairs {
+        let (from, to) = (random_position(router, rng), random_position(router, rng));
+        let (route, took) = timed(|| router.route(&mut st, from, to));
+        let route = route.with_context(|| format!("{}: route {i} from {from} to {to}", r.key))?;
+        times.push(took);
+        arcs.push(route.arcs.len());
+    }
+    arcs.sort_unstable();
+    r.row(format!("snapped route, snap + query + unpack ({} pairs)", thousands(pairs)), Stats::of(times).show());
+    r.row("road arcs per route", format!("median {}, max {}", arcs.get(arcs.len() / 2).copied().unwrap_or(0), arcs.last().copied().unwrap_or(0)));
+    Ok(())
+}
+
+/// A square hazard `side_m` wide centred on a position, through the
+/// GeoJSON reader (this crate does not depend on `geo`).
+fn square_hazard(id: &str, lat: f64, lon: f64, side_m: f64) -> Result<HazardSet> {
+    let dlat = side_m / 2.0 / 111_000.0;
+    let dlon = dlat / lat.to_radians().cos();
+    let (w, e, s, n) = (lon - dlon, lon + dlon, lat - dlat, lat + dlat);
+    let text = format!(
+        r#"{{"type":"FeatureCollection","features":[{{"type":"Feature","properties":{{"id":"{id}","kind":"under_fire","status":"active"}},"geometry":{{"type":"Polygon","coordinates":[[[{w},{s}],[{e},{s}],[{e},{n}],[{w},{n}],[{w},{s}]]]}}}}]}}"#
+    );
+    Ok(HazardSet::from_geojson(&text, "bench hazard")?)
+}
+
+/// Hazard declared → first correct query, and lifted → first correct query.
+fn hazards(router: &mut Router, trials: usize, side_m: f64, rng: &mut StdRng, r: &mut Report) -> Result<()> {
+    let key = r.key;
+    if trials == 0 {
+        return Ok(());
+    }
+    progress(key, format!("{trials} hazard trials"));
+    let n = router.network().node_count();
+    let cch_arcs = router.prepared().cch.up_head.len();
+    let mut st = router.new_state();
+    let mut dj = DijkstraState::new(n);
+    let (mut declare, mut lift, mut set_only) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut recomputed, mut recomputed_lift, mut closed) = (Vec::new(), Vec::new(), Vec::new());
+    let mut rerouted = 0;
+    let mut full: Option<Duration> = None;
+    for trial in 0..trials {
+        // A route of some length, and a hazard on the middle of its path.
+        let route = loop {
+            let (from, to) = (random_position(router, rng), random_position(router, rng));
+            let route = router.route(&mut st, from, to).with_context(|| format!("{key}: hazard trial {trial}: route"))?;
+            if route.arcs.len() >= 20 {
+                break route;
+            }
+        };
+        let (s, t, set) = {
+            let net = router.network();
+            let (s, t) = (net.tail[route.arcs[0] as usize], net.head[*route.arcs.last().expect("20 arcs") as usize]);
+            let mid = net.head[route.arcs[route.arcs.len() / 2] as usize] as usize;
+            (s, t, square_hazard(&format!("bench-{trial}"), net.lat[mid], net.lon[mid], side_m)?)
+        };
+        let before = router.node_time(&mut st, s, t);
+
+        let t0 = Instant::now();
+        let up = router.set_hazards(set);
+        let d = router.node_time(&mut st, s, t);
+        declare.push(t0.elapsed());
+        set_only.push(up.took);
+        recomputed.push(up.recomputed_cch_arcs);
+        closed.push(up.changed_arcs);
+        let want = router.dijkstra(&mut dj, s, t);
+        if d != want {
+            bail!("{key}: hazard trial {trial}: with the hazard the CCH says {d:?} ms from {s} to {t}, Dijkstra {want:?} ms");
+        }
+        rerouted += usize::from(d != before);
+
+        if full.is_none() {
+            let time_ms = &router.network().time_ms;
+            let weights: Vec<u32> = (0..time_ms.len()).map(|x| if router.is_blocked(x) { CLOSED } else { time_ms[x] }).collect();
+            let (_metric, took) = timed(|| router.prepared().cch.customize(&weights));
+            full = Some(took);
+        }
+
+        let t0 = Instant::now();
+        let up = router.set_hazards(HazardSet::default());
+        let d = router.node_time(&mut st, s, t);
+        lift.push(t0.elapsed());
+        recomputed_lift.push(up.recomputed_cch_arcs);
+        let want = router.dijkstra(&mut dj, s, t);
+        if d != want || d != before {
+            bail!("{key}: hazard trial {trial}: after lifting the CCH says {d:?} ms from {s} to {t}, Dijkstra {want:?} ms, before the hazard {before:?} ms");
+        }
+    }
+    let full = full.expect("at least one trial");
+    let (declare, lift, set_only) = (Stats::of(declare), Stats::of(lift), Stats::of(set_only));
+    let show_counts = |mut v: Vec<usize>| {
+        v.sort_unstable();
+        format!("median {}, max {}", thousands(v[v.len() / 2]), thousands(*v.last().expect("trials")))
+    };
+    r.row(format!("hazard trials ({trials}, {side_m:.0} m squares on a route's path)"), format!("{rerouted} of {trials} answers changed by the hazard, all equal to Dijkstra's"));
+    r.row("  arcs closed per hazard", show_counts(closed));
+    r.row("  declare: set_hazards + first query", format!("median {}, max {}", fmt_d(declare.median), fmt_d(declare.max)));
+    r.row("    of which set_hazards alone", format!("median {}, max {}", fmt_d(set_only.median), fmt_d(set_only.max)));
+    r.row(format!("    CCH arcs recomputed (of {})", thousands(cch_arcs)), show_counts(recomputed));
+    r.row("  lift: set_hazards + first query", format!("median {}, max {}", fmt_d(lift.median), fmt_d(lift.max)));
+    r.row(format!("    CCH arcs recomputed (of {})", thousands(cch_arcs)), show_counts(recomputed_lift));
+    r.row("  full re-customization (Cch::customize, once)", format!("{} ({:.0}× the median declare)", fmt_d(full), ratio(full, declare.median)));
+    r.floor("hazard declared → first correct query under 100 ms (max)", format!("max {}", fmt_d(declare.max)), declare.max < MAX_HAZARD_TO_QUERY);
+    r.floor("hazard lifted → first correct query under 100 ms (max)", format!("max {}", fmt_d(lift.max)), lift.max < MAX_HAZARD_TO_QUERY);
+    Ok(())
+}
+
+/// A square travel-time table between snapped random positions.
+fn table(router: &Router, size: usize, rng: &mut StdRng, r: &mut Report) -> Result<()> {
+    let key = r.key;
+    if size == 0 {
+        return Ok(());
+    }
+    progress(key, format!("{size}×{size} table"));
+    let snaps = |rng: &mut StdRng| -> Result<Vec<Snap>> { (0..size).map(|_| Ok(router.snap(random_position(router, rng), "table point")?)).collect() };
+    let (snapped, t_snap) = timed(|| -> Result<_> { Ok((snaps(rng)?, snaps(rng)?)) });
+    let (sources, targets) = snapped?;
+    let mut st = router.new_state();
+    let (cells, took) = timed(|| router.table(&mut st, &sources, &targets));
+    let missing = cells.iter().filter(|c| c.is_none()).count();
+    for _ in 0..TABLE_CHECKS {
+        let (i, j) = (rng.gen_range(0..size), rng.gen_range(0..size));
+        let route = router.route_snapped(&mut st, sources[i].clone(), targets[j].clone()).ok().map(|x| x.time_ms);
+        if route != cells[i * size + j].map(u64::from) {
+            bail!("{key}: table cell ({i}, {j}) says {:?} ms, Router::route {route:?} ms", cells[i * size + j]);
+        }
+    }
+    r.row(format!("travel-time table {size}×{size} (snapped positions)"), format!("{} ({} cells unreachable)", fmt_d(took), missing));
+    r.row(format!("  snapping its {} positions (not in the table time)", 2 * size), fmt_d(t_snap));
+    r.row("  table cells checked against Router::route", format!("{TABLE_CHECKS}, all equal"));
+    r.floor(format!("{size}×{size} table under 1 s"), fmt_d(took), took < MAX_TABLE);
+    Ok(())
+}
