@@ -1,0 +1,108 @@
+//! Bad input is refused with a clear error, never a panic: truncated and
+//! corrupted PBF extracts, XML and GeoJSON (proptest mutations of real
+//! files), an extract without roads, and stale or damaged prepared files.
+
+use corridor_geo::{osm, roads, HazardSet, NoProgress};
+use proptest::prelude::*;
+
+fn data(rel: &str) -> Vec<u8> {
+    std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data").join(rel)).unwrap()
+}
+
+fn pbf() -> &'static [u8] {
+    static PBF: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    PBF.get_or_init(|| data("osm/pyrosm-test.osm.pbf"))
+}
+
+const ROADS: &str = r#"{"type":"FeatureCollection","features":[
+ {"type":"Feature","properties":{"highway":"primary","name":"A","maxspeed":"50"},"geometry":{"type":"LineString","coordinates":[[37.0,36.0],[37.01,36.0],[37.01,36.01]]}},
+ {"type":"Feature","properties":{"highway":"residential","oneway":"yes"},"geometry":{"type":"LineString","coordinates":[[37.01,36.01],[37.0,36.0]]}}]}"#;
+
+const HAZARDS: &str = r#"{"type":"FeatureCollection","features":[
+ {"type":"Feature","properties":{"id":"h1","status":"active","kind":"under_fire"},"geometry":{"type":"Polygon","coordinates":[[[37.0,36.0],[37.01,36.0],[37.01,36.01],[37.0,36.0]]]}}]}"#;
+
+#[test]
+fn truncated_pbf_is_refused() {
+    let bytes = pbf();
+    for cut in [0, 1, 4, 13, 100, bytes.len() / 3, bytes.len() / 2, bytes.len() - 1] {
+        let e = osm::import_pbf(&bytes[..cut], "cut.osm.pbf", &NoProgress).unwrap_err().to_string();
+        assert!(e.starts_with("cut.osm.pbf: "), "{e}");
+    }
+}
+
+#[test]
+fn an_extract_without_roads_is_refused() {
+    // The POI extract of Syria: nodes only, no ways.
+    let e = osm::import_xml(&data("osm/syria-poi-2017.osm"), "syria-poi-2017.osm", &NoProgress).unwrap_err().to_string();
+    assert!(e.contains("no road a bus or ambulance may use"), "{e}");
+    let e = osm::import_xml(b"<html></html>", "page.osm", &NoProgress).unwrap_err().to_string();
+    assert!(e.contains("not an OpenStreetMap XML file"), "{e}");
+    let e = osm::import_pbf(b"not a pbf at all, just text", "t.pbf", &NoProgress).unwrap_err().to_string();
+    assert!(e.contains("t.pbf"), "{e}");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// Flipped bytes anywhere in a real extract: an error or a network, never a panic.
+    #[test]
+    fn corrupt_pbf_never_panics(flips in prop::collection::vec((any::<prop::sample::Index>(), 1u8..=255), 1..8)) {
+        let mut b = pbf().to_vec();
+        for (i, x) in flips {
+            let at = i.index(b.len());
+            b[at] ^= x;
+        }
+        let _ = osm::import_pbf(&b, "corrupt.osm.pbf", &NoProgress);
+    }
+
+    /// Truncated or mutated GeoJSON roads and hazards: an error or a value, never a panic.
+    #[test]
+    fn mutated_geojson_never_panics(cut in 0usize..400, flips in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..6)) {
+        for text in [ROADS, HAZARDS] {
+            let mut b = text.as_bytes().to_vec();
+            for (i, x) in &flips {
+                let at = i.index(b.len());
+                b[at] = *x;
+            }
+            b.truncate(cut.min(b.len()).max(if flips.is_empty() { 0 } else { b.len() }));
+            let s = String::from_utf8_lossy(&b);
+            let _ = roads::import_geojson(&s, "roads.geojson");
+            let _ = HazardSet::from_geojson(&s, "hazards.geojson");
+        }
+    }
+
+    /// Arbitrary strings as OSM XML: an error or a network, never a panic.
+    #[test]
+    fn arbitrary_xml_never_panics(s in "(<osm>|<node id=\"1\" lat=\"[0-9.-]{1,6}\" lon=\"[0-9.-]{1,6}\"/>|<way id=\"2\">|<nd ref=\"[0-9]{1,2}\"/>|<tag k=\"highway\" v=\"primary\"/>|</way>|</osm>|[ <>/a-z\"=]){0,40}") {
+        let _ = osm::import_xml(s.as_bytes(), "x.osm", &NoProgress);
+    }
+
+    /// Arbitrary bytes as a prepared network: refused, never a panic.
+    #[test]
+    fn arbitrary_netfile_never_panics(tail in prop::collection::vec(any::<u8>(), 0..200)) {
+        let mut b = corridor_geo::netfile::MAGIC.to_vec();
+        b.extend_from_slice(&corridor_geo::netfile::FORMAT_VERSION.to_le_bytes());
+        b.extend_from_slice(&((tail.len() as u64).to_le_bytes()));
+        b.extend_from_slice(&crc32fast_hash(&tail).to_le_bytes());
+        b.extend_from_slice(&tail);
+        prop_assert!(corridor_geo::netfile::from_bytes(&b, "x.cnet").is_err());
+    }
+}
+
+/// CRC-32 (IEEE), so the fuzzed payloads pass the checksum and reach the parser.
+fn crc32fast_hash(b: &[u8]) -> u32 {
+    let mut crc = 0xFFFF_FFFFu32;
+    for &x in b {
+        crc ^= u32::from(x);
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+        }
+    }
+    !crc
+}
+
+#[test]
+fn crc_matches_the_file_format() {
+    // The check value of CRC-32/ISO-HDLC.
+    assert_eq!(crc32fast_hash(b"123456789"), 0xCBF4_3926);
+}
