@@ -24,10 +24,10 @@ pub fn grid_city(rows: u32, cols: u32, districts: u32) -> Result<RoadNetwork, Ge
     let t = |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<Vec<_>>();
     let (dr, dc) = (rows.div_ceil(districts.max(1)), cols.div_ceil(districts.max(1)));
     let street_tags = |i: u32| {
-        if i % 10 == 0 {
+        if i.is_multiple_of(10) {
             t(&[("highway", "primary")])
-        } else if i % 5 == 0 {
-            t(&[("highway", "residential"), ("oneway", if i % 10 == 5 && (i / 10) % 2 == 0 { "yes" } else { "-1" })])
+        } else if i.is_multiple_of(5) {
+            t(&[("highway", "residential"), ("oneway", if i % 10 == 5 && (i / 10).is_multiple_of(2) { "yes" } else { "-1" })])
         } else {
             t(&[("highway", "residential")])
         }

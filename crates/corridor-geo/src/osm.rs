@@ -16,6 +16,9 @@ use crate::{GeoError, Progress};
 /// The attribution every network made from OpenStreetMap carries.
 pub const OSM_ATTRIBUTION: &str = "© OpenStreetMap contributors (ODbL 1.0)";
 
+/// A way's node ids and tags.
+type RawWay = (Vec<i64>, Vec<(String, String)>);
+
 struct WayRec {
     refs: Vec<i64>,
     tags: Vec<(String, String)>,
@@ -89,9 +92,9 @@ pub fn import_xml(text: &[u8], name: &str, progress: &dyn Progress) -> Result<Ro
     let mut reader = quick_xml::Reader::from_reader(text);
     let mut buf = Vec::new();
     let mut pos: HashMap<i64, (f64, f64)> = HashMap::new();
-    let mut ways: Vec<(Vec<i64>, Vec<(String, String)>)> = Vec::new();
+    let mut ways: Vec<RawWay> = Vec::new();
     let mut highway_ways = 0u64;
-    let mut current: Option<(Vec<i64>, Vec<(String, String)>)> = None;
+    let mut current: Option<RawWay> = None;
     let mut saw_osm = false;
     loop {
         let at = reader.buffer_position();
@@ -166,7 +169,7 @@ pub fn import_xml(text: &[u8], name: &str, progress: &dyn Progress) -> Result<Ro
 }
 
 fn build(
-    ways: Vec<(Vec<i64>, Vec<(String, String)>)>,
+    ways: Vec<RawWay>,
     pos: &HashMap<i64, (f64, f64)>,
     highway_ways: u64,
     name: &str,

@@ -224,7 +224,7 @@ pub fn way_rule(tags: &(impl Tags + ?Sized)) -> Option<WayRule> {
     }
 
     let speed = tags.get("maxspeed").and_then(parse_maxspeed).unwrap_or(class.speed_kmh());
-    let speed_kmh = speed.min(BUS_MAX_KMH).max(5.0);
+    let speed_kmh = speed.clamp(5.0, BUS_MAX_KMH);
 
     let lanes_total = tags.get("lanes").and_then(parse_count);
     let lanes_dir = |key: &str| tags.get(key).and_then(parse_count);

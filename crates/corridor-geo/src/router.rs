@@ -311,8 +311,7 @@ impl Router {
         let direct = self.same_segment(&fs, &ts);
         let best = self.query(st, &self.sources(&fs), &self.targets(&ts));
         let via_graph = best.map(|(d, _, _)| d);
-        if direct.is_some() && direct <= via_graph.or(Some(u32::MAX)) {
-            let d = direct.expect("checked");
+        if let Some(d) = direct.filter(|&d| d <= via_graph.unwrap_or(u32::MAX)) {
             let share = (ts.t - fs.t).abs();
             let arc = if ts.t >= fs.t { fs.ab.or(fs.ba) } else { fs.ba.or(fs.ab) }.expect("a snapped segment has a usable arc");
             let length_m = share * f64::from(net.length_m[arc as usize]);

@@ -200,7 +200,7 @@ fn thousands(n: usize) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -219,6 +219,14 @@ fn met(ok: bool) -> &'static str {
 /// Progress on stderr, prefixed with the map.
 fn progress(key: &str, msg: impl std::fmt::Display) {
     eprintln!("[{key}] {msg}");
+}
+
+/// Progress of a long loop every 1,000 steps, once it has run 5 s.
+fn eta(key: &str, what: &str, done: usize, total: usize, started: Instant) {
+    let el = started.elapsed().as_secs_f64();
+    if done.is_multiple_of(1000) && done < total && el > 5.0 {
+        progress(key, format!("  {what} {done}/{total}, {el:.0} s, about {:.0} s left", el / done as f64 * (total - done) as f64));
+    }
 }
 
 fn maps(a: &RouteBenchArgs) -> Result<Vec<MapSpec>> {
@@ -265,7 +273,7 @@ pub fn run(a: &RouteBenchArgs) -> Result<()> {
     println!();
     println!("== floors, all maps ==");
     for f in &floors {
-        println!("  {:<12} {:<55} {:<40} {}", f.map, f.what, f.measured, met(f.met));
+        println!("  {:<9} {:<58} {:<16} {}", f.map, f.what, f.measured, met(f.met));
     }
     let missed = floors.iter().filter(|f| !f.met).count();
     println!("{} of {} floors met; whole run {}", floors.len() - missed, floors.len(), fmt_d(started.elapsed()));
@@ -275,7 +283,7 @@ pub fn run(a: &RouteBenchArgs) -> Result<()> {
 fn print_report(spec: &MapSpec, r: &Report, took: Duration) {
     println!();
     println!("== {}: {} ==", spec.key, spec.title);
-    let w = r.rows.iter().map(|x| x.what.chars().count()).max().unwrap_or(0);
+    let w = r.rows.iter().map(|x| x.what.chars().count()).chain(r.floors.iter().map(|f| f.what.chars().count())).max().unwrap_or(0);
     for x in &r.rows {
         println!("  {:<w$}  {}", x.what, x.value);
     }
@@ -337,10 +345,12 @@ fn node_queries(router: &Router, pairs: usize, rng: &mut StdRng, r: &mut Report)
     let mut st = router.new_state();
     let mut fast = Vec::with_capacity(pairs.len());
     let mut cch_times = Vec::with_capacity(pairs.len());
-    for &(s, t) in &pairs {
+    let started = Instant::now();
+    for (i, &(s, t)) in pairs.iter().enumerate() {
         let (d, took) = timed(|| router.node_time(&mut st, s, t));
         fast.push(d);
         cch_times.push(took);
+        eta(key, "CCH", i + 1, pairs.len(), started);
     }
     progress(key, format!("{} plain Dijkstra queries on the same pairs", pairs.len()));
     let mut dj = DijkstraState::new(n as usize);
@@ -352,21 +362,42 @@ fn node_queries(router: &Router, pairs: usize, rng: &mut StdRng, r: &mut Report)
             bail!("{key}: pair {i} ({s} → {t}): the CCH says {:?} ms, Dijkstra {d:?} ms", fast[i]);
         }
         dij_times.push(took);
-        if (i + 1) % 1000 == 0 && i + 1 < pairs.len() {
-            let el = started.elapsed().as_secs_f64();
-            progress(key, format!("  Dijkstra {}/{}, {:.0} s, about {:.0} s left", i + 1, pairs.len(), el, el / (i + 1) as f64 * (pairs.len() - i - 1) as f64));
-        }
+        eta(key, "Dijkstra", i + 1, pairs.len(), started);
     }
     let unreachable = fast.iter().filter(|d| d.is_none()).count();
+    let (chain, relaxed) = search_space(router, &pairs);
     let (c, d) = (Stats::of(cch_times), Stats::of(dij_times));
     let speedup = ratio(d.median, c.median);
     r.row(format!("CCH node query ({} pairs)", thousands(pairs.len())), c.show());
     r.row("plain Dijkstra, same pairs", d.show());
     r.row("Dijkstra median / CCH median", format!("{speedup:.0}×"));
+    r.row("  CCH search space per side (elimination-tree path)", format!("median {} nodes, {} up-arcs relaxed", thousands(chain), thousands(relaxed)));
     r.row("CCH answers equal to Dijkstra's", format!("all {} ({} unreachable pairs)", thousands(pairs.len()), unreachable));
     r.floor("median CCH query under 50 µs", fmt_d(c.median), c.median < MAX_MEDIAN_QUERY);
     r.floor("median CCH query ≥ 1,000× faster than Dijkstra", format!("{speedup:.0}×"), speedup >= MIN_SPEEDUP);
     Ok(())
+}
+
+/// What a CCH query walks: the median length of the elimination-tree path
+/// from a query's end (nodes), and the median number of upward arcs on it
+/// (each relaxed once per query side). Computed from the structure alone.
+fn search_space(router: &Router, pairs: &[(u32, u32)]) -> (usize, usize) {
+    let c = &router.prepared().cch;
+    let (mut nodes, mut arcs) = (Vec::new(), Vec::new());
+    for &(s, _) in pairs.iter().take(1000) {
+        let (mut k, mut a) = (0, 0);
+        let mut x = c.rank[s as usize];
+        while x != u32::MAX {
+            k += 1;
+            a += (c.up_first_out[x as usize + 1] - c.up_first_out[x as usize]) as usize;
+            x = c.elimination_tree_parent[x as usize];
+        }
+        nodes.push(k);
+        arcs.push(a);
+    }
+    nodes.sort_unstable();
+    arcs.sort_unstable();
+    (nodes.get(nodes.len() / 2).copied().unwrap_or(0), arcs.get(arcs.len() / 2).copied().unwrap_or(0))
 }
 
 /// A random position near the network: a random node moved up to 30 m.
