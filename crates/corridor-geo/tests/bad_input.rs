@@ -106,3 +106,27 @@ fn crc_matches_the_file_format() {
     // The check value of CRC-32/ISO-HDLC.
     assert_eq!(crc32fast_hash(b"123456789"), 0xCBF4_3926);
 }
+
+#[test]
+fn osm_xml_imports_like_pbf() {
+    let xml = br#"<?xml version="1.0" encoding="UTF-8"?>
+<osm version="0.6" generator="hand">
+  <node id="1" lat="36.2000" lon="37.1000"/>
+  <node id="2" lat="36.2000" lon="37.1010"/>
+  <node id="3" lat="36.2010" lon="37.1010"/>
+  <node id="4" lat="36.2010" lon="37.1000"/>
+  <node id="5" lat="36.2020" lon="37.1000"/>
+  <way id="10"><nd ref="1"/><nd ref="2"/><nd ref="3"/><nd ref="4"/><nd ref="1"/>
+    <tag k="highway" v="residential"/><tag k="name" v="Sh&#257;ri&#8216; al-Quds"/></way>
+  <way id="11"><nd ref="4"/><nd ref="5"/><tag k="highway" v="footway"/></way>
+  <way id="12"><nd ref="3"/><nd ref="99"/><nd ref="5"/><tag k="highway" v="primary"/><tag k="oneway" v="yes"/></way>
+</osm>"#;
+    let net = osm::import_xml(xml, "hand.osm", &NoProgress).unwrap();
+    let s = &net.meta.stats;
+    assert_eq!((s.highway_ways, s.usable_ways, s.missing_nodes), (3, 2, 1));
+    // The square (4 nodes, 8 arcs) is the strongly connected part; node 5
+    // was only reachable through the missing node 99.
+    assert_eq!((net.node_count(), net.arc_count()), (4, 8));
+    assert_eq!(net.name_of(0), "Shāri‘ al-Quds");
+    assert!(net.meta.attribution.contains("OpenStreetMap"));
+}
