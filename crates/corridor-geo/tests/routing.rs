@@ -206,3 +206,53 @@ fn prepared_file_round_trips_and_refuses_damage() {
     assert!(e.contains("stale") && e.contains("corridor import"), "{e}");
     assert!(netfile::from_bytes(b"hello", name).unwrap_err().to_string().contains("not a Corridor"));
 }
+
+/// Routes between random positions: the time is the arcs driven plus the
+/// partial segments at both ends, and equals Dijkstra from the start's
+/// segment ends to the destination's.
+#[test]
+fn snapped_routes_equal_dijkstra_between_segment_ends() {
+    let router = Router::new(prepared("osm/monaco.osm.pbf"));
+    let net = router.network();
+    let mut st = router.new_state();
+    let mut dj = DijkstraState::new(net.node_count());
+    let mut rng = StdRng::seed_from_u64(6962);
+    let (lat0, lat1) = net.lat.iter().fold((f64::MAX, f64::MIN), |(a, b), &x| (a.min(x), b.max(x)));
+    let (lon0, lon1) = net.lon.iter().fold((f64::MAX, f64::MIN), |(a, b), &x| (a.min(x), b.max(x)));
+    let w = |a: u32| f64::from(net.time_ms[a as usize]);
+    for i in 0..1_000 {
+        let p = LatLon::new(rng.gen_range(lat0..lat1), rng.gen_range(lon0..lon1));
+        let q = LatLon::new(rng.gen_range(lat0..lat1), rng.gen_range(lon0..lon1));
+        let Ok(r) = router.route(&mut st, p, q) else { continue };
+        let (f, t) = (&r.from, &r.to);
+        // Sum of the pieces.
+        let arcs: u64 = r.arcs.iter().map(|&a| u64::from(net.time_ms[a as usize])).sum();
+        let part = |x: Option<(u32, f64)>| x.map(|(a, s)| (s * w(a)).round() as u64).unwrap_or(0);
+        let pieces = arcs + part(r.first_part) + part(r.last_part);
+        assert!(pieces.abs_diff(r.time_ms) <= 1, "route {i}: {} vs pieces {pieces}", r.time_ms);
+        // Dijkstra from the start's segment ends to each end of the destination's segment.
+        let mut src = vec![];
+        if let Some(ab) = f.ab {
+            src.push((f.b, ((1.0 - f.t) * w(ab)).round() as u32));
+        }
+        if let Some(ba) = f.ba {
+            src.push((f.a, (f.t * w(ba)).round() as u32));
+        }
+        let mut best = u64::MAX;
+        if let Some(ab) = t.ab {
+            if let Some(d) = corridor_geo::router::dijkstra(&mut dj, &net.first_out, &net.head, &net.time_ms, &src, t.a) {
+                best = best.min(u64::from(d) + (t.t * w(ab)).round() as u64);
+            }
+        }
+        if let Some(ba) = t.ba {
+            if let Some(d) = corridor_geo::router::dijkstra(&mut dj, &net.first_out, &net.head, &net.time_ms, &src, t.b) {
+                best = best.min(u64::from(d) + ((1.0 - t.t) * w(ba)).round() as u64);
+            }
+        }
+        if (f.a, f.b) != (t.a, t.b) {
+            assert_eq!(r.time_ms, best, "route {i}");
+        } else {
+            assert!(r.time_ms <= best, "route {i}");
+        }
+    }
+}
