@@ -105,6 +105,8 @@ pub struct QueryState {
     epoch: u32,
     fwd: Vec<u32>,
     bwd: Vec<u32>,
+    /// The meeting node of the last query.
+    meet: u32,
 }
 
 impl QueryState {
@@ -119,6 +121,7 @@ impl QueryState {
             epoch: 0,
             fwd: Vec::new(),
             bwd: Vec::new(),
+            meet: NONE,
         }
     }
 }
@@ -373,11 +376,11 @@ impl Router {
         self.query(st, &[(s, 0)], &[(t, 0)]).map(|(d, _, _)| d)
     }
 
-    /// Walks up the elimination tree from `points` (`(node, offset)`),
-    /// relaxing upward arcs with `weights`. Leaves the visited CCH nodes in
-    /// `chain`, sorted by rank.
+    /// The elimination-tree ancestors of `points` (`(node, offset)`), sorted
+    /// by rank, into `chain`, with their distances reset and the points'
+    /// offsets set.
     #[allow(clippy::too_many_arguments)]
-    fn search_up(&self, points: &[(u32, u32)], weights: &[u32], dist: &mut [u32], pred: &mut [u32], stamp: &mut [u32], epoch: u32, chain: &mut Vec<u32>) {
+    fn chain_up(&self, points: &[(u32, u32)], dist: &mut [u32], pred: &mut [u32], stamp: &mut [u32], epoch: u32, chain: &mut Vec<u32>) {
         let c = &self.p.cch;
         chain.clear();
         for &(v, off) in points {
@@ -397,25 +400,40 @@ impl Router {
         if points.len() > 1 {
             chain.sort_unstable();
         }
-        for &x in chain.iter() {
-            let dx = dist[x as usize];
-            if dx >= INF_WEIGHT {
-                continue;
-            }
-            let range = c.up_first_out[x as usize] as usize..c.up_first_out[x as usize + 1] as usize;
-            for arc in range {
-                let y = c.up_head[arc] as usize;
-                let cand = dx.saturating_add(weights[arc]);
-                if cand < dist[y] {
-                    dist[y] = cand;
-                    pred[y] = arc as u32;
-                }
+    }
+
+    /// Relaxes the upward arcs of `x` with `weights`.
+    #[inline]
+    fn relax(&self, x: u32, weights: &[u32], dist: &mut [u32], pred: &mut [u32]) {
+        let c = &self.p.cch;
+        let dx = dist[x as usize];
+        let range = c.up_first_out[x as usize] as usize..c.up_first_out[x as usize + 1] as usize;
+        for (arc, (&y, &w)) in range.clone().zip(c.up_head[range.clone()].iter().zip(&weights[range])) {
+            let cand = dx.saturating_add(w);
+            if cand < dist[y as usize] {
+                dist[y as usize] = cand;
+                pred[y as usize] = arc as u32;
             }
         }
     }
 
-    /// Best `(time, source node, target node)` over the given start and end points.
+    /// A whole upward search (for tables, where no bound prunes it).
+    #[allow(clippy::too_many_arguments)]
+    fn search_up(&self, points: &[(u32, u32)], weights: &[u32], dist: &mut [u32], pred: &mut [u32], stamp: &mut [u32], epoch: u32, chain: &mut Vec<u32>) {
+        self.chain_up(points, dist, pred, stamp, epoch, chain);
+        for &x in chain.iter() {
+            if dist[x as usize] < INF_WEIGHT {
+                self.relax(x, weights, dist, pred);
+            }
+        }
+    }
+
+    /// Best `(time, source node, target node)` over the given start and end
+    /// points. Both chains are walked together in rank order; a node's arcs
+    /// are relaxed only while its distance is below the best meeting found
+    /// so far (every path on from it costs at least that much).
     fn query(&self, st: &mut QueryState, from: &[(u32, u32)], to: &[(u32, u32)]) -> Option<(u32, u32, u32)> {
+        st.meet = NONE;
         if from.is_empty() || to.is_empty() {
             return None;
         }
@@ -428,15 +446,36 @@ impl Router {
         let e = st.epoch;
         let mut fwd = std::mem::take(&mut st.fwd);
         let mut bwd = std::mem::take(&mut st.bwd);
-        self.search_up(from, &self.metric.forward, &mut st.df, &mut st.pf, &mut st.sf, e, &mut fwd);
-        self.search_up(to, &self.metric.backward, &mut st.db, &mut st.pb, &mut st.sb, e, &mut bwd);
+        self.chain_up(from, &mut st.df, &mut st.pf, &mut st.sf, e, &mut fwd);
+        self.chain_up(to, &mut st.db, &mut st.pb, &mut st.sb, e, &mut bwd);
         let mut best = (INF_WEIGHT, NONE);
-        for &x in &fwd {
-            if st.sb[x as usize] == e {
+        let (mut i, mut j) = (0, 0);
+        while i < fwd.len() || j < bwd.len() {
+            let x = match (fwd.get(i), bwd.get(j)) {
+                (Some(&a), Some(&b)) => a.min(b),
+                (Some(&a), None) => a,
+                (None, Some(&b)) => b,
+                (None, None) => unreachable!(),
+            };
+            let in_f = fwd.get(i) == Some(&x);
+            let in_b = bwd.get(j) == Some(&x);
+            if in_f && in_b {
                 let d = st.df[x as usize].saturating_add(st.db[x as usize]);
                 if d < best.0 {
                     best = (d, x);
                 }
+            }
+            if in_f {
+                if st.df[x as usize] < best.0 {
+                    self.relax(x, &self.metric.forward, &mut st.df, &mut st.pf);
+                }
+                i += 1;
+            }
+            if in_b {
+                if st.db[x as usize] < best.0 {
+                    self.relax(x, &self.metric.backward, &mut st.db, &mut st.pb);
+                }
+                j += 1;
             }
         }
         st.fwd = fwd;
@@ -444,6 +483,7 @@ impl Router {
         if best.0 >= INF_WEIGHT {
             return None;
         }
+        st.meet = best.1;
         // Which start and end point the best path hangs from.
         let c = &self.p.cch;
         let mut x = best.1;
@@ -462,18 +502,7 @@ impl Router {
     /// The road nodes of the last query's best path, `s` to `t`.
     fn unpack(&self, st: &QueryState, s: u32, t: u32) -> Vec<u32> {
         let c = &self.p.cch;
-        // Meeting node: the lowest-rank node on both chains with the best sum.
-        let e = st.epoch;
-        let mut best = (u64::MAX, NONE);
-        for &x in &st.fwd {
-            if st.sb[x as usize] == e {
-                let d = u64::from(st.df[x as usize]) + u64::from(st.db[x as usize]);
-                if d < best.0 {
-                    best = (d, x);
-                }
-            }
-        }
-        let m = best.1;
+        let m = st.meet;
         // Up arcs from s to m (forward), then from m down to t (backward).
         let mut up = Vec::new();
         let mut x = m;
