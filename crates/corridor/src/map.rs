@@ -55,7 +55,11 @@ pub fn import(map: &Path, out: Option<PathBuf>, districts: bool) -> Result<()> {
     let import_s = t0.elapsed().as_secs_f64();
     let s = net.meta.stats.clone();
     let t1 = Instant::now();
+    let spin = Bar::new("preparing the routing structure (contraction order, CCH)");
+    spin.0.set_style(ProgressStyle::with_template("{spinner} {msg} {elapsed}").expect("valid template"));
+    spin.0.enable_steady_tick(std::time::Duration::from_millis(120));
     let prepared = PreparedNetwork::prepare(net);
+    drop(spin);
     let prep_s = t1.elapsed().as_secs_f64();
     let out = out.unwrap_or_else(|| if districts { PathBuf::from("aleppo-districts.cnet") } else { default_out(map) });
     let bytes = netfile::write(&prepared, &out)?;
