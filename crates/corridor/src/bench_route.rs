@@ -25,7 +25,10 @@
 //!   must equal Dijkstra's, or the benchmark fails.
 //! - **snapped routes**: `--route-pairs` random positions (a random node
 //!   moved up to 30 m), `Router::route`: R-tree snapping of both ends,
-//!   the query and unpacking the path to road arcs and points.
+//!   the query and unpacking the path to road arcs and points; then, on
+//!   the same positions, snapping, the distance alone (a 1×1 table) and
+//!   `Router::route_snapped` (query + unpacking) timed apart, to show
+//!   where the time goes.
 //! - **hazards**: `--hazard-trials` times: a random route is computed, a
 //!   square hazard `--hazard-m` wide is declared around the middle node
 //!   of its path (so it cuts a road the route uses), and the time from
@@ -413,18 +416,35 @@ fn random_position(router: &Router, rng: &mut StdRng) -> LatLon {
 fn snapped_routes(router: &Router, pairs: usize, rng: &mut StdRng, r: &mut Report) -> Result<()> {
     progress(r.key, format!("{pairs} snapped routes"));
     let mut st = router.new_state();
+    let positions: Vec<(LatLon, LatLon)> = (0..pairs).map(|_| (random_position(router, rng), random_position(router, rng))).collect();
     let mut times = Vec::with_capacity(pairs);
     let mut arcs = Vec::with_capacity(pairs);
-    for i in 0..pairs {
-        let (from, to) = (random_position(router, rng), random_position(router, rng));
+    for (i, &(from, to)) in positions.iter().enumerate() {
         let (route, took) = timed(|| router.route(&mut st, from, to));
         let route = route.with_context(|| format!("{}: route {i} from {from} to {to}", r.key))?;
         times.push(took);
         arcs.push(route.arcs.len());
     }
+    // Where the time goes, on the same positions: snapping both ends; the
+    // distance alone (a 1×1 table: the same upward searches, no unpacking);
+    // the query with unpacking (`route_snapped`).
+    let (mut snap_t, mut dist_t, mut path_t) = (Vec::with_capacity(pairs), Vec::with_capacity(pairs), Vec::with_capacity(pairs));
+    for &(from, to) in &positions {
+        let (snaps, took) = timed(|| router.snap(from, "start").and_then(|f| Ok((f, router.snap(to, "destination")?))));
+        let (fs, ts) = snaps?;
+        snap_t.push(took);
+        let ((), took) = timed(|| drop(router.table(&mut st, std::slice::from_ref(&fs), std::slice::from_ref(&ts))));
+        dist_t.push(took);
+        let (route, took) = timed(|| router.route_snapped(&mut st, fs, ts));
+        route?;
+        path_t.push(took);
+    }
     arcs.sort_unstable();
     r.row(format!("snapped route, snap + query + unpack ({} pairs)", thousands(pairs)), Stats::of(times).show());
-    r.row("road arcs per route", format!("median {}, max {}", arcs.get(arcs.len() / 2).copied().unwrap_or(0), arcs.last().copied().unwrap_or(0)));
+    r.row("  of which snapping both ends (same positions)", Stats::of(snap_t).show());
+    r.row("  distance only, no unpacking (1×1 table)", Stats::of(dist_t).show());
+    r.row("  query + unpacking (route_snapped)", Stats::of(path_t).show());
+    r.row("  road arcs per route", format!("median {}, max {}", arcs.get(arcs.len() / 2).copied().unwrap_or(0), arcs.last().copied().unwrap_or(0)));
     Ok(())
 }
 
