@@ -15,7 +15,7 @@
 //! state reused between queries ([`QueryState`]), then unpack shortcuts
 //! through their lower triangles back to road arcs.
 
-use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet};
+use std::collections::{BinaryHeap, HashMap, HashSet};
 use std::cmp::Reverse;
 use std::time::{Duration, Instant};
 
@@ -625,10 +625,6 @@ impl Router {
         dijkstra(st, &self.p.net.first_out, &self.p.net.head, &self.weights, &[(s, 0)], t)
     }
 
-    /// Every hazard area currently known, with the arcs it closes.
-    pub fn hazard_arcs(&self) -> BTreeMap<String, Vec<u32>> {
-        self.hazards.areas.values().filter(|h| h.blocks()).map(|h| (h.id.clone(), self.arcs_in(&h.area))).collect()
-    }
 }
 
 /// Reusable buffers for [`dijkstra`].
