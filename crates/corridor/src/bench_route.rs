@@ -200,15 +200,7 @@ fn ratio(slow: Duration, fast: Duration) -> f64 {
 }
 
 fn thousands(n: usize) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
+    crate::print::thousands(n as u64)
 }
 
 fn met(ok: bool) -> &'static str {
