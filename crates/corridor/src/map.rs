@@ -144,11 +144,6 @@ fn meters(m: f64) -> String {
 pub fn route(map: &Path, from: LatLon, to: LatLon, via: &[LatLon], hz: HazardSet, geojson: bool, max_snap_km: f64) -> Result<()> {
     let r = router(map, hz, max_snap_km)?;
     let mut st = r.new_state();
-    let stops: Vec<LatLon> = std::iter::once(from).chain(via.iter().copied()).chain(std::iter::once(to)).collect();
-    let mut legs = Vec::new();
-    for w in stops.windows(2) {
-        legs.push(r.route(&mut st, w[0], w[1])?);
-    }
     let approx = r.network().meta.approximate;
     if geojson {
         let spec = CorridorSpec { id: "route".into(), name: "route".into(), entry: from, exit: to, via: via.to_vec(), checkpoints: vec![] };
@@ -157,6 +152,11 @@ pub fn route(map: &Path, from: LatLon, to: LatLon, via: &[LatLon], hz: HazardSet
         f.extend(export::hazard_features(r.hazards()));
         println!("{}", serde_json::to_string_pretty(&export::collection(f, &r.network().meta.attribution))?);
         return Ok(());
+    }
+    let stops: Vec<LatLon> = std::iter::once(from).chain(via.iter().copied()).chain(std::iter::once(to)).collect();
+    let mut legs = Vec::new();
+    for w in stops.windows(2) {
+        legs.push(r.route(&mut st, w[0], w[1])?);
     }
     let length: f64 = legs.iter().map(|l| l.length_m).sum();
     let time: f64 = legs.iter().map(|l| l.time_ms as f64 / 1000.0).sum();
