@@ -1,0 +1,341 @@
+//! Lower bounds on the completion time: no plan, ours or anyone's, can
+//! bring every load to an exit sooner. A plan's quality is its completion
+//! time divided by the largest of them.
+//!
+//! - **Flow over time** (Ford and Fulkerson 1958): the most vehicles a
+//!   network can bring from a super source to a super sink by time T is
+//!   `Σ_i δ_i · (T − d_i)` over the successive shortest augmenting paths
+//!   (lengths `d_i` in travel time, rates `δ_i` in vehicles per hour) with
+//!   `d_i < T`. The smallest T at which that reaches the number of loads is
+//!   a bound on the relaxation without per-source supplies, families or
+//!   gates, so on the planner's problem too. The planner counts capacity in
+//!   slots (a vehicle may enter anywhere in its slot), so the relaxation
+//!   gives every arc one slot less travel time and the slot's largest
+//!   capacity as its rate: then every slot plan is a flow over time of the
+//!   relaxation, and the bound holds for it exactly.
+//! - **Each source alone**: the same bound for one source's loads (for
+//!   problems of few sources).
+//! - **Fleet**: some vehicle of a class makes at least ⌈loads/vehicles⌉
+//!   trips, each a loaded run and, between runs, an unload, an empty run
+//!   back and a boarding, all at free-flow speed.
+//! - **Gates**: when every route to an exit enters a gated arc (a corridor
+//!   open only in truce windows), the last load cannot enter before the
+//!   gates' slots in their open intervals add up to the number of loads,
+//!   and then still has to reach an exit.
+
+use crate::ccrp::Problem;
+use crate::net::{FlowNet, NONE};
+
+/// The bounds of one problem (ms from the problem's time origin).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bounds {
+    pub flow_ms: u64,
+    pub per_source_ms: u64,
+    pub fleet_ms: u64,
+    pub gates_ms: u64,
+}
+
+impl Bounds {
+    pub fn best(&self) -> u64 {
+        self.flow_ms.max(self.per_source_ms).max(self.fleet_ms).max(self.gates_ms)
+    }
+    /// Which bound is the largest.
+    pub fn binding(&self) -> &'static str {
+        let b = self.best();
+        if b == self.gates_ms {
+            "truce windows at the corridors' checkpoints"
+        } else if b == self.fleet_ms {
+            "fleet size against round-trip time"
+        } else if b == self.per_source_ms {
+            "one site's flow over time"
+        } else {
+            "network flow over time"
+        }
+    }
+}
+
+/// Computes every bound that applies to `p`.
+pub fn bounds(p: &Problem) -> Bounds {
+    let loads: u64 = p.sources.iter().map(|s| s.loads).sum();
+    if loads == 0 {
+        return Bounds { flow_ms: 0, per_source_ms: 0, fleet_ms: 0, gates_ms: 0 };
+    }
+    let all: Vec<usize> = (0..p.sources.len()).filter(|&i| p.sources[i].loads > 0).collect();
+    let flow_ms = flow_bound(p, &all);
+    let per_source_ms = if all.len() <= 16 && all.len() > 1 { all.iter().map(|&i| flow_bound(p, &[i])).max().unwrap_or(0) } else { 0 };
+    Bounds { flow_ms, per_source_ms, fleet_ms: fleet_bound(p), gates_ms: gates_bound(p) }
+}
+
+/// The flow-over-time bound for the loads of `which` sources.
+pub fn flow_bound(p: &Problem, which: &[usize]) -> u64 {
+    let net = p.net;
+    let slot = p.slot_ms.max(1);
+    let demand: u64 = which.iter().map(|&i| p.sources[i].loads).sum();
+    if demand == 0 {
+        return 0;
+    }
+    // Residual graph: node n = super source, n+1 = super sink.
+    let n = net.node_count();
+    let (ss, tt) = (n, n + 1);
+    let mut g = Residual::new(n + 2);
+    for a in 0..net.arc_count() {
+        let cap = net_slot_peak(net, a, slot);
+        if cap == 0 {
+            continue;
+        }
+        let rate = cap as f64 * 3_600_000.0 / slot as f64; // vehicles per hour
+        let cost = u64::from(net.transit_ms[a]).saturating_sub(slot);
+        g.add(net.tail[a] as usize, net.head[a] as usize, rate, cost as i64);
+    }
+    for &i in which {
+        let s = &p.sources[i];
+        g.add(ss, s.node as usize, f64::INFINITY, (s.ready_ms + s.load_ms) as i64);
+    }
+    for v in 0..n {
+        if net.sink[v] {
+            g.add(v, tt, f64::INFINITY, 0);
+        }
+    }
+    // Successive shortest paths until the bound is pinned down.
+    let mut pieces: Vec<(f64, f64)> = Vec::new(); // (d_i ms, δ_i vph)
+    let mut pot = vec![0i64; n + 2];
+    loop {
+        let Some((d, rate)) = g.augment(ss, tt, &mut pot) else { break };
+        if let Some(t) = earliest(&pieces, demand as f64) {
+            if t <= d as f64 {
+                break;
+            }
+        }
+        pieces.push((d as f64, rate));
+        if rate.is_infinite() {
+            break;
+        }
+    }
+    earliest(&pieces, demand as f64).map_or(u64::MAX, |t| t.ceil() as u64)
+}
+
+/// The largest number of vehicles an arc admits in one slot.
+fn net_slot_peak(net: &FlowNet, a: usize, slot: u64) -> u32 {
+    let per_slot = u64::from(net.cap_vph[a]) * slot;
+    per_slot.div_ceil(3_600_000) as u32
+}
+
+/// Smallest T with Σ δ_i (T − d_i)⁺ ≥ demand (rates per hour, times in ms).
+fn earliest(pieces: &[(f64, f64)], demand: f64) -> Option<f64> {
+    if pieces.is_empty() {
+        return None;
+    }
+    if pieces.iter().any(|p| p.1.is_infinite()) {
+        return Some(pieces.iter().find(|p| p.1.is_infinite()).expect("an infinite piece").0);
+    }
+    // F is piecewise linear, rising faster after each d_i.
+    let mut rate = 0.0; // vehicles per ms
+    let mut base = 0.0; // Σ δ_i d_i per ms
+    for (k, &(d, r)) in pieces.iter().enumerate() {
+        rate += r / 3_600_000.0;
+        base += r / 3_600_000.0 * d;
+        let t = (demand + base) / rate;
+        let next = pieces.get(k + 1).map_or(f64::INFINITY, |p| p.0);
+        if t <= next {
+            return Some(t.max(d));
+        }
+    }
+    None
+}
+
+/// Min-cost-flow residual graph (successive shortest paths with Dijkstra
+/// and potentials).
+struct Residual {
+    head: Vec<usize>,
+    cap: Vec<f64>,
+    cost: Vec<i64>,
+    out: Vec<Vec<usize>>,
+}
+
+impl Residual {
+    fn new(n: usize) -> Self {
+        Residual { head: Vec::new(), cap: Vec::new(), cost: Vec::new(), out: vec![Vec::new(); n] }
+    }
+    fn add(&mut self, u: usize, v: usize, cap: f64, cost: i64) {
+        self.out[u].push(self.head.len());
+        self.head.push(v);
+        self.cap.push(cap);
+        self.cost.push(cost);
+        self.out[v].push(self.head.len());
+        self.head.push(u);
+        self.cap.push(0.0);
+        self.cost.push(-cost);
+    }
+    /// One shortest augmenting path: its length and the rate pushed.
+    fn augment(&mut self, s: usize, t: usize, pot: &mut [i64]) -> Option<(i64, f64)> {
+        use std::cmp::Reverse;
+        let n = self.out.len();
+        let mut dist = vec![i64::MAX; n];
+        let mut via = vec![usize::MAX; n];
+        let mut heap = std::collections::BinaryHeap::new();
+        dist[s] = 0;
+        heap.push(Reverse((0i64, s)));
+        while let Some(Reverse((d, u))) = heap.pop() {
+            if d > dist[u] {
+                continue;
+            }
+            for &e in &self.out[u] {
+                if self.cap[e] <= 1e-9 {
+                    continue;
+                }
+                let v = self.head[e];
+                let nd = d + self.cost[e] + pot[u] - pot[v];
+                if nd < dist[v] {
+                    dist[v] = nd;
+                    via[v] = e;
+                    heap.push(Reverse((nd, v)));
+                }
+            }
+        }
+        if dist[t] == i64::MAX {
+            return None;
+        }
+        for v in 0..n {
+            if dist[v] != i64::MAX {
+                pot[v] += dist[v];
+            }
+        }
+        let mut rate = f64::INFINITY;
+        let mut v = t;
+        while v != s {
+            let e = via[v];
+            rate = rate.min(self.cap[e]);
+            v = self.head[e ^ 1];
+        }
+        let mut v = t;
+        let mut length = 0i64;
+        while v != s {
+            let e = via[v];
+            if rate.is_finite() {
+                self.cap[e] -= rate;
+                self.cap[e ^ 1] += rate;
+            }
+            length += self.cost[e];
+            v = self.head[e ^ 1];
+        }
+        Some((length, rate))
+    }
+}
+
+/// See the module doc (fleet).
+fn fleet_bound(p: &Problem) -> u64 {
+    let Some(fleet) = &p.fleet else { return 0 };
+    let net = p.net;
+    let mut best = 0u64;
+    let classes: std::collections::BTreeSet<usize> = p.sources.iter().filter(|s| s.loads > 0).map(|s| s.class).collect();
+    // Free-flow time from every source to its nearest exit.
+    let to_exit: Vec<u64> = p
+        .sources
+        .iter()
+        .map(|s| {
+            let d = net.free_flow_from(s.node, false);
+            (0..net.node_count()).filter(|&v| net.sink[v]).map(|v| d[v]).min().unwrap_or(u64::MAX)
+        })
+        .collect();
+    for c in classes {
+        let loads: u64 = p.sources.iter().filter(|s| s.class == c).map(|s| s.loads).sum();
+        let vehicles = fleet.iter().filter(|v| v.class == c).count() as u64;
+        if vehicles == 0 {
+            continue;
+        }
+        let srcs: Vec<usize> = (0..p.sources.len()).filter(|&i| p.sources[i].class == c && p.sources[i].loads > 0).collect();
+        let to_exit = &to_exit;
+        let first = fleet
+            .iter()
+            .filter(|v| v.class == c)
+            .flat_map(|v| {
+                srcs.iter().filter_map(move |&i| {
+                    let s = &p.sources[i];
+                    let m = if v.at == s.node { Some(0) } else { p.reposition_ms.get(&(v.at, s.node)).copied() }?;
+                    Some(v.ready_ms.max(s.ready_ms.saturating_sub(m + s.load_ms)) + m + s.load_ms + to_exit[i])
+                })
+            })
+            .min()
+            .unwrap_or(0);
+        let cycle = srcs
+            .iter()
+            .map(|&i| {
+                let s = &p.sources[i];
+                let back = (0..net.node_count() as u32)
+                    .filter(|&z| net.sink[z as usize])
+                    .filter_map(|z| p.reposition_ms.get(&(z, s.node)).copied())
+                    .min()
+                    .unwrap_or(0);
+                p.unload_ms + back + s.load_ms + to_exit[i]
+            })
+            .min()
+            .unwrap_or(0);
+        let trips = loads.div_ceil(vehicles);
+        best = best.max(first + (trips - 1) * cycle);
+    }
+    best
+}
+
+/// See the module doc (gates).
+fn gates_bound(p: &Problem) -> u64 {
+    let net = p.net;
+    let gated: Vec<usize> = (0..net.arc_count()).filter(|&a| net.gate[a] != NONE).collect();
+    if gated.is_empty() {
+        return 0;
+    }
+    // Does every route cross a gated arc? Search from the sources without them.
+    let n = net.node_count();
+    let mut seen = vec![false; n];
+    let mut stack: Vec<u32> = p.sources.iter().filter(|s| s.loads > 0).map(|s| s.node).collect();
+    while let Some(u) = stack.pop() {
+        if std::mem::replace(&mut seen[u as usize], true) {
+            continue;
+        }
+        if net.sink[u as usize] {
+            return 0;
+        }
+        for a in net.arcs_of(u) {
+            if net.gate[a] == NONE && net.cap_vph[a] > 0 {
+                stack.push(net.head[a]);
+            }
+        }
+    }
+    let loads: u64 = p.sources.iter().map(|s| s.loads).sum();
+    let slot = p.slot_ms.max(1);
+    // Every slot a gated arc is open in, with its capacity, in time order.
+    let mut slots: Vec<(u64, u32)> = Vec::new();
+    for &a in &gated {
+        for &(s, e) in &net.gates[net.gate[a] as usize] {
+            let e = e.min(p.horizon_ms);
+            let mut k = s / slot;
+            while k * slot < e {
+                let c = net.slot_cap(a, k, slot);
+                if c > 0 {
+                    slots.push(((k * slot).max(s), c));
+                }
+                k += 1;
+            }
+        }
+    }
+    slots.sort_unstable();
+    let mut sum = 0u64;
+    let mut last_entry = None;
+    for (t, c) in slots {
+        sum += u64::from(c);
+        if sum >= loads {
+            last_entry = Some(t);
+            break;
+        }
+    }
+    let Some(x) = last_entry else { return u64::MAX };
+    let after = gated
+        .iter()
+        .map(|&a| {
+            let d = net.free_flow_from(net.head[a], false);
+            let to_sink = (0..n).filter(|&v| net.sink[v]).map(|v| d[v]).min().unwrap_or(u64::MAX);
+            u64::from(net.transit_ms[a]).saturating_add(to_sink)
+        })
+        .min()
+        .unwrap_or(0);
+    x.saturating_add(after)
+}
