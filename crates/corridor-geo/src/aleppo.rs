@@ -1516,3 +1516,15 @@ mod tests {
         assert_eq!(net["summary"]["gap_links"], 0);
     }
 }
+
+/// The neighbourhood polygons built into the binary (a copy of
+/// `shared/data/aleppo/neighborhoods.geojson`; attribution and licence in
+/// `crates/corridor-geo/data/`).
+pub const NEIGHBORHOODS_GEOJSON: &str = include_str!("../data/aleppo-neighborhoods.geojson");
+
+/// The approximate district network derived from the built-in polygons,
+/// ready to route on.
+pub fn builtin_network() -> Result<crate::RoadNetwork, crate::GeoError> {
+    let fc = district_network(NEIGHBORHOODS_GEOJSON).map_err(|e| crate::GeoError::GeoJson { file: "built-in Aleppo neighbourhoods".into(), reason: e.to_string() })?;
+    crate::roads::import_geojson(&fc.to_string(), "Aleppo district network (built in; derived from the Columbia CSR neighbourhood polygons)")
+}

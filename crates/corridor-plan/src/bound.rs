@@ -276,17 +276,28 @@ fn fleet_bound(p: &Problem) -> u64 {
     best
 }
 
-/// See the module doc (gates).
+/// See the module doc (gates): for all sources together, and for each
+/// family alone (its loads may only use the gated arcs open to it).
 fn gates_bound(p: &Problem) -> u64 {
+    let mut families: Vec<u32> = p.sources.iter().filter(|s| s.loads > 0).map(|s| s.family).collect();
+    families.sort_unstable();
+    families.dedup();
+    let all = gates_bound_for(p, None);
+    families.into_iter().map(|f| gates_bound_for(p, Some(f))).fold(all, u64::max)
+}
+
+fn gates_bound_for(p: &Problem, family: Option<u32>) -> u64 {
     let net = p.net;
-    let gated: Vec<usize> = (0..net.arc_count()).filter(|&a| net.gate[a] != NONE).collect();
+    let usable = |a: usize| family.is_none_or(|f| net.families[a] & (1u64 << (f % 64)) != 0);
+    let in_family = |s: &&crate::ccrp::Source| family.is_none_or(|f| s.family == f);
+    let gated: Vec<usize> = (0..net.arc_count()).filter(|&a| net.gate[a] != NONE && usable(a)).collect();
     if gated.is_empty() {
         return 0;
     }
     // Does every route cross a gated arc? Search from the sources without them.
     let n = net.node_count();
     let mut seen = vec![false; n];
-    let mut stack: Vec<u32> = p.sources.iter().filter(|s| s.loads > 0).map(|s| s.node).collect();
+    let mut stack: Vec<u32> = p.sources.iter().filter(in_family).filter(|s| s.loads > 0).map(|s| s.node).collect();
     while let Some(u) = stack.pop() {
         if std::mem::replace(&mut seen[u as usize], true) {
             continue;
@@ -295,18 +306,23 @@ fn gates_bound(p: &Problem) -> u64 {
             return 0;
         }
         for a in net.arcs_of(u) {
-            if net.gate[a] == NONE && net.cap_vph[a] > 0 {
+            if net.gate[a] == NONE && net.cap_vph[a] > 0 && usable(a) {
                 stack.push(net.head[a]);
             }
         }
     }
-    let loads: u64 = p.sources.iter().map(|s| s.loads).sum();
+    let loads: u64 = p.sources.iter().filter(in_family).map(|s| s.loads).sum();
+    if loads == 0 {
+        return 0;
+    }
     let slot = p.slot_ms.max(1);
+    // Nothing enters a gate before the earliest load is ready.
+    let earliest = p.sources.iter().filter(in_family).filter(|s| s.loads > 0).map(|s| s.ready_ms + s.load_ms).min().unwrap_or(0);
     // Every slot a gated arc is open in, with its capacity, in time order.
     let mut slots: Vec<(u64, u32)> = Vec::new();
     for &a in &gated {
         for &(s, e) in &net.gates[net.gate[a] as usize] {
-            let e = e.min(p.horizon_ms);
+            let (s, e) = (s.max(earliest), e.min(p.horizon_ms));
             let mut k = s / slot;
             while k * slot < e {
                 let c = net.slot_cap(a, k, slot);

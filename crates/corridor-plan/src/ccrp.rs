@@ -105,7 +105,7 @@ pub enum PlanError {
     #[error("source {source_index}: no exit can be reached from node {node}")]
     NoRoute { source_index: usize, node: u32 },
     #[error("{remaining} loads cannot be sent before the planning horizon: the gates (truce windows) close first")]
-    OutOfTime { remaining: u64, sent: u64, remaining_by_source: Vec<u64> },
+    OutOfTime { remaining: u64, sent: u64, remaining_by_source: Vec<u64>, partial: Box<Plan> },
 }
 
 /// Reserved capacity per arc and slot, allocated for arcs that carry some.
@@ -262,7 +262,9 @@ pub fn plan(p: &Problem) -> Result<Plan, PlanError> {
         let Some((_, _, fam)) = best else {
             let left: u64 = remaining.iter().sum();
             let sent: u64 = p.sources.iter().map(|s| s.loads).sum::<u64>() - left;
-            return Err(PlanError::OutOfTime { remaining: left, sent, remaining_by_source: remaining });
+            let completion_ms = trips.iter().map(|t: &Trip| t.arrive_ms).max().unwrap_or(0);
+            let partial = Box::new(Plan { trips, completion_ms, searches, rounds, fleet });
+            return Err(PlanError::OutOfTime { remaining: left, sent, remaining_by_source: remaining, partial });
         };
         // The winning family's search is not the last one run unless it
         // was alone: run it again so its tree is in the buffers.

@@ -19,6 +19,8 @@
 pub mod bound;
 pub mod ccrp;
 pub mod net;
+pub mod scenario;
+pub mod sim;
 
 pub use ccrp::{plan, Plan, PlanError, Problem, Source, Trip, VehicleState};
 pub use net::FlowNet;

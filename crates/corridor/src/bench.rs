@@ -40,7 +40,7 @@ pub struct Round {
 /// counted once per checkpoint and trip), a realistic payload that the
 /// ledger accepts.
 pub fn workload(n: usize) -> (Vec<Event>, Vec<Event>) {
-    let all = demo::stage2_events(2016);
+    let all = demo::reference().expect("the bundled scenario simulates").1.events;
     let (passages, mut setup): (Vec<Event>, Vec<Event>) = all.into_iter().partition(|e| matches!(e.body, Body::Passage(_)));
     let dispatches: Vec<Event> = setup.iter().filter(|e| matches!(e.body, Body::ConvoyDispatched(_))).cloned().collect();
     let mut out = Vec::with_capacity(n);

@@ -1,13 +1,14 @@
 //! # corridor (the command line)
 //!
 //! The `corridor` binary and the pieces its commands share: the data
-//! directory ([`datadir`]), the generated reference scenario ([`demo`]), the
+//! directory ([`datadir`]), the reference scenario planned and simulated ([`demo`]), the
 //! text rendering of figures ([`print`]), the map commands ([`map`]) and
 //! the benchmarks ([`bench`], [`bench_route`]).
 //! Everything here reads and writes through `corridor-ledger` and computes
 //! figures with `corridor-views`.
 
 pub mod bench;
+pub mod bench_plan;
 pub mod bench_route;
 pub mod datadir;
 pub mod demo;

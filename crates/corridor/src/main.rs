@@ -60,11 +60,11 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Generate the reference case (eastern Aleppo, 15–22 December 2016) into the log and print its figures.
+    /// Plan and simulate the reference case (eastern Aleppo, 15–22 December 2016) into the log and print its figures.
     Demo {
-        /// Seed of the generated loads.
-        #[arg(long, default_value_t = 2016)]
-        seed: u64,
+        /// Another scenario file (TOML) instead of the bundled one.
+        #[arg(long)]
+        scenario: Option<PathBuf>,
     },
     /// Import a road map (.osm.pbf, .osm, GeoJSON LineStrings) into a prepared network file (.cnet).
     Import {
@@ -188,6 +188,8 @@ enum BenchCommand {
     Ledger(LedgerBenchArgs),
     /// Routing: import, preparation, CCH queries vs plain Dijkstra, hazard updates, tables.
     Route(corridor::bench_route::RouteBenchArgs),
+    /// Evacuation planning: plan quality against the lower bound, and planning time against evacuees.
+    Plan(corridor::bench_plan::PlanBenchArgs),
 }
 
 #[derive(Args)]
@@ -240,7 +242,7 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Log(cmd) => log(dir, cmd)?,
         Command::Verify { checkpoint, key, json } => verify(dir, checkpoint.as_deref(), key.as_deref(), json)?,
-        Command::Demo { seed } => demo_cmd(dir, seed)?,
+        Command::Demo { scenario } => demo_cmd(dir, scenario.as_deref())?,
         Command::Import { map, out, districts } => map::import(&map, out, districts)?,
         Command::Route { map: m, from, to, via, geojson, max_snap_km } => {
             let hz = map_hazards(dir, &m)?;
@@ -257,6 +259,7 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Bench(BenchCommand::Ledger(args)) => bench_ledger(args)?,
         Command::Bench(BenchCommand::Route(args)) => corridor::bench_route::run(&args)?,
+        Command::Bench(BenchCommand::Plan(args)) => corridor::bench_plan::run(&args)?,
         Command::Debug(DebugCommand::CrashWriter) => crash_writer(dir)?,
     }
     Ok(())
@@ -437,24 +440,73 @@ fn verify(dir: &Path, checkpoint: Option<&Path>, key: Option<&str>, json: bool) 
     Ok(())
 }
 
-fn demo_cmd(dir: &Path, seed: u64) -> Result<()> {
-    let mut d = DataDir::open_or_init(dir, Some("corridor.invalid/aleppo-2016-demo".into()))?;
+fn demo_cmd(dir: &Path, scenario_file: Option<&Path>) -> Result<()> {
+    let started = std::time::Instant::now();
+    let (sc, router) = match scenario_file {
+        None => (demo::scenario()?, demo::aleppo_router()?),
+        Some(f) => {
+            let text = std::fs::read_to_string(f).with_context(|| format!("cannot read the scenario {}", f.display()))?;
+            let sc = corridor_plan::scenario::Scenario::parse(&text, &f.display().to_string())?;
+            let router = match (&sc.map.builtin, &sc.map.file) {
+                (_, Some(m)) => corridor_geo::Router::new(map::load(&f.parent().unwrap_or(Path::new(".")).join(m))?),
+                _ => demo::aleppo_router()?,
+            };
+            (sc, router)
+        }
+    };
+    let outcome = corridor_plan::sim::simulate(&sc, &router)?;
+    let meta = &router.network().meta;
+    let origin = sc.scenario.origin.clone().unwrap_or_else(|| "corridor.invalid/scenario".into());
+    let mut d = DataDir::open_or_init(dir, Some(origin))?;
     let ledger = d.ledger()?;
-    let events = demo::stage2_events(seed);
-    let total = events.len() as u64;
+    let total = outcome.events.len() as u64;
     let bar = if std::io::stderr().is_terminal() { ProgressBar::new(total) } else { ProgressBar::hidden() };
     bar.set_style(ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} events").expect("valid template"));
-    bar.set_message("appending the stage-2 event stream");
+    bar.set_message("appending the simulated operation");
     let mut new = 0;
-    for chunk in events.chunks(500) {
+    // In log order, in batches, through the same append a live operation uses.
+    for chunk in outcome.events.chunks(500) {
         let outcomes = ledger.append(chunk.to_vec())?;
         new += outcomes.iter().filter(|o| matches!(o, Appended::New(_))).count();
         bar.inc(chunk.len() as u64);
     }
     bar.finish_and_clear();
-    println!("Eastern Aleppo, stage 2 (15–22 December 2016): {total} events generated, {new} newly appended to {}", dir.display());
+    println!("{}", sc.scenario.name);
+    println!(
+        "map: {}{}; {}",
+        meta.source,
+        if meta.approximate { " (APPROXIMATE: a coarse derived network, not surveyed roads)" } else { "" },
+        meta.attribution
+    );
+    println!("{total} events simulated, {new} newly appended to {}", dir.display());
     println!();
-    // Every figure below is recomputed from the ledger, not from the generator.
+    let tz: chrono_tz::Tz = sc.scenario.timezone.parse().unwrap_or(chrono_tz::Asia::Damascus);
+    let local = |t: chrono::DateTime<chrono::Utc>| t.with_timezone(&tz).format("%d %b %H:%M %Z").to_string();
+    println!("plans (the planner ran at the start and after every disruption; times in {}):", sc.scenario.timezone);
+    for p in &outcome.plans {
+        let ratio = p.ratio().map_or("—".to_string(), |r| format!("{r:.3}"));
+        println!(
+            "  {} {}: {} vehicle loads; completion {} against a lower bound of {} ({}): ratio {ratio}; planned in {:.0} ms",
+            local(p.at),
+            p.why,
+            print::thousands(p.loads),
+            p.completion.map_or("—".into(), local),
+            p.bound.map_or("— (the known windows cannot carry everyone)".into(), local),
+            p.bounds.binding(),
+            p.took.as_secs_f64() * 1000.0
+        );
+        if let Some(s) = &p.short {
+            println!("    {s}");
+        }
+    }
+    if outcome.stranded.is_empty() {
+        println!("everyone who had to leave was carried out");
+    }
+    for (site, n) in &outcome.stranded {
+        println!("NOT CARRIED: {} people still at {site}", print::thousands(*n));
+    }
+    println!();
+    // Every figure below is recomputed from the ledger, not from the simulator.
     let mut views = Views::new();
     each_entry(d.store()?.as_mut(), 0, ledger.len(), |e| {
         let event = parse_leaf(&e.leaf).map_err(|err| anyhow::anyhow!("entry {}: {err}; run `corridor verify`", e.index))?;
@@ -468,6 +520,8 @@ fn demo_cmd(dir: &Path, seed: u64) -> Result<()> {
     print!("{}", ledger.checkpoint().note);
     println!();
     println!("check it: corridor verify --data-dir {}", dir.display());
+    println!("(the live dashboard, `corridor serve`, is not built yet)");
+    println!("done in {:.1} s", started.elapsed().as_secs_f64());
     Ok(())
 }
 

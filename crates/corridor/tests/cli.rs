@@ -19,7 +19,9 @@ fn demo_dir(tmp: &Path, init: &[String]) -> std::path::PathBuf {
         ok(&dir, &args);
     }
     let out = ok(&dir, &["demo"]);
-    assert!(out.contains(&format!("withdrawn (counted out at a corridor exit): {TOTALS}")), "{out}");
+    assert!(out.contains(&format!("corridor ramouseh-rashidin4: {TOTALS}")), "{out}");
+    assert!(out.contains("everyone who had to leave was carried out"), "{out}");
+    assert!(out.contains("(20 vehicles lost, 2 killed)"), "the attack on the Fu'ah/Kafarya convoy:\n{out}");
     assert!(out.contains("— all reconciled"), "{out}");
     assert!(out.contains("\n— "), "the demo prints the signed checkpoint:\n{out}");
     dir
