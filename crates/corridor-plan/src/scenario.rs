@@ -253,7 +253,12 @@ pub enum ScenarioError {
     #[error("{file}: {message}")]
     Toml { file: String, message: String },
     #[error("{file}:{line}: {field}: {message}")]
-    Invalid { file: String, line: usize, field: String, message: String },
+    Invalid {
+        file: String,
+        line: usize,
+        field: String,
+        message: String,
+    },
 }
 
 /// 1-based line of a byte offset.
@@ -266,7 +271,10 @@ impl Scenario {
     pub fn parse(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
         let s: Scenario = toml::from_str(text).map_err(|e| {
             let at = e.span().map(|r| format!("line {}: ", line_of(text, r.start))).unwrap_or_default();
-            ScenarioError::Toml { file: file.to_string(), message: format!("{at}{}", e.message().trim_end()) }
+            ScenarioError::Toml {
+                file: file.to_string(),
+                message: format!("{at}{}", e.message().trim_end()),
+            }
         })?;
         s.check(text, file)?;
         Ok(s)
@@ -292,14 +300,29 @@ impl Scenario {
         }
         if let Some(b) = &self.map.builtin {
             if b != "aleppo-districts" {
-                return Err(ScenarioError::Invalid { file: file.into(), line: 1, field: "map.builtin".into(), message: format!("unknown built-in map {b:?}: the one built in is \"aleppo-districts\"") });
+                return Err(ScenarioError::Invalid {
+                    file: file.into(),
+                    line: 1,
+                    field: "map.builtin".into(),
+                    message: format!("unknown built-in map {b:?}: the one built in is \"aleppo-districts\""),
+                });
             }
         }
         if !(1..=60).contains(&self.scenario.slot_minutes) {
-            return Err(ScenarioError::Invalid { file: file.into(), line: 1, field: "scenario.slot_minutes".into(), message: "must be 1 to 60".into() });
+            return Err(ScenarioError::Invalid {
+                file: file.into(),
+                line: 1,
+                field: "scenario.slot_minutes".into(),
+                message: "must be 1 to 60".into(),
+            });
         }
         if self.scenario.timezone.parse::<chrono_tz::Tz>().is_err() {
-            return Err(ScenarioError::Invalid { file: file.into(), line: 1, field: "scenario.timezone".into(), message: format!("{:?} is not a tz database zone (e.g. Asia/Damascus)", self.scenario.timezone) });
+            return Err(ScenarioError::Invalid {
+                file: file.into(),
+                line: 1,
+                field: "scenario.timezone".into(),
+                message: format!("{:?} is not a tz database zone (e.g. Asia/Damascus)", self.scenario.timezone),
+            });
         }
         let site = |id: &str| self.sites.iter().find(|s| s.get_ref().id == id).map(|s| s.get_ref());
         for (i, s) in self.sites.iter().enumerate() {
@@ -311,7 +334,11 @@ impl Scenario {
             check_at(s.at).map_err(|m| err(sp.clone(), f("at"), m))?;
             for g in s.people.keys() {
                 if !groups.contains(g.as_str()) {
-                    return Err(err(sp, f(&format!("people.{g}")), format!("unknown group {g:?}: use armed, women, children, men or elderly (wounded is a count, not a group)")));
+                    return Err(err(
+                        sp,
+                        f(&format!("people.{g}")),
+                        format!("unknown group {g:?}: use armed, women, children, men or elderly (wounded is a count, not a group)"),
+                    ));
                 }
             }
             let total: u64 = s.people.values().map(|&n| u64::from(n)).sum();
@@ -342,7 +369,11 @@ impl Scenario {
                 }
             }
             if c.checkpoints.len() < 2 {
-                return Err(err(sp, f("checkpoints"), "a corridor needs at least two checkpoints: the first counts in (entry), the last counts out (exit)".into()));
+                return Err(err(
+                    sp,
+                    f("checkpoints"),
+                    "a corridor needs at least two checkpoints: the first counts in (entry), the last counts out (exit)".into(),
+                ));
             }
             for (k, cp) in c.checkpoints.iter().enumerate() {
                 if !dup("checkpoint", &cp.id) {
@@ -365,7 +396,11 @@ impl Scenario {
                     c.from == s.id && (c.groups.is_empty() || c.groups.contains(g))
                 });
                 if !ok {
-                    return Err(err(sp, format!("sites[{}].people.{g}", self.sites.iter().position(|x| x.get_ref().id == s.id).unwrap_or(0)), format!("no corridor from {:?} takes group {g:?}: add it to a corridor's groups", s.id)));
+                    return Err(err(
+                        sp,
+                        format!("sites[{}].people.{g}", self.sites.iter().position(|x| x.get_ref().id == s.id).unwrap_or(0)),
+                        format!("no corridor from {:?} takes group {g:?}: add it to a corridor's groups", s.id),
+                    ));
                 }
             }
         }

@@ -35,8 +35,8 @@ use chrono::{DateTime, Duration, Utc};
 use corridor_geo::corridor::{CheckpointSpec as GeoCheckpoint, CorridorSpec as GeoCorridor, Placement};
 use corridor_geo::{GeoError, LatLon, Router};
 use corridor_model::{
-    Agreement, Body, Checkpoint, Convoy, ConvoyArrived, Corridor, CorridorRef, Counts, Event, GroupsDefined, Incident, IncidentKind, Passage,
-    Position, Site, SiteKind, TruceWindow, Vehicle, VehicleKind,
+    Agreement, Body, Checkpoint, Convoy, ConvoyArrived, Corridor, CorridorRef, Counts, Event, GroupsDefined, Incident, IncidentKind, Passage, Position, Site,
+    SiteKind, TruceWindow, Vehicle, VehicleKind,
 };
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -135,7 +135,11 @@ impl<'s> Operation<'s> {
                 checkpoints: c
                     .checkpoints
                     .iter()
-                    .map(|cp| GeoCheckpoint { id: cp.id.clone(), name: cp.name.clone(), at: cp.at.parse::<Placement>().expect("checked by the scenario") })
+                    .map(|cp| GeoCheckpoint {
+                        id: cp.id.clone(),
+                        name: cp.name.clone(),
+                        at: cp.at.parse::<Placement>().expect("checked by the scenario"),
+                    })
                     .collect(),
             };
             let route = corridor_geo::corridor::plan(router, &mut st, &spec)?;
@@ -147,7 +151,14 @@ impl<'s> Operation<'s> {
             let base = nodes as u32;
             nodes += 2 * route.checkpoints.len();
             let approach_arc = arcs.len();
-            arcs.push(ArcSpec { tail: from as u32, head: base, transit_ms: approach.time_ms as u32, cap_vph: min_cap(&approach), gate: None, families });
+            arcs.push(ArcSpec {
+                tail: from as u32,
+                head: base,
+                transit_ms: approach.time_ms as u32,
+                cap_vph: min_cap(&approach),
+                gate: None,
+                families,
+            });
             let mut counts = Vec::new();
             let mut vph = Vec::new();
             let mut count_ms = Vec::new();
@@ -157,14 +168,35 @@ impl<'s> Operation<'s> {
                 counts.push(arcs.len());
                 vph.push(given.vehicles_per_hour);
                 count_ms.push(u64::from(given.count_minutes) * 60_000);
-                arcs.push(ArcSpec { tail: i, head: o, transit_ms: given.count_minutes * 60_000, cap_vph: given.vehicles_per_hour, gate: None, families });
+                arcs.push(ArcSpec {
+                    tail: i,
+                    head: o,
+                    transit_ms: given.count_minutes * 60_000,
+                    cap_vph: given.vehicles_per_hour,
+                    gate: None,
+                    families,
+                });
                 if k + 1 < route.checkpoints.len() {
                     let leg_ms = ((route.checkpoints[k + 1].time_s - cp.time_s) * 1000.0).round().max(1.0) as u32;
-                    arcs.push(ArcSpec { tail: o, head: o + 1, transit_ms: leg_ms, cap_vph: road_cap, gate: None, families });
+                    arcs.push(ArcSpec {
+                        tail: o,
+                        head: o + 1,
+                        transit_ms: leg_ms,
+                        cap_vph: road_cap,
+                        gate: None,
+                        families,
+                    });
                 }
             }
             let last_out = base + 2 * route.checkpoints.len() as u32 - 1;
-            arcs.push(ArcSpec { tail: last_out, head: to as u32, transit_ms: away.time_ms as u32, cap_vph: min_cap(&away), gate: None, families });
+            arcs.push(ArcSpec {
+                tail: last_out,
+                head: to as u32,
+                transit_ms: away.time_ms as u32,
+                cap_vph: min_cap(&away),
+                gate: None,
+                families,
+            });
             let entry_to_exit_ms = count_ms.iter().sum::<u64>() + ((route.time_s - route.checkpoints[0].time_s) * 1000.0).round() as u64;
             corridors.push(BuiltCorridor {
                 id: c.id.clone(),
@@ -183,7 +215,11 @@ impl<'s> Operation<'s> {
         let mut depot = Vec::new();
         for (k, f) in sc.fleet.iter().map(|f| f.get_ref()).enumerate() {
             for i in 1..=f.count {
-                vehicles.push(VehicleInfo { id: format!("{}-{i:03}", f.prefix), class: k, kind: f.kind });
+                vehicles.push(VehicleInfo {
+                    id: format!("{}-{i:03}", f.prefix),
+                    class: k,
+                    kind: f.kind,
+                });
                 depot.push(site_ix(&f.depot) as u32);
             }
         }
@@ -199,7 +235,18 @@ impl<'s> Operation<'s> {
                 }
             }
         }
-        let mut op = Operation { sc, net_arcs: arcs, nodes, corridors, site_node, vehicles, depot, reposition_ms, pools: Vec::new(), epoch };
+        let mut op = Operation {
+            sc,
+            net_arcs: arcs,
+            nodes,
+            corridors,
+            site_node,
+            vehicles,
+            depot,
+            reposition_ms,
+            pools: Vec::new(),
+            epoch,
+        };
         op.form_loads()?;
         Ok(op)
     }
@@ -245,7 +292,11 @@ impl<'s> Operation<'s> {
                 }
                 let people: u32 = pool.iter().map(|p| p.1).sum();
                 // This partition's share of the wounded (the last takes the rest).
-                let wounded = if people == total { wounded_left } else { (u64::from(s.wounded) * u64::from(people) / u64::from(total.max(1))) as u32 };
+                let wounded = if people == total {
+                    wounded_left
+                } else {
+                    (u64::from(s.wounded) * u64::from(people) / u64::from(total.max(1))) as u32
+                };
                 let wounded = wounded.min(wounded_left);
                 wounded_left -= wounded;
                 let mut amb = std::collections::VecDeque::new();
@@ -266,12 +317,20 @@ impl<'s> Operation<'s> {
                         counts.retain(|_, v| *v > 0);
                         amb.push_back(Load { counts, wounded: n });
                     }
-                    self.pools.push(Pool { site: si, class: k, family, loads: amb });
+                    self.pools.push(Pool {
+                        site: si,
+                        class: k,
+                        family,
+                        loads: amb,
+                    });
                 }
                 let left: u32 = pool.iter().map(|p| p.1).sum();
                 if left > 0 {
                     let Some(k) = serving(VehicleKindSpec::Bus) else {
-                        return Err(SimError::Infeasible(format!("site {} has {left} people to carry but no bus serves it: add a [[fleet]] of kind = \"bus\" that serves {:?}", s.id, s.id)));
+                        return Err(SimError::Infeasible(format!(
+                            "site {} has {left} people to carry but no bus serves it: add a [[fleet]] of kind = \"bus\" that serves {:?}",
+                            s.id, s.id
+                        )));
                     };
                     let seats = fleets[k].seats + fleets[k].stretchers;
                     let mut bus = std::collections::VecDeque::new();
@@ -280,7 +339,12 @@ impl<'s> Operation<'s> {
                         counts.retain(|_, v| *v > 0);
                         bus.push_back(Load { counts, wounded: 0 });
                     }
-                    self.pools.push(Pool { site: si, class: k, family, loads: bus });
+                    self.pools.push(Pool {
+                        site: si,
+                        class: k,
+                        family,
+                        loads: bus,
+                    });
                 }
             }
         }
@@ -295,7 +359,11 @@ impl<'s> Operation<'s> {
             let mut g: Vec<(u64, u64)> = if halted[c] {
                 Vec::new()
             } else {
-                windows.iter().filter(|w| w.0 == c).filter_map(|&(_, s, e)| (e > s + bc.entry_to_exit_ms).then(|| (s, e - bc.entry_to_exit_ms))).collect()
+                windows
+                    .iter()
+                    .filter(|w| w.0 == c)
+                    .filter_map(|&(_, s, e)| (e > s + bc.entry_to_exit_ms).then(|| (s, e - bc.entry_to_exit_ms)))
+                    .collect()
             };
             g.sort_unstable();
             arcs[bc.counts[0]].gate = Some(g);
@@ -374,7 +442,6 @@ enum DKind {
 pub fn simulate(sc: &Scenario, router: &Router) -> Result<Outcome, SimError> {
     let mut op = Operation::build(sc, router)?;
     let epoch = op.epoch;
-    let slot_ms = u64::from(sc.scenario.slot_minutes) * 60_000;
     let mut rng = StdRng::seed_from_u64(sc.scenario.seed ^ 0x5EED);
     let mut out: Vec<(DateTime<Utc>, u64, Event)> = Vec::new();
     let mut seq = 0u64;
@@ -394,11 +461,27 @@ pub fn simulate(sc: &Scenario, router: &Router) -> Result<Outcome, SimError> {
             SiteKindSpec::Besieged => SiteKind::Besieged,
             SiteKindSpec::Destination | SiteKindSpec::Depot => SiteKind::Destination,
         };
-        emit(&mut out, hq(format!("site-{}", s.id), t0, Body::SiteDeclared(Site { site: s.id.clone(), name: s.name.clone(), kind, position: Some(Position { lat: s.at[0], lon: s.at[1] }) })));
+        emit(
+            &mut out,
+            hq(
+                format!("site-{}", s.id),
+                t0,
+                Body::SiteDeclared(Site {
+                    site: s.id.clone(),
+                    name: s.name.clone(),
+                    kind,
+                    position: Some(Position { lat: s.at[0], lon: s.at[1] }),
+                }),
+            ),
+        );
     }
     for (c, spec) in sc.corridors.iter().map(|c| c.get_ref()).enumerate() {
         let bc = &op.corridors[c];
-        let groups = if spec.groups.is_empty() { GroupsDefined::standard().groups.into_iter().map(|g| g.id).collect() } else { spec.groups.clone() };
+        let groups = if spec.groups.is_empty() {
+            GroupsDefined::standard().groups.into_iter().map(|g| g.id).collect()
+        } else {
+            spec.groups.clone()
+        };
         emit(
             &mut out,
             hq(
@@ -412,7 +495,14 @@ pub fn simulate(sc: &Scenario, router: &Router) -> Result<Outcome, SimError> {
                     checkpoints: bc
                         .checkpoints
                         .iter()
-                        .map(|(id, name, p)| Checkpoint { id: id.clone(), name: name.clone(), position: Some(Position { lat: (p.lat * 1e6).round() / 1e6, lon: (p.lon * 1e6).round() / 1e6 }) })
+                        .map(|(id, name, p)| Checkpoint {
+                            id: id.clone(),
+                            name: name.clone(),
+                            position: Some(Position {
+                                lat: (p.lat * 1e6).round() / 1e6,
+                                lon: (p.lon * 1e6).round() / 1e6,
+                            }),
+                        })
                         .collect(),
                     groups,
                     max_transit_minutes: spec.max_transit_minutes,
@@ -428,16 +518,35 @@ pub fn simulate(sc: &Scenario, router: &Router) -> Result<Outcome, SimError> {
             VehicleKindSpec::Ambulance => VehicleKind::Ambulance,
             VehicleKindSpec::Truck => VehicleKind::Truck,
         };
-        emit(&mut out, hq(format!("vehicle-{}", v.id), t0, Body::VehicleRegistered(Vehicle { vehicle: v.id.clone(), kind, seats: f.seats, stretchers: f.stretchers, operator: f.operator.clone() })));
+        emit(
+            &mut out,
+            hq(
+                format!("vehicle-{}", v.id),
+                t0,
+                Body::VehicleRegistered(Vehicle {
+                    vehicle: v.id.clone(),
+                    kind,
+                    seats: f.seats,
+                    stretchers: f.stretchers,
+                    operator: f.operator.clone(),
+                }),
+            ),
+        );
     }
 
     // The disruptions, in time order (an agreement before an incident at the same instant).
     let mut disruptions: Vec<Disruption> = Vec::new();
     for (i, x) in sc.incidents.iter().enumerate() {
-        disruptions.push(Disruption { time: x.get_ref().time, kind: DKind::Incident(i) });
+        disruptions.push(Disruption {
+            time: x.get_ref().time,
+            kind: DKind::Incident(i),
+        });
     }
     for (i, a) in sc.agreements.iter().enumerate() {
-        disruptions.push(Disruption { time: a.get_ref().time, kind: DKind::Agreement(i) });
+        disruptions.push(Disruption {
+            time: a.get_ref().time,
+            kind: DKind::Agreement(i),
+        });
     }
     disruptions.sort_by_key(|d| (d.time, matches!(d.kind, DKind::Incident(_))));
 
@@ -447,7 +556,16 @@ pub fn simulate(sc: &Scenario, router: &Router) -> Result<Outcome, SimError> {
     let mut halted_until: Vec<Option<String>> = vec![None; n_corr];
     let mut agreements_made: Vec<String> = Vec::new();
     let mut links: Vec<(usize, usize)> = Vec::new(); // (corridor, site whose evacuation it depends on)
-    let mut fleet: Vec<VehicleState> = op.depot.iter().zip(&op.vehicles).map(|(&d, v)| VehicleState { class: v.class, at: d, ready_ms: 0 }).collect();
+    let mut fleet: Vec<VehicleState> = op
+        .depot
+        .iter()
+        .zip(&op.vehicles)
+        .map(|(&d, v)| VehicleState {
+            class: v.class,
+            at: d,
+            ready_ms: 0,
+        })
+        .collect();
     let mut alive = vec![true; fleet.len()];
     let mut server_free: HashMap<usize, u64> = HashMap::new();
     let mut convoy_no = 0usize;
@@ -456,9 +574,25 @@ pub fn simulate(sc: &Scenario, router: &Router) -> Result<Outcome, SimError> {
     let mut vehicles_lost = 0usize;
     let mut halt_log: Vec<(usize, u64, Option<u64>)> = Vec::new();
 
-    let declare_windows = |out: &mut Vec<(DateTime<Utc>, u64, Event)>, emit: &mut dyn FnMut(&mut Vec<(DateTime<Utc>, u64, Event)>, Event), agreement: Option<&str>, at: DateTime<Utc>| {
+    let declare_windows = |out: &mut Vec<(DateTime<Utc>, u64, Event)>,
+                           emit: &mut dyn FnMut(&mut Vec<(DateTime<Utc>, u64, Event)>, Event),
+                           agreement: Option<&str>,
+                           at: DateTime<Utc>| {
         for w in sc.windows.iter().map(|w| w.get_ref()).filter(|w| w.agreement.as_deref() == agreement) {
-            emit(out, Event::new(format!("window-{}", w.id), at, "hq", Body::TruceWindowDeclared(TruceWindow { window: w.id.clone(), corridors: w.corridors.clone(), start: w.start, end: w.end })));
+            emit(
+                out,
+                Event::new(
+                    format!("window-{}", w.id),
+                    at,
+                    "hq",
+                    Body::TruceWindowDeclared(TruceWindow {
+                        window: w.id.clone(),
+                        corridors: w.corridors.clone(),
+                        start: w.start,
+                        end: w.end,
+                    }),
+                ),
+            );
         }
     };
     declare_windows(&mut out, &mut emit, None, t0);
@@ -482,74 +616,23 @@ pub fn simulate(sc: &Scenario, router: &Router) -> Result<Outcome, SimError> {
         let until = disruptions.get(next).map_or(u64::MAX, |d| ms(d.time, epoch));
         let windows = known_windows(&agreements_made);
         let net = op.network(&windows, &halted);
-        let sources: Vec<Source> = op
-            .pools
-            .iter()
-            .map(|p| Source {
-                node: op.site_node[p.site],
-                family: p.family,
-                class: p.class,
-                loads: p.loads.len() as u64,
-                ready_ms: now_ms,
-                load_ms: u64::from(sc.sites[p.site].get_ref().board_minutes) * 60_000,
-            })
-            .collect();
-        let live_fleet: Vec<VehicleState> = fleet
-            .iter()
-            .zip(&alive)
-            .map(|(v, &a)| if a { v.clone() } else { VehicleState { class: usize::MAX, ..v.clone() } })
-            .collect();
-        let problem = Problem {
-            net: &net,
-            sources,
-            fleet: Some(live_fleet),
-            reposition_ms: op.reposition_ms.clone(),
-            slot_ms,
-            unload_ms: u64::from(sc.scenario.unload_minutes) * 60_000,
-            horizon_ms: ms(epoch + Duration::days(60), epoch),
-        };
-        let started = std::time::Instant::now();
-        let loads: u64 = problem.sources.iter().map(|s| s.loads).sum();
-        let (the_plan, short) = match plan(&problem) {
-            Ok(p) => (p, None),
-            Err(PlanError::OutOfTime { partial, remaining, .. }) => {
-                let per_hour: f64 = op.corridors.iter().map(|c| f64::from(c.vph.iter().copied().min().unwrap_or(1))).sum();
-                let hours = (remaining as f64 / per_hour).ceil();
-                (
-                    *partial,
-                    Some(format!(
-                        "{remaining} vehicle loads do not fit in the truce windows known now: they need about {hours} more hours of truce at the corridors' counting rates"
-                    )),
-                )
-            }
-            Err(PlanError::NoVehicles { source_index, loads, .. }) => {
-                let p = &op.pools[source_index];
-                return Err(SimError::Infeasible(format!(
-                    "site {} has {loads} vehicle loads of {:?} passengers but every vehicle of its fleet is lost: add vehicles that serve it",
-                    sc.sites[p.site].get_ref().id,
-                    fleets[p.class].kind
-                )));
-            }
-            Err(PlanError::NoRoute { source_index, .. }) => {
-                let p = &op.pools[source_index];
-                return Err(SimError::Infeasible(format!("no corridor from site {} reaches an exit: declare one", sc.sites[p.site].get_ref().id)));
-            }
-        };
-        let b = bounds(&problem);
-        let report = PlanReport {
-            at: epoch + Duration::milliseconds(now_ms as i64),
-            why: why.clone(),
-            loads,
-            completion: (!the_plan.trips.is_empty()).then(|| epoch + Duration::milliseconds(the_plan.completion_ms as i64)),
-            bound: (b.best() < problem.horizon_ms).then(|| epoch + Duration::milliseconds(b.best() as i64)),
-            bounds: b,
-            short,
-            took: started.elapsed(),
-        };
+        let (the_plan, report) = plan_now(&op, sc, &net, &fleet, &alive, now_ms, &why)?;
         plans.push(report);
 
         // Run the plan until the next disruption.
-        let outcome = run_plan(&mut op, &the_plan, &net, now_ms, until, &mut fleet, &alive, &mut server_free, &mut convoy_no, &mut rng, sc);
+        let outcome = run_plan(
+            &mut op,
+            &the_plan,
+            &net,
+            now_ms,
+            until,
+            &mut fleet,
+            &alive,
+            &mut server_free,
+            &mut convoy_no,
+            &mut rng,
+            sc,
+        );
         for e in outcome.events {
             emit(&mut out, e);
         }
@@ -581,8 +664,16 @@ pub fn simulate(sc: &Scenario, router: &Router) -> Result<Outcome, SimError> {
                     }
                     vehicles_lost += destroyed.len();
                 }
-                let convoy = outcome.on_road.iter().find(|r| r.corridor == c && destroyed.contains(&r.vehicle)).map(|r| r.convoy.clone());
-                let kind = if x.kind == IncidentKindSpec::Attack { IncidentKind::Attack } else { IncidentKind::Halt };
+                let convoy = outcome
+                    .on_road
+                    .iter()
+                    .find(|r| r.corridor == c && destroyed.contains(&r.vehicle))
+                    .map(|r| r.convoy.clone());
+                let kind = if x.kind == IncidentKindSpec::Attack {
+                    IncidentKind::Attack
+                } else {
+                    IncidentKind::Halt
+                };
                 emit(
                     &mut out,
                     hq(
@@ -612,7 +703,17 @@ pub fn simulate(sc: &Scenario, router: &Router) -> Result<Outcome, SimError> {
                         halt_log.push((h, until, None));
                         halted[h] = true;
                         halted_until[h] = x.until_agreement.clone();
-                        emit(&mut out, hq(format!("halt-{}-{}", cid(h), x.id), at, Body::CorridorClosed(CorridorRef { corridor: cid(h), reason: format!("halted: {}", x.id) })));
+                        emit(
+                            &mut out,
+                            hq(
+                                format!("halt-{}-{}", cid(h), x.id),
+                                at,
+                                Body::CorridorClosed(CorridorRef {
+                                    corridor: cid(h),
+                                    reason: format!("halted: {}", x.id),
+                                }),
+                            ),
+                        );
                     }
                 }
                 why = format!("after {} ({:?})", x.id, x.kind).to_lowercase();
@@ -620,7 +721,18 @@ pub fn simulate(sc: &Scenario, router: &Router) -> Result<Outcome, SimError> {
             DKind::Agreement(i) => {
                 let a = sc.agreements[i].get_ref();
                 agreements_made.push(a.id.clone());
-                emit(&mut out, hq(format!("agreement-{}", a.id), at, Body::Agreement(Agreement { agreement: a.id.clone(), sites: a.sites.clone(), terms: a.terms.clone() })));
+                emit(
+                    &mut out,
+                    hq(
+                        format!("agreement-{}", a.id),
+                        at,
+                        Body::Agreement(Agreement {
+                            agreement: a.id.clone(),
+                            sites: a.sites.clone(),
+                            terms: a.terms.clone(),
+                        }),
+                    ),
+                );
                 declare_windows(&mut out, &mut emit, Some(&a.id), at);
                 if let (Some(c), Some(s)) = (&a.corridor, &a.while_site) {
                     let ci = op.corridors.iter().position(|b| &b.id == c).expect("checked");
@@ -660,16 +772,51 @@ pub fn simulate(sc: &Scenario, router: &Router) -> Result<Outcome, SimError> {
     // The corridors open and close at their windows' edges, except while halted.
     for (c, s, e) in known_windows(&agreements_made) {
         let halted_at = |t: u64| halt_log.iter().any(|&(h, from, to)| h == c && from <= t && to.is_none_or(|to| t < to));
-        let w = sc.windows.iter().map(|w| w.get_ref()).find(|w| ms(w.start, epoch) == s && ms(w.end, epoch) == e).map_or("window".to_string(), |w| w.id.clone());
+        let w = sc
+            .windows
+            .iter()
+            .map(|w| w.get_ref())
+            .find(|w| ms(w.start, epoch) == s && ms(w.end, epoch) == e)
+            .map_or("window".to_string(), |w| w.id.clone());
         if !halted_at(s) {
-            emit(&mut out, hq(format!("open-{}-{w}", cid(c)), epoch + Duration::milliseconds(s as i64), Body::CorridorOpened(CorridorRef { corridor: cid(c), reason: format!("truce window {w}") })));
+            emit(
+                &mut out,
+                hq(
+                    format!("open-{}-{w}", cid(c)),
+                    epoch + Duration::milliseconds(s as i64),
+                    Body::CorridorOpened(CorridorRef {
+                        corridor: cid(c),
+                        reason: format!("truce window {w}"),
+                    }),
+                ),
+            );
         }
         if !halted_at(e) {
-            emit(&mut out, hq(format!("close-{}-{w}", cid(c)), epoch + Duration::milliseconds(e as i64), Body::CorridorClosed(CorridorRef { corridor: cid(c), reason: format!("truce window {w} ends") })));
+            emit(
+                &mut out,
+                hq(
+                    format!("close-{}-{w}", cid(c)),
+                    epoch + Duration::milliseconds(e as i64),
+                    Body::CorridorClosed(CorridorRef {
+                        corridor: cid(c),
+                        reason: format!("truce window {w} ends"),
+                    }),
+                ),
+            );
         }
         for &(h, _, to) in &halt_log {
             if let Some(to) = to.filter(|&to| h == c && s < to && to < e) {
-                emit(&mut out, hq(format!("reopen-{}-{w}", cid(c)), epoch + Duration::milliseconds(to as i64), Body::CorridorOpened(CorridorRef { corridor: cid(c), reason: format!("resumed in truce window {w}") })));
+                emit(
+                    &mut out,
+                    hq(
+                        format!("reopen-{}-{w}", cid(c)),
+                        epoch + Duration::milliseconds(to as i64),
+                        Body::CorridorOpened(CorridorRef {
+                            corridor: cid(c),
+                            reason: format!("resumed in truce window {w}"),
+                        }),
+                    ),
+                );
             }
         }
     }
@@ -684,10 +831,116 @@ pub fn simulate(sc: &Scenario, router: &Router) -> Result<Outcome, SimError> {
         });
     if !stranded.is_empty() {
         let who: Vec<String> = stranded.iter().map(|(s, n)| format!("{n} people at {s}")).collect();
-        let why = plans.iter().rev().find_map(|p| p.short.clone()).unwrap_or_else(|| "no vehicle can reach them".into());
+        let why = plans
+            .iter()
+            .rev()
+            .find_map(|p| p.short.clone())
+            .unwrap_or_else(|| "no vehicle can reach them".into());
         return Err(SimError::Infeasible(format!("{} cannot be carried out: {why}", who.join(" and "))));
     }
-    Ok(Outcome { events: out.into_iter().map(|(_, _, e)| e).collect(), plans, vehicles_lost })
+    Ok(Outcome {
+        events: out.into_iter().map(|(_, _, e)| e).collect(),
+        plans,
+        vehicles_lost,
+    })
+}
+
+/// Plans from the state at `now_ms`: the loads left, the fleet where it is
+/// (lost vehicles excluded), the gates of `net`; with its report.
+#[allow(clippy::too_many_arguments)]
+fn plan_now(
+    op: &Operation,
+    sc: &Scenario,
+    net: &FlowNet,
+    fleet: &[VehicleState],
+    alive: &[bool],
+    now_ms: u64,
+    why: &str,
+) -> Result<(Plan, PlanReport), SimError> {
+    let epoch = op.epoch;
+    let slot_ms = u64::from(sc.scenario.slot_minutes) * 60_000;
+    let fleets: Vec<&crate::scenario::FleetSpec> = sc.fleet.iter().map(|f| f.get_ref()).collect();
+    let sources: Vec<Source> = op
+        .pools
+        .iter()
+        .map(|p| Source {
+            node: op.site_node[p.site],
+            family: p.family,
+            class: p.class,
+            loads: p.loads.len() as u64,
+            ready_ms: now_ms,
+            load_ms: u64::from(sc.sites[p.site].get_ref().board_minutes) * 60_000,
+        })
+        .collect();
+    let live_fleet: Vec<VehicleState> = fleet
+        .iter()
+        .zip(alive)
+        .map(|(v, &a)| {
+            if a {
+                v.clone()
+            } else {
+                VehicleState {
+                    class: usize::MAX,
+                    ..v.clone()
+                }
+            }
+        })
+        .collect();
+    let problem = Problem {
+        net,
+        sources,
+        fleet: Some(live_fleet),
+        reposition_ms: op.reposition_ms.clone(),
+        slot_ms,
+        unload_ms: u64::from(sc.scenario.unload_minutes) * 60_000,
+        horizon_ms: ms(epoch + Duration::days(60), epoch),
+    };
+    let started = std::time::Instant::now();
+    let loads: u64 = problem.sources.iter().map(|s| s.loads).sum();
+    let (the_plan, short) = match plan(&problem) {
+        Ok(p) => (p, None),
+        Err(PlanError::OutOfTime { partial, remaining, sent, .. }) => {
+            let per_hour: f64 = op.corridors.iter().map(|c| f64::from(c.vph.iter().copied().min().unwrap_or(1))).sum();
+            let hours = (remaining as f64 / per_hour).ceil();
+            let b = bounds(&problem);
+            let msg = if b.gates_ms < problem.horizon_ms {
+                // The windows could count everyone in: the round trips are too few.
+                let vehicles = alive.iter().filter(|&&a| a).count() as u64;
+                let more = (vehicles * remaining).div_ceil(sent.max(1));
+                format!("{remaining} vehicle loads do not fit: the truce windows known now could count everyone in, but the fleet cannot make enough round trips in them; about {more} more vehicles, or about {hours} more hours of truce, would carry them")
+            } else {
+                format!("{remaining} vehicle loads do not fit in the truce windows known now: they need about {hours} more hours of truce at the corridors' counting rates")
+            };
+            (*partial, Some(msg))
+        }
+        Err(PlanError::NoVehicles { source_index, loads, .. }) => {
+            let p = &op.pools[source_index];
+            return Err(SimError::Infeasible(format!(
+                "site {} has {loads} vehicle loads of {:?} passengers but every vehicle of its fleet is lost: add vehicles that serve it",
+                sc.sites[p.site].get_ref().id,
+                fleets[p.class].kind
+            )));
+        }
+        Err(PlanError::NoRoute { source_index, .. }) => {
+            let p = &op.pools[source_index];
+            return Err(SimError::Infeasible(format!(
+                "no corridor from site {} reaches an exit: declare one",
+                sc.sites[p.site].get_ref().id
+            )));
+        }
+    };
+    let b = bounds(&problem);
+    let report = PlanReport {
+        at: epoch + Duration::milliseconds(now_ms as i64),
+        why: why.to_string(),
+        loads,
+        completion: (!the_plan.trips.is_empty()).then(|| epoch + Duration::milliseconds(the_plan.completion_ms as i64)),
+        bound: (b.best() < problem.horizon_ms).then(|| epoch + Duration::milliseconds(b.best() as i64)),
+        bounds: b,
+        short,
+        took: started.elapsed(),
+    };
+    Ok((the_plan, report))
 }
 
 /// A vehicle on its way along a corridor's road when a trip was cut off.
@@ -701,6 +954,121 @@ struct Ran {
     events: Vec<Event>,
     /// Vehicles on a corridor's road (empty or loaded) at the cut-off.
     on_road: Vec<OnRoad>,
+}
+
+/// A plan's trips in departure order, the corridor of each, and the
+/// convoys they form: per corridor, trips counted in within
+/// `convoy_minutes` of the convoy's first, at most `convoy_size`, each
+/// vehicle once.
+struct Convoys<'p> {
+    trips: Vec<&'p crate::Trip>,
+    corridor: Vec<usize>,
+    convoys: Vec<(usize, Vec<usize>)>,
+    convoy_of: Vec<usize>,
+}
+
+fn group_convoys<'p>(op: &Operation, net: &FlowNet, plan: &'p Plan, sc: &Scenario) -> Convoys<'p> {
+    let approach_arcs: Vec<usize> = op.corridors.iter().map(|c| net_arc(net, op, c.approach)).collect();
+    let mut trips: Vec<&crate::Trip> = plan.trips.iter().collect();
+    trips.sort_by_key(|t| (t.legs[1].1, t.vehicle));
+    let corridor: Vec<usize> = trips
+        .iter()
+        .map(|t| {
+            approach_arcs
+                .iter()
+                .position(|&a| a == t.legs[0].0 as usize)
+                .expect("a trip starts with a corridor's approach")
+        })
+        .collect();
+    // Convoys: per corridor, trips leaving the site within convoy_minutes, at most convoy_size.
+    let window = u64::from(sc.scenario.convoy_minutes) * 60_000;
+    let mut convoy_of: Vec<usize> = vec![usize::MAX; trips.len()];
+    let mut convoys: Vec<(usize, Vec<usize>)> = Vec::new();
+    let mut open: HashMap<usize, (usize, u64)> = HashMap::new();
+    for (i, t) in trips.iter().enumerate() {
+        let c = corridor[i];
+        let start_new = match open.get(&c) {
+            Some(&(k, first)) => {
+                t.legs[1].1 >= first + window
+                    || convoys[k].1.len() >= sc.scenario.convoy_size as usize
+                    || convoys[k].1.iter().any(|&j| trips[j].vehicle == t.vehicle)
+            }
+            None => true,
+        };
+        if start_new {
+            open.insert(c, (convoys.len(), t.legs[1].1));
+            convoys.push((c, Vec::new()));
+        }
+        let k = open[&c].0;
+        convoys[k].1.push(i);
+        convoy_of[i] = k;
+    }
+    Convoys { trips, corridor, convoys, convoy_of }
+}
+
+/// When a trip's vehicle must leave where it is to be counted in at the
+/// entry when the plan says (the plan lets it wait at the entry instead).
+fn just_in_time(net: &FlowNet, t: &crate::Trip) -> u64 {
+    t.legs[1].1.saturating_sub(u64::from(net.transit_ms[t.legs[0].0 as usize]) + (t.depart_ms - t.approach_ms))
+}
+
+/// One convoy of a plan, as `corridor plan` shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConvoyPlan {
+    pub corridor: String,
+    /// When its first vehicle leaves its depot, empty.
+    pub leaves: DateTime<Utc>,
+    pub first_in: DateTime<Utc>,
+    pub last_out: DateTime<Utc>,
+    pub vehicles: usize,
+    pub people: u64,
+    pub wounded: u64,
+}
+
+/// The plan made at the scenario's start, with the windows known then and
+/// no disruption: its convoys and its report. Nothing is simulated.
+pub fn plan_only(sc: &Scenario, router: &Router) -> Result<(PlanReport, Vec<ConvoyPlan>), SimError> {
+    let op = Operation::build(sc, router)?;
+    let windows: Vec<(usize, u64, u64)> = sc
+        .windows
+        .iter()
+        .map(|w| w.get_ref())
+        .filter(|w| w.agreement.is_none())
+        .flat_map(|w| {
+            w.corridors.iter().map(|c| {
+                let ci = op.corridors.iter().position(|x| &x.id == c).expect("checked by the scenario");
+                (ci, ms(w.start, op.epoch), ms(w.end, op.epoch))
+            })
+        })
+        .collect();
+    let net = op.network(&windows, &vec![false; op.corridors.len()]);
+    let fleet: Vec<VehicleState> = op.depot.iter().zip(&op.vehicles).map(|(&d, v)| VehicleState { class: v.class, at: d, ready_ms: 0 }).collect();
+    let (the_plan, report) = plan_now(&op, sc, &net, &fleet, &vec![true; fleet.len()], 0, "plan at the start")?;
+    let Convoys { trips, convoys, .. } = group_convoys(&op, &net, &the_plan, sc);
+    let at = |t: u64| op.epoch + Duration::milliseconds(t as i64);
+    let mut next_load: HashMap<usize, usize> = HashMap::new();
+    let mut out = Vec::new();
+    for (c, members) in &convoys {
+        let mut row = ConvoyPlan {
+            corridor: op.corridors[*c].id.clone(),
+            leaves: at(members.iter().map(|&i| just_in_time(&net, trips[i])).min().unwrap_or(0)),
+            first_in: at(members.iter().map(|&i| trips[i].legs[1].1).min().unwrap_or(0)),
+            last_out: at(members.iter().map(|&i| trips[i].arrive_ms).max().unwrap_or(0)),
+            vehicles: members.len(),
+            people: 0,
+            wounded: 0,
+        };
+        for &i in members {
+            let k = next_load.entry(trips[i].source).or_default();
+            if let Some(l) = op.pools[trips[i].source].loads.get(*k) {
+                row.people += corridor_model::people(&l.counts);
+                row.wounded += u64::from(l.wounded);
+            }
+            *k += 1;
+        }
+        out.push(row);
+    }
+    Ok((report, out))
 }
 
 /// Runs `plan`'s trips from `now` until `until` (see the module doc): a
@@ -723,33 +1091,18 @@ fn run_plan(
     use std::cmp::Reverse;
     let epoch = op.epoch;
     let at = |t: u64| epoch + Duration::milliseconds(t as i64);
-    let approach_arcs: Vec<usize> = op.corridors.iter().map(|c| net_arc(net, op, c.approach)).collect();
-    let mut trips: Vec<&crate::Trip> = plan.trips.iter().collect();
-    trips.sort_by_key(|t| (t.depart_ms, t.vehicle));
-    let corridor: Vec<usize> = trips.iter().map(|t| approach_arcs.iter().position(|&a| a == t.legs[0].0 as usize).expect("a trip starts with a corridor's approach")).collect();
-    // Convoys: per corridor, trips leaving the site within convoy_minutes, at most convoy_size.
-    let window = u64::from(sc.scenario.convoy_minutes) * 60_000;
-    let mut convoy_of: Vec<usize> = vec![usize::MAX; trips.len()];
-    let mut convoys: Vec<(usize, Vec<usize>)> = Vec::new();
-    let mut open: HashMap<usize, (usize, u64)> = HashMap::new();
-    for (i, t) in trips.iter().enumerate() {
-        let c = corridor[i];
-        let start_new = match open.get(&c) {
-            Some(&(k, first)) => t.depart_ms >= first + window || convoys[k].1.len() >= sc.scenario.convoy_size as usize || convoys[k].1.iter().any(|&j| trips[j].vehicle == t.vehicle),
-            None => true,
-        };
-        if start_new {
-            open.insert(c, (convoys.len(), t.depart_ms));
-            convoys.push((c, Vec::new()));
-        }
-        let k = open[&c].0;
-        convoys[k].1.push(i);
-        convoy_of[i] = k;
-    }
+    let Convoys { trips, corridor, convoys, convoy_of } = group_convoys(op, net, plan, sc);
     // A convoy leaves together: when its first member must leave to be
     // counted in on time (the others then queue at the entry).
-    let just_in_time = |t: &crate::Trip| t.legs[1].1.saturating_sub(u64::from(net.transit_ms[t.legs[0].0 as usize]) + (t.depart_ms - t.approach_ms));
-    let convoy_start: Vec<u64> = convoys.iter().map(|(_, m)| m.iter().map(|&i| just_in_time(trips[i])).min().unwrap_or(0)).collect();
+    let just_in_time = |t: &crate::Trip| {
+        t.legs[1]
+            .1
+            .saturating_sub(u64::from(net.transit_ms[t.legs[0].0 as usize]) + (t.depart_ms - t.approach_ms))
+    };
+    let convoy_start: Vec<u64> = convoys
+        .iter()
+        .map(|(_, m)| m.iter().map(|&i| just_in_time(trips[i])).min().unwrap_or(0))
+        .collect();
     // Each vehicle's trips, in order.
     let mut queue: HashMap<usize, std::collections::VecDeque<usize>> = HashMap::new();
     for (i, t) in trips.iter().enumerate() {
@@ -783,12 +1136,19 @@ fn run_plan(
                 let src = &op.pools[trip.source];
                 let site = op.site_node[src.site];
                 let board = u64::from(sc.sites[src.site].get_ref().board_minutes) * 60_000;
-                let move_ms = if fleet[v].at == site { 0 } else { op.reposition_ms.get(&(fleet[v].at, site)).copied().unwrap_or(0) };
+                let move_ms = if fleet[v].at == site {
+                    0
+                } else {
+                    op.reposition_ms.get(&(fleet[v].at, site)).copied().unwrap_or(0)
+                };
                 // Leave just in time for the planned count-in (nobody waits
                 // in a bus overnight at the entry).
                 let approach_ms = u64::from(net.transit_ms[trip.legs[0].0 as usize]);
                 let planned_in = trip.legs[1].1;
-                let approach_start = trip.approach_ms.max(t).max(convoy_start[convoy_of[i]].min(planned_in.saturating_sub(approach_ms + board + move_ms)));
+                let approach_start = trip
+                    .approach_ms
+                    .max(t)
+                    .max(convoy_start[convoy_of[i]].min(planned_in.saturating_sub(approach_ms + board + move_ms)));
                 let depart = approach_start + j(rng, move_ms, 0.97, 1.08) + j(rng, board, 0.9, 1.15);
                 let reach = depart + j(rng, approach_ms, 0.97, 1.08);
                 if planned_in >= until {
@@ -797,7 +1157,11 @@ fn run_plan(
                     if approach_start < until {
                         started[i] = Some(approach_start);
                         turned_back.push(i);
-                        on_road.push(OnRoad { vehicle: v, corridor: corridor[i], convoy: format!("convoy-{:03}", *convoy_no + convoy_of[i] + 1) });
+                        on_road.push(OnRoad {
+                            vehicle: v,
+                            corridor: corridor[i],
+                            convoy: format!("convoy-{:03}", *convoy_no + convoy_of[i] + 1),
+                        });
                         fleet[v].ready_ms = until + (until - approach_start);
                     }
                     queue.remove(&v);
@@ -820,7 +1184,11 @@ fn run_plan(
                         // The queue at the entry outlasted the cut-off: it turns back.
                         let began = started[i].unwrap_or(t);
                         turned_back.push(i);
-                        on_road.push(OnRoad { vehicle: v, corridor: corridor[i], convoy: format!("convoy-{:03}", *convoy_no + convoy_of[i] + 1) });
+                        on_road.push(OnRoad {
+                            vehicle: v,
+                            corridor: corridor[i],
+                            convoy: format!("convoy-{:03}", *convoy_no + convoy_of[i] + 1),
+                        });
                         fleet[v].ready_ms = until.max(t) + (t - began);
                         queue.remove(&v);
                         continue;
@@ -856,7 +1224,11 @@ fn run_plan(
             format!("dispatch-{id}"),
             at(dispatched),
             "hq",
-            Body::ConvoyDispatched(Convoy { convoy: id.clone(), corridor: bc.id.clone(), vehicles: left.iter().map(|&i| op.vehicles[trips[i].vehicle.expect("fleet")].id.clone()).collect() }),
+            Body::ConvoyDispatched(Convoy {
+                convoy: id.clone(),
+                corridor: bc.id.clone(),
+                vehicles: left.iter().map(|&i| op.vehicles[trips[i].vehicle.expect("fleet")].id.clone()).collect(),
+            }),
         ));
         let mut last = None;
         for &i in &left {
@@ -864,13 +1236,23 @@ fn run_plan(
                 continue;
             }
             let vid = op.vehicles[trips[i].vehicle.expect("fleet")].id.clone();
-            let load = op.pools[trips[i].source].loads.pop_front().expect("the plan sends no more loads than the pool has");
+            let load = op.pools[trips[i].source]
+                .loads
+                .pop_front()
+                .expect("the plan sends no more loads than the pool has");
             for (cp, &t) in bc.checkpoints.iter().zip(&passages[i]) {
                 events.push(Event::new(
                     format!("passage-{id}-{vid}-{}", cp.0),
                     at(t),
                     cp.0.clone(),
-                    Body::Passage(Passage { vehicle: vid.clone(), convoy: id.clone(), corridor: bc.id.clone(), checkpoint: cp.0.clone(), counts: load.counts.clone(), wounded: load.wounded }),
+                    Body::Passage(Passage {
+                        vehicle: vid.clone(),
+                        convoy: id.clone(),
+                        corridor: bc.id.clone(),
+                        checkpoint: cp.0.clone(),
+                        counts: load.counts.clone(),
+                        wounded: load.wounded,
+                    }),
                 ));
             }
             last = last.max(arrived[i]);
@@ -894,7 +1276,15 @@ fn run_plan(
             ));
         }
         if let Some(last) = last {
-            events.push(Event::new(format!("arrived-{id}"), at(last), "hq", Body::ConvoyArrived(ConvoyArrived { convoy: id.clone(), site: sc.sites[bc.to].get_ref().id.clone() })));
+            events.push(Event::new(
+                format!("arrived-{id}"),
+                at(last),
+                "hq",
+                Body::ConvoyArrived(ConvoyArrived {
+                    convoy: id.clone(),
+                    site: sc.sites[bc.to].get_ref().id.clone(),
+                }),
+            ));
         }
     }
     *convoy_no += convoys.len();

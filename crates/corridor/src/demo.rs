@@ -33,6 +33,19 @@ pub fn aleppo_router() -> Result<Router> {
     Ok(Router::new(PreparedNetwork::prepare(net)))
 }
 
+/// A scenario file and the map it names, or the bundled scenario on the
+/// built-in map.
+pub fn load(file: Option<&std::path::Path>) -> Result<(Scenario, Router)> {
+    let Some(f) = file else { return Ok((scenario()?, aleppo_router()?)) };
+    let text = std::fs::read_to_string(f).with_context(|| format!("cannot read the scenario {}", f.display()))?;
+    let sc = Scenario::parse(&text, &f.display().to_string())?;
+    let router = match &sc.map.file {
+        Some(m) => Router::new(crate::map::load(&f.parent().unwrap_or(std::path::Path::new(".")).join(m))?),
+        None => aleppo_router()?,
+    };
+    Ok((sc, router))
+}
+
 /// Plans and simulates the bundled scenario.
 pub fn reference() -> Result<(Scenario, Outcome)> {
     let sc = scenario()?;

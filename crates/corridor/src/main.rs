@@ -66,6 +66,12 @@ enum Command {
         #[arg(long)]
         scenario: Option<PathBuf>,
     },
+    /// Plan a scenario (default: the bundled reference case) with the truce windows known at its start, and print the convoy schedule; nothing is written.
+    Plan {
+        /// A scenario file (TOML); see crates/corridor-plan/scenarios/aleppo-2016.toml.
+        #[arg(long)]
+        scenario: Option<PathBuf>,
+    },
     /// Import a road map (.osm.pbf, .osm, GeoJSON LineStrings) into a prepared network file (.cnet).
     Import {
         /// The map: an OpenStreetMap extract, or GeoJSON roads with OSM tags as properties.
@@ -243,6 +249,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Log(cmd) => log(dir, cmd)?,
         Command::Verify { checkpoint, key, json } => verify(dir, checkpoint.as_deref(), key.as_deref(), json)?,
         Command::Demo { scenario } => demo_cmd(dir, scenario.as_deref())?,
+        Command::Plan { scenario } => plan_cmd(scenario.as_deref())?,
         Command::Import { map, out, districts } => map::import(&map, out, districts)?,
         Command::Route { map: m, from, to, via, geojson, max_snap_km } => {
             let hz = map_hazards(dir, &m)?;
@@ -440,20 +447,34 @@ fn verify(dir: &Path, checkpoint: Option<&Path>, key: Option<&str>, json: bool) 
     Ok(())
 }
 
+/// `corridor plan`: the plan at the scenario's start and its convoys.
+fn plan_cmd(scenario_file: Option<&Path>) -> Result<()> {
+    let (sc, router) = demo::load(scenario_file)?;
+    let (report, convoys) = corridor_plan::sim::plan_only(&sc, &router)?;
+    let tz: chrono_tz::Tz = sc.scenario.timezone.parse().unwrap_or(chrono_tz::Asia::Damascus);
+    let local = |t: chrono::DateTime<chrono::Utc>| t.with_timezone(&tz).format("%d %b %H:%M").to_string();
+    println!("{} — plan at the start, with the truce windows known then (times {})", sc.scenario.name, sc.scenario.timezone);
+    println!("{:<4} {:<22} {:>13} {:>13} {:>13} {:>8} {:>8} {:>8}", "#", "corridor", "leaves depot", "first in", "last out", "vehicles", "people", "wounded");
+    for (i, c) in convoys.iter().enumerate() {
+        println!(
+            "{:<4} {:<22} {:>13} {:>13} {:>13} {:>8} {:>8} {:>8}",
+            i + 1,
+            c.corridor,
+            local(c.leaves),
+            local(c.first_in),
+            local(c.last_out),
+            c.vehicles,
+            print::thousands(c.people),
+            c.wounded
+        );
+    }
+    println!("{}", print::plan_line(&report, &local));
+    Ok(())
+}
+
 fn demo_cmd(dir: &Path, scenario_file: Option<&Path>) -> Result<()> {
     let started = std::time::Instant::now();
-    let (sc, router) = match scenario_file {
-        None => (demo::scenario()?, demo::aleppo_router()?),
-        Some(f) => {
-            let text = std::fs::read_to_string(f).with_context(|| format!("cannot read the scenario {}", f.display()))?;
-            let sc = corridor_plan::scenario::Scenario::parse(&text, &f.display().to_string())?;
-            let router = match (&sc.map.builtin, &sc.map.file) {
-                (_, Some(m)) => corridor_geo::Router::new(map::load(&f.parent().unwrap_or(Path::new(".")).join(m))?),
-                _ => demo::aleppo_router()?,
-            };
-            (sc, router)
-        }
-    };
+    let (sc, router) = demo::load(scenario_file)?;
     let outcome = corridor_plan::sim::simulate(&sc, &router)?;
     let meta = &router.network().meta;
     let origin = sc.scenario.origin.clone().unwrap_or_else(|| "corridor.invalid/scenario".into());
@@ -484,20 +505,7 @@ fn demo_cmd(dir: &Path, scenario_file: Option<&Path>) -> Result<()> {
     let local = |t: chrono::DateTime<chrono::Utc>| t.with_timezone(&tz).format("%d %b %H:%M %Z").to_string();
     println!("plans (the planner ran at the start and after every disruption; times in {}):", sc.scenario.timezone);
     for p in &outcome.plans {
-        let ratio = p.ratio().map_or("—".to_string(), |r| format!("{r:.3}"));
-        println!(
-            "  {} {}: {} vehicle loads; completion {} against a lower bound of {} ({}): ratio {ratio}; planned in {:.0} ms",
-            local(p.at),
-            p.why,
-            print::thousands(p.loads),
-            p.completion.map_or("—".into(), local),
-            p.bound.map_or("— (the known windows cannot carry everyone)".into(), local),
-            p.bounds.binding(),
-            p.took.as_secs_f64() * 1000.0
-        );
-        if let Some(s) = &p.short {
-            println!("    {s}");
-        }
+        println!("  {}", print::plan_line(p, &local));
     }
     println!("everyone who had to leave was carried out");
     println!();

@@ -85,3 +85,24 @@ pub fn figures(f: &Figures) -> String {
     }
     s
 }
+
+/// One planning: when and why, its completion against its lower bound, and
+/// what does not fit.
+pub fn plan_line(p: &corridor_plan::sim::PlanReport, local: &dyn Fn(chrono::DateTime<chrono::Utc>) -> String) -> String {
+    let ratio = p.ratio().map_or("—".to_string(), |r| format!("{r:.3}"));
+    let mut s = format!(
+        "{} {}: {} vehicle loads; completion {} against a lower bound of {} ({}): ratio {ratio}; planned in {:.0} ms",
+        local(p.at),
+        p.why,
+        thousands(p.loads),
+        p.completion.map_or("—".into(), local),
+        p.bound.map_or("— (the known windows cannot carry everyone)".into(), local),
+        p.bounds.binding(),
+        p.took.as_secs_f64() * 1000.0
+    );
+    if let Some(short) = &p.short {
+        s.push_str("\n    ");
+        s.push_str(short);
+    }
+    s
+}
