@@ -9,10 +9,11 @@
 //!   `d_i < T`. The smallest T at which that reaches the number of loads is
 //!   a bound on the relaxation without per-source supplies, families or
 //!   gates, so on the planner's problem too. The planner counts capacity in
-//!   slots (a vehicle may enter anywhere in its slot), so the relaxation
-//!   gives every arc one slot less travel time and the slot's largest
-//!   capacity as its rate: then every slot plan is a flow over time of the
-//!   relaxation, and the bound holds for it exactly.
+//!   slots (a vehicle may enter anywhere in its slot), so the relaxation is
+//!   counted in whole slots: every arc takes `⌊transit/slot⌋` slots and
+//!   admits its largest slot capacity per slot; every slot plan is a
+//!   discrete flow over time of it, and the bound holds for it exactly
+//!   (see [`flow_bound`]).
 //! - **Each source alone**: the same bound for one source's loads (for
 //!   problems of few sources).
 //! - **Fleet**: some vehicle of a class makes at least ⌈loads/vehicles⌉
@@ -67,6 +68,18 @@ pub fn bounds(p: &Problem) -> Bounds {
 }
 
 /// The flow-over-time bound for the loads of `which` sources.
+///
+/// In slot units: a vehicle that enters arc `a` in slot `k` can enter the
+/// next arc no sooner than slot `k + ⌊τ_a/s⌋` (⌊x+y⌋ ≥ ⌊x⌋+⌊y⌋), its first
+/// arc no sooner than slot `⌊start/s⌋`, and each arc admits at most its
+/// largest slot capacity per slot. So every plan is a discrete flow over
+/// time (with waiting at nodes, which adds nothing) of that network, in
+/// which every load reaches an exit by slot `K = ⌊C/s⌋` for a plan
+/// finishing at `C`. Ford–Fulkerson gives the most it can carry in `T`
+/// slots, `Σ_i δ_i (T − d_i)⁺`; with `T*` the fewest slots that carry
+/// every load, `K + 1 ≥ T*`, and the last load, entering its exit arc `a`
+/// in slot `K − ⌊τ_a/s⌋`, arrives no sooner than `K·s + (τ_a mod s)`:
+/// `C ≥ (T* − 1)·s + min_a (τ_a mod s)` over the arcs into exits.
 pub fn flow_bound(p: &Problem, which: &[usize]) -> u64 {
     let net = p.net;
     let slot = p.slot_ms.max(1);
@@ -78,40 +91,59 @@ pub fn flow_bound(p: &Problem, which: &[usize]) -> u64 {
     let n = net.node_count();
     let (ss, tt) = (n, n + 1);
     let mut g = Residual::new(n + 2);
+    let mut remainder = u64::MAX;
     for a in 0..net.arc_count() {
         let cap = net_slot_peak(net, a, slot);
         if cap == 0 {
             continue;
         }
-        let rate = cap as f64 * 3_600_000.0 / slot as f64; // vehicles per hour
-        let cost = u64::from(net.transit_ms[a]).saturating_sub(slot);
-        g.add(net.tail[a] as usize, net.head[a] as usize, rate, cost as i64);
+        let tau = u64::from(net.transit_ms[a]);
+        if net.sink[net.head[a] as usize] {
+            remainder = remainder.min(tau % slot);
+        }
+        g.add(net.tail[a] as usize, net.head[a] as usize, f64::from(cap), (tau / slot) as i64);
     }
     for &i in which {
         let s = &p.sources[i];
-        g.add(ss, s.node as usize, f64::INFINITY, (s.ready_ms + s.load_ms) as i64);
+        g.add(ss, s.node as usize, f64::INFINITY, ((s.ready_ms + s.load_ms) / slot) as i64);
     }
     for v in 0..n {
         if net.sink[v] {
             g.add(v, tt, f64::INFINITY, 0);
         }
     }
-    // Successive shortest paths until the bound is pinned down.
-    let mut pieces: Vec<(f64, f64)> = Vec::new(); // (d_i ms, δ_i vph)
+    // Successive shortest paths (lengths d_i in slots, rates δ_i in
+    // vehicles per slot) until the fewest slots are pinned down.
+    let mut pieces: Vec<(u64, u64)> = Vec::new();
+    let mut infinite: Option<u64> = None;
     let mut pot = vec![0i64; n + 2];
     loop {
         let Some((d, rate)) = g.augment(ss, tt, &mut pot) else { break };
-        if let Some(t) = earliest(&pieces, demand as f64) {
-            if t <= d as f64 {
+        let d = d.max(0) as u64;
+        if let Some(t) = fewest_slots(&pieces, demand) {
+            if t <= d {
                 break;
             }
         }
-        pieces.push((d as f64, rate));
         if rate.is_infinite() {
+            infinite = Some(d);
             break;
         }
+        // Rates are sums and differences of integer capacities.
+        let r = rate.round() as u64;
+        if r > 0 {
+            pieces.push((d, r));
+        }
     }
-    earliest(&pieces, demand as f64).map_or(u64::MAX, |t| t.ceil() as u64)
+    let by_pieces = fewest_slots(&pieces, demand);
+    let t = match (by_pieces, infinite) {
+        // Loads already at an exit: nothing to add for an exit arc.
+        (Some(t), Some(d)) if d + 1 <= t => return d * slot,
+        (None, Some(d)) => return d * slot,
+        (Some(t), _) => t,
+        (None, None) => return u64::MAX,
+    };
+    (t - 1) * slot + if remainder == u64::MAX { 0 } else { remainder }
 }
 
 /// The largest number of vehicles an arc admits in one slot.
@@ -120,24 +152,18 @@ fn net_slot_peak(net: &FlowNet, a: usize, slot: u64) -> u32 {
     per_slot.div_ceil(3_600_000) as u32
 }
 
-/// Smallest T with Σ δ_i (T − d_i)⁺ ≥ demand (rates per hour, times in ms).
-fn earliest(pieces: &[(f64, f64)], demand: f64) -> Option<f64> {
-    if pieces.is_empty() {
-        return None;
-    }
-    if pieces.iter().any(|p| p.1.is_infinite()) {
-        return Some(pieces.iter().find(|p| p.1.is_infinite()).expect("an infinite piece").0);
-    }
-    // F is piecewise linear, rising faster after each d_i.
-    let mut rate = 0.0; // vehicles per ms
-    let mut base = 0.0; // Σ δ_i d_i per ms
+/// Fewest whole slots `T` with `Σ δ_i (T − d_i)⁺ ≥ demand` (pieces in
+/// order of `d_i`, as successive shortest paths give them).
+fn fewest_slots(pieces: &[(u64, u64)], demand: u64) -> Option<u64> {
+    let (mut rate, mut base) = (0u128, 0u128);
     for (k, &(d, r)) in pieces.iter().enumerate() {
-        rate += r / 3_600_000.0;
-        base += r / 3_600_000.0 * d;
-        let t = (demand + base) / rate;
-        let next = pieces.get(k + 1).map_or(f64::INFINITY, |p| p.0);
+        rate += u128::from(r);
+        base += u128::from(r) * u128::from(d);
+        // Smallest T ≥ d with rate·T − base ≥ demand.
+        let t = ((u128::from(demand) + base).div_ceil(rate)).max(u128::from(d)) as u64;
+        let next = pieces.get(k + 1).map_or(u64::MAX, |p| p.0);
         if t <= next {
-            return Some(t.max(d));
+            return Some(t);
         }
     }
     None

@@ -112,31 +112,83 @@ pub enum PlanError {
 struct Reservations {
     slot_ms: u64,
     used: Vec<Vec<u32>>,
+    /// The arc's capacity in every slot when its hourly rate divides
+    /// evenly into slots ([`VARYING`] otherwise: [`FlowNet::slot_cap`]).
+    per_slot: Vec<u32>,
+    /// Every slot before this one has no room left (a hint that spares
+    /// the search rescanning the full slots of busy arcs).
+    full_before: Vec<u32>,
 }
 
+const VARYING: u32 = u32::MAX;
+
 impl Reservations {
+    fn new(net: &FlowNet, slot_ms: u64) -> Self {
+        let per_slot = (0..net.arc_count())
+            .map(|a| {
+                let c = u64::from(net.cap_vph[a]) * slot_ms;
+                if c % 3_600_000 == 0 && c / 3_600_000 < u64::from(VARYING) {
+                    (c / 3_600_000) as u32
+                } else {
+                    VARYING
+                }
+            })
+            .collect();
+        Reservations { slot_ms, used: vec![Vec::new(); net.arc_count()], per_slot, full_before: vec![0; net.arc_count()] }
+    }
+    fn cap(&self, net: &FlowNet, a: usize, k: u64) -> u32 {
+        match self.per_slot[a] {
+            VARYING => net.slot_cap(a, k, self.slot_ms),
+            c => c,
+        }
+    }
     fn residual(&self, net: &FlowNet, a: usize, k: u64) -> u32 {
-        let cap = net.slot_cap(a, k, self.slot_ms);
+        let cap = self.cap(net, a, k);
         let used = self.used[a].get(k as usize).copied().unwrap_or(0);
         cap.saturating_sub(used)
     }
-    fn reserve(&mut self, a: usize, k: u64, n: u32) {
+    /// Reserves `n` vehicles on arc `a` in slot `k`; true when that fills the slot.
+    fn reserve(&mut self, net: &FlowNet, a: usize, k: u64, n: u32) -> bool {
         let v = &mut self.used[a];
         if v.len() <= k as usize {
             v.resize(k as usize + 1, 0);
         }
         v[k as usize] += n;
+        let full = self.residual(net, a, k) == 0;
+        if full && u64::from(self.full_before[a]) == k {
+            let mut h = k + 1;
+            // A fractional rate's slots may hold none: bounded by 3600 s / slot.
+            while self.residual(net, a, h) == 0 && h < k + 3_600_000 / self.slot_ms + 2 {
+                h += 1;
+            }
+            self.full_before[a] = h.min(u64::from(u32::MAX)) as u32;
+        }
+        full
     }
 
     /// The earliest instant at or after `t` when arc `a` may be entered
     /// (gate open, room in the slot), before `horizon`.
     fn earliest_entry(&self, net: &FlowNet, a: usize, mut t: u64, horizon: u64) -> Option<u64> {
+        if net.cap_vph[a] == 0 {
+            return None;
+        }
         loop {
             t = net.next_open(a, t)?;
-            if t >= horizon || net.cap_vph[a] == 0 {
+            if t >= horizon {
                 return None;
             }
-            let k = t / self.slot_ms;
+            let mut k = t / self.slot_ms;
+            let hint = u64::from(self.full_before[a]);
+            if k < hint {
+                k = hint;
+                t = k * self.slot_ms;
+                if net.next_open(a, t) != Some(t) {
+                    continue;
+                }
+                if t >= horizon {
+                    return None;
+                }
+            }
             if self.residual(net, a, k) > 0 {
                 return Some(t);
             }
@@ -205,7 +257,7 @@ fn vehicle_ready_at(p: &Problem, fleet: &[VehicleState], s: usize) -> Vec<(u64, 
 pub fn plan(p: &Problem) -> Result<Plan, PlanError> {
     let net = p.net;
     let n = net.node_count();
-    let mut res = Reservations { slot_ms: p.slot_ms.max(1), used: vec![Vec::new(); net.arc_count()] };
+    let mut res = Reservations::new(net, p.slot_ms.max(1));
     let mut remaining: Vec<u64> = p.sources.iter().map(|s| s.loads).collect();
     let mut fleet = p.fleet.clone();
     if let Some(f) = &fleet {
@@ -215,14 +267,14 @@ pub fn plan(p: &Problem) -> Result<Plan, PlanError> {
             }
         }
     }
+    let reaches = reaches_exit(net);
     for (i, s) in p.sources.iter().enumerate() {
-        if s.loads > 0 {
-            let d = net.free_flow_from(s.node, false);
-            let reach = (0..n).any(|v| net.sink[v] && d[v] != u64::MAX);
-            if !reach {
-                return Err(PlanError::NoRoute { source_index: i, node: s.node });
-            }
+        if s.loads > 0 && !reaches[s.node as usize] {
+            return Err(PlanError::NoRoute { source_index: i, node: s.node });
         }
+    }
+    if fleet.is_none() {
+        return plan_free(p, res, remaining);
     }
     let mut families: Vec<u32> = p.sources.iter().map(|s| s.family).collect();
     families.sort_unstable();
@@ -300,7 +352,7 @@ pub fn plan(p: &Problem) -> Result<Plan, PlanError> {
             }
             rounds += 1;
             for &(a, e) in &legs {
-                res.reserve(a as usize, e / res.slot_ms, b as u32);
+                res.reserve(net, a as usize, e / res.slot_ms, b as u32);
                 touched.push((a, e / res.slot_ms));
             }
             remaining[s] -= b;
@@ -414,4 +466,293 @@ fn search(
         }
     }
     sinks
+}
+
+/// Which nodes have a path to an exit (any arc, as free-flow routing would).
+fn reaches_exit(net: &FlowNet) -> Vec<bool> {
+    let (first_in, arcs_in) = net.reverse_index();
+    let mut seen = net.sink.clone();
+    let mut stack: Vec<u32> = (0..net.node_count() as u32).filter(|&v| net.sink[v as usize]).collect();
+    while let Some(v) = stack.pop() {
+        for &a in &arcs_in[first_in[v as usize] as usize..first_in[v as usize + 1] as usize] {
+            let u = net.tail[a as usize];
+            if !seen[u as usize] {
+                seen[u as usize] = true;
+                stack.push(u);
+            }
+        }
+    }
+    seen
+}
+
+/// One family's earliest-arrival tree from every source with loads left,
+/// kept exact across rounds (no fleet): a reservation only removes room,
+/// and an emptied source only removes a start, so no label can fall, and a
+/// label stays right as long as the arc slot its tree path enters still
+/// has room and its tail's label stands. After each round, only the
+/// subtrees below the slots that filled (and below emptied sources) are
+/// searched again, from the labels around them.
+struct Tree {
+    family: u32,
+    bit: u64,
+    label: Vec<u64>,
+    parent: Vec<u32>,
+    enter: Vec<u64>,
+    origin: Vec<u32>,
+    mark: Vec<u32>,
+    epoch: u32,
+    heap: BinaryHeap<Reverse<(u64, u32)>>,
+    affected: Vec<u32>,
+    stack: Vec<u32>,
+}
+
+/// What every tree shares: the problem, the reverse arcs, the sources by node.
+struct Shared<'p, 'a> {
+    p: &'p Problem<'a>,
+    first_in: Vec<u32>,
+    arcs_in: Vec<u32>,
+    src_first: Vec<u32>,
+    src_list: Vec<u32>,
+}
+
+impl Shared<'_, '_> {
+    fn sources_at(&self, v: u32) -> &[u32] {
+        &self.src_list[self.src_first[v as usize] as usize..self.src_first[v as usize + 1] as usize]
+    }
+    fn start(&self, i: usize) -> u64 {
+        let s = &self.p.sources[i];
+        s.ready_ms + s.load_ms
+    }
+}
+
+impl Tree {
+    fn new(n: usize, family: u32) -> Self {
+        Tree {
+            family,
+            bit: 1u64 << (family % 64),
+            label: vec![u64::MAX; n],
+            parent: vec![NONE; n],
+            enter: vec![0; n],
+            origin: vec![NONE; n],
+            mark: vec![0; n],
+            epoch: 0,
+            heap: BinaryHeap::new(),
+            affected: Vec::new(),
+            stack: Vec::new(),
+        }
+    }
+
+    fn offer(&mut self, v: u32, t: u64, parent: u32, enter: u64, origin: u32) {
+        let i = v as usize;
+        if t < self.label[i] {
+            self.label[i] = t;
+            self.parent[i] = parent;
+            self.enter[i] = enter;
+            self.origin[i] = origin;
+            self.heap.push(Reverse((t, v)));
+        }
+    }
+
+    /// The whole tree, from scratch.
+    fn build(&mut self, sh: &Shared, res: &Reservations, remaining: &[u64]) {
+        for (i, s) in sh.p.sources.iter().enumerate() {
+            if s.family == self.family && remaining[i] > 0 {
+                self.offer(s.node, sh.start(i), NONE, 0, i as u32);
+            }
+        }
+        self.run(sh, res);
+    }
+
+    /// Dijkstra from what is in the heap; exits are not passed through.
+    fn run(&mut self, sh: &Shared, res: &Reservations) {
+        let p = sh.p;
+        let net = p.net;
+        while let Some(Reverse((t, u))) = self.heap.pop() {
+            if t > self.label[u as usize] || net.sink[u as usize] {
+                continue;
+            }
+            let origin = self.origin[u as usize];
+            for a in net.arcs_of(u) {
+                if net.families[a] & self.bit == 0 {
+                    continue;
+                }
+                let Some(e) = res.earliest_entry(net, a, t, p.horizon_ms) else { continue };
+                self.offer(net.head[a], e + u64::from(net.transit_ms[a]), a as u32, e, origin);
+            }
+        }
+    }
+
+    /// Searches again below `roots` (nodes whose label no longer holds).
+    fn repair(&mut self, sh: &Shared, res: &Reservations, remaining: &[u64], roots: &[u32]) {
+        let net = sh.p.net;
+        self.epoch = self.epoch.wrapping_add(1);
+        if self.epoch == 0 {
+            self.mark.iter_mut().for_each(|m| *m = 0);
+            self.epoch = 1;
+        }
+        self.affected.clear();
+        self.stack.clear();
+        self.stack.extend_from_slice(roots);
+        while let Some(v) = self.stack.pop() {
+            if self.mark[v as usize] == self.epoch {
+                continue;
+            }
+            self.mark[v as usize] = self.epoch;
+            self.affected.push(v);
+            if self.label[v as usize] == u64::MAX || net.sink[v as usize] {
+                continue;
+            }
+            for a in net.arcs_of(v) {
+                let w = net.head[a];
+                if self.parent[w as usize] == a as u32 {
+                    self.stack.push(w);
+                }
+            }
+        }
+        for &v in &self.affected {
+            self.label[v as usize] = u64::MAX;
+            self.parent[v as usize] = NONE;
+            self.origin[v as usize] = NONE;
+        }
+        let affected = std::mem::take(&mut self.affected);
+        for &v in &affected {
+            for &i in sh.sources_at(v) {
+                let i = i as usize;
+                if sh.p.sources[i].family == self.family && remaining[i] > 0 {
+                    self.offer(v, sh.start(i), NONE, 0, i as u32);
+                }
+            }
+            for &a in &sh.arcs_in[sh.first_in[v as usize] as usize..sh.first_in[v as usize + 1] as usize] {
+                let a = a as usize;
+                let u = net.tail[a];
+                let t = self.label[u as usize];
+                if net.families[a] & self.bit == 0 || t == u64::MAX || net.sink[u as usize] || self.mark[u as usize] == self.epoch {
+                    continue;
+                }
+                if let Some(e) = res.earliest_entry(net, a, t, sh.p.horizon_ms) {
+                    self.offer(v, e + u64::from(net.transit_ms[a]), a as u32, e, self.origin[u as usize]);
+                }
+            }
+        }
+        self.affected = affected;
+        self.run(sh, res);
+    }
+
+    /// The legs (arc, entry time) of the tree path to `z`.
+    fn path(&self, net: &FlowNet, z: u32) -> Vec<(u32, u64)> {
+        let mut legs = Vec::new();
+        let mut v = z;
+        while self.parent[v as usize] != NONE {
+            let a = self.parent[v as usize];
+            legs.push((a, self.enter[v as usize]));
+            v = net.tail[a as usize];
+        }
+        legs.reverse();
+        legs
+    }
+}
+
+/// CCRP without a fleet: every round takes the earliest arrival at any
+/// exit over every family's tree (exactly as a new search would find it),
+/// sends as many loads along it as its source has and its tightest slot
+/// admits, and repairs the trees.
+fn plan_free(p: &Problem, mut res: Reservations, mut remaining: Vec<u64>) -> Result<Plan, PlanError> {
+    let net = p.net;
+    let n = net.node_count();
+    let (first_in, arcs_in) = net.reverse_index();
+    let mut src_first = vec![0u32; n + 1];
+    for s in &p.sources {
+        src_first[s.node as usize + 1] += 1;
+    }
+    for v in 0..n {
+        src_first[v + 1] += src_first[v];
+    }
+    let mut fill = src_first.clone();
+    let mut src_list = vec![0u32; p.sources.len()];
+    for (i, s) in p.sources.iter().enumerate() {
+        src_list[fill[s.node as usize] as usize] = i as u32;
+        fill[s.node as usize] += 1;
+    }
+    let sh = Shared { p, first_in, arcs_in, src_first, src_list };
+    let mut families: Vec<u32> = p.sources.iter().zip(&remaining).filter(|(_, &r)| r > 0).map(|(s, _)| s.family).collect();
+    families.sort_unstable();
+    families.dedup();
+    let sinks: Vec<u32> = (0..n as u32).filter(|&v| net.sink[v as usize]).collect();
+    let mut trees: Vec<Tree> = families.iter().map(|&f| Tree::new(n, f)).collect();
+    for t in &mut trees {
+        t.build(&sh, &res, &remaining);
+    }
+    let (mut searches, mut rounds) = (trees.len() as u64, 0u64);
+    let mut trips: Vec<Trip> = Vec::new();
+    let mut left: u64 = remaining.iter().sum();
+    let mut filled: Vec<(u32, u64)> = Vec::new();
+    let mut roots: Vec<u32> = Vec::new();
+    while left > 0 {
+        // The earliest exit over every tree.
+        let mut best: Option<(u64, usize, u32)> = None;
+        for (ti, tree) in trees.iter().enumerate() {
+            for &z in &sinks {
+                let t = tree.label[z as usize];
+                if t != u64::MAX && best.is_none_or(|(bt, _, _)| t < bt) {
+                    best = Some((t, ti, z));
+                }
+            }
+        }
+        let Some((t, ti, z)) = best else {
+            let sent: u64 = p.sources.iter().map(|s| s.loads).sum::<u64>() - left;
+            let completion_ms = trips.iter().map(|t| t.arrive_ms).max().unwrap_or(0);
+            let partial = Box::new(Plan { trips, completion_ms, searches, rounds, fleet: None });
+            return Err(PlanError::OutOfTime { remaining: left, sent, remaining_by_source: remaining, partial });
+        };
+        let legs = trees[ti].path(net, z);
+        let s = trees[ti].origin[z as usize] as usize;
+        let mut b = remaining[s];
+        for &(a, e) in &legs {
+            b = b.min(u64::from(res.residual(net, a as usize, e / res.slot_ms)));
+        }
+        if b == 0 {
+            // A tree path enters only slots with room: never reached.
+            debug_assert!(false, "tree path through a full slot");
+            let tree = &mut trees[ti];
+            *tree = Tree::new(n, tree.family);
+            tree.build(&sh, &res, &remaining);
+            searches += 1;
+            continue;
+        }
+        filled.clear();
+        for &(a, e) in &legs {
+            let k = e / res.slot_ms;
+            if res.reserve(net, a as usize, k, b as u32) {
+                filled.push((a, k));
+            }
+        }
+        rounds += 1;
+        remaining[s] -= b;
+        left -= b;
+        let depart = legs.first().map_or(t, |&(_, e)| e);
+        trips.push(Trip { source: s, vehicle: None, units: b as u32, approach_ms: depart, depart_ms: depart, legs, arrive_ms: t, sink: z });
+        for tree in &mut trees {
+            roots.clear();
+            for &(a, k) in &filled {
+                let v = net.head[a as usize];
+                if tree.parent[v as usize] == a && tree.enter[v as usize] / res.slot_ms == k {
+                    roots.push(v);
+                }
+            }
+            if remaining[s] == 0 && tree.family == p.sources[s].family {
+                let v = p.sources[s].node;
+                if tree.origin[v as usize] == s as u32 && tree.parent[v as usize] == NONE {
+                    roots.push(v);
+                }
+            }
+            if !roots.is_empty() {
+                searches += 1;
+                let r = std::mem::take(&mut roots);
+                tree.repair(&sh, &res, &remaining, &r);
+                roots = r;
+            }
+        }
+    }
+    let completion_ms = trips.iter().map(|t| t.arrive_ms).max().unwrap_or(0);
+    Ok(Plan { trips, completion_ms, searches, rounds, fleet: None })
 }
