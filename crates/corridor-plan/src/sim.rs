@@ -692,10 +692,30 @@ pub fn simulate(sc: &Scenario, router: &Router) -> Result<Outcome, SimError> {
                     ),
                 );
                 let mut to_halt = vec![c];
-                // A corridor linked to this corridor's site halts with it.
+                // A corridor linked to this corridor's site halts with it,
+                // while that site still has people to evacuate.
+                let site_left = op.pools.iter().any(|p| p.site == op.corridors[c].from && !p.loads.is_empty());
                 for &(lc, site) in &links {
-                    if op.corridors[c].from == site && !to_halt.contains(&lc) {
+                    if op.corridors[c].from == site && site_left && !to_halt.contains(&lc) && !halted[lc] {
                         to_halt.push(lc);
+                        let (what, whose) = (cid(lc), sc.sites[site].get_ref().id.clone());
+                        emit(
+                            &mut out,
+                            hq(
+                                format!("linked-halt-{what}-{}", x.id),
+                                at,
+                                Body::Incident(Incident {
+                                    incident: format!("linked-halt-{what}-{}", x.id),
+                                    kind: IncidentKind::Halt,
+                                    corridor: Some(what.clone()),
+                                    convoy: None,
+                                    site: Some(whose.clone()),
+                                    vehicles: vec![],
+                                    killed: 0,
+                                    description: format!("corridor {what} stays open only while the evacuation of {whose} proceeds, which {} stopped", x.id),
+                                }),
+                            ),
+                        );
                     }
                 }
                 for h in to_halt {

@@ -132,3 +132,31 @@ fn infeasible_scenarios_say_why_and_what_would_help() {
     let m = infeasible(&ALEPPO_2016.replace("exit = [36.1700, 37.0700]", "exit = [36.9000, 38.5000]"));
     assert!(m.contains("km from the nearest usable road"), "{m}");
 }
+
+#[test]
+fn a_fleet_too_small_for_the_windows_asks_for_more_vehicles() {
+    let m = infeasible(&ALEPPO_2016.replace("prefix = \"bus\"\nkind = \"bus\"\ncount = 300", "prefix = \"bus\"\nkind = \"bus\"\ncount = 12"));
+    assert!(m.contains("cannot be carried out") && m.contains("more vehicles"), "{m}");
+}
+
+#[test]
+fn a_linked_corridor_halts_while_the_other_evacuation_is_stopped() {
+    // Fu'ah/Kafarya stops on 20 December at 14:00 until a second agreement at 17:00.
+    let text = format!(
+        "{ALEPPO_2016}\n[[agreements]]\nid = \"agreement-20dec-b\"\ntime = \"2016-12-20T17:00:00Z\"\nsites = [\"fuah-kafarya\"]\nterms = \"the road to Fu'ah reopens\"\n\n[[incidents]]\nid = \"fk-stop\"\ntime = \"2016-12-20T14:00:00Z\"\nkind = \"halt\"\ncorridor = \"fuah-kafarya-aleppo\"\ndescription = \"the Fu'ah/Kafarya evacuation stops\"\nuntil_agreement = \"agreement-20dec-b\"\n"
+    );
+    let sc = scenario(&text).unwrap();
+    let out = simulate(&sc, &router()).unwrap();
+    let (stop, resume) = (Utc.with_ymd_and_hms(2016, 12, 20, 14, 4, 0).unwrap(), Utc.with_ymd_and_hms(2016, 12, 20, 17, 0, 0).unwrap());
+    let linked = out.events.iter().find(|e| e.id == "linked-halt-ramouseh-rashidin4-fk-stop").expect("the linked halt is recorded");
+    assert!(matches!(&linked.body, Body::Incident(i) if i.description.contains("stays open only while the evacuation of fuah-kafarya proceeds")));
+    let inside = out.events.iter().filter(|e| matches!(&e.body, Body::Passage(p) if p.checkpoint == "cp1-ramouseh-bridge") && e.time > stop && e.time < resume).count();
+    assert_eq!(inside, 0, "nobody is counted into the linked corridor while it is halted");
+    let after = out.events.iter().filter(|e| matches!(&e.body, Body::Passage(p) if p.checkpoint == "cp1-ramouseh-bridge") && e.time > resume).count();
+    assert!(after > 0, "it resumes with the second agreement");
+    let mut views = Views::new();
+    for (i, e) in out.events.iter().enumerate() {
+        views.apply(i as u64, e);
+    }
+    assert_eq!(views.figures().by_corridor["ramouseh-rashidin4"].people, 31_284);
+}
