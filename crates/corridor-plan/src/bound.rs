@@ -16,6 +16,8 @@
 //!   (see [`flow_bound`]).
 //! - **Each source alone**: the same bound for one source's loads (for
 //!   problems of few sources).
+//! - **The far sources alone**: the same bound for the sources farther
+//!   than some free-flow time from every exit (see [`far_bound`]).
 //! - **Fleet**: some vehicle of a class makes at least ⌈loads/vehicles⌉
 //!   trips, each a loaded run and, between runs, an unload, an empty run
 //!   back and a boarding, all at free-flow speed.
@@ -32,13 +34,15 @@ use crate::net::{FlowNet, NONE};
 pub struct Bounds {
     pub flow_ms: u64,
     pub per_source_ms: u64,
+    /// The sources farther from every exit than some distance, alone.
+    pub far_ms: u64,
     pub fleet_ms: u64,
     pub gates_ms: u64,
 }
 
 impl Bounds {
     pub fn best(&self) -> u64 {
-        self.flow_ms.max(self.per_source_ms).max(self.fleet_ms).max(self.gates_ms)
+        self.flow_ms.max(self.per_source_ms).max(self.far_ms).max(self.fleet_ms).max(self.gates_ms)
     }
     /// Which bound is the largest.
     pub fn binding(&self) -> &'static str {
@@ -49,6 +53,8 @@ impl Bounds {
             "fleet size against round-trip time"
         } else if b == self.per_source_ms {
             "one site's flow over time"
+        } else if b == self.far_ms {
+            "flow over time of the sites far from the exits"
         } else {
             "network flow over time"
         }
@@ -59,12 +65,72 @@ impl Bounds {
 pub fn bounds(p: &Problem) -> Bounds {
     let loads: u64 = p.sources.iter().map(|s| s.loads).sum();
     if loads == 0 {
-        return Bounds { flow_ms: 0, per_source_ms: 0, fleet_ms: 0, gates_ms: 0 };
+        return Bounds { flow_ms: 0, per_source_ms: 0, far_ms: 0, fleet_ms: 0, gates_ms: 0 };
     }
     let all: Vec<usize> = (0..p.sources.len()).filter(|&i| p.sources[i].loads > 0).collect();
     let flow_ms = flow_bound(p, &all);
     let per_source_ms = if all.len() <= 16 && all.len() > 1 { all.iter().map(|&i| flow_bound(p, &[i])).max().unwrap_or(0) } else { 0 };
-    Bounds { flow_ms, per_source_ms, fleet_ms: fleet_bound(p), gates_ms: gates_bound(p) }
+    let far_ms = far_bound(p, &all);
+    Bounds { flow_ms, per_source_ms, far_ms, fleet_ms: fleet_bound(p), gates_ms: gates_bound(p) }
+}
+
+/// The loads of any subset of sources cannot all arrive sooner than that
+/// subset's own flow-over-time bound; the subsets that tell most are the
+/// sources far from every exit (they must cross the city, and cannot use
+/// the capacity next to the exits that only people nearby can fill). So:
+/// the sources farther than `j/8` of the largest free-flow time to an
+/// exit, for `j = 1..8`.
+fn far_bound(p: &Problem, all: &[usize]) -> u64 {
+    if all.len() < 2 {
+        return 0;
+    }
+    let d = to_exit(p.net);
+    let dist: Vec<u64> = all.iter().map(|&i| d[p.sources[i].node as usize]).collect();
+    let Some(&max) = dist.iter().filter(|&&x| x != u64::MAX).max() else { return 0 };
+    let mut best = 0;
+    let mut last_len = all.len();
+    for j in 1..8u64 {
+        let cut = max * j / 8;
+        let which: Vec<usize> = all.iter().zip(&dist).filter(|(_, &x)| x != u64::MAX && x > cut).map(|(&i, _)| i).collect();
+        if which.is_empty() {
+            break;
+        }
+        if which.len() == last_len {
+            continue;
+        }
+        last_len = which.len();
+        best = best.max(flow_bound(p, &which));
+    }
+    best
+}
+
+/// Free-flow time from every node to its nearest exit (`u64::MAX` where none).
+fn to_exit(net: &FlowNet) -> Vec<u64> {
+    use std::cmp::Reverse;
+    let (first_in, arcs_in) = net.reverse_index();
+    let mut dist = vec![u64::MAX; net.node_count()];
+    let mut heap = std::collections::BinaryHeap::new();
+    for v in 0..net.node_count() {
+        if net.sink[v] {
+            dist[v] = 0;
+            heap.push(Reverse((0u64, v as u32)));
+        }
+    }
+    while let Some(Reverse((d, v))) = heap.pop() {
+        if d > dist[v as usize] {
+            continue;
+        }
+        for &a in &arcs_in[first_in[v as usize] as usize..first_in[v as usize + 1] as usize] {
+            let a = a as usize;
+            let u = net.tail[a] as usize;
+            let nd = d + u64::from(net.transit_ms[a]);
+            if net.cap_vph[a] > 0 && !net.sink[u] && nd < dist[u] {
+                dist[u] = nd;
+                heap.push(Reverse((nd, u as u32)));
+            }
+        }
+    }
+    dist
 }
 
 /// The flow-over-time bound for the loads of `which` sources.
@@ -94,7 +160,9 @@ pub fn flow_bound(p: &Problem, which: &[usize]) -> u64 {
     let mut remainder = u64::MAX;
     for a in 0..net.arc_count() {
         let cap = net_slot_peak(net, a, slot);
-        if cap == 0 {
+        // A route through an exit arrives sooner by stopping there, with
+        // less capacity used: no plan needs an exit's outgoing arcs.
+        if cap == 0 || net.sink[net.tail[a] as usize] {
             continue;
         }
         let tau = u64::from(net.transit_ms[a]);
