@@ -277,7 +277,8 @@ impl<'s> Operation<'s> {
             }
             let total: u32 = s.people.values().sum();
             let mut wounded_left = s.wounded;
-            for (allowed, mut pool) in partitions {
+            let parts = partitions.len();
+            for (part, (allowed, mut pool)) in partitions.into_iter().enumerate() {
                 let family = self.pools.iter().map(|p| p.family + 1).max().unwrap_or(0);
                 if family >= 64 {
                     return Err(SimError::Infeasible("more than 64 groups of sites and corridors: split the scenario".into()));
@@ -292,11 +293,7 @@ impl<'s> Operation<'s> {
                 }
                 let people: u32 = pool.iter().map(|p| p.1).sum();
                 // This partition's share of the wounded (the last takes the rest).
-                let wounded = if people == total {
-                    wounded_left
-                } else {
-                    (u64::from(s.wounded) * u64::from(people) / u64::from(total.max(1))) as u32
-                };
+                let wounded = if part + 1 == parts { wounded_left } else { (u64::from(s.wounded) * u64::from(people) / u64::from(total.max(1))) as u32 };
                 let wounded = wounded.min(wounded_left);
                 wounded_left -= wounded;
                 let mut amb = std::collections::VecDeque::new();
@@ -824,12 +821,12 @@ pub fn simulate(sc: &Scenario, router: &Router) -> Result<Outcome, SimError> {
                 ),
             );
         }
-        for &(h, _, to) in &halt_log {
+        for (k, &(h, _, to)) in halt_log.iter().enumerate() {
             if let Some(to) = to.filter(|&to| h == c && s < to && to < e) {
                 emit(
                     &mut out,
                     hq(
-                        format!("reopen-{}-{w}", cid(c)),
+                        format!("reopen-{}-{w}-{k}", cid(c)),
                         epoch + Duration::milliseconds(to as i64),
                         Body::CorridorOpened(CorridorRef {
                             corridor: cid(c),

@@ -160,3 +160,34 @@ fn a_linked_corridor_halts_while_the_other_evacuation_is_stopped() {
     }
     assert_eq!(views.figures().by_corridor["ramouseh-rashidin4"].people, 31_284);
 }
+
+#[test]
+fn groups_only_use_the_corridors_that_take_them() {
+    // Stage 1's pattern: one corridor for civilians, one for armed people.
+    let text = ALEPPO_2016
+        .replace("max_transit_minutes = 120\ncheckpoints = [", "max_transit_minutes = 120\ngroups = [\"women\", \"children\"]\ncheckpoints = [")
+        .replace("corridors = [\"ramouseh-rashidin4\"]", "corridors = [\"ramouseh-rashidin4\", \"armed-west\"]")
+        .replace(
+            "# ── Truce windows",
+            "[[corridors]]\nid = \"armed-west\"\nname = \"Armed people's corridor\"\nfrom = \"east-aleppo\"\nto = \"rashidin-4\"\nentry = [36.1540, 37.1222]\nexit = [36.1700, 37.0700]\ngroups = [\"armed\"]\ncheckpoints = [\n  { id = \"aw-entry\", name = \"entry\", at = \"0%\", vehicles_per_hour = 20 },\n  { id = \"aw-exit\", name = \"exit\", at = \"100%\", vehicles_per_hour = 20 },\n]\n\n# ── Truce windows",
+        );
+    let sc = scenario(&text).unwrap();
+    let out = simulate(&sc, &router()).unwrap();
+    let mut views = Views::new();
+    for (i, e) in out.events.iter().enumerate() {
+        views.apply(i as u64, e);
+        if let Body::Passage(p) = &e.body {
+            let armed = p.counts.get("armed").copied().unwrap_or(0);
+            match p.corridor.as_str() {
+                "armed-west" => assert_eq!(u64::from(armed), corridor_model::people(&p.counts), "{}", e.id),
+                "ramouseh-rashidin4" => assert_eq!(armed, 0, "{}", e.id),
+                _ => {}
+            }
+        }
+    }
+    let f = views.figures();
+    let (civ, arm) = (&f.by_corridor["ramouseh-rashidin4"], &f.by_corridor["armed-west"]);
+    assert_eq!((arm.people, civ.people), (14_891, 7_606 + 8_787));
+    assert_eq!(arm.wounded + civ.wounded, 701, "every wounded person is carried");
+    assert!(f.reconciliation.all_reconciled());
+}
