@@ -16,8 +16,10 @@
 //!   (see [`flow_bound`]).
 //! - **Each source alone**: the same bound for one source's loads (for
 //!   problems of few sources).
-//! - **The far sources alone**: the same bound for the sources farther
-//!   than some free-flow time from every exit (see [`far_bound`]).
+//! - **Subsets of the sources alone**: the same bound for the sources
+//!   farther than some free-flow time from every exit (see `far_bound`),
+//!   and for those the relaxation does not draw more loads from than they
+//!   have (see `supply_bound`).
 //! - **Fleet**: some vehicle of a class makes at least ⌈loads/vehicles⌉
 //!   trips, each a loaded run and, between runs, an unload, an empty run
 //!   back and a boarding, all at free-flow speed.
@@ -34,7 +36,9 @@ use crate::net::{FlowNet, NONE};
 pub struct Bounds {
     pub flow_ms: u64,
     pub per_source_ms: u64,
-    /// The sources farther from every exit than some distance, alone.
+    /// Subsets of the sources alone: those farther from every exit than
+    /// some distance, and those the relaxation does not draw more loads
+    /// from than they have.
     pub far_ms: u64,
     pub fleet_ms: u64,
     pub gates_ms: u64,
@@ -54,7 +58,7 @@ impl Bounds {
         } else if b == self.per_source_ms {
             "one site's flow over time"
         } else if b == self.far_ms {
-            "flow over time of the sites far from the exits"
+            "flow over time of a subset of the sites"
         } else {
             "network flow over time"
         }
@@ -70,7 +74,7 @@ pub fn bounds(p: &Problem) -> Bounds {
     let all: Vec<usize> = (0..p.sources.len()).filter(|&i| p.sources[i].loads > 0).collect();
     let flow_ms = flow_bound(p, &all);
     let per_source_ms = if all.len() <= 16 && all.len() > 1 { all.iter().map(|&i| flow_bound(p, &[i])).max().unwrap_or(0) } else { 0 };
-    let far_ms = far_bound(p, &all);
+    let far_ms = far_bound(p, &all).max(supply_bound(p, &all));
     Bounds { flow_ms, per_source_ms, far_ms, fleet_ms: fleet_bound(p), gates_ms: gates_bound(p) }
 }
 
@@ -100,6 +104,29 @@ fn far_bound(p: &Problem, all: &[usize]) -> u64 {
         }
         last_len = which.len();
         best = best.max(flow_bound(p, &which));
+    }
+    best
+}
+
+/// The relaxation gives every source an endless supply: a few people
+/// next to an exit arc that nobody else can reach (a suburb on the far
+/// side of an exit) "fill" it for hours. Any subset of the sources is a
+/// bound too (and the best subset gives the exact quickest transshipment,
+/// Hoppe and Tardos): so drop the sources the relaxation draws more loads
+/// from than they have, and bound the rest, a few times over.
+fn supply_bound(p: &Problem, all: &[usize]) -> u64 {
+    let mut which = all.to_vec();
+    let mut best = 0;
+    for _ in 0..8 {
+        let (b, used) = flow_bound_use(p, &which);
+        if b != u64::MAX {
+            best = best.max(b);
+        }
+        let keep: Vec<usize> = which.iter().zip(&used).filter(|(&i, &u)| u <= p.sources[i].loads as f64 + 1.0).map(|(&i, _)| i).collect();
+        if keep.len() == which.len() || keep.is_empty() {
+            break;
+        }
+        which = keep;
     }
     best
 }
@@ -147,11 +174,22 @@ fn to_exit(net: &FlowNet) -> Vec<u64> {
 /// in slot `K − ⌊τ_a/s⌋`, arrives no sooner than `K·s + (τ_a mod s)`:
 /// `C ≥ (T* − 1)·s + min_a (τ_a mod s)` over the arcs into exits.
 pub fn flow_bound(p: &Problem, which: &[usize]) -> u64 {
+    flow_bound_use(p, which).0
+}
+
+/// [`flow_bound`], and how many loads the relaxation's flow over time
+/// takes from each of `which` (its static rate times the slots it runs).
+fn flow_bound_use(p: &Problem, which: &[usize]) -> (u64, Vec<f64>) {
+    let (b, used) = flow_bound_inner(p, which);
+    (b, used)
+}
+
+fn flow_bound_inner(p: &Problem, which: &[usize]) -> (u64, Vec<f64>) {
     let net = p.net;
     let slot = p.slot_ms.max(1);
     let demand: u64 = which.iter().map(|&i| p.sources[i].loads).sum();
     if demand == 0 {
-        return 0;
+        return (0, vec![0.0; which.len()]);
     }
     // Residual graph: node n = super source, n+1 = super sink.
     let n = net.node_count();
@@ -171,8 +209,10 @@ pub fn flow_bound(p: &Problem, which: &[usize]) -> u64 {
         }
         g.add(net.tail[a] as usize, net.head[a] as usize, f64::from(cap), (tau / slot) as i64);
     }
+    let mut source_arcs = Vec::with_capacity(which.len());
     for &i in which {
         let s = &p.sources[i];
+        source_arcs.push(g.head.len());
         g.add(ss, s.node as usize, f64::INFINITY, ((s.ready_ms + s.load_ms) / slot) as i64);
     }
     for v in 0..n {
@@ -206,12 +246,20 @@ pub fn flow_bound(p: &Problem, which: &[usize]) -> u64 {
     let by_pieces = fewest_slots(&pieces, demand);
     let t = match (by_pieces, infinite) {
         // Loads already at an exit: nothing to add for an exit arc.
-        (Some(t), Some(d)) if d + 1 <= t => return d * slot,
-        (None, Some(d)) => return d * slot,
+        (Some(t), Some(d)) if d < t => return (d * slot, vec![0.0; which.len()]),
+        (None, Some(d)) => return (d * slot, vec![0.0; which.len()]),
         (Some(t), _) => t,
-        (None, None) => return u64::MAX,
+        (None, None) => return (u64::MAX, vec![0.0; which.len()]),
     };
-    (t - 1) * slot + if remainder == u64::MAX { 0 } else { remainder }
+    let used = which
+        .iter()
+        .zip(&source_arcs)
+        .map(|(&i, &e)| {
+            let s = &p.sources[i];
+            g.cap[e ^ 1] * (t.saturating_sub((s.ready_ms + s.load_ms) / slot)) as f64
+        })
+        .collect();
+    ((t - 1) * slot + if remainder == u64::MAX { 0 } else { remainder }, used)
 }
 
 /// The largest number of vehicles an arc admits in one slot.

@@ -1,0 +1,122 @@
+//! Plan quality on small networks: CCRP's completion within 10% of the
+//! lower bound on grid cities and the Aleppo district network, with every
+//! load sent, routes contiguous and no arc over its capacity in any slot.
+
+use std::collections::HashMap;
+
+use corridor_geo::{aleppo, grid, roads, RoadNetwork};
+use corridor_plan::bound::bounds;
+use corridor_plan::{plan, FlowNet, Plan, Problem, Source};
+
+const SLOT_MS: u64 = 60_000;
+
+fn nearest(r: &RoadNetwork, lat: f64, lon: f64, taken: &[u32]) -> u32 {
+    let k = lat.to_radians().cos();
+    let d = |v: u32| (r.lat[v as usize] - lat).powi(2) + ((r.lon[v as usize] - lon) * k).powi(2);
+    (0..r.node_count() as u32).filter(|v| !taken.contains(v)).min_by(|&a, &b| d(a).total_cmp(&d(b))).unwrap()
+}
+
+fn exits_at(r: &RoadNetwork, targets: &[(f64, f64)]) -> Vec<u32> {
+    let mut out = Vec::new();
+    for &(lat, lon) in targets {
+        let v = nearest(r, lat, lon, &out);
+        out.push(v);
+    }
+    out
+}
+
+fn grid_net(side: u32) -> FlowNet {
+    let r = grid::grid_city(side, side, 1).unwrap();
+    let f = |v: &[f64]| (v.iter().copied().fold(f64::INFINITY, f64::min), v.iter().copied().fold(f64::NEG_INFINITY, f64::max));
+    let ((lat0, lat1), (lon0, lon1)) = (f(&r.lat), f(&r.lon));
+    let (mlat, mlon) = ((lat0 + lat1) / 2.0, (lon0 + lon1) / 2.0);
+    let exits = exits_at(&r, &[(lat0, mlon), (lat1, mlon), (mlat, lon0), (mlat, lon1)]);
+    FlowNet::from_roads(&r, &exits)
+}
+
+fn aleppo_roads() -> RoadNetwork {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/aleppo/neighborhoods.geojson");
+    let text = std::fs::read_to_string(path).expect("the shared data folder beside the project");
+    let fc = aleppo::district_network(&text).unwrap();
+    roads::import_geojson(&fc.to_string(), "aleppo districts").unwrap()
+}
+
+/// `loads` spread evenly over the nodes that are not exits.
+fn problem(net: &FlowNet, loads: u64) -> Problem<'_> {
+    let nodes: Vec<u32> = (0..net.node_count() as u32).filter(|&v| !net.sink[v as usize]).collect();
+    let n = nodes.len() as u64;
+    let sources = nodes
+        .iter()
+        .enumerate()
+        .filter_map(|(i, &v)| {
+            let i = i as u64;
+            let k = (i + 1) * loads / n - i * loads / n;
+            (k > 0).then_some(Source { node: v, family: 0, class: 0, loads: k, ready_ms: 0, load_ms: 0 })
+        })
+        .collect();
+    Problem { net, sources, fleet: None, reposition_ms: HashMap::new(), slot_ms: SLOT_MS, unload_ms: 0, horizon_ms: 7 * 24 * 3_600_000 }
+}
+
+/// Checks what every plan must satisfy (as tests/ccrp.rs does).
+fn check(p: &Problem, plan: &Plan) {
+    let net = p.net;
+    let mut used: HashMap<(u32, u64), u32> = HashMap::new();
+    let mut sent = vec![0u64; p.sources.len()];
+    for t in &plan.trips {
+        sent[t.source] += u64::from(t.units);
+        let mut at = p.sources[t.source].node;
+        let mut time = t.depart_ms;
+        for &(a, e) in &t.legs {
+            assert_eq!(net.tail[a as usize], at, "legs are contiguous");
+            assert!(e >= time, "a vehicle enters an arc no sooner than it reaches its tail");
+            *used.entry((a, e / p.slot_ms)).or_default() += t.units;
+            at = net.head[a as usize];
+            time = e + u64::from(net.transit_ms[a as usize]);
+        }
+        assert!(net.sink[at as usize], "every trip ends at an exit");
+        assert_eq!(time, t.arrive_ms);
+        assert!(time <= plan.completion_ms);
+    }
+    for (&(a, k), &n) in &used {
+        assert!(n <= net.slot_cap(a as usize, k, p.slot_ms), "arc {a} slot {k}: {n} vehicles over capacity");
+    }
+    for (i, s) in p.sources.iter().enumerate() {
+        assert_eq!(sent[i], s.loads, "source {i}: every load is sent");
+    }
+}
+
+/// Plans, checks and returns plan / bound.
+fn ratio(name: &str, p: &Problem) -> f64 {
+    let pl = plan(p).unwrap();
+    check(p, &pl);
+    let b = bounds(p);
+    let lb = b.best();
+    assert!(pl.completion_ms >= lb, "{name}: plan {} beats its lower bound {lb}", pl.completion_ms);
+    let r = pl.completion_ms as f64 / lb as f64;
+    eprintln!("{name}: plan {:.1} min, bound {:.1} min ({}), ratio {r:.3}", pl.completion_ms as f64 / 60_000.0, lb as f64 / 60_000.0, b.binding());
+    r
+}
+
+#[test]
+fn grid_cities_with_four_exits() {
+    for (side, loads) in [(10, 2_000), (30, 6_000)] {
+        let net = grid_net(side);
+        let r = ratio(&format!("grid {side}×{side}"), &problem(&net, loads));
+        assert!(r <= 1.10, "grid {side}×{side}: ratio {r:.3}");
+    }
+}
+
+#[test]
+fn aleppo_district_network() {
+    let r = aleppo_roads();
+    let place = |id: &str| aleppo::place(id).map(|p| (p.lat, p.lon)).unwrap();
+    let exits = exits_at(&r, &[place(aleppo::RASHIDIN_4), place(aleppo::IDLIB)]);
+    let net = FlowNet::from_roads(&r, &exits);
+    for &z in &exits {
+        let ins: Vec<_> = (0..net.arc_count()).filter(|&a| net.head[a] == z).map(|a| (net.tail[a], net.cap_vph[a], net.transit_ms[a])).collect();
+        eprintln!("exit {z} ({:.4},{:.4}): in {:?} out {:?}", r.lat[z as usize], r.lon[z as usize], ins, net.arcs_of(z).map(|a| (net.head[a], net.cap_vph[a], net.transit_ms[a])).collect::<Vec<_>>());
+    }
+    eprintln!("nodes {} arcs {}", net.node_count(), net.arc_count());
+    let x = ratio("aleppo districts", &problem(&net, 10_000));
+    assert!(x <= 1.10, "aleppo: ratio {x:.3}");
+}
