@@ -112,11 +112,6 @@ fn aleppo_district_network() {
     let place = |id: &str| aleppo::place(id).map(|p| (p.lat, p.lon)).unwrap();
     let exits = exits_at(&r, &[place(aleppo::RASHIDIN_4), place(aleppo::IDLIB)]);
     let net = FlowNet::from_roads(&r, &exits);
-    for &z in &exits {
-        let ins: Vec<_> = (0..net.arc_count()).filter(|&a| net.head[a] == z).map(|a| (net.tail[a], net.cap_vph[a], net.transit_ms[a])).collect();
-        eprintln!("exit {z} ({:.4},{:.4}): in {:?} out {:?}", r.lat[z as usize], r.lon[z as usize], ins, net.arcs_of(z).map(|a| (net.head[a], net.cap_vph[a], net.transit_ms[a])).collect::<Vec<_>>());
-    }
-    eprintln!("nodes {} arcs {}", net.node_count(), net.arc_count());
     let x = ratio("aleppo districts", &problem(&net, 10_000));
     assert!(x <= 1.10, "aleppo: ratio {x:.3}");
 }

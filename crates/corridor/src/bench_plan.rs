@@ -27,6 +27,10 @@
 //! median of several runs, and the growth factor per 10× evacuees
 //! (`(t₂/t₁)^(1/log₁₀(e₂/e₁))`). Floor: 2M evacuees in under 5 s.
 //!
+//! The scaling runs put the evacuees at `--pickups` (default 1,024)
+//! evenly spaced pickup points (every node of the Aleppo network, which has
+//! fewer); `--pickups 0` spreads them over every node.
+//!
 //! Results go to stdout, progress to stderr.
 
 use std::collections::HashMap;
@@ -65,6 +69,10 @@ pub struct PlanBenchArgs {
     /// Timed runs per scaling case (the median is reported; fewer for slow cases).
     #[arg(long, default_value_t = 5)]
     pub reps: usize,
+    /// Pickup points of the scaling runs (evacuees spread evenly over at
+    /// most this many nodes; 0: every node).
+    #[arg(long, default_value_t = 1024)]
+    pub pickups: usize,
     /// Skip the largest cases (300×300 quality, 2M scaling).
     #[arg(long)]
     pub quick: bool,
@@ -168,7 +176,14 @@ fn exit_capacity_vph(net: &FlowNet) -> u64 {
 
 /// `loads` spread evenly over the nodes that are not exits.
 fn problem<'a>(c: &'a Case, loads: u64, slot_ms: u64) -> Problem<'a> {
-    let nodes: Vec<u32> = (0..c.net.node_count() as u32).filter(|v| !c.net.sink[*v as usize]).collect();
+    problem_at(c, loads, slot_ms, usize::MAX)
+}
+
+/// `loads` spread evenly over at most `points` pickup points, evenly
+/// spaced among the nodes that are not exits.
+fn problem_at<'a>(c: &'a Case, loads: u64, slot_ms: u64, points: usize) -> Problem<'a> {
+    let all: Vec<u32> = (0..c.net.node_count() as u32).filter(|v| !c.net.sink[*v as usize]).collect();
+    let nodes: Vec<u32> = if all.len() <= points { all } else { (0..points).map(|j| all[j * all.len() / points]).collect() };
     let n = nodes.len() as u64;
     let sources = nodes
         .iter()
@@ -293,7 +308,7 @@ fn scaling(c: &Case, a: &PlanBenchArgs, evacuees: &[u64]) -> Result<Vec<ScaleRow
     let mut rows = Vec::new();
     for &e in evacuees {
         let loads = e.div_ceil(a.load);
-        let p = problem(c, loads, slot_ms);
+        let p = problem_at(c, loads, slot_ms, if a.pickups == 0 { usize::MAX } else { a.pickups });
         let mut times = Vec::new();
         let mut last = None;
         let started = Instant::now();
