@@ -13,7 +13,7 @@ use corridor_ledger::store::sqlite::SqliteStore;
 use corridor_ledger::store::Store;
 use corridor_ledger::verify::verify_log;
 use corridor_ledger::{parse_checkpoint, Appended, Ledger, LedgerError};
-use corridor_model::{AidDelivery, Body, Event, Return};
+use corridor_model::{Airdrop, Body, Event};
 
 /// Opens fresh connections to one test store.
 type Opener = Box<dyn Fn() -> Box<dyn Store>>;
@@ -46,20 +46,13 @@ fn backends(tag: &str) -> Vec<Backend> {
     v
 }
 
+/// An event that refers to nothing declared before it (an airdrop).
 fn aid(id: &str, tonnes: f64) -> Event {
     Event::new(
         id,
         Utc.with_ymd_and_hms(2016, 12, 23, 9, 0, 0).unwrap(),
         "hq",
-        Body::AidDelivered(AidDelivery {
-            delivery: id.into(),
-            commodity: "food".into(),
-            tonnes,
-            families: 10,
-            people: 50,
-            district: "Hanano".into(),
-            organisation: "SARC".into(),
-        }),
+        Body::Airdrop(Airdrop { airdrop: id.into(), position: corridor_model::Position { lat: 36.2, lon: 37.15 }, contents: "food".into(), tonnes, recovered: true }),
     )
 }
 
@@ -182,7 +175,7 @@ fn concurrent_appends_share_group_commits_and_all_land() {
                                 format!("t{t}-b{b}-{i}"),
                                 Utc.with_ymd_and_hms(2016, 12, 24, 9, 0, 0).unwrap(),
                                 "hq",
-                                Body::ReturnRecorded(Return { record: format!("r{t}{b}{i}"), district: "Hanano".into(), families: 1, people: 4 }),
+                                Body::Airdrop(Airdrop { airdrop: format!("r{t}{b}{i}"), position: corridor_model::Position { lat: 36.2, lon: 37.15 }, contents: "medicine".into(), tonnes: 0.5, recovered: false }),
                             )
                         });
                         let out = ledger.append(events.collect()).unwrap();

@@ -58,6 +58,8 @@ pub enum Body {
     ClearanceRecorded(Clearance),
     ReturnRecorded(Return),
     NoticeIssued(Notice),
+    DistrictDeclared(District),
+    ClaimRecorded(Claim),
 }
 
 impl Body {
@@ -84,6 +86,8 @@ impl Body {
             Body::ClearanceRecorded(_) => "clearance_recorded",
             Body::ReturnRecorded(_) => "return_recorded",
             Body::NoticeIssued(_) => "notice_issued",
+            Body::DistrictDeclared(_) => "district_declared",
+            Body::ClaimRecorded(_) => "claim_recorded",
         }
     }
 }
@@ -379,6 +383,53 @@ pub struct Return {
     pub people: u32,
 }
 
+/// A district (a neighbourhood) that aid, clearance and returns refer to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct District {
+    pub district: String,
+    /// English name.
+    pub name: String,
+    /// Arabic name.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub name_ar: String,
+    /// A point inside it.
+    pub position: Position,
+    /// Its area.
+    pub hectares: f64,
+}
+
+/// What a claimed figure counts, so that it can be set beside the ledger's.
+pub const CLAIM_MEASURES: [&str; 10] = [
+    "withdrawn",
+    "withdrawn:CORRIDOR",
+    "group:GROUP",
+    "wounded",
+    "aid_tonnes",
+    "aid_families",
+    "cleared_hectares",
+    "cleared_road_km",
+    "cleared_buildings",
+    "returned_people",
+];
+
+/// A figure another source published (e.g. "almost 34,000 left eastern
+/// Aleppo"), recorded to be shown beside the figure the ledger gives.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Claim {
+    pub claim: String,
+    /// Who published it (a source's name).
+    pub source: String,
+    /// When it was published.
+    pub date: chrono::NaiveDate,
+    /// The claim's words.
+    pub text: String,
+    pub figure: f64,
+    /// One of [`CLAIM_MEASURES`] (`CORRIDOR` and `GROUP` replaced by ids).
+    pub measure: String,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Channel {
@@ -521,21 +572,35 @@ impl Event {
             }
             Body::Airdrop(a) => {
                 check_id(&f("airdrop"), &a.airdrop)?;
-                check_nonneg(&f("tonnes"), a.tonnes)?;
                 check_position(&f("position"), a.position)?;
+                check_nonneg(&f("tonnes"), a.tonnes)?;
+            }
+            Body::HazardDeclared(h) => {
+                check_id(&f("hazard"), &h.hazard)?;
+                check_ring(&f("ring"), &h.ring)?;
             }
             Body::ClearanceRecorded(c) => {
                 check_id(&f("record"), &c.record)?;
                 check_nonneg(&f("hectares"), c.hectares)?;
                 check_nonneg(&f("road_km"), c.road_km)?;
-            }
-            Body::HazardDeclared(h) => {
-                check_id(&f("hazard"), &h.hazard)?;
-                if h.ring.len() < 4 || h.ring.first() != h.ring.last() {
-                    return Err(FieldError::new(f("ring"), "a polygon ring needs at least 4 positions, the last equal to the first"));
+                if c.completes && c.hazard.is_none() {
+                    return Err(FieldError::new(f("completes"), "only a clearance of a hazard area can complete it: name the hazard"));
                 }
-                for (i, &[lon, lat]) in h.ring.iter().enumerate() {
-                    check_position(&f(&format!("ring[{i}]")), Position { lat, lon })?;
+            }
+            Body::DistrictDeclared(d) => {
+                check_id(&f("district"), &d.district)?;
+                check_position(&f("position"), d.position)?;
+                check_nonneg(&f("hectares"), d.hectares)?;
+            }
+            Body::ClaimRecorded(c) => {
+                check_id(&f("claim"), &c.claim)?;
+                check_nonneg(&f("figure"), c.figure)?;
+                let known = CLAIM_MEASURES.iter().any(|m| match m.split_once(':') {
+                    Some((head, _)) => c.measure.strip_prefix(head).and_then(|r| r.strip_prefix(':')).is_some_and(|id| !id.is_empty()),
+                    None => c.measure == *m,
+                });
+                if !known {
+                    return Err(FieldError::new(f("measure"), format!("{:?} is not a measure; use one of {}", c.measure, CLAIM_MEASURES.join(", "))));
                 }
             }
             _ => {}
@@ -592,6 +657,54 @@ fn check_sha256(field: &str, hex: &str) -> Result<(), FieldError> {
         return Err(FieldError::new(field, "must be a SHA-256 digest: 64 lowercase hexadecimal digits"));
     }
     Ok(())
+}
+
+/// A polygon ring: `[lon, lat]` positions, at least four, closed (the last
+/// equals the first), and simple (no two edges cross).
+fn check_ring(field: &str, ring: &[[f64; 2]]) -> Result<(), FieldError> {
+    if ring.len() < 4 {
+        return Err(FieldError::new(field, format!("a polygon ring needs at least 4 positions (the last repeating the first); this one has {}", ring.len())));
+    }
+    for (i, p) in ring.iter().enumerate() {
+        check_position(&format!("{field}[{i}]"), Position { lat: p[1], lon: p[0] })?;
+    }
+    if ring.first() != ring.last() {
+        return Err(FieldError::new(field, "the ring does not close: its last position must repeat its first"));
+    }
+    let n = ring.len() - 1;
+    let cross = |a: [f64; 2], b: [f64; 2], c: [f64; 2], d: [f64; 2]| {
+        let orient = |p: [f64; 2], q: [f64; 2], r: [f64; 2]| (q[0] - p[0]) * (r[1] - p[1]) - (q[1] - p[1]) * (r[0] - p[0]);
+        let (d1, d2, d3, d4) = (orient(c, d, a), orient(c, d, b), orient(a, b, c), orient(a, b, d));
+        ((d1 > 0.0 && d2 < 0.0) || (d1 < 0.0 && d2 > 0.0)) && ((d3 > 0.0 && d4 < 0.0) || (d3 < 0.0 && d4 > 0.0))
+    };
+    for i in 0..n {
+        for j in i + 2..n {
+            if i == 0 && j == n - 1 {
+                continue; // the closing edge meets the first at the ring's start
+            }
+            if cross(ring[i], ring[i + 1], ring[j], ring[j + 1]) {
+                return Err(FieldError::new(field, format!("the ring crosses itself (edges {i} and {j}): draw it without crossings")));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The area of a ring of `[lon, lat]` positions on the WGS 84 mean sphere,
+/// hectares (the spherical excess formula of Chamberlain and Duquette,
+/// "Some algorithms for polygons on a sphere", JPL 2007, as GeoJSON tools use).
+pub fn ring_hectares(ring: &[[f64; 2]]) -> f64 {
+    const R: f64 = 6_378_137.0;
+    let n = ring.len();
+    if n < 3 {
+        return 0.0;
+    }
+    let mut sum = 0.0;
+    for i in 0..n {
+        let (p1, p2, p3) = (ring[i], ring[(i + 1) % n], ring[(i + 2) % n]);
+        sum += (p3[0].to_radians() - p1[0].to_radians()) * p2[1].to_radians().sin();
+    }
+    (sum * R * R / 2.0).abs() / 10_000.0
 }
 
 fn check_position(field: &str, p: Position) -> Result<(), FieldError> {

@@ -24,7 +24,8 @@ struct ConvoyInfo {
 }
 
 /// The declared groups, sites, corridors, checkpoints, vehicles, convoys,
-/// windows, hazards and notices, built by folding the log. An event that
+/// windows, hazards (with the hectares cleared of each), notices, districts
+/// and claims, built by folding the log. An event that
 /// refers to something not declared before it is rejected.
 #[derive(Debug, Clone, Default)]
 pub struct Registry {
@@ -36,8 +37,11 @@ pub struct Registry {
     vehicles: HashMap<String, Vehicle>,
     convoys: HashMap<String, ConvoyInfo>,
     windows: HashSet<String>,
-    hazards: HashSet<String>,
+    /// Hazard areas: their area and the hectares cleared so far (hectares).
+    hazards: HashMap<String, (f64, f64)>,
     notices: HashSet<String>,
+    districts: HashSet<String>,
+    claims: HashSet<String>,
 }
 
 impl Registry {
@@ -230,12 +234,38 @@ impl Registry {
                 }
             }
             Body::HazardDeclared(h) => {
-                new("hazard", &h.hazard, self.hazards.contains(&h.hazard), "hazard", "use hazard_status_changed to change it")?;
+                new("hazard", &h.hazard, self.hazards.contains_key(&h.hazard), "hazard", "use hazard_status_changed to change it")?;
+                if !h.district.is_empty() {
+                    self.district(|| f("district"), &h.district)?;
+                }
             }
             Body::HazardStatusChanged(h) => self.hazard(|| f("hazard"), &h.hazard)?,
             Body::ClearanceRecorded(c) => {
+                self.district(|| f("district"), &c.district)?;
                 if let Some(h) = &c.hazard {
                     self.hazard(|| f("hazard"), h)?;
+                    let (area, done) = self.hazards[h];
+                    // A little slack for rounding in the surveyors' figures.
+                    if done + c.hectares > area * 1.001 + 0.01 {
+                        return Err(FieldError::new(
+                            f("hectares"),
+                            format!("{:.2} ha more would make {:.2} ha cleared of hazard area {h:?}, which has {area:.2} ha ({done:.2} ha cleared already)", c.hectares, done + c.hectares),
+                        ));
+                    }
+                }
+            }
+            Body::AidDelivered(a) => self.district(|| f("district"), &a.district)?,
+            Body::ReturnRecorded(r) => self.district(|| f("district"), &r.district)?,
+            Body::DistrictDeclared(d) => {
+                new("district", &d.district, self.districts.contains(&d.district), "district", "choose another id")?;
+            }
+            Body::ClaimRecorded(c) => {
+                new("claim", &c.claim, self.claims.contains(&c.claim), "claim", "choose another id")?;
+                if let Some(id) = c.measure.strip_prefix("withdrawn:") {
+                    self.corridor_id(|| f("measure"), id)?;
+                }
+                if let Some(id) = c.measure.strip_prefix("group:") {
+                    self.group(|| f("measure"), id)?;
                 }
             }
             Body::NoticeIssued(n) => {
@@ -254,7 +284,7 @@ impl Registry {
                     }
                 }
             }
-            Body::AidDelivered(_) | Body::Airdrop(_) | Body::ReturnRecorded(_) => {}
+            Body::Airdrop(_) => {}
         }
         Ok(())
     }
@@ -304,7 +334,18 @@ impl Registry {
                 );
             }
             Body::HazardDeclared(h) => {
-                self.hazards.insert(h.hazard.clone());
+                self.hazards.insert(h.hazard.clone(), (crate::ring_hectares(&h.ring), 0.0));
+            }
+            Body::ClearanceRecorded(c) => {
+                if let Some(area) = c.hazard.as_ref().and_then(|h| self.hazards.get_mut(h)) {
+                    area.1 += c.hectares;
+                }
+            }
+            Body::DistrictDeclared(d) => {
+                self.districts.insert(d.district.clone());
+            }
+            Body::ClaimRecorded(c) => {
+                self.claims.insert(c.claim.clone());
             }
             Body::NoticeIssued(n) => {
                 self.notices.insert(n.notice.clone());
@@ -362,8 +403,16 @@ impl Registry {
         }
     }
 
+    fn district(&self, field: impl FnOnce() -> String, id: &str) -> Result<(), FieldError> {
+        if self.districts.contains(id) {
+            Ok(())
+        } else {
+            Err(FieldError::new(field(), format!("unknown district {id:?}: declare it first (district_declared)")))
+        }
+    }
+
     fn hazard(&self, field: impl FnOnce() -> String, id: &str) -> Result<(), FieldError> {
-        if self.hazards.contains(id) {
+        if self.hazards.contains_key(id) {
             Ok(())
         } else {
             Err(FieldError::new(field(), format!("unknown hazard area {id:?}: declare it first (hazard_declared)")))
@@ -385,6 +434,9 @@ impl Body {
             | Body::ConvoyDispatched(_)
             | Body::HazardDeclared(_)
             | Body::NoticeIssued(_)
+            | Body::ClearanceRecorded(_)
+            | Body::DistrictDeclared(_)
+            | Body::ClaimRecorded(_)
         )
     }
 }

@@ -164,3 +164,57 @@ fn a_group_counted_twice_in_one_passage_is_refused() {
     let e = err_of(&passage(r#"{"children":12,"children":9}"#, 0, "cp1", "bus-1", "ramouseh"));
     assert!(e.contains("body.passage.counts") && e.contains("\"children\" is counted twice"), "{e}");
 }
+
+/// A district, a hazard area of about 1.0 km × 1.1 km (≈ 111 ha) in it,
+/// then `tail`.
+fn aftermath(tail: &str) -> String {
+    let district = r#"{"v":1,"id":"d","time":"2017-01-01T00:00:00Z","author":"hq","body":{"district_declared":{"district":"hanano","name":"Hanano","name_ar":"هنانو","position":{"lat":36.22,"lon":37.19},"hectares":300.0}}}"#;
+    let hazard = r#"{"v":1,"id":"h","time":"2017-01-01T00:00:00Z","author":"hq","body":{"hazard_declared":{"hazard":"area-1","kind":"suspected_mined","status":"suspected","ring":[[37.18,36.21],[37.19,36.21],[37.19,36.22],[37.18,36.22],[37.18,36.21]],"district":"hanano"}}}"#;
+    format!("{district}\n{hazard}\n{tail}")
+}
+
+#[test]
+fn aftermath_records_are_checked() {
+    let clearance = |id: &str, hazard: &str, ha: f64| {
+        format!(r#"{{"v":1,"id":"{id}","time":"2017-01-10T00:00:00Z","author":"hq","body":{{"clearance_recorded":{{"record":"{id}","hazard":"{hazard}","district":"hanano","hectares":{ha},"road_km":3.0,"buildings":12,"team":"t1"}}}}}}"#)
+    };
+    // The area is computed from its ring: about 100 ha.
+    let ha = corridor_model::ring_hectares(&[[37.18, 36.21], [37.19, 36.21], [37.19, 36.22], [37.18, 36.22], [37.18, 36.21]]);
+    assert!((99.0..101.0).contains(&ha), "{ha}");
+    let ok = aftermath(&format!("{}\n{}", clearance("c1", "area-1", 60.0), clearance("c2", "area-1", 39.0)));
+    let mut r = registry();
+    r.apply_batch(&parse_batch(&ok).unwrap()).expect("within the area");
+    let e = err_of(&aftermath(&format!("{}\n{}", clearance("c1", "area-1", 60.0), clearance("c2", "area-1", 60.0))));
+    assert!(e.contains("event #3") && e.contains("body.clearance_recorded.hectares") && e.contains("which has 99."), "{e}");
+    let e = err_of(&aftermath(&clearance("c1", "area-9", 1.0)));
+    assert!(e.contains("body.clearance_recorded.hazard") && e.contains("unknown hazard area \"area-9\""), "{e}");
+    let aid = |t: &str, d: &str| format!(r#"{{"v":1,"id":"a","time":"2017-01-10T00:00:00Z","author":"hq","body":{{"aid_delivered":{{"delivery":"a","commodity":"food","tonnes":{t},"families":10,"people":50,"district":"{d}","organisation":"SARC"}}}}}}"#);
+    let e = err_of(&aftermath(&aid("-2.5", "hanano")));
+    assert!(e.contains("body.aid_delivered.tonnes") && e.contains("-2.5 is not a non-negative number"), "{e}");
+    let e = err_of(&aftermath(&aid("2.5", "atlantis")));
+    assert!(e.contains("body.aid_delivered.district") && e.contains("unknown district \"atlantis\""), "{e}");
+    let ret = r#"{"v":1,"id":"r","time":"2017-01-10T00:00:00Z","author":"hq","body":{"return_recorded":{"record":"r","district":"nowhere","families":1,"people":4}}}"#;
+    assert!(err_of(&aftermath(ret)).contains("unknown district \"nowhere\""));
+}
+
+#[test]
+fn hazard_polygons_must_close_and_not_cross_themselves() {
+    let hazard = |ring: &str| format!(r#"{{"v":1,"id":"h","time":"2017-01-01T00:00:00Z","author":"hq","body":{{"hazard_declared":{{"hazard":"x","kind":"suspected_mined","status":"suspected","ring":{ring}}}}}}}"#);
+    let e = err_of(&hazard("[[37.18,36.21],[37.19,36.21],[37.19,36.22],[37.18,36.22]]"));
+    assert!(e.contains("body.hazard_declared.ring") && e.contains("does not close"), "{e}");
+    // A bow tie: edges 0 and 2 cross.
+    let e = err_of(&hazard("[[37.18,36.21],[37.19,36.22],[37.19,36.21],[37.18,36.22],[37.18,36.21]]"));
+    assert!(e.contains("crosses itself"), "{e}");
+    let e = err_of(&hazard("[[37.18,36.21],[37.19,36.21],[37.18,36.21]]"));
+    assert!(e.contains("at least 4 positions"), "{e}");
+}
+
+#[test]
+fn claims_name_a_measure_the_ledger_has() {
+    let claim = |m: &str| format!(r#"{{"v":1,"id":"cl","time":"2017-01-01T00:00:00Z","author":"hq","body":{{"claim_recorded":{{"claim":"cl","source":"001","date":"2016-12-23","text":"almost 34,000 left","figure":34000,"measure":"{m}"}}}}}}"#);
+    let mut r = registry();
+    r.apply_batch(&parse_batch(&claim("withdrawn:ramouseh")).unwrap()).expect("a declared corridor");
+    assert!(err_of(&claim("happiness")).contains("is not a measure"));
+    assert!(err_of(&claim("withdrawn:nowhere")).contains("unknown corridor"));
+    assert!(err_of(&claim("group:dragons")).contains("body.claim_recorded.measure"));
+}

@@ -14,7 +14,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use corridor_model::{people, Body, Counts, Event, IncidentKind, VehicleKind};
+use corridor_model::{people, Body, Counts, Event, HazardKind, HazardStatus, IncidentKind, VehicleKind};
 use serde::Serialize;
 
 /// People by group, plus the wounded among them.
@@ -176,6 +176,86 @@ pub struct Recovery {
     pub returned_people: u64,
 }
 
+/// A declared district, as reports name it.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DistrictInfo {
+    pub name: String,
+    pub name_ar: String,
+    pub hectares: f64,
+}
+
+/// Aid delivered (to a district, on a day, of a commodity).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct AidTally {
+    pub deliveries: u64,
+    pub tonnes: f64,
+    pub families: u64,
+    pub people: u64,
+}
+
+/// A hazard area and its clearance.
+#[derive(Debug, Clone, Serialize)]
+pub struct AreaProgress {
+    pub hazard: String,
+    pub district: String,
+    pub kind: HazardKind,
+    pub status: HazardStatus,
+    pub hectares: f64,
+    pub cleared_hectares: f64,
+    pub cleared_road_km: f64,
+    pub cleared_buildings: u64,
+}
+
+/// What was cleared in a district (with or without a declared area).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Cleared {
+    pub hectares: f64,
+    pub road_km: f64,
+    pub buildings: u64,
+}
+
+/// A return, flagged when its district still had hazard areas not cleared.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReturnRow {
+    pub index: u64,
+    pub time: DateTime<Utc>,
+    pub district: String,
+    pub families: u32,
+    pub people: u32,
+    /// The district's hazard areas not yet cleared at the time, if any.
+    pub uncleared: Vec<String>,
+}
+
+/// A claimed figure beside the ledger's own.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClaimRow {
+    pub claim: String,
+    pub source: String,
+    pub date: NaiveDate,
+    pub text: String,
+    pub measure: String,
+    pub figure: f64,
+    /// What the ledger gives for the same measure.
+    pub ledger: f64,
+    /// `figure − ledger`.
+    pub difference: f64,
+}
+
+/// Aid, airdrops, clearance, returns and claims.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Aftermath {
+    pub districts: BTreeMap<String, DistrictInfo>,
+    pub aid_by_district: BTreeMap<String, AidTally>,
+    pub aid_by_day: BTreeMap<NaiveDate, AidTally>,
+    pub aid_by_commodity: BTreeMap<String, AidTally>,
+    pub areas: Vec<AreaProgress>,
+    pub cleared_by_district: BTreeMap<String, Cleared>,
+    /// Cumulative clearance after each day with a record.
+    pub cleared_by_day: BTreeMap<NaiveDate, Cleared>,
+    pub returns: Vec<ReturnRow>,
+    pub claims: Vec<ClaimRow>,
+}
+
 /// The fold over the log.
 #[derive(Debug, Clone, Default)]
 pub struct Views {
@@ -192,6 +272,8 @@ pub struct Views {
     convoys: BTreeMap<String, ConvoyState>,
     incidents: Vec<IncidentRow>,
     recovery: Recovery,
+    aftermath: Aftermath,
+    claims: Vec<corridor_model::Claim>,
 }
 
 /// Every figure, ready to print or serve.
@@ -210,6 +292,7 @@ pub struct Figures {
     pub incidents: Vec<IncidentRow>,
     pub reconciliation: Reconciliation,
     pub recovery: Recovery,
+    pub aftermath: Aftermath,
 }
 
 impl Views {
@@ -312,6 +395,17 @@ impl Views {
                 self.recovery.aid_tonnes += a.tonnes;
                 self.recovery.aid_families += u64::from(a.families);
                 self.recovery.aid_people += u64::from(a.people);
+                let m = &mut self.aftermath;
+                for t in [
+                    m.aid_by_district.entry(a.district.clone()).or_default(),
+                    m.aid_by_day.entry(e.time.date_naive()).or_default(),
+                    m.aid_by_commodity.entry(a.commodity.clone()).or_default(),
+                ] {
+                    t.deliveries += 1;
+                    t.tonnes += a.tonnes;
+                    t.families += u64::from(a.families);
+                    t.people += u64::from(a.people);
+                }
             }
             Body::Airdrop(a) => {
                 self.recovery.airdrops += 1;
@@ -321,17 +415,51 @@ impl Views {
                 self.recovery.cleared_hectares += c.hectares;
                 self.recovery.cleared_road_km += c.road_km;
                 self.recovery.cleared_buildings += u64::from(c.buildings);
+                let m = &mut self.aftermath;
+                let d = m.cleared_by_district.entry(c.district.clone()).or_default();
+                d.hectares += c.hectares;
+                d.road_km += c.road_km;
+                d.buildings += u64::from(c.buildings);
+                let day = m.cleared_by_day.entry(e.time.date_naive()).or_default();
+                (day.hectares, day.road_km, day.buildings) = (self.recovery.cleared_hectares, self.recovery.cleared_road_km, self.recovery.cleared_buildings);
+                if let Some(a) = c.hazard.as_ref().and_then(|h| m.areas.iter_mut().find(|a| &a.hazard == h)) {
+                    a.cleared_hectares += c.hectares;
+                    a.cleared_road_km += c.road_km;
+                    a.cleared_buildings += u64::from(c.buildings);
+                    if c.completes {
+                        a.status = HazardStatus::Cleared;
+                    }
+                }
             }
             Body::ReturnRecorded(r) => {
                 self.recovery.returned_families += u64::from(r.families);
                 self.recovery.returned_people += u64::from(r.people);
+                let uncleared = self.aftermath.areas.iter().filter(|a| a.district == r.district && a.status.blocks()).map(|a| a.hazard.clone()).collect();
+                self.aftermath.returns.push(ReturnRow { index, time: e.time, district: r.district.clone(), families: r.families, people: r.people, uncleared });
             }
+            Body::DistrictDeclared(d) => {
+                self.aftermath.districts.insert(d.district.clone(), DistrictInfo { name: d.name.clone(), name_ar: d.name_ar.clone(), hectares: d.hectares });
+            }
+            Body::HazardDeclared(h) => self.aftermath.areas.push(AreaProgress {
+                hazard: h.hazard.clone(),
+                district: h.district.clone(),
+                kind: h.kind,
+                status: h.status,
+                hectares: corridor_model::ring_hectares(&h.ring),
+                cleared_hectares: 0.0,
+                cleared_road_km: 0.0,
+                cleared_buildings: 0,
+            }),
+            Body::HazardStatusChanged(h) => {
+                if let Some(a) = self.aftermath.areas.iter_mut().find(|a| a.hazard == h.hazard) {
+                    a.status = h.status;
+                }
+            }
+            Body::ClaimRecorded(c) => self.claims.push(c.clone()),
             Body::SiteDeclared(_)
             | Body::TruceWindowDeclared(_)
             | Body::TruceWindowChanged(_)
             | Body::Agreement(_)
-            | Body::HazardDeclared(_)
-            | Body::HazardStatusChanged(_)
             | Body::NoticeIssued(_) => {}
         }
     }
@@ -488,6 +616,37 @@ impl Views {
             incidents: self.incidents.clone(),
             reconciliation: self.reconcile(None),
             recovery: self.recovery.clone(),
+            aftermath: Aftermath { claims: self.claims.iter().map(|c| self.claim_row(c)).collect(), ..self.aftermath.clone() },
+        }
+    }
+
+    /// What the ledger gives for a claim's measure, beside the claim.
+    fn claim_row(&self, c: &corridor_model::Claim) -> ClaimRow {
+        let r = &self.recovery;
+        let ledger = match c.measure.as_str() {
+            "withdrawn" => self.withdrawn.people as f64,
+            "wounded" => self.withdrawn.wounded as f64,
+            "aid_tonnes" => r.aid_tonnes,
+            "aid_families" => r.aid_families as f64,
+            "cleared_hectares" => r.cleared_hectares,
+            "cleared_road_km" => r.cleared_road_km,
+            "cleared_buildings" => r.cleared_buildings as f64,
+            "returned_people" => r.returned_people as f64,
+            m => match (m.strip_prefix("withdrawn:"), m.strip_prefix("group:")) {
+                (Some(corridor), _) => self.by_corridor.get(corridor).map_or(0.0, |t| t.people as f64),
+                (_, Some(group)) => self.withdrawn.by_group.get(group).map_or(0.0, |&n| n as f64),
+                _ => 0.0,
+            },
+        };
+        ClaimRow {
+            claim: c.claim.clone(),
+            source: c.source.clone(),
+            date: c.date,
+            text: c.text.clone(),
+            measure: c.measure.clone(),
+            figure: c.figure,
+            ledger,
+            difference: c.figure - ledger,
         }
     }
 

@@ -557,9 +557,13 @@ fn bench_ledger(a: LedgerBenchArgs) -> Result<()> {
 /// Appends batches of 1–40 aid events forever from two threads; prints the
 /// ids of each batch once `append` has returned (the batch is durable).
 fn crash_writer(dir: &Path) -> Result<()> {
-    use corridor_model::{AidDelivery, Body, Event};
+    use corridor_model::{AidDelivery, Body, District, Event, Position};
     let mut d = DataDir::open(dir)?;
     let ledger = d.ledger()?;
+    // The district the deliveries go to (the same event every run: a no-op after the first).
+    let t0 = chrono::DateTime::parse_from_rfc3339("2016-12-23T00:00:00Z").expect("a valid instant").to_utc();
+    let district = District { district: "crash-test".into(), name: "Crash test".into(), name_ar: String::new(), position: Position { lat: 36.2, lon: 37.15 }, hectares: 100.0 };
+    ledger.append(vec![Event::new("district-crash-test", t0, "crash-test", Body::DistrictDeclared(district))])?;
     let pid = std::process::id();
     let out = std::sync::Mutex::new(std::io::stdout());
     std::thread::scope(|s| {
@@ -583,7 +587,7 @@ fn crash_writer(dir: &Path) -> Result<()> {
                                     tonnes: 0.5,
                                     families: 3,
                                     people: 14,
-                                    district: "Hanano".into(),
+                                    district: "crash-test".into(),
                                     organisation: "test".into(),
                                 }),
                             )
