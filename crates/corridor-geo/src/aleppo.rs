@@ -1528,3 +1528,69 @@ pub fn builtin_network() -> Result<crate::RoadNetwork, crate::GeoError> {
     let fc = district_network(NEIGHBORHOODS_GEOJSON).map_err(|e| crate::GeoError::GeoJson { file: "built-in Aleppo neighbourhoods".into(), reason: e.to_string() })?;
     crate::roads::import_geojson(&fc.to_string(), "Aleppo district network (built in; derived from the Columbia CSR neighbourhood polygons)")
 }
+
+/// A neighbourhood as a district for aid, clearance and returns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DistrictRecord {
+    /// A slug of the English name (`hanano`, `al-kallaseh`); names the data
+    /// repeats get `-2`, `-3` in file order (`tishreen`, `tishreen-2`).
+    pub id: String,
+    pub name: String,
+    pub name_ar: String,
+    /// The district's node: a point inside its largest part.
+    pub lat: f64,
+    pub lon: f64,
+    /// Area of all parts less their holes, on the sphere (hectares).
+    pub hectares: f64,
+    /// The outer ring of the largest part, `[lon, lat]`, closed.
+    pub ring: Vec<[f64; 2]>,
+}
+
+/// The 133 neighbourhoods of the polygons as districts (see [`DistrictRecord`]).
+pub fn districts(neighborhoods_geojson: &str) -> Result<Vec<DistrictRecord>, AleppoError> {
+    let mut seen: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
+    let ring_of = |r: &geo::LineString<f64>| r.0.iter().map(|c| [c.x, c.y]).collect::<Vec<[f64; 2]>>();
+    Ok(parse_districts(neighborhoods_geojson)?
+        .into_iter()
+        .map(|d| {
+            let mut slug = String::new();
+            for ch in d.name.to_lowercase().chars() {
+                if ch.is_ascii_alphanumeric() {
+                    slug.push(ch);
+                } else if ch == ' ' || ch == '-' || ch == '/' || ch == '(' {
+                    if !slug.ends_with('-') && !slug.is_empty() {
+                        slug.push('-');
+                    }
+                }
+            }
+            let slug = slug.trim_end_matches('-').to_string();
+            let n = seen.entry(slug.clone()).or_default();
+            *n += 1;
+            let id = if *n == 1 { slug } else { format!("{slug}-{n}") };
+            let hectares = d
+                .parts
+                .iter()
+                .map(|p| corridor_model::ring_hectares(&ring_of(p.exterior())) - p.interiors().iter().map(|h| corridor_model::ring_hectares(&ring_of(h))).sum::<f64>())
+                .sum();
+            let largest = d.parts.iter().max_by(|a, b| a.unsigned_area().total_cmp(&b.unsigned_area())).expect("at least one part");
+            DistrictRecord { id, name: d.name, name_ar: d.name_ar.unwrap_or_default(), lat: d.node.y, lon: d.node.x, hectares, ring: ring_of(largest.exterior()) }
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod district_tests {
+    #[test]
+    fn districts_have_unique_readable_ids_names_and_areas() {
+        let d = super::districts(super::NEIGHBORHOODS_GEOJSON).unwrap();
+        assert_eq!(d.len(), 133);
+        let ids: std::collections::BTreeSet<&str> = d.iter().map(|x| x.id.as_str()).collect();
+        assert_eq!(ids.len(), 133, "ids are unique");
+        let hanano = d.iter().find(|x| x.id == "hanano").unwrap();
+        assert_eq!(hanano.name, "Hanano");
+        assert!(!hanano.name_ar.is_empty());
+        assert!((300.0..360.0).contains(&hanano.hectares), "{}", hanano.hectares);
+        assert!(ids.contains("tishreen-3") && ids.contains("al-amiriyeh"), "{ids:?}");
+        assert!(d.iter().all(|x| x.ring.first() == x.ring.last() && x.ring.len() >= 4));
+    }
+}

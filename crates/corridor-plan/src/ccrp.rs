@@ -205,6 +205,8 @@ impl Reservations {
     }
 }
 
+static POPS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+static AFF: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 /// Search buffers reused between rounds.
 struct Search {
     label: Vec<u64>,
@@ -501,7 +503,11 @@ struct Tree {
     origin: Vec<u32>,
     mark: Vec<u32>,
     epoch: u32,
+    /// Nodes whose label is not yet expanded, keyed by label plus the
+    /// free-flow time to the nearest exit (stale entries are skipped).
     heap: BinaryHeap<Reverse<(u64, u32)>>,
+    /// The earliest label of an exit.
+    best: u64,
     affected: Vec<u32>,
     stack: Vec<u32>,
 }
@@ -513,6 +519,9 @@ struct Shared<'p, 'a> {
     arcs_in: Vec<u32>,
     src_first: Vec<u32>,
     src_list: Vec<u32>,
+    /// Free-flow time to the nearest exit (the search's potential).
+    pot: Vec<u64>,
+    sinks: Vec<u32>,
 }
 
 impl Shared<'_, '_> {
@@ -537,19 +546,24 @@ impl Tree {
             mark: vec![0; n],
             epoch: 0,
             heap: BinaryHeap::new(),
+            best: u64::MAX,
             affected: Vec::new(),
             stack: Vec::new(),
         }
     }
 
-    fn offer(&mut self, v: u32, t: u64, parent: u32, enter: u64, origin: u32) {
+    fn offer(&mut self, sh: &Shared, v: u32, t: u64, parent: u32, enter: u64, origin: u32) {
         let i = v as usize;
         if t < self.label[i] {
             self.label[i] = t;
             self.parent[i] = parent;
             self.enter[i] = enter;
             self.origin[i] = origin;
-            self.heap.push(Reverse((t, v)));
+            if sh.p.net.sink[i] {
+                self.best = self.best.min(t);
+            } else if sh.pot[i] != u64::MAX {
+                self.heap.push(Reverse((t + sh.pot[i], v)));
+            }
         }
     }
 
@@ -557,18 +571,27 @@ impl Tree {
     fn build(&mut self, sh: &Shared, res: &Reservations, remaining: &[u64]) {
         for (i, s) in sh.p.sources.iter().enumerate() {
             if s.family == self.family && remaining[i] > 0 {
-                self.offer(s.node, sh.start(i), NONE, 0, i as u32);
+                self.offer(sh, s.node, sh.start(i), NONE, 0, i as u32);
             }
         }
         self.run(sh, res);
     }
 
-    /// Dijkstra from what is in the heap; exits are not passed through.
+    /// A* from what is in the heap (the potential is consistent: waiting
+    /// only adds to an arc's transit time), until the earliest exit label
+    /// is exact: no unexpanded node's key is below it. Exits are not
+    /// passed through. What is left in the heap waits for later rounds.
     fn run(&mut self, sh: &Shared, res: &Reservations) {
         let p = sh.p;
         let net = p.net;
-        while let Some(Reverse((t, u))) = self.heap.pop() {
-            if t > self.label[u as usize] || net.sink[u as usize] {
+        while let Some(&Reverse((k, u))) = self.heap.peek() {
+            if k >= self.best {
+                break;
+            }
+            self.heap.pop();
+            POPS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let t = self.label[u as usize];
+            if t == u64::MAX || k != t + sh.pot[u as usize] {
                 continue;
             }
             let origin = self.origin[u as usize];
@@ -577,7 +600,7 @@ impl Tree {
                     continue;
                 }
                 let Some(e) = res.earliest_entry(net, a, t, p.horizon_ms) else { continue };
-                self.offer(net.head[a], e + u64::from(net.transit_ms[a]), a as u32, e, origin);
+                self.offer(sh, net.head[a], e + u64::from(net.transit_ms[a]), a as u32, e, origin);
             }
         }
     }
@@ -609,17 +632,23 @@ impl Tree {
                 }
             }
         }
+        AFF.fetch_add(self.affected.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        let mut sink_hit = false;
         for &v in &self.affected {
             self.label[v as usize] = u64::MAX;
             self.parent[v as usize] = NONE;
             self.origin[v as usize] = NONE;
+            sink_hit |= net.sink[v as usize];
+        }
+        if sink_hit {
+            self.best = sh.sinks.iter().map(|&z| self.label[z as usize]).min().unwrap_or(u64::MAX);
         }
         let affected = std::mem::take(&mut self.affected);
         for &v in &affected {
             for &i in sh.sources_at(v) {
                 let i = i as usize;
                 if sh.p.sources[i].family == self.family && remaining[i] > 0 {
-                    self.offer(v, sh.start(i), NONE, 0, i as u32);
+                    self.offer(sh, v, sh.start(i), NONE, 0, i as u32);
                 }
             }
             for &a in &sh.arcs_in[sh.first_in[v as usize] as usize..sh.first_in[v as usize + 1] as usize] {
@@ -630,7 +659,8 @@ impl Tree {
                     continue;
                 }
                 if let Some(e) = res.earliest_entry(net, a, t, sh.p.horizon_ms) {
-                    self.offer(v, e + u64::from(net.transit_ms[a]), a as u32, e, self.origin[u as usize]);
+                    let o = self.origin[u as usize];
+                    self.offer(sh, v, e + u64::from(net.transit_ms[a]), a as u32, e, o);
                 }
             }
         }
@@ -673,11 +703,13 @@ fn plan_free(p: &Problem, mut res: Reservations, mut remaining: Vec<u64>) -> Res
         src_list[fill[s.node as usize] as usize] = i as u32;
         fill[s.node as usize] += 1;
     }
-    let sh = Shared { p, first_in, arcs_in, src_first, src_list };
+    let pot = net.free_flow_to_exits(&first_in, &arcs_in);
+    let sinks: Vec<u32> = (0..n as u32).filter(|&v| net.sink[v as usize]).collect();
+    let sh = Shared { p, first_in, arcs_in, src_first, src_list, pot, sinks };
     let mut families: Vec<u32> = p.sources.iter().zip(&remaining).filter(|(_, &r)| r > 0).map(|(s, _)| s.family).collect();
     families.sort_unstable();
     families.dedup();
-    let sinks: Vec<u32> = (0..n as u32).filter(|&v| net.sink[v as usize]).collect();
+    let sinks = sh.sinks.clone();
     let mut trees: Vec<Tree> = families.iter().map(|&f| Tree::new(n, f)).collect();
     for t in &mut trees {
         t.build(&sh, &res, &remaining);
@@ -719,6 +751,7 @@ fn plan_free(p: &Problem, mut res: Reservations, mut remaining: Vec<u64>) -> Res
             searches += 1;
             continue;
         }
+        if std::env::var_os("CCRP_B").is_some() { eprintln!("B {b} rem {} len {} t {}", remaining[s], legs.len(), t/60000); }
         filled.clear();
         for &(a, e) in &legs {
             let k = e / res.slot_ms;
@@ -754,5 +787,6 @@ fn plan_free(p: &Problem, mut res: Reservations, mut remaining: Vec<u64>) -> Res
         }
     }
     let completion_ms = trips.iter().map(|t| t.arrive_ms).max().unwrap_or(0);
+    if std::env::var_os("CCRP_STATS").is_some() { eprintln!("pops {} affected {} rounds {rounds}", POPS.swap(0, std::sync::atomic::Ordering::Relaxed), AFF.swap(0, std::sync::atomic::Ordering::Relaxed)); }
     Ok(Plan { trips, completion_ms, searches, rounds, fleet: None })
 }

@@ -16,6 +16,7 @@
 //! and time slot. Every plan reports its own quality: its completion time
 //! against a lower bound no plan can beat ([`bound`]).
 
+pub mod aftermath;
 pub mod bound;
 pub mod ccrp;
 pub mod net;

@@ -161,6 +161,39 @@ impl FlowNet {
         dist
     }
 
+    /// Free-flow time (transit times only, no capacities or gates) from
+    /// every node to the nearest exit, `u64::MAX` where no exit is
+    /// reachable; arcs out of an exit are not used (routes end there).
+    pub fn free_flow_to_exits(&self, first_in: &[u32], arcs_in: &[u32]) -> Vec<u64> {
+        use std::cmp::Reverse;
+        let n = self.node_count();
+        let mut dist = vec![u64::MAX; n];
+        let mut heap = std::collections::BinaryHeap::new();
+        for v in 0..n {
+            if self.sink[v] {
+                dist[v] = 0;
+                heap.push(Reverse((0u64, v as u32)));
+            }
+        }
+        while let Some(Reverse((d, v))) = heap.pop() {
+            if d > dist[v as usize] {
+                continue;
+            }
+            for &a in &arcs_in[first_in[v as usize] as usize..first_in[v as usize + 1] as usize] {
+                let u = self.tail[a as usize];
+                if self.sink[u as usize] {
+                    continue;
+                }
+                let nd = d + u64::from(self.transit_ms[a as usize]);
+                if nd < dist[u as usize] {
+                    dist[u as usize] = nd;
+                    heap.push(Reverse((nd, u)));
+                }
+            }
+        }
+        dist
+    }
+
     /// Incoming arcs of every node (CSR).
     pub fn reverse_index(&self) -> (Vec<u32>, Vec<u32>) {
         let n = self.node_count();

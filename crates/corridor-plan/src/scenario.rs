@@ -34,6 +34,98 @@ pub struct Scenario {
     pub agreements: Vec<Spanned<AgreementSpec>>,
     #[serde(default)]
     pub incidents: Vec<Spanned<IncidentSpec>>,
+    /// After the evacuation: districts, aid, airdrops, mine clearance, returns, claims.
+    #[serde(default)]
+    pub aftermath: Option<Spanned<AftermathSpec>>,
+    #[serde(default)]
+    pub aid: Vec<Spanned<AidSpec>>,
+    #[serde(default)]
+    pub airdrops: Vec<Spanned<AirdropSpec>>,
+    #[serde(default)]
+    pub clearance_campaigns: Vec<Spanned<CampaignSpec>>,
+    #[serde(default)]
+    pub returns: Vec<Spanned<ReturnSpec>>,
+    #[serde(default)]
+    pub claims: Vec<Spanned<ClaimSpec>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AftermathSpec {
+    /// `aleppo-neighbourhoods`: the 133 built-in neighbourhood polygons.
+    pub districts: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AidSpec {
+    pub id: String,
+    pub time: DateTime<Utc>,
+    pub commodity: String,
+    pub tonnes: f64,
+    pub families: u32,
+    pub people: u32,
+    pub district: String,
+    pub organisation: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AirdropSpec {
+    pub id: String,
+    pub time: DateTime<Utc>,
+    /// `[lat, lon]`.
+    pub at: [f64; 2],
+    pub contents: String,
+    pub tonnes: f64,
+    pub recovered: bool,
+}
+
+/// A mine-clearance campaign: each district's polygon is declared a hazard
+/// area, then cleared in `records_per_area` records between `from` and
+/// `to`, the campaign's hectares, road km and buildings shared out by area;
+/// the last record of an area completes it (its roads reopen).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CampaignSpec {
+    pub id: String,
+    /// When the areas are declared (suspected).
+    pub declared: DateTime<Utc>,
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    pub districts: Vec<String>,
+    pub hectares: f64,
+    pub road_km: f64,
+    pub buildings: u32,
+    pub teams: Vec<String>,
+    #[serde(default = "default_records")]
+    pub records_per_area: u32,
+}
+
+fn default_records() -> u32 {
+    4
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReturnSpec {
+    pub id: String,
+    pub time: DateTime<Utc>,
+    pub district: String,
+    pub families: u32,
+    pub people: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClaimSpec {
+    pub id: String,
+    pub source: String,
+    pub date: chrono::NaiveDate,
+    pub text: String,
+    pub figure: f64,
+    /// What it counts (`withdrawn:CORRIDOR`, `aid_tonnes`, …: see corridor-model's CLAIM_MEASURES).
+    pub measure: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -471,6 +563,82 @@ impl Scenario {
             }
             if x.time < self.scenario.start {
                 return Err(err(sp, f("time"), "the incident happens before the scenario starts".into()));
+            }
+        }
+        self.check_aftermath(text, file)
+    }
+
+    /// The districts the aftermath refers to (empty without an `[aftermath]`).
+    pub fn districts(&self) -> Vec<corridor_geo::aleppo::DistrictRecord> {
+        match &self.aftermath {
+            Some(a) if a.get_ref().districts == "aleppo-neighbourhoods" => corridor_geo::aleppo::districts(corridor_geo::aleppo::NEIGHBORHOODS_GEOJSON).unwrap_or_default(),
+            _ => Vec::new(),
+        }
+    }
+
+    fn check_aftermath(&self, text: &str, file: &str) -> Result<(), ScenarioError> {
+        let err = |span: std::ops::Range<usize>, field: String, message: String| ScenarioError::Invalid { file: file.to_string(), line: line_of(text, span.start), field, message };
+        if let Some(a) = &self.aftermath {
+            if a.get_ref().districts != "aleppo-neighbourhoods" {
+                return Err(err(a.span(), "aftermath.districts".into(), format!("unknown district set {:?}: the built-in one is \"aleppo-neighbourhoods\"", a.get_ref().districts)));
+            }
+        }
+        let districts = self.districts();
+        let has = |id: &str| districts.iter().any(|d| d.id == id);
+        let unknown = |id: &str| {
+            if districts.is_empty() {
+                "no districts are declared: add [aftermath] districts = \"aleppo-neighbourhoods\"".to_string()
+            } else {
+                format!("unknown district {id:?} (ids are slugs of the English names, e.g. \"hanano\", \"al-kallaseh\")")
+            }
+        };
+        let nonneg = |x: f64| x.is_finite() && x >= 0.0;
+        for (i, a) in self.aid.iter().enumerate() {
+            let (sp, a) = (a.span(), a.get_ref());
+            if !has(&a.district) {
+                return Err(err(sp, format!("aid[{i}].district"), unknown(&a.district)));
+            }
+            if !nonneg(a.tonnes) {
+                return Err(err(sp, format!("aid[{i}].tonnes"), format!("{} is not a non-negative number of tonnes", a.tonnes)));
+            }
+        }
+        for (i, a) in self.airdrops.iter().enumerate() {
+            let (sp, a) = (a.span(), a.get_ref());
+            check_at(a.at).map_err(|m| err(sp.clone(), format!("airdrops[{i}].at"), m))?;
+            if !nonneg(a.tonnes) {
+                return Err(err(sp, format!("airdrops[{i}].tonnes"), format!("{} is not a non-negative number of tonnes", a.tonnes)));
+            }
+        }
+        for (i, r) in self.returns.iter().enumerate() {
+            let (sp, r) = (r.span(), r.get_ref());
+            if !has(&r.district) {
+                return Err(err(sp, format!("returns[{i}].district"), unknown(&r.district)));
+            }
+        }
+        for (i, c) in self.clearance_campaigns.iter().enumerate() {
+            let (sp, c) = (c.span(), c.get_ref());
+            let f = |x: &str| format!("clearance_campaigns[{i}].{x}");
+            if let Some(d) = c.districts.iter().find(|d| !has(d)) {
+                return Err(err(sp, f("districts"), unknown(d)));
+            }
+            let area: f64 = districts.iter().filter(|d| c.districts.contains(&d.id)).map(|d| d.hectares).sum();
+            if !nonneg(c.hectares) || c.hectares > area {
+                return Err(err(sp, f("hectares"), format!("{} ha cannot be cleared from areas of {area:.1} ha in all", c.hectares)));
+            }
+            if !nonneg(c.road_km) {
+                return Err(err(sp, f("road_km"), format!("{} is not a non-negative length", c.road_km)));
+            }
+            if c.to <= c.from || c.declared > c.from {
+                return Err(err(sp, f("to"), "the campaign must be declared by `from` and end after it".into()));
+            }
+            if c.teams.is_empty() || c.records_per_area == 0 {
+                return Err(err(sp, f("teams"), "name at least one team, and records_per_area ≥ 1".into()));
+            }
+        }
+        for (i, c) in self.claims.iter().enumerate() {
+            let (sp, c) = (c.span(), c.get_ref());
+            if !nonneg(c.figure) {
+                return Err(err(sp, format!("claims[{i}].figure"), "must be a non-negative number".into()));
             }
         }
         Ok(())

@@ -837,6 +837,9 @@ pub fn simulate(sc: &Scenario, router: &Router) -> Result<Outcome, SimError> {
             }
         }
     }
+    for e in crate::aftermath::events(sc) {
+        emit(&mut out, e);
+    }
     out.sort_by_key(|(t, s, _)| (*t, *s));
     let stranded = op
         .pools

@@ -191,3 +191,42 @@ fn groups_only_use_the_corridors_that_take_them() {
     assert_eq!(arm.wounded + civ.wounded, 701, "every wounded person is carried");
     assert!(f.reconciliation.all_reconciled());
 }
+
+#[test]
+fn clearing_an_area_reopens_its_roads_for_the_router() {
+    use corridor_geo::{HazardSet, LatLon};
+    let sc = scenario(ALEPPO_2016).unwrap();
+    let events = corridor_plan::aftermath::events(&sc);
+    let hanano = sc.districts().into_iter().find(|d| d.id == "hanano").unwrap();
+    let mut r = router();
+    let mut st = r.new_state();
+    let (from, to) = (LatLon::new(36.2100, 37.1300), LatLon::new(hanano.lat, hanano.lon));
+    let open_route = r.route(&mut st, from, to).unwrap();
+    // Every area declared, every one but Hanano's cleared: Hanano's roads are closed.
+    let mut hz = HazardSet::default();
+    for e in events.iter().filter(|e| !e.id.starts_with("clearance-uxo-2017-hanano-")) {
+        hz.apply(e);
+    }
+    r.set_hazards(hz.clone());
+    let closed: Vec<u32> = open_route.arcs.iter().copied().filter(|&a| r.is_blocked(a as usize)).collect();
+    assert!(!closed.is_empty(), "the suspected areas close the road into Hanano");
+    let detour = r.route(&mut st, from, to).map(|x| x.arcs).unwrap_or_default();
+    assert!(detour.iter().all(|&a| !r.is_blocked(a as usize)), "the router never uses a closed road");
+    // Hanano's clearance completes: its roads reopen and the route uses them again.
+    for e in events.iter().filter(|e| e.id.starts_with("clearance-uxo-2017-hanano-")) {
+        hz.apply(e);
+    }
+    r.set_hazards(hz);
+    let again = r.route(&mut st, from, to).unwrap();
+    assert!(closed.iter().any(|a| again.arcs.contains(a)), "the reopened road is used");
+}
+
+#[test]
+fn aftermath_errors_name_the_line_and_field() {
+    let e = scenario(&ALEPPO_2016.replace("district = \"hanano\"\norganisation", "district = \"atlantis\"\norganisation")).unwrap_err().to_string();
+    assert!(e.contains("aid[0].district") && e.contains("unknown district \"atlantis\""), "{e}");
+    let e = scenario(&ALEPPO_2016.replace("hectares = 3000.0", "hectares = 9000.0")).unwrap_err().to_string();
+    assert!(e.contains("clearance_campaigns[0].hectares") && e.contains("9000 ha cannot be cleared from areas of"), "{e}");
+    let e = scenario(&ALEPPO_2016.replace("tonnes = 70.0\nfamilies = 262", "tonnes = -70.0\nfamilies = 262")).unwrap_err().to_string();
+    assert!(e.contains("aid[0].tonnes") && e.contains("not a non-negative"), "{e}");
+}

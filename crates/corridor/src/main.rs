@@ -66,6 +66,23 @@ enum Command {
         #[arg(long)]
         scenario: Option<PathBuf>,
     },
+    /// A situation report folded from the log: Markdown, or HXL CSV (districts' or the evacuation's figures).
+    Report {
+        #[arg(long, default_value = "md", value_parser = ["md", "hxl"])]
+        format: String,
+        /// With --format hxl: the districts' figures (aid, clearance, returns) or the evacuation by day and group.
+        #[arg(long, default_value = "districts", value_parser = ["districts", "evacuation"])]
+        table: String,
+        /// Only events at or after this instant (RFC 3339, e.g. 2016-12-15T00:00:00Z).
+        #[arg(long)]
+        from: Option<chrono::DateTime<chrono::Utc>>,
+        /// Only events before this instant.
+        #[arg(long)]
+        to: Option<chrono::DateTime<chrono::Utc>>,
+        /// Write to this file instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Plan a scenario (default: the bundled reference case) with the truce windows known at its start, and print the convoy schedule; nothing is written.
     Plan {
         /// A scenario file (TOML); see crates/corridor-plan/scenarios/aleppo-2016.toml.
@@ -250,6 +267,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Verify { checkpoint, key, json } => verify(dir, checkpoint.as_deref(), key.as_deref(), json)?,
         Command::Demo { scenario } => demo_cmd(dir, scenario.as_deref())?,
         Command::Plan { scenario } => plan_cmd(scenario.as_deref())?,
+        Command::Report { format, table, from, to, out } => report_cmd(dir, &format, &table, from, to, out.as_deref())?,
         Command::Import { map, out, districts } => map::import(&map, out, districts)?,
         Command::Route { map: m, from, to, via, geojson, max_snap_km } => {
             let hz = map_hazards(dir, &m)?;
@@ -443,6 +461,47 @@ fn verify(dir: &Path, checkpoint: Option<&Path>, key: Option<&str>, json: bool) 
     }
     if !json {
         println!("verified: every leaf, the tree and every signed checkpoint check out with key {}", verifier.to_vkey());
+    }
+    Ok(())
+}
+
+/// `corridor report`: the signed log folded (within --from/--to) and rendered.
+fn report_cmd(
+    dir: &Path,
+    format: &str,
+    table: &str,
+    from: Option<chrono::DateTime<chrono::Utc>>,
+    to: Option<chrono::DateTime<chrono::Utc>>,
+    out: Option<&Path>,
+) -> Result<()> {
+    let mut d = DataDir::open(dir)?;
+    let (mut store, cp) = signed_store(&mut d)?;
+    let mut views = Views::new();
+    // Declarations always count (a district declared before --from is still
+    // that district); other facts only within the range.
+    each_entry(store.as_mut(), 0, cp.size, |e| {
+        let event = parse_leaf(&e.leaf).map_err(|err| anyhow::anyhow!("entry {}: {err}; run `corridor verify`", e.index))?;
+        let inside = from.is_none_or(|f| event.time >= f) && to.is_none_or(|t| event.time < t);
+        if inside || event.body.declares() {
+            views.apply(e.index, &event);
+        }
+        Ok(())
+    })?;
+    let figures = views.figures();
+    let root = cp.note.lines().nth(2).unwrap_or("");
+    let range = match (from, to) {
+        (None, None) => String::new(),
+        (f, t) => format!(", events from {} to {}", f.map_or("the start".into(), |f| f.to_rfc3339()), t.map_or("the end".into(), |t| t.to_rfc3339())),
+    };
+    let provenance = format!("Log `{}` in {}, signed checkpoint of size {} with root `{root}`{range}.", d.config.origin, dir.display(), cp.size);
+    let text = match (format, table) {
+        ("hxl", "evacuation") => corridor_report::hxl_evacuation(&figures),
+        ("hxl", _) => corridor_report::hxl_districts(&figures),
+        _ => corridor_report::markdown(&figures, "Situation report", &provenance),
+    };
+    match out {
+        Some(p) => std::fs::write(p, text).with_context(|| format!("cannot write {}", p.display()))?,
+        None => print!("{text}"),
     }
     Ok(())
 }

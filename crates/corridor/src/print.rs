@@ -5,17 +5,7 @@ use std::fmt::Write;
 use corridor_views::{Figures, Tally};
 
 /// `31,284` style thousands separators.
-pub fn thousands(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
+pub use corridor_report::thousands;
 
 /// "31,284 = armed 14,891 + women 7,606 + children 8,787, of whom 701 wounded"
 pub fn tally_line(t: &Tally, groups: &[String]) -> String {
@@ -82,6 +72,24 @@ pub fn figures(f: &Figures) -> String {
             o.last_checkpoint,
             o.since.format("%Y-%m-%d %H:%MZ")
         );
+    }
+    let (rec, a) = (&f.recovery, &f.aftermath);
+    if rec.aid_tonnes > 0.0 || !a.areas.is_empty() || !a.returns.is_empty() {
+        let _ = writeln!(w, "after the evacuation (`corridor report` for districts by name):");
+        let _ = writeln!(w, "  aid: {:.1} t to {} families; {} airdrops ({:.1} t)", rec.aid_tonnes, thousands(rec.aid_families), rec.airdrops, rec.airdrop_tonnes);
+        let _ = writeln!(
+            w,
+            "  mine clearance: {} ha, {} km of road, {} buildings in {} hazard areas",
+            thousands(rec.cleared_hectares.round() as u64),
+            thousands(rec.cleared_road_km.round() as u64),
+            thousands(rec.cleared_buildings),
+            a.areas.len()
+        );
+        let flagged = a.returns.iter().filter(|r| !r.uncleared.is_empty()).count();
+        let _ = writeln!(w, "  returns: {} families ({} people); {flagged} to a district not yet cleared", thousands(rec.returned_families), thousands(rec.returned_people));
+        for c in &a.claims {
+            let _ = writeln!(w, "  claim ({}, {}): {:?} = {} against the ledger's {} ({:+})", c.source, c.date, c.text, c.figure, c.ledger, c.difference);
+        }
     }
     s
 }

@@ -204,7 +204,7 @@ fn verify_checks_consistency_with_an_earlier_checkpoint() {
     let early = tmp.path().join("early.txt");
     std::fs::write(&early, ok(&dir, &["log", "checkpoint"])).unwrap();
     let more = tmp.path().join("more.json");
-    std::fs::write(&more, r#"[{"v":1,"id":"later","time":"2016-12-23T10:00:00Z","author":"hq","body":{"return_recorded":{"record":"r1","district":"Hanano","families":10,"people":52}}}]"#).unwrap();
+    std::fs::write(&more, r#"[{"v":1,"id":"later","time":"2016-12-23T10:00:00Z","author":"hq","body":{"return_recorded":{"record":"r1","district":"hanano","families":10,"people":52}}}]"#).unwrap();
     ok(&dir, &["log", "append", more.to_str().unwrap()]);
     let out = ok(&dir, &["verify", "--checkpoint", early.to_str().unwrap()]);
     assert!(out.contains("consistent with the earlier checkpoint"), "{out}");

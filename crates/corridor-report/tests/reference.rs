@@ -1,0 +1,78 @@
+//! The report of the bundled reference scenario: every seed figure appears,
+//! computed from the events, with districts by their real names in English
+//! and Arabic, the claim beside the ledger's figure, a flagged return; and
+//! the HXL CSV is read by the reference HXL library (libhxl) when Python has it.
+
+use corridor_geo::{aleppo, PreparedNetwork, Router};
+use corridor_plan::scenario::{Scenario, ALEPPO_2016};
+use corridor_views::{Figures, Views};
+
+fn figures() -> Figures {
+    let sc = Scenario::parse(ALEPPO_2016, "aleppo-2016.toml").unwrap();
+    let router = Router::new(PreparedNetwork::prepare(aleppo::builtin_network().unwrap()));
+    let out = corridor_plan::sim::simulate(&sc, &router).unwrap();
+    let mut v = Views::new();
+    for (i, e) in out.events.iter().enumerate() {
+        v.apply(i as u64, e);
+    }
+    v.figures()
+}
+
+#[test]
+fn the_report_shows_every_seed_figure_from_events() {
+    let f = figures();
+    let md = corridor_report::markdown(&f, "Situation report", "test");
+    for want in [
+        "Corridor `ramouseh-rashidin4`: 31,284 (armed 14,891, women 7,606, children 8,787), of whom 701 wounded",
+        "280.0 t to 1,040 families",
+        "| Hanano | هنانو | 280.0 | 1,040 |",
+        "3,000 ha cleared of",
+        "1,000 km of road, 5,000 buildings",
+        "| almost 34,000 people left eastern Aleppo | 001 | 2016-12-23 | `withdrawn:ramouseh-rashidin4` | 34,000 | 31,284 | +2716 |",
+        "UNCLEARED: uxo-2017-hanano",
+        "everyone who entered came out",
+    ] {
+        assert!(md.contains(want), "missing {want:?} in\n{md}");
+    }
+    // Exactly one return went to an area not yet cleared.
+    assert_eq!(f.aftermath.returns.iter().filter(|r| !r.uncleared.is_empty()).count(), 1);
+    let artifacts = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("report");
+    std::fs::create_dir_all(&artifacts).unwrap();
+    std::fs::write(artifacts.join("sitrep.md"), &md).unwrap();
+}
+
+#[test]
+fn libhxl_reads_the_hxl_csv() {
+    let f = figures();
+    let districts = corridor_report::hxl_districts(&f);
+    let evacuation = corridor_report::hxl_evacuation(&f);
+    assert!(districts.lines().nth(1).unwrap().starts_with("#adm2+code,#adm2+name,#adm2+name+i_ar"));
+    let hanano = districts.lines().find(|l| l.starts_with("hanano,")).expect("a Hanano row");
+    assert!(hanano.starts_with("hanano,Hanano,هنانو,280.00,1040,5340,"), "{hanano}");
+    let tmp = tempfile::tempdir().unwrap();
+    let (d, e) = (tmp.path().join("districts.csv"), tmp.path().join("evacuation.csv"));
+    std::fs::write(&d, &districts).unwrap();
+    std::fs::write(&e, &evacuation).unwrap();
+    let has_hxl = std::process::Command::new("python3").args(["-c", "import hxl"]).status().is_ok_and(|s| s.success());
+    if !has_hxl {
+        eprintln!("skipped: the Python package libhxl is not installed (pip install libhxl; .ci/run installs it)");
+        return;
+    }
+    let script = r#"
+import sys, hxl
+d = hxl.data(sys.argv[1], hxl.InputOptions(allow_local=True))
+tags = [c.display_tag for c in d.columns]
+assert '#adm2+name' in tags and '#reached+households' in tags and '#indicator+cleared+area_ha' in tags, tags
+rows = {r.get('#adm2+code'): r for r in d}
+assert float(rows['hanano'].get('#indicator+aid+tonnes')) == 280.0
+assert int(rows['hanano'].get('#reached+households')) == 1040
+total_ha = sum(float(r.get('#indicator+cleared+area_ha')) for r in rows.values())
+assert abs(total_ha - 3000.0) < 0.01, total_ha
+e = hxl.data(sys.argv[2], hxl.InputOptions(allow_local=True))
+assert '#date' in [c.display_tag for c in e.columns]
+print('OK', len(rows), 'districts', round(total_ha, 2), 'ha')
+"#;
+    let out = std::process::Command::new("python3").args(["-c", script]).arg(&d).arg(&e).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && stdout.starts_with("OK"), "libhxl: {stdout}{}", String::from_utf8_lossy(&out.stderr));
+}
