@@ -205,8 +205,6 @@ impl Reservations {
     }
 }
 
-static POPS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-static AFF: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 /// Search buffers reused between rounds.
 struct Search {
     label: Vec<u64>,
@@ -494,6 +492,14 @@ fn reaches_exit(net: &FlowNet) -> Vec<bool> {
 /// has room and its tail's label stands. After each round, only the
 /// subtrees below the slots that filled (and below emptied sources) are
 /// searched again, from the labels around them.
+///
+/// The search is goal-directed and lazy: its heap is keyed by label plus
+/// the free-flow time to the nearest exit (a lower bound of what is left,
+/// so the key never falls along a route: A* with a consistent potential),
+/// and it stops as soon as no key is below the earliest exit label, which
+/// is then exact. Nodes left in the heap are expanded in a later round, if
+/// the earliest exit arrival ever passes their key; a label is thus exact
+/// where its key is below the heap's top, a valid route's time elsewhere.
 struct Tree {
     family: u32,
     bit: u64,
@@ -589,7 +595,6 @@ impl Tree {
                 break;
             }
             self.heap.pop();
-            POPS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let t = self.label[u as usize];
             if t == u64::MAX || k != t + sh.pot[u as usize] {
                 continue;
@@ -632,7 +637,6 @@ impl Tree {
                 }
             }
         }
-        AFF.fetch_add(self.affected.len() as u64, std::sync::atomic::Ordering::Relaxed);
         let mut sink_hit = false;
         for &v in &self.affected {
             self.label[v as usize] = u64::MAX;
@@ -751,7 +755,6 @@ fn plan_free(p: &Problem, mut res: Reservations, mut remaining: Vec<u64>) -> Res
             searches += 1;
             continue;
         }
-        if std::env::var_os("CCRP_B").is_some() { eprintln!("B {b} rem {} len {} t {}", remaining[s], legs.len(), t/60000); }
         filled.clear();
         for &(a, e) in &legs {
             let k = e / res.slot_ms;
@@ -787,6 +790,5 @@ fn plan_free(p: &Problem, mut res: Reservations, mut remaining: Vec<u64>) -> Res
         }
     }
     let completion_ms = trips.iter().map(|t| t.arrive_ms).max().unwrap_or(0);
-    if std::env::var_os("CCRP_STATS").is_some() { eprintln!("pops {} affected {} rounds {rounds}", POPS.swap(0, std::sync::atomic::Ordering::Relaxed), AFF.swap(0, std::sync::atomic::Ordering::Relaxed)); }
     Ok(Plan { trips, completion_ms, searches, rounds, fleet: None })
 }
