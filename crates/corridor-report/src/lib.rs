@@ -5,10 +5,18 @@
 //! figures) and an HXL CSV of the districts' figures (Humanitarian Exchange
 //! Language hashtags, as the HXL tools read them).
 //!
+//! The same blocks ([`document`]) render as Markdown, as one HTML page with
+//! inline SVG charts ([`html`], [`charts`]), and as PDF printed from that
+//! page by headless Chromium ([`pdf`]).
+//!
 //! Nothing here computes a figure: every number comes from the fold over
 //! the log, so a report says exactly what the log says.
 
 use std::fmt::Write;
+
+pub mod charts;
+pub mod html;
+pub mod pdf;
 
 use corridor_views::{Figures, Tally};
 
@@ -35,93 +43,172 @@ fn names(f: &Figures, id: &str) -> (String, String) {
     f.aftermath.districts.get(id).map_or((id.to_string(), String::new()), |d| (d.name.clone(), d.name_ar.clone()))
 }
 
-/// Escapes a Markdown table cell.
-fn cell(s: &str) -> String {
-    s.replace('|', "\\|")
+/// A piece of a report, rendered as Markdown or HTML.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Block {
+    Heading(u8, String),
+    Para(String),
+    List(Vec<String>),
+    /// Header cells, which columns are numbers (right-aligned), rows.
+    Table(Vec<String>, Vec<bool>, Vec<Vec<String>>),
+    /// An SVG chart and its title.
+    Chart(String, String),
 }
 
-/// The Markdown situation report. `title` heads it, `provenance` says
+fn table(head: &[&str], numeric: &[bool], rows: Vec<Vec<String>>) -> Block {
+    Block::Table(head.iter().map(|h| h.to_string()).collect(), numeric.to_vec(), rows)
+}
+
+/// The situation report as blocks. `title` heads it, `provenance` says
 /// which log and checkpoint it was folded from.
-pub fn markdown(f: &Figures, title: &str, provenance: &str) -> String {
-    let mut s = String::new();
-    let w = &mut s;
-    let _ = writeln!(w, "# {title}\n");
-    let _ = writeln!(w, "{provenance}\n");
-    let _ = writeln!(w, "Every figure below is folded from the log's {} events; `corridor verify` recomputes them.\n", thousands(f.events));
-    let _ = writeln!(w, "## Evacuation\n");
-    let _ = writeln!(w, "- Withdrawn (counted out at a corridor's exit): {}", tally(&f.withdrawn, &f.groups));
-    let _ = writeln!(w, "- Counted in at a corridor's entry: {}", tally(&f.entered, &f.groups));
-    for (c, t) in &f.by_corridor {
-        let _ = writeln!(w, "- Corridor `{c}`: {}", tally(t, &f.groups));
-    }
-    let _ = writeln!(w, "\n| day (UTC) | people | wounded |\n|---|---:|---:|");
-    for (d, t) in &f.by_day {
-        let _ = writeln!(w, "| {d} | {} | {} |", thousands(t.people), thousands(t.wounded));
-    }
+pub fn document(f: &Figures, title: &str, provenance: &str) -> Vec<Block> {
+    use Block::*;
+    let mut d = vec![
+        Heading(1, title.to_string()),
+        Para(provenance.to_string()),
+        Para(format!("Every figure below is folded from the log's {} events; `corridor verify` recomputes them.", thousands(f.events))),
+        Heading(2, "Evacuation".into()),
+    ];
+    let mut items = vec![
+        format!("Withdrawn (counted out at a corridor's exit): {}", tally(&f.withdrawn, &f.groups)),
+        format!("Counted in at a corridor's entry: {}", tally(&f.entered, &f.groups)),
+    ];
+    items.extend(f.by_corridor.iter().map(|(c, t)| format!("Corridor `{c}`: {}", tally(t, &f.groups))));
+    d.push(List(items));
+    d.push(table(&["day (UTC)", "people", "wounded"], &[false, true, true], f.by_day.iter().map(|(day, t)| vec![day.to_string(), thousands(t.people), thousands(t.wounded)]).collect()));
+    d.extend(charts::daily_throughput(f).map(|svg| Chart("People withdrawn per day".into(), svg)));
+    d.extend(charts::cumulative_evacuees(f).map(|svg| Chart("Cumulative evacuees".into(), svg)));
     let lost: usize = f.incidents.iter().map(|i| i.vehicles_lost).sum();
     let killed: u32 = f.incidents.iter().map(|i| i.killed).sum();
-    let _ = writeln!(w, "\n### Incidents ({lost} vehicles lost, {killed} killed)\n");
-    for i in &f.incidents {
-        let _ = writeln!(w, "- {} {:?}: {}", i.time.format("%Y-%m-%d %H:%MZ"), i.kind, i.description);
-    }
+    d.push(Heading(3, format!("Incidents ({lost} vehicles lost, {killed} killed)")));
+    d.push(List(f.incidents.iter().map(|i| format!("{} {:?}: {}", i.time.format("%Y-%m-%d %H:%MZ"), i.kind, i.description)).collect()));
     let r = &f.reconciliation;
-    let _ = writeln!(
-        w,
-        "\n### Reconciliation\n\n{} trips: {} reconciled (entry = exit), {} in transit, {} discrepancies, {} overdue or lost{}.",
+    d.push(Heading(3, "Reconciliation".into()));
+    d.push(Para(format!(
+        "{} trips: {} reconciled (entry = exit), {} in transit, {} discrepancies, {} overdue or lost{}.",
         r.trips,
         r.reconciled,
         r.in_transit,
         r.discrepancies.len(),
         r.overdue.len(),
         if r.all_reconciled() { " — everyone who entered came out" } else { "" }
-    );
-    for d in &r.discrepancies {
-        let _ = writeln!(w, "- DISCREPANCY {} / {}: {}", d.convoy, d.vehicle, d.what);
-    }
-    for o in &r.overdue {
-        let _ = writeln!(w, "- {} {} / {}: {} aboard, last counted at {} at {}", if o.lost { "LOST" } else { "OVERDUE" }, o.convoy, o.vehicle, o.aboard, o.last_checkpoint, o.since.format("%Y-%m-%d %H:%MZ"));
+    )));
+    let mut problems: Vec<String> = r.discrepancies.iter().map(|x| format!("DISCREPANCY {} / {}: {}", x.convoy, x.vehicle, x.what)).collect();
+    problems.extend(r.overdue.iter().map(|o| {
+        format!("{} {} / {}: {} aboard, last counted at {} at {}", if o.lost { "LOST" } else { "OVERDUE" }, o.convoy, o.vehicle, o.aboard, o.last_checkpoint, o.since.format("%Y-%m-%d %H:%MZ"))
+    }));
+    if !problems.is_empty() {
+        d.push(List(problems));
     }
     let a = &f.aftermath;
     let rec = &f.recovery;
-    let _ = writeln!(w, "\n## Aid\n\n{:.1} t to {} families ({} people) in {} deliveries; {} airdrops ({:.1} t).\n", rec.aid_tonnes, thousands(rec.aid_families), thousands(rec.aid_people), a.aid_by_district.values().map(|t| t.deliveries).sum::<u64>(), rec.airdrops, rec.airdrop_tonnes);
-    let _ = writeln!(w, "| district | الحي | tonnes | families | people |\n|---|---|---:|---:|---:|");
-    for (id, t) in &a.aid_by_district {
-        let (en, ar) = names(f, id);
-        let _ = writeln!(w, "| {} | {} | {:.1} | {} | {} |", cell(&en), cell(&ar), t.tonnes, thousands(t.families), thousands(t.people));
-    }
-    let _ = writeln!(w, "\n| commodity | tonnes | families |\n|---|---:|---:|");
-    for (c, t) in &a.aid_by_commodity {
-        let _ = writeln!(w, "| {} | {:.1} | {} |", cell(c), t.tonnes, thousands(t.families));
-    }
+    d.push(Heading(2, "Aid".into()));
+    d.push(Para(format!(
+        "{:.1} t to {} families ({} people) in {} deliveries; {} airdrops ({:.1} t).",
+        rec.aid_tonnes,
+        thousands(rec.aid_families),
+        thousands(rec.aid_people),
+        a.aid_by_district.values().map(|t| t.deliveries).sum::<u64>(),
+        rec.airdrops,
+        rec.airdrop_tonnes
+    )));
+    d.push(table(
+        &["district", "الحي", "tonnes", "families", "people"],
+        &[false, false, true, true, true],
+        a.aid_by_district
+            .iter()
+            .map(|(id, t)| {
+                let (en, ar) = names(f, id);
+                vec![en, ar, format!("{:.1}", t.tonnes), thousands(t.families), thousands(t.people)]
+            })
+            .collect(),
+    ));
+    d.push(table(&["commodity", "tonnes", "families"], &[false, true, true], a.aid_by_commodity.iter().map(|(c, t)| vec![c.clone(), format!("{:.1}", t.tonnes), thousands(t.families)]).collect()));
     let area: f64 = a.areas.iter().map(|x| x.hectares).sum();
-    let _ = writeln!(
-        w,
-        "\n## Mine clearance\n\n{} ha cleared of {} ha in {} hazard areas ({} released as cleared), {} km of road, {} buildings.\n",
+    d.push(Heading(2, "Mine clearance".into()));
+    d.push(Para(format!(
+        "{} ha cleared of {} ha in {} hazard areas ({} released as cleared), {} km of road, {} buildings.",
         thousands(rec.cleared_hectares.round() as u64),
         thousands(area.round() as u64),
         a.areas.len(),
         a.areas.iter().filter(|x| !x.status.blocks()).count(),
         thousands(rec.cleared_road_km.round() as u64),
         thousands(rec.cleared_buildings)
-    );
-    let _ = writeln!(w, "| district | الحي | area (ha) | cleared (ha) | share | road km | buildings | status |\n|---|---|---:|---:|---:|---:|---:|---|");
-    for x in &a.areas {
-        let (en, ar) = names(f, &x.district);
-        let share = if x.hectares > 0.0 { 100.0 * x.cleared_hectares / x.hectares } else { 0.0 };
-        let _ = writeln!(w, "| {} | {} | {:.1} | {:.1} | {share:.0}% | {:.1} | {} | {:?} |", cell(&en), cell(&ar), x.hectares, x.cleared_hectares, x.cleared_road_km, x.cleared_buildings, x.status);
-    }
+    )));
+    d.extend(charts::clearance_progress(f).map(|svg| Chart("Mine clearance progress".into(), svg)));
+    d.push(table(
+        &["district", "الحي", "area (ha)", "cleared (ha)", "share", "road km", "buildings", "status"],
+        &[false, false, true, true, true, true, true, false],
+        a.areas
+            .iter()
+            .map(|x| {
+                let (en, ar) = names(f, &x.district);
+                let share = if x.hectares > 0.0 { 100.0 * x.cleared_hectares / x.hectares } else { 0.0 };
+                vec![en, ar, format!("{:.1}", x.hectares), format!("{:.1}", x.cleared_hectares), format!("{share:.0}%"), format!("{:.1}", x.cleared_road_km), x.cleared_buildings.to_string(), format!("{:?}", x.status)]
+            })
+            .collect(),
+    ));
     let flagged = a.returns.iter().filter(|r| !r.uncleared.is_empty()).count();
-    let _ = writeln!(w, "\n## Returns\n\n{} families ({} people) returned; {flagged} returns went to a district with hazard areas not yet cleared.\n", thousands(rec.returned_families), thousands(rec.returned_people));
-    let _ = writeln!(w, "| date | district | الحي | families | people | flag |\n|---|---|---|---:|---:|---|");
-    for r in &a.returns {
-        let (en, ar) = names(f, &r.district);
-        let flag = if r.uncleared.is_empty() { String::new() } else { format!("UNCLEARED: {}", r.uncleared.join(", ")) };
-        let _ = writeln!(w, "| {} | {} | {} | {} | {} | {} |", r.time.format("%Y-%m-%d"), cell(&en), cell(&ar), r.families, r.people, flag);
-    }
+    d.push(Heading(2, "Returns".into()));
+    d.push(Para(format!(
+        "{} families ({} people) returned; {flagged} returns went to a district with hazard areas not yet cleared.",
+        thousands(rec.returned_families),
+        thousands(rec.returned_people)
+    )));
+    d.push(table(
+        &["date", "district", "الحي", "families", "people", "flag"],
+        &[false, false, false, true, true, false],
+        a.returns
+            .iter()
+            .map(|r| {
+                let (en, ar) = names(f, &r.district);
+                let flag = if r.uncleared.is_empty() { String::new() } else { format!("UNCLEARED: {}", r.uncleared.join(", ")) };
+                vec![r.time.format("%Y-%m-%d").to_string(), en, ar, r.families.to_string(), r.people.to_string(), flag]
+            })
+            .collect(),
+    ));
     if !a.claims.is_empty() {
-        let _ = writeln!(w, "\n## Claims from other sources\n\n| claim | source | date | measure | claimed | ledger | difference |\n|---|---|---|---|---:|---:|---:|");
-        for c in &a.claims {
-            let _ = writeln!(w, "| {} | {} | {} | `{}` | {} | {} | {:+} |", cell(&c.text), cell(&c.source), c.date, c.measure, fmt_num(c.figure), fmt_num(c.ledger), c.difference);
+        d.push(Heading(2, "Claims from other sources".into()));
+        d.push(table(
+            &["claim", "source", "date", "measure", "claimed", "ledger", "difference"],
+            &[false, false, false, false, true, true, true],
+            a.claims.iter().map(|c| vec![c.text.clone(), c.source.clone(), c.date.to_string(), format!("`{}`", c.measure), fmt_num(c.figure), fmt_num(c.ledger), format!("{:+}", c.difference)]).collect(),
+        ));
+    }
+    d
+}
+
+/// Escapes a Markdown table cell.
+fn cell(s: &str) -> String {
+    s.replace('|', "\\|")
+}
+
+/// The situation report as Markdown (charts are in the HTML and PDF forms).
+pub fn markdown(f: &Figures, title: &str, provenance: &str) -> String {
+    let mut s = String::new();
+    for b in document(f, title, provenance) {
+        match b {
+            Block::Heading(level, text) => {
+                let _ = writeln!(s, "{} {text}\n", "#".repeat(level as usize));
+            }
+            Block::Para(text) => {
+                let _ = writeln!(s, "{text}\n");
+            }
+            Block::List(items) => {
+                for i in items {
+                    let _ = writeln!(s, "- {i}");
+                }
+                s.push('\n');
+            }
+            Block::Table(head, numeric, rows) => {
+                let _ = writeln!(s, "| {} |", head.iter().map(|h| cell(h)).collect::<Vec<_>>().join(" | "));
+                let _ = writeln!(s, "|{}|", numeric.iter().map(|&n| if n { "---:" } else { "---" }).collect::<Vec<_>>().join("|"));
+                for r in rows {
+                    let _ = writeln!(s, "| {} |", r.iter().map(|c| cell(c)).collect::<Vec<_>>().join(" | "));
+                }
+                s.push('\n');
+            }
+            Block::Chart(..) => {}
         }
     }
     s

@@ -76,3 +76,32 @@ print('OK', len(rows), 'districts', round(total_ha, 2), 'ha')
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success() && stdout.starts_with("OK"), "libhxl: {stdout}{}", String::from_utf8_lossy(&out.stderr));
 }
+
+#[test]
+fn the_pdf_and_the_charts_render() {
+    let f = figures();
+    let blocks = corridor_report::document(&f, "Situation report", "test");
+    let charts: Vec<(String, String)> = blocks.iter().filter_map(|b| if let corridor_report::Block::Chart(t, svg) = b { Some((t.clone(), svg.clone())) } else { None }).collect();
+    assert_eq!(charts.len(), 3, "daily throughput, cumulative evacuees, clearance progress");
+    for (_, svg) in &charts {
+        assert!(svg.contains("<svg") && svg.contains("</svg>"));
+    }
+    let html = corridor_report::html::page(&blocks);
+    assert!(html.contains("<td dir=\"rtl\" lang=\"ar\">هنانو</td>"), "Arabic cells are right-to-left");
+    if corridor_report::pdf::chromium().is_none() {
+        eprintln!("skipped: no Chromium on the PATH (apt-get install chromium; .ci/run installs it), so no PDF or PNG");
+        return;
+    }
+    // Kept as test artifacts in target/tmp/report/.
+    let artifacts = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("report");
+    std::fs::create_dir_all(&artifacts).unwrap();
+    let pdf = artifacts.join("sitrep.pdf");
+    corridor_report::pdf::html_to_pdf(&html, &pdf).unwrap();
+    assert!(std::fs::metadata(&pdf).unwrap().len() > 20_000);
+    for (i, (_, svg)) in charts.iter().enumerate() {
+        let png = artifacts.join(format!("chart-{}.png", i + 1));
+        corridor_report::pdf::svg_to_png(svg, &png, 720, 300).unwrap();
+        let bytes = std::fs::read(&png).unwrap();
+        assert!(bytes.starts_with(b"\x89PNG") && bytes.len() > 5_000, "{}", png.display());
+    }
+}

@@ -68,7 +68,8 @@ enum Command {
     },
     /// A situation report folded from the log: Markdown, or HXL CSV (districts' or the evacuation's figures).
     Report {
-        #[arg(long, default_value = "md", value_parser = ["md", "hxl"])]
+        /// md (Markdown), html (one page, inline SVG charts), pdf (printed from the HTML by headless Chromium; needs --out), hxl (CSV).
+        #[arg(long, default_value = "md", value_parser = ["md", "html", "pdf", "hxl"])]
         format: String,
         /// With --format hxl: the districts' figures (aid, clearance, returns) or the evacuation by day and group.
         #[arg(long, default_value = "districts", value_parser = ["districts", "evacuation"])]
@@ -494,10 +495,19 @@ fn report_cmd(
         (f, t) => format!(", events from {} to {}", f.map_or("the start".into(), |f| f.to_rfc3339()), t.map_or("the end".into(), |t| t.to_rfc3339())),
     };
     let provenance = format!("Log `{}` in {}, signed checkpoint of size {} with root `{root}`{range}.", d.config.origin, dir.display(), cp.size);
+    let title = "Situation report";
     let text = match (format, table) {
         ("hxl", "evacuation") => corridor_report::hxl_evacuation(&figures),
         ("hxl", _) => corridor_report::hxl_districts(&figures),
-        _ => corridor_report::markdown(&figures, "Situation report", &provenance),
+        ("html", _) => corridor_report::html::page(&corridor_report::document(&figures, title, &provenance)),
+        ("pdf", _) => {
+            let out = out.ok_or_else(|| anyhow::anyhow!("--format pdf needs --out FILE.pdf"))?;
+            let html = corridor_report::html::page(&corridor_report::document(&figures, title, &provenance));
+            corridor_report::pdf::html_to_pdf(&html, out).map_err(|e| anyhow::anyhow!(e))?;
+            println!("wrote {}", out.display());
+            return Ok(());
+        }
+        _ => corridor_report::markdown(&figures, title, &provenance),
     };
     match out {
         Some(p) => std::fs::write(p, text).with_context(|| format!("cannot write {}", p.display()))?,

@@ -1,0 +1,106 @@
+//! The report's charts as SVG (plotters' SVG backend: text stays text, no
+//! font files needed): people withdrawn per day, cumulative evacuees, and
+//! cumulative mine clearance. Every point comes from the views.
+
+use plotters::prelude::*;
+
+use corridor_views::Figures;
+
+/// A chart's SVG, or None when there is nothing to draw.
+pub type Svg = Option<String>;
+
+const SIZE: (u32, u32) = (720, 300);
+
+fn bars(title: &str, labels: &[String], values: &[u64], colour: RGBColor) -> Result<String, String> {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| e.to_string())?;
+        let max = values.iter().copied().max().unwrap_or(1).max(1);
+        let n = values.len() as i32;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 18))
+            .margin(12)
+            .x_label_area_size(36)
+            .y_label_area_size(64)
+            .build_cartesian_2d(0..n, 0..max + max / 10)
+            .map_err(|e| e.to_string())?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_labels(labels.len().max(1))
+            .x_label_formatter(&|i| labels.get(*i as usize).cloned().unwrap_or_default())
+            .y_label_formatter(&|v| crate::thousands(*v))
+            .draw()
+            .map_err(|e| e.to_string())?;
+        chart
+            .draw_series(values.iter().enumerate().map(|(i, &v)| Rectangle::new([(i as i32, 0), (i as i32 + 1, v)], colour.filled())))
+            .map_err(|e| e.to_string())?;
+        root.present().map_err(|e| e.to_string())?;
+    }
+    Ok(svg)
+}
+
+fn line(title: &str, labels: &[String], values: &[f64], colour: RGBColor, unit: &str) -> Result<String, String> {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| e.to_string())?;
+        let max = values.iter().copied().fold(1.0, f64::max);
+        let n = values.len().max(2) - 1;
+        let step = labels.len().div_ceil(8).max(1);
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 18))
+            .margin(12)
+            .x_label_area_size(36)
+            .y_label_area_size(72)
+            .build_cartesian_2d(0..n, 0.0..max * 1.1)
+            .map_err(|e| e.to_string())?;
+        chart
+            .configure_mesh()
+            .x_labels(labels.len().div_ceil(step).max(2))
+            .x_label_formatter(&|i| if i % step == 0 { labels.get(*i).cloned().unwrap_or_default() } else { String::new() })
+            .y_label_formatter(&|v| format!("{} {unit}", crate::thousands(v.round() as u64)))
+            .draw()
+            .map_err(|e| e.to_string())?;
+        chart.draw_series(LineSeries::new(values.iter().enumerate().map(|(i, &v)| (i, v)), colour.stroke_width(3))).map_err(|e| e.to_string())?;
+        chart.draw_series(values.iter().enumerate().map(|(i, &v)| Circle::new((i, v), 3, colour.filled()))).map_err(|e| e.to_string())?;
+        root.present().map_err(|e| e.to_string())?;
+    }
+    Ok(svg)
+}
+
+/// People withdrawn per day (UTC).
+pub fn daily_throughput(f: &Figures) -> Svg {
+    if f.by_day.is_empty() {
+        return None;
+    }
+    let labels: Vec<String> = f.by_day.keys().map(|d| d.format("%d %b").to_string()).collect();
+    let values: Vec<u64> = f.by_day.values().map(|t| t.people).collect();
+    bars("People withdrawn per day (UTC)", &labels, &values, RGBColor(31, 119, 180)).ok()
+}
+
+/// People withdrawn, cumulative, by day.
+pub fn cumulative_evacuees(f: &Figures) -> Svg {
+    if f.by_day.is_empty() {
+        return None;
+    }
+    let labels: Vec<String> = f.by_day.keys().map(|d| d.format("%d %b").to_string()).collect();
+    let mut sum = 0.0;
+    let values: Vec<f64> = f.by_day.values().map(|t| {
+        sum += t.people as f64;
+        sum
+    }).collect();
+    line("Cumulative evacuees", &labels, &values, RGBColor(44, 160, 44), "").ok()
+}
+
+/// Hectares cleared, cumulative, on each day with a clearance record.
+pub fn clearance_progress(f: &Figures) -> Svg {
+    let days = &f.aftermath.cleared_by_day;
+    if days.is_empty() {
+        return None;
+    }
+    let labels: Vec<String> = days.keys().map(|d| d.format("%d %b %y").to_string()).collect();
+    let values: Vec<f64> = days.values().map(|c| c.hectares).collect();
+    line("Mine clearance: hectares cleared, cumulative", &labels, &values, RGBColor(214, 39, 40), "ha").ok()
+}
