@@ -1594,3 +1594,62 @@ mod district_tests {
         assert!(d.iter().all(|x| x.ring.first() == x.ring.last() && x.ring.len() >= 4));
     }
 }
+
+/// A damage site in the street between neighbourhood blocks belongs to the
+/// nearest block within this distance (metres).
+pub const DAMAGE_SNAP_M: f64 = 60.0;
+
+/// Damaged buildings per district from UNOSAT's damage sites (points with a
+/// damage level `Main_Dam_2`: 1 destroyed, 2 severe, 3 moderate, anything
+/// else other), each placed in the neighbourhood polygon that contains it
+/// (the sites' own neighbourhood names follow another spelling), or, for a
+/// site in the street between blocks, the nearest within [`DAMAGE_SNAP_M`]. Returns
+/// `(district id, [destroyed, severe, moderate, other])` for districts with
+/// damage, and how many sites lie in no polygon.
+pub fn damage_by_district(unosat_geojson: &str, neighborhoods_geojson: &str) -> Result<(Vec<(String, [u32; 4])>, usize), AleppoError> {
+    use geo::BoundingRect;
+    let parsed = parse_districts(neighborhoods_geojson)?;
+    let ids: Vec<String> = districts(neighborhoods_geojson)?.into_iter().map(|d| d.id).collect();
+    let boxes: Vec<Vec<(geo::Rect<f64>, &Polygon<f64>)>> =
+        parsed.iter().map(|d| d.parts.iter().filter_map(|p| p.bounding_rect().map(|r| (r, p))).collect()).collect();
+    let gj: geojson::GeoJson = unosat_geojson.parse()?;
+    let geojson::GeoJson::FeatureCollection(fc) = gj else {
+        return Err(AleppoError::NotFeatureCollection { found: "something else".into() });
+    };
+    let mut counts = vec![[0u32; 4]; parsed.len()];
+    let mut outside = 0;
+    for f in &fc.features {
+        let Some(geojson::GeometryValue::Point { coordinates: c }) = f.geometry.as_ref().map(|g| &g.value) else { continue };
+        let p = Point::new(c[0], c[1]);
+        let level = f.properties.as_ref().and_then(|p| p.get("Main_Dam_2")).and_then(|v| v.as_str().map(String::from).or_else(|| v.as_u64().map(|n| n.to_string())));
+        let k = match level.as_deref() {
+            Some("1") => 0,
+            Some("2") => 1,
+            Some("3") => 2,
+            _ => 3,
+        };
+        let within = |r: &geo::Rect<f64>, m: f64| r.min().x - m <= p.x() && p.x() <= r.max().x + m && r.min().y - m <= p.y() && p.y() <= r.max().y + m;
+        let hit = boxes.iter().position(|parts| parts.iter().any(|(r, poly)| within(r, 0.0) && poly.contains(&p))).or_else(|| {
+            // In the street between two blocks: the nearest neighbourhood within DAMAGE_SNAP_M.
+            let margin = DAMAGE_SNAP_M / 90_000.0;
+            let scale = p.y().to_radians().cos();
+            boxes
+                .iter()
+                .enumerate()
+                .flat_map(|(i, parts)| parts.iter().filter(|(r, _)| within(r, margin)).map(move |(_, poly)| (i, poly)))
+                .map(|(i, poly)| {
+                    let q = poly.exterior().0.iter().map(|c| Coord { x: (c.x - p.x()) * scale, y: c.y - p.y() }).collect::<Vec<_>>();
+                    let d = geo::Euclidean.distance(&Point::new(0.0, 0.0), &geo::LineString::new(q)) * 111_320.0;
+                    (i, d)
+                })
+                .filter(|&(_, d)| d <= DAMAGE_SNAP_M)
+                .min_by(|a, b| a.1.total_cmp(&b.1))
+                .map(|(i, _)| i)
+        });
+        match hit {
+            Some(i) => counts[i][k] += 1,
+            None => outside += 1,
+        }
+    }
+    Ok((ids.into_iter().zip(counts).filter(|(_, c)| c.iter().any(|&n| n > 0)).collect(), outside))
+}

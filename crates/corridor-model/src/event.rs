@@ -60,6 +60,7 @@ pub enum Body {
     NoticeIssued(Notice),
     DistrictDeclared(District),
     ClaimRecorded(Claim),
+    DamageAssessed(DamageAssessment),
 }
 
 impl Body {
@@ -88,6 +89,7 @@ impl Body {
             Body::NoticeIssued(_) => "notice_issued",
             Body::DistrictDeclared(_) => "district_declared",
             Body::ClaimRecorded(_) => "claim_recorded",
+            Body::DamageAssessed(_) => "damage_assessed",
         }
     }
 }
@@ -399,6 +401,23 @@ pub struct District {
     pub hectares: f64,
 }
 
+/// Damaged buildings in a district by damage level, from a damage
+/// assessment (e.g. UNOSAT's satellite survey): the work list clearance and
+/// returns start from. Counts, never positions of homes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DamageAssessment {
+    pub assessment: String,
+    pub district: String,
+    /// Who assessed, when, with which imagery, and the data's attribution.
+    pub source: String,
+    pub destroyed: u32,
+    pub severe: u32,
+    pub moderate: u32,
+    #[serde(default)]
+    pub other: u32,
+}
+
 /// What a claimed figure counts, so that it can be set beside the ledger's.
 pub const CLAIM_MEASURES: [&str; 10] = [
     "withdrawn",
@@ -587,6 +606,7 @@ impl Event {
                     return Err(FieldError::new(f("completes"), "only a clearance of a hazard area can complete it: name the hazard"));
                 }
             }
+            Body::DamageAssessed(d) => check_id(&f("assessment"), &d.assessment)?,
             Body::DistrictDeclared(d) => {
                 check_id(&f("district"), &d.district)?;
                 check_position(&f("position"), d.position)?;

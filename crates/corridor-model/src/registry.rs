@@ -255,6 +255,7 @@ impl Registry {
                 }
             }
             Body::AidDelivered(a) => self.district(|| f("district"), &a.district)?,
+            Body::DamageAssessed(d) => self.district(|| f("district"), &d.district)?,
             Body::ReturnRecorded(r) => self.district(|| f("district"), &r.district)?,
             Body::DistrictDeclared(d) => {
                 new("district", &d.district, self.districts.contains(&d.district), "district", "choose another id")?;

@@ -136,18 +136,34 @@ pub fn document(f: &Figures, title: &str, provenance: &str) -> Vec<Block> {
         thousands(rec.cleared_buildings)
     )));
     d.extend(charts::clearance_progress(f).map(|svg| Chart("Mine clearance progress".into(), svg)));
+    let damaged = |district: &str| a.damage_by_district.get(district).map_or(String::new(), |c| thousands(c.iter().sum()));
     d.push(table(
-        &["district", "الحي", "area (ha)", "cleared (ha)", "share", "road km", "buildings", "status"],
-        &[false, false, true, true, true, true, true, false],
+        &["district", "الحي", "area (ha)", "cleared (ha)", "share", "road km", "buildings", "damaged (assessed)", "status"],
+        &[false, false, true, true, true, true, true, true, false],
         a.areas
             .iter()
             .map(|x| {
                 let (en, ar) = names(f, &x.district);
                 let share = if x.hectares > 0.0 { 100.0 * x.cleared_hectares / x.hectares } else { 0.0 };
-                vec![en, ar, format!("{:.1}", x.hectares), format!("{:.1}", x.cleared_hectares), format!("{share:.0}%"), format!("{:.1}", x.cleared_road_km), x.cleared_buildings.to_string(), format!("{:?}", x.status)]
+                vec![
+                    en,
+                    ar,
+                    format!("{:.1}", x.hectares),
+                    format!("{:.1}", x.cleared_hectares),
+                    format!("{share:.0}%"),
+                    format!("{:.1}", x.cleared_road_km),
+                    x.cleared_buildings.to_string(),
+                    damaged(&x.district),
+                    format!("{:?}", x.status),
+                ]
             })
             .collect(),
     ));
+    if !a.damage_by_district.is_empty() {
+        let total: u64 = a.damage_by_district.values().map(|c| c.iter().sum::<u64>()).sum();
+        let destroyed: u64 = a.damage_by_district.values().map(|c| c[0]).sum();
+        d.push(Para(format!("Damaged buildings assessed: {} in {} districts, {} destroyed. Source: {}.", thousands(total), a.damage_by_district.len(), thousands(destroyed), a.damage_sources.join("; "))));
+    }
     let flagged = a.returns.iter().filter(|r| !r.uncleared.is_empty()).count();
     d.push(Heading(2, "Returns".into()));
     d.push(Para(format!(
@@ -239,9 +255,10 @@ pub fn hxl_districts(f: &Figures) -> String {
     ids.extend(a.cleared_by_district.keys());
     ids.extend(a.returns.iter().map(|r| &r.district));
     ids.extend(a.areas.iter().map(|x| &x.district));
+    ids.extend(a.damage_by_district.keys());
     let mut s = String::new();
-    s.push_str("District code,District,District (Arabic),Aid (tonnes),Families reached,People reached,Hazard area (ha),Cleared (ha),Road cleared (km),Buildings cleared,Returned families,Returned people,Returns to uncleared areas\n");
-    s.push_str("#adm2+code,#adm2+name,#adm2+name+i_ar,#indicator+aid+tonnes,#reached+households,#reached+ind,#targeted+area_ha,#indicator+cleared+area_ha,#indicator+cleared+road_km,#indicator+cleared+buildings,#affected+returnees+households,#affected+returnees+ind,#indicator+flagged+returns\n");
+    s.push_str("District code,District,District (Arabic),Aid (tonnes),Families reached,People reached,Hazard area (ha),Cleared (ha),Road cleared (km),Buildings cleared,Returned families,Returned people,Returns to uncleared areas,Damaged buildings (assessed),Destroyed buildings\n");
+    s.push_str("#adm2+code,#adm2+name,#adm2+name+i_ar,#indicator+aid+tonnes,#reached+households,#reached+ind,#targeted+area_ha,#indicator+cleared+area_ha,#indicator+cleared+road_km,#indicator+cleared+buildings,#affected+returnees+households,#affected+returnees+ind,#indicator+flagged+returns,#indicator+damaged+buildings,#indicator+destroyed+buildings\n");
     for id in ids {
         let (en, ar) = names(f, id);
         let aid = a.aid_by_district.get(id).cloned().unwrap_or_default();
@@ -250,7 +267,7 @@ pub fn hxl_districts(f: &Figures) -> String {
         let rets: Vec<_> = a.returns.iter().filter(|r| &r.district == id).collect();
         let _ = writeln!(
             s,
-            "{},{},{},{:.2},{},{},{:.2},{:.2},{:.2},{},{},{},{}",
+            "{},{},{},{:.2},{},{},{:.2},{:.2},{:.2},{},{},{},{},{},{}",
             csv(id),
             csv(&en),
             csv(&ar),
@@ -263,7 +280,9 @@ pub fn hxl_districts(f: &Figures) -> String {
             cleared.buildings,
             rets.iter().map(|r| u64::from(r.families)).sum::<u64>(),
             rets.iter().map(|r| u64::from(r.people)).sum::<u64>(),
-            rets.iter().filter(|r| !r.uncleared.is_empty()).count()
+            rets.iter().filter(|r| !r.uncleared.is_empty()).count(),
+            a.damage_by_district.get(id).map_or(0, |c| c.iter().sum::<u64>()),
+            a.damage_by_district.get(id).map_or(0, |c| c[0])
         );
     }
     s

@@ -254,6 +254,9 @@ pub struct Aftermath {
     pub cleared_by_day: BTreeMap<NaiveDate, Cleared>,
     pub returns: Vec<ReturnRow>,
     pub claims: Vec<ClaimRow>,
+    /// Damaged buildings by district (destroyed, severe, moderate, other) and the assessments' sources.
+    pub damage_by_district: BTreeMap<String, [u64; 4]>,
+    pub damage_sources: Vec<String>,
 }
 
 /// The fold over the log.
@@ -456,6 +459,16 @@ impl Views {
                 }
             }
             Body::ClaimRecorded(c) => self.claims.push(c.clone()),
+            Body::DamageAssessed(d) => {
+                let m = &mut self.aftermath;
+                let row = m.damage_by_district.entry(d.district.clone()).or_default();
+                for (k, n) in [d.destroyed, d.severe, d.moderate, d.other].into_iter().enumerate() {
+                    row[k] += u64::from(n);
+                }
+                if !m.damage_sources.contains(&d.source) {
+                    m.damage_sources.push(d.source.clone());
+                }
+            }
             Body::SiteDeclared(_)
             | Body::TruceWindowDeclared(_)
             | Body::TruceWindowChanged(_)

@@ -90,6 +90,11 @@ enum Command {
         #[arg(long)]
         scenario: Option<PathBuf>,
     },
+    /// Append UNOSAT's building damage sites (shared/data/aleppo/unosat-damage-sites.geojson) to the log as damaged buildings per district: the work list for clearance and returns. Run after the districts are declared (`corridor demo`).
+    ImportDamage {
+        /// The UNOSAT damage sites (GeoJSON points with `Main_Dam_2`).
+        file: PathBuf,
+    },
     /// Import a road map (.osm.pbf, .osm, GeoJSON LineStrings) into a prepared network file (.cnet).
     Import {
         /// The map: an OpenStreetMap extract, or GeoJSON roads with OSM tags as properties.
@@ -270,6 +275,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Plan { scenario } => plan_cmd(scenario.as_deref())?,
         Command::Report { format, table, from, to, out } => report_cmd(dir, &format, &table, from, to, out.as_deref())?,
         Command::Import { map, out, districts } => map::import(&map, out, districts)?,
+        Command::ImportDamage { file } => import_damage(dir, &file)?,
         Command::Route { map: m, from, to, via, geojson, max_snap_km } => {
             let hz = map_hazards(dir, &m)?;
             map::route(&m.map, from, to, &via, hz, geojson, max_snap_km)?
@@ -463,6 +469,45 @@ fn verify(dir: &Path, checkpoint: Option<&Path>, key: Option<&str>, json: bool) 
     if !json {
         println!("verified: every leaf, the tree and every signed checkpoint check out with key {}", verifier.to_vkey());
     }
+    Ok(())
+}
+
+/// Where UNOSAT's sites came from, carried by every event made of them.
+const UNOSAT_SOURCE: &str = "UNOSAT building damage assessment of Aleppo (Pleiades imagery of April/May 2015), as distributed by CenterForSpatialResearch/aleppo_test (MIT, © 2019 Columbia Center for Spatial Research)";
+
+/// `corridor import-damage`: damaged buildings per district, appended once.
+fn import_damage(dir: &Path, file: &Path) -> Result<()> {
+    use corridor_model::{Body, DamageAssessment, Event};
+    let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let (rows, outside) = corridor_geo::aleppo::damage_by_district(&text, corridor_geo::aleppo::NEIGHBORHOODS_GEOJSON)
+        .with_context(|| format!("{}: not UNOSAT damage sites (a GeoJSON FeatureCollection of points)", file.display()))?;
+    let at = chrono::DateTime::parse_from_rfc3339("2015-05-01T00:00:00Z").expect("a valid instant").to_utc();
+    let events: Vec<Event> = rows
+        .iter()
+        .map(|(district, c)| {
+            Event::new(
+                format!("damage-unosat-2015-{district}"),
+                at,
+                "hq",
+                Body::DamageAssessed(DamageAssessment {
+                    assessment: format!("unosat-2015-{district}"),
+                    district: district.clone(),
+                    source: UNOSAT_SOURCE.into(),
+                    destroyed: c[0],
+                    severe: c[1],
+                    moderate: c[2],
+                    other: c[3],
+                }),
+            )
+        })
+        .collect();
+    let mut d = DataDir::open(dir)?;
+    let ledger = d.ledger()?;
+    let outcomes = ledger.append(events).context("append the damage assessment (are the districts declared? run `corridor demo` first)")?;
+    let new = outcomes.iter().filter(|o| matches!(o, Appended::New(_))).count();
+    let sites: u64 = rows.iter().map(|(_, c)| c.iter().map(|&n| u64::from(n)).sum::<u64>()).sum();
+    println!("{} damaged buildings in {} districts ({} sites lie outside the 133 neighbourhood polygons); {new} events newly appended", print::thousands(sites), rows.len(), print::thousands(outside as u64));
+    println!("data: {UNOSAT_SOURCE}");
     Ok(())
 }
 

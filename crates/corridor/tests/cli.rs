@@ -290,3 +290,25 @@ fn reads_and_verify_work_while_another_process_appends() {
     writer.wait().unwrap();
     result.unwrap();
 }
+
+#[test]
+fn damage_sites_become_each_districts_work_list_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = demo_dir(tmp.path(), &[]);
+    let file = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/aleppo/unosat-damage-sites.geojson");
+    let sites = serde_json::from_str::<serde_json::Value>(&std::fs::read_to_string(file).unwrap()).unwrap()["features"].as_array().unwrap().len() as u64;
+    let out = ok(&dir, &["import-damage", file]);
+    let num = |s: &str| s.replace(',', "").parse::<u64>().unwrap();
+    let words: Vec<&str> = out.split_whitespace().collect();
+    let (placed, outside) = (num(words[0]), num(words[6].trim_start_matches('(')));
+    assert_eq!(placed + outside, sites, "every site is counted once: {out}");
+    assert!(placed > sites / 2, "{out}");
+    assert!(out.contains("UNOSAT") && out.contains("Columbia Center for Spatial Research"), "the attribution is shown: {out}");
+    assert!(ok(&dir, &["import-damage", file]).contains(" 0 events newly appended"), "a second import appends nothing");
+    let report = ok(&dir, &["report"]);
+    assert!(report.contains(&format!("Damaged buildings assessed: {}", corridor::print::thousands(placed))), "{report}");
+    // Districts must be declared first.
+    let empty = tmp.path().join("empty");
+    ok(&empty, &["init"]);
+    assert!(fails(&empty, &["import-damage", file]).contains("unknown district"));
+}
