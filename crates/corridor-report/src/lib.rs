@@ -123,6 +123,7 @@ pub fn document(f: &Figures, title: &str, provenance: &str) -> Vec<Block> {
             })
             .collect(),
     ));
+    d.push(table(&["day (UTC)", "tonnes", "families", "people"], &[false, true, true, true], a.aid_by_day.iter().map(|(day, t)| vec![day.to_string(), format!("{:.1}", t.tonnes), thousands(t.families), thousands(t.people)]).collect()));
     d.push(table(&["commodity", "tonnes", "families"], &[false, true, true], a.aid_by_commodity.iter().map(|(c, t)| vec![c.clone(), format!("{:.1}", t.tonnes), thousands(t.families)]).collect()));
     let area: f64 = a.areas.iter().map(|x| x.hectares).sum();
     d.push(Heading(2, "Mine clearance".into()));

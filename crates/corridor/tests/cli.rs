@@ -312,3 +312,29 @@ fn damage_sites_become_each_districts_work_list_once() {
     ok(&empty, &["init"]);
     assert!(fails(&empty, &["import-damage", file]).contains("unknown district"));
 }
+
+#[test]
+fn bad_aftermath_records_are_refused_whole() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = demo_dir(tmp.path(), &[]);
+    let size = |dir: &Path| ok(dir, &["log", "show"]).lines().count();
+    let before = size(&dir);
+    let good = r#"{"v":1,"id":"aid-extra","time":"2017-07-01T10:00:00Z","author":"hq","body":{"aid_delivered":{"delivery":"aid-extra","commodity":"flour","tonnes":5.0,"families":40,"people":200,"district":"hanano","organisation":"SARC"}}}"#;
+    let clearance = |hazard: &str, ha: f64| format!(r#"{{"v":1,"id":"c-extra","time":"2017-07-01T10:00:00Z","author":"hq","body":{{"clearance_recorded":{{"record":"c-extra","hazard":"{hazard}","district":"hanano","hectares":{ha},"road_km":1.0,"buildings":3,"team":"t"}}}}}}"#);
+    let hazard = |ring: &str| format!(r#"{{"v":1,"id":"h-extra","time":"2017-07-01T10:00:00Z","author":"hq","body":{{"hazard_declared":{{"hazard":"h-extra","kind":"suspected_mined","status":"suspected","ring":{ring},"district":"hanano"}}}}}}"#);
+    let cases = [
+        (good.replace("\"tonnes\":5.0", "\"tonnes\":-5.0").replace("aid-extra", "aid-neg"), "body.aid_delivered.tonnes"),
+        (clearance("no-such-area", 1.0), "unknown hazard area \"no-such-area\""),
+        // Hanano's area is about 327 ha, 154 ha of it cleared already.
+        (clearance("uxo-2017-hanano", 200.0), "which has 327."),
+        (hazard("[[37.18,36.21],[37.19,36.21],[37.19,36.22],[37.18,36.22]]"), "does not close"),
+        (hazard("[[37.18,36.21],[37.19,36.22],[37.19,36.21],[37.18,36.22],[37.18,36.21]]"), "crosses itself"),
+    ];
+    for (bad, want) in cases {
+        let file = tmp.path().join("batch.jsonl");
+        std::fs::write(&file, format!("{good}\n{bad}\n")).unwrap();
+        let err = fails(&dir, &["log", "append", file.to_str().unwrap()]);
+        assert!(err.contains(want) && err.contains("nothing"), "want {want:?} in: {err}");
+        assert_eq!(size(&dir), before, "nothing appended ({want})");
+    }
+}
