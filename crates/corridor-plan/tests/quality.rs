@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use corridor_geo::{aleppo, grid, roads, RoadNetwork};
 use corridor_plan::bound::bounds;
-use corridor_plan::{plan, FlowNet, Plan, Problem, Source};
+use corridor_plan::{plan, FlowNet, Problem};
 
 const SLOT_MS: u64 = 60_000;
 
@@ -43,52 +43,14 @@ fn aleppo_roads() -> RoadNetwork {
 
 /// `loads` spread evenly over the nodes that are not exits.
 fn problem(net: &FlowNet, loads: u64) -> Problem<'_> {
-    let nodes: Vec<u32> = (0..net.node_count() as u32).filter(|&v| !net.sink[v as usize]).collect();
-    let n = nodes.len() as u64;
-    let sources = nodes
-        .iter()
-        .enumerate()
-        .filter_map(|(i, &v)| {
-            let i = i as u64;
-            let k = (i + 1) * loads / n - i * loads / n;
-            (k > 0).then_some(Source { node: v, family: 0, class: 0, loads: k, ready_ms: 0, load_ms: 0 })
-        })
-        .collect();
+    let sources = corridor_plan::check::spread(net, loads, usize::MAX);
     Problem { net, sources, fleet: None, reposition_ms: HashMap::new(), slot_ms: SLOT_MS, unload_ms: 0, horizon_ms: 7 * 24 * 3_600_000 }
-}
-
-/// Checks what every plan must satisfy (as tests/ccrp.rs does).
-fn check(p: &Problem, plan: &Plan) {
-    let net = p.net;
-    let mut used: HashMap<(u32, u64), u32> = HashMap::new();
-    let mut sent = vec![0u64; p.sources.len()];
-    for t in &plan.trips {
-        sent[t.source] += u64::from(t.units);
-        let mut at = p.sources[t.source].node;
-        let mut time = t.depart_ms;
-        for &(a, e) in &t.legs {
-            assert_eq!(net.tail[a as usize], at, "legs are contiguous");
-            assert!(e >= time, "a vehicle enters an arc no sooner than it reaches its tail");
-            *used.entry((a, e / p.slot_ms)).or_default() += t.units;
-            at = net.head[a as usize];
-            time = e + u64::from(net.transit_ms[a as usize]);
-        }
-        assert!(net.sink[at as usize], "every trip ends at an exit");
-        assert_eq!(time, t.arrive_ms);
-        assert!(time <= plan.completion_ms);
-    }
-    for (&(a, k), &n) in &used {
-        assert!(n <= net.slot_cap(a as usize, k, p.slot_ms), "arc {a} slot {k}: {n} vehicles over capacity");
-    }
-    for (i, s) in p.sources.iter().enumerate() {
-        assert_eq!(sent[i], s.loads, "source {i}: every load is sent");
-    }
 }
 
 /// Plans, checks and returns plan / bound.
 fn ratio(name: &str, p: &Problem) -> f64 {
     let pl = plan(p).unwrap();
-    check(p, &pl);
+    corridor_plan::check::check(p, &pl).unwrap_or_else(|e| panic!("{name}: {e}"));
     let b = bounds(p);
     let lb = b.best();
     assert!(pl.completion_ms >= lb, "{name}: plan {} beats its lower bound {lb}", pl.completion_ms);

@@ -40,7 +40,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use corridor_geo::{aleppo, grid, roads, NoProgress, RoadNetwork};
 use corridor_plan::bound::bounds;
-use corridor_plan::{plan, FlowNet, Plan, Problem, Source};
+use corridor_plan::{plan, FlowNet, Plan, Problem};
 
 use crate::print::thousands;
 
@@ -179,54 +179,15 @@ fn problem<'a>(c: &'a Case, loads: u64, slot_ms: u64) -> Problem<'a> {
     problem_at(c, loads, slot_ms, usize::MAX)
 }
 
-/// `loads` spread evenly over at most `points` pickup points, evenly
-/// spaced among the nodes that are not exits.
+/// `loads` spread evenly over at most `points` pickup points.
 fn problem_at<'a>(c: &'a Case, loads: u64, slot_ms: u64, points: usize) -> Problem<'a> {
-    let all: Vec<u32> = (0..c.net.node_count() as u32).filter(|v| !c.net.sink[*v as usize]).collect();
-    let nodes: Vec<u32> = if all.len() <= points { all } else { (0..points).map(|j| all[j * all.len() / points]).collect() };
-    let n = nodes.len() as u64;
-    let sources = nodes
-        .iter()
-        .enumerate()
-        .filter_map(|(i, &v)| {
-            let i = i as u64;
-            let k = (i + 1) * loads / n - i * loads / n;
-            (k > 0).then_some(Source { node: v, family: 0, class: 0, loads: k, ready_ms: 0, load_ms: 0 })
-        })
-        .collect();
+    let sources = corridor_plan::check::spread(&c.net, loads, points);
     Problem { net: &c.net, sources, fleet: None, reposition_ms: HashMap::new(), slot_ms, unload_ms: 0, horizon_ms: 7 * 24 * 3_600_000 }
 }
 
-/// What every plan must satisfy (as `corridor-plan`'s tests check).
+/// What every plan must satisfy.
 fn check(p: &Problem, plan: &Plan) -> Result<()> {
-    let net = p.net;
-    let mut used: HashMap<(u32, u64), u32> = HashMap::new();
-    let mut sent = vec![0u64; p.sources.len()];
-    for t in &plan.trips {
-        sent[t.source] += u64::from(t.units);
-        let mut at = p.sources[t.source].node;
-        let mut time = t.depart_ms;
-        for &(a, e) in &t.legs {
-            if net.tail[a as usize] != at || e < time {
-                bail!("trip from source {} is not contiguous at arc {a}", t.source);
-            }
-            *used.entry((a, e / p.slot_ms)).or_default() += t.units;
-            at = net.head[a as usize];
-            time = e + u64::from(net.transit_ms[a as usize]);
-        }
-        if !net.sink[at as usize] || time != t.arrive_ms {
-            bail!("trip from source {} does not end at an exit at its arrival time", t.source);
-        }
-    }
-    for (&(a, k), &n) in &used {
-        if n > net.slot_cap(a as usize, k, p.slot_ms) {
-            bail!("arc {a} slot {k}: {n} vehicles over its capacity {}", net.slot_cap(a as usize, k, p.slot_ms));
-        }
-    }
-    if let Some(i) = (0..p.sources.len()).find(|&i| sent[i] != p.sources[i].loads) {
-        bail!("source {i}: {} of {} loads sent", sent[i], p.sources[i].loads);
-    }
-    Ok(())
+    corridor_plan::check::check(p, plan).map_err(|e| anyhow::anyhow!(e))
 }
 
 fn hm(ms: u64) -> String {
