@@ -33,9 +33,10 @@ pub fn thousands(n: u64) -> String {
     out
 }
 
-fn tally(t: &Tally, groups: &[String]) -> String {
+/// "31,284 = armed 14,891 + women 7,606 + children 8,787, of whom 701 wounded"
+pub fn tally_line(t: &Tally, groups: &[String]) -> String {
     let parts: Vec<String> = groups.iter().filter_map(|g| t.by_group.get(g).filter(|&&n| n > 0).map(|&n| format!("{g} {}", thousands(n)))).collect();
-    format!("{} ({}), of whom {} wounded", thousands(t.people), parts.join(", "), thousands(t.wounded))
+    format!("{} = {}, of whom {} wounded", thousands(t.people), parts.join(" + "), thousands(t.wounded))
 }
 
 /// The English and Arabic names of a district id.
@@ -70,10 +71,10 @@ pub fn document(f: &Figures, title: &str, provenance: &str) -> Vec<Block> {
         Heading(2, "Evacuation".into()),
     ];
     let mut items = vec![
-        format!("Withdrawn (counted out at a corridor's exit): {}", tally(&f.withdrawn, &f.groups)),
-        format!("Counted in at a corridor's entry: {}", tally(&f.entered, &f.groups)),
+        format!("Withdrawn (counted out at a corridor's exit): {}", tally_line(&f.withdrawn, &f.groups)),
+        format!("Counted in at a corridor's entry: {}", tally_line(&f.entered, &f.groups)),
     ];
-    items.extend(f.by_corridor.iter().map(|(c, t)| format!("Corridor `{c}`: {}", tally(t, &f.groups))));
+    items.extend(f.by_corridor.iter().map(|(c, t)| format!("Corridor `{c}`: {}", tally_line(t, &f.groups))));
     d.push(List(items));
     d.push(table(&["day (UTC)", "people", "wounded"], &[false, true, true], f.by_day.iter().map(|(day, t)| vec![day.to_string(), thousands(t.people), thousands(t.wounded)]).collect()));
     d.extend(charts::daily_throughput(f).map(|svg| Chart("People withdrawn per day".into(), svg)));

@@ -23,7 +23,7 @@ fn the_report_shows_every_seed_figure_from_events() {
     let f = figures();
     let md = corridor_report::markdown(&f, "Situation report", "test");
     for want in [
-        "Corridor `ramouseh-rashidin4`: 31,284 (armed 14,891, women 7,606, children 8,787), of whom 701 wounded",
+        "Corridor `ramouseh-rashidin4`: 31,284 = armed 14,891 + women 7,606 + children 8,787, of whom 701 wounded",
         "280.0 t to 1,040 families",
         "| Hanano | هنانو | 280.0 | 1,040 |",
         "3,000 ha cleared of",

@@ -2,19 +2,12 @@
 
 use std::fmt::Write;
 
-use corridor_views::{Figures, Tally};
+use corridor_views::Figures;
 
 /// `31,284` style thousands separators.
 pub use corridor_report::thousands;
 
-/// "31,284 = armed 14,891 + women 7,606 + children 8,787, of whom 701 wounded"
-pub fn tally_line(t: &Tally, groups: &[String]) -> String {
-    let parts: Vec<String> = groups
-        .iter()
-        .filter_map(|g| t.by_group.get(g).filter(|&&n| n > 0).map(|&n| format!("{g} {}", thousands(n))))
-        .collect();
-    format!("{} = {}, of whom {} wounded", thousands(t.people), parts.join(" + "), thousands(t.wounded))
-}
+pub use corridor_report::tally_line;
 
 pub fn figures(f: &Figures) -> String {
     let mut s = String::new();
