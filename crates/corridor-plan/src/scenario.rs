@@ -288,7 +288,8 @@ pub struct FleetSpec {
     pub operator: String,
     /// Site the vehicles start from.
     pub depot: String,
-    /// Sites the vehicles serve (default: every site with people).
+    /// Sites the vehicles serve (default: every site with people). A site's
+    /// loads of a kind go to the first fleet of that kind that serves it.
     #[serde(default)]
     pub serves: Vec<String>,
 }
@@ -314,7 +315,8 @@ pub struct AgreementSpec {
 pub enum IncidentKindSpec {
     /// The corridor stops admitting vehicles (those inside drive on to the exit).
     Halt,
-    /// Vehicles on the corridor's road are destroyed; the corridor halts.
+    /// Vehicles on their way along the corridor, not yet counted in, are
+    /// destroyed; the corridor halts.
     Attack,
 }
 

@@ -22,8 +22,9 @@
 //!   it, cancels the trips not yet counted in (vehicles on their way return;
 //!   their loads wait again), and plans again from the state of that
 //!   instant: people left, vehicles where they are, windows known.
-//!   A halt closes a corridor; an attack destroys vehicles on the
-//!   corridor's road and halts it; an agreement declares its windows,
+//!   A halt closes a corridor; an attack destroys vehicles on their way
+//!   along the corridor that are not yet counted in (loaded vehicles inside
+//!   it drive on) and halts it; an agreement declares its windows,
 //!   reopens the corridors halted until it, and may link a corridor to
 //!   another site's evacuation (a halt there halts it too).
 //!
