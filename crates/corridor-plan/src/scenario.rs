@@ -267,13 +267,8 @@ pub struct WindowSpec {
     pub agreement: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum VehicleKindSpec {
-    Bus,
-    Ambulance,
-    Truck,
-}
+/// A fleet's kind of vehicle: the model's own (`bus`, `ambulance`, `truck`).
+pub use corridor_model::VehicleKind as VehicleKindSpec;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -37,7 +37,7 @@ use corridor_geo::corridor::{CheckpointSpec as GeoCheckpoint, CorridorSpec as Ge
 use corridor_geo::{GeoError, LatLon, Router};
 use corridor_model::{
     Agreement, Body, Checkpoint, Convoy, ConvoyArrived, Corridor, CorridorRef, Counts, Event, GroupsDefined, Incident, IncidentKind, Passage, Position, Site,
-    SiteKind, TruceWindow, Vehicle, VehicleKind,
+    SiteKind, TruceWindow, Vehicle,
 };
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -511,11 +511,7 @@ pub fn simulate(sc: &Scenario, router: &Router) -> Result<Outcome, SimError> {
     let fleets: Vec<&crate::scenario::FleetSpec> = sc.fleet.iter().map(|f| f.get_ref()).collect();
     for v in &op.vehicles {
         let f = fleets[v.class];
-        let kind = match f.kind {
-            VehicleKindSpec::Bus => VehicleKind::Bus,
-            VehicleKindSpec::Ambulance => VehicleKind::Ambulance,
-            VehicleKindSpec::Truck => VehicleKind::Truck,
-        };
+        let kind = f.kind;
         emit(
             &mut out,
             hq(

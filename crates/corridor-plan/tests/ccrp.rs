@@ -24,33 +24,9 @@ fn problem(net: &FlowNet, sources: Vec<Source>) -> Problem<'_> {
     Problem { net, sources, fleet: None, reposition_ms: HashMap::new(), slot_ms: MIN, unload_ms: 0, horizon_ms: 1_000 * 60 * MIN }
 }
 
-/// Checks what every plan must satisfy.
+/// Checks what every plan must satisfy, and that it does not beat its bound.
 fn check(p: &Problem, plan: &Plan) {
-    let net = p.net;
-    let mut used: HashMap<(u32, u64), u32> = HashMap::new();
-    let mut sent = vec![0u64; p.sources.len()];
-    for t in &plan.trips {
-        sent[t.source] += u64::from(t.units);
-        let mut at = p.sources[t.source].node;
-        let mut time = t.depart_ms;
-        for &(a, e) in &t.legs {
-            assert_eq!(net.tail[a as usize], at, "legs are contiguous");
-            assert!(e >= time, "a vehicle enters an arc no sooner than it reaches its tail");
-            assert!(net.next_open(a as usize, e) == Some(e), "arc {a} entered at {e} outside its gate");
-            *used.entry((a, e / p.slot_ms)).or_default() += t.units;
-            at = net.head[a as usize];
-            time = e + u64::from(net.transit_ms[a as usize]);
-        }
-        assert!(net.sink[at as usize], "every trip ends at an exit");
-        assert_eq!(time, t.arrive_ms);
-        assert!(t.depart_ms >= p.sources[t.source].ready_ms);
-    }
-    for (&(a, k), &n) in &used {
-        assert!(n <= net.slot_cap(a as usize, k, p.slot_ms), "arc {a} slot {k}: {n} vehicles over capacity");
-    }
-    for (i, s) in p.sources.iter().enumerate() {
-        assert_eq!(sent[i], s.loads, "source {i}: every load is sent");
-    }
+    corridor_plan::check::check(p, plan).unwrap_or_else(|e| panic!("{e}"));
     let lb = bounds(p).best();
     assert!(plan.completion_ms >= lb, "plan {} beats its lower bound {lb}", plan.completion_ms);
 }
