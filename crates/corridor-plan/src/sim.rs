@@ -792,45 +792,19 @@ pub fn simulate(sc: &Scenario, router: &Router) -> Result<Outcome, SimError> {
             .map(|w| w.get_ref())
             .find(|w| ms(w.start, epoch) == s && ms(w.end, epoch) == e)
             .map_or("window".to_string(), |w| w.id.clone());
+        let mut edge = |out: &mut Vec<(DateTime<Utc>, u64, Event)>, id: String, at: u64, open: bool, reason: String| {
+            let r = CorridorRef { corridor: cid(c), reason };
+            emit(out, hq(id, epoch + Duration::milliseconds(at as i64), if open { Body::CorridorOpened(r) } else { Body::CorridorClosed(r) }));
+        };
         if !halted_at(s) {
-            emit(
-                &mut out,
-                hq(
-                    format!("open-{}-{w}", cid(c)),
-                    epoch + Duration::milliseconds(s as i64),
-                    Body::CorridorOpened(CorridorRef {
-                        corridor: cid(c),
-                        reason: format!("truce window {w}"),
-                    }),
-                ),
-            );
+            edge(&mut out, format!("open-{}-{w}", cid(c)), s, true, format!("truce window {w}"));
         }
         if !halted_at(e) {
-            emit(
-                &mut out,
-                hq(
-                    format!("close-{}-{w}", cid(c)),
-                    epoch + Duration::milliseconds(e as i64),
-                    Body::CorridorClosed(CorridorRef {
-                        corridor: cid(c),
-                        reason: format!("truce window {w} ends"),
-                    }),
-                ),
-            );
+            edge(&mut out, format!("close-{}-{w}", cid(c)), e, false, format!("truce window {w} ends"));
         }
         for (k, &(h, _, to)) in halt_log.iter().enumerate() {
             if let Some(to) = to.filter(|&to| h == c && s < to && to < e) {
-                emit(
-                    &mut out,
-                    hq(
-                        format!("reopen-{}-{w}-{k}", cid(c)),
-                        epoch + Duration::milliseconds(to as i64),
-                        Body::CorridorOpened(CorridorRef {
-                            corridor: cid(c),
-                            reason: format!("resumed in truce window {w}"),
-                        }),
-                    ),
-                );
+                edge(&mut out, format!("reopen-{}-{w}-{k}", cid(c)), to, true, format!("resumed in truce window {w}"));
             }
         }
     }
