@@ -133,31 +133,8 @@ fn supply_bound(p: &Problem, all: &[usize]) -> u64 {
 
 /// Free-flow time from every node to its nearest exit (`u64::MAX` where none).
 fn to_exit(net: &FlowNet) -> Vec<u64> {
-    use std::cmp::Reverse;
     let (first_in, arcs_in) = net.reverse_index();
-    let mut dist = vec![u64::MAX; net.node_count()];
-    let mut heap = std::collections::BinaryHeap::new();
-    for v in 0..net.node_count() {
-        if net.sink[v] {
-            dist[v] = 0;
-            heap.push(Reverse((0u64, v as u32)));
-        }
-    }
-    while let Some(Reverse((d, v))) = heap.pop() {
-        if d > dist[v as usize] {
-            continue;
-        }
-        for &a in &arcs_in[first_in[v as usize] as usize..first_in[v as usize + 1] as usize] {
-            let a = a as usize;
-            let u = net.tail[a] as usize;
-            let nd = d + u64::from(net.transit_ms[a]);
-            if net.cap_vph[a] > 0 && !net.sink[u] && nd < dist[u] {
-                dist[u] = nd;
-                heap.push(Reverse((nd, u as u32)));
-            }
-        }
-    }
-    dist
+    net.free_flow_to_exits(&first_in, &arcs_in)
 }
 
 /// The flow-over-time bound for the loads of `which` sources.

@@ -328,7 +328,7 @@ pub fn plan(p: &Problem) -> Result<Plan, PlanError> {
         // whose routes the reservations left untouched.
         let mut touched: Vec<(u32, u64)> = Vec::new();
         for (i, &(t, z)) in found.iter().enumerate() {
-            let legs = path(net, &st, z);
+            let legs = path(net, &st.parent, &st.enter, z);
             let s = st.origin[z as usize] as usize;
             if remaining[s] == 0 {
                 continue;
@@ -389,13 +389,14 @@ pub fn plan(p: &Problem) -> Result<Plan, PlanError> {
     Ok(Plan { trips, completion_ms, searches, rounds, fleet })
 }
 
-/// The legs (arc, entry time) of the tree path to `z`.
-fn path(net: &FlowNet, st: &Search, z: u32) -> Vec<(u32, u64)> {
+/// The legs (arc, entry time) of a search tree's path to `z`, given each
+/// node's parent arc and the time it was entered.
+fn path(net: &FlowNet, parent: &[u32], enter: &[u64], z: u32) -> Vec<(u32, u64)> {
     let mut legs = Vec::new();
     let mut v = z;
-    while st.parent[v as usize] != NONE {
-        let a = st.parent[v as usize];
-        legs.push((a, st.enter[v as usize]));
+    while parent[v as usize] != NONE {
+        let a = parent[v as usize];
+        legs.push((a, enter[v as usize]));
         v = net.tail[a as usize];
     }
     legs.reverse();
@@ -674,15 +675,7 @@ impl Tree {
 
     /// The legs (arc, entry time) of the tree path to `z`.
     fn path(&self, net: &FlowNet, z: u32) -> Vec<(u32, u64)> {
-        let mut legs = Vec::new();
-        let mut v = z;
-        while self.parent[v as usize] != NONE {
-            let a = self.parent[v as usize];
-            legs.push((a, self.enter[v as usize]));
-            v = net.tail[a as usize];
-        }
-        legs.reverse();
-        legs
+        path(net, &self.parent, &self.enter, z)
     }
 }
 

@@ -163,7 +163,8 @@ impl FlowNet {
 
     /// Free-flow time (transit times only, no capacities or gates) from
     /// every node to the nearest exit, `u64::MAX` where no exit is
-    /// reachable; arcs out of an exit are not used (routes end there).
+    /// reachable; arcs out of an exit are not used (routes end there), nor
+    /// arcs of no capacity (no vehicle ever enters them).
     pub fn free_flow_to_exits(&self, first_in: &[u32], arcs_in: &[u32]) -> Vec<u64> {
         use std::cmp::Reverse;
         let n = self.node_count();
@@ -181,7 +182,7 @@ impl FlowNet {
             }
             for &a in &arcs_in[first_in[v as usize] as usize..first_in[v as usize + 1] as usize] {
                 let u = self.tail[a as usize];
-                if self.sink[u as usize] {
+                if self.sink[u as usize] || self.cap_vph[a as usize] == 0 {
                     continue;
                 }
                 let nd = d + u64::from(self.transit_ms[a as usize]);
