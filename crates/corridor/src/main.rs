@@ -15,6 +15,8 @@ use corridor_model::parse::{parse_batch, parse_leaf};
 use corridor_views::Views;
 use indicatif::{ProgressBar, ProgressStyle};
 
+mod notice;
+
 /// Many threads allocate events and free them on the ledger's threads;
 /// mimalloc handles that cross-thread traffic far better than the system
 /// allocator (measured with `corridor bench ledger`).
@@ -83,6 +85,47 @@ enum Command {
         /// Write to this file instead of standard output.
         #[arg(long)]
         out: Option<PathBuf>,
+    },
+    /// Public notices for the corridors open or scheduled in the log: SMS (with encoding and segments), CAP 1.2 alerts, A4 PDF leaflets, loudspeaker scripts (and WAV with espeak-ng); Arabic and English.
+    Notice {
+        /// sms (printed; sent with --send), cap (CAP 1.2 XML files), pdf (A4 leaflets, needs Chromium), speech (scripts; WAV files with --out).
+        #[arg(long, value_parser = ["sms", "cap", "pdf", "speech"])]
+        format: String,
+        /// Only this corridor (default: every corridor open or scheduled in the log).
+        #[arg(long)]
+        corridor: Option<String>,
+        /// Only this truce window.
+        #[arg(long)]
+        window: Option<String>,
+        /// ar, en or both.
+        #[arg(long, default_value = "both", value_parser = ["ar", "en", "both"])]
+        lang: String,
+        /// Send the SMS: `outbox` (files in DATA_DIR/outbox/out for another system to pick up) or `kannel` (its HTTP sendsms interface). Unsent messages stay in DATA_DIR/outbox/pending and are retried by the next --send.
+        #[arg(long, value_parser = ["outbox", "kannel"])]
+        send: Option<String>,
+        /// The instant to look from (RFC 3339; default now): the log's events up to it, the windows not ended by it. A replayed 2016 log needs e.g. --at 2016-12-15T04:30:00Z.
+        #[arg(long)]
+        at: Option<chrono::DateTime<chrono::Utc>>,
+        /// The folder for CAP, PDF and audio files.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// A folder of templates replacing the built-in ones (same names as crates/corridor-notify/templates).
+        #[arg(long)]
+        templates: Option<PathBuf>,
+        /// With --send: the recipients, one E.164 phone number per line. They stay on this machine; the log keeps only their count and a hash.
+        #[arg(long)]
+        recipients: Option<PathBuf>,
+        /// With --send kannel: smsbox's sendsms URL.
+        #[arg(long, env = "CORRIDOR_KANNEL_URL", default_value = "http://127.0.0.1:13013/cgi-bin/sendsms")]
+        kannel_url: String,
+        /// The sendsms-user's name and password (from the environment rather than the command line, so they stay out of shell history).
+        #[arg(long, env = "CORRIDOR_KANNEL_USER", default_value = "corridor")]
+        kannel_user: String,
+        #[arg(long, env = "CORRIDOR_KANNEL_PASSWORD", default_value = "")]
+        kannel_password: String,
+        /// The sender id Kannel puts on the messages (default: the sendsms-user's default-sender).
+        #[arg(long, env = "CORRIDOR_KANNEL_FROM")]
+        kannel_from: Option<String>,
     },
     /// Plan a scenario (default: the bundled reference case) with the truce windows known at its start, and print the convoy schedule; nothing is written.
     Plan {
@@ -273,6 +316,10 @@ fn run(cli: Cli) -> Result<()> {
         Command::Verify { checkpoint, key, json } => verify(dir, checkpoint.as_deref(), key.as_deref(), json)?,
         Command::Demo { scenario } => demo_cmd(dir, scenario.as_deref())?,
         Command::Plan { scenario } => plan_cmd(scenario.as_deref())?,
+        Command::Notice { format, corridor, window, lang, send, at, out, templates, recipients, kannel_url, kannel_user, kannel_password, kannel_from } => notice::run(
+            dir,
+            &notice::NoticeArgs { format, corridor, window, lang, send, at, out, templates, recipients, kannel_url, kannel_user, kannel_password, kannel_from },
+        )?,
         Command::Report { format, table, from, to, out } => report_cmd(dir, &format, &table, from, to, out.as_deref())?,
         Command::Import { map, out, districts } => map::import(&map, out, districts)?,
         Command::ImportDamage { file } => import_damage(dir, &file)?,
@@ -401,6 +448,17 @@ fn each_entry(
         at = stop;
     }
     Ok(())
+}
+
+/// Every event of the signed log, in order.
+fn read_events(d: &mut DataDir) -> Result<Vec<corridor_model::Event>> {
+    let (mut store, cp) = signed_store(d)?;
+    let mut out = Vec::with_capacity(cp.size as usize);
+    each_entry(store.as_mut(), 0, cp.size, |e| {
+        out.push(parse_leaf(&e.leaf).map_err(|err| anyhow::anyhow!("entry {}: {err}; run `corridor verify`", e.index))?);
+        Ok(())
+    })?;
+    Ok(out)
 }
 
 /// The store and its latest signed checkpoint. A log that has never been
@@ -637,6 +695,11 @@ fn demo_cmd(dir: &Path, scenario_file: Option<&Path>) -> Result<()> {
     print!("{}", ledger.checkpoint().note);
     println!();
     println!("check it: corridor verify --data-dir {}", dir.display());
+    println!(
+        "notices as residents got them on the first morning: corridor notice --data-dir {} --format sms --at {}",
+        dir.display(),
+        (sc.scenario.start + chrono::Duration::minutes(30)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    );
     println!("(the live dashboard, `corridor serve`, is not built yet)");
     println!("done in {:.1} s", started.elapsed().as_secs_f64());
     Ok(())

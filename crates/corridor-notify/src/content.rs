@@ -1,0 +1,260 @@
+//! The notices the log calls for, as of an instant.
+//!
+//! Each corridor in each truce window has one chain of notices. It starts
+//! with an **opening** when the window is declared; a window changed
+//! (`truce_window_changed`) or a corridor reopened after a halt adds a
+//! **change**; a corridor closed inside or before its window, other than at
+//! a window's end, adds a **closing**. A window declared after a halt opens
+//! its own chain: the declaration is the news that the halt is over. Every notice after the first
+//! references the one before, so an update always says which notice it
+//! replaces. Ids are `CORRIDOR.WINDOW.N`, N counting from 0: the same log
+//! gives the same notices.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use corridor_model::{Body, Event, Position};
+use serde::Serialize;
+
+use crate::NotifyError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    Opening,
+    Change,
+    Closing,
+}
+
+/// A named place, with its position when the log has one.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Place {
+    pub id: String,
+    pub name: String,
+    pub position: Option<Position>,
+}
+
+/// One notice: what it announces and which notice it replaces.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NoticeSpec {
+    /// `CORRIDOR.WINDOW.N`.
+    pub id: String,
+    pub kind: Kind,
+    /// The notice this one replaces (the previous one in its chain).
+    pub references: Option<String>,
+    /// The `issued` of the notice it replaces (so a CAP update can name
+    /// that alert's `sent`).
+    pub references_issued: Option<DateTime<Utc>>,
+    /// When the fact it announces was recorded (the causing event's time).
+    pub issued: DateTime<Utc>,
+    /// The id of the event that calls for it.
+    pub cause: String,
+    /// Why, for a change or closing (the event's reason).
+    pub reason: String,
+    pub corridor: String,
+    pub corridor_name: String,
+    /// Where people board: the corridor's origin site.
+    pub origin: Place,
+    /// The checkpoints in order; the first is the entry.
+    pub checkpoints: Vec<Place>,
+    pub destination: Place,
+    /// Group ids allowed on the corridor, with their labels.
+    pub groups: Vec<(String, String)>,
+    pub window: String,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+}
+
+impl NoticeSpec {
+    /// The entry checkpoint (the first), or the origin when there is none.
+    pub fn entry(&self) -> &Place {
+        self.checkpoints.first().unwrap_or(&self.origin)
+    }
+}
+
+struct CorridorInfo {
+    name: String,
+    from: String,
+    to: String,
+    checkpoints: Vec<Place>,
+    groups: Vec<String>,
+}
+
+struct WindowInfo {
+    corridors: Vec<String>,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+}
+
+/// Every notice the events (in log order) call for up to `at`, for windows
+/// that have not ended by then; oldest first.
+pub fn notices(events: &[Event], at: DateTime<Utc>) -> Vec<NoticeSpec> {
+    let mut labels: BTreeMap<String, String> = BTreeMap::new();
+    let mut sites: BTreeMap<String, Place> = BTreeMap::new();
+    let mut corridors: BTreeMap<String, CorridorInfo> = BTreeMap::new();
+    let mut windows: BTreeMap<String, WindowInfo> = BTreeMap::new();
+    // (corridor, window) → the chain so far.
+    let mut chains: BTreeMap<(String, String), Vec<NoticeSpec>> = BTreeMap::new();
+    let mut closed: BTreeMap<String, bool> = BTreeMap::new();
+
+    let spec = |kind: Kind, e: &Event, reason: &str, c: &str, w: &str, corridors: &BTreeMap<String, CorridorInfo>, windows: &BTreeMap<String, WindowInfo>, sites: &BTreeMap<String, Place>, labels: &BTreeMap<String, String>| -> Option<NoticeSpec> {
+        let ci = corridors.get(c)?;
+        let wi = windows.get(w)?;
+        let site = |id: &str| sites.get(id).cloned().unwrap_or(Place { id: id.into(), name: id.into(), position: None });
+        Some(NoticeSpec {
+            id: String::new(),
+            kind,
+            references: None,
+            references_issued: None,
+            issued: e.time,
+            cause: e.id.clone(),
+            reason: reason.into(),
+            corridor: c.into(),
+            corridor_name: ci.name.clone(),
+            origin: site(&ci.from),
+            checkpoints: ci.checkpoints.clone(),
+            destination: site(&ci.to),
+            groups: ci.groups.iter().map(|g| (g.clone(), labels.get(g).cloned().unwrap_or_else(|| g.clone()))).collect(),
+            window: w.into(),
+            start: wi.start,
+            end: wi.end,
+        })
+    };
+    let push = |chains: &mut BTreeMap<(String, String), Vec<NoticeSpec>>, mut n: NoticeSpec| {
+        let chain = chains.entry((n.corridor.clone(), n.window.clone())).or_default();
+        n.id = format!("{}.{}.{}", n.corridor, n.window, chain.len());
+        n.references = chain.last().map(|p| p.id.clone());
+        n.references_issued = chain.last().map(|p| p.issued);
+        chain.push(n);
+    };
+
+    for e in events.iter().filter(|e| e.time <= at) {
+        match &e.body {
+            Body::GroupsDefined(g) => {
+                for g in &g.groups {
+                    labels.insert(g.id.clone(), g.label.clone());
+                }
+            }
+            Body::SiteDeclared(s) => {
+                sites.insert(s.site.clone(), Place { id: s.site.clone(), name: s.name.clone(), position: s.position });
+            }
+            Body::CorridorDeclared(c) => {
+                corridors.insert(
+                    c.corridor.clone(),
+                    CorridorInfo {
+                        name: c.name.clone(),
+                        from: c.from.clone(),
+                        to: c.to.clone(),
+                        checkpoints: c.checkpoints.iter().map(|k| Place { id: k.id.clone(), name: k.name.clone(), position: k.position }).collect(),
+                        groups: c.groups.clone(),
+                    },
+                );
+            }
+            Body::TruceWindowDeclared(w) => {
+                windows.insert(w.window.clone(), WindowInfo { corridors: w.corridors.clone(), start: w.start, end: w.end });
+                for c in &w.corridors {
+                    // A window declared after a halt is the notice that lifts it.
+                    closed.insert(c.clone(), false);
+                    if let Some(n) = spec(Kind::Opening, e, "", c, &w.window, &corridors, &windows, &sites, &labels) {
+                        push(&mut chains, n);
+                    }
+                }
+            }
+            Body::TruceWindowChanged(w) => {
+                let before: Vec<String> = windows.get(&w.window).map(|x| x.corridors.clone()).unwrap_or_default();
+                windows.insert(w.window.clone(), WindowInfo { corridors: w.corridors.clone(), start: w.start, end: w.end });
+                for c in &w.corridors {
+                    if let Some(n) = spec(Kind::Change, e, "the truce window changed", c, &w.window, &corridors, &windows, &sites, &labels) {
+                        push(&mut chains, n);
+                    }
+                }
+                for c in before.iter().filter(|c| !w.corridors.contains(c)) {
+                    if let Some(n) = spec(Kind::Closing, e, "the corridor was taken out of the truce window", c, &w.window, &corridors, &windows, &sites, &labels) {
+                        push(&mut chains, n);
+                    }
+                }
+            }
+            Body::CorridorClosed(r) => {
+                // Closing at the end of one of its windows is routine.
+                let routine = windows.values().any(|w| w.end == e.time && w.corridors.contains(&r.corridor));
+                if routine {
+                    continue;
+                }
+                closed.insert(r.corridor.clone(), true);
+                let affected: Vec<String> = windows.iter().filter(|(_, w)| w.end > e.time && w.corridors.contains(&r.corridor)).map(|(id, _)| id.clone()).collect();
+                for w in affected {
+                    let last = chains.get(&(r.corridor.clone(), w.clone())).and_then(|c| c.last()).map(|n| n.kind);
+                    if last == Some(Kind::Closing) {
+                        continue;
+                    }
+                    if let Some(n) = spec(Kind::Closing, e, &r.reason, &r.corridor, &w, &corridors, &windows, &sites, &labels) {
+                        push(&mut chains, n);
+                    }
+                }
+            }
+            Body::CorridorOpened(r) => {
+                if !closed.insert(r.corridor.clone(), false).unwrap_or(false) {
+                    continue;
+                }
+                let affected: Vec<String> = windows.iter().filter(|(_, w)| w.end > e.time && w.corridors.contains(&r.corridor)).map(|(id, _)| id.clone()).collect();
+                for w in affected {
+                    if let Some(n) = spec(Kind::Change, e, &r.reason, &r.corridor, &w, &corridors, &windows, &sites, &labels) {
+                        push(&mut chains, n);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out: Vec<NoticeSpec> = chains.into_values().flatten().filter(|n| n.end > at).collect();
+    out.sort_by(|a, b| (a.issued, &a.id).cmp(&(b.issued, &b.id)));
+    out
+}
+
+/// The newest notice of each chain, keeping only `corridor` and `window`
+/// when given. An unknown id, or a window that has ended by `at`, is an
+/// error rather than an empty answer.
+pub fn current(events: &[Event], at: DateTime<Utc>, corridor: Option<&str>, window: Option<&str>) -> Result<Vec<NoticeSpec>, NotifyError> {
+    let known = |pick: fn(&Body) -> Option<(&str, Option<DateTime<Utc>>)>| -> BTreeMap<String, Option<DateTime<Utc>>> {
+        events.iter().filter(|e| e.time <= at).filter_map(|e| pick(&e.body)).map(|(id, end)| (id.to_string(), end)).collect()
+    };
+    let list = |m: &BTreeMap<String, Option<DateTime<Utc>>>| {
+        if m.is_empty() {
+            "none".to_string()
+        } else {
+            m.keys().map(|k| format!("{k:?}")).collect::<Vec<_>>().join(", ")
+        }
+    };
+    if let Some(c) = corridor {
+        let all = known(|b| match b {
+            Body::CorridorDeclared(c) => Some((c.corridor.as_str(), None)),
+            _ => None,
+        });
+        if !all.contains_key(c) {
+            return Err(NotifyError::UnknownCorridor(c.into(), list(&all)));
+        }
+    }
+    if let Some(w) = window {
+        let all = known(|b| match b {
+            Body::TruceWindowDeclared(w) | Body::TruceWindowChanged(w) => Some((w.window.as_str(), Some(w.end))),
+            _ => None,
+        });
+        match all.get(w) {
+            None => return Err(NotifyError::UnknownWindow(w.into(), list(&all))),
+            Some(Some(end)) if *end <= at => {
+                return Err(NotifyError::WindowPast { window: w.into(), end: end.to_rfc3339(), at: at.to_rfc3339() });
+            }
+            _ => {}
+        }
+    }
+    let mut newest: BTreeMap<(String, String), NoticeSpec> = BTreeMap::new();
+    for n in notices(events, at) {
+        if corridor.is_some_and(|c| c != n.corridor) || window.is_some_and(|w| w != n.window) {
+            continue;
+        }
+        newest.insert((n.corridor.clone(), n.window.clone()), n);
+    }
+    let mut out: Vec<NoticeSpec> = newest.into_values().collect();
+    out.sort_by(|a, b| (a.start, &a.corridor).cmp(&(b.start, &b.corridor)));
+    Ok(out)
+}

@@ -1,0 +1,138 @@
+//! Notice chains from a small hand-built log: an opening, a window moved,
+//! a halt and a reopening, each referencing the one before; and the errors
+//! a user meets (unknown corridor or window, a window in the past, a
+//! template with a field the notice lacks).
+
+use chrono::{DateTime, Utc};
+use corridor_model::{Body, Checkpoint, Corridor, CorridorRef, Event, GroupsDefined, Position, Site, SiteKind, TruceWindow};
+use corridor_notify::content::{current, notices};
+use corridor_notify::{Kind, Lang, NotifyError, Part, Renderer};
+
+fn at(s: &str) -> DateTime<Utc> {
+    s.parse().unwrap()
+}
+
+fn ev(id: &str, time: &str, body: Body) -> Event {
+    Event::new(id, at(time), "hq", body)
+}
+
+fn window(id: &str, start: &str, end: &str) -> TruceWindow {
+    TruceWindow { window: id.into(), corridors: vec!["c1".into()], start: at(start), end: at(end) }
+}
+
+fn log() -> Vec<Event> {
+    let site = |id: &str, name: &str, kind| Body::SiteDeclared(Site { site: id.into(), name: name.into(), kind, position: Some(Position { lat: 36.2, lon: 37.1 }) });
+    let cp = |id: &str, name: &str| Checkpoint { id: id.into(), name: name.into(), position: None };
+    vec![
+        ev("groups", "2016-12-15T04:00:00Z", Body::GroupsDefined(GroupsDefined::standard())),
+        ev("s-east", "2016-12-15T04:00:00Z", site("east", "Eastern Aleppo", SiteKind::Besieged)),
+        ev("s-west", "2016-12-15T04:00:00Z", site("west", "Rashidin-4 district", SiteKind::Destination)),
+        ev(
+            "c1",
+            "2016-12-15T04:00:00Z",
+            Body::CorridorDeclared(Corridor {
+                corridor: "c1".into(),
+                name: "Ramouseh bridge to Rashidin-4".into(),
+                from: "east".into(),
+                to: "west".into(),
+                checkpoints: vec![cp("k1", "Ramouseh bridge"), cp("k2", "1070 apartments"), cp("k3", "Rashidin-4")],
+                groups: vec!["women".into(), "children".into()],
+                max_transit_minutes: 120,
+            }),
+        ),
+        ev("w1", "2016-12-15T04:00:00Z", Body::TruceWindowDeclared(window("w15", "2016-12-15T05:00:00Z", "2016-12-15T17:00:00Z"))),
+        ev("w2", "2016-12-15T04:00:00Z", Body::TruceWindowDeclared(window("w16", "2016-12-16T04:00:00Z", "2016-12-16T18:00:00Z"))),
+        // The first window is extended by two hours.
+        ev("w1x", "2016-12-15T12:00:00Z", Body::TruceWindowChanged(window("w15", "2016-12-15T05:00:00Z", "2016-12-15T19:00:00Z"))),
+        // Closed at the window's end: routine, no notice.
+        ev("close-w15", "2016-12-15T19:00:00Z", Body::CorridorClosed(CorridorRef { corridor: "c1".into(), reason: "window ends".into() })),
+        // Halted during the second window, then reopened.
+        ev("halt", "2016-12-16T09:00:00Z", Body::CorridorClosed(CorridorRef { corridor: "c1".into(), reason: "halted after shooting".into() })),
+        ev("reopen", "2016-12-16T11:00:00Z", Body::CorridorOpened(CorridorRef { corridor: "c1".into(), reason: "resumed".into() })),
+    ]
+}
+
+#[test]
+fn chains_reference_the_notice_before() {
+    let all = notices(&log(), at("2016-12-16T12:00:00Z"));
+    let got: Vec<(&str, Kind, Option<&str>)> = all.iter().map(|n| (n.id.as_str(), n.kind, n.references.as_deref())).collect();
+    // The first window has ended by then: only the second's chain remains.
+    assert_eq!(
+        got,
+        vec![
+            ("c1.w16.0", Kind::Opening, None),
+            ("c1.w16.1", Kind::Closing, Some("c1.w16.0")),
+            ("c1.w16.2", Kind::Change, Some("c1.w16.1")),
+        ]
+    );
+    let early = notices(&log(), at("2016-12-15T13:00:00Z"));
+    let w15: Vec<(&str, Kind, DateTime<Utc>)> = early.iter().filter(|n| n.window == "w15").map(|n| (n.id.as_str(), n.kind, n.end)).collect();
+    assert_eq!(w15, vec![("c1.w15.0", Kind::Opening, at("2016-12-15T17:00:00Z")), ("c1.w15.1", Kind::Change, at("2016-12-15T19:00:00Z"))]);
+    // Nothing is known before it is recorded.
+    assert!(notices(&log(), at("2016-12-15T03:59:59Z")).is_empty());
+}
+
+#[test]
+fn the_update_says_what_changed_and_what_it_replaces() {
+    let r = Renderer::built_in();
+    let n = current(&log(), at("2016-12-15T13:00:00Z"), None, Some("w15")).unwrap().remove(0);
+    let en = r.render(&n, Lang::En, Part::Message).unwrap();
+    // 05:00 to 19:00 UTC is 07:00 to 21:00 in Damascus (EET, UTC+2).
+    assert!(en.starts_with("UPDATE to notice c1.w15.0: Corridor Ramouseh bridge to Rashidin-4 is open Thursday 15 December 2016 07:00 to 21:00 Damascus time (UTC+2)."), "{en}");
+    assert!(en.contains("Enter at Ramouseh bridge, then 1070 apartments, to Rashidin-4 district."), "{en}");
+    assert!(en.contains("For: women, children."), "{en}");
+    let ar = r.render(&n, Lang::Ar, Part::Message).unwrap();
+    assert!(ar.starts_with("تحديث للإشعار c1.w15.0:"), "{ar}");
+    assert!(ar.contains("الساعة ٠٧:٠٠ حتى الساعة ٢١:٠٠ بتوقيت دمشق (غرينتش+٢)"), "{ar}");
+    assert!(ar.contains("النساء، الأطفال"), "{ar}");
+    let halted = current(&log(), at("2016-12-16T10:00:00Z"), Some("c1"), None).unwrap().remove(0);
+    assert_eq!(halted.kind, Kind::Closing);
+    let en = r.render(&halted, Lang::En, Part::Message).unwrap();
+    assert_eq!(en, "CLOSED: corridor Ramouseh bridge to Rashidin-4 is closed until further notice. Do not go to Ramouseh bridge. Notice c1.w16.0 no longer applies; wait for a new notice.");
+}
+
+#[test]
+fn bad_requests_are_refused_with_what_to_do() {
+    let e = current(&log(), at("2016-12-16T12:00:00Z"), Some("nowhere"), None).unwrap_err();
+    assert!(matches!(e, NotifyError::UnknownCorridor(..)));
+    assert_eq!(e.to_string(), "unknown corridor \"nowhere\": the ledger declares \"c1\"");
+    let e = current(&log(), at("2016-12-16T12:00:00Z"), None, Some("w99")).unwrap_err();
+    assert_eq!(e.to_string(), "unknown truce window \"w99\": the ledger declares \"w15\", \"w16\"");
+    let e = current(&log(), at("2016-12-16T12:00:00Z"), None, Some("w15")).unwrap_err();
+    assert!(e.to_string().starts_with("truce window \"w15\" ended at 2016-12-15T19:00:00+00:00 (before 2016-12-16T12:00:00+00:00): there is nothing to announce"), "{e}");
+}
+
+#[test]
+fn a_template_with_a_missing_field_is_an_error_not_a_gap() {
+    let dir = tempfile::tempdir().unwrap();
+    for lang in ["ar", "en"] {
+        for part in Part::ALL {
+            let src = if part == Part::Message && lang == "en" { "Corridor {{ corridor_name }} opens at {{ opening_hour }}." } else { "{{ corridor_name }}" };
+            std::fs::write(dir.path().join(format!("{}.{lang}.j2", part.name())), src).unwrap();
+        }
+    }
+    let r = Renderer::from_dir(dir.path()).unwrap();
+    let n = current(&log(), at("2016-12-16T12:00:00Z"), None, None).unwrap().remove(0);
+    assert_eq!(r.render(&n, Lang::Ar, Part::Message).unwrap(), "Ramouseh bridge to Rashidin-4");
+    let e = r.render(&n, Lang::En, Part::Message).unwrap_err().to_string();
+    assert!(e.starts_with("template message.en.j2: line 1: undefined value"), "{e}");
+    // A folder lacking a template is refused as a whole.
+    std::fs::remove_file(dir.path().join("speech.ar.j2")).unwrap();
+    let e = Renderer::from_dir(dir.path()).err().unwrap().to_string();
+    assert!(e.contains("speech.ar.j2: cannot read it"), "{e}");
+}
+
+#[test]
+fn every_built_in_template_renders_every_kind() {
+    let r = Renderer::built_in();
+    for t in ["2016-12-15T04:30:00Z", "2016-12-15T13:00:00Z", "2016-12-16T10:00:00Z", "2016-12-16T12:00:00Z"] {
+        for n in notices(&log(), at(t)) {
+            for lang in Lang::ALL {
+                for part in Part::ALL {
+                    let text = r.render(&n, lang, part).unwrap();
+                    assert!(!text.is_empty() && !text.contains("{{"), "{} {lang:?} {part:?}: {text}", n.id);
+                }
+            }
+        }
+    }
+}
