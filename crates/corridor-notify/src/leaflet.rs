@@ -22,7 +22,7 @@ use std::path::Path;
 use corridor_geo::corridor::{self, CorridorSpec};
 use corridor_geo::{LatLon, Router};
 
-use crate::content::Place;
+use crate::content::{Kind, Place};
 use crate::{Lang, NoticeSpec, NotifyError, Part, Renderer};
 
 /// The map's SVG box (user units; drawn 190 mm wide on the page).
@@ -117,7 +117,6 @@ pub fn map_layer(router: &Router, n: &NoticeSpec) -> Result<MapLayer, NotifyErro
     let b = map_box(&route, n).expect("a route has points");
 
     let net = router.network();
-    let inside = |lon: f64, lat: f64| (b[0]..=b[2]).contains(&lon) && (b[1]..=b[3]).contains(&lat);
     let mut seen: HashSet<(u32, u32)> = HashSet::new();
     let mut roads = Vec::new();
     for a in 0..net.arc_count() {
@@ -128,7 +127,7 @@ pub fn map_layer(router: &Router, n: &NoticeSpec) -> Result<MapLayer, NotifyErro
         let (pu, pv) = ([net.lon[u as usize], net.lat[u as usize]], [net.lon[v as usize], net.lat[v as usize]]);
         // A segment whose box overlaps the map's (the SVG clips the rest).
         let overlaps = pu[0].min(pv[0]) <= b[2] && pu[0].max(pv[0]) >= b[0] && pu[1].min(pv[1]) <= b[3] && pu[1].max(pv[1]) >= b[1];
-        if overlaps || inside(pu[0], pu[1]) {
+        if overlaps {
             roads.push(vec![pu, pv]);
         }
     }
@@ -244,13 +243,18 @@ fn svg(n: &NoticeSpec, map: &MapLayer) -> String {
     let _ = write!(s, r##"<path d="{d}" fill="none" stroke="#a9a9a9" stroke-width="2" stroke-linecap="round"/>"##);
     let mut d = String::new();
     path_d(&p, &map.route, &mut d);
+    // A closed corridor's route is grey and dashed, without arrows.
+    let closed = n.kind == Kind::Closing;
     let _ = write!(
         s,
-        r##"<path d="{d}" fill="none" stroke="#ffffff" stroke-width="17" stroke-linecap="round" stroke-linejoin="round"/><path d="{d}" fill="none" stroke="#c62828" stroke-width="10" stroke-linecap="round" stroke-linejoin="round"/>"##
+        r##"<path d="{d}" fill="none" stroke="#ffffff" stroke-width="17" stroke-linecap="round" stroke-linejoin="round"/><path d="{d}" fill="none" stroke="{}" stroke-width="10" stroke-linecap="{}" stroke-linejoin="round"{}/>"##,
+        if closed { "#616161" } else { "#c62828" },
+        if closed { "butt" } else { "round" },
+        if closed { r#" stroke-dasharray="18 12""# } else { "" }
     );
     // Arrows along the route, pointing the way to go.
     let pts: Vec<(f64, f64)> = map.route.iter().map(|q| p.xy(*q)).collect();
-    for i in 1..8 {
+    for i in (1..8).filter(|_| !closed) {
         if let Some(((x, y), a)) = along(&pts, i as f64 / 8.0) {
             let _ = write!(s, r##"<path d="M-6 -7L6 0L-6 7Z" fill="#ffffff" transform="translate({x:.1} {y:.1}) rotate({:.1})"/>"##, a.to_degrees());
         }
@@ -298,7 +302,14 @@ fn svg(n: &NoticeSpec, map: &MapLayer) -> String {
         taken.push([x - 2.0, y - 40.0, x + 28.0, y]);
     }
     let mut labels = String::new();
+    let mut said: Vec<(&str, f64, f64)> = Vec::new();
     for m in &marks {
+        // A checkpoint at the origin or destination of the same name is
+        // labelled once.
+        if said.iter().any(|(t, x, y)| *t == m.label && (x - m.x).hypot(y - m.y) < 60.0) {
+            continue;
+        }
+        said.push((&m.label, m.x, m.y));
         let size = if m.bold { 19.0 } else { 17.0 };
         let (w, h) = (text_w(&m.label, size) * if m.bold { 1.05 } else { 1.0 }, size * 1.15);
         let (r, anchor) = place_label(m.x, m.y, m.r, w, h, &taken);
