@@ -93,6 +93,7 @@ fn appends_dedup_conflicts_and_reopen() {
             Body::SiteDeclared(corridor_model::Site {
                 site: "s".into(),
                 name: "s".into(),
+                name_ar: None,
                 kind: corridor_model::SiteKind::Destination,
                 position: Some(corridor_model::Position { lat: f64::NAN, lon: 0.0 }),
             }),

@@ -147,6 +147,9 @@ pub struct Position {
 pub struct Site {
     pub site: String,
     pub name: String,
+    /// The name in Arabic, for notices to residents.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name_ar: Option<String>,
     pub kind: SiteKind,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub position: Option<Position>,
@@ -157,6 +160,9 @@ pub struct Site {
 pub struct Checkpoint {
     pub id: String,
     pub name: String,
+    /// The name in Arabic, for notices to residents.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name_ar: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub position: Option<Position>,
 }
@@ -168,6 +174,9 @@ pub struct Checkpoint {
 pub struct Corridor {
     pub corridor: String,
     pub name: String,
+    /// The name in Arabic, for notices to residents.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name_ar: Option<String>,
     pub from: String,
     pub to: String,
     pub checkpoints: Vec<Checkpoint>,

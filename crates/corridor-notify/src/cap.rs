@@ -301,7 +301,7 @@ mod tests {
     use corridor_model::Position;
 
     fn place(id: &str, pos: Option<(f64, f64)>) -> Place {
-        Place { id: id.into(), name: id.into(), position: pos.map(|(lat, lon)| Position { lat, lon }) }
+        Place { id: id.into(), name: id.into(), name_ar: None, position: pos.map(|(lat, lon)| Position { lat, lon }) }
     }
 
     fn notice(kind: Kind, n: usize) -> NoticeSpec {
@@ -316,6 +316,7 @@ mod tests {
             reason: if n == 0 { String::new() } else { "halted".into() },
             corridor: "c1".into(),
             corridor_name: "Bridge to district".into(),
+            corridor_name_ar: None,
             origin: place("east", Some((36.1745, 37.142))),
             checkpoints: vec![place("cp1", Some((36.154, 37.1222))), place("cp2", Some((36.17, 37.07)))],
             destination: place("west", Some((36.17, 37.07))),

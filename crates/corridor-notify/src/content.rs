@@ -31,6 +31,8 @@ pub enum Kind {
 pub struct Place {
     pub id: String,
     pub name: String,
+    /// The name in Arabic, when the log has one.
+    pub name_ar: Option<String>,
     pub position: Option<Position>,
 }
 
@@ -53,6 +55,7 @@ pub struct NoticeSpec {
     pub reason: String,
     pub corridor: String,
     pub corridor_name: String,
+    pub corridor_name_ar: Option<String>,
     /// Where people board: the corridor's origin site.
     pub origin: Place,
     /// The checkpoints in order; the first is the entry.
@@ -74,6 +77,7 @@ impl NoticeSpec {
 
 struct CorridorInfo {
     name: String,
+    name_ar: Option<String>,
     from: String,
     to: String,
     checkpoints: Vec<Place>,
@@ -100,7 +104,7 @@ pub fn notices(events: &[Event], at: DateTime<Utc>) -> Vec<NoticeSpec> {
     let spec = |kind: Kind, e: &Event, reason: &str, c: &str, w: &str, corridors: &BTreeMap<String, CorridorInfo>, windows: &BTreeMap<String, WindowInfo>, sites: &BTreeMap<String, Place>, labels: &BTreeMap<String, String>| -> Option<NoticeSpec> {
         let ci = corridors.get(c)?;
         let wi = windows.get(w)?;
-        let site = |id: &str| sites.get(id).cloned().unwrap_or(Place { id: id.into(), name: id.into(), position: None });
+        let site = |id: &str| sites.get(id).cloned().unwrap_or(Place { id: id.into(), name: id.into(), name_ar: None, position: None });
         Some(NoticeSpec {
             id: String::new(),
             kind,
@@ -111,6 +115,7 @@ pub fn notices(events: &[Event], at: DateTime<Utc>) -> Vec<NoticeSpec> {
             reason: reason.into(),
             corridor: c.into(),
             corridor_name: ci.name.clone(),
+            corridor_name_ar: ci.name_ar.clone(),
             origin: site(&ci.from),
             checkpoints: ci.checkpoints.clone(),
             destination: site(&ci.to),
@@ -136,16 +141,17 @@ pub fn notices(events: &[Event], at: DateTime<Utc>) -> Vec<NoticeSpec> {
                 }
             }
             Body::SiteDeclared(s) => {
-                sites.insert(s.site.clone(), Place { id: s.site.clone(), name: s.name.clone(), position: s.position });
+                sites.insert(s.site.clone(), Place { id: s.site.clone(), name: s.name.clone(), name_ar: s.name_ar.clone(), position: s.position });
             }
             Body::CorridorDeclared(c) => {
                 corridors.insert(
                     c.corridor.clone(),
                     CorridorInfo {
                         name: c.name.clone(),
+                        name_ar: c.name_ar.clone(),
                         from: c.from.clone(),
                         to: c.to.clone(),
-                        checkpoints: c.checkpoints.iter().map(|k| Place { id: k.id.clone(), name: k.name.clone(), position: k.position }).collect(),
+                        checkpoints: c.checkpoints.iter().map(|k| Place { id: k.id.clone(), name: k.name.clone(), name_ar: k.name_ar.clone(), position: k.position }).collect(),
                         groups: c.groups.clone(),
                     },
                 );

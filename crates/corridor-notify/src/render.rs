@@ -14,7 +14,7 @@
 
 use std::path::Path;
 
-use chrono::{DateTime, Datelike, Timelike, Utc};
+use chrono::{DateTime, Datelike, Offset, Timelike, Utc};
 use chrono_tz::Tz;
 use minijinja::{Environment, UndefinedBehavior};
 use serde::Serialize;
@@ -199,7 +199,8 @@ struct Context<'a> {
 }
 
 fn context(n: &NoticeSpec, lang: Lang) -> Context<'_> {
-    let cps: Vec<&str> = n.checkpoints.iter().map(|c| c.name.as_str()).collect();
+    // Arabic names where the log has them, else the recorded name.
+    let cps: Vec<&str> = n.checkpoints.iter().map(|c| local(&c.name, &c.name_ar, lang)).collect();
     let sep = match lang {
         Lang::Ar => "، ",
         Lang::En => ", ",
@@ -212,10 +213,10 @@ fn context(n: &NoticeSpec, lang: Lang) -> Context<'_> {
         references: n.references.as_deref(),
         reason: &n.reason,
         corridor: &n.corridor,
-        corridor_name: &n.corridor_name,
-        origin: &n.origin.name,
-        entry: &n.entry().name,
-        destination: &n.destination.name,
+        corridor_name: local(&n.corridor_name, &n.corridor_name_ar, lang),
+        origin: local(&n.origin.name, &n.origin.name_ar, lang),
+        entry: local(&n.entry().name, &n.entry().name_ar, lang),
+        destination: local(&n.destination.name, &n.destination.name_ar, lang),
         landmarks: cps.get(1..cps.len().saturating_sub(1)).unwrap_or_default().join(sep),
         checkpoints: cps,
         groups: groups.join(sep),
@@ -223,6 +224,14 @@ fn context(n: &NoticeSpec, lang: Lang) -> Context<'_> {
         end: when(n.end, lang),
         same_day: s.date_naive() == e.date_naive(),
         zone: "Asia/Damascus",
+    }
+}
+
+/// The Arabic name when there is one and `lang` is Arabic.
+fn local<'a>(name: &'a str, name_ar: &'a Option<String>, lang: Lang) -> &'a str {
+    match (lang, name_ar) {
+        (Lang::Ar, Some(ar)) => ar,
+        _ => name,
     }
 }
 
@@ -271,7 +280,6 @@ fn when(t: DateTime<Utc>, lang: Lang) -> When {
     }
 }
 
-use chrono::Offset;
 
 /// ASCII digits as Arabic-Indic digits (٠١٢٣٤٥٦٧٨٩), as Syria writes them.
 pub fn arabic_digits(s: &str) -> String {

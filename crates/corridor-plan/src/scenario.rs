@@ -194,6 +194,9 @@ pub enum SiteKindSpec {
 pub struct SiteSpec {
     pub id: String,
     pub name: String,
+    /// The name in Arabic, for notices to residents.
+    #[serde(default)]
+    pub name_ar: Option<String>,
     pub kind: SiteKindSpec,
     /// `[lat, lon]`.
     pub at: [f64; 2],
@@ -217,6 +220,9 @@ fn default_board() -> u32 {
 pub struct CheckpointSpec {
     pub id: String,
     pub name: String,
+    /// The name in Arabic, for notices to residents.
+    #[serde(default)]
+    pub name_ar: Option<String>,
     /// Where on the route: `LAT,LON`, a distance from the entry (`2.5km`,
     /// `800m`) or a share of the length (`40%`).
     pub at: String,
@@ -236,6 +242,9 @@ fn default_count() -> u32 {
 pub struct CorridorSpec {
     pub id: String,
     pub name: String,
+    /// The name in Arabic, for notices to residents.
+    #[serde(default)]
+    pub name_ar: Option<String>,
     pub from: String,
     pub to: String,
     /// `[lat, lon]` of the entry and exit; the route between them is the corridor.

@@ -465,6 +465,7 @@ pub fn simulate(sc: &Scenario, router: &Router) -> Result<Outcome, SimError> {
                 format!("site-{}", s.id),
                 t0,
                 Body::SiteDeclared(Site {
+                    name_ar: s.name_ar.clone(),
                     site: s.id.clone(),
                     name: s.name.clone(),
                     kind,
@@ -488,6 +489,7 @@ pub fn simulate(sc: &Scenario, router: &Router) -> Result<Outcome, SimError> {
                 Body::CorridorDeclared(Corridor {
                     corridor: spec.id.clone(),
                     name: spec.name.clone(),
+                    name_ar: spec.name_ar.clone(),
                     from: spec.from.clone(),
                     to: spec.to.clone(),
                     checkpoints: bc
@@ -496,6 +498,7 @@ pub fn simulate(sc: &Scenario, router: &Router) -> Result<Outcome, SimError> {
                         .map(|(id, name, p)| Checkpoint {
                             id: id.clone(),
                             name: name.clone(),
+                            name_ar: spec.checkpoints.iter().find(|k| &k.id == id).and_then(|k| k.name_ar.clone()),
                             position: Some(Position {
                                 lat: (p.lat * 1e6).round() / 1e6,
                                 lon: (p.lon * 1e6).round() / 1e6,

@@ -18,16 +18,17 @@ impl Op {
         let mut op = Op { views: Views::new(), n: 0 };
         op.push(0, Body::GroupsDefined(GroupsDefined::standard()));
         for s in ["a", "b"] {
-            op.push(0, Body::SiteDeclared(Site { site: s.into(), name: s.into(), kind: SiteKind::Besieged, position: None }));
+            op.push(0, Body::SiteDeclared(Site { site: s.into(), name: s.into(), name_ar: None, kind: SiteKind::Besieged, position: None }));
         }
         op.push(
             0,
             Body::CorridorDeclared(Corridor {
                 corridor: "c".into(),
                 name: "C".into(),
+                name_ar: None,
                 from: "a".into(),
                 to: "b".into(),
-                checkpoints: ["in", "mid", "out"].iter().map(|id| Checkpoint { id: id.to_string(), name: id.to_string(), position: None }).collect(),
+                checkpoints: ["in", "mid", "out"].iter().map(|id| Checkpoint { id: id.to_string(), name: id.to_string(), name_ar: None, position: None }).collect(),
                 groups: vec!["women".into(), "children".into()],
                 max_transit_minutes: 60,
             }),
