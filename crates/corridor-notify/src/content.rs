@@ -221,33 +221,37 @@ pub fn notices(events: &[Event], at: DateTime<Utc>) -> Vec<NoticeSpec> {
 /// when given. An unknown id, or a window that has ended by `at`, is an
 /// error rather than an empty answer.
 pub fn current(events: &[Event], at: DateTime<Utc>, corridor: Option<&str>, window: Option<&str>) -> Result<Vec<NoticeSpec>, NotifyError> {
-    let known = |pick: fn(&Body) -> Option<(&str, Option<DateTime<Utc>>)>| -> BTreeMap<String, Option<DateTime<Utc>>> {
-        events.iter().filter(|e| e.time <= at).filter_map(|e| pick(&e.body)).map(|(id, end)| (id.to_string(), end)).collect()
-    };
-    let list = |m: &BTreeMap<String, Option<DateTime<Utc>>>| {
-        if m.is_empty() {
+    let seen = events.iter().filter(|e| e.time <= at);
+    let list = |ids: Vec<&String>| {
+        if ids.is_empty() {
             "none".to_string()
         } else {
-            m.keys().map(|k| format!("{k:?}")).collect::<Vec<_>>().join(", ")
+            ids.iter().map(|k| format!("{k:?}")).collect::<Vec<_>>().join(", ")
         }
     };
     if let Some(c) = corridor {
-        let all = known(|b| match b {
-            Body::CorridorDeclared(c) => Some((c.corridor.as_str(), None)),
-            _ => None,
-        });
-        if !all.contains_key(c) {
-            return Err(NotifyError::UnknownCorridor(c.into(), list(&all)));
+        let all: std::collections::BTreeSet<&String> = seen
+            .clone()
+            .filter_map(|e| match &e.body {
+                Body::CorridorDeclared(c) => Some(&c.corridor),
+                _ => None,
+            })
+            .collect();
+        if !all.iter().any(|k| *k == c) {
+            return Err(NotifyError::UnknownCorridor(c.into(), list(all.into_iter().collect())));
         }
     }
     if let Some(w) = window {
-        let all = known(|b| match b {
-            Body::TruceWindowDeclared(w) | Body::TruceWindowChanged(w) => Some((w.window.as_str(), Some(w.end))),
-            _ => None,
-        });
-        match all.get(w) {
-            None => return Err(NotifyError::UnknownWindow(w.into(), list(&all))),
-            Some(Some(end)) if *end <= at => {
+        // The latest end each window was given.
+        let all: BTreeMap<&String, DateTime<Utc>> = seen
+            .filter_map(|e| match &e.body {
+                Body::TruceWindowDeclared(w) | Body::TruceWindowChanged(w) => Some((&w.window, w.end)),
+                _ => None,
+            })
+            .collect();
+        match all.iter().find(|(k, _)| **k == w) {
+            None => return Err(NotifyError::UnknownWindow(w.into(), list(all.keys().copied().collect()))),
+            Some((_, end)) if *end <= at => {
                 return Err(NotifyError::WindowPast { window: w.into(), end: end.to_rfc3339(), at: at.to_rfc3339() });
             }
             _ => {}

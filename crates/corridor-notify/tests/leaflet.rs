@@ -192,7 +192,7 @@ fn reference_leaflet_is_one_a4_page_with_the_hours_in_both_languages() {
     let all: Vec<String> = [Part::Headline, Part::Message, Part::Instruction].into_iter().flat_map(|p| words(p).into_iter().flatten()).collect();
     let pairs: Vec<(String, String)> = [Part::Headline, Part::Message, Part::Instruction]
         .into_iter()
-        .flat_map(|p| words(p))
+        .flat_map(words)
         .flat_map(|run| run.windows(2).map(|w| (w[0].clone(), w[1].clone())).collect::<Vec<_>>())
         .collect();
     assert!(all.len() > 40 && pairs.len() > 20, "{all:?}");
