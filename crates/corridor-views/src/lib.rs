@@ -667,6 +667,21 @@ impl Views {
         self.vehicles.get(id)
     }
 
+    /// Every convoy by id.
+    pub fn convoys(&self) -> &BTreeMap<String, ConvoyState> {
+        &self.convoys
+    }
+
+    /// Every vehicle by id.
+    pub fn vehicles(&self) -> &BTreeMap<String, VehicleState> {
+        &self.vehicles
+    }
+
+    /// A corridor's checkpoint ids in order.
+    pub fn checkpoints(&self, corridor: &str) -> Option<&[String]> {
+        self.corridors.get(corridor).map(|c| c.checkpoints.as_slice())
+    }
+
     pub fn convoy(&self, id: &str) -> Option<&ConvoyState> {
         self.convoys.get(id)
     }

@@ -16,6 +16,30 @@ use corridor_views::Views;
 use indicatif::{ProgressBar, ProgressStyle};
 
 mod notice;
+mod serve;
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// A new token, printed once on stdout (only its hash is kept).
+    Create {
+        /// hq (every write), checkpoint (passages and incidents at its checkpoint), monitor (reads, proofs, countersignatures).
+        #[arg(long, value_parser = ["hq", "checkpoint", "monitor"])]
+        role: String,
+        /// For a checkpoint token: the checkpoint id.
+        #[arg(long)]
+        checkpoint: Option<String>,
+        /// For a monitor token: its verifier key (name+hash+base64) or a file holding it.
+        #[arg(long)]
+        key: Option<String>,
+        /// Expire after this many hours.
+        #[arg(long)]
+        expires_hours: Option<f64>,
+    },
+    /// Every token: id, role, checkpoint, created, revoked or expiry.
+    List,
+    /// Revoke a token by its id (from `token list`).
+    Revoke { id: String },
+}
 
 /// Many threads allocate events and free them on the ledger's threads;
 /// mimalloc handles that cross-thread traffic far better than the system
@@ -67,7 +91,30 @@ enum Command {
         /// Another scenario file (TOML) instead of the bundled one.
         #[arg(long)]
         scenario: Option<PathBuf>,
+        /// Replay the operation into a live server in accelerated time instead (into an empty --data-dir), and print the dashboard's URL.
+        #[arg(long)]
+        serve: bool,
+        /// With --serve: where to listen.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: String,
+        /// With --serve: the whole operation in this many minutes.
+        #[arg(long, default_value_t = 2.0)]
+        replay_minutes: f64,
     },
+    /// The operations server: the JSON API (/api/v1), live feed, OpenAPI (/openapi.json) and the offline dashboard (/).
+    Serve {
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: String,
+        /// The road network the dashboard draws (.cnet); default the built-in Aleppo district network.
+        #[arg(long)]
+        map: Option<PathBuf>,
+        /// Public requests per second allowed from one address (bursts of twice that).
+        #[arg(long, default_value_t = 20.0)]
+        public_rate: f64,
+    },
+    /// API tokens: create (shown once), list, revoke.
+    #[command(subcommand)]
+    Token(TokenCommand),
     /// A situation report folded from the log: Markdown, or HXL CSV (districts' or the evacuation's figures).
     Report {
         /// md (Markdown), html (one page, inline SVG charts), pdf (printed from the HTML by headless Chromium; needs --out), hxl (CSV).
@@ -314,7 +361,12 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Log(cmd) => log(dir, cmd)?,
         Command::Verify { checkpoint, key, json } => verify(dir, checkpoint.as_deref(), key.as_deref(), json)?,
-        Command::Demo { scenario } => demo_cmd(dir, scenario.as_deref())?,
+        Command::Demo { scenario, serve: true, listen, replay_minutes } => serve::demo_serve(dir, scenario.as_deref(), &listen, replay_minutes)?,
+        Command::Demo { scenario, .. } => demo_cmd(dir, scenario.as_deref())?,
+        Command::Serve { listen, map, public_rate } => serve::serve(dir, &listen, map.as_deref(), public_rate)?,
+        Command::Token(TokenCommand::Create { role, checkpoint, key, expires_hours }) => serve::token_create(dir, &role, checkpoint, key, expires_hours)?,
+        Command::Token(TokenCommand::List) => serve::token_list(dir)?,
+        Command::Token(TokenCommand::Revoke { id }) => serve::token_revoke(dir, &id)?,
         Command::Plan { scenario } => plan_cmd(scenario.as_deref())?,
         Command::Notice { format, corridor, window, lang, send, at, out, templates, recipients, kannel_url, kannel_user, kannel_password, kannel_from } => notice::run(
             dir,

@@ -1,0 +1,425 @@
+//! The HTTP API (`/api/v1`), the live feed, the OpenAPI document and the
+//! dashboard's files.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use base64::Engine as _;
+use futures_util::stream::Stream;
+use serde::{Deserialize, Serialize};
+use tokio_stream::wrappers::BroadcastStream;
+use tokio_stream::StreamExt as _;
+use utoipa::{IntoParams, OpenApi, ToSchema};
+
+use crate::fold::{PublicNotice, PublicSummary};
+use crate::tokens::{AuthError, Role, TokenRecord};
+use crate::{AppState, AppendError};
+
+/// Largest request body accepted.
+pub const MAX_BODY: usize = 1 << 20;
+/// Most events one read returns.
+pub const MAX_PAGE: u64 = 1000;
+
+type St = State<Arc<AppState>>;
+
+/// An error answer: `{"error": "what was wrong and what to do"}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: String,
+}
+
+pub struct ApiError(StatusCode, String);
+
+impl ApiError {
+    fn new(status: StatusCode, msg: impl Into<String>) -> Self {
+        ApiError(status, msg.into())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut r = (self.0, Json(ErrorBody { error: self.1 })).into_response();
+        if self.0 == StatusCode::UNAUTHORIZED {
+            r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        r
+    }
+}
+
+type ApiResult<T> = Result<T, ApiError>;
+
+fn json_text(s: Arc<str>) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], s.to_string()).into_response()
+}
+
+/// The token of `Authorization: Bearer …`, if any.
+fn bearer(headers: &HeaderMap) -> ApiResult<Option<&str>> {
+    match headers.get(header::AUTHORIZATION) {
+        None => Ok(None),
+        Some(v) => {
+            let v = v.to_str().map_err(|_| ApiError::new(StatusCode::UNAUTHORIZED, "the Authorization header is not text"))?;
+            v.strip_prefix("Bearer ").map(|t| Some(t.trim())).ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "use `Authorization: Bearer TOKEN`"))
+        }
+    }
+}
+
+fn authenticate(st: &AppState, token: &str) -> ApiResult<TokenRecord> {
+    st.tokens.authenticate(token, chrono::Utc::now()).map_err(|e: AuthError| ApiError::new(StatusCode::UNAUTHORIZED, e.to_string()))
+}
+
+/// The caller's token, required, with one of `roles`.
+fn require(st: &AppState, headers: &HeaderMap, roles: &[Role], what: &str) -> ApiResult<TokenRecord> {
+    let token = bearer(headers)?.ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, format!("{what} needs a token (`Authorization: Bearer TOKEN`; `corridor token create` makes one)")))?;
+    let t = authenticate(st, token)?;
+    if !roles.contains(&t.role) {
+        let names: Vec<&str> = roles.iter().map(|r| r.name()).collect();
+        return Err(ApiError::new(StatusCode::FORBIDDEN, format!("{what} needs the role {}; this token is a {} token", names.join(" or "), t.role.name())));
+    }
+    Ok(t)
+}
+
+fn limited(st: &AppState, addr: SocketAddr) -> ApiResult<()> {
+    st.limiter.take(addr.ip(), Instant::now()).map_err(|wait| ApiError::new(StatusCode::TOO_MANY_REQUESTS, format!("too many requests from {}: retry in {:.1} s", addr.ip(), wait)))
+}
+
+/// Events appended.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Appended {
+    /// Each event's index in the log, in the order sent.
+    pub indexes: Vec<u64>,
+    /// The log's size after the append.
+    pub size: u64,
+}
+
+/// Append events: one event object, a JSON array of them (all or nothing),
+/// or one event per line. Acknowledged only once durable.
+#[utoipa::path(post, path = "/api/v1/events", tag = "write",
+    request_body(content = Object, description = "An event ({v, id, time, author, body}), an array of events, or JSON lines (see README: An event)", content_type = "application/json"),
+    responses(
+        (status = 201, description = "Appended and durable", body = Appended),
+        (status = 400, description = "Not JSON, or not events", body = ErrorBody),
+        (status = 401, description = "No token, or an unknown, revoked or expired one", body = ErrorBody),
+        (status = 403, description = "Outside the token's scope", body = ErrorBody),
+        (status = 409, description = "An id already in the log", body = ErrorBody),
+        (status = 413, description = "Body over 1 MiB", body = ErrorBody),
+        (status = 422, description = "Events refused by the model (unknown corridor, bad counts, …)", body = ErrorBody),
+        (status = 503, description = "Storage failed; nothing acknowledged", body = ErrorBody),
+    ),
+    security(("token" = [])))]
+pub async fn post_events(State(st): St, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> ApiResult<(StatusCode, Json<Appended>)> {
+    let t = require(&st, &headers, &[Role::Hq, Role::Checkpoint, Role::Monitor], "writing events")?;
+    let body = body.map_err(|e| match e {
+        BytesRejection::FailedToBufferBody(_) => ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, format!("the body is over {} bytes (1 MiB): send fewer events per request", MAX_BODY)),
+        other => ApiError::new(StatusCode::BAD_REQUEST, other.body_text()),
+    })?;
+    let text = std::str::from_utf8(&body).map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "the body is not UTF-8 text"))?;
+    let events = corridor_model::parse::parse_batch(text).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.to_string()))?;
+    if events.is_empty() {
+        return Err(ApiError::new(StatusCode::BAD_REQUEST, "no events in the body: send an event, an array of events, or one per line"));
+    }
+    if events.iter().any(|e| matches!(e.body, corridor_model::Body::Incident(_))) && t.role == Role::Checkpoint {
+        // The checkpoint → corridor map must include corridors declared a moment ago.
+        let s = st.clone();
+        let _ = tokio::task::spawn_blocking(move || s.catch_up()).await;
+    }
+    {
+        let f = st.fold.read().unwrap_or_else(|p| p.into_inner());
+        crate::scope::authorize(&t, &events, f.corridors_of()).map_err(|e| ApiError::new(StatusCode::FORBIDDEN, e.to_string()))?;
+    }
+    let indexes = st.append(events).await.map_err(|e| match e {
+        AppendError::Replayed { .. } => ApiError::new(StatusCode::CONFLICT, e.to_string()),
+        AppendError::Ledger(l) => match l {
+            corridor_ledger::LedgerError::Invalid { .. } => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, l.to_string()),
+            corridor_ledger::LedgerError::Conflict { .. } => ApiError::new(StatusCode::CONFLICT, l.to_string()),
+            other => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, other.to_string()),
+        },
+    })?;
+    Ok((StatusCode::CREATED, Json(Appended { indexes, size: st.ledger.len() })))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct Range {
+    /// First index (default 0).
+    pub from: Option<u64>,
+    /// One past the last index (default: the log's size; at most 1,000 entries per read).
+    pub to: Option<u64>,
+}
+
+/// An entry of the log.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Entry {
+    pub index: u64,
+    /// The event, as stored.
+    #[schema(value_type = Object)]
+    pub event: serde_json::Value,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Entries {
+    pub size: u64,
+    pub entries: Vec<Entry>,
+}
+
+/// Events by index range (hq and monitors).
+#[utoipa::path(get, path = "/api/v1/events", tag = "read", params(Range),
+    responses((status = 200, body = Entries), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("token" = [])))]
+pub async fn get_events(State(st): St, headers: HeaderMap, Query(r): Query<Range>) -> ApiResult<Json<Entries>> {
+    require(&st, &headers, &[Role::Hq, Role::Monitor], "reading events")?;
+    let size = st.ledger.len();
+    let from = r.from.unwrap_or(0);
+    let to = r.to.unwrap_or(size).min(size).min(from.saturating_add(MAX_PAGE));
+    if from > size {
+        return Err(ApiError::new(StatusCode::BAD_REQUEST, format!("from={from} is beyond the log's {size} entries")));
+    }
+    if to < from {
+        return Err(ApiError::new(StatusCode::BAD_REQUEST, format!("to={to} is before from={from}")));
+    }
+    let events = st.ledger.events(from, to).map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
+    let entries = events.into_iter().map(|(index, e)| Entry { index, event: serde_json::to_value(e).expect("serializes") }).collect();
+    Ok(Json(Entries { size, entries }))
+}
+
+/// Every figure folded from the log, with per-vehicle reconciliation (hq and monitors).
+#[utoipa::path(get, path = "/api/v1/figures", tag = "read",
+    responses((status = 200, description = "The views' figures", body = Object), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("token" = [])))]
+pub async fn get_figures(State(st): St, headers: HeaderMap) -> ApiResult<Response> {
+    require(&st, &headers, &[Role::Hq, Role::Monitor], "the full figures")?;
+    Ok(json_text(st.fold.read().unwrap_or_else(|p| p.into_inner()).figures_json()))
+}
+
+/// Reconciliation: trips, discrepancies and overdue vehicles (hq and monitors).
+#[utoipa::path(get, path = "/api/v1/reconciliation", tag = "read",
+    responses((status = 200, body = Object), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("token" = [])))]
+pub async fn get_reconciliation(State(st): St, headers: HeaderMap) -> ApiResult<Response> {
+    require(&st, &headers, &[Role::Hq, Role::Monitor], "the reconciliation")?;
+    Ok(json_text(st.fold.read().unwrap_or_else(|p| p.into_inner()).reconciliation_json()))
+}
+
+/// Every convoy: corridor, status, vehicles, people out, the furthest checkpoint passed (hq and monitors).
+#[utoipa::path(get, path = "/api/v1/convoys", tag = "read",
+    responses((status = 200, body = [crate::fold::ConvoyRow]), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("token" = [])))]
+pub async fn get_convoys(State(st): St, headers: HeaderMap) -> ApiResult<Response> {
+    require(&st, &headers, &[Role::Hq, Role::Monitor], "convoy records")?;
+    Ok(json_text(st.fold.read().unwrap_or_else(|p| p.into_inner()).convoys_json()))
+}
+
+/// One convoy: its vehicles and what each carried past each checkpoint (hq and monitors).
+#[utoipa::path(get, path = "/api/v1/convoys/{id}", tag = "read", params(("id" = String, Path, description = "Convoy id")),
+    responses((status = 200, body = Object), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("token" = [])))]
+pub async fn get_convoy(State(st): St, headers: HeaderMap, Path(id): Path<String>) -> ApiResult<Json<serde_json::Value>> {
+    require(&st, &headers, &[Role::Hq, Role::Monitor], "convoy records")?;
+    let f = st.fold.read().unwrap_or_else(|p| p.into_inner());
+    let v = f.views();
+    let c = v.convoy(&id).ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("no convoy {id:?} in the log")))?;
+    let vehicles: serde_json::Map<String, serde_json::Value> = c.vehicles.iter().filter_map(|x| Some((x.clone(), serde_json::to_value(v.vehicle(x)?).ok()?))).collect();
+    Ok(Json(serde_json::json!({ "convoy": id, "state": c, "vehicles": vehicles })))
+}
+
+/// What the public may see: aggregates by corridor, day and group; corridors open or closed; incident counts.
+#[utoipa::path(get, path = "/api/v1/public/summary", tag = "public",
+    responses((status = 200, body = PublicSummary), (status = 429, body = ErrorBody)))]
+pub async fn public_summary(State(st): St, ConnectInfo(addr): ConnectInfo<SocketAddr>) -> ApiResult<Response> {
+    limited(&st, addr)?;
+    Ok(json_text(st.fold.read().unwrap_or_else(|p| p.into_inner()).summary_json()))
+}
+
+/// The notices in force at the log's latest event, in English and Arabic.
+#[utoipa::path(get, path = "/api/v1/public/notices", tag = "public",
+    responses((status = 200, body = [PublicNotice]), (status = 429, body = ErrorBody)))]
+pub async fn public_notices(State(st): St, ConnectInfo(addr): ConnectInfo<SocketAddr>) -> ApiResult<Response> {
+    limited(&st, addr)?;
+    Ok(json_text(st.fold.read().unwrap_or_else(|p| p.into_inner()).notices_json()))
+}
+
+/// The road network and corridors as GeoJSON (RFC 7946), for maps.
+#[utoipa::path(get, path = "/api/v1/public/map", tag = "public",
+    responses((status = 200, description = "GeoJSON FeatureCollection", body = Object), (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn public_map(State(st): St, ConnectInfo(addr): ConnectInfo<SocketAddr>) -> ApiResult<Response> {
+    limited(&st, addr)?;
+    let g = st.options.map_geojson.clone().ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "this server was started without a map (corridor serve --map FILE.cnet)"))?;
+    Ok(([(header::CONTENT_TYPE, "application/geo+json")], g).into_response())
+}
+
+/// The latest signed checkpoint (C2SP signed note), with monitors' countersignatures of it.
+#[utoipa::path(get, path = "/api/v1/checkpoint", tag = "public",
+    responses((status = 200, description = "Signed note", body = String, content_type = "text/plain")))]
+pub async fn get_checkpoint(State(st): St) -> Response {
+    ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], st.checkpoint_note()).into_response()
+}
+
+/// A monitor countersigns a checkpoint: the log's signed note with the monitor's signature line added.
+#[utoipa::path(post, path = "/api/v1/checkpoint/cosign", tag = "write",
+    request_body(content = String, content_type = "text/plain"),
+    responses((status = 201, description = "Kept", body = String), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 413, body = ErrorBody)),
+    security(("token" = [])))]
+pub async fn post_cosign(State(st): St, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> ApiResult<(StatusCode, String)> {
+    let t = require(&st, &headers, &[Role::Monitor], "countersigning")?;
+    let body = body.map_err(|_| ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "the body is over 1 MiB"))?;
+    let note = std::str::from_utf8(&body).map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "the body is not UTF-8 text"))?;
+    let key = t.key.as_deref().unwrap_or("");
+    let monitor = corridor_ledger::note::Verifier::from_vkey(key).map_err(|e| ApiError::new(StatusCode::FORBIDDEN, format!("this monitor token has no usable key: {e}")))?;
+    let opened = corridor_ledger::note::open(note, &[st.ledger.verifier(), monitor.clone()]).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("not a signed note this log and your key can check: {e}")))?;
+    let signed_by = |name: &str| opened.verified.iter().any(|s| s.name == name);
+    if !signed_by(st.ledger.origin()) {
+        return Err(ApiError::new(StatusCode::BAD_REQUEST, "the note carries no valid signature of this log: countersign a checkpoint from GET /api/v1/checkpoint"));
+    }
+    if !signed_by(monitor.name()) {
+        return Err(ApiError::new(StatusCode::BAD_REQUEST, format!("the note carries no valid signature by your key {:?}", monitor.name())));
+    }
+    let cp = corridor_ledger::parse_checkpoint(note, &st.ledger.verifier()).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e))?;
+    let root = st.ledger.root_at(cp.size).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.to_string()))?;
+    if root != cp.root {
+        return Err(ApiError::new(StatusCode::BAD_REQUEST, "the checkpoint's root is not this log's root at that size"));
+    }
+    st.keep_cosignature(note.to_string()).map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, format!("cannot store the countersignature: {e}")))?;
+    Ok((StatusCode::CREATED, format!("countersignature by {} of size {} kept", monitor.name(), cp.size)))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct InclusionQuery {
+    pub index: u64,
+    /// Tree size (default: the latest checkpoint's).
+    pub size: Option<u64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Proof {
+    pub size: u64,
+    /// Base64 hashes, RFC 6962 order.
+    pub proof: Vec<String>,
+    /// Base64 root at `size`.
+    pub root: String,
+}
+
+fn b64(h: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(h)
+}
+
+/// An RFC 6962 inclusion proof of entry `index` in the tree of `size` (hq and monitors).
+#[utoipa::path(get, path = "/api/v1/proofs/inclusion", tag = "read", params(InclusionQuery),
+    responses((status = 200, body = Proof), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("token" = [])))]
+pub async fn inclusion(State(st): St, headers: HeaderMap, Query(q): Query<InclusionQuery>) -> ApiResult<Json<Proof>> {
+    require(&st, &headers, &[Role::Hq, Role::Monitor], "proofs")?;
+    let size = q.size.unwrap_or_else(|| st.ledger.checkpoint().size);
+    let proof = st.ledger.inclusion_proof(q.index, size).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.to_string()))?;
+    let root = st.ledger.root_at(size).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.to_string()))?;
+    Ok(Json(Proof { size, proof: proof.iter().map(|h| b64(h)).collect(), root: b64(&root) }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ConsistencyQuery {
+    pub old: u64,
+    /// Default: the latest checkpoint's size.
+    pub new: Option<u64>,
+}
+
+/// An RFC 6962 consistency proof between two tree sizes (hq and monitors).
+#[utoipa::path(get, path = "/api/v1/proofs/consistency", tag = "read", params(ConsistencyQuery),
+    responses((status = 200, body = Proof), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("token" = [])))]
+pub async fn consistency(State(st): St, headers: HeaderMap, Query(q): Query<ConsistencyQuery>) -> ApiResult<Json<Proof>> {
+    require(&st, &headers, &[Role::Hq, Role::Monitor], "proofs")?;
+    let size = q.new.unwrap_or_else(|| st.ledger.checkpoint().size);
+    let proof = st.ledger.consistency_proof(q.old, size).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.to_string()))?;
+    let root = st.ledger.root_at(size).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.to_string()))?;
+    Ok(Json(Proof { size, proof: proof.iter().map(|h| b64(h)).collect(), root: b64(&root) }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct FeedQuery {
+    /// A token (EventSource cannot send headers): hq and monitor tokens also get every new event.
+    pub token: Option<String>,
+}
+
+/// Server-sent events: `summary` (the public summary, after every change) for everyone; `event` (each new entry) for hq and monitor tokens.
+#[utoipa::path(get, path = "/api/v1/feed", tag = "public", params(FeedQuery),
+    responses((status = 200, description = "text/event-stream", body = String, content_type = "text/event-stream"), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn feed(State(st): St, ConnectInfo(addr): ConnectInfo<SocketAddr>, Query(q): Query<FeedQuery>) -> ApiResult<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>> {
+    let full = match q.token.as_deref() {
+        Some(t) => matches!(authenticate(&st, t)?.role, Role::Hq | Role::Monitor),
+        None => {
+            limited(&st, addr)?;
+            false
+        }
+    };
+    let first = st.fold.read().unwrap_or_else(|p| p.into_inner()).summary_json();
+    let initial = tokio_stream::once(Ok(SseEvent::default().event("summary").data(first.to_string())));
+    let rx = BroadcastStream::new(st.feed.subscribe());
+    let updates = rx.filter_map(move |m| match m {
+        Ok(m) if m.public || full => Some(Ok(SseEvent::default().event(m.name).data(m.data.to_string()))),
+        // A slow reader that fell behind gets the next summary.
+        _ => None,
+    });
+    Ok(Sse::new(initial.chain(updates)).keep_alive(KeepAlive::default()))
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Corridor operations API", description = "Writes are events appended to the tamper-evident log; reads are folds of it. Tokens: `corridor token create`."),
+    paths(post_events, get_events, get_figures, get_reconciliation, get_convoys, get_convoy, public_summary, public_notices, public_map, get_checkpoint, post_cosign, inclusion, consistency, feed),
+    modifiers(&Security)
+)]
+pub struct ApiDoc;
+
+struct Security;
+
+impl utoipa::Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let c = openapi.components.get_or_insert_with(Default::default);
+        c.add_security_scheme("token", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
+    }
+}
+
+async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], ApiDoc::openapi().to_json().expect("the OpenAPI document serializes")).into_response()
+}
+
+const DASHBOARD: &str = include_str!("../dashboard/index.html");
+
+async fn dashboard() -> Html<&'static str> {
+    Html(DASHBOARD)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "no such endpoint: see /openapi.json")
+}
+
+/// The whole app: API, feed, OpenAPI and dashboard.
+pub fn app(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/", get(dashboard))
+        .route("/openapi.json", get(openapi))
+        .route("/api/v1/events", post(post_events).get(get_events))
+        .route("/api/v1/figures", get(get_figures))
+        .route("/api/v1/reconciliation", get(get_reconciliation))
+        .route("/api/v1/convoys", get(get_convoys))
+        .route("/api/v1/convoys/{id}", get(get_convoy))
+        .route("/api/v1/public/summary", get(public_summary))
+        .route("/api/v1/public/notices", get(public_notices))
+        .route("/api/v1/public/map", get(public_map))
+        .route("/api/v1/checkpoint", get(get_checkpoint))
+        .route("/api/v1/checkpoint/cosign", post(post_cosign))
+        .route("/api/v1/proofs/inclusion", get(inclusion))
+        .route("/api/v1/proofs/consistency", get(consistency))
+        .route("/api/v1/feed", get(feed))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(state)
+}

@@ -1,0 +1,276 @@
+//! The server's fold of the log: the views' figures, plus what the server
+//! itself needs (corridors open or closed, which checkpoint is on which
+//! corridor, the events notices are made from), with the JSON answers
+//! cached so reads cost a clone of an `Arc`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use corridor_model::{Body, Event};
+use corridor_notify::{content, Lang, Part, Renderer};
+use corridor_views::{Tally, Views};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// Head counts: people, wounded, by group.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PublicTally {
+    pub people: u64,
+    pub wounded: u64,
+    pub by_group: BTreeMap<String, u64>,
+}
+
+impl From<&Tally> for PublicTally {
+    fn from(t: &Tally) -> Self {
+        PublicTally { people: t.people, wounded: t.wounded, by_group: t.by_group.clone() }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PublicCorridor {
+    pub id: String,
+    pub name: String,
+    pub name_ar: Option<String>,
+    pub open: bool,
+    /// Checkpoints in order (entry first).
+    pub checkpoints: Vec<PublicCheckpoint>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PublicCheckpoint {
+    pub id: String,
+    pub name: String,
+    pub name_ar: Option<String>,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+}
+
+/// A convoy as the monitor view lists it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ConvoyRow {
+    pub convoy: String,
+    pub corridor: String,
+    /// dispatched, in_corridor, arrived, …
+    pub status: String,
+    pub vehicles: usize,
+    pub people_out: u64,
+    pub dispatched_at: DateTime<Utc>,
+    /// The furthest checkpoint any of its vehicles has passed.
+    pub checkpoint: Option<String>,
+}
+
+/// Reconciliation counts (no vehicle or convoy named).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PublicReconciliation {
+    pub trips: usize,
+    pub reconciled: usize,
+    pub in_transit: usize,
+    pub discrepancies: usize,
+    pub overdue: usize,
+}
+
+/// Everything the public may see: aggregates only.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PublicSummary {
+    /// Entries in the log.
+    pub size: u64,
+    /// The time of the latest event (the operation's clock).
+    pub as_of: Option<DateTime<Utc>>,
+    pub groups: Vec<String>,
+    pub withdrawn: PublicTally,
+    pub entered: PublicTally,
+    pub by_corridor: BTreeMap<String, PublicTally>,
+    /// By UTC day (`YYYY-MM-DD`).
+    pub by_day: BTreeMap<String, PublicTally>,
+    pub corridors: Vec<PublicCorridor>,
+    /// Incidents by kind.
+    pub incidents: BTreeMap<String, u64>,
+    pub vehicles_lost: u64,
+    pub reconciliation: PublicReconciliation,
+}
+
+/// A public notice as the dashboard shows it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PublicNotice {
+    pub id: String,
+    /// opening, change or closing.
+    pub kind: String,
+    pub corridor: String,
+    pub window: String,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    pub en: String,
+    pub ar: String,
+}
+
+#[derive(Default)]
+struct CorridorState {
+    name: String,
+    name_ar: Option<String>,
+    open: bool,
+    checkpoints: Vec<PublicCheckpoint>,
+}
+
+/// The fold and its cached answers.
+#[derive(Default)]
+pub struct Fold {
+    size: u64,
+    last_time: Option<DateTime<Utc>>,
+    views: Views,
+    corridors: BTreeMap<String, CorridorState>,
+    corridors_of: BTreeMap<String, BTreeSet<String>>,
+    /// Declarations, windows, openings and closings: what notices need.
+    notice_events: Vec<Event>,
+    summary: Arc<str>,
+    figures: Arc<str>,
+    reconciliation: Arc<str>,
+    notices: Arc<str>,
+    convoys: Arc<str>,
+    checkpoint: String,
+}
+
+impl Fold {
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    pub fn views(&self) -> &Views {
+        &self.views
+    }
+
+    /// Checkpoint id → the corridors it is on.
+    pub fn corridors_of(&self) -> &BTreeMap<String, BTreeSet<String>> {
+        &self.corridors_of
+    }
+
+    pub fn apply(&mut self, index: u64, e: &Event) {
+        self.views.apply(index, e);
+        self.size = index + 1;
+        self.last_time = Some(self.last_time.map_or(e.time, |t| t.max(e.time)));
+        match &e.body {
+            Body::CorridorDeclared(c) => {
+                for k in &c.checkpoints {
+                    self.corridors_of.entry(k.id.clone()).or_default().insert(c.corridor.clone());
+                }
+                let s = self.corridors.entry(c.corridor.clone()).or_default();
+                s.name = c.name.clone();
+                s.name_ar = c.name_ar.clone();
+                s.checkpoints = c
+                    .checkpoints
+                    .iter()
+                    .map(|k| PublicCheckpoint { id: k.id.clone(), name: k.name.clone(), name_ar: k.name_ar.clone(), lat: k.position.map(|p| p.lat), lon: k.position.map(|p| p.lon) })
+                    .collect();
+            }
+            Body::CorridorOpened(r) | Body::CorridorClosed(r) => {
+                self.corridors.entry(r.corridor.clone()).or_default().open = matches!(e.body, Body::CorridorOpened(_));
+            }
+            _ => {}
+        }
+        if matches!(
+            e.body,
+            Body::GroupsDefined(_) | Body::SiteDeclared(_) | Body::CorridorDeclared(_) | Body::CorridorOpened(_) | Body::CorridorClosed(_) | Body::TruceWindowDeclared(_) | Body::TruceWindowChanged(_)
+        ) {
+            self.notice_events.push(e.clone());
+        }
+    }
+
+    /// Recomputes the cached answers (after a batch of `apply`).
+    pub fn refresh(&mut self, checkpoint: String) {
+        let f = self.views.figures();
+        let rec = &f.reconciliation;
+        let mut incidents: BTreeMap<String, u64> = BTreeMap::new();
+        let mut lost = 0u64;
+        for i in &f.incidents {
+            *incidents.entry(serde_json::to_value(i.kind).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()).or_default() += 1;
+            lost += i.vehicles_lost as u64;
+        }
+        let summary = PublicSummary {
+            size: self.size,
+            as_of: self.last_time,
+            groups: f.groups.clone(),
+            withdrawn: (&f.withdrawn).into(),
+            entered: (&f.entered).into(),
+            by_corridor: f.by_corridor.iter().map(|(k, t)| (k.clone(), t.into())).collect(),
+            by_day: f.by_day.iter().map(|(d, t)| (d.to_string(), t.into())).collect(),
+            corridors: self
+                .corridors
+                .iter()
+                .map(|(id, c)| PublicCorridor { id: id.clone(), name: c.name.clone(), name_ar: c.name_ar.clone(), open: c.open, checkpoints: c.checkpoints.clone() })
+                .collect(),
+            incidents,
+            vehicles_lost: lost,
+            reconciliation: PublicReconciliation {
+                trips: rec.trips,
+                reconciled: rec.reconciled,
+                in_transit: rec.in_transit,
+                discrepancies: rec.discrepancies.len(),
+                overdue: rec.overdue.len(),
+            },
+        };
+        self.summary = serde_json::to_string(&summary).expect("serializes").into();
+        self.figures = serde_json::to_string(&f).expect("serializes").into();
+        self.reconciliation = serde_json::to_string(&f.reconciliation).expect("serializes").into();
+        self.notices = serde_json::to_string(&self.current_notices()).expect("serializes").into();
+        self.convoys = serde_json::to_string(&self.convoy_rows()).expect("serializes").into();
+        self.checkpoint = checkpoint;
+    }
+
+    /// The notices current at the log's latest event (the operation's clock,
+    /// so a replayed log shows what residents were told then).
+    fn current_notices(&self) -> Vec<PublicNotice> {
+        let Some(at) = self.last_time else { return Vec::new() };
+        let r = Renderer::built_in();
+        content::current(&self.notice_events, at, None, None)
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|n| {
+                let en = r.render(&n, Lang::En, Part::Message).ok()?;
+                let ar = r.render(&n, Lang::Ar, Part::Message).ok()?;
+                let kind = serde_json::to_value(n.kind).ok()?.as_str()?.to_string();
+                Some(PublicNotice { id: n.id, kind, corridor: n.corridor, window: n.window, start: n.start, end: n.end, en, ar })
+            })
+            .collect()
+    }
+
+    fn convoy_rows(&self) -> Vec<ConvoyRow> {
+        let v = &self.views;
+        let mut furthest: BTreeMap<&str, usize> = BTreeMap::new();
+        for s in v.vehicles().values() {
+            if let (Some(c), Some(k)) = (&s.convoy, &s.checkpoint) {
+                let order = v.convoys().get(c).and_then(|cs| v.checkpoints(&cs.corridor)).and_then(|ks| ks.iter().position(|x| x == k)).unwrap_or(0);
+                let e = furthest.entry(c.as_str()).or_insert(order);
+                *e = (*e).max(order);
+            }
+        }
+        v.convoys()
+            .iter()
+            .map(|(id, c)| ConvoyRow {
+                convoy: id.clone(),
+                corridor: c.corridor.clone(),
+                status: serde_json::to_value(c.status).ok().and_then(|s| s.as_str().map(String::from)).unwrap_or_default(),
+                vehicles: c.vehicles.len(),
+                people_out: c.people_out,
+                dispatched_at: c.dispatched_at,
+                checkpoint: furthest.get(id.as_str()).and_then(|&i| v.checkpoints(&c.corridor).and_then(|ks| ks.get(i).cloned())),
+            })
+            .collect()
+    }
+
+    pub fn convoys_json(&self) -> Arc<str> {
+        self.convoys.clone()
+    }
+
+    pub fn summary_json(&self) -> Arc<str> {
+        self.summary.clone()
+    }
+    pub fn figures_json(&self) -> Arc<str> {
+        self.figures.clone()
+    }
+    pub fn reconciliation_json(&self) -> Arc<str> {
+        self.reconciliation.clone()
+    }
+    pub fn notices_json(&self) -> Arc<str> {
+        self.notices.clone()
+    }
+}

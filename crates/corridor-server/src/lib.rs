@@ -1,0 +1,206 @@
+//! The operations server: a versioned JSON API over the ledger under
+//! `/api/v1`, a live feed of server-sent events, the OpenAPI document at
+//! `/openapi.json` (generated from the handlers by utoipa), and the
+//! embedded dashboard at `/`, which needs no internet.
+//!
+//! - Every write is an event appended through [`corridor_ledger::Ledger`]
+//!   and acknowledged only once durable; the token's role and scope decide
+//!   what it may write ([`scope`], [`tokens`]).
+//! - Reads come from one fold of the log ([`corridor_views::Views`] plus the
+//!   server's own small fold of corridors), refreshed by a follower task a
+//!   few times a second and served from cached JSON.
+//! - The public sees aggregates and notices only: no vehicle, convoy or
+//!   event record is reachable without a token.
+
+pub mod api;
+pub mod fold;
+pub mod limit;
+pub mod scope;
+pub mod tokens;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use corridor_ledger::{Appended, Ledger, LedgerError};
+use corridor_model::Event;
+use tokio::sync::{broadcast, Notify};
+
+pub use api::app;
+pub use fold::Fold;
+pub use tokens::{Role, TokenRecord, TokenStore};
+
+/// How the server runs.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Public requests allowed per second from one address (a burst of
+    /// twice that is allowed).
+    pub public_rate: f64,
+    /// The road network and corridors as GeoJSON, for the dashboard's map.
+    pub map_geojson: Option<String>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { public_rate: 20.0, map_geojson: None }
+    }
+}
+
+/// One message of the live feed.
+#[derive(Debug, Clone)]
+pub struct FeedMsg {
+    /// `summary` (public) or `event` (tokens only).
+    pub name: &'static str,
+    pub public: bool,
+    pub data: Arc<str>,
+}
+
+/// Everything the handlers share.
+pub struct AppState {
+    pub ledger: Arc<Ledger>,
+    pub tokens: TokenStore,
+    pub options: Options,
+    pub fold: RwLock<Fold>,
+    pub feed: broadcast::Sender<FeedMsg>,
+    pub limiter: limit::Limiter,
+    wake: Notify,
+    /// Serializes appends with the duplicate pre-check.
+    append_lock: tokio::sync::Mutex<()>,
+    cosignatures: std::sync::Mutex<Vec<String>>,
+    cosign_file: std::path::PathBuf,
+}
+
+/// What an append did.
+#[derive(Debug, thiserror::Error)]
+pub enum AppendError {
+    #[error("event #{position}: id {id:?} is already in the log at index {index}; nothing from this batch was appended (a retry of an acknowledged write needs no resend; a new fact needs a new id)")]
+    Replayed { position: usize, id: String, index: u64 },
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+}
+
+impl AppState {
+    /// A state over `ledger`, reading the log once into the fold.
+    pub fn new(ledger: Arc<Ledger>, tokens: TokenStore, options: Options, data_dir: &std::path::Path) -> Result<Arc<AppState>, LedgerError> {
+        let (feed, _) = broadcast::channel(4096);
+        let cosign_file = data_dir.join("cosignatures.txt");
+        let cosignatures = std::fs::read_to_string(&cosign_file).map(|s| s.split("\n\n").filter(|n| !n.trim().is_empty()).map(|n| format!("{}\n", n.trim_end())).collect()).unwrap_or_default();
+        let state = Arc::new(AppState {
+            limiter: limit::Limiter::new(options.public_rate),
+            ledger,
+            tokens,
+            options,
+            fold: RwLock::new(Fold::default()),
+            feed,
+            wake: Notify::new(),
+            append_lock: tokio::sync::Mutex::new(()),
+            cosignatures: std::sync::Mutex::new(cosignatures),
+            cosign_file,
+        });
+        state.catch_up()?;
+        Ok(state)
+    }
+
+    /// Applies the entries appended since the last call to the fold and
+    /// tells the feed; returns how many there were.
+    pub fn catch_up(&self) -> Result<u64, LedgerError> {
+        let (from, to) = {
+            let f = self.fold.read().unwrap_or_else(|p| p.into_inner());
+            (f.size(), self.ledger.len())
+        };
+        if to <= from {
+            return Ok(0);
+        }
+        let events = self.ledger.events(from, to)?;
+        let mut f = self.fold.write().unwrap_or_else(|p| p.into_inner());
+        let mut fresh = Vec::new();
+        for (i, e) in events {
+            if i == f.size() {
+                f.apply(i, &e);
+                fresh.push((i, e));
+            }
+        }
+        f.refresh(self.ledger.checkpoint().note);
+        let summary = f.summary_json();
+        drop(f);
+        for (i, e) in &fresh {
+            let data = serde_json::json!({ "index": i, "event": e }).to_string();
+            let _ = self.feed.send(FeedMsg { name: "event", public: false, data: data.into() });
+        }
+        let _ = self.feed.send(FeedMsg { name: "summary", public: true, data: summary });
+        Ok(fresh.len() as u64)
+    }
+
+    /// Appends a batch already authorized: refused whole if any id is
+    /// already in the log; returns the new indexes once durable.
+    pub async fn append(self: &Arc<Self>, events: Vec<Event>) -> Result<Vec<u64>, AppendError> {
+        let guard = self.append_lock.lock().await;
+        for (position, e) in events.iter().enumerate() {
+            if let Some(index) = self.ledger.position_of(&e.id) {
+                return Err(AppendError::Replayed { position, id: e.id.clone(), index });
+            }
+        }
+        let ledger = self.ledger.clone();
+        let outcome = tokio::task::spawn_blocking(move || ledger.append(events)).await.map_err(|e| LedgerError::Stopped(e.to_string()))??;
+        drop(guard);
+        self.wake.notify_one();
+        Ok(outcome.into_iter().map(Appended::index).collect())
+    }
+
+    /// The latest signed checkpoint with the monitors' countersignatures of
+    /// that same checkpoint.
+    pub fn checkpoint_note(&self) -> String {
+        let note = self.ledger.checkpoint().note;
+        let text = note.split("\n\n").next().unwrap_or("");
+        let cos = self.cosignatures.lock().unwrap_or_else(|p| p.into_inner());
+        let mut out = note.clone();
+        for c in cos.iter().filter(|c| c.split("\n\n").next() == Some(text)) {
+            // Append only the lines the log's own note lacks.
+            for line in c.lines().skip_while(|l| !l.is_empty()).skip(1) {
+                if !out.lines().any(|l| l == line) {
+                    out.push_str(line);
+                    out.push('\n');
+                }
+            }
+        }
+        out
+    }
+
+    /// Keeps a monitor's countersigned checkpoint (already checked).
+    fn keep_cosignature(&self, note: String) -> std::io::Result<()> {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new().create(true).append(true).open(&self.cosign_file)?;
+        f.write_all(format!("{}\n\n", note.trim_end()).as_bytes())?;
+        f.sync_all()?;
+        self.cosignatures.lock().unwrap_or_else(|p| p.into_inner()).push(note);
+        Ok(())
+    }
+}
+
+/// Runs the follower (refreshing the fold and the feed after appends, at
+/// most every 200 ms) until the process ends.
+pub fn spawn_follower(state: Arc<AppState>) {
+    tokio::spawn(async move {
+        loop {
+            let _ = tokio::time::timeout(Duration::from_secs(1), state.wake.notified()).await;
+            let s = state.clone();
+            match tokio::task::spawn_blocking(move || s.catch_up()).await {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => tracing::error!("cannot read the log: {e}"),
+                Err(e) => tracing::error!("the follower failed: {e}"),
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    });
+}
+
+/// Serves the API and dashboard on `listener` until Ctrl-C.
+pub async fn serve(state: Arc<AppState>, listener: tokio::net::TcpListener) -> std::io::Result<()> {
+    spawn_follower(state.clone());
+    let app = app(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+}

@@ -1,0 +1,235 @@
+//! API tokens: created once, shown once, stored only as SHA-256 hashes in
+//! `DATA_DIR/tokens.json`, revocable, optionally expiring.
+//!
+//! Roles: `hq` writes everything; `checkpoint` writes passages and incidents
+//! at its own checkpoint only; `monitor` reads everything and countersigns
+//! checkpoints with its own key. The public needs no token.
+//!
+//! The server re-reads the file when it changes, so `corridor token revoke`
+//! takes effect on a running server at its next request.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::SystemTime;
+
+use base64::Engine as _;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Hq,
+    Checkpoint,
+    Monitor,
+}
+
+impl Role {
+    pub fn parse(s: &str) -> Result<Role, TokenError> {
+        match s {
+            "hq" => Ok(Role::Hq),
+            "checkpoint" => Ok(Role::Checkpoint),
+            "monitor" => Ok(Role::Monitor),
+            _ => Err(TokenError::Invalid(format!("unknown role {s:?}: use hq, checkpoint or monitor (the public needs no token)"))),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Hq => "hq",
+            Role::Checkpoint => "checkpoint",
+            Role::Monitor => "monitor",
+        }
+    }
+}
+
+/// A token as stored: its hash, never the token.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TokenRecord {
+    /// Short id for listing and revoking (the first 12 hex digits of the hash).
+    pub id: String,
+    pub sha256: String,
+    pub role: Role,
+    /// For a checkpoint token: the checkpoint it writes for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkpoint: Option<String>,
+    /// For a monitor token: its verifier key (`name+hash+base64`), which
+    /// checks its countersignatures.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    pub created: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked: Option<DateTime<Utc>>,
+}
+
+impl TokenRecord {
+    /// The author name its events must carry: `hq`, the checkpoint id, or `monitor`.
+    pub fn author(&self) -> &str {
+        match (self.role, &self.checkpoint) {
+            (Role::Checkpoint, Some(c)) => c,
+            (r, _) => r.name(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{path}: {what}")]
+    File { path: PathBuf, what: String },
+}
+
+/// Why a request's token was not accepted (401).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    #[error("no such token: check it was copied whole (tokens are shown once, by `corridor token create`)")]
+    Unknown,
+    #[error("token {0} was revoked at {1}: ask HQ for a new one")]
+    Revoked(String, String),
+    #[error("token {0} expired at {1}: ask HQ for a new one")]
+    Expired(String, String),
+}
+
+#[derive(Serialize, Deserialize, Default)]
+struct File {
+    tokens: Vec<TokenRecord>,
+}
+
+/// The token file, cached and re-read when it changes.
+pub struct TokenStore {
+    path: PathBuf,
+    /// The file's identity when read (inode, size, mtime: every write
+    /// renames a new file into place, so the inode changes) and its tokens.
+    cache: Mutex<(Option<(u64, u64, SystemTime)>, Vec<TokenRecord>)>,
+}
+
+#[cfg(unix)]
+fn inode(m: &std::fs::Metadata) -> u64 {
+    std::os::unix::fs::MetadataExt::ino(m)
+}
+
+#[cfg(not(unix))]
+fn inode(_: &std::fs::Metadata) -> u64 {
+    0
+}
+
+pub fn hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+impl TokenStore {
+    /// The tokens of data directory `dir` (none yet is fine).
+    pub fn open(dir: &Path) -> TokenStore {
+        TokenStore { path: dir.join("tokens.json"), cache: Mutex::new((None, Vec::new())) }
+    }
+
+    fn read(&self) -> Result<Vec<TokenRecord>, TokenError> {
+        match std::fs::read_to_string(&self.path) {
+            Ok(text) => serde_json::from_str::<File>(&text).map(|f| f.tokens).map_err(|e| TokenError::File { path: self.path.clone(), what: format!("not a token file: {e}") }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+            Err(e) => Err(TokenError::File { path: self.path.clone(), what: e.to_string() }),
+        }
+    }
+
+    fn write(&self, tokens: Vec<TokenRecord>) -> Result<(), TokenError> {
+        let tmp = self.path.with_extension("json.tmp");
+        let text = serde_json::to_string_pretty(&File { tokens }).expect("tokens serialize");
+        let err = |e: std::io::Error| TokenError::File { path: self.path.clone(), what: e.to_string() };
+        std::fs::write(&tmp, text).map_err(err)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600)).map_err(err)?;
+        }
+        std::fs::rename(&tmp, &self.path).map_err(err)
+    }
+
+    /// Every token record (hashes only).
+    pub fn list(&self) -> Result<Vec<TokenRecord>, TokenError> {
+        self.read()
+    }
+
+    /// A new token: returns the secret (show it once) and its record.
+    pub fn create(&self, role: Role, checkpoint: Option<String>, key: Option<String>, expires: Option<DateTime<Utc>>) -> Result<(String, TokenRecord), TokenError> {
+        match (role, &checkpoint, &key) {
+            (Role::Checkpoint, None, _) => return Err(TokenError::Invalid("a checkpoint token needs --checkpoint ID (the checkpoint it records passages for)".into())),
+            (Role::Hq | Role::Monitor, Some(_), _) => return Err(TokenError::Invalid("--checkpoint is only for checkpoint tokens".into())),
+            (Role::Monitor, _, None) => return Err(TokenError::Invalid("a monitor token needs --key VKEY: the monitor's verifier key (name+hash+base64), which checks its countersignatures".into())),
+            (Role::Monitor, _, Some(k)) => {
+                corridor_ledger::note::Verifier::from_vkey(k).map_err(|e| TokenError::Invalid(format!("--key is not a verifier key: {e}")))?;
+            }
+            (_, _, Some(_)) => return Err(TokenError::Invalid("--key is only for monitor tokens".into())),
+            _ => {}
+        }
+        let mut raw = [0u8; 32];
+        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut raw);
+        let secret = format!("crd_{}_{}", role.name(), base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw));
+        let sha256 = hash(&secret);
+        let record = TokenRecord { id: sha256[..12].to_string(), sha256, role, checkpoint, key, created: Utc::now(), expires, revoked: None };
+        let mut all = self.read()?;
+        all.push(record.clone());
+        self.write(all)?;
+        Ok((secret, record))
+    }
+
+    /// Revokes token `id` (from `list`); revoking twice is an error.
+    pub fn revoke(&self, id: &str) -> Result<TokenRecord, TokenError> {
+        let mut all = self.read()?;
+        let t = all.iter_mut().find(|t| t.id == id).ok_or_else(|| TokenError::Invalid(format!("no token with id {id:?}: `corridor token list` shows them")))?;
+        if let Some(when) = t.revoked {
+            return Err(TokenError::Invalid(format!("token {id} was already revoked at {}", when.to_rfc3339())));
+        }
+        t.revoked = Some(Utc::now());
+        let done = t.clone();
+        self.write(all)?;
+        Ok(done)
+    }
+
+    /// The record of `secret`, if it is valid now.
+    pub fn authenticate(&self, secret: &str, now: DateTime<Utc>) -> Result<TokenRecord, AuthError> {
+        let h = hash(secret);
+        let mtime = std::fs::metadata(&self.path).ok().and_then(|m| Some((inode(&m), m.len(), m.modified().ok()?)));
+        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        if cache.0 != mtime || mtime.is_none() {
+            if let Ok(all) = self.read() {
+                *cache = (mtime, all);
+            }
+        }
+        let t = cache.1.iter().find(|t| t.sha256 == h).ok_or(AuthError::Unknown)?;
+        if let Some(r) = t.revoked {
+            return Err(AuthError::Revoked(t.id.clone(), r.to_rfc3339()));
+        }
+        if let Some(x) = t.expires.filter(|&x| x <= now) {
+            return Err(AuthError::Expired(t.id.clone(), x.to_rfc3339()));
+        }
+        Ok(t.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_stored_as_hashes_and_can_be_revoked() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = TokenStore::open(dir.path());
+        let (secret, rec) = store.create(Role::Checkpoint, Some("cp1".into()), None, None).unwrap();
+        let file = std::fs::read_to_string(dir.path().join("tokens.json")).unwrap();
+        assert!(!file.contains(&secret) && file.contains(&rec.sha256));
+        assert_eq!(store.authenticate(&secret, Utc::now()).unwrap().author(), "cp1");
+        assert_eq!(store.authenticate("crd_hq_nope", Utc::now()), Err(AuthError::Unknown));
+        store.revoke(&rec.id).unwrap();
+        assert!(matches!(store.authenticate(&secret, Utc::now()), Err(AuthError::Revoked(..))));
+        assert!(store.revoke(&rec.id).unwrap_err().to_string().contains("already revoked"));
+        let past = Utc::now() - chrono::Duration::hours(1);
+        let (s2, _) = store.create(Role::Hq, None, None, Some(past)).unwrap();
+        assert!(matches!(store.authenticate(&s2, Utc::now()), Err(AuthError::Expired(..))));
+        assert!(store.create(Role::Checkpoint, None, None, None).unwrap_err().to_string().contains("needs --checkpoint"));
+        assert!(store.create(Role::Monitor, None, None, None).unwrap_err().to_string().contains("needs --key"));
+    }
+}

@@ -1,0 +1,151 @@
+//! `corridor serve`, `corridor token` and `corridor demo --serve`: the
+//! operations server over a data directory, its tokens, and the reference
+//! case replayed into a live server in accelerated time.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use chrono::{DateTime, Utc};
+use corridor_geo::export;
+use corridor_model::Body;
+use corridor_server::{AppState, Options, Role, TokenStore};
+
+use corridor::datadir::DataDir;
+
+/// The map the dashboard draws: a `.cnet` file, or the built-in Aleppo network.
+fn map_geojson(map: Option<&Path>) -> Result<String> {
+    let net = match map {
+        Some(m) => corridor::map::load(m)?.net,
+        None => corridor_geo::aleppo::builtin_network().context("building the Aleppo district network")?,
+    };
+    Ok(serde_json::to_string(&export::collection(export::network_features(&net), &net.meta.attribution))?)
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")
+}
+
+async fn bind(listen: &str) -> Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen} (in use? try another --listen)"))
+}
+
+pub fn serve(dir: &Path, listen: &str, map: Option<&Path>, public_rate: f64) -> Result<()> {
+    let mut d = DataDir::open(dir)?;
+    let ledger = Arc::new(d.ledger()?);
+    let options = Options { public_rate, map_geojson: Some(map_geojson(map)?) };
+    let state = AppState::new(ledger, TokenStore::open(dir), options, dir)?;
+    runtime()?.block_on(async {
+        let listener = bind(listen).await?;
+        let addr = listener.local_addr()?;
+        println!("serving the log {} ({} entries) at http://{addr}/ (API under /api/v1, OpenAPI at /openapi.json); Ctrl-C stops", state.ledger.origin(), state.ledger.len());
+        corridor_server::serve(state, listener).await.context("the server failed")
+    })
+}
+
+pub fn token_create(dir: &Path, role: &str, checkpoint: Option<String>, key: Option<String>, expires_hours: Option<f64>) -> Result<()> {
+    let _ = DataDir::open(dir)?;
+    let role = Role::parse(role)?;
+    let expires = expires_hours.map(|h| Utc::now() + chrono::Duration::seconds((h * 3600.0) as i64));
+    let key = match key {
+        Some(k) if Path::new(&k).is_file() => Some(std::fs::read_to_string(&k)?.trim().to_string()),
+        k => k,
+    };
+    let (secret, rec) = TokenStore::open(dir).create(role, checkpoint, key, expires)?;
+    println!("{secret}");
+    eprintln!(
+        "token {} ({}{}{}): shown once, stored only as its hash; revoke with `corridor token revoke {}`",
+        rec.id,
+        rec.role.name(),
+        rec.checkpoint.as_deref().map(|c| format!(" at checkpoint {c}")).unwrap_or_default(),
+        rec.expires.map(|x| format!(", expires {}", x.to_rfc3339())).unwrap_or_default(),
+        rec.id
+    );
+    Ok(())
+}
+
+pub fn token_list(dir: &Path) -> Result<()> {
+    let _ = DataDir::open(dir)?;
+    for t in TokenStore::open(dir).list()? {
+        let state = match (t.revoked, t.expires) {
+            (Some(r), _) => format!("revoked {}", r.to_rfc3339()),
+            (None, Some(x)) if x <= Utc::now() => format!("expired {}", x.to_rfc3339()),
+            (None, Some(x)) => format!("expires {}", x.to_rfc3339()),
+            (None, None) => "valid".into(),
+        };
+        println!("{}  {:<10} {:<24} created {}  {state}", t.id, t.role.name(), t.checkpoint.as_deref().unwrap_or("-"), t.created.to_rfc3339());
+    }
+    Ok(())
+}
+
+pub fn token_revoke(dir: &Path, id: &str) -> Result<()> {
+    let _ = DataDir::open(dir)?;
+    let t = TokenStore::open(dir).revoke(id)?;
+    println!("revoked token {} ({}); a running server refuses it from its next request", t.id, t.role.name());
+    Ok(())
+}
+
+/// Replays the reference scenario's events into a live server, the whole
+/// operation in `minutes` of wall time, then keeps serving until Ctrl-C.
+pub fn demo_serve(dir: &Path, scenario: Option<&Path>, listen: &str, minutes: f64) -> Result<()> {
+    if !(minutes > 0.0 && minutes.is_finite()) {
+        bail!("--replay-minutes must be above 0");
+    }
+    let mut d = DataDir::open_or_init(dir, Some("corridor.invalid/aleppo-2016-live".into()))?;
+    let ledger = Arc::new(d.ledger()?);
+    if !ledger.is_empty() {
+        bail!("{} already holds a log of {} entries: `demo --serve` replays into an empty one; give a new --data-dir (e.g. --data-dir corridor-live)", dir.display(), ledger.len());
+    }
+    let (sc, router) = corridor::demo::load(scenario)?;
+    let outcome = corridor_plan::sim::simulate(&sc, &router)?;
+    let events = outcome.events;
+    let tokens = TokenStore::open(dir);
+    let (hq, _) = tokens.create(Role::Hq, None, None, Some(Utc::now() + chrono::Duration::days(1)))?;
+    let net = router.network();
+    let map = serde_json::to_string(&export::collection(export::network_features(net), &net.meta.attribution))?;
+    let state = AppState::new(ledger, tokens, Options { public_rate: 50.0, map_geojson: Some(map) }, dir)?;
+    runtime()?.block_on(async {
+        let listener = bind(listen).await?;
+        let addr = listener.local_addr()?;
+        let t0: DateTime<Utc> = events.first().map(|e| e.time).unwrap_or_else(Utc::now);
+        // The evacuation (up to the last vehicle counted or arrived) takes
+        // `minutes`; the months of aftermath after it a tenth of that more.
+        let t_end = events.iter().filter(|e| matches!(e.body, Body::Passage(_) | Body::ConvoyArrived(_))).map(|e| e.time).max().unwrap_or(t0);
+        let t_last = events.last().map_or(t0, |e| e.time);
+        let wall = minutes * 60_000.0;
+        let ms = |a: DateTime<Utc>, b: DateTime<Utc>| (b - a).num_milliseconds().max(0) as f64;
+        let due = move |t: DateTime<Utc>| -> f64 {
+            if t <= t_end {
+                wall * ms(t0, t) / ms(t0, t_end).max(1.0)
+            } else {
+                wall + 0.1 * wall * ms(t_end, t) / ms(t_end, t_last).max(1.0)
+            }
+        };
+        println!("dashboard: http://{addr}/  (public view)");
+        println!("monitor view: http://{addr}/#token={hq}");
+        println!(
+            "replaying {} events: the evacuation ({} to {}) in {minutes} min, then its aftermath to {}; Ctrl-C stops",
+            events.len(),
+            t0.to_rfc3339(),
+            t_end.to_rfc3339(),
+            t_last.to_rfc3339()
+        );
+        let server = tokio::spawn(corridor_server::serve(state.clone(), listener));
+        let started = tokio::time::Instant::now();
+        let mut i = 0;
+        while i < events.len() {
+            tokio::time::sleep_until(started + Duration::from_millis(due(events[i].time) as u64)).await;
+            // Everything due by now goes in one batch.
+            let now = started.elapsed().as_millis() as f64;
+            let mut j = i + 1;
+            while j < events.len() && due(events[j].time) <= now && j - i < 2000 {
+                j += 1;
+            }
+            state.append(events[i..j].to_vec()).await.context("replaying into the log")?;
+            i = j;
+        }
+        println!("replay done: {} entries; still serving until Ctrl-C", state.ledger.len());
+        server.await.context("the server task failed")?.context("the server failed")
+    })
+}
