@@ -61,3 +61,49 @@ pub fn authorize(t: &TokenRecord, events: &[Event], corridors_of: &BTreeMap<Stri
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Utc;
+    use corridor_model::{Incident, IncidentKind, Passage};
+
+    fn token(role: Role, checkpoint: Option<&str>) -> TokenRecord {
+        TokenRecord { id: "t".into(), sha256: String::new(), role, checkpoint: checkpoint.map(String::from), key: None, created: Utc::now(), expires: None, revoked: None }
+    }
+
+    fn passage(author: &str, checkpoint: &str) -> Event {
+        Event::new(
+            format!("p-{checkpoint}"),
+            Utc::now(),
+            author,
+            Body::Passage(Passage { vehicle: "bus-1".into(), convoy: "c-1".into(), corridor: "k".into(), checkpoint: checkpoint.into(), counts: Default::default(), wounded: 0 }),
+        )
+    }
+
+    fn incident(author: &str, corridor: Option<&str>) -> Event {
+        Event::new(
+            "i-1",
+            Utc::now(),
+            author,
+            Body::Incident(Incident { incident: "i-1".into(), kind: IncidentKind::Halt, corridor: corridor.map(String::from), convoy: None, site: None, vehicles: vec![], killed: 0, description: "shots".into() }),
+        )
+    }
+
+    #[test]
+    fn each_role_writes_only_in_its_scope() {
+        let on: BTreeMap<String, BTreeSet<String>> = [("cp1".to_string(), ["k".to_string()].into())].into();
+        let cp1 = token(Role::Checkpoint, Some("cp1"));
+        assert!(authorize(&cp1, &[passage("cp1", "cp1"), incident("cp1", Some("k"))], &on).is_ok());
+        let e = authorize(&cp1, &[passage("cp1", "cp1"), passage("cp1", "cp2")], &on).unwrap_err();
+        assert_eq!((e.position, e.why.contains("lacks the scope checkpoint:cp2")), (1, true), "{e}");
+        assert!(authorize(&cp1, &[incident("cp1", Some("other"))], &on).unwrap_err().why.contains("lacks the scope corridor:other"));
+        assert!(authorize(&cp1, &[incident("cp1", None)], &on).unwrap_err().why.contains("must name its corridor"));
+        // Writing under another name is refused too.
+        assert!(authorize(&cp1, &[passage("hq", "cp1")], &on).unwrap_err().why.contains("this token writes as \"cp1\""));
+        let monitor = token(Role::Monitor, None);
+        assert!(authorize(&monitor, &[passage("monitor", "cp1")], &on).unwrap_err().why.starts_with("a monitor token cannot write operational events"));
+        let hq = token(Role::Hq, None);
+        assert!(authorize(&hq, &[passage("hq", "cp2"), incident("hq", None)], &on).is_ok());
+    }
+}
