@@ -752,7 +752,7 @@ fn demo_cmd(dir: &Path, scenario_file: Option<&Path>) -> Result<()> {
         dir.display(),
         (sc.scenario.start + chrono::Duration::minutes(30)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
     );
-    println!("(the live dashboard, `corridor serve`, is not built yet)");
+    println!("watch it live: corridor demo --serve --data-dir corridor-live (or corridor serve --data-dir {})", dir.display());
     println!("done in {:.1} s", started.elapsed().as_secs_f64());
     Ok(())
 }
