@@ -108,67 +108,145 @@ pub enum PlanError {
     OutOfTime { remaining: u64, sent: u64, remaining_by_source: Vec<u64>, partial: Box<Plan> },
 }
 
-/// Reserved capacity per arc and slot, allocated for arcs that carry some.
-struct Reservations {
-    slot_ms: u64,
-    used: Vec<Vec<u32>>,
-    /// The arc's capacity in every slot when its hourly rate divides
-    /// evenly into slots ([`VARYING`] otherwise: [`FlowNet::slot_cap`]).
-    per_slot: Vec<u32>,
+/// An arc's reservations, for arcs that have some (and arcs of no
+/// capacity, with a gate or a fractional rate).
+#[derive(Debug, Clone, Copy)]
+struct ArcSlots {
+    /// The arc's capacity in every slot when it has no gate and its hourly
+    /// rate divides evenly into slots ([`VARYING`] otherwise: gates and
+    /// [`FlowNet::slot_cap`] are looked up in the network).
+    per_slot: u32,
     /// Every slot before this one has no room left (a hint that spares
     /// the search rescanning the full slots of busy arcs).
-    full_before: Vec<u32>,
+    full_before: u32,
+    /// The arc's reserved slots are `used[off..off + len]` (later slots
+    /// hold none yet).
+    off: u32,
+    len: u32,
+}
+
+/// Reserved capacity per arc and slot. Most arcs of a large network never
+/// carry any: one small index per arc tells them apart ([`FREE`]: no gate,
+/// room in every slot), and only the others have [`ArcSlots`], their
+/// reserved slots in one array (moved to its end when they outgrow their
+/// place). The searches thus touch little memory per arc.
+struct Reservations {
+    slot_ms: u64,
+    /// Per arc, [`FREE`] or its index in `slots`.
+    slot_of: Vec<u32>,
+    slots: Vec<ArcSlots>,
+    used: Vec<u32>,
 }
 
 const VARYING: u32 = u32::MAX;
+const FREE: u32 = u32::MAX;
 
 impl Reservations {
     fn new(net: &FlowNet, slot_ms: u64) -> Self {
-        let per_slot = (0..net.arc_count())
-            .map(|a| {
-                let c = u64::from(net.cap_vph[a]) * slot_ms;
-                if c % 3_600_000 == 0 && c / 3_600_000 < u64::from(VARYING) {
-                    (c / 3_600_000) as u32
-                } else {
-                    VARYING
-                }
-            })
-            .collect();
-        Reservations { slot_ms, used: vec![Vec::new(); net.arc_count()], per_slot, full_before: vec![0; net.arc_count()] }
+        let mut res = Reservations { slot_ms, slot_of: vec![FREE; net.arc_count()], slots: Vec::new(), used: Vec::new() };
+        for a in 0..net.arc_count() {
+            let c = u64::from(net.cap_vph[a]) * slot_ms;
+            let per_slot = if net.gate[a] == NONE && c.is_multiple_of(3_600_000) && c / 3_600_000 < u64::from(VARYING) { (c / 3_600_000) as u32 } else { VARYING };
+            if per_slot == 0 || per_slot == VARYING {
+                res.slot_of[a] = res.slots.len() as u32;
+                res.slots.push(ArcSlots { per_slot, full_before: 0, off: 0, len: 0 });
+            }
+        }
+        res
+    }
+    /// Arc `a`'s [`ArcSlots`], made if it has none.
+    fn slots_mut(&mut self, net: &FlowNet, a: usize) -> &mut ArcSlots {
+        if self.slot_of[a] == FREE {
+            let c = u64::from(net.cap_vph[a]) * self.slot_ms;
+            debug_assert!(net.gate[a] == NONE && c.is_multiple_of(3_600_000) && c > 0);
+            self.slot_of[a] = self.slots.len() as u32;
+            self.slots.push(ArcSlots { per_slot: (c / 3_600_000) as u32, full_before: 0, off: 0, len: 0 });
+        }
+        &mut self.slots[self.slot_of[a] as usize]
     }
     fn cap(&self, net: &FlowNet, a: usize, k: u64) -> u32 {
-        match self.per_slot[a] {
-            VARYING => net.slot_cap(a, k, self.slot_ms),
-            c => c,
+        match self.slot_of[a] {
+            FREE => (u64::from(net.cap_vph[a]) * self.slot_ms / 3_600_000) as u32,
+            i => match self.slots[i as usize].per_slot {
+                VARYING => net.slot_cap(a, k, self.slot_ms),
+                c => c,
+            },
+        }
+    }
+    fn used(&self, a: usize, k: u64) -> u32 {
+        match self.slot_of[a] {
+            FREE => 0,
+            i => {
+                let r = &self.slots[i as usize];
+                if k < u64::from(r.len) {
+                    self.used[r.off as usize + k as usize]
+                } else {
+                    0
+                }
+            }
         }
     }
     fn residual(&self, net: &FlowNet, a: usize, k: u64) -> u32 {
-        let cap = self.cap(net, a, k);
-        let used = self.used[a].get(k as usize).copied().unwrap_or(0);
-        cap.saturating_sub(used)
+        self.cap(net, a, k).saturating_sub(self.used(a, k))
     }
     /// Reserves `n` vehicles on arc `a` in slot `k`; true when that fills the slot.
     fn reserve(&mut self, net: &FlowNet, a: usize, k: u64, n: u32) -> bool {
-        let v = &mut self.used[a];
-        if v.len() <= k as usize {
-            v.resize(k as usize + 1, 0);
+        let r = *self.slots_mut(net, a);
+        let i = self.slot_of[a] as usize;
+        if u64::from(r.len) <= k {
+            // Room for the slot and as many again, at the end.
+            let len = (k as usize + 1).max(2 * r.len as usize).max(16);
+            let off = self.used.len();
+            assert!(off + len <= u32::MAX as usize, "reservations beyond 2³² slots");
+            self.used.extend_from_within(r.off as usize..(r.off + r.len) as usize);
+            self.used.resize(off + len, 0);
+            self.slots[i].off = off as u32;
+            self.slots[i].len = len as u32;
         }
-        v[k as usize] += n;
+        let j = self.slots[i].off as usize + k as usize;
+        self.used[j] += n;
         let full = self.residual(net, a, k) == 0;
-        if full && u64::from(self.full_before[a]) == k {
+        if full && u64::from(self.slots[i].full_before) == k {
             let mut h = k + 1;
             // A fractional rate's slots may hold none: bounded by 3600 s / slot.
             while self.residual(net, a, h) == 0 && h < k + 3_600_000 / self.slot_ms + 2 {
                 h += 1;
             }
-            self.full_before[a] = h.min(u64::from(u32::MAX)) as u32;
+            self.slots[i].full_before = h.min(u64::from(u32::MAX)) as u32;
         }
         full
     }
 
     /// The earliest instant at or after `t` when arc `a` may be entered
     /// (gate open, room in the slot), before `horizon`.
-    fn earliest_entry(&self, net: &FlowNet, a: usize, mut t: u64, horizon: u64) -> Option<u64> {
+    #[inline]
+    fn earliest_entry(&self, net: &FlowNet, a: usize, t: u64, horizon: u64) -> Option<u64> {
+        let i = self.slot_of[a];
+        if i == FREE {
+            return (t < horizon).then_some(t);
+        }
+        let r = &self.slots[i as usize];
+        if r.per_slot != VARYING {
+            // No gate, the same capacity in every slot.
+            if r.per_slot == 0 {
+                return None;
+            }
+            let mut k = (t / self.slot_ms).max(u64::from(r.full_before));
+            let slots = &self.used[r.off as usize..(r.off + r.len) as usize];
+            while let Some(&u) = slots.get(k as usize) {
+                if u < r.per_slot {
+                    break;
+                }
+                k += 1;
+            }
+            let e = t.max(k * self.slot_ms);
+            return (e < horizon).then_some(e);
+        }
+        self.earliest_entry_varying(net, a, t, horizon)
+    }
+
+    /// [`Self::earliest_entry`] for an arc with a gate or a fractional rate.
+    fn earliest_entry_varying(&self, net: &FlowNet, a: usize, mut t: u64, horizon: u64) -> Option<u64> {
         if net.cap_vph[a] == 0 {
             return None;
         }
@@ -178,7 +256,7 @@ impl Reservations {
                 return None;
             }
             let mut k = t / self.slot_ms;
-            let hint = u64::from(self.full_before[a]);
+            let hint = u64::from(self.slots[self.slot_of[a] as usize].full_before);
             if k < hint {
                 k = hint;
                 t = k * self.slot_ms;
@@ -504,11 +582,12 @@ fn reaches_exit(net: &FlowNet) -> Vec<bool> {
 struct Tree {
     family: u32,
     bit: u64,
-    label: Vec<u64>,
-    parent: Vec<u32>,
-    enter: Vec<u64>,
+    /// Whether some arc is closed to the family (else arcs are not checked).
+    check_family: bool,
+    nodes: Vec<TreeNode>,
+    /// The source a route starts from, at its first node (meaningful where
+    /// the node is labelled and has no parent arc).
     origin: Vec<u32>,
-    mark: Vec<u32>,
     epoch: u32,
     /// Nodes whose label is not yet expanded, keyed by label plus the
     /// free-flow time to the nearest exit (stale entries are skipped).
@@ -519,11 +598,29 @@ struct Tree {
     stack: Vec<u32>,
 }
 
+/// What a [`Tree`] holds per node, together.
+#[derive(Debug, Clone, Copy)]
+struct TreeNode {
+    /// Earliest arrival (`u64::MAX`: none); the parent arc is entered
+    /// its transit time before.
+    label: u64,
+    /// Free-flow time to the nearest exit, the search's potential: 0 at an
+    /// exit and only there (transit times are at least 1 ms), `u64::MAX`
+    /// where no exit can be reached.
+    pot: u64,
+    /// The arc the label comes by ([`NONE`]: a source starts there).
+    parent: u32,
+    /// The repair (epoch) that last invalidated the node.
+    mark: u32,
+}
+
 /// What every tree shares: the problem, the reverse arcs, the sources by node.
 struct Shared<'p, 'a> {
     p: &'p Problem<'a>,
     first_in: Vec<u32>,
-    arcs_in: Vec<u32>,
+    /// The arcs into each node (from `first_in`), with their tails and
+    /// transit times.
+    arcs_in: Vec<(u32, u32, u32)>,
     src_first: Vec<u32>,
     src_list: Vec<u32>,
     /// Free-flow time to the nearest exit (the search's potential).
@@ -535,6 +632,9 @@ impl Shared<'_, '_> {
     fn sources_at(&self, v: u32) -> &[u32] {
         &self.src_list[self.src_first[v as usize] as usize..self.src_first[v as usize + 1] as usize]
     }
+    fn arcs_into(&self, v: u32) -> &[(u32, u32, u32)] {
+        &self.arcs_in[self.first_in[v as usize] as usize..self.first_in[v as usize + 1] as usize]
+    }
     fn start(&self, i: usize) -> u64 {
         let s = &self.p.sources[i];
         s.ready_ms + s.load_ms
@@ -542,15 +642,14 @@ impl Shared<'_, '_> {
 }
 
 impl Tree {
-    fn new(n: usize, family: u32) -> Self {
+    fn new(sh: &Shared, family: u32) -> Self {
+        let bit = 1u64 << (family % 64);
         Tree {
             family,
-            bit: 1u64 << (family % 64),
-            label: vec![u64::MAX; n],
-            parent: vec![NONE; n],
-            enter: vec![0; n],
-            origin: vec![NONE; n],
-            mark: vec![0; n],
+            bit,
+            check_family: sh.p.net.families.iter().any(|&f| f & bit == 0),
+            nodes: sh.pot.iter().map(|&pot| TreeNode { label: u64::MAX, pot, parent: NONE, mark: 0 }).collect(),
+            origin: vec![NONE; sh.pot.len()],
             epoch: 0,
             heap: BinaryHeap::new(),
             best: u64::MAX,
@@ -559,18 +658,38 @@ impl Tree {
         }
     }
 
-    fn offer(&mut self, sh: &Shared, v: u32, t: u64, parent: u32, enter: u64, origin: u32) {
-        let i = v as usize;
-        if t < self.label[i] {
-            self.label[i] = t;
-            self.parent[i] = parent;
-            self.enter[i] = enter;
-            self.origin[i] = origin;
-            if sh.p.net.sink[i] {
-                self.best = self.best.min(t);
-            } else if sh.pot[i] != u64::MAX {
-                self.heap.push(Reverse((t + sh.pot[i], v)));
-            }
+    fn label(&self, v: u32) -> u64 {
+        self.nodes[v as usize].label
+    }
+
+    /// When `v`'s parent arc is entered.
+    fn enter(&self, net: &FlowNet, v: u32) -> u64 {
+        let x = &self.nodes[v as usize];
+        x.label - u64::from(net.transit_ms[x.parent as usize])
+    }
+
+    /// Sets `v`'s label to `t` if that is earlier; true if it was.
+    #[inline]
+    fn offer(&mut self, v: u32, t: u64, parent: u32) -> bool {
+        let x = &mut self.nodes[v as usize];
+        if t >= x.label {
+            return false;
+        }
+        x.label = t;
+        x.parent = parent;
+        if x.pot == 0 {
+            self.best = self.best.min(t);
+        } else if x.pot != u64::MAX {
+            self.heap.push(Reverse((t + x.pot, v)));
+        }
+        true
+    }
+
+    /// Source `i` starts at its node.
+    fn offer_source(&mut self, sh: &Shared, i: usize) {
+        let v = sh.p.sources[i].node;
+        if self.offer(v, sh.start(i), NONE) {
+            self.origin[v as usize] = i as u32;
         }
     }
 
@@ -578,7 +697,7 @@ impl Tree {
     fn build(&mut self, sh: &Shared, res: &Reservations, remaining: &[u64]) {
         for (i, s) in sh.p.sources.iter().enumerate() {
             if s.family == self.family && remaining[i] > 0 {
-                self.offer(sh, s.node, sh.start(i), NONE, 0, i as u32);
+                self.offer_source(sh, i);
             }
         }
         self.run(sh, res);
@@ -596,17 +715,18 @@ impl Tree {
                 break;
             }
             self.heap.pop();
-            let t = self.label[u as usize];
-            if t == u64::MAX || k != t + sh.pot[u as usize] {
+            let x = self.nodes[u as usize];
+            if x.label == u64::MAX || k != x.label + x.pot {
                 continue;
             }
-            let origin = self.origin[u as usize];
             for a in net.arcs_of(u) {
-                if net.families[a] & self.bit == 0 {
+                let (w, transit) = (net.head[a], u64::from(net.transit_ms[a]));
+                // Not even free flow would improve the head's label.
+                if self.nodes[w as usize].label <= x.label + transit || (self.check_family && net.families[a] & self.bit == 0) {
                     continue;
                 }
-                let Some(e) = res.earliest_entry(net, a, t, p.horizon_ms) else { continue };
-                self.offer(sh, net.head[a], e + u64::from(net.transit_ms[a]), a as u32, e, origin);
+                let Some(e) = res.earliest_entry(net, a, x.label, p.horizon_ms) else { continue };
+                self.offer(w, e + transit, a as u32);
             }
         }
     }
@@ -616,56 +736,68 @@ impl Tree {
         let net = sh.p.net;
         self.epoch = self.epoch.wrapping_add(1);
         if self.epoch == 0 {
-            self.mark.iter_mut().for_each(|m| *m = 0);
+            self.nodes.iter_mut().for_each(|x| x.mark = 0);
             self.epoch = 1;
         }
+        let epoch = self.epoch;
         self.affected.clear();
         self.stack.clear();
         self.stack.extend_from_slice(roots);
         while let Some(v) = self.stack.pop() {
-            if self.mark[v as usize] == self.epoch {
+            let x = &mut self.nodes[v as usize];
+            if x.mark == epoch {
                 continue;
             }
-            self.mark[v as usize] = self.epoch;
+            x.mark = epoch;
             self.affected.push(v);
-            if self.label[v as usize] == u64::MAX || net.sink[v as usize] {
+            if x.label == u64::MAX || x.pot == 0 {
                 continue;
             }
             for a in net.arcs_of(v) {
                 let w = net.head[a];
-                if self.parent[w as usize] == a as u32 {
+                if self.nodes[w as usize].parent == a as u32 {
                     self.stack.push(w);
                 }
             }
         }
         let mut sink_hit = false;
         for &v in &self.affected {
-            self.label[v as usize] = u64::MAX;
-            self.parent[v as usize] = NONE;
-            self.origin[v as usize] = NONE;
-            sink_hit |= net.sink[v as usize];
+            let x = &mut self.nodes[v as usize];
+            x.label = u64::MAX;
+            x.parent = NONE;
+            sink_hit |= x.pot == 0;
         }
         if sink_hit {
-            self.best = sh.sinks.iter().map(|&z| self.label[z as usize]).min().unwrap_or(u64::MAX);
+            self.best = sh.sinks.iter().map(|&z| self.label(z)).min().unwrap_or(u64::MAX);
         }
+        // Each invalidated node's best offer from the sources there and
+        // the arcs from labels that stand (one heap entry for it).
         let affected = std::mem::take(&mut self.affected);
         for &v in &affected {
+            let (mut t, mut parent, mut source) = (u64::MAX, NONE, NONE);
             for &i in sh.sources_at(v) {
                 let i = i as usize;
-                if sh.p.sources[i].family == self.family && remaining[i] > 0 {
-                    self.offer(sh, v, sh.start(i), NONE, 0, i as u32);
+                if sh.p.sources[i].family == self.family && remaining[i] > 0 && sh.start(i) < t {
+                    (t, source) = (sh.start(i), i as u32);
                 }
             }
-            for &a in &sh.arcs_in[sh.first_in[v as usize] as usize..sh.first_in[v as usize + 1] as usize] {
+            for &(a, u, transit) in sh.arcs_into(v) {
                 let a = a as usize;
-                let u = net.tail[a];
-                let t = self.label[u as usize];
-                if net.families[a] & self.bit == 0 || t == u64::MAX || net.sink[u as usize] || self.mark[u as usize] == self.epoch {
+                let u = &self.nodes[u as usize];
+                let transit = u64::from(transit);
+                if u.mark == epoch || u.label == u64::MAX || u.label + transit >= t || u.pot == 0 || (self.check_family && net.families[a] & self.bit == 0) {
                     continue;
                 }
-                if let Some(e) = res.earliest_entry(net, a, t, sh.p.horizon_ms) {
-                    let o = self.origin[u as usize];
-                    self.offer(sh, v, e + u64::from(net.transit_ms[a]), a as u32, e, o);
+                if let Some(e) = res.earliest_entry(net, a, u.label, sh.p.horizon_ms) {
+                    if e + transit < t {
+                        (t, parent) = (e + transit, a as u32);
+                    }
+                }
+            }
+            if t != u64::MAX {
+                self.offer(v, t, parent);
+                if parent == NONE {
+                    self.origin[v as usize] = source;
                 }
             }
         }
@@ -673,9 +805,21 @@ impl Tree {
         self.run(sh, res);
     }
 
-    /// The legs (arc, entry time) of the tree path to `z`.
-    fn path(&self, net: &FlowNet, z: u32) -> Vec<(u32, u64)> {
-        path(net, &self.parent, &self.enter, z)
+    /// The legs (arc, entry time) of the tree path to `z`, and the source
+    /// it starts from.
+    fn path(&self, net: &FlowNet, z: u32) -> (Vec<(u32, u64)>, usize) {
+        let mut legs = Vec::new();
+        let mut v = z;
+        loop {
+            let x = &self.nodes[v as usize];
+            if x.parent == NONE {
+                break;
+            }
+            legs.push((x.parent, self.enter(net, v)));
+            v = net.tail[x.parent as usize];
+        }
+        legs.reverse();
+        (legs, self.origin[v as usize] as usize)
     }
 }
 
@@ -702,12 +846,13 @@ fn plan_free(p: &Problem, mut res: Reservations, mut remaining: Vec<u64>) -> Res
     }
     let pot = net.free_flow_to_exits(&first_in, &arcs_in);
     let sinks: Vec<u32> = (0..n as u32).filter(|&v| net.sink[v as usize]).collect();
+    let arcs_in = arcs_in.iter().map(|&a| (a, net.tail[a as usize], net.transit_ms[a as usize])).collect();
     let sh = Shared { p, first_in, arcs_in, src_first, src_list, pot, sinks };
     let mut families: Vec<u32> = p.sources.iter().zip(&remaining).filter(|(_, &r)| r > 0).map(|(s, _)| s.family).collect();
     families.sort_unstable();
     families.dedup();
     let sinks = sh.sinks.clone();
-    let mut trees: Vec<Tree> = families.iter().map(|&f| Tree::new(n, f)).collect();
+    let mut trees: Vec<Tree> = families.iter().map(|&f| Tree::new(&sh, f)).collect();
     for t in &mut trees {
         t.build(&sh, &res, &remaining);
     }
@@ -721,7 +866,7 @@ fn plan_free(p: &Problem, mut res: Reservations, mut remaining: Vec<u64>) -> Res
         let mut best: Option<(u64, usize, u32)> = None;
         for (ti, tree) in trees.iter().enumerate() {
             for &z in &sinks {
-                let t = tree.label[z as usize];
+                let t = tree.label(z);
                 if t != u64::MAX && best.is_none_or(|(bt, _, _)| t < bt) {
                     best = Some((t, ti, z));
                 }
@@ -733,8 +878,7 @@ fn plan_free(p: &Problem, mut res: Reservations, mut remaining: Vec<u64>) -> Res
             let partial = Box::new(Plan { trips, completion_ms, searches, rounds, fleet: None });
             return Err(PlanError::OutOfTime { remaining: left, sent, remaining_by_source: remaining, partial });
         };
-        let legs = trees[ti].path(net, z);
-        let s = trees[ti].origin[z as usize] as usize;
+        let (legs, s) = trees[ti].path(net, z);
         let mut b = remaining[s];
         for &(a, e) in &legs {
             b = b.min(u64::from(res.residual(net, a as usize, e / res.slot_ms)));
@@ -743,7 +887,7 @@ fn plan_free(p: &Problem, mut res: Reservations, mut remaining: Vec<u64>) -> Res
             // A tree path enters only slots with room: never reached.
             debug_assert!(false, "tree path through a full slot");
             let tree = &mut trees[ti];
-            *tree = Tree::new(n, tree.family);
+            *tree = Tree::new(&sh, tree.family);
             tree.build(&sh, &res, &remaining);
             searches += 1;
             continue;
@@ -764,13 +908,15 @@ fn plan_free(p: &Problem, mut res: Reservations, mut remaining: Vec<u64>) -> Res
             roots.clear();
             for &(a, k) in &filled {
                 let v = net.head[a as usize];
-                if tree.parent[v as usize] == a && tree.enter[v as usize] / res.slot_ms == k {
+                let x = &tree.nodes[v as usize];
+                if x.parent == a && tree.enter(net, v) / res.slot_ms == k {
                     roots.push(v);
                 }
             }
             if remaining[s] == 0 && tree.family == p.sources[s].family {
                 let v = p.sources[s].node;
-                if tree.origin[v as usize] == s as u32 && tree.parent[v as usize] == NONE {
+                let x = &tree.nodes[v as usize];
+                if x.parent == NONE && x.label != u64::MAX && tree.origin[v as usize] == s as u32 {
                     roots.push(v);
                 }
             }
