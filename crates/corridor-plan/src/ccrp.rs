@@ -591,7 +591,9 @@ struct Tree {
     epoch: u32,
     /// Nodes whose label is not yet expanded, keyed by label plus the
     /// free-flow time to the nearest exit (stale entries are skipped).
-    heap: BinaryHeap<Reverse<(u64, u32)>>,
+    /// An entry is the key shifted by 32 bits, or'ed with the node (one
+    /// integer compare).
+    heap: BinaryHeap<Reverse<u128>>,
     /// The earliest label of an exit.
     best: u64,
     affected: Vec<u32>,
@@ -680,7 +682,7 @@ impl Tree {
         if x.pot == 0 {
             self.best = self.best.min(t);
         } else if x.pot != u64::MAX {
-            self.heap.push(Reverse((t + x.pot, v)));
+            self.heap.push(Reverse(u128::from(t + x.pot) << 32 | u128::from(v)));
         }
         true
     }
@@ -710,7 +712,8 @@ impl Tree {
     fn run(&mut self, sh: &Shared, res: &Reservations) {
         let p = sh.p;
         let net = p.net;
-        while let Some(&Reverse((k, u))) = self.heap.peek() {
+        while let Some(&Reverse(entry)) = self.heap.peek() {
+            let (k, u) = ((entry >> 32) as u64, entry as u32);
             if k >= self.best {
                 break;
             }
