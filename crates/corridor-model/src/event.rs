@@ -482,9 +482,11 @@ pub struct Notice {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub references: Option<String>,
     pub recipients: u64,
-    /// SHA-256 (hex) of the recipient list, when there is one.
+    /// HMAC-SHA-256 (hex) of the recipient list under a key kept on the
+    /// sending machine, when there is a list: the same list gives the same
+    /// value there, and the log alone cannot be turned back into numbers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub recipients_sha256: Option<String>,
+    pub recipients_hmac: Option<String>,
     /// SHA-256 (hex) of the notice's content.
     pub content_sha256: String,
 }
@@ -569,8 +571,8 @@ impl Event {
             Body::NoticeIssued(n) => {
                 check_id(&f("notice"), &n.notice)?;
                 check_sha256(&f("content_sha256"), &n.content_sha256)?;
-                if let Some(h) = &n.recipients_sha256 {
-                    check_sha256(&f("recipients_sha256"), h)?;
+                if let Some(h) = &n.recipients_hmac {
+                    check_sha256(&f("recipients_hmac"), h)?;
                 }
             }
             Body::VehicleRegistered(v) => {

@@ -2,8 +2,10 @@
 //! CAP 1.2 only.
 //!
 //! One alert per notice: `msgType` Alert for an opening, Update for a
-//! change, Cancel for a closing; an update or cancel `references` the
-//! notice it replaces as `sender,identifier,sent`. The identifier is the
+//! change and for a closing (responseType Avoid: a closing is news that
+//! must be shown, which a Cancel may not be); an update `references` the
+//! notice it replaces as `sender,identifier,sent`. No `effective`: an alert
+//! is in force from when it is sent, and `onset` is the window's start. The identifier is the
 //! notice id and `sent` is the notice's `issued` time (in Damascus local
 //! time), so any later alert can rebuild the reference of an earlier one
 //! from the log alone: the same log gives the same alerts, byte for byte.
@@ -95,7 +97,9 @@ pub fn alert_model(n: &NoticeSpec, r: &Renderer, opt: &CapOptions) -> Result<Ale
     let message_type = match n.kind {
         Kind::Opening => MessageType::Alert,
         Kind::Change => MessageType::Update,
-        Kind::Closing => MessageType::Cancel,
+        // Not Cancel: a closing is news residents must see (avoid the
+        // corridor), and CAP consumers may show nothing for a Cancel.
+        Kind::Closing => MessageType::Update,
     };
     let incidents = format!("{}.{}", n.corridor, n.window).parse().ok();
     let infos = opt.langs.iter().map(|&lang| info(n, r, lang)).collect::<Result<Vec<_>, _>>()?;
@@ -110,7 +114,9 @@ pub fn alert_model(n: &NoticeSpec, r: &Renderer, opt: &CapOptions) -> Result<Ale
         restriction: None,
         addresses: None,
         codes: Vec::new(),
-        note: (n.kind != Kind::Opening && !n.reason.is_empty()).then(|| n.reason.clone()),
+        // The reason recorded with a closing stays out of the public alert,
+        // as it stays out of the notice's text.
+        note: None,
         references,
         incidents,
         info: infos,
@@ -185,7 +191,9 @@ fn info(n: &NoticeSpec, r: &Renderer, lang: Lang) -> Result<Info, NotifyError> {
         certainty,
         audience: None,
         event_codes: Map::new(),
-        effective: Some(cap_time(if closing { n.issued } else { n.start })),
+        // In force from when it is sent (CAP's default for a missing
+        // `effective`), so residents are told before the window opens.
+        effective: None,
         onset: (!closing).then(|| cap_time(n.start)),
         expires: Some(cap_time(n.end)),
         sender_name: None,
@@ -331,7 +339,7 @@ mod tests {
     fn an_update_references_the_alert_it_replaces() {
         let (r, opt) = (Renderer::built_in(), CapOptions::default());
         let first = parse(&alert(&notice(Kind::Opening, 0), &r, &opt).unwrap()).unwrap();
-        for (kind, mt) in [(Kind::Change, MessageType::Update), (Kind::Closing, MessageType::Cancel)] {
+        for (kind, mt) in [(Kind::Change, MessageType::Update), (Kind::Closing, MessageType::Update)] {
             let next = parse(&alert(&notice(kind, 1), &r, &opt).unwrap()).unwrap();
             assert_eq!(next.message_type, mt);
             let refs = next.references.expect("an update references the notice before");

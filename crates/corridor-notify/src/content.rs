@@ -1,14 +1,19 @@
 //! The notices the log calls for, as of an instant.
 //!
-//! Each corridor in each truce window has one chain of notices. It starts
-//! with an **opening** when the window is declared; a window changed
-//! (`truce_window_changed`) or a corridor reopened after a halt adds a
-//! **change**; a corridor closed inside or before its window, other than at
-//! a window's end, adds a **closing**. A window declared after a halt opens
-//! its own chain: the declaration is the news that the halt is over. Every notice after the first
-//! references the one before, so an update always says which notice it
-//! replaces. Ids are `CORRIDOR.WINDOW.N`, N counting from 0: the same log
-//! gives the same notices.
+//! Each corridor in each truce window has one chain of notices:
+//! - it starts with an **opening** when the window (or the corridor, if it
+//!   comes later) is declared; a window declared after a halt opens its own
+//!   chain, since the declaration is the news that the halt is over;
+//! - a window changed (`truce_window_changed`) adds a **change**, except to a
+//!   chain left closed by a halt: new hours do not reopen a halted corridor;
+//! - a corridor closed other than at a window's end (a halt) adds a
+//!   **closing** to every chain of its windows not yet ended, and opening it
+//!   again adds a **change** to every chain that closing left closed;
+//! - a chain whose newest notice has ended is over and is not announced.
+//!
+//! Every notice after the first references the one before, so an update
+//! always says which notice it replaces. Ids are `CORRIDOR.WINDOW.N`, N
+//! counting from 0: the same log gives the same notices.
 
 use std::collections::BTreeMap;
 
@@ -99,7 +104,6 @@ pub fn notices(events: &[Event], at: DateTime<Utc>) -> Vec<NoticeSpec> {
     let mut windows: BTreeMap<String, WindowInfo> = BTreeMap::new();
     // (corridor, window) → the chain so far.
     let mut chains: BTreeMap<(String, String), Vec<NoticeSpec>> = BTreeMap::new();
-    let mut closed: BTreeMap<String, bool> = BTreeMap::new();
 
     let spec = |kind: Kind, e: &Event, reason: &str, c: &str, w: &str, corridors: &BTreeMap<String, CorridorInfo>, windows: &BTreeMap<String, WindowInfo>, sites: &BTreeMap<String, Place>, labels: &BTreeMap<String, String>| -> Option<NoticeSpec> {
         let ci = corridors.get(c)?;
@@ -125,12 +129,25 @@ pub fn notices(events: &[Event], at: DateTime<Utc>) -> Vec<NoticeSpec> {
             end: wi.end,
         })
     };
+    // The first notice of a chain is its opening, whatever made it; a
+    // chain is not started by a closing (nothing was announced to close).
     let push = |chains: &mut BTreeMap<(String, String), Vec<NoticeSpec>>, mut n: NoticeSpec| {
         let chain = chains.entry((n.corridor.clone(), n.window.clone())).or_default();
+        if chain.is_empty() {
+            if n.kind == Kind::Closing {
+                return;
+            }
+            n.kind = Kind::Opening;
+        }
         n.id = format!("{}.{}.{}", n.corridor, n.window, chain.len());
         n.references = chain.last().map(|p| p.id.clone());
         n.references_issued = chain.last().map(|p| p.issued);
         chain.push(n);
+    };
+    let last = |chains: &BTreeMap<(String, String), Vec<NoticeSpec>>, c: &str, w: &str| chains.get(&(c.to_string(), w.to_string())).and_then(|ch| ch.last()).map(|n| n.kind);
+    // The windows of corridor `c` not ended at `t`.
+    let live = |windows: &BTreeMap<String, WindowInfo>, c: &str, t: DateTime<Utc>| -> Vec<String> {
+        windows.iter().filter(|(_, w)| w.end > t && w.corridors.iter().any(|x| x == c)).map(|(id, _)| id.clone()).collect()
     };
 
     for e in events.iter().filter(|e| e.time <= at) {
@@ -155,12 +172,19 @@ pub fn notices(events: &[Event], at: DateTime<Utc>) -> Vec<NoticeSpec> {
                         groups: c.groups.clone(),
                     },
                 );
+                // Windows declared before the corridor open their chains now.
+                for w in live(&windows, &c.corridor, e.time) {
+                    if last(&chains, &c.corridor, &w).is_none() {
+                        if let Some(n) = spec(Kind::Opening, e, "", &c.corridor, &w, &corridors, &windows, &sites, &labels) {
+                            push(&mut chains, n);
+                        }
+                    }
+                }
             }
             Body::TruceWindowDeclared(w) => {
                 windows.insert(w.window.clone(), WindowInfo { corridors: w.corridors.clone(), start: w.start, end: w.end });
+                // A window declared after a halt is the news that the halt is over.
                 for c in &w.corridors {
-                    // A window declared after a halt is the notice that lifts it.
-                    closed.insert(c.clone(), false);
                     if let Some(n) = spec(Kind::Opening, e, "", c, &w.window, &corridors, &windows, &sites, &labels) {
                         push(&mut chains, n);
                     }
@@ -170,13 +194,19 @@ pub fn notices(events: &[Event], at: DateTime<Utc>) -> Vec<NoticeSpec> {
                 let before: Vec<String> = windows.get(&w.window).map(|x| x.corridors.clone()).unwrap_or_default();
                 windows.insert(w.window.clone(), WindowInfo { corridors: w.corridors.clone(), start: w.start, end: w.end });
                 for c in &w.corridors {
+                    // A halted corridor stays closed: new hours do not reopen it.
+                    if last(&chains, c, &w.window) == Some(Kind::Closing) {
+                        continue;
+                    }
                     if let Some(n) = spec(Kind::Change, e, "the truce window changed", c, &w.window, &corridors, &windows, &sites, &labels) {
                         push(&mut chains, n);
                     }
                 }
                 for c in before.iter().filter(|c| !w.corridors.contains(c)) {
-                    if let Some(n) = spec(Kind::Closing, e, "the corridor was taken out of the truce window", c, &w.window, &corridors, &windows, &sites, &labels) {
-                        push(&mut chains, n);
+                    if last(&chains, c, &w.window).is_some_and(|k| k != Kind::Closing) {
+                        if let Some(n) = spec(Kind::Closing, e, "the corridor was taken out of the truce window", c, &w.window, &corridors, &windows, &sites, &labels) {
+                            push(&mut chains, n);
+                        }
                     }
                 }
             }
@@ -186,33 +216,30 @@ pub fn notices(events: &[Event], at: DateTime<Utc>) -> Vec<NoticeSpec> {
                 if routine {
                     continue;
                 }
-                closed.insert(r.corridor.clone(), true);
-                let affected: Vec<String> = windows.iter().filter(|(_, w)| w.end > e.time && w.corridors.contains(&r.corridor)).map(|(id, _)| id.clone()).collect();
-                for w in affected {
-                    let last = chains.get(&(r.corridor.clone(), w.clone())).and_then(|c| c.last()).map(|n| n.kind);
-                    if last == Some(Kind::Closing) {
-                        continue;
-                    }
-                    if let Some(n) = spec(Kind::Closing, e, &r.reason, &r.corridor, &w, &corridors, &windows, &sites, &labels) {
-                        push(&mut chains, n);
+                for w in live(&windows, &r.corridor, e.time) {
+                    if last(&chains, &r.corridor, &w).is_some_and(|k| k != Kind::Closing) {
+                        if let Some(n) = spec(Kind::Closing, e, &r.reason, &r.corridor, &w, &corridors, &windows, &sites, &labels) {
+                            push(&mut chains, n);
+                        }
                     }
                 }
             }
             Body::CorridorOpened(r) => {
-                if !closed.insert(r.corridor.clone(), false).unwrap_or(false) {
-                    continue;
-                }
-                let affected: Vec<String> = windows.iter().filter(|(_, w)| w.end > e.time && w.corridors.contains(&r.corridor)).map(|(id, _)| id.clone()).collect();
-                for w in affected {
-                    if let Some(n) = spec(Kind::Change, e, &r.reason, &r.corridor, &w, &corridors, &windows, &sites, &labels) {
-                        push(&mut chains, n);
+                // Every chain left closed by a halt is open again.
+                for w in live(&windows, &r.corridor, e.time) {
+                    if last(&chains, &r.corridor, &w) == Some(Kind::Closing) {
+                        if let Some(n) = spec(Kind::Change, e, &r.reason, &r.corridor, &w, &corridors, &windows, &sites, &labels) {
+                            push(&mut chains, n);
+                        }
                     }
                 }
             }
             _ => {}
         }
     }
-    let mut out: Vec<NoticeSpec> = chains.into_values().flatten().filter(|n| n.end > at).collect();
+    // A chain whose newest notice has ended is over, whatever its first said.
+    chains.retain(|_, ch| ch.last().is_some_and(|n| n.end > at));
+    let mut out: Vec<NoticeSpec> = chains.into_values().flatten().collect();
     out.sort_by(|a, b| (a.issued, &a.id).cmp(&(b.issued, &b.id)));
     out
 }

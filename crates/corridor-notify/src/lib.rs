@@ -31,9 +31,9 @@ pub enum NotifyError {
     UnknownCorridor(String, String),
     #[error("unknown truce window {0:?}: the ledger declares {1}")]
     UnknownWindow(String, String),
-    #[error("truce window {window:?} ended at {end} (before {at}): there is nothing to announce; pick a window that is open or scheduled, or pass --at")]
+    #[error("truce window {window:?} ended at {end} (before {at}): there is nothing to announce; pick a window that is open or scheduled")]
     WindowPast { window: String, end: String, at: String },
-    #[error("template {name}: {message}")]
+    #[error("template {name}: {message}; fix the template, or drop --templates to use the built-in ones")]
     Template { name: String, message: String },
     #[error("{0}")]
     Other(String),

@@ -14,7 +14,7 @@
 //! Phone numbers are operational and stay in the outbox files on this
 //! machine. Nothing this module returns carries them (a [`Receipt`] counts,
 //! a [`SendError`] names the gateway and the step); the ledger records
-//! [`recipients_sha256`] instead.
+//! [`recipients_hmac`] instead.
 //!
 //! The [`Kannel`] sender submits every segment itself through Kannel's HTTP
 //! `sendsms` interface, with the segment's own user data header (`udh`) and
@@ -94,12 +94,18 @@ pub trait Sender {
     fn name(&self) -> &str;
 }
 
-/// SHA-256 (lowercase hex) of the recipients, sorted and joined with "\n":
-/// what the ledger records instead of the numbers.
-pub fn recipients_sha256(recipients: &[String]) -> String {
+/// HMAC-SHA-256 (lowercase hex) of the recipients, sorted and joined with
+/// "\n", under `key`: what the ledger records instead of the numbers. A
+/// plain hash of a few phone numbers could be reversed by trying every
+/// number; without the key (kept on the sending machine, never in the log)
+/// it cannot, and with it the same list always gives the same value.
+pub fn recipients_hmac(key: &[u8], recipients: &[String]) -> String {
+    use hmac::Mac;
     let mut sorted: Vec<&str> = recipients.iter().map(String::as_str).collect();
     sorted.sort_unstable();
-    hex::encode(Sha256::digest(sorted.join("\n").as_bytes()))
+    let mut mac = hmac::Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes a key of any length");
+    mac.update(sorted.join("\n").as_bytes());
+    hex::encode(mac.finalize().into_bytes())
 }
 
 // ---------------------------------------------------------------------------
@@ -821,11 +827,14 @@ mod tests {
     }
 
     #[test]
-    fn recipients_hash_ignores_order() {
-        let a = recipients_sha256(&["+963900000002".into(), "+963900000001".into()]);
-        let b = recipients_sha256(&["+963900000001".into(), "+963900000002".into()]);
+    fn recipients_hmac_ignores_order_and_needs_the_key() {
+        let a = recipients_hmac(b"k", &["+963900000002".into(), "+963900000001".into()]);
+        let b = recipients_hmac(b"k", &["+963900000001".into(), "+963900000002".into()]);
         assert_eq!(a, b);
-        assert_eq!(a, hex::encode(Sha256::digest(b"+963900000001\n+963900000002")));
+        assert_ne!(a, recipients_hmac(b"other key", &["+963900000001".into(), "+963900000002".into()]));
+        assert_ne!(a, hex::encode(Sha256::digest(b"+963900000001\n+963900000002")));
+        // RFC 4231, test case 2.
+        assert_eq!(recipients_hmac(b"Jefe", &["what do ya want for nothing?".into()]), "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
     }
 
     #[test]

@@ -107,7 +107,7 @@ fn the_alerts_say_what_the_notices_say() {
         let want = match n.kind {
             Kind::Opening => oasiscap::v1dot2::MessageType::Alert,
             Kind::Change => oasiscap::v1dot2::MessageType::Update,
-            Kind::Closing => oasiscap::v1dot2::MessageType::Cancel,
+            Kind::Closing => oasiscap::v1dot2::MessageType::Update,
         };
         assert_eq!(a.message_type, want, "{}", n.id);
         assert_eq!(a.references.is_some(), n.references.is_some(), "{}", n.id);

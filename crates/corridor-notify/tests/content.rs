@@ -97,7 +97,7 @@ fn the_update_says_what_changed_and_what_it_replaces() {
     assert!(ar.contains("الساعة ٠٧:٠٠ حتى الساعة ٢١:٠٠ بتوقيت دمشق (غرينتش+٢)"), "{ar}");
     assert!(ar.contains("النساء، الأطفال"), "{ar}");
     assert!(ar.contains("ممر جسر الراموسة إلى الراشدين الرابعة مفتوح"), "{ar}");
-    assert!(ar.contains("الدخول من جسر الراموسة، مرورًا بـ 1070 apartments، إلى حي الراشدين الرابعة."), "{ar}");
+    assert!(ar.contains("الدخول من جسر الراموسة، عبر 1070 apartments، إلى حي الراشدين الرابعة."), "{ar}");
     let halted = current(&log(), at("2016-12-16T10:00:00Z"), Some("c1"), None).unwrap().remove(0);
     assert_eq!(halted.kind, Kind::Closing);
     let en = r.render(&halted, Lang::En, Part::Message).unwrap();
@@ -147,5 +147,54 @@ fn every_built_in_template_renders_every_kind() {
                 }
             }
         }
+    }
+}
+
+fn kinds(events: &[Event], t: &str) -> Vec<(String, Kind)> {
+    notices(events, at(t)).into_iter().map(|n| (n.id, n.kind)).collect()
+}
+
+#[test]
+fn a_shortened_window_is_not_announced_with_its_old_hours() {
+    let mut ev = log();
+    ev.truncate(6); // up to both windows' declarations
+    ev.push(moved_w15("cut", "2016-12-15T10:00:00Z", "2016-12-15T05:00:00Z", "2016-12-15T15:00:00Z"));
+    // At 16:00 the window has ended (at 15:00), though the opening said 17:00.
+    assert!(kinds(&ev, "2016-12-15T16:00:00Z").iter().all(|(id, _)| !id.starts_with("c1.w15")), "{:?}", kinds(&ev, "2016-12-15T16:00:00Z"));
+    assert!(current(&ev, at("2016-12-15T16:00:00Z"), None, Some("w15")).is_err());
+}
+
+fn moved_w15(id: &str, time: &str, start: &str, end: &str) -> Event {
+    ev(id, time, Body::TruceWindowChanged(window("w15", start, end)))
+}
+
+#[test]
+fn new_hours_do_not_reopen_a_halted_corridor_but_reopening_does() {
+    let mut evs = log();
+    evs.truncate(6);
+    // Halted during the first window: both windows' chains close.
+    evs.push(ev("halt", "2016-12-15T08:00:00Z", Body::CorridorClosed(CorridorRef { corridor: "c1".into(), reason: "halted".into() })));
+    evs.push(moved_w15("moved", "2016-12-15T09:00:00Z", "2016-12-15T05:00:00Z", "2016-12-15T20:00:00Z"));
+    let k = kinds(&evs, "2016-12-15T09:30:00Z");
+    assert_eq!(k.iter().filter(|(id, _)| id.starts_with("c1.w15")).last().unwrap().1, Kind::Closing, "{k:?}");
+    assert_eq!(k.iter().filter(|(id, _)| id.starts_with("c1.w16")).last().unwrap().1, Kind::Closing, "{k:?}");
+    // Reopened: every chain the halt closed gets a change.
+    evs.push(ev("reopen", "2016-12-15T10:00:00Z", Body::CorridorOpened(CorridorRef { corridor: "c1".into(), reason: "resumed".into() })));
+    let k = kinds(&evs, "2016-12-15T10:30:00Z");
+    assert!(k.contains(&("c1.w15.2".into(), Kind::Change)) && k.contains(&("c1.w16.2".into(), Kind::Change)), "{k:?}");
+}
+
+#[test]
+fn a_chain_starts_with_an_opening_whatever_starts_it() {
+    // The window is declared before its corridor.
+    let mut ev: Vec<Event> = log().into_iter().filter(|e| e.id != "c1").collect();
+    ev.truncate(5);
+    let corridor = log().into_iter().find(|e| e.id == "c1").unwrap();
+    ev.push(Event { time: at("2016-12-15T04:30:00Z"), ..corridor });
+    let k = kinds(&ev, "2016-12-15T04:45:00Z");
+    assert_eq!(k, vec![("c1.w15.0".into(), Kind::Opening), ("c1.w16.0".into(), Kind::Opening)]);
+    let r = Renderer::built_in();
+    for n in notices(&ev, at("2016-12-15T04:45:00Z")) {
+        assert!(!r.render(&n, Lang::En, Part::Message).unwrap().contains("none"));
     }
 }

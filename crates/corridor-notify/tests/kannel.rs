@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use corridor_geo::{aleppo, PreparedNetwork, Router};
-use corridor_notify::send::{deliver, recipients_sha256, Kannel, OutMessage, Outbox, Queued, SendError};
+use corridor_notify::send::{deliver, recipients_hmac, Kannel, OutMessage, Outbox, Queued, SendError};
 use corridor_notify::sms::{self, Encoding};
 use corridor_notify::{content, Lang, Part, Renderer};
 use corridor_plan::scenario::{Scenario, ALEPPO_2016};
@@ -326,7 +326,7 @@ concatenation = false
             m.encoded.encoding.name(),
             recipients.len(),
             got.iter().filter(|g| m.encoded.segments.iter().any(|s| s.udh == g.udh)).count(),
-            &recipients_sha256(&m.recipients)[..12]
+            &recipients_hmac(b"test", &m.recipients)[..12]
         );
     }
 

@@ -147,7 +147,7 @@ enum Command {
         /// ar, en or both.
         #[arg(long, default_value = "both", value_parser = ["ar", "en", "both"])]
         lang: String,
-        /// Send the SMS: `outbox` (files in DATA_DIR/outbox/out for another system to pick up) or `kannel` (its HTTP sendsms interface). Unsent messages stay in DATA_DIR/outbox/pending and are retried by the next --send.
+        /// Send the SMS: `outbox` (files in DATA_DIR/sms/outbox/out for another system to pick up) or `kannel` (its HTTP sendsms interface). Unsent messages stay in DATA_DIR/sms/SENDER/pending and are retried by the next --send.
         #[arg(long, value_parser = ["outbox", "kannel"])]
         send: Option<String>,
         /// The instant to look from (RFC 3339; default now): the log's events up to it, the windows not ended by it. A replayed 2016 log needs e.g. --at 2016-12-15T04:30:00Z.
@@ -173,6 +173,9 @@ enum Command {
         /// The sender id Kannel puts on the messages (default: the sendsms-user's default-sender).
         #[arg(long, env = "CORRIDOR_KANNEL_FROM")]
         kannel_from: Option<String>,
+        /// The CAP alerts' sender (default: the log's origin), unique to this operation.
+        #[arg(long)]
+        cap_sender: Option<String>,
     },
     /// Plan a scenario (default: the bundled reference case) with the truce windows known at its start, and print the convoy schedule; nothing is written.
     Plan {
@@ -368,9 +371,9 @@ fn run(cli: Cli) -> Result<()> {
         Command::Token(TokenCommand::List) => serve::token_list(dir)?,
         Command::Token(TokenCommand::Revoke { id }) => serve::token_revoke(dir, &id)?,
         Command::Plan { scenario } => plan_cmd(scenario.as_deref())?,
-        Command::Notice { format, corridor, window, lang, send, at, out, templates, recipients, kannel_url, kannel_user, kannel_password, kannel_from } => notice::run(
+        Command::Notice { format, corridor, window, lang, send, at, out, templates, recipients, kannel_url, kannel_user, kannel_password, kannel_from, cap_sender } => notice::run(
             dir,
-            &notice::NoticeArgs { format, corridor, window, lang, send, at, out, templates, recipients, kannel_url, kannel_user, kannel_password, kannel_from },
+            &notice::NoticeArgs { format, corridor, window, lang, send, at, out, templates, recipients, kannel_url, kannel_user, kannel_password, kannel_from, cap_sender },
         )?,
         Command::Report { format, table, from, to, out } => report_cmd(dir, &format, &table, from, to, out.as_deref())?,
         Command::Import { map, out, districts } => map::import(&map, out, districts)?,

@@ -29,6 +29,7 @@ pub struct NoticeArgs {
     pub kannel_user: String,
     pub kannel_password: String,
     pub kannel_from: Option<String>,
+    pub cap_sender: Option<String>,
 }
 
 fn sha256_hex(b: &[u8]) -> String {
@@ -59,13 +60,14 @@ pub fn run(dir: &Path, a: &NoticeArgs) -> Result<()> {
         "sms" => failed = sms_cmd(dir, a, &events, &list, &langs, &renderer, at, &issued, &mut records)?,
         "cap" => {
             let out = out_dir(a)?;
-            let opt = cap::CapOptions { langs: langs.clone(), ..Default::default() };
+            let sender = a.cap_sender.clone().unwrap_or_else(|| d.config.origin.clone());
+            let opt = cap::CapOptions { sender, langs: langs.clone() };
             for n in &list {
                 let xml = cap::alert(n, &renderer, &opt)?;
                 let path = out.join(format!("{}.cap.xml", n.id));
                 write(&path, xml.as_bytes())?;
                 println!("{}  {:?} ({}): {}", n.id, n.kind, cap_type(n), path.display());
-                records.push(record(n, Channel::Cap, &langs, xml.as_bytes(), at, &issued));
+                records.push(record(n, Channel::Cap, &langs, xml.as_bytes(), &issued));
             }
         }
         "pdf" => {
@@ -77,7 +79,7 @@ pub fn run(dir: &Path, a: &NoticeArgs) -> Result<()> {
                 let path = out.join(format!("{}.pdf", n.id));
                 leaflet::pdf(&html, &path)?;
                 println!("{}  {:?}: {}", n.id, n.kind, path.display());
-                records.push(record(n, Channel::Leaflet, &langs, &std::fs::read(&path)?, at, &issued));
+                records.push(record(n, Channel::Leaflet, &Lang::ALL, &std::fs::read(&path)?, &issued));
             }
         }
         "speech" => {
@@ -97,7 +99,7 @@ pub fn run(dir: &Path, a: &NoticeArgs) -> Result<()> {
                         }
                         write(&o.join(format!("{}.{}.txt", n.id, lang.code())), text.as_bytes())?;
                     }
-                    records.push(record(n, Channel::Loudspeaker, &[lang], text.as_bytes(), at, &issued));
+                    records.push(record(n, Channel::Loudspeaker, &[lang], text.as_bytes(), &issued));
                 }
             }
         }
@@ -111,7 +113,7 @@ pub fn run(dir: &Path, a: &NoticeArgs) -> Result<()> {
         println!("{n} notice(s) recorded in the log as notice_issued");
     }
     if failed > 0 {
-        bail!("{failed} message(s) not sent: they stay in {} and are retried by the next `corridor notice --send`", dir.join("outbox").join("pending").display());
+        bail!("{failed} message(s) not sent: they stay in {} and are retried by the next `corridor notice --send {}`", dir.join("sms").join(a.send.as_deref().unwrap_or("")).join("pending").display(), a.send.as_deref().unwrap_or(""));
     }
     Ok(())
 }
@@ -144,16 +146,17 @@ fn channel_name(c: Channel) -> &'static str {
 }
 
 /// The `notice_issued` event for notice `notice` (`CORRIDOR.WINDOW.N`) on
-/// `channel` in `language`: id `notice-CORRIDOR.WINDOW.N.CHANNEL.LANG`,
-/// referencing the same channel's issue of the notice it replaces when that
-/// was issued.
+/// `channel` in `language`: id `notice-CORRIDOR.WINDOW.N.TAG.LANG` (TAG the
+/// channel, and for SMS the sender: `sms.kannel`), referencing the same
+/// channel's issue of the notice it replaces when that was issued. Recorded
+/// at the real time it was sent or written.
 #[allow(clippy::too_many_arguments)]
-fn notice_event(notice: &str, channel: Channel, language: &str, spec: Option<&NoticeSpec>, recipients: u64, recipients_sha256: Option<String>, content: &[u8], at: DateTime<Utc>, issued: &HashSet<String>) -> Event {
-    let id = format!("{notice}.{}.{language}", channel_name(channel));
-    let references = spec.and_then(|n| n.references.as_ref()).map(|r| format!("{r}.{}.{language}", channel_name(channel))).filter(|r| issued.contains(&format!("notice-{r}")));
+fn notice_event(notice: &str, channel: Channel, tag: &str, language: &str, spec: Option<&NoticeSpec>, recipients: u64, recipients_hmac: Option<String>, content: &[u8], issued: &HashSet<String>) -> Event {
+    let id = format!("{notice}.{tag}.{language}");
+    let references = spec.and_then(|n| n.references.as_ref()).map(|r| format!("{r}.{tag}.{language}")).filter(|r| issued.contains(&format!("notice-{r}")));
     Event::new(
         format!("notice-{id}"),
-        at,
+        Utc::now(),
         "hq",
         Body::NoticeIssued(Notice {
             notice: id,
@@ -163,15 +166,44 @@ fn notice_event(notice: &str, channel: Channel, language: &str, spec: Option<&No
             window: spec.map(|n| n.window.clone()),
             references,
             recipients,
-            recipients_sha256,
+            recipients_hmac,
             content_sha256: sha256_hex(content),
         }),
     )
 }
 
-fn record(n: &NoticeSpec, channel: Channel, langs: &[Lang], content: &[u8], at: DateTime<Utc>, issued: &HashSet<String>) -> Event {
+fn record(n: &NoticeSpec, channel: Channel, langs: &[Lang], content: &[u8], issued: &HashSet<String>) -> Event {
     let language = langs.iter().map(|l| l.code()).collect::<Vec<_>>().join("+");
-    notice_event(&n.id, channel, &language, Some(n), 0, None, content, at, issued)
+    notice_event(&n.id, channel, channel_name(channel), &language, Some(n), 0, None, content, issued)
+}
+
+/// The key of the recipient lists' HMAC, `DATA_DIR/recipients.key`, made on
+/// first use. It stays on this machine: the log holds only the HMAC.
+fn recipients_key(dir: &Path) -> Result<Vec<u8>> {
+    let path = dir.join("recipients.key");
+    match std::fs::read_to_string(&path) {
+        Ok(k) => hex::decode(k.trim()).with_context(|| format!("{} is not a hex key; move it away to make a new one (earlier HMACs then no longer match)", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let key: [u8; 32] = rand::random();
+            let tmp = path.with_extension("key.tmp");
+            std::fs::write(&tmp, hex::encode(key)).with_context(|| format!("cannot write {}", tmp.display()))?;
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600))?;
+            }
+            std::fs::rename(&tmp, &path)?;
+            Ok(key.to_vec())
+        }
+        Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
+    }
+}
+
+/// `CORRIDOR.WINDOW.N` and the language of an SMS message id
+/// (`CORRIDOR.WINDOW.N.sms.SENDER.LANG`).
+fn sms_parts(id: &str) -> (&str, &str) {
+    let (notice, rest) = id.rsplit_once(".sms.").unwrap_or((id, ""));
+    (notice, rest.rsplit('.').next().unwrap_or(""))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -187,11 +219,14 @@ fn sms_cmd(
     records: &mut Vec<Event>,
 ) -> Result<usize> {
     let mut messages = Vec::new();
-    for (i, n) in list.iter().enumerate() {
-        for (j, &lang) in langs.iter().enumerate() {
+    let how = a.send.as_deref().unwrap_or("outbox");
+    for n in list {
+        for &lang in langs {
             let text = renderer.render(n, lang, Part::Message)?;
-            // Concatenation references differ between the messages of one run.
-            let encoded = sms::encode(&text, ((i * langs.len() + j) % 256) as u8);
+            let id = format!("{}.sms.{how}.{}", n.id, lang.code());
+            // The concatenation reference comes from the message id, so two
+            // messages a phone may hold at once rarely share one.
+            let encoded = sms::try_encode(&text, Sha256::digest(id.as_bytes())[0]).map_err(|e| anyhow::anyhow!("{}: {e}", n.id))?;
             println!(
                 "── {} ({}): {}, {} segment(s), {} {} ──\n{text}\n",
                 n.id,
@@ -201,41 +236,65 @@ fn sms_cmd(
                 encoded.units(),
                 if encoded.encoding == sms::Encoding::Gsm7 { "septets" } else { "UTF-16 units" }
             );
-            messages.push((n, lang, text, encoded));
+            messages.push((id, text, encoded));
         }
     }
-    let Some(how) = &a.send else { return Ok(0) };
+    if a.send.is_none() {
+        return Ok(0);
+    }
+    if a.at.is_some() {
+        eprintln!("warning: --at looks at the log as of {}, but what is sent now is recorded now", at.to_rfc3339());
+    }
     let file = a.recipients.as_ref().ok_or_else(|| anyhow::anyhow!("--send needs --recipients FILE (one phone number per line, E.164, e.g. +963944000000)"))?;
     let recipients = read_recipients(file)?;
-    let outbox = send::Outbox::open(dir.join("outbox"))?;
-    for (n, lang, text, encoded) in messages {
-        let id = format!("{}.sms.{}", n.id, lang.code());
+    let key = recipients_key(dir)?;
+    let outbox = send::Outbox::open(dir.join("sms").join(how))?;
+    let all = content::notices(events, at);
+    let tag = format!("sms.{how}");
+    let event_for = |id: &str, msg_recipients: &[String], text: &str| {
+        let (notice, lang) = sms_parts(id);
+        let spec = list.iter().chain(&all).find(|n| n.id == notice);
+        notice_event(notice, Channel::Sms, &tag, lang, spec, msg_recipients.len() as u64, Some(send::recipients_hmac(&key, msg_recipients)), text.as_bytes(), issued)
+    };
+    for (id, text, encoded) in messages {
         if issued.contains(&format!("notice-{id}")) {
             println!("{id}: already sent (in the log)");
             continue;
         }
-        if outbox.queue(&send::OutMessage { id: id.clone(), text, encoded, recipients: recipients.clone() })? == send::Queued::AlreadySent {
-            println!("{id}: already sent (in the outbox)");
+        if outbox.queue(&send::OutMessage { id: id.clone(), text: text.clone(), encoded, recipients: recipients.clone() })? == send::Queued::AlreadySent {
+            // Sent by an earlier run whose record did not reach the log.
+            println!("{id}: already sent (in the outbox); recording it");
+            records.push(event_for(&id, &recipients, &text));
         }
     }
-    let mut sender: Box<dyn send::Sender> = match how.as_str() {
+    // A message queued earlier for a notice that has since been replaced
+    // (or whose window has ended) is not sent: residents get the current one.
+    let current: HashSet<String> = content::current(events, at, None, None)?.into_iter().map(|n| n.id).collect();
+    let superseded = outbox.dir().join("superseded");
+    let mut pending = Vec::new();
+    for p in outbox.pending()? {
+        if current.contains(sms_parts(&p.message.id).0) {
+            pending.push(p.message);
+        } else {
+            std::fs::create_dir_all(&superseded)?;
+            std::fs::rename(&p.path, superseded.join(p.path.file_name().unwrap_or_default()))?;
+            println!("{}: not sent, its notice is no longer current (kept in {})", p.message.id, superseded.display());
+        }
+    }
+    let mut sender: Box<dyn send::Sender> = match how {
         "outbox" => Box::new(send::Folder::new(outbox.out_dir())),
         "kannel" => Box::new(send::Kannel::new(&a.kannel_url, &a.kannel_user, &a.kannel_password, a.kannel_from.clone())),
         s => bail!("unknown --send {s:?}: use outbox or kannel"),
     };
     // Every pending message is offered, also those an earlier run failed to
     // send; each one accepted is recorded with the notice it carries.
-    let pending: Vec<send::OutMessage> = outbox.pending()?.into_iter().map(|p| p.message).collect();
-    let all = content::notices(events, at);
     let mut failed = 0;
     for (id, result) in send::deliver(&outbox, sender.as_mut()) {
         match result {
             Ok(receipt) => {
                 println!("sent {id} through {}: {} segment(s) to {} recipient(s)", sender.name(), receipt.segments_sent, receipt.recipients);
                 if let Some(msg) = pending.iter().find(|m| m.id == id) {
-                    let (notice, lang) = id.rsplit_once(".sms.").unwrap_or((id.as_str(), ""));
-                    let spec = list.iter().chain(&all).find(|n| n.id == notice);
-                    records.push(notice_event(notice, Channel::Sms, lang, spec, msg.recipients.len() as u64, Some(send::recipients_sha256(&msg.recipients)), msg.text.as_bytes(), at, issued));
+                    records.push(event_for(&id, &msg.recipients, &msg.text));
                 }
             }
             Err(e) => {
@@ -257,7 +316,8 @@ fn read_recipients(file: &Path) -> Result<Vec<String>> {
         }
         let digits = l.strip_prefix('+').unwrap_or("");
         if digits.len() < 7 || digits.len() > 15 || !digits.bytes().all(|b| b.is_ascii_digit()) {
-            bail!("{}:{}: {l:?} is not a phone number in E.164 form (+ then 7 to 15 digits, e.g. +963944000000)", file.display(), i + 1);
+            // The line itself is not shown: it is likely a phone number.
+            bail!("{}:{}: not a phone number in E.164 form (+ then 7 to 15 digits, e.g. +963944000000)", file.display(), i + 1);
         }
         out.push(l.to_string());
     }
