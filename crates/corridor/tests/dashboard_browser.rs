@@ -1,0 +1,116 @@
+//! The dashboard end to end in a real browser: `corridor demo --serve`
+//! replays the reference evacuation into a live server, and headless
+//! Chromium (driven by playwright-core, `crates/corridor-server/tests/browser/dashboard.mjs`)
+//! follows it in the monitor view, opens a convoy, switches to Arabic and
+//! checks the public view shows aggregates only. Screenshots land in
+//! `target/tmp/dashboard/`.
+//!
+//! Needs node, playwright-core in `target/dashboard-npm`
+//! (`npm install --prefix target/dashboard-npm --no-audit --no-fund playwright-core@1`)
+//! and Chromium (`/usr/bin/chromium`, or `CHROMIUM`); prints `skipped: …`
+//! and passes without them.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// Kills the server when the test ends, however it ends.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn workspace_target() -> PathBuf {
+    // CARGO_TARGET_TMPDIR is <target>/tmp.
+    Path::new(env!("CARGO_TARGET_TMPDIR")).parent().expect("target dir").to_path_buf()
+}
+
+/// What the browser test needs, or why it cannot run.
+fn tools() -> Result<(PathBuf, PathBuf), String> {
+    match Command::new("node").arg("--version").output() {
+        Ok(o) if o.status.success() => {}
+        _ => return Err("node is not installed".into()),
+    }
+    let npm = std::env::var_os("PLAYWRIGHT_CORE_DIR").map(PathBuf::from).unwrap_or_else(|| workspace_target().join("dashboard-npm"));
+    if !npm.join("node_modules/playwright-core/package.json").exists() {
+        return Err(format!("playwright-core is not in {} (npm install --prefix target/dashboard-npm --no-audit --no-fund playwright-core@1)", npm.display()));
+    }
+    let chromium = std::env::var_os("CHROMIUM").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
+    if !chromium.exists() {
+        return Err(format!("no Chromium at {} (apt-get install chromium, or set CHROMIUM)", chromium.display()));
+    }
+    Ok((npm, chromium))
+}
+
+#[test]
+fn dashboard_in_a_browser() {
+    let (npm, chromium) = match tools() {
+        Ok(t) => t,
+        Err(why) => {
+            eprintln!("skipped: {why}");
+            return;
+        }
+    };
+    let t0 = Instant::now();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("live");
+    let child = Command::new(env!("CARGO_BIN_EXE_corridor"))
+        .arg("--data-dir")
+        .arg(&dir)
+        .args(["demo", "--serve", "--listen", "127.0.0.1:0", "--replay-minutes", "0.5"])
+        .env_remove("CORRIDOR_DATABASE_URL")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("the corridor binary runs");
+    let mut server = KillOnDrop(child);
+
+    // The URLs it prints; then keep draining its output.
+    let stdout = server.0.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            println!("server: {line}");
+            let _ = tx.send(line);
+        }
+    });
+    let (mut public, mut monitor) = (None, None);
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while public.is_none() || monitor.is_none() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let line = rx.recv_timeout(left).unwrap_or_else(|_| panic!("`corridor demo --serve` printed no URLs within 90 s"));
+        let url = line.split_whitespace().find(|w| w.starts_with("http://")).map(String::from);
+        if line.starts_with("dashboard:") {
+            public = url;
+        } else if line.starts_with("monitor view:") {
+            monitor = url;
+        }
+    }
+    let (public, monitor) = (public.unwrap(), monitor.unwrap());
+    assert!(monitor.contains("#token="), "{monitor}");
+
+    let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("dashboard");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../corridor-server/tests/browser/dashboard.mjs");
+    let status = Command::new("node")
+        .arg(&script)
+        .arg(&monitor)
+        .arg(&public)
+        .arg(&shots)
+        .env("PLAYWRIGHT_CORE_DIR", &npm)
+        .env("CHROMIUM", &chromium)
+        .status()
+        .expect("node runs");
+    assert!(status.success(), "the browser test failed ({status}); screenshots so far in {}", shots.display());
+    for name in ["monitor-en", "monitor-ar", "public", "convoy-details"] {
+        let p = shots.join(format!("{name}.png"));
+        assert!(std::fs::metadata(&p).map(|m| m.len() > 10_000).unwrap_or(false), "no screenshot {}", p.display());
+    }
+    println!("dashboard browser test passed in {:.1} s; screenshots in {}", t0.elapsed().as_secs_f64(), shots.display());
+    drop(server);
+}
