@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
@@ -58,6 +58,22 @@ impl IntoResponse for ApiError {
 
 type ApiResult<T> = Result<T, ApiError>;
 
+/// A query string that failed to parse, as a JSON 400 (axum's own answer
+/// is plain text). Handlers take `Result<Query<T>, QueryRejection>` and
+/// call this after the token check, so a missing token is a 401 whatever
+/// the query.
+fn query<T>(q: Result<Query<T>, QueryRejection>) -> ApiResult<T> {
+    q.map(|Query(q)| q).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("{}: see the parameters in /openapi.json", e.body_text())))
+}
+
+/// Log indexes and sizes are at most 2^63 − 1 (`format: int64`).
+fn index_param(name: &str, v: Option<u64>) -> ApiResult<Option<u64>> {
+    match v {
+        Some(n) if n > i64::MAX as u64 => Err(ApiError::new(StatusCode::BAD_REQUEST, format!("{name}={n} is beyond any log (at most {})", i64::MAX))),
+        v => Ok(v),
+    }
+}
+
 fn json_text(s: Arc<str>) -> Response {
     ([(header::CONTENT_TYPE, "application/json")], s.to_string()).into_response()
 }
@@ -101,10 +117,31 @@ pub struct Appended {
     pub size: u64,
 }
 
+/// An event as sent: the envelope. Which kinds `body` may hold, and their
+/// fields, are in the README (An event); whether an event is accepted also
+/// depends on the log (a passage names a declared corridor, checkpoint,
+/// vehicle and convoy), which no schema can say.
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)]
+pub struct EventEnvelope {
+    /// Schema version: 1.
+    #[schema(minimum = 1, maximum = 1)]
+    v: u32,
+    /// The client's unique id for this fact.
+    id: String,
+    /// When it happened (RFC 3339, UTC).
+    time: chrono::DateTime<chrono::Utc>,
+    /// `hq`, or the checkpoint id of a checkpoint token.
+    author: String,
+    /// One kind, e.g. `{"passage": {"vehicle", "convoy", "corridor", "checkpoint", "counts", "wounded"}}`.
+    #[schema(value_type = Object)]
+    body: serde_json::Value,
+}
+
 /// Append events: one event object, a JSON array of them (all or nothing),
 /// or one event per line. Acknowledged only once durable.
 #[utoipa::path(post, path = "/api/v1/events", tag = "write",
-    request_body(content = Object, description = "An event ({v, id, time, author, body}), an array of events, or JSON lines (see README: An event)", content_type = "application/json"),
+    request_body(content = EventEnvelope, description = "An event ({v, id, time, author, body}), an array of events, or JSON lines (see README: An event)", content_type = "application/json"),
     responses(
         (status = 201, description = "Appended and durable", body = Appended),
         (status = 400, description = "Not JSON, or not events", body = ErrorBody),
@@ -137,7 +174,7 @@ pub async fn post_events(State(st): St, headers: HeaderMap, body: Result<Bytes, 
         crate::scope::authorize(&t, &events, f.corridors_of()).map_err(|e| ApiError::new(StatusCode::FORBIDDEN, e.to_string()))?;
     }
     let indexes = st.append(events).await.map_err(|e| match e {
-        AppendError::Replayed { .. } => ApiError::new(StatusCode::CONFLICT, e.to_string()),
+        AppendError::Replayed { .. } | AppendError::InFlight { .. } => ApiError::new(StatusCode::CONFLICT, e.to_string()),
         AppendError::Ledger(l) => match l {
             corridor_ledger::LedgerError::Invalid { .. } => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, l.to_string()),
             corridor_ledger::LedgerError::Conflict { .. } => ApiError::new(StatusCode::CONFLICT, l.to_string()),
@@ -148,6 +185,7 @@ pub async fn post_events(State(st): St, headers: HeaderMap, body: Result<Bytes, 
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct Range {
     /// First index (default 0).
     pub from: Option<u64>,
@@ -174,11 +212,12 @@ pub struct Entries {
 #[utoipa::path(get, path = "/api/v1/events", tag = "read", params(Range),
     responses((status = 200, body = Entries), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("token" = [])))]
-pub async fn get_events(State(st): St, headers: HeaderMap, Query(r): Query<Range>) -> ApiResult<Json<Entries>> {
+pub async fn get_events(State(st): St, headers: HeaderMap, r: Result<Query<Range>, QueryRejection>) -> ApiResult<Json<Entries>> {
     require(&st, &headers, &[Role::Hq, Role::Monitor], "reading events")?;
+    let r = query(r)?;
     let size = st.ledger.len();
-    let from = r.from.unwrap_or(0);
-    let to = r.to.unwrap_or(size).min(size).min(from.saturating_add(MAX_PAGE));
+    let from = index_param("from", r.from)?.unwrap_or(0);
+    let to = index_param("to", r.to)?.unwrap_or(size).min(size).min(from.saturating_add(MAX_PAGE));
     if from > size {
         return Err(ApiError::new(StatusCode::BAD_REQUEST, format!("from={from} is beyond the log's {size} entries")));
     }
@@ -248,7 +287,7 @@ pub async fn public_notices(State(st): St, ConnectInfo(addr): ConnectInfo<Socket
 
 /// The road network and corridors as GeoJSON (RFC 7946), for maps.
 #[utoipa::path(get, path = "/api/v1/public/map", tag = "public",
-    responses((status = 200, description = "GeoJSON FeatureCollection", body = Object), (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
+    responses((status = 200, description = "GeoJSON FeatureCollection", body = Object, content_type = "application/geo+json"), (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn public_map(State(st): St, ConnectInfo(addr): ConnectInfo<SocketAddr>) -> ApiResult<Response> {
     limited(&st, addr)?;
     let g = st.options.map_geojson.clone().ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "this server was started without a map (corridor serve --map FILE.cnet)"))?;
@@ -291,6 +330,7 @@ pub async fn post_cosign(State(st): St, headers: HeaderMap, body: Result<Bytes, 
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct InclusionQuery {
     pub index: u64,
     /// Tree size (default: the latest checkpoint's).
@@ -314,15 +354,18 @@ fn b64(h: &[u8]) -> String {
 #[utoipa::path(get, path = "/api/v1/proofs/inclusion", tag = "read", params(InclusionQuery),
     responses((status = 200, body = Proof), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("token" = [])))]
-pub async fn inclusion(State(st): St, headers: HeaderMap, Query(q): Query<InclusionQuery>) -> ApiResult<Json<Proof>> {
+pub async fn inclusion(State(st): St, headers: HeaderMap, q: Result<Query<InclusionQuery>, QueryRejection>) -> ApiResult<Json<Proof>> {
     require(&st, &headers, &[Role::Hq, Role::Monitor], "proofs")?;
-    let size = q.size.unwrap_or_else(|| st.ledger.checkpoint().size);
+    let q = query(q)?;
+    index_param("index", Some(q.index))?;
+    let size = index_param("size", q.size)?.unwrap_or_else(|| st.ledger.checkpoint().size);
     let proof = st.ledger.inclusion_proof(q.index, size).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.to_string()))?;
     let root = st.ledger.root_at(size).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.to_string()))?;
     Ok(Json(Proof { size, proof: proof.iter().map(|h| b64(h)).collect(), root: b64(&root) }))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ConsistencyQuery {
     pub old: u64,
     /// Default: the latest checkpoint's size.
@@ -333,24 +376,38 @@ pub struct ConsistencyQuery {
 #[utoipa::path(get, path = "/api/v1/proofs/consistency", tag = "read", params(ConsistencyQuery),
     responses((status = 200, body = Proof), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("token" = [])))]
-pub async fn consistency(State(st): St, headers: HeaderMap, Query(q): Query<ConsistencyQuery>) -> ApiResult<Json<Proof>> {
+pub async fn consistency(State(st): St, headers: HeaderMap, q: Result<Query<ConsistencyQuery>, QueryRejection>) -> ApiResult<Json<Proof>> {
     require(&st, &headers, &[Role::Hq, Role::Monitor], "proofs")?;
-    let size = q.new.unwrap_or_else(|| st.ledger.checkpoint().size);
+    let q = query(q)?;
+    index_param("old", Some(q.old))?;
+    let size = index_param("new", q.new)?.unwrap_or_else(|| st.ledger.checkpoint().size);
     let proof = st.ledger.consistency_proof(q.old, size).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.to_string()))?;
     let root = st.ledger.root_at(size).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.to_string()))?;
     Ok(Json(Proof { size, proof: proof.iter().map(|h| b64(h)).collect(), root: b64(&root) }))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct FeedQuery {
     /// A token (EventSource cannot send headers): hq and monitor tokens also get every new event.
     pub token: Option<String>,
 }
 
+/// One message of the live feed, as server-sent events carry it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FeedEvent {
+    /// `summary` (a PublicSummary) or `event` (`{"index", "event"}`; hq and monitor tokens only).
+    #[schema(pattern = "^(summary|event)$")]
+    pub event: String,
+    /// The message's JSON, as text.
+    pub data: String,
+}
+
 /// Server-sent events: `summary` (the public summary, after every change) for everyone; `event` (each new entry) for hq and monitor tokens.
 #[utoipa::path(get, path = "/api/v1/feed", tag = "public", params(FeedQuery),
-    responses((status = 200, description = "text/event-stream", body = String, content_type = "text/event-stream"), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
-pub async fn feed(State(st): St, ConnectInfo(addr): ConnectInfo<SocketAddr>, Query(q): Query<FeedQuery>) -> ApiResult<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>> {
+    responses((status = 200, description = "text/event-stream: each message is one FeedEvent", body = FeedEvent, content_type = "text/event-stream"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn feed(State(st): St, ConnectInfo(addr): ConnectInfo<SocketAddr>, q: Result<Query<FeedQuery>, QueryRejection>) -> ApiResult<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>> {
+    let q = query(q)?;
     let full = match q.token.as_deref() {
         Some(t) => matches!(authenticate(&st, t)?.role, Role::Hq | Role::Monitor),
         None => {

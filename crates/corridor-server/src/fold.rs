@@ -112,6 +112,17 @@ struct CorridorState {
     checkpoints: Vec<PublicCheckpoint>,
 }
 
+/// The cached answers, rendered from the fold at `size` entries.
+pub struct Rendered {
+    pub size: u64,
+    pub summary: Arc<str>,
+    pub figures: Arc<str>,
+    pub reconciliation: Arc<str>,
+    pub notices: Arc<str>,
+    pub convoys: Arc<str>,
+    pub checkpoint: String,
+}
+
 /// The fold and its cached answers.
 #[derive(Default)]
 pub struct Fold {
@@ -177,6 +188,13 @@ impl Fold {
 
     /// Recomputes the cached answers (after a batch of `apply`).
     pub fn refresh(&mut self, checkpoint: String) {
+        let r = self.render(checkpoint);
+        self.install(r);
+    }
+
+    /// The cached answers for the fold as it is, computed from `&self` so
+    /// that readers (under a read lock) are not held up meanwhile.
+    pub fn render(&self, checkpoint: String) -> Rendered {
         let f = self.views.figures();
         let rec = &f.reconciliation;
         let mut incidents: BTreeMap<String, u64> = BTreeMap::new();
@@ -208,12 +226,27 @@ impl Fold {
                 overdue: rec.overdue.len(),
             },
         };
-        self.summary = serde_json::to_string(&summary).expect("serializes").into();
-        self.figures = serde_json::to_string(&f).expect("serializes").into();
-        self.reconciliation = serde_json::to_string(&f.reconciliation).expect("serializes").into();
-        self.notices = serde_json::to_string(&self.current_notices()).expect("serializes").into();
-        self.convoys = serde_json::to_string(&self.convoy_rows()).expect("serializes").into();
-        self.checkpoint = checkpoint;
+        Rendered {
+            size: self.size,
+            summary: serde_json::to_string(&summary).expect("serializes").into(),
+            figures: serde_json::to_string(&f).expect("serializes").into(),
+            reconciliation: serde_json::to_string(&f.reconciliation).expect("serializes").into(),
+            notices: serde_json::to_string(&self.current_notices()).expect("serializes").into(),
+            convoys: serde_json::to_string(&self.convoy_rows()).expect("serializes").into(),
+            checkpoint,
+        }
+    }
+
+    /// Installs answers from [`render`](Self::render) (of this fold at its
+    /// current size).
+    pub fn install(&mut self, r: Rendered) {
+        debug_assert_eq!(r.size, self.size, "answers rendered from another state of the fold");
+        self.summary = r.summary;
+        self.figures = r.figures;
+        self.reconciliation = r.reconciliation;
+        self.notices = r.notices;
+        self.convoys = r.convoys;
+        self.checkpoint = r.checkpoint;
     }
 
     /// The notices current at the log's latest event (the operation's clock,

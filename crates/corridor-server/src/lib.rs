@@ -18,6 +18,7 @@ pub mod limit;
 pub mod scope;
 pub mod tokens;
 
+use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -64,8 +65,14 @@ pub struct AppState {
     pub feed: broadcast::Sender<FeedMsg>,
     pub limiter: limit::Limiter,
     wake: Notify,
-    /// Serializes appends with the duplicate pre-check.
-    append_lock: tokio::sync::Mutex<()>,
+    /// The ids of the batches being appended now (checked and reserved
+    /// together with the duplicate pre-check, released once the ledger has
+    /// answered): concurrent appends go to the ledger together and share
+    /// its group commits, and a replay of an id still in flight is refused
+    /// like one of an id already stored.
+    in_flight: std::sync::Mutex<HashSet<String>>,
+    /// One catch-up of the fold at a time.
+    catch_up_lock: std::sync::Mutex<()>,
     cosignatures: std::sync::Mutex<Vec<String>>,
     cosign_file: std::path::PathBuf,
 }
@@ -75,6 +82,8 @@ pub struct AppState {
 pub enum AppendError {
     #[error("event #{position}: id {id:?} is already in the log at index {index}; nothing from this batch was appended (a retry of an acknowledged write needs no resend; a new fact needs a new id)")]
     Replayed { position: usize, id: String, index: u64 },
+    #[error("event #{position}: id {id:?} is being appended by a concurrent request; nothing from this batch was appended (a retry of a write needs no resend while the first is in flight; a new fact needs a new id)")]
+    InFlight { position: usize, id: String },
     #[error(transparent)]
     Ledger(#[from] LedgerError),
 }
@@ -93,7 +102,8 @@ impl AppState {
             fold: RwLock::new(Fold::default()),
             feed,
             wake: Notify::new(),
-            append_lock: tokio::sync::Mutex::new(()),
+            in_flight: std::sync::Mutex::new(HashSet::new()),
+            catch_up_lock: std::sync::Mutex::new(()),
             cosignatures: std::sync::Mutex::new(cosignatures),
             cosign_file,
         });
@@ -103,7 +113,13 @@ impl AppState {
 
     /// Applies the entries appended since the last call to the fold and
     /// tells the feed; returns how many there were.
+    ///
+    /// One call at a time. The fold's write lock is held only to apply the
+    /// new entries and to install the answers: the answers themselves (the
+    /// costly part, growing with the log) are rendered under a read lock,
+    /// so writes (scope checks) and reads are not held up meanwhile.
     pub fn catch_up(&self) -> Result<u64, LedgerError> {
+        let _one = self.catch_up_lock.lock().unwrap_or_else(|p| p.into_inner());
         let (from, to) = {
             let f = self.fold.read().unwrap_or_else(|p| p.into_inner());
             (f.size(), self.ledger.len())
@@ -112,17 +128,21 @@ impl AppState {
             return Ok(0);
         }
         let events = self.ledger.events(from, to)?;
-        let mut f = self.fold.write().unwrap_or_else(|p| p.into_inner());
+        let checkpoint = self.ledger.checkpoint().note;
         let mut fresh = Vec::new();
-        for (i, e) in events {
-            if i == f.size() {
-                f.apply(i, &e);
-                fresh.push((i, e));
+        {
+            let mut f = self.fold.write().unwrap_or_else(|p| p.into_inner());
+            for (i, e) in events {
+                if i == f.size() {
+                    f.apply(i, &e);
+                    fresh.push((i, e));
+                }
             }
         }
-        f.refresh(self.ledger.checkpoint().note);
-        let summary = f.summary_json();
-        drop(f);
+        let rendered = self.fold.read().unwrap_or_else(|p| p.into_inner()).render(checkpoint);
+        let summary = rendered.summary.clone();
+        // Nothing else applies meanwhile (one catch-up at a time).
+        self.fold.write().unwrap_or_else(|p| p.into_inner()).install(rendered);
         for (i, e) in &fresh {
             let data = serde_json::json!({ "index": i, "event": e }).to_string();
             let _ = self.feed.send(FeedMsg { name: "event", public: false, data: data.into() });
@@ -132,17 +152,41 @@ impl AppState {
     }
 
     /// Appends a batch already authorized: refused whole if any id is
-    /// already in the log; returns the new indexes once durable.
+    /// already in the log or in a batch being appended; returns the new
+    /// indexes once durable.
+    ///
+    /// No lock is held across the append: the ids are checked against the
+    /// log and reserved in `in_flight` under one short mutex, and released
+    /// only after the ledger has answered (so an id is, at every moment,
+    /// either durable, reserved, or free to append). Concurrent batches thus
+    /// reach the ledger together and are written in one group commit.
     pub async fn append(self: &Arc<Self>, events: Vec<Event>) -> Result<Vec<u64>, AppendError> {
-        let guard = self.append_lock.lock().await;
-        for (position, e) in events.iter().enumerate() {
-            if let Some(index) = self.ledger.position_of(&e.id) {
-                return Err(AppendError::Replayed { position, id: e.id.clone(), index });
+        let reserved = {
+            let mut busy = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
+            for (position, e) in events.iter().enumerate() {
+                if let Some(index) = self.ledger.position_of(&e.id) {
+                    return Err(AppendError::Replayed { position, id: e.id.clone(), index });
+                }
+                if busy.contains(&e.id) {
+                    return Err(AppendError::InFlight { position, id: e.id.clone() });
+                }
             }
-        }
-        let ledger = self.ledger.clone();
-        let outcome = tokio::task::spawn_blocking(move || ledger.append(events)).await.map_err(|e| LedgerError::Stopped(e.to_string()))??;
-        drop(guard);
+            // (An id twice in one batch is the ledger's to judge, as before.)
+            events.iter().filter(|e| busy.insert(e.id.clone())).map(|e| e.id.clone()).collect::<Vec<_>>()
+        };
+        let state = self.clone();
+        // The reservation is released inside the blocking task, after the
+        // ledger's answer, even if this request is dropped meanwhile.
+        let outcome = tokio::task::spawn_blocking(move || {
+            let outcome = state.ledger.append(events);
+            let mut busy = state.in_flight.lock().unwrap_or_else(|p| p.into_inner());
+            for id in &reserved {
+                busy.remove(id);
+            }
+            outcome
+        })
+        .await
+        .map_err(|e| LedgerError::Stopped(e.to_string()))??;
         self.wake.notify_one();
         Ok(outcome.into_iter().map(Appended::index).collect())
     }

@@ -312,6 +312,8 @@ enum BenchCommand {
     Route(corridor::bench_route::RouteBenchArgs),
     /// Evacuation planning: plan quality against the lower bound, and planning time against evacuees.
     Plan(corridor::bench_plan::PlanBenchArgs),
+    /// The operations server under load on loopback: open-loop passages from four checkpoints, the log checked against the acknowledgements, public summary reads.
+    Serve(corridor::bench_serve::ServeBenchArgs),
 }
 
 #[derive(Args)]
@@ -394,6 +396,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Bench(BenchCommand::Ledger(args)) => bench_ledger(args)?,
         Command::Bench(BenchCommand::Route(args)) => corridor::bench_route::run(&args)?,
         Command::Bench(BenchCommand::Plan(args)) => corridor::bench_plan::run(&args)?,
+        Command::Bench(BenchCommand::Serve(args)) => corridor::bench_serve::run(&args)?,
         Command::Debug(DebugCommand::CrashWriter) => crash_writer(dir)?,
     }
     Ok(())
