@@ -1,0 +1,258 @@
+//! The operations API's refusals, end to end: the real `corridor serve` on a
+//! demo log, driven over HTTP. Every refused write leaves the log as it was
+//! (its size before == after); a good passage grows it by exactly one.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use reqwest::blocking::Client;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+/// A demo log served on a free loopback port; killed on drop.
+struct Server {
+    child: Child,
+    base: String,
+    dir: tempfile::TempDir,
+    hq: String,
+    http: Client,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn token(dir: &Path, args: &[&str]) -> (String, String) {
+    let mut all = vec!["token", "create"];
+    all.extend_from_slice(args);
+    let out = common::corridor(dir, &all);
+    assert!(out.status.success(), "token create {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    let secret = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    // stderr: "token ID (role…): shown once…"
+    let id = String::from_utf8_lossy(&out.stderr).split_whitespace().nth(1).expect("a token id").to_string();
+    (secret, id)
+}
+
+impl Server {
+    fn start() -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        common::ok(dir.path(), &["demo"]);
+        let (hq, _) = token(dir.path(), &["--role", "hq"]);
+        let mut child = Command::new(env!("CARGO_BIN_EXE_corridor"))
+            .arg("--data-dir")
+            .arg(dir.path())
+            .args(["serve", "--listen", "127.0.0.1:0", "--public-rate", "100000"])
+            .env_remove("CORRIDOR_DATABASE_URL")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("corridor serve starts");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        // "serving the log … at http://ADDR/ (API under /api/v1, …)"
+        let addr = line.split("http://").nth(1).and_then(|r| r.split('/').next()).unwrap_or_else(|| panic!("no address in {line:?}")).to_string();
+        Server { child, base: format!("http://{addr}"), dir, hq, http: Client::new() }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// The log's size, as the server's ledger has it.
+    fn size(&self) -> u64 {
+        let r: Value = self.http.get(self.url("/api/v1/events?from=0&to=0")).bearer_auth(&self.hq).send().unwrap().json().unwrap();
+        r["size"].as_u64().expect("size")
+    }
+
+    /// POSTs `body` to /api/v1/events with `token`: status and the JSON answer.
+    fn post(&self, token: &str, body: impl Into<reqwest::blocking::Body>) -> (StatusCode, Value) {
+        let r = self.http.post(self.url("/api/v1/events")).bearer_auth(token).header("content-type", "application/json").body(body).send().unwrap();
+        let status = r.status();
+        let text = r.text().unwrap();
+        (status, serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}")))
+    }
+
+    /// A refused write: its status, its message, and the log unchanged.
+    fn refused(&self, token: &str, body: impl Into<reqwest::blocking::Body>, status: StatusCode) -> String {
+        let before = self.size();
+        let (got, answer) = self.post(token, body);
+        assert_eq!(got, status, "{answer}");
+        assert_eq!(self.size(), before, "a refused write changed the log");
+        answer["error"].as_str().unwrap_or_else(|| panic!("no error message: {answer}")).to_string()
+    }
+}
+
+fn passage(id: &str, author: &str, convoy: &str, vehicle: &str, checkpoint: &str) -> Value {
+    json!({
+        "v": 1, "id": id, "time": "2016-12-22T10:00:00Z", "author": author,
+        "body": {"passage": {"vehicle": vehicle, "convoy": convoy, "corridor": "ramouseh-rashidin4", "checkpoint": checkpoint, "counts": {"women": 2, "children": 3}, "wounded": 0}}
+    })
+}
+
+#[test]
+fn malformed_json_and_wrong_types_are_400() {
+    let s = Server::start();
+    let msg = s.refused(&s.hq, r#"{"v": 1, "id": "x", "#, StatusCode::BAD_REQUEST);
+    assert!(msg.contains("line 1"), "the message says where: {msg}");
+    let msg = s.refused(&s.hq, "this is not JSON", StatusCode::BAD_REQUEST);
+    assert!(msg.contains("expected") || msg.contains("JSON"), "{msg}");
+    // Wrong types: a string for the version, a string for a head count.
+    let mut e = passage("p-wrong-v", "hq", "convoy-001", "amb-001", "cp1-ramouseh-bridge");
+    e["v"] = json!("one");
+    let msg = s.refused(&s.hq, e.to_string(), StatusCode::BAD_REQUEST);
+    assert!(msg.contains("invalid type"), "{msg}");
+    let mut e = passage("p-wrong-count", "hq", "convoy-001", "amb-001", "cp1-ramouseh-bridge");
+    e["body"]["passage"]["counts"]["women"] = json!("two");
+    let msg = s.refused(&s.hq, e.to_string(), StatusCode::BAD_REQUEST);
+    assert!(msg.contains("invalid type") && msg.contains("counts"), "the message names the field: {msg}");
+}
+
+#[test]
+fn a_body_over_1_mib_is_413() {
+    let s = Server::start();
+    // A valid-looking array padded past the limit.
+    let big = format!("[{}]", vec![passage("p", "hq", "convoy-001", "amb-001", "cp1-ramouseh-bridge").to_string(); 6000].join(","));
+    assert!(big.len() > 1 << 20);
+    let msg = s.refused(&s.hq, big, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(msg.contains("1 MiB"), "{msg}");
+}
+
+#[test]
+fn a_replayed_event_id_is_409() {
+    let s = Server::start();
+    let first: Value = s.http.get(s.url("/api/v1/events?from=5&to=6")).bearer_auth(&s.hq).send().unwrap().json().unwrap();
+    let event = first["entries"][0]["event"].clone();
+    assert_eq!(event["author"], "hq", "{event}");
+    let msg = s.refused(&s.hq, event.to_string(), StatusCode::CONFLICT);
+    assert!(msg.contains("already in the log at index 5"), "{msg}");
+    // The same id with other content is refused too.
+    let mut other = event.clone();
+    other["time"] = json!("2030-01-01T00:00:00Z");
+    s.refused(&s.hq, other.to_string(), StatusCode::CONFLICT);
+}
+
+#[test]
+fn expired_and_revoked_tokens_are_401() {
+    let s = Server::start();
+    let (expired, _) = token(s.dir.path(), &["--role", "hq", "--expires-hours=-1"]);
+    let e = passage("p-expired", "hq", "convoy-001", "amb-001", "cp1-ramouseh-bridge");
+    let msg = s.refused(&expired, e.to_string(), StatusCode::UNAUTHORIZED);
+    assert!(msg.contains("expired"), "{msg}");
+
+    let (secret, id) = token(s.dir.path(), &["--role", "hq"]);
+    let ok = s.http.get(s.url("/api/v1/figures")).bearer_auth(&secret).send().unwrap();
+    assert_eq!(ok.status(), StatusCode::OK);
+    // Revoked while the server runs.
+    common::ok(s.dir.path(), &["token", "revoke", &id]);
+    let msg = s.refused(&secret, e.to_string(), StatusCode::UNAUTHORIZED);
+    assert!(msg.contains("revoked"), "{msg}");
+    let r = s.http.get(s.url("/api/v1/figures")).bearer_auth(&secret).send().unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let msg = s.refused("crd_hq_made-up", e.to_string(), StatusCode::UNAUTHORIZED);
+    assert!(msg.contains("no such token"), "{msg}");
+}
+
+#[test]
+fn scopes_are_enforced_403() {
+    let s = Server::start();
+    let (cp1, _) = token(s.dir.path(), &["--role", "checkpoint", "--checkpoint", "cp1-ramouseh-bridge"]);
+    // A passage at another checkpoint, even with this token's author.
+    let e = passage("p-other-cp", "cp1-ramouseh-bridge", "convoy-001", "amb-001", "cp2-ramouseh-road");
+    let msg = s.refused(&cp1, e.to_string(), StatusCode::FORBIDDEN);
+    assert!(msg.contains("checkpoint:cp2-ramouseh-road"), "the message names the scope: {msg}");
+    // Writing as someone else.
+    let e = passage("p-as-hq", "hq", "convoy-001", "amb-001", "cp1-ramouseh-bridge");
+    let msg = s.refused(&cp1, e.to_string(), StatusCode::FORBIDDEN);
+    assert!(msg.contains("writes as \"cp1-ramouseh-bridge\""), "{msg}");
+    // A convoy dispatch is hq's.
+    let dispatch = json!({"v": 1, "id": "cv-by-cp", "time": "2016-12-22T10:00:00Z", "author": "cp1-ramouseh-bridge",
+        "body": {"convoy_dispatched": {"convoy": "convoy-x", "corridor": "ramouseh-rashidin4", "vehicles": ["amb-001"]}}});
+    let msg = s.refused(&cp1, dispatch.to_string(), StatusCode::FORBIDDEN);
+    assert!(msg.contains("needs an hq token"), "{msg}");
+
+    // A monitor cannot write operational events.
+    let vkey = common::ok(s.dir.path(), &["log", "key"]).trim().to_string();
+    let (monitor, _) = token(s.dir.path(), &["--role", "monitor", "--key", &vkey]);
+    let mut e = passage("p-monitor", "monitor", "convoy-001", "amb-001", "cp1-ramouseh-bridge");
+    let msg = s.refused(&monitor, e.to_string(), StatusCode::FORBIDDEN);
+    assert!(msg.contains("monitor token cannot write operational events"), "{msg}");
+    e["body"] = json!({"corridor_closed": {"corridor": "ramouseh-rashidin4", "reason": "test"}});
+    let msg = s.refused(&monitor, e.to_string(), StatusCode::FORBIDDEN);
+    assert!(msg.contains("monitor token cannot write"), "{msg}");
+}
+
+#[test]
+fn public_endpoints_name_no_vehicle_or_convoy() {
+    let s = Server::start();
+    // Every vehicle and convoy id in the demo's log.
+    let log = common::ok(s.dir.path(), &["log", "show", "--json"]);
+    let mut ids = std::collections::BTreeSet::new();
+    for line in log.lines() {
+        let v: Value = serde_json::from_str(line).unwrap();
+        let body = &v["event"]["body"];
+        if let Some(x) = body["vehicle_registered"]["vehicle"].as_str() {
+            ids.insert(x.to_string());
+        }
+        if let Some(x) = body["convoy_dispatched"]["convoy"].as_str() {
+            ids.insert(x.to_string());
+        }
+    }
+    assert!(ids.len() > 700 && ids.iter().any(|i| i.starts_with("bus-")) && ids.iter().any(|i| i.starts_with("convoy-")), "{} ids", ids.len());
+    let mut bodies = Vec::new();
+    for p in ["/api/v1/public/summary", "/api/v1/public/notices", "/api/v1/public/map"] {
+        let r = s.http.get(s.url(p)).send().unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{p}");
+        bodies.push((p.to_string(), r.text().unwrap()));
+    }
+    // The feed's first message.
+    let mut feed = BufReader::new(s.http.get(s.url("/api/v1/feed")).send().unwrap());
+    let mut first = String::new();
+    while !first.ends_with("\n\n") {
+        let mut line = String::new();
+        assert!(feed.read_line(&mut line).unwrap() > 0, "the feed ended");
+        first.push_str(&line);
+    }
+    assert!(first.starts_with("event: summary\ndata: {"), "{first}");
+    bodies.push(("/api/v1/feed".into(), first));
+    let summary: Value = serde_json::from_str(&bodies[0].1).unwrap();
+    assert!(summary["withdrawn"]["people"].as_u64().unwrap() > 0, "the summary has the aggregates");
+    for (p, text) in &bodies {
+        for bad in ["bus-", "amb-", "convoy-", "\"vehicle\"", "\"convoy\""] {
+            assert!(!text.contains(bad), "{p} contains {bad:?}");
+        }
+        for id in &ids {
+            assert!(!text.contains(&format!("\"{id}\"")), "{p} names {id:?}");
+        }
+    }
+}
+
+#[test]
+fn a_good_passage_by_its_checkpoint_is_201_and_grows_the_log_by_one() {
+    let s = Server::start();
+    let (cp1, _) = token(s.dir.path(), &["--role", "checkpoint", "--checkpoint", "cp1-ramouseh-bridge"]);
+    // A new trip: hq dispatches a convoy of one demo vehicle.
+    let dispatch = json!({"v": 1, "id": "test-convoy-dispatched", "time": "2016-12-22T09:00:00Z", "author": "hq",
+        "body": {"convoy_dispatched": {"convoy": "test-convoy", "corridor": "ramouseh-rashidin4", "vehicles": ["bus-001"]}}});
+    let (status, answer) = s.post(&s.hq, dispatch.to_string());
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+    let before = s.size();
+    let e = passage("test-passage-1", "cp1-ramouseh-bridge", "test-convoy", "bus-001", "cp1-ramouseh-bridge");
+    let (status, answer) = s.post(&cp1, e.to_string());
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+    assert_eq!(answer["indexes"], json!([before]), "{answer}");
+    assert_eq!(answer["size"], json!(before + 1));
+    assert_eq!(s.size(), before + 1);
+    // The same passage again: already in the log.
+    let msg = s.refused(&cp1, e.to_string(), StatusCode::CONFLICT);
+    assert!(msg.contains(&format!("already in the log at index {before}")), "{msg}");
+    // The same vehicle counted twice at one checkpoint in one trip: refused by the model.
+    let again = passage("test-passage-2", "cp1-ramouseh-bridge", "test-convoy", "bus-001", "cp1-ramouseh-bridge");
+    let msg = s.refused(&cp1, again.to_string(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(msg.contains("already counted"), "{msg}");
+}
