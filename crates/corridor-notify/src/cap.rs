@@ -86,6 +86,17 @@ pub fn alert(n: &NoticeSpec, r: &Renderer, opt: &CapOptions) -> Result<String, N
     Ok(oasiscap::Alert::V1dot2(a).to_string())
 }
 
+/// The `msgType` of a notice's alert.
+pub fn message_type(kind: Kind) -> MessageType {
+    match kind {
+        Kind::Opening => MessageType::Alert,
+        Kind::Change => MessageType::Update,
+        // Not Cancel: a closing is news residents must see (avoid the
+        // corridor), and CAP consumers may show nothing for a Cancel.
+        Kind::Closing => MessageType::Update,
+    }
+}
+
 /// The alert for a notice as a value, before it is written.
 pub fn alert_model(n: &NoticeSpec, r: &Renderer, opt: &CapOptions) -> Result<Alert, NotifyError> {
     if opt.langs.is_empty() {
@@ -94,13 +105,7 @@ pub fn alert_model(n: &NoticeSpec, r: &Renderer, opt: &CapOptions) -> Result<Ale
     let sender = cap_id("sender", &opt.sender)?;
     let identifier = cap_id("identifier (the notice id)", &n.id)?;
     let references = reference(n, opt)?.map(|r| References::new(vec![r]));
-    let message_type = match n.kind {
-        Kind::Opening => MessageType::Alert,
-        Kind::Change => MessageType::Update,
-        // Not Cancel: a closing is news residents must see (avoid the
-        // corridor), and CAP consumers may show nothing for a Cancel.
-        Kind::Closing => MessageType::Update,
-    };
+    let message_type = message_type(n.kind);
     let incidents = format!("{}.{}", n.corridor, n.window).parse().ok();
     let infos = opt.langs.iter().map(|&lang| info(n, r, lang)).collect::<Result<Vec<_>, _>>()?;
     Ok(Alert {

@@ -350,6 +350,15 @@ fn b64(h: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(h)
 }
 
+/// A proof at tree `size` with that tree's root; a size or index the log
+/// does not have is the caller's error (400).
+fn proof_answer<H: AsRef<[u8]>>(st: &AppState, size: u64, proof: Result<Vec<H>, corridor_ledger::LedgerError>) -> ApiResult<Json<Proof>> {
+    let bad = |e: corridor_ledger::LedgerError| ApiError::new(StatusCode::BAD_REQUEST, e.to_string());
+    let proof = proof.map_err(bad)?;
+    let root = st.ledger.root_at(size).map_err(bad)?;
+    Ok(Json(Proof { size, proof: proof.iter().map(|h| b64(h.as_ref())).collect(), root: b64(&root) }))
+}
+
 /// An RFC 6962 inclusion proof of entry `index` in the tree of `size` (hq and monitors).
 #[utoipa::path(get, path = "/api/v1/proofs/inclusion", tag = "read", params(InclusionQuery),
     responses((status = 200, body = Proof), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
@@ -359,9 +368,7 @@ pub async fn inclusion(State(st): St, headers: HeaderMap, q: Result<Query<Inclus
     let q = query(q)?;
     index_param("index", Some(q.index))?;
     let size = index_param("size", q.size)?.unwrap_or_else(|| st.ledger.checkpoint().size);
-    let proof = st.ledger.inclusion_proof(q.index, size).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.to_string()))?;
-    let root = st.ledger.root_at(size).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.to_string()))?;
-    Ok(Json(Proof { size, proof: proof.iter().map(|h| b64(h)).collect(), root: b64(&root) }))
+    proof_answer(&st, size, st.ledger.inclusion_proof(q.index, size))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -381,9 +388,7 @@ pub async fn consistency(State(st): St, headers: HeaderMap, q: Result<Query<Cons
     let q = query(q)?;
     index_param("old", Some(q.old))?;
     let size = index_param("new", q.new)?.unwrap_or_else(|| st.ledger.checkpoint().size);
-    let proof = st.ledger.consistency_proof(q.old, size).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.to_string()))?;
-    let root = st.ledger.root_at(size).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.to_string()))?;
-    Ok(Json(Proof { size, proof: proof.iter().map(|h| b64(h)).collect(), root: b64(&root) }))
+    proof_answer(&st, size, st.ledger.consistency_proof(q.old, size))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -416,10 +421,10 @@ pub async fn feed(State(st): St, ConnectInfo(addr): ConnectInfo<SocketAddr>, q: 
         }
     };
     let first = st.fold.read().unwrap_or_else(|p| p.into_inner()).summary_json();
-    let initial = tokio_stream::once(Ok(SseEvent::default().event("summary").data(first.to_string())));
+    let initial = tokio_stream::once(Ok(SseEvent::default().event("summary").data(&*first)));
     let rx = BroadcastStream::new(st.feed.subscribe());
     let updates = rx.filter_map(move |m| match m {
-        Ok(m) if m.public || full => Some(Ok(SseEvent::default().event(m.name).data(m.data.to_string()))),
+        Ok(m) if m.public || full => Some(Ok(SseEvent::default().event(m.name).data(&*m.data))),
         // A slow reader that fell behind gets the next summary.
         _ => None,
     });

@@ -66,7 +66,7 @@ pub fn run(dir: &Path, a: &NoticeArgs) -> Result<()> {
                 let xml = cap::alert(n, &renderer, &opt)?;
                 let path = out.join(format!("{}.cap.xml", n.id));
                 write(&path, xml.as_bytes())?;
-                println!("{}  {:?} ({}): {}", n.id, n.kind, cap_type(n), path.display());
+                println!("{}  {:?} ({:?}): {}", n.id, n.kind, cap::message_type(n.kind), path.display());
                 records.push(record(n, Channel::Cap, &langs, xml.as_bytes(), &issued));
             }
         }
@@ -116,14 +116,6 @@ pub fn run(dir: &Path, a: &NoticeArgs) -> Result<()> {
         bail!("{failed} message(s) not sent: they stay in {} and are retried by the next `corridor notice --send {}`", dir.join("sms").join(a.send.as_deref().unwrap_or("")).join("pending").display(), a.send.as_deref().unwrap_or(""));
     }
     Ok(())
-}
-
-fn cap_type(n: &NoticeSpec) -> &'static str {
-    match n.kind {
-        corridor_notify::Kind::Opening => "Alert",
-        corridor_notify::Kind::Change => "Update",
-        corridor_notify::Kind::Closing => "Cancel",
-    }
 }
 
 fn out_dir(a: &NoticeArgs) -> Result<PathBuf> {
