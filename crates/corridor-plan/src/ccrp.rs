@@ -591,13 +591,27 @@ struct Tree {
     epoch: u32,
     /// Nodes whose label is not yet expanded, keyed by label plus the
     /// free-flow time to the nearest exit (stale entries are skipped).
-    /// An entry is the key shifted by 32 bits, or'ed with the node (one
-    /// integer compare).
-    heap: BinaryHeap<Reverse<u128>>,
+    /// An entry is the key (see [`heap_entry`]) shifted by [`NODE_BITS`],
+    /// or'ed with the node: one 64-bit compare.
+    heap: BinaryHeap<Reverse<u64>>,
     /// The earliest label of an exit.
     best: u64,
     affected: Vec<u32>,
     stack: Vec<u32>,
+}
+
+/// Bits of a heap entry that hold the node (networks of up to 2³⁰ nodes).
+const NODE_BITS: u32 = 30;
+const NODE_MASK: u64 = (1 << NODE_BITS) - 1;
+/// The largest key a heap entry holds exactly: 2³⁴ ms, 198 days. A later
+/// key is held as this one (the search then still finds every label, in a
+/// less strict order); plan horizons are days to weeks.
+const KEY_MAX: u64 = (1 << (64 - NODE_BITS)) - 1;
+
+/// The heap entry of node `v` at `key` (label plus potential).
+#[inline]
+fn heap_entry(key: u64, v: u32) -> u64 {
+    key.min(KEY_MAX) << NODE_BITS | u64::from(v)
 }
 
 /// What a [`Tree`] holds per node, together.
@@ -645,6 +659,7 @@ impl Shared<'_, '_> {
 
 impl Tree {
     fn new(sh: &Shared, family: u32) -> Self {
+        assert!((sh.pot.len() as u64) <= NODE_MASK, "the planner takes networks of up to 2^30 nodes");
         let bit = 1u64 << (family % 64);
         Tree {
             family,
@@ -682,7 +697,7 @@ impl Tree {
         if x.pot == 0 {
             self.best = self.best.min(t);
         } else if x.pot != u64::MAX {
-            self.heap.push(Reverse(u128::from(t + x.pot) << 32 | u128::from(v)));
+            self.heap.push(Reverse(heap_entry(t + x.pot, v)));
         }
         true
     }
@@ -713,13 +728,13 @@ impl Tree {
         let p = sh.p;
         let net = p.net;
         while let Some(&Reverse(entry)) = self.heap.peek() {
-            let (k, u) = ((entry >> 32) as u64, entry as u32);
+            let (k, u) = (entry >> NODE_BITS, (entry & NODE_MASK) as u32);
             if k >= self.best {
                 break;
             }
             self.heap.pop();
             let x = self.nodes[u as usize];
-            if x.label == u64::MAX || k != x.label + x.pot {
+            if x.label == u64::MAX || k != (x.label + x.pot).min(KEY_MAX) {
                 continue;
             }
             for a in net.arcs_of(u) {
@@ -933,4 +948,24 @@ fn plan_free(p: &Problem, mut res: Reservations, mut remaining: Vec<u64>) -> Res
     }
     let completion_ms = trips.iter().map(|t| t.arrive_ms).max().unwrap_or(0);
     Ok(Plan { trips, completion_ms, searches, rounds, fleet: None })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn heap_entries_order_by_key_then_node_and_saturate() {
+        let week = 7 * 24 * 3_600_000;
+        let max_node = NODE_MASK as u32;
+        // The key decides, whatever the nodes.
+        assert!(heap_entry(week, max_node) < heap_entry(week + 1, 0));
+        assert!(heap_entry(5, 7) < heap_entry(5, 8));
+        // Key and node come back out.
+        let e = heap_entry(week, 123_456);
+        assert_eq!((e >> NODE_BITS, (e & NODE_MASK) as u32), (week, 123_456));
+        // Beyond 2^34 ms the key is held as the largest, and still above every exact key.
+        assert_eq!(heap_entry(u64::MAX / 2, 3) >> NODE_BITS, KEY_MAX);
+        assert!(heap_entry(KEY_MAX - 1, max_node) < heap_entry(u64::MAX / 2, 0));
+    }
 }
