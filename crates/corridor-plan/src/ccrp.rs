@@ -15,14 +15,17 @@
 //! after the free-flow repositioning time the problem gives. Without a fleet
 //! (network benchmarks), loads are vehicles that start at their source.
 //!
-//! Without a fleet, one search serves several rounds: after a reservation,
-//! the route the same search found to another exit, if it uses no slot
-//! that was reserved, is still feasible at the same times and no new
-//! search could reach that exit earlier (reservations only delay), so it is
-//! taken next, exits in order of arrival. This departs from strict CCRP
-//! only in that the first exit might have had a second route arriving
-//! before the next exit's; the lower bound ([`crate::bound`]) measures
-//! what that costs.
+//! Without a fleet, the earliest-arrival trees are kept across rounds and
+//! repaired where a reservation filled a slot ([`Tree`]), and rounds come
+//! in batches with one repair each: a batch starts at the exact earliest
+//! arrival `t₀` and takes, earliest first, every route (a tree path, driven
+//! again under the current reservations) arriving within one slot of it.
+//! As reservations only delay, no route could arrive before `t₀` any more,
+//! so every load goes on a route within one slot (the planner's time
+//! resolution) of the earliest; strict CCRP would repair after each
+//! reservation. On the 320×320 grid with 2M evacuees this cuts the repairs
+//! from 17,387 to about 400 and the planning time by about 3×; the lower
+//! bound ([`crate::bound`]) measures what it costs (`corridor bench plan`).
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
@@ -841,10 +844,25 @@ impl Tree {
     }
 }
 
-/// CCRP without a fleet: every round takes the earliest arrival at any
-/// exit over every family's tree (exactly as a new search would find it),
-/// sends as many loads along it as its source has and its tightest slot
-/// admits, and repairs the trees.
+/// The earliest timing of `route` (the arcs of a path) leaving its first
+/// node at `start` or later, given the reservations (waiting where an arc
+/// is full), and its arrival; `None` if it cannot be driven before the
+/// horizon.
+fn retime(p: &Problem, res: &Reservations, route: &[(u32, u64)], start: u64) -> Option<(Vec<(u32, u64)>, u64)> {
+    let mut t = start;
+    let mut legs = Vec::with_capacity(route.len());
+    for &(a, _) in route {
+        let e = res.earliest_entry(p.net, a as usize, t, p.horizon_ms)?;
+        legs.push((a, e));
+        t = e + u64::from(p.net.transit_ms[a as usize]);
+    }
+    Some((legs, t))
+}
+
+/// CCRP without a fleet: every batch starts from the earliest arrival at
+/// any exit over every family's tree (exactly as a new search would find
+/// it), sends as many loads along each of its routes as their sources have
+/// and their tightest slots admit, and repairs the trees (module doc).
 fn plan_free(p: &Problem, mut res: Reservations, mut remaining: Vec<u64>) -> Result<Plan, PlanError> {
     let net = p.net;
     let n = net.node_count();
@@ -879,49 +897,82 @@ fn plan_free(p: &Problem, mut res: Reservations, mut remaining: Vec<u64>) -> Res
     let mut left: u64 = remaining.iter().sum();
     let mut filled: Vec<(u32, u64)> = Vec::new();
     let mut roots: Vec<u32> = Vec::new();
+    let mut emptied: Vec<usize> = Vec::new();
+    // Candidate routes of a batch: (arrival no earlier than, tree, exit).
+    let mut cands: BinaryHeap<Reverse<(u64, usize, u32)>> = BinaryHeap::new();
     while left > 0 {
-        // The earliest exit over every tree.
-        let mut best: Option<(u64, usize, u32)> = None;
+        // The earliest exit over every tree: exact, the batch's start.
+        let mut best: Option<u64> = None;
+        cands.clear();
         for (ti, tree) in trees.iter().enumerate() {
             for &z in &sinks {
                 let t = tree.label(z);
-                if t != u64::MAX && best.is_none_or(|(bt, _, _)| t < bt) {
-                    best = Some((t, ti, z));
+                if t != u64::MAX {
+                    best = Some(best.map_or(t, |b: u64| b.min(t)));
+                    cands.push(Reverse((t, ti, z)));
                 }
             }
         }
-        let Some((t, ti, z)) = best else {
+        let Some(t0) = best else {
             let sent: u64 = p.sources.iter().map(|s| s.loads).sum::<u64>() - left;
             let completion_ms = trips.iter().map(|t| t.arrive_ms).max().unwrap_or(0);
             let partial = Box::new(Plan { trips, completion_ms, searches, rounds, fleet: None });
             return Err(PlanError::OutOfTime { remaining: left, sent, remaining_by_source: remaining, partial });
         };
-        let (legs, s) = trees[ti].path(net, z);
-        let mut b = remaining[s];
-        for &(a, e) in &legs {
-            b = b.min(u64::from(res.residual(net, a as usize, e / res.slot_ms)));
+        // The batch: routes arriving within one slot of `t0`, earliest
+        // first. No route can arrive before `t0` any more (reservations
+        // only delay), so each is within a slot of the earliest. A tree
+        // path, even where the batch has made the tree stale, is a route:
+        // driven again under the current reservations it arrives no
+        // earlier than its label, so the labels order the candidates
+        // lazily (a candidate that got later goes back with its new time).
+        let window = t0.saturating_add(res.slot_ms);
+        filled.clear();
+        emptied.clear();
+        let rounds_before = rounds;
+        while let Some(Reverse((key, ti, z))) = cands.pop() {
+            if key > window || left == 0 {
+                break;
+            }
+            let (route, s) = trees[ti].path(net, z);
+            if remaining[s] == 0 {
+                continue;
+            }
+            let Some((legs, t)) = retime(p, &res, &route, sh.start(s)) else { continue };
+            if t > key {
+                cands.push(Reverse((t, ti, z)));
+                continue;
+            }
+            let mut b = remaining[s];
+            for &(a, e) in &legs {
+                b = b.min(u64::from(res.residual(net, a as usize, e / res.slot_ms)));
+            }
+            for &(a, e) in &legs {
+                let k = e / res.slot_ms;
+                if res.reserve(net, a as usize, k, b as u32) {
+                    filled.push((a, k));
+                }
+            }
+            rounds += 1;
+            remaining[s] -= b;
+            left -= b;
+            if remaining[s] == 0 {
+                emptied.push(s);
+            }
+            let depart = legs.first().map_or(t, |&(_, e)| e);
+            trips.push(Trip { source: s, vehicle: None, units: b as u32, approach_ms: depart, depart_ms: depart, legs, arrive_ms: t, sink: z });
+            cands.push(Reverse((t, ti, z)));
         }
-        if b == 0 {
-            // A tree path enters only slots with room: never reached.
-            debug_assert!(false, "tree path through a full slot");
-            let tree = &mut trees[ti];
-            *tree = Tree::new(&sh, tree.family);
-            tree.build(&sh, &res, &remaining);
-            searches += 1;
+        if rounds == rounds_before {
+            // The exact earliest exit is always sendable: never reached.
+            debug_assert!(false, "a batch sent nothing");
+            for tree in &mut trees {
+                *tree = Tree::new(&sh, tree.family);
+                tree.build(&sh, &res, &remaining);
+                searches += 1;
+            }
             continue;
         }
-        filled.clear();
-        for &(a, e) in &legs {
-            let k = e / res.slot_ms;
-            if res.reserve(net, a as usize, k, b as u32) {
-                filled.push((a, k));
-            }
-        }
-        rounds += 1;
-        remaining[s] -= b;
-        left -= b;
-        let depart = legs.first().map_or(t, |&(_, e)| e);
-        trips.push(Trip { source: s, vehicle: None, units: b as u32, approach_ms: depart, depart_ms: depart, legs, arrive_ms: t, sink: z });
         for tree in &mut trees {
             roots.clear();
             for &(a, k) in &filled {
@@ -931,10 +982,10 @@ fn plan_free(p: &Problem, mut res: Reservations, mut remaining: Vec<u64>) -> Res
                     roots.push(v);
                 }
             }
-            if remaining[s] == 0 && tree.family == p.sources[s].family {
+            for &s in &emptied {
                 let v = p.sources[s].node;
                 let x = &tree.nodes[v as usize];
-                if x.parent == NONE && x.label != u64::MAX && tree.origin[v as usize] == s as u32 {
+                if tree.family == p.sources[s].family && x.parent == NONE && x.label != u64::MAX && tree.origin[v as usize] == s as u32 {
                     roots.push(v);
                 }
             }
