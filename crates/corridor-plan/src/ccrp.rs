@@ -900,6 +900,15 @@ fn plan_free(p: &Problem, mut res: Reservations, mut remaining: Vec<u64>) -> Res
     let mut emptied: Vec<usize> = Vec::new();
     // Candidate routes of a batch: (arrival no earlier than, tree, exit).
     let mut cands: BinaryHeap<Reverse<(u64, usize, u32)>> = BinaryHeap::new();
+    // Per (tree, exit): the candidate's route as last timed in the batch.
+    struct Timed {
+        legs: Vec<(u32, u64)>,
+        arrive: u64,
+        source: usize,
+        /// Slots filled in the batch when it was timed.
+        fills: usize,
+    }
+    let mut timed: Vec<Option<Timed>> = (0..trees.len() * sinks.len()).map(|_| None).collect();
     while left > 0 {
         // The earliest exit over every tree: exact, the batch's start.
         let mut best: Option<u64> = None;
@@ -930,19 +939,36 @@ fn plan_free(p: &Problem, mut res: Reservations, mut remaining: Vec<u64>) -> Res
         filled.clear();
         emptied.clear();
         let rounds_before = rounds;
+        timed.iter_mut().for_each(|c| *c = None);
         while let Some(Reverse((key, ti, z))) = cands.pop() {
             if key > window || left == 0 {
                 break;
             }
-            let (route, s) = trees[ti].path(net, z);
+            let ci = ti * sinks.len() + sinks.binary_search(&z).expect("an exit");
+            // The candidate's route and timing: the tree's own while no
+            // slot has filled in the batch (the tree is exact until then),
+            // the last timing while no slot has filled since, else driven
+            // again.
+            let stale = timed[ci].as_ref().is_none_or(|c| c.fills != filled.len());
+            if stale {
+                let (route, s) = trees[ti].path(net, z);
+                if remaining[s] == 0 {
+                    continue;
+                }
+                let timing = if filled.is_empty() { Some((route, trees[ti].label(z))) } else { retime(p, &res, &route, sh.start(s)) };
+                let Some((legs, arrive)) = timing else { continue };
+                timed[ci] = Some(Timed { legs, arrive, source: s, fills: filled.len() });
+            }
+            let c = timed[ci].as_ref().expect("timed above");
+            let (s, t) = (c.source, c.arrive);
             if remaining[s] == 0 {
                 continue;
             }
-            let Some((legs, t)) = retime(p, &res, &route, sh.start(s)) else { continue };
             if t > key {
                 cands.push(Reverse((t, ti, z)));
                 continue;
             }
+            let legs = c.legs.clone();
             let mut b = remaining[s];
             for &(a, e) in &legs {
                 b = b.min(u64::from(res.residual(net, a as usize, e / res.slot_ms)));
