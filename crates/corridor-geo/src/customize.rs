@@ -122,6 +122,8 @@ pub struct PartialCustomizer {
     strategy: Strategy,
     /// How many CCH arcs changed value in the last update.
     last_changed: usize,
+    /// The lower endpoints (ranks) of those arcs, each once.
+    changed_tails: Vec<u32>,
 }
 
 /// How the lower triangles of the queued up-arcs of one node `x` are found.
@@ -179,6 +181,7 @@ impl PartialCustomizer {
             slot_of_head: vec![INVALID_ID; n],
             strategy: Strategy::Auto,
             last_changed: 0,
+            changed_tails: Vec::new(),
         }
     }
 
@@ -228,6 +231,7 @@ impl PartialCustomizer {
 
         let mut recomputed = 0;
         let mut changed_arcs = 0;
+        self.changed_tails.clear();
         // Node by node, in increasing rank of the lower endpoint `x`: the
         // queued up-arcs of `x` depend only on arcs of lower nodes (final
         // by now), not on each other, so they are recomputed together.
@@ -244,7 +248,11 @@ impl PartialCustomizer {
             }
             recomputed += self.batch.len();
             self.recompute_batch(cch, weights, metric, x as usize);
-            changed_arcs += self.write_and_propagate(cch, metric, x as usize);
+            let changed_here = self.write_and_propagate(cch, metric, x as usize);
+            if changed_here > 0 {
+                self.changed_tails.push(x);
+            }
+            changed_arcs += changed_here;
         }
         self.last_changed = changed_arcs;
         recomputed
@@ -254,6 +262,13 @@ impl PartialCustomizer {
     #[must_use]
     pub fn last_changed_arcs(&self) -> usize {
         self.last_changed
+    }
+
+    /// The lower endpoints (ranks) of the CCH arcs that changed value in
+    /// the last [`Self::update`], in increasing rank, each once.
+    #[must_use]
+    pub fn last_changed_tails(&self) -> &[u32] {
+        &self.changed_tails
     }
 
     #[inline]

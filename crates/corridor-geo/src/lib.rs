@@ -25,6 +25,7 @@ pub mod export;
 pub mod graph;
 pub mod grid;
 pub mod hazard;
+pub mod labels;
 pub mod netfile;
 pub mod osm;
 pub mod prepare;

@@ -25,6 +25,7 @@ use rstar::primitives::GeomWithData;
 use rstar::{RTree, AABB};
 
 use crate::customize::PartialCustomizer;
+use crate::labels::{LabelQuery, TopLabels};
 use crate::graph::haversine_m;
 use crate::hazard::HazardSet;
 use crate::prepare::PreparedNetwork;
@@ -91,6 +92,9 @@ pub struct HazardUpdate {
     pub blocked_arcs: usize,
     pub changed_arcs: usize,
     pub recomputed_cch_arcs: usize,
+    /// Top labels stale after the change (see [`crate::labels`]): queries
+    /// are exact but slower until [`Router::refresh_labels`].
+    pub labels_stale: usize,
     pub took: Duration,
 }
 
@@ -107,6 +111,7 @@ pub struct QueryState {
     bwd: Vec<u32>,
     /// The meeting node of the last query.
     meet: u32,
+    labels: LabelQuery,
 }
 
 impl QueryState {
@@ -122,6 +127,7 @@ impl QueryState {
             fwd: Vec::new(),
             bwd: Vec::new(),
             meet: NONE,
+            labels: LabelQuery::default(),
         }
     }
 }
@@ -136,6 +142,7 @@ pub struct Router {
     blocked: Vec<bool>,
     hazards: HazardSet,
     partial: PartialCustomizer,
+    labels: TopLabels,
     pub max_snap_m: f64,
 }
 
@@ -160,7 +167,8 @@ impl Router {
         let metric = p.base_metric.clone();
         let blocked = vec![false; net.arc_count()];
         let partial = PartialCustomizer::new(&p.cch);
-        Router { p, proj, tree, weights, metric, blocked, hazards: HazardSet::default(), partial, max_snap_m: DEFAULT_MAX_SNAP_M }
+        let labels = TopLabels::new(&p.cch, &metric);
+        Router { p, proj, tree, weights, metric, blocked, hazards: HazardSet::default(), partial, labels, max_snap_m: DEFAULT_MAX_SNAP_M }
     }
 
     pub fn network(&self) -> &crate::RoadNetwork {
@@ -217,6 +225,7 @@ impl Router {
             self.weights[a] = if blocked[a] { INF_WEIGHT } else { self.p.net.time_ms[a] };
         }
         let recomputed = if changed.is_empty() { 0 } else { self.partial.update(&self.p.cch, &self.weights, &changed, &mut self.metric) };
+        let labels_stale = if changed.is_empty() { self.labels.stale_count() } else { self.labels.mark_stale(&self.p.cch, self.partial.last_changed_tails()) };
         self.blocked = blocked;
         let blocking = hazards.blocking_ids().iter().map(|s| s.to_string()).collect();
         self.hazards = hazards;
@@ -225,6 +234,7 @@ impl Router {
             blocked_arcs: self.blocked.iter().filter(|&&b| b).count(),
             changed_arcs: changed.len(),
             recomputed_cch_arcs: recomputed,
+            labels_stale,
             took: start.elapsed(),
         }
     }
@@ -371,9 +381,24 @@ impl Router {
         }
     }
 
-    /// Travel time between two nodes of the network (ms), on the CCH.
+    /// Travel time between two nodes of the network (ms), on the CCH
+    /// with the top labels ([`crate::labels`]).
     pub fn node_time(&self, st: &mut QueryState, s: u32, t: u32) -> Option<u32> {
-        self.query(st, &[(s, 0)], &[(t, 0)]).map(|(d, _, _)| d)
+        let c = &self.p.cch;
+        self.labels.distance(c, &self.metric, &mut st.labels, c.rank[s as usize], c.rank[t as usize])
+    }
+
+    /// The top labels (for reports).
+    pub fn labels(&self) -> &TopLabels {
+        &self.labels
+    }
+
+    /// Recomputes the top labels a hazard change made stale, so that
+    /// [`Self::node_time`] is fast again (it is exact meanwhile). Returns
+    /// how many were recomputed. Call it once the change is served, when
+    /// many queries are to follow.
+    pub fn refresh_labels(&mut self) -> usize {
+        self.labels.refresh(&self.p.cch, &self.metric)
     }
 
     /// The elimination-tree ancestors of `points` (`(node, offset)`), sorted

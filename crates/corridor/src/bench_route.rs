@@ -367,6 +367,11 @@ fn node_queries(router: &Router, pairs: usize, rng: &mut StdRng, r: &mut Report)
     r.row("plain Dijkstra, same pairs", d.show());
     r.row("Dijkstra median / CCH median", format!("{speedup:.0}×"));
     r.row("  CCH search space per side (elimination-tree path)", format!("median {} nodes, {} up-arcs relaxed", thousands(chain), thousands(relaxed)));
+    let (top, entries) = router.labels().size();
+    r.row(
+        "  top labels (labels::TopLabels)",
+        format!("depth < {}: {} nodes labelled, {:.1} MB both directions", router.labels().top_depth(), thousands(top), entries as f64 * 8.0 / 1e6),
+    );
     r.row("CCH answers equal to Dijkstra's", format!("all {} ({} unreachable pairs)", thousands(pairs.len()), unreachable));
     r.floor("median CCH query under 50 µs", fmt_d(c.median), c.median < MAX_MEDIAN_QUERY);
     r.floor("median CCH query ≥ 1,000× faster than Dijkstra", format!("{speedup:.0}×"), speedup >= MIN_SPEEDUP);
@@ -467,6 +472,7 @@ fn hazards(router: &mut Router, trials: usize, side_m: f64, rng: &mut StdRng, r:
     let (mut recomputed, mut recomputed_lift, mut closed) = (Vec::new(), Vec::new(), Vec::new());
     let mut rerouted = 0;
     let mut full: Option<Duration> = None;
+    let (mut stale, mut refresh, mut after_refresh) = (Vec::new(), Vec::new(), Vec::new());
     for trial in 0..trials {
         // A route of some length, and a hazard on the middle of its path.
         let route = loop {
@@ -496,6 +502,14 @@ fn hazards(router: &mut Router, trials: usize, side_m: f64, rng: &mut StdRng, r:
             bail!("{key}: hazard trial {trial}: with the hazard the CCH says {d:?} ms from {s} to {t}, Dijkstra {want:?} ms");
         }
         rerouted += usize::from(d != before);
+        stale.push(up.labels_stale);
+        let (n_refreshed, took) = timed(|| router.refresh_labels());
+        refresh.push(took);
+        let (d2, took) = timed(|| router.node_time(&mut st, s, t));
+        after_refresh.push(took);
+        if n_refreshed != up.labels_stale || d2 != want {
+            bail!("{key}: hazard trial {trial}: {n_refreshed} labels refreshed of {} stale; after the refresh the CCH says {d2:?} ms, Dijkstra {want:?} ms", up.labels_stale);
+        }
 
         if full.is_none() {
             let time_ms = &router.network().time_ms;
@@ -509,6 +523,7 @@ fn hazards(router: &mut Router, trials: usize, side_m: f64, rng: &mut StdRng, r:
         let d = router.node_time(&mut st, s, t);
         lift.push(t0.elapsed());
         recomputed_lift.push(up.recomputed_cch_arcs);
+        router.refresh_labels();
         let want = router.dijkstra(&mut dj, s, t);
         if d != want || d != before {
             bail!("{key}: hazard trial {trial}: after lifting the CCH says {d:?} ms from {s} to {t}, Dijkstra {want:?} ms, before the hazard {before:?} ms");
@@ -525,6 +540,11 @@ fn hazards(router: &mut Router, trials: usize, side_m: f64, rng: &mut StdRng, r:
     r.row("  declare: set_hazards + first query", format!("median {}, max {}", fmt_d(declare.median), fmt_d(declare.max)));
     r.row("    of which set_hazards alone", format!("median {}, max {}", fmt_d(set_only.median), fmt_d(set_only.max)));
     r.row(format!("    CCH arcs recomputed (of {})", thousands(cch_arcs)), show_counts(recomputed));
+    let (top, _) = router.labels().size();
+    r.row(format!("    top labels made stale (of {}; queries exact meanwhile)", thousands(top)), show_counts(stale));
+    let (refresh, after_refresh) = (Stats::of(refresh), Stats::of(after_refresh));
+    r.row("    then refresh_labels (not in the time above)", format!("median {}, max {}", fmt_d(refresh.median), fmt_d(refresh.max)));
+    r.row("    then the same query again", format!("median {}, max {}", fmt_d(after_refresh.median), fmt_d(after_refresh.max)));
     r.row("  lift: set_hazards + first query", format!("median {}, max {}", fmt_d(lift.median), fmt_d(lift.max)));
     r.row(format!("    CCH arcs recomputed (of {})", thousands(cch_arcs)), show_counts(recomputed_lift));
     r.row("  full re-customization (Cch::customize, once)", format!("{} ({:.0}× the median declare)", fmt_d(full), ratio(full, declare.median)));
