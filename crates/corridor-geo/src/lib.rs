@@ -8,7 +8,7 @@
 //! ```text
 //! osm / roads (import) ─► graph (RoadNetwork) ─► prepare (CCH order + structure) ─► netfile (.cnet)
 //!                                                                                      │
-//!             hazard (polygons, events) ─► router (snap, customize, query, tables) ◄───┘
+//!             hazard (polygons, events) ─► router (snap, customize, labels, query, tables) ◄───┘
 //!                                               │
 //!                                    corridor (route, checkpoints) ─► export (GeoJSON)
 //! ```

@@ -13,7 +13,11 @@
 //! **Queries** walk the elimination tree upwards from the source's and the
 //! target's snapped segment ends (the CCH elimination-tree query) with
 //! state reused between queries ([`QueryState`]), then unpack shortcuts
-//! through their lower triangles back to road arcs.
+//! through their lower triangles back to road arcs. Node-to-node
+//! distances ([`Router::node_time`]) use the top-of-tree labels of
+//! [`crate::labels`] instead; a hazard change marks the labels it can
+//! change stale (queries stay exact) and [`Router::refresh_labels`]
+//! recomputes them.
 
 use std::collections::{BinaryHeap, HashMap, HashSet};
 use std::cmp::Reverse;

@@ -20,7 +20,8 @@
 //!   segments, partial customizer). Everything after that runs on the
 //!   network read back from the file.
 //! - **node queries**: `--pairs` random node pairs (fixed `--seed`), each
-//!   timed alone: CCH distance queries (`Router::node_time`), then plain
+//!   timed alone: CCH distance queries (`Router::node_time`, with the
+//!   top-of-tree labels of `corridor_geo::labels`), then plain
 //!   Dijkstra (`Router::dijkstra`) on the same pairs. Every CCH answer
 //!   must equal Dijkstra's, or the benchmark fails.
 //! - **snapped routes**: `--route-pairs` random positions (a random node
@@ -33,9 +34,12 @@
 //!   square hazard `--hazard-m` wide is declared around the middle node
 //!   of its path (so it cuts a road the route uses), and the time from
 //!   `set_hazards` to the first answer of the query between the route's
-//!   end nodes is measured (partial re-customization included); the
-//!   answer is checked against Dijkstra on the new weights. Then the
-//!   hazard is lifted and the same is measured again. One full
+//!   end nodes is measured (partial re-customization included; the top
+//!   labels the change can alter are marked stale, and the query relaxes
+//!   arcs there instead); the answer is checked against Dijkstra on the
+//!   new weights. Then `Router::refresh_labels` is timed, and the same
+//!   query again. Then the hazard is lifted and the same is measured
+//!   again. One full
 //!   re-customization (`Cch::customize`, parallel on all cores) with
 //!   the first hazard's weights is timed as the baseline.
 //! - **table**: a `--table` × `--table` travel-time table between snapped
