@@ -42,7 +42,9 @@
 //! The same runs from the target on the backward weights, and the answer
 //! is the minimum over the common ancestors (the common prefix of the
 //! two paths) of the two distances: the CCH query's meeting rule. The
-//! answer is the same as the plain query's whatever `k` is.
+//! answer is the same as the plain query's whatever `k` is. When both
+//! ends are top nodes with fresh labels, the query is a plain hub-label
+//! query: the two labels' sums over the common ancestors, nothing else.
 //!
 //! # Hazards
 //! When a hazard changes CCH arcs, a top node's label is *stale* if one
@@ -58,7 +60,8 @@ const NONE: u32 = u32::MAX;
 
 /// How many label entries (both directions together count once) the top
 /// may hold per node of the network: 100 entries are 800 bytes per node
-/// (the prepared network itself takes about 1,200). On the million-node
+/// (the grid city's prepared network takes about 1,200; the query also
+/// keeps 4 bytes per CCH arc and 20 per node). On the million-node
 /// grid city of `corridor bench route` that puts the cut at depth 530 of
 /// 609, and the median query at about 30 µs, against about 45 µs with
 /// 40 entries and 175 µs with none (`k = 0`).
@@ -137,7 +140,8 @@ impl TopLabels {
         for &d in &depth {
             per_depth[d as usize] += 1;
         }
-        let budget = entries_per_node * n.max(1);
+        // Label starts are u32 offsets.
+        let budget = entries_per_node.saturating_mul(n.max(1)).min(u64::from(u32::MAX));
         let (mut k, mut used) = (0u32, 0u64);
         for (d, &count) in per_depth.iter().enumerate() {
             used += count * (d as u64 + 1);
@@ -150,9 +154,10 @@ impl TopLabels {
     }
 
     /// Labels for `metric` on the nodes of depth `< k` (0: none, the
-    /// query is the plain CCH query on depth-indexed arrays).
+    /// query is the plain CCH query on depth-indexed arrays). Their
+    /// entries must number below 2^32 ([`Self::with_budget`] sees to it).
     #[must_use]
-    pub fn with_depth(cch: &Cch, metric: &Metric, k: u32) -> Self {
+    fn with_depth(cch: &Cch, metric: &Metric, k: u32) -> Self {
         let depth = depths(cch);
         let n = depth.len();
         let head_depth = cch.up_head.iter().map(|&h| depth[h as usize]).collect();
@@ -171,6 +176,8 @@ impl TopLabels {
         }
         let max_depth = depth.iter().copied().max().unwrap_or(0);
         let stale_count = top.len();
+        // Every label starts stale: `refresh` computes them all.
+        let stale = depth.iter().map(|&d| d < k).collect();
         let mut labels = TopLabels {
             k,
             depth,
@@ -178,7 +185,7 @@ impl TopLabels {
             node,
             fwd: vec![INF_WEIGHT; total],
             bwd: vec![INF_WEIGHT; total],
-            stale: vec![true; n],
+            stale,
             top,
             stale_count,
             max_depth,
