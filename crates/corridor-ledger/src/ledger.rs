@@ -16,7 +16,7 @@ use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
 
-use corridor_model::{parse::parse_leaf, Body, Event, FieldError, Registry};
+use corridor_model::{parse::parse_leaf, Event, FieldError, Registry};
 
 use crate::checkpoint::Checkpoint;
 use crate::merkle::{leaf_hash, Hash, ProofError, Tree};
@@ -469,9 +469,7 @@ fn stage(
         state.tree.truncate(tree_len);
         out.truncate(out_len);
         for &i in &marked {
-            if let Body::Passage(p) = &spent[i].body {
-                state.registry.unrecord_passage(p);
-            }
+            state.registry.unrecord(&spent[i]);
         }
         for e in spent.drain(spent_len..) {
             state.ids.remove(&e.id);
@@ -491,9 +489,9 @@ fn stage_inner(
 ) -> Result<Vec<Appended>, LedgerError> {
     let mut outcomes = Vec::with_capacity(events.len());
     // Declarations change the registry a lot: they go to a copy, kept only
-    // if the whole batch passes. A passage only marks its checkpoint as
-    // counted: that goes to the live registry (or the copy, once there is
-    // one) and is undone on refusal.
+    // if the whole batch passes. A passage (or another correctable
+    // fact) only marks itself as recorded: that goes to the live registry
+    // (or the copy, once there is one) and is undone on refusal.
     let mut scratch: Option<Registry> = None;
     for (position, p) in events.into_iter().enumerate() {
         let e = &p.event;
@@ -520,7 +518,7 @@ fn stage_inner(
         registry.check(e).map_err(|error| LedgerError::Invalid { position, id: e.id.clone(), error })?;
         if e.body.declares() {
             scratch.get_or_insert_with(|| state.registry.clone()).record(e);
-        } else if matches!(e.body, Body::Passage(_)) {
+        } else if e.body.correctable() {
             match scratch.as_mut() {
                 Some(s) => s.record(e),
                 None => {

@@ -38,6 +38,7 @@ pub struct Event {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Body {
+    OperationDeclared(Operation),
     GroupsDefined(GroupsDefined),
     SiteDeclared(Site),
     CorridorDeclared(Corridor),
@@ -61,12 +62,14 @@ pub enum Body {
     DistrictDeclared(District),
     ClaimRecorded(Claim),
     DamageAssessed(DamageAssessment),
+    EntryCorrected(Correction),
 }
 
 impl Body {
     /// The snake_case name of the variant, as written in JSON.
     pub fn kind(&self) -> &'static str {
         match self {
+            Body::OperationDeclared(_) => "operation_declared",
             Body::GroupsDefined(_) => "groups_defined",
             Body::SiteDeclared(_) => "site_declared",
             Body::CorridorDeclared(_) => "corridor_declared",
@@ -90,7 +93,79 @@ impl Body {
             Body::DistrictDeclared(_) => "district_declared",
             Body::ClaimRecorded(_) => "claim_recorded",
             Body::DamageAssessed(_) => "damage_assessed",
+            Body::EntryCorrected(_) => "entry_corrected",
         }
+    }
+}
+
+/// The operation itself, the first fact of its log: its name, the time
+/// zone every screen and notice shows hours in, the languages of its
+/// notices, and the road map its corridors are laid on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Operation {
+    pub operation: String,
+    pub name: String,
+    /// An IANA time zone, e.g. `Asia/Damascus`, `Europe/Monaco`.
+    pub timezone: String,
+    /// Languages of the notices to residents (`ar`, `en`).
+    pub languages: Vec<String>,
+    pub map: MapRef,
+}
+
+/// The prepared road network (`.cnet`) an operation runs on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MapRef {
+    pub name: String,
+    /// Whose data it is, to print wherever the map is shown.
+    pub attribution: String,
+    /// SHA-256 (hex) of the prepared network file.
+    pub sha256: String,
+}
+
+/// The languages notices are written in.
+pub const NOTICE_LANGUAGES: [&str; 2] = ["ar", "en"];
+
+/// A correction of an earlier entry, named by its event id: the entry's
+/// corrected content (its time, its body, or both), or a void (the entry
+/// should not have been recorded). The log keeps both: views use the
+/// corrected fact and list every correction. A correction can itself be
+/// corrected or voided (voiding a correction restores what it changed).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Correction {
+    /// The event id of the entry corrected.
+    pub corrects: String,
+    /// Why (a miscount, the wrong vehicle, a typo in the time, …).
+    pub reason: String,
+    /// The corrected time of the entry, if the time was wrong.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time: Option<DateTime<Utc>>,
+    /// The corrected content of the entry (the same kind as the entry).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<Box<Body>>,
+    /// The entry should not have been recorded: views leave it out.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub void: bool,
+}
+
+impl Body {
+    /// Whether an entry of this kind can be corrected by `entry_corrected`.
+    /// Declarations are not: they are changed by their own events
+    /// (`truce_window_changed`) or by declaring anew under a new id.
+    pub fn correctable(&self) -> bool {
+        matches!(
+            self,
+            Body::Passage(_)
+                | Body::Incident(_)
+                | Body::ConvoyArrived(_)
+                | Body::AidDelivered(_)
+                | Body::Airdrop(_)
+                | Body::ReturnRecorded(_)
+                | Body::DamageAssessed(_)
+                | Body::EntryCorrected(_)
+        )
     }
 }
 
@@ -516,8 +591,55 @@ impl Event {
         }
         check_id("id", &self.id)?;
         check_id("author", &self.author)?;
-        let f = |name: &str| format!("body.{}.{name}", self.body.kind());
-        match &self.body {
+        check_body("body", &self.body)
+    }
+}
+
+/// Checks a body on its own; `at` is the path of the body (`body`, or
+/// `body.entry_corrected.body` for a correction's content).
+fn check_body(at: &str, body: &Body) -> Result<(), FieldError> {
+        let f = |name: &str| format!("{at}.{}.{name}", body.kind());
+        match body {
+            Body::OperationDeclared(o) => {
+                check_id(&f("operation"), &o.operation)?;
+                if o.timezone.parse::<chrono_tz::Tz>().is_err() {
+                    return Err(FieldError::new(
+                        f("timezone"),
+                        format!("{:?} is not a time zone of the tz database: use an IANA name such as Asia/Damascus or Europe/Monaco", o.timezone),
+                    ));
+                }
+                if o.languages.is_empty() {
+                    return Err(FieldError::new(f("languages"), format!("name at least one language for notices ({})", NOTICE_LANGUAGES.join(", "))));
+                }
+                for (i, l) in o.languages.iter().enumerate() {
+                    if !NOTICE_LANGUAGES.contains(&l.as_str()) {
+                        return Err(FieldError::new(
+                            f(&format!("languages[{i}]")),
+                            format!("notices are written in {} only; {l:?} is not one of them", NOTICE_LANGUAGES.join(" and ")),
+                        ));
+                    }
+                }
+                check_sha256(&f("map.sha256"), &o.map.sha256)?;
+            }
+            Body::EntryCorrected(c) => {
+                check_id(&f("corrects"), &c.corrects)?;
+                if c.reason.trim().is_empty() {
+                    return Err(FieldError::new(f("reason"), "say why the entry is corrected"));
+                }
+                let changes = c.time.is_some() || c.body.is_some();
+                if c.void == changes {
+                    return Err(FieldError::new(
+                        f("void"),
+                        "give the corrected content (\"time\", \"body\" or both), or \"void\": true for an entry that should not have been recorded, not both",
+                    ));
+                }
+                if let Some(b) = &c.body {
+                    if !b.correctable() || matches!(**b, Body::EntryCorrected(_)) {
+                        return Err(FieldError::new(f("body"), format!("a {} cannot be the content of a correction", b.kind())));
+                    }
+                    check_body(&f("body"), b)?;
+                }
+            }
             Body::GroupsDefined(g) => {
                 if g.groups.is_empty() {
                     return Err(FieldError::new(f("groups"), "at least one group is required"));
@@ -637,7 +759,6 @@ impl Event {
             _ => {}
         }
         Ok(())
-    }
 }
 
 /// Reads head counts, refusing a group named twice (a JSON object with a

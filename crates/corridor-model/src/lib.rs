@@ -16,10 +16,12 @@
 //!   event and the field; [`Registry`] checks references (unknown corridor,
 //!   checkpoint, vehicle, group…) against what the log has declared so far.
 
+mod corrections;
 mod event;
 pub mod parse;
 mod registry;
 
+pub use corrections::{Corrections, Effective};
 pub use event::*;
 pub use registry::{CorridorInfo, Registry};
 

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::quality::RandomState>;
 type HashSet<T> = std::collections::HashSet<T, foldhash::quality::RandomState>;
 
-use crate::{Body, Event, FieldError, Vehicle};
+use crate::{Body, Corrections, Effective, Event, FieldError, Passage, Vehicle};
 
 /// A declared corridor, as the registry keeps it.
 #[derive(Debug, Clone)]
@@ -21,6 +21,31 @@ struct ConvoyInfo {
     /// Each vehicle of the convoy, with the checkpoints (by position on the
     /// corridor, one bit each) where it has been counted on this trip.
     vehicles: HashMap<String, u64>,
+}
+
+/// What a passage is about (which vehicle where), to keep "counted once per
+/// checkpoint and trip" true when passages are corrected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct PassageKey {
+    convoy: String,
+    vehicle: String,
+    corridor: String,
+    checkpoint: String,
+}
+
+impl PassageKey {
+    fn of(p: &Passage) -> Self {
+        PassageKey { convoy: p.convoy.clone(), vehicle: p.vehicle.clone(), corridor: p.corridor.clone(), checkpoint: p.checkpoint.clone() }
+    }
+}
+
+/// An entry that can be corrected, as the registry keeps it.
+#[derive(Debug, Clone)]
+pub struct EntryInfo {
+    /// Its kind (`passage`, `incident`, …; a correction's is `entry_corrected`).
+    pub kind: &'static str,
+    /// Who recorded it.
+    pub author: String,
 }
 
 /// The declared groups, sites, corridors, checkpoints, vehicles, convoys,
@@ -42,6 +67,12 @@ pub struct Registry {
     notices: HashSet<String>,
     districts: HashSet<String>,
     claims: HashSet<String>,
+    operation: Option<String>,
+    /// Entries that can be corrected, by event id.
+    entries: HashMap<String, EntryInfo>,
+    /// Every passage as recorded, by event id.
+    passages: HashMap<String, PassageKey>,
+    corrections: Corrections,
 }
 
 impl Registry {
@@ -66,6 +97,42 @@ impl Registry {
         self.vehicles.get(id)
     }
 
+    /// A correctable entry by event id.
+    pub fn entry(&self, id: &str) -> Option<&EntryInfo> {
+        self.entries.get(id)
+    }
+
+    /// The checkpoint a passage (by event id) stands at now, corrections
+    /// applied; `None` for anything else, or a voided passage.
+    pub fn passage_checkpoint(&self, id: &str) -> Option<String> {
+        self.effective_passage(self.corrections.root(id)).map(|k| k.checkpoint)
+    }
+
+    /// The declared operation's id, if any.
+    pub fn operation(&self) -> Option<&str> {
+        self.operation.as_deref()
+    }
+
+    /// Whether any checkpoint of any corridor is `id`.
+    pub fn has_checkpoint(&self, id: &str) -> bool {
+        self.checkpoints.contains_key(id)
+    }
+
+    /// Declared truce windows.
+    pub fn has_window(&self, id: &str) -> bool {
+        self.windows.contains(id)
+    }
+
+    /// The passage `root` (not a correction) as it stands.
+    fn effective_passage(&self, root: &str) -> Option<PassageKey> {
+        let own = self.passages.get(root)?;
+        match self.corrections.effective(root) {
+            Effective::Unchanged | Effective::Replaced { body: None, .. } => Some(own.clone()),
+            Effective::Replaced { body: Some(Body::Passage(p)), .. } => Some(PassageKey::of(p)),
+            Effective::Replaced { body: Some(_), .. } | Effective::Voided => None,
+        }
+    }
+
     /// Checks and records a batch, all or nothing: on error the registry is
     /// unchanged and the error carries the position of the failing event.
     pub fn apply_batch<'a>(
@@ -76,7 +143,7 @@ impl Registry {
         for (i, e) in events.into_iter().enumerate() {
             let reg = scratch.as_ref().unwrap_or(self);
             reg.check(e).map_err(|err| (i, err))?;
-            if e.body.declares() || matches!(e.body, Body::Passage(_)) {
+            if e.body.declares() || e.body.correctable() {
                 scratch.get_or_insert_with(|| self.clone()).record(e);
             }
         }
@@ -96,8 +163,15 @@ impl Registry {
     /// Checks an event's references against what is declared (does not
     /// record it).
     pub fn check(&self, e: &Event) -> Result<(), FieldError> {
-        let kind = e.body.kind();
-        let f = |name: &str| format!("body.{kind}.{name}");
+        self.check_refs("body", &e.body, None)
+    }
+
+    /// Checks a body's references; `at` is its path. For the corrected
+    /// content of passage `replacing`, its vehicle may be counted again
+    /// where that passage counted it.
+    fn check_refs(&self, at: &str, body: &Body, replacing: Option<&PassageKey>) -> Result<(), FieldError> {
+        let kind = body.kind();
+        let f = |name: &str| format!("{at}.{kind}.{name}");
         let new = |field: &str, id: &str, set: bool, what: &str, change: &str| {
             if set {
                 Err(FieldError::new(f(field), format!("{what} {id:?} is already declared; {change}")))
@@ -105,7 +179,36 @@ impl Registry {
                 Ok(())
             }
         };
-        match &e.body {
+        match body {
+            Body::OperationDeclared(o) => {
+                if let Some(op) = &self.operation {
+                    return Err(FieldError::new(
+                        f("operation"),
+                        format!("this log is operation {op:?} already; an operation is declared once, as its log's first fact (start a new log with `corridor init` for another operation)"),
+                    ));
+                }
+                let _ = o;
+            }
+            Body::EntryCorrected(c) => {
+                let Some(target) = self.entries.get(&c.corrects) else {
+                    return Err(FieldError::new(
+                        f("corrects"),
+                        format!(
+                            "no entry with id {:?} can be corrected: name the event id of a passage, incident, convoy arrival, aid, airdrop, return, damage assessment or correction (`corridor log show` lists ids); declarations are changed by their own events",
+                            c.corrects
+                        ),
+                    ));
+                };
+                let root = self.corrections.root(&c.corrects);
+                let root_kind = self.entries.get(root).map_or(target.kind, |r| r.kind);
+                if let Some(b) = &c.body {
+                    if b.kind() != root_kind {
+                        return Err(FieldError::new(f("body"), format!("entry {:?} is a {root_kind}: its correction must be a {root_kind} too, not a {}", c.corrects, b.kind())));
+                    }
+                    let old = self.effective_passage(root);
+                    self.check_refs(&f("body"), b, old.as_ref())?;
+                }
+            }
             Body::GroupsDefined(g) => {
                 let mut seen = HashSet::default();
                 for (i, group) in g.groups.iter().enumerate() {
@@ -140,7 +243,7 @@ impl Registry {
             }
             Body::TruceWindowDeclared(w) | Body::TruceWindowChanged(w) => {
                 let declared = self.windows.contains(&w.window);
-                if matches!(e.body, Body::TruceWindowDeclared(_)) {
+                if matches!(body, Body::TruceWindowDeclared(_)) {
                     new("window", &w.window, declared, "truce window", "use truce_window_changed to change it")?;
                 } else if !declared {
                     return Err(FieldError::new(f("window"), format!("unknown truce window {:?}: declare it first", w.window)));
@@ -189,7 +292,8 @@ impl Registry {
                     ));
                 };
                 let at = corridor.checkpoints.iter().position(|c| *c == p.checkpoint).expect("checked above");
-                if seen & (1 << at) != 0 {
+                let again = replacing.is_some_and(|k| k.convoy == p.convoy && k.vehicle == p.vehicle && k.checkpoint == p.checkpoint);
+                if seen & (1 << at) != 0 && !again {
                     return Err(FieldError::new(
                         f("checkpoint"),
                         format!(
@@ -294,11 +398,26 @@ impl Registry {
     /// Records a checked event: its declarations, and for a passage the
     /// checkpoint where its vehicle has now been counted.
     pub fn record(&mut self, e: &Event) {
+        if e.body.correctable() {
+            self.entries.insert(e.id.clone(), EntryInfo { kind: e.body.kind(), author: e.author.clone() });
+        }
         match &e.body {
             Body::Passage(p) => {
-                if let Some(bit) = self.passage_bit(p) {
-                    if let Some(seen) = self.convoys.get_mut(&p.convoy).and_then(|c| c.vehicles.get_mut(&p.vehicle)) {
-                        *seen |= bit;
+                self.passages.insert(e.id.clone(), PassageKey::of(p));
+                self.mark(&PassageKey::of(p), true);
+            }
+            Body::OperationDeclared(o) => self.operation = Some(o.operation.clone()),
+            Body::EntryCorrected(c) => {
+                let root = self.corrections.root(&c.corrects).to_string();
+                let before = self.effective_passage(&root);
+                self.corrections.add(&e.id, c);
+                let after = self.effective_passage(&root);
+                if before != after {
+                    if let Some(k) = before {
+                        self.mark(&k, false);
+                    }
+                    if let Some(k) = after {
+                        self.mark(&k, true);
                     }
                 }
             }
@@ -355,19 +474,26 @@ impl Registry {
         }
     }
 
-    /// Forgets that a recorded passage's vehicle was counted at its
-    /// checkpoint (to roll back a refused batch).
-    pub fn unrecord_passage(&mut self, p: &crate::Passage) {
-        if let Some(bit) = self.passage_bit(p) {
-            if let Some(seen) = self.convoys.get_mut(&p.convoy).and_then(|c| c.vehicles.get_mut(&p.vehicle)) {
-                *seen &= !bit;
-            }
+    /// Forgets a recorded entry that declares nothing (a passage, an
+    /// incident, …), to roll back a refused batch.
+    pub fn unrecord(&mut self, e: &Event) {
+        self.entries.remove(&e.id);
+        if let Body::Passage(p) = &e.body {
+            self.passages.remove(&e.id);
+            self.mark(&PassageKey::of(p), false);
         }
     }
 
-    fn passage_bit(&self, p: &crate::Passage) -> Option<u64> {
-        let at = self.corridors.get(&p.corridor)?.checkpoints.iter().position(|c| *c == p.checkpoint)?;
-        Some(1 << at)
+    /// Marks (or unmarks) a passage's vehicle as counted at its checkpoint.
+    fn mark(&mut self, k: &PassageKey, counted: bool) {
+        let Some(at) = self.corridors.get(&k.corridor).and_then(|c| c.checkpoints.iter().position(|c| *c == k.checkpoint)) else { return };
+        if let Some(seen) = self.convoys.get_mut(&k.convoy).and_then(|c| c.vehicles.get_mut(&k.vehicle)) {
+            if counted {
+                *seen |= 1 << at;
+            } else {
+                *seen &= !(1 << at);
+            }
+        }
     }
 
     fn site(&self, field: impl FnOnce() -> String, id: &str) -> Result<(), FieldError> {
@@ -428,6 +554,8 @@ impl Body {
         matches!(
             self,
         Body::GroupsDefined(_)
+            | Body::OperationDeclared(_)
+            | Body::EntryCorrected(_)
             | Body::SiteDeclared(_)
             | Body::CorridorDeclared(_)
             | Body::TruceWindowDeclared(_)

@@ -473,6 +473,8 @@ impl Views {
             | Body::TruceWindowDeclared(_)
             | Body::TruceWindowChanged(_)
             | Body::Agreement(_)
+            | Body::OperationDeclared(_)
+            | Body::EntryCorrected(_)
             | Body::NoticeIssued(_) => {}
         }
     }
