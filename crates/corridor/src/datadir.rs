@@ -5,7 +5,9 @@
 //! - `corridor.json`: the log's origin and backend (SQLite file or PostgreSQL URL + schema);
 //! - `log.key`: the signing key, C2SP `PRIVATE+KEY+…` form, mode 0600;
 //! - `ledger.sqlite` (+ WAL files): the log, when the backend is SQLite;
-//! - `lock`: held (advisory lock) by the process writing the log.
+//! - `lock`: held (advisory lock) by the process writing the log;
+//! - `map.cnet`: the operation's prepared road network, whose SHA-256 the
+//!   log's `operation_declared` event names ([`MAP_FILE`]).
 
 use std::fs::{self, File, OpenOptions};
 use std::path::{Path, PathBuf};
@@ -20,6 +22,14 @@ use serde::{Deserialize, Serialize};
 
 const CONFIG: &str = "corridor.json";
 const KEY: &str = "log.key";
+/// The operation's map in the data directory.
+pub const MAP_FILE: &str = "map.cnet";
+
+/// SHA-256 (hex) of bytes: how the log names a map file.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -95,6 +105,22 @@ impl DataDir {
         let file = self.path.join(KEY);
         let skey = fs::read_to_string(&file).with_context(|| format!("cannot read the log's signing key {}", file.display()))?;
         Signer::from_skey(skey.trim()).with_context(|| format!("{} is not a valid signing key", file.display()))
+    }
+
+    /// Where the operation's map is kept.
+    pub fn map_path(&self) -> PathBuf {
+        self.path.join(MAP_FILE)
+    }
+
+    /// Keeps `bytes` (a prepared network) as the operation's map, replacing
+    /// the file atomically; returns its SHA-256 (hex).
+    pub fn install_map(&self, bytes: &[u8]) -> Result<String> {
+        let dest = self.map_path();
+        let tmp = self.path.join(format!("{MAP_FILE}.tmp"));
+        fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
+        File::open(&tmp).and_then(|f| f.sync_all()).with_context(|| format!("cannot sync {}", tmp.display()))?;
+        fs::rename(&tmp, &dest).with_context(|| format!("cannot write {}", dest.display()))?;
+        Ok(sha256_hex(bytes))
     }
 
     /// A new connection to the log's storage.
