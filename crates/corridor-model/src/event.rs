@@ -1,9 +1,16 @@
 //! The event envelope and every kind of fact Corridor records.
+//!
+//! Every type here derives [`utoipa::ToSchema`]: the doc comments are the
+//! descriptions of the JSON schema served in `/openapi.json` and of the
+//! event reference (`docs/events.md`, made by [`crate::reference`]), so
+//! they say what each field means, its unit and its bounds.
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+use utoipa::ToSchema;
 
 use crate::{FieldError, SCHEMA_VERSION};
 
@@ -16,52 +23,110 @@ pub fn people(counts: &Counts) -> u64 {
     counts.values().map(|&n| u64::from(n)).sum()
 }
 
-/// One operational fact. Its canonical JSON ([`Event::canonical_bytes`]) is
-/// the leaf the ledger hashes.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// One operational fact: the envelope (`v`, `id`, `time`, `author`) around
+/// one kind of fact (`body`). Its canonical JSON (compact, fields in this
+/// order, maps sorted by key) is the leaf the ledger hashes.
+// (`Event::canonical_bytes` gives it.)
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Event {
-    /// Schema version ([`SCHEMA_VERSION`]).
+    /// Schema version: 1 (the only version this build reads and writes).
+    #[schema(minimum = 1, maximum = 1)]
     pub v: u32,
-    /// Client-chosen unique id: a retried submission with the same id and
-    /// content is stored once.
+    /// Client-chosen id, unique in the log (1 to 200 bytes, no control
+    /// characters). Sending the same event again (same id, same content)
+    /// stores it once and answers with its original index; the same id
+    /// with other content is refused.
+    #[schema(min_length = 1, max_length = 200)]
     pub id: String,
-    /// When the fact happened, UTC.
+    /// When the fact happened: an RFC 3339 instant, stored in UTC.
     pub time: DateTime<Utc>,
-    /// Who recorded it (a role or token name, never a resident's name).
+    /// Who recorded it: a role or token name (`hq`, a checkpoint id), never
+    /// a resident's name (1 to 200 bytes, no control characters). The
+    /// server requires the writing token's name.
+    #[schema(min_length = 1, max_length = 200)]
     pub author: String,
+    /// The fact: an object with exactly one key, the kind (e.g.
+    /// `passage`), whose value holds that kind's fields.
     pub body: Body,
 }
 
-/// Every kind of fact. A new kind of fact is a new variant here plus the
-/// folds (views) that care about it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Every kind of fact, written as an object with one key: the kind.
+// A new kind of fact is a new variant here, an example in `examples.rs`,
+// and the folds (views) that care about it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Body {
+    /// Declares the operation: its id and name, the time zone its screens
+    /// and notices show hours in, the languages of its notices and its road
+    /// map. Declared once, as the log's first fact.
     OperationDeclared(Operation),
+    /// Defines head-count groups (disjoint: each person is in one group).
+    /// Passages count people by these groups; several events may add
+    /// groups, never the same id twice.
     GroupsDefined(GroupsDefined),
+    /// Declares a site: a place people leave (besieged), go to
+    /// (destination) or wait at (staging).
     SiteDeclared(Site),
+    /// Declares a corridor from a site to a site through ordered
+    /// checkpoints, the groups allowed to use it, and the longest transit
+    /// before a vehicle is overdue.
     CorridorDeclared(Corridor),
+    /// Opens a declared corridor.
     CorridorOpened(CorridorRef),
+    /// Closes a declared corridor.
     CorridorClosed(CorridorRef),
+    /// Declares a truce window: when (UTC) the named corridors may be used.
     TruceWindowDeclared(TruceWindow),
+    /// Changes a declared truce window (its corridors, start or end); the
+    /// new content replaces the old.
     TruceWindowChanged(TruceWindow),
+    /// Registers a vehicle with its places (seats, stretchers).
     VehicleRegistered(Vehicle),
+    /// Dispatches a convoy (one trip) of registered vehicles on a corridor.
     ConvoyDispatched(Convoy),
+    /// A vehicle of a convoy counted at a checkpoint, with the people
+    /// aboard by group. A vehicle is counted once per checkpoint on each
+    /// trip; reconciliation compares every later count with the entry's.
     Passage(Passage),
+    /// A convoy arrived at a site (its trip ended).
     ConvoyArrived(ConvoyArrived),
+    /// Something that happened to a corridor, convoy or site: a halt, an
+    /// attack, a vehicle lost, a road closed, or operations resumed.
     Incident(Incident),
+    /// An agreement between parties that links sites (e.g. one
+    /// evacuation continues together with another's).
     Agreement(Agreement),
+    /// Humanitarian aid delivered to a district.
     AidDelivered(AidDelivery),
+    /// An airdrop of supplies at a position, recovered or not.
     Airdrop(Airdrop),
+    /// Declares a hazard area (front line, mined area, closed road, area
+    /// under fire): while its status blocks, roads crossing it are closed.
     HazardDeclared(Hazard),
+    /// A declared hazard area's new status (`cleared` and `lifted` reopen
+    /// its roads).
     HazardStatusChanged(HazardStatusChange),
+    /// Mine and debris clearance done by a team in a district, possibly
+    /// completing the clearance of a hazard area.
     ClearanceRecorded(Clearance),
+    /// Families and people who returned to a district.
     ReturnRecorded(Return),
+    /// A public notice sent to residents (SMS, CAP alert, leaflet,
+    /// loudspeaker): counts and hashes only, never phone numbers.
     NoticeIssued(Notice),
+    /// Declares a district (a neighbourhood) that aid, clearance, damage
+    /// assessments and returns refer to.
     DistrictDeclared(District),
+    /// A figure another source published, recorded to be shown beside the
+    /// figure the ledger gives.
     ClaimRecorded(Claim),
+    /// Damaged buildings in a district by damage level, from a damage
+    /// assessment: counts, never positions of homes.
     DamageAssessed(DamageAssessment),
+    /// Corrects an earlier entry (named by its event id) with its corrected
+    /// time or content, or voids it. The log keeps both; views use the
+    /// corrected fact and list every correction.
     EntryCorrected(Correction),
 }
 
@@ -101,26 +166,44 @@ impl Body {
 /// The operation itself, the first fact of its log: its name, the time
 /// zone every screen and notice shows hours in, the languages of its
 /// notices, and the road map its corridors are laid on.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Operation {
+    /// The operation's id (1 to 200 bytes, no control characters).
+    #[schema(min_length = 1, max_length = 200)]
     pub operation: String,
+    /// Its name, as screens and reports show it.
     pub name: String,
-    /// An IANA time zone, e.g. `Asia/Damascus`, `Europe/Monaco`.
+    /// An IANA time zone of the tz database, e.g. `Asia/Damascus`,
+    /// `Europe/Monaco`: screens and notices show local hours in it.
     pub timezone: String,
-    /// Languages of the notices to residents (`ar`, `en`).
+    /// Languages of the notices to residents: one or more of `ar`, `en`.
+    #[schema(schema_with = languages_schema)]
     pub languages: Vec<String>,
+    /// The prepared road map the operation's corridors are laid on.
     pub map: MapRef,
 }
 
+/// The schema of [`Operation::languages`]: one or more of [`NOTICE_LANGUAGES`].
+fn languages_schema() -> utoipa::openapi::schema::Array {
+    ArrayBuilder::new()
+        .items(ObjectBuilder::new().schema_type(Type::String).enum_values(Some(NOTICE_LANGUAGES)))
+        .min_items(Some(1))
+        .description(Some("Languages of the notices to residents: one or more of `ar`, `en`."))
+        .build()
+}
+
 /// The prepared road network (`.cnet`) an operation runs on.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MapRef {
+    /// The map's name (e.g. the extract it was imported from).
     pub name: String,
     /// Whose data it is, to print wherever the map is shown.
     pub attribution: String,
-    /// SHA-256 (hex) of the prepared network file.
+    /// SHA-256 (64 lowercase hex digits) of the prepared network file
+    /// (`.cnet`), so that any copy of the map can be checked against it.
+    #[schema(pattern = "^[0-9a-f]{64}$")]
     pub sha256: String,
 }
 
@@ -132,20 +215,28 @@ pub const NOTICE_LANGUAGES: [&str; 2] = ["ar", "en"];
 /// should not have been recorded). The log keeps both: views use the
 /// corrected fact and list every correction. A correction can itself be
 /// corrected or voided (voiding a correction restores what it changed).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Correction {
-    /// The event id of the entry corrected.
+    /// The event id of the entry corrected: an earlier passage, incident,
+    /// convoy_arrived, aid_delivered, airdrop, return_recorded,
+    /// damage_assessed or entry_corrected.
+    #[schema(min_length = 1, max_length = 200)]
     pub corrects: String,
-    /// Why (a miscount, the wrong vehicle, a typo in the time, …).
+    /// Why (a miscount, the wrong vehicle, a typo in the time, …); not blank.
+    #[schema(min_length = 1)]
     pub reason: String,
     /// The corrected time of the entry, if the time was wrong.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time: Option<DateTime<Utc>>,
-    /// The corrected content of the entry (the same kind as the entry).
+    /// The corrected content of the entry: a whole body, of the same kind
+    /// as the corrected entry (for a correction of a correction, as the
+    /// entry the chain started from); never an `entry_corrected`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(no_recursion)]
     pub body: Option<Box<Body>>,
-    /// The entry should not have been recorded: views leave it out.
+    /// `true`: the entry should not have been recorded, and views leave it
+    /// out. A correction gives `time` and/or `body`, or `void`, not both.
     #[serde(default, skip_serializing_if = "is_false")]
     pub void: bool,
 }
@@ -170,17 +261,23 @@ impl Body {
 }
 
 /// A head-count group (disjoint from every other group).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Group {
+    /// The group's id, as head counts name it (1 to 200 bytes, no control
+    /// characters; not `wounded`, which is a condition, not a group).
+    #[schema(min_length = 1, max_length = 200)]
     pub id: String,
+    /// What the group is, in words.
     pub label: String,
 }
 
 /// Declares (or extends) the set of head-count groups.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GroupsDefined {
+    /// The new groups: at least one, none defined before.
+    #[schema(min_items = 1)]
     pub groups: Vec<Group>,
 }
 
@@ -201,7 +298,10 @@ impl GroupsDefined {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// What a site is to the operation: `besieged` (a place people leave),
+/// `destination` (a place people are taken to) or `staging` (a place where
+/// vehicles or people wait).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SiteKind {
     Besieged,
@@ -209,77 +309,117 @@ pub enum SiteKind {
     Staging,
 }
 
-/// A geographic position, WGS 84.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+/// A geographic position, WGS 84, in decimal degrees.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Position {
+    /// Latitude, degrees north (−90 to 90).
+    #[schema(minimum = -90.0, maximum = 90.0)]
     pub lat: f64,
+    /// Longitude, degrees east (−180 to 180).
+    #[schema(minimum = -180.0, maximum = 180.0)]
     pub lon: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// A site: a place people leave, go to or wait at.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Site {
+    /// The site's id (1 to 200 bytes, no control characters), unique among sites.
+    #[schema(min_length = 1, max_length = 200)]
     pub site: String,
+    /// Its name.
     pub name: String,
     /// The name in Arabic, for notices to residents.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name_ar: Option<String>,
+    /// Whether people leave it, go to it or wait at it.
     pub kind: SiteKind,
+    /// Where it is, if known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub position: Option<Position>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// A checkpoint on a corridor, where vehicles are counted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Checkpoint {
+    /// The checkpoint's id (1 to 200 bytes, no control characters), unique
+    /// across all corridors; a checkpoint token is bound to it.
+    #[schema(min_length = 1, max_length = 200)]
     pub id: String,
+    /// Its name.
     pub name: String,
     /// The name in Arabic, for notices to residents.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name_ar: Option<String>,
+    /// Where it is, if known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub position: Option<Position>,
 }
 
 /// A corridor: from a site to a site through ordered checkpoints. The
 /// first checkpoint is the entry, the last the exit.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Corridor {
+    /// The corridor's id (1 to 200 bytes, no control characters), unique among corridors.
+    #[schema(min_length = 1, max_length = 200)]
     pub corridor: String,
+    /// Its name.
     pub name: String,
     /// The name in Arabic, for notices to residents.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name_ar: Option<String>,
+    /// The site it starts from (declared earlier).
     pub from: String,
+    /// The site it leads to (declared earlier).
     pub to: String,
+    /// Its checkpoints in order along the road, 2 to 64: the first is the
+    /// entry, the last the exit.
+    #[schema(min_items = 2, max_items = 64)]
     pub checkpoints: Vec<Checkpoint>,
-    /// Groups allowed to use the corridor.
+    /// Groups allowed to use the corridor (at least one, each defined earlier).
+    #[schema(min_items = 1)]
     pub groups: Vec<String>,
-    /// Longer than this between entry and exit and a vehicle is overdue.
+    /// Minutes (at least 1): longer than this between entry and exit and a
+    /// vehicle is overdue.
+    #[schema(minimum = 1)]
     pub max_transit_minutes: u32,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Names a corridor that opens or closes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CorridorRef {
+    /// The corridor (declared earlier).
     pub corridor: String,
+    /// Why, in words (optional; empty is left out).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub reason: String,
 }
 
 /// A truce window: corridors open between `start` and `end` (UTC).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TruceWindow {
+    /// The window's id (1 to 200 bytes, no control characters): new for
+    /// `truce_window_declared`, declared earlier for `truce_window_changed`.
+    #[schema(min_length = 1, max_length = 200)]
     pub window: String,
+    /// The corridors it opens (at least one, each declared earlier).
+    #[schema(min_items = 1)]
     pub corridors: Vec<String>,
+    /// When it starts, UTC.
     pub start: DateTime<Utc>,
+    /// When it ends, UTC: after `start`.
     pub end: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+/// What a vehicle is: `bus` (people on its seats), `ambulance` (wounded
+/// people on its stretchers, companions on its seats) or `truck` (goods, or
+/// people on its seats).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum VehicleKind {
     Bus,
@@ -287,50 +427,82 @@ pub enum VehicleKind {
     Truck,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// A vehicle and its places.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Vehicle {
+    /// The vehicle's id (1 to 200 bytes, no control characters), e.g. its
+    /// fleet number, unique among vehicles.
+    #[schema(min_length = 1, max_length = 200)]
     pub vehicle: String,
+    /// Bus, ambulance or truck.
     pub kind: VehicleKind,
-    /// Seated places.
+    /// Seated places (people). A vehicle has at least one seat or stretcher place.
     pub seats: u32,
-    /// Stretcher places (ambulances).
+    /// Stretcher places (people lying down; ambulances). Default 0.
     #[serde(default)]
     pub stretchers: u32,
+    /// Who runs it (an organisation, never a driver's name).
     pub operator: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// A convoy: one trip of registered vehicles along a corridor.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Convoy {
+    /// The convoy's id (1 to 200 bytes, no control characters), unique
+    /// among convoys: a new trip is a new convoy.
+    #[schema(min_length = 1, max_length = 200)]
     pub convoy: String,
+    /// The corridor it travels (declared earlier).
     pub corridor: String,
+    /// Its vehicles (at least one, each registered earlier, none twice).
+    #[schema(min_items = 1)]
     pub vehicles: Vec<String>,
 }
 
 /// A vehicle passing a checkpoint with the people aboard, by group.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Passage {
+    /// The vehicle counted (registered, and part of `convoy`).
     pub vehicle: String,
+    /// The convoy (trip) it travels in, dispatched earlier on `corridor`.
     pub convoy: String,
+    /// The corridor.
     pub corridor: String,
+    /// The checkpoint of `corridor` where it was counted; once per vehicle,
+    /// checkpoint and trip.
     pub checkpoint: String,
+    /// People aboard by group: `{group id: people}`. Each group defined
+    /// earlier, allowed on the corridor, and named once; groups are
+    /// disjoint, so the people aboard are the sum.
     #[serde(deserialize_with = "counts_without_repeats")]
+    #[schema(value_type = BTreeMap<String, u32>)]
     pub counts: Counts,
-    /// People aboard who are wounded, whatever their group.
+    /// People aboard who are wounded, whatever their group: counted within
+    /// the groups, so at most the people aboard. Default 0.
     #[serde(default)]
     pub wounded: u32,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// A convoy's arrival.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConvoyArrived {
+    /// The convoy (dispatched earlier).
     pub convoy: String,
+    /// The site it arrived at (declared earlier).
     pub site: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// What kind of incident: `halt` (the corridor named, and the convoy
+/// named, are halted until `resumed`), `attack` (on a convoy, a corridor or
+/// a site: the convoy named is marked attacked), `vehicle_lost` (vehicles
+/// destroyed, seized or broken down: the convoy named is marked attacked),
+/// `road_closed` (a road of the corridor is closed: halted as by `halt`)
+/// or `resumed` (the corridor and convoy named go on after a halt).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum IncidentKind {
     Halt,
@@ -340,59 +512,94 @@ pub enum IncidentKind {
     Resumed,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// An incident.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Incident {
+    /// The incident's id (1 to 200 bytes, no control characters).
+    #[schema(min_length = 1, max_length = 200)]
     pub incident: String,
+    /// What happened.
     pub kind: IncidentKind,
+    /// The corridor concerned (declared earlier), if any. A checkpoint
+    /// token must name one through its checkpoint.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub corridor: Option<String>,
+    /// The convoy concerned (dispatched earlier), if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub convoy: Option<String>,
+    /// The site concerned (declared earlier), if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub site: Option<String>,
-    /// Vehicles destroyed or lost.
+    /// Vehicles destroyed or lost (each registered earlier): views mark
+    /// them lost.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub vehicles: Vec<String>,
-    /// People killed, when known (a count, no names).
+    /// People killed, when known (a count, no names). Default 0.
     #[serde(default)]
     pub killed: u32,
+    /// What happened, in words.
     pub description: String,
 }
 
 /// An agreement between parties that links sites (e.g. "the Aleppo
 /// evacuation continues together with Fu'ah/Kafarya").
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Agreement {
+    /// The agreement's id (1 to 200 bytes, no control characters).
+    #[schema(min_length = 1, max_length = 200)]
     pub agreement: String,
+    /// The sites it links (each declared earlier).
     pub sites: Vec<String>,
+    /// Its terms, in words.
     pub terms: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Aid delivered to a district.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AidDelivery {
+    /// The delivery's id (1 to 200 bytes, no control characters).
+    #[schema(min_length = 1, max_length = 200)]
     pub delivery: String,
+    /// What was delivered (food parcels, water, medical supplies, …).
     pub commodity: String,
+    /// How much, tonnes (0 or more).
+    #[schema(minimum = 0.0)]
     pub tonnes: f64,
+    /// Families served (a count).
     pub families: u32,
+    /// People served (a count).
     pub people: u32,
+    /// The district (declared earlier).
     pub district: String,
+    /// Who delivered it.
     pub organisation: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// An airdrop of supplies.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Airdrop {
+    /// The airdrop's id (1 to 200 bytes, no control characters).
+    #[schema(min_length = 1, max_length = 200)]
     pub airdrop: String,
+    /// Where it landed.
     pub position: Position,
+    /// What was dropped.
     pub contents: String,
+    /// How much, tonnes (0 or more).
+    #[schema(minimum = 0.0)]
     pub tonnes: f64,
+    /// Whether it was recovered by the people it was meant for.
     pub recovered: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// What kind of hazard area: `front_line`, `suspected_mined` (suspected
+/// mines or unexploded ordnance), `confirmed_mined`, `closed_road` or
+/// `under_fire`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum HazardKind {
     FrontLine,
@@ -402,7 +609,10 @@ pub enum HazardKind {
     UnderFire,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// Where a hazard area stands: `suspected`, `confirmed`, `in_clearance`,
+/// `active` (each closes the roads that cross or lie in the area),
+/// `cleared` or `lifted` (its roads reopen).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum HazardStatus {
     Suspected,
@@ -421,37 +631,81 @@ impl HazardStatus {
 }
 
 /// A hazard area: a polygon (outer ring, `[lon, lat]` pairs as in GeoJSON).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Hazard {
+    /// The area's id (1 to 200 bytes, no control characters), unique among hazard areas.
+    #[schema(min_length = 1, max_length = 200)]
     pub hazard: String,
+    /// What kind of hazard.
     pub kind: HazardKind,
+    /// Where it stands.
     pub status: HazardStatus,
+    /// The area's outline, a GeoJSON polygon's outer ring: `[lon, lat]`
+    /// positions in degrees, at least 4, the last repeating the first,
+    /// with no two edges crossing.
+    #[schema(schema_with = ring_schema)]
     pub ring: Vec<[f64; 2]>,
+    /// The district it lies in (declared earlier), if any; empty is left out.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub district: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// The schema of [`Hazard::ring`].
+fn ring_schema() -> utoipa::openapi::schema::Array {
+    let degrees = |min: f64, max: f64, what: &str| ObjectBuilder::new().schema_type(Type::Number).minimum(Some(min)).maximum(Some(max)).description(Some(what));
+    ArrayBuilder::new()
+        .items(
+            ArrayBuilder::new()
+                .prefix_items([degrees(-180.0, 180.0, "longitude, degrees east").build(), degrees(-90.0, 90.0, "latitude, degrees north").build()])
+                .items(ObjectBuilder::new().schema_type(Type::Number))
+                .min_items(Some(2))
+                .max_items(Some(2)),
+        )
+        .min_items(Some(4))
+        .description(Some(
+            "The area's outline, a GeoJSON polygon's outer ring: `[lon, lat]` positions in degrees, at least 4, the last repeating the first, with no two edges crossing.",
+        ))
+        .build()
+}
+
+/// A hazard area's change of status.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HazardStatusChange {
+    /// The hazard area (declared earlier).
     pub hazard: String,
+    /// Its new status.
     pub status: HazardStatus,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Clearance work done.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Clearance {
+    /// The record's id (1 to 200 bytes, no control characters).
+    #[schema(min_length = 1, max_length = 200)]
     pub record: String,
+    /// The hazard area cleared (declared earlier), if the work was in one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hazard: Option<String>,
+    /// The district (declared earlier).
     pub district: String,
+    /// Area cleared, hectares (0 or more). Within a hazard area, all its
+    /// records together may not exceed the area's own (with 0.1 % and
+    /// 0.01 ha of slack for rounding).
+    #[schema(minimum = 0.0)]
     pub hectares: f64,
+    /// Road cleared, kilometres (0 or more).
+    #[schema(minimum = 0.0)]
     pub road_km: f64,
+    /// Buildings cleared (a count).
     pub buildings: u32,
+    /// The team that did the work.
     pub team: String,
     /// This record completes the clearance of `hazard`: its area is cleared
-    /// and stops closing roads (routing follows it).
+    /// and stops closing roads (routing follows it). Only with `hazard`.
+    /// Default false.
     #[serde(default, skip_serializing_if = "is_false")]
     pub completes: bool,
 }
@@ -460,44 +714,60 @@ fn is_false(b: &bool) -> bool {
     !*b
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// People who returned to a district.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Return {
+    /// The record's id (1 to 200 bytes, no control characters).
+    #[schema(min_length = 1, max_length = 200)]
     pub record: String,
+    /// The district they returned to (declared earlier).
     pub district: String,
+    /// Families who returned (a count).
     pub families: u32,
+    /// People who returned (a count).
     pub people: u32,
 }
 
 /// A district (a neighbourhood) that aid, clearance and returns refer to.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct District {
+    /// The district's id (1 to 200 bytes, no control characters), unique among districts.
+    #[schema(min_length = 1, max_length = 200)]
     pub district: String,
     /// English name.
     pub name: String,
-    /// Arabic name.
+    /// Arabic name (optional; empty is left out).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub name_ar: String,
     /// A point inside it.
     pub position: Position,
-    /// Its area.
+    /// Its area, hectares (0 or more).
+    #[schema(minimum = 0.0)]
     pub hectares: f64,
 }
 
 /// Damaged buildings in a district by damage level, from a damage
 /// assessment (e.g. UNOSAT's satellite survey): the work list clearance and
 /// returns start from. Counts, never positions of homes.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DamageAssessment {
+    /// The assessment's id (1 to 200 bytes, no control characters).
+    #[schema(min_length = 1, max_length = 200)]
     pub assessment: String,
+    /// The district (declared earlier).
     pub district: String,
     /// Who assessed, when, with which imagery, and the data's attribution.
     pub source: String,
+    /// Buildings destroyed (a count).
     pub destroyed: u32,
+    /// Buildings severely damaged (a count).
     pub severe: u32,
+    /// Buildings moderately damaged (a count).
     pub moderate: u32,
+    /// Buildings with other or possible damage (a count). Default 0.
     #[serde(default)]
     pub other: u32,
 }
@@ -518,22 +788,33 @@ pub const CLAIM_MEASURES: [&str; 10] = [
 
 /// A figure another source published (e.g. "almost 34,000 left eastern
 /// Aleppo"), recorded to be shown beside the figure the ledger gives.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Claim {
+    /// The claim's id (1 to 200 bytes, no control characters), unique among claims.
+    #[schema(min_length = 1, max_length = 200)]
     pub claim: String,
     /// Who published it (a source's name).
     pub source: String,
-    /// When it was published.
+    /// When it was published (a date, `YYYY-MM-DD`).
     pub date: chrono::NaiveDate,
     /// The claim's words.
     pub text: String,
+    /// The figure claimed (0 or more), in the unit of `measure`.
+    #[schema(minimum = 0.0)]
     pub figure: f64,
-    /// One of [`CLAIM_MEASURES`] (`CORRIDOR` and `GROUP` replaced by ids).
+    /// What the figure counts: `withdrawn` (people who left),
+    /// `withdrawn:CORRIDOR` (through one declared corridor), `group:GROUP`
+    /// (people of one defined group), `wounded`, `aid_tonnes`,
+    /// `aid_families`, `cleared_hectares`, `cleared_road_km`,
+    /// `cleared_buildings` or `returned_people`.
+    #[schema(pattern = "^(withdrawn|withdrawn:.+|group:.+|wounded|aid_tonnes|aid_families|cleared_hectares|cleared_road_km|cleared_buildings|returned_people)$")]
     pub measure: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// How a notice reached residents: `sms` (text messages), `cap` (a CAP 1.2
+/// alert), `leaflet` (printed) or `loudspeaker` (read out).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Channel {
     Sms,
@@ -543,26 +824,37 @@ pub enum Channel {
 }
 
 /// A notice sent to residents: counts and hashes only, never phone numbers.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Notice {
+    /// The notice's id (1 to 200 bytes, no control characters), unique
+    /// among notices: an update is a new notice that references this one.
+    #[schema(min_length = 1, max_length = 200)]
     pub notice: String,
+    /// How it was sent.
     pub channel: Channel,
+    /// The language it was written in (e.g. `ar`, `en`).
     pub language: String,
+    /// The corridor it is about (declared earlier), if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub corridor: Option<String>,
+    /// The truce window it announces (declared earlier), if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub window: Option<String>,
-    /// The notice this one updates or cancels.
+    /// The notice this one updates or cancels (issued earlier).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub references: Option<String>,
+    /// How many recipients it was sent to (a count).
     pub recipients: u64,
-    /// HMAC-SHA-256 (hex) of the recipient list under a key kept on the
-    /// sending machine, when there is a list: the same list gives the same
-    /// value there, and the log alone cannot be turned back into numbers.
+    /// HMAC-SHA-256 (64 lowercase hex digits) of the recipient list under a
+    /// key kept on the sending machine, when there is a list: the same list
+    /// gives the same value there, and the log alone cannot be turned back
+    /// into numbers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^[0-9a-f]{64}$")]
     pub recipients_hmac: Option<String>,
-    /// SHA-256 (hex) of the notice's content.
+    /// SHA-256 (64 lowercase hex digits) of the notice's content.
+    #[schema(pattern = "^[0-9a-f]{64}$")]
     pub content_sha256: String,
 }
 

@@ -18,11 +18,14 @@
 
 mod corrections;
 mod event;
+mod examples;
 pub mod parse;
+pub mod reference;
 mod registry;
 
 pub use corrections::{Corrections, Effective};
 pub use event::*;
+pub use examples::{example_destination, examples};
 pub use registry::{CorridorInfo, Registry};
 
 /// The schema version every event written by this code carries (`"v"`).
