@@ -117,31 +117,39 @@ pub struct Appended {
     pub size: u64,
 }
 
-/// An event as sent: the envelope. Which kinds `body` may hold, and their
-/// fields, are in the README (An event); whether an event is accepted also
-/// depends on the log (a passage names a declared corridor, checkpoint,
-/// vehicle and convoy), which no schema can say.
-#[derive(Debug, ToSchema)]
-#[allow(dead_code)]
-pub struct EventEnvelope {
-    /// Schema version: 1.
-    #[schema(minimum = 1, maximum = 1)]
-    v: u32,
-    /// The client's unique id for this fact.
-    id: String,
-    /// When it happened (RFC 3339, UTC).
-    time: chrono::DateTime<chrono::Utc>,
-    /// `hq`, or the checkpoint id of a checkpoint token.
-    author: String,
-    /// One kind, e.g. `{"passage": {"vehicle", "convoy", "corridor", "checkpoint", "counts", "wounded"}}`.
-    #[schema(value_type = Object)]
-    body: serde_json::Value,
+/// The body of `POST /api/v1/events`: one event, or a JSON array of events
+/// (all or nothing). The schema of an event is the model's
+/// (`corridor_model::reference::schemas`: every kind and field); whether
+/// an event is accepted also depends on the log (a passage names a
+/// declared corridor, checkpoint, vehicle and convoy), which no schema can
+/// say: see docs/events.md.
+pub struct EventBatch;
+
+impl utoipa::PartialSchema for EventBatch {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ArrayBuilder, OneOfBuilder, Ref};
+        OneOfBuilder::new()
+            .item(Ref::from_schema_name("Event"))
+            .item(ArrayBuilder::new().items(Ref::from_schema_name("Event")).min_items(Some(1)).description(Some("Events appended all or nothing, in this order")))
+            .description(Some("One event, or a non-empty array of events (appended all or nothing). JSON lines (one event per line) are accepted too."))
+            .into()
+    }
+}
+
+impl ToSchema for EventBatch {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "EventBatch".into()
+    }
+
+    fn schemas(schemas: &mut Vec<(String, utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>)>) {
+        schemas.extend(corridor_model::reference::schemas());
+    }
 }
 
 /// Append events: one event object, a JSON array of them (all or nothing),
 /// or one event per line. Acknowledged only once durable.
 #[utoipa::path(post, path = "/api/v1/events", tag = "write",
-    request_body(content = EventEnvelope, description = "An event ({v, id, time, author, body}), an array of events, or JSON lines (see README: An event)", content_type = "application/json"),
+    request_body(content = EventBatch, description = "An event ({v, id, time, author, body}), a JSON array of events, or JSON lines; every kind and its fields: docs/events.md", content_type = "application/json"),
     responses(
         (status = 201, description = "Appended and durable", body = Appended),
         (status = 400, description = "Not JSON, or not events", body = ErrorBody),
@@ -198,8 +206,7 @@ pub struct Range {
 pub struct Entry {
     pub index: u64,
     /// The event, as stored.
-    #[schema(value_type = Object)]
-    pub event: serde_json::Value,
+    pub event: corridor_model::Event,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -225,7 +232,7 @@ pub async fn get_events(State(st): St, headers: HeaderMap, r: Result<Query<Range
         return Err(ApiError::new(StatusCode::BAD_REQUEST, format!("to={to} is before from={from}")));
     }
     let events = st.ledger.events(from, to).map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
-    let entries = events.into_iter().map(|(index, e)| Entry { index, event: serde_json::to_value(e).expect("serializes") }).collect();
+    let entries = events.into_iter().map(|(index, event)| Entry { index, event }).collect();
     Ok(Json(Entries { size, entries }))
 }
 
@@ -435,9 +442,30 @@ pub async fn feed(State(st): St, ConnectInfo(addr): ConnectInfo<SocketAddr>, q: 
 #[openapi(
     info(title = "Corridor operations API", description = "Writes are events appended to the tamper-evident log; reads are folds of it. Tokens: `corridor token create`."),
     paths(post_events, get_events, get_figures, get_reconciliation, get_convoys, get_convoy, public_summary, public_notices, public_map, get_checkpoint, post_cosign, inclusion, consistency, feed),
-    modifiers(&Security)
+    modifiers(&Security, &EventSchemas)
 )]
 pub struct ApiDoc;
+
+/// The event schemas exactly as the model completes them (unsigned
+/// integers, one key per kind, examples), whichever type referred to them
+/// first; and an example request of every kind of event.
+struct EventSchemas;
+
+impl utoipa::Modify for EventSchemas {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::example::ExampleBuilder;
+        let c = openapi.components.get_or_insert_with(Default::default);
+        c.schemas.extend(corridor_model::reference::schemas());
+        let body = openapi.paths.paths.get_mut("/api/v1/events").and_then(|p| p.post.as_mut()).and_then(|op| op.request_body.as_mut());
+        if let Some(content) = body.and_then(|b| b.content.get_mut("application/json")) {
+            for e in corridor_model::examples() {
+                let value = serde_json::to_value(&e).expect("an example serializes");
+                let example = ExampleBuilder::new().summary(format!("{} (see docs/events.md)", e.body.kind())).value(Some(value)).build();
+                content.examples.insert(e.body.kind().to_string(), example.into());
+            }
+        }
+    }
+}
 
 struct Security;
 
