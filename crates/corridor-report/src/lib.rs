@@ -80,7 +80,7 @@ pub fn document(f: &Figures, title: &str, provenance: &str) -> Vec<Block> {
     d.extend(charts::daily_throughput(f).map(|svg| Chart("People withdrawn per day".into(), svg)));
     d.extend(charts::cumulative_evacuees(f).map(|svg| Chart("Cumulative evacuees".into(), svg)));
     let lost: usize = f.incidents.iter().map(|i| i.vehicles_lost).sum();
-    let killed: u32 = f.incidents.iter().map(|i| i.killed).sum();
+    let killed: u64 = f.incidents.iter().map(|i| u64::from(i.killed)).sum();
     d.push(Heading(3, format!("Incidents ({lost} vehicles lost, {killed} killed)")));
     d.push(List(f.incidents.iter().map(|i| format!("{} {:?}: {}", i.time.format("%Y-%m-%d %H:%MZ"), i.kind, i.description)).collect()));
     let r = &f.reconciliation;
@@ -311,4 +311,23 @@ pub fn hxl_evacuation(f: &Figures) -> String {
         let _ = writeln!(s, ",{}", t.wounded);
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use corridor_model::{Body, Event, Incident, IncidentKind};
+
+    /// Two incidents of u32::MAX killed each (the event format's largest
+    /// count) are summed without overflow: the report printed nothing and
+    /// panicked ("attempt to add with overflow") on such a log.
+    #[test]
+    fn incident_totals_do_not_overflow() {
+        let mut v = corridor_views::Views::new();
+        for i in 0..2u64 {
+            let incident = Incident { incident: format!("i{i}"), kind: IncidentKind::Attack, corridor: None, convoy: None, site: None, vehicles: vec![], killed: u32::MAX, description: "shelling".into() };
+            v.apply(i, &Event::new(format!("e{i}"), "2026-03-14T10:00:00Z".parse().unwrap(), "hq", Body::Incident(incident)));
+        }
+        let md = super::markdown(&v.figures(), "Situation report", "test");
+        assert!(md.contains(&format!("Incidents (0 vehicles lost, {} killed)", 2 * u64::from(u32::MAX))), "{md}");
+    }
 }
