@@ -23,6 +23,16 @@ pub fn people(counts: &Counts) -> u64 {
     counts.values().map(|&n| u64::from(n)).sum()
 }
 
+/// Largest tonnage of one aid delivery or airdrop (ten million tonnes).
+pub const MAX_TONNES: f64 = 1e7;
+/// Largest area of one district or clearance record (a billion hectares,
+/// ten million km²).
+pub const MAX_HECTARES: f64 = 1e9;
+/// Largest length of road of one clearance record (ten million km).
+pub const MAX_ROAD_KM: f64 = 1e7;
+/// Largest figure of one claim (a trillion).
+pub const MAX_FIGURE: f64 = 1e12;
+
 /// One operational fact: the envelope (`v`, `id`, `time`, `author`) around
 /// one kind of fact (`body`). Its canonical JSON (compact, fields in this
 /// order, maps sorted by key) is the leaf the ledger hashes.
@@ -565,8 +575,8 @@ pub struct AidDelivery {
     pub delivery: String,
     /// What was delivered (food parcels, water, medical supplies, …).
     pub commodity: String,
-    /// How much, tonnes (0 or more).
-    #[schema(minimum = 0.0)]
+    /// How much, tonnes (0 to 10,000,000).
+    #[schema(minimum = 0.0, maximum = 1e7)]
     pub tonnes: f64,
     /// Families served (a count).
     pub families: u32,
@@ -589,8 +599,8 @@ pub struct Airdrop {
     pub position: Position,
     /// What was dropped.
     pub contents: String,
-    /// How much, tonnes (0 or more).
-    #[schema(minimum = 0.0)]
+    /// How much, tonnes (0 to 10,000,000).
+    #[schema(minimum = 0.0, maximum = 1e7)]
     pub tonnes: f64,
     /// Whether it was recovered by the people it was meant for.
     pub recovered: bool,
@@ -691,13 +701,13 @@ pub struct Clearance {
     pub hazard: Option<String>,
     /// The district (declared earlier).
     pub district: String,
-    /// Area cleared, hectares (0 or more). Within a hazard area, all its
+    /// Area cleared, hectares (0 to 1,000,000,000). Within a hazard area, all its
     /// records together may not exceed the area's own (with 0.1 % and
     /// 0.01 ha of slack for rounding).
-    #[schema(minimum = 0.0)]
+    #[schema(minimum = 0.0, maximum = 1e9)]
     pub hectares: f64,
-    /// Road cleared, kilometres (0 or more).
-    #[schema(minimum = 0.0)]
+    /// Road cleared, kilometres (0 to 10,000,000).
+    #[schema(minimum = 0.0, maximum = 1e7)]
     pub road_km: f64,
     /// Buildings cleared (a count).
     pub buildings: u32,
@@ -743,8 +753,8 @@ pub struct District {
     pub name_ar: String,
     /// A point inside it.
     pub position: Position,
-    /// Its area, hectares (0 or more).
-    #[schema(minimum = 0.0)]
+    /// Its area, hectares (0 to 1,000,000,000).
+    #[schema(minimum = 0.0, maximum = 1e9)]
     pub hectares: f64,
 }
 
@@ -800,8 +810,9 @@ pub struct Claim {
     pub date: chrono::NaiveDate,
     /// The claim's words.
     pub text: String,
-    /// The figure claimed (0 or more), in the unit of `measure`.
-    #[schema(minimum = 0.0)]
+    /// The figure claimed (0 to 10¹²), in the unit of `measure`: people,
+    /// families, tonnes, hectares, km or buildings.
+    #[schema(minimum = 0.0, maximum = 1e12)]
     pub figure: f64,
     /// What the figure counts: `withdrawn` (people who left),
     /// `withdrawn:CORRIDOR` (through one declared corridor), `group:GROUP`
@@ -1012,12 +1023,12 @@ fn check_body(at: &str, body: &Body) -> Result<(), FieldError> {
             }
             Body::AidDelivered(a) => {
                 check_id(&f("delivery"), &a.delivery)?;
-                check_nonneg(&f("tonnes"), a.tonnes)?;
+                check_amount(&f("tonnes"), a.tonnes, MAX_TONNES)?;
             }
             Body::Airdrop(a) => {
                 check_id(&f("airdrop"), &a.airdrop)?;
                 check_position(&f("position"), a.position)?;
-                check_nonneg(&f("tonnes"), a.tonnes)?;
+                check_amount(&f("tonnes"), a.tonnes, MAX_TONNES)?;
             }
             Body::HazardDeclared(h) => {
                 check_id(&f("hazard"), &h.hazard)?;
@@ -1025,8 +1036,8 @@ fn check_body(at: &str, body: &Body) -> Result<(), FieldError> {
             }
             Body::ClearanceRecorded(c) => {
                 check_id(&f("record"), &c.record)?;
-                check_nonneg(&f("hectares"), c.hectares)?;
-                check_nonneg(&f("road_km"), c.road_km)?;
+                check_amount(&f("hectares"), c.hectares, MAX_HECTARES)?;
+                check_amount(&f("road_km"), c.road_km, MAX_ROAD_KM)?;
                 if c.completes && c.hazard.is_none() {
                     return Err(FieldError::new(f("completes"), "only a clearance of a hazard area can complete it: name the hazard"));
                 }
@@ -1035,11 +1046,11 @@ fn check_body(at: &str, body: &Body) -> Result<(), FieldError> {
             Body::DistrictDeclared(d) => {
                 check_id(&f("district"), &d.district)?;
                 check_position(&f("position"), d.position)?;
-                check_nonneg(&f("hectares"), d.hectares)?;
+                check_amount(&f("hectares"), d.hectares, MAX_HECTARES)?;
             }
             Body::ClaimRecorded(c) => {
                 check_id(&f("claim"), &c.claim)?;
-                check_nonneg(&f("figure"), c.figure)?;
+                check_amount(&f("figure"), c.figure, MAX_FIGURE)?;
                 let known = CLAIM_MEASURES.iter().any(|m| match m.split_once(':') {
                     Some((head, _)) => c.measure.strip_prefix(head).and_then(|r| r.strip_prefix(':')).is_some_and(|id| !id.is_empty()),
                     None => c.measure == *m,
@@ -1089,9 +1100,15 @@ fn check_id(field: &str, id: &str) -> Result<(), FieldError> {
     Ok(())
 }
 
-fn check_nonneg(field: &str, x: f64) -> Result<(), FieldError> {
+/// A quantity: finite, 0 or more, and at most `max` (a bound no real
+/// operation reaches, so that no sum of them overflows to infinity in a
+/// view, a report or a chart).
+fn check_amount(field: &str, x: f64, max: f64) -> Result<(), FieldError> {
     if !x.is_finite() || x < 0.0 {
         return Err(FieldError::new(field, format!("{x} is not a non-negative number")));
+    }
+    if x > max {
+        return Err(FieldError::new(field, format!("{x} is more than any one record can hold (at most {max:e}): check the unit")));
     }
     Ok(())
 }

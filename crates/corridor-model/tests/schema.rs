@@ -230,6 +230,12 @@ fn the_schema_bounds_are_enforced_by_check() {
         ("hazard_declared", "/ring/0", json!([7.41, 43.72, 10.0])),
         ("hazard_declared", "/ring/1/1", json!(91.0)),
         ("entry_corrected", "/reason", json!("")),
+        ("aid_delivered", "/tonnes", json!(1.1e7)),
+        ("airdrop", "/tonnes", json!(1.7e308)),
+        ("district_declared", "/hectares", json!(2e9)),
+        ("clearance_recorded", "/hectares", json!(1.5e9)),
+        ("clearance_recorded", "/road_km", json!(1e8)),
+        ("claim_recorded", "/figure", json!(1e13)),
     ];
     for (kind, ptr, value) in cases {
         let mut v = kinds[*kind].clone();

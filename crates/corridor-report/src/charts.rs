@@ -47,6 +47,10 @@ fn line(title: &str, labels: &[String], values: &[f64], colour: RGBColor, unit: 
         let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
         root.fill(&WHITE).map_err(|e| e.to_string())?;
         let max = values.iter().copied().fold(1.0, f64::max);
+        if !(max * 1.1).is_finite() {
+            // plotters loops for ever on an infinite axis
+            return Err(format!("{title}: values too large to chart"));
+        }
         let n = values.len().max(2) - 1;
         let step = labels.len().div_ceil(8).max(1);
         let mut chart = ChartBuilder::on(&root)
@@ -103,4 +107,16 @@ pub fn clearance_progress(f: &Figures) -> Svg {
     let labels: Vec<String> = days.keys().map(|d| d.format("%d %b %y").to_string()).collect();
     let values: Vec<f64> = days.values().map(|c| c.hectares).collect();
     line("Mine clearance: hectares cleared, cumulative", &labels, &values, RGBColor(214, 39, 40), "ha").ok()
+}
+
+#[cfg(test)]
+mod tests {
+    /// An axis to infinity made plotters loop for ever (a report on a log
+    /// whose clearance records summed past f64::MAX never finished).
+    #[test]
+    fn values_too_large_are_not_charted() {
+        let labels = vec!["a".to_string(), "b".to_string()];
+        assert!(super::line("t", &labels, &[1.0, f64::MAX], super::RGBColor(0, 0, 0), "ha").is_err());
+        assert!(super::line("t", &labels, &[1.0, 2e9], super::RGBColor(0, 0, 0), "ha").is_ok());
+    }
 }
