@@ -513,3 +513,34 @@ pub fn app(state: Arc<AppState>) -> Router {
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(state)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `/openapi.json` describes events with the model's schema (every
+    /// kind, every field), not a bare `type: object`, on the way in and
+    /// out, with an example request of every kind.
+    #[test]
+    fn the_openapi_document_has_the_event_schema() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let schemas = &doc["components"]["schemas"];
+        let model = corridor_model::reference::schemas_json();
+        for (name, s) in &model {
+            assert_eq!(&schemas[name], s, "components.schemas.{name} is the model's");
+        }
+        let kinds: Vec<&str> = schemas["Body"]["oneOf"].as_array().unwrap().iter().map(|v| v["required"][0].as_str().unwrap()).collect();
+        assert_eq!(kinds.len(), corridor_model::examples().len());
+        assert_eq!(schemas["Passage"]["properties"]["counts"]["additionalProperties"]["format"], "uint32");
+        let post = &doc["paths"]["/api/v1/events"]["post"]["requestBody"]["content"]["application/json"];
+        assert_eq!(post["schema"]["$ref"], "#/components/schemas/EventBatch");
+        let batch = &schemas["EventBatch"]["oneOf"];
+        assert_eq!(batch[0]["$ref"], "#/components/schemas/Event");
+        assert_eq!(batch[1]["items"]["$ref"], "#/components/schemas/Event");
+        for k in &kinds {
+            assert_eq!(post["examples"][k]["value"]["body"][k].is_object(), true, "an example request of {k}");
+        }
+        assert_eq!(schemas["Entry"]["properties"]["event"]["$ref"], "#/components/schemas/Event");
+        assert!(!doc.to_string().contains("EventEnvelope"));
+    }
+}
