@@ -303,7 +303,9 @@ fn ty(s: &Value) -> String {
     let mut out = match t {
         "array" => {
             let item = if let Some(prefix) = s["items"]["prefixItems"].as_array() {
-                format!("[{}]", prefix.iter().map(ty).collect::<Vec<_>>().join(", "))
+                // `[longitude: number, -180 to 180; latitude: …]`
+                let part = |p: &Value| format!("{}: {}", text(p).split(',').next().unwrap_or_default(), ty(p));
+                format!("[{}]", prefix.iter().map(part).collect::<Vec<_>>().join("; "))
             } else {
                 ty(&s["items"])
             };
