@@ -290,7 +290,7 @@ pub async fn public_notices(State(st): St, ConnectInfo(addr): ConnectInfo<Socket
     responses((status = 200, description = "GeoJSON FeatureCollection", body = Object, content_type = "application/geo+json"), (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn public_map(State(st): St, ConnectInfo(addr): ConnectInfo<SocketAddr>) -> ApiResult<Response> {
     limited(&st, addr)?;
-    let g = st.options.map_geojson.clone().ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "this server was started without a map (corridor serve --map FILE.cnet)"))?;
+    let g = st.options.map_geojson.clone().ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "this server has no map: the log declares no operation (operation_declared names the operation's map) and the server was started without one; declare the operation (`corridor apply`), or restart with `corridor serve --map FILE.cnet`"))?;
     Ok(([(header::CONTENT_TYPE, "application/geo+json")], g).into_response())
 }
 

@@ -70,9 +70,30 @@ pub struct PublicReconciliation {
     pub overdue: usize,
 }
 
+/// The operation, as the public sees it: what it is called, the time zone
+/// its hours are given in, its languages and whose map it is drawn on.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PublicOperation {
+    pub id: String,
+    pub name: String,
+    /// IANA time zone, e.g. `Europe/Monaco`.
+    pub timezone: String,
+    pub languages: Vec<String>,
+    pub map: PublicMap,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PublicMap {
+    pub name: String,
+    pub attribution: String,
+}
+
 /// Everything the public may see: aggregates only.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct PublicSummary {
+    /// The operation the log declares (none for a log without
+    /// `operation_declared`: times are then shown in UTC).
+    pub operation: Option<PublicOperation>,
     /// Entries in the log.
     pub size: u64,
     /// The time of the latest event (the operation's clock).
@@ -128,6 +149,7 @@ pub struct Rendered {
 pub struct Fold {
     size: u64,
     last_time: Option<DateTime<Utc>>,
+    operation: Option<PublicOperation>,
     views: Views,
     corridors: BTreeMap<String, CorridorState>,
     corridors_of: BTreeMap<String, BTreeSet<String>>,
@@ -160,6 +182,15 @@ impl Fold {
         self.size = index + 1;
         self.last_time = Some(self.last_time.map_or(e.time, |t| t.max(e.time)));
         match &e.body {
+            Body::OperationDeclared(o) if self.operation.is_none() => {
+                self.operation = Some(PublicOperation {
+                    id: o.operation.clone(),
+                    name: o.name.clone(),
+                    timezone: o.timezone.clone(),
+                    languages: o.languages.clone(),
+                    map: PublicMap { name: o.map.name.clone(), attribution: o.map.attribution.clone() },
+                });
+            }
             Body::CorridorDeclared(c) => {
                 for k in &c.checkpoints {
                     self.corridors_of.entry(k.id.clone()).or_default().insert(c.corridor.clone());
@@ -180,7 +211,7 @@ impl Fold {
         }
         if matches!(
             e.body,
-            Body::GroupsDefined(_) | Body::SiteDeclared(_) | Body::CorridorDeclared(_) | Body::CorridorOpened(_) | Body::CorridorClosed(_) | Body::TruceWindowDeclared(_) | Body::TruceWindowChanged(_)
+            Body::OperationDeclared(_) | Body::GroupsDefined(_) | Body::SiteDeclared(_) | Body::CorridorDeclared(_) | Body::CorridorOpened(_) | Body::CorridorClosed(_) | Body::TruceWindowDeclared(_) | Body::TruceWindowChanged(_)
         ) {
             self.notice_events.push(e.clone());
         }
@@ -204,6 +235,7 @@ impl Fold {
             lost += i.vehicles_lost as u64;
         }
         let summary = PublicSummary {
+            operation: self.operation.clone(),
             size: self.size,
             as_of: self.last_time,
             groups: f.groups.clone(),

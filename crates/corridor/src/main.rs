@@ -105,7 +105,7 @@ enum Command {
     Serve {
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: String,
-        /// The road network the dashboard draws (.cnet); default the built-in Aleppo district network.
+        /// The road network the dashboard draws (.cnet); default the operation's map (DATA_DIR/map.cnet). For a log that declares an operation, it must be the file the log declares (same SHA-256).
         #[arg(long)]
         map: Option<PathBuf>,
         /// Public requests per second allowed from one address (bursts of twice that).
@@ -639,10 +639,14 @@ fn report_cmd(
     let mut d = DataDir::open(dir)?;
     let (mut store, cp) = signed_store(&mut d)?;
     let mut views = Views::new();
+    let mut operation: Option<corridor_model::Operation> = None;
     // Declarations always count (a district declared before --from is still
     // that district); other facts only within the range.
     each_entry(store.as_mut(), 0, cp.size, |e| {
         let event = parse_leaf(&e.leaf).map_err(|err| anyhow::anyhow!("entry {}: {err}; run `corridor verify`", e.index))?;
+        if let (None, corridor_model::Body::OperationDeclared(o)) = (&operation, &event.body) {
+            operation = Some(o.clone());
+        }
         let inside = from.is_none_or(|f| event.time >= f) && to.is_none_or(|t| event.time < t);
         if inside || event.body.declares() {
             views.apply(e.index, &event);
@@ -655,20 +659,28 @@ fn report_cmd(
         (None, None) => String::new(),
         (f, t) => format!(", events from {} to {}", f.map_or("the start".into(), |f| f.to_rfc3339()), t.map_or("the end".into(), |t| t.to_rfc3339())),
     };
-    let provenance = format!("Log `{}` in {}, signed checkpoint of size {} with root `{root}`{range}.", d.config.origin, dir.display(), cp.size);
+    // The operation and the zone its times are given in.
+    let (zone, operation) = match &operation {
+        Some(o) => (
+            o.tz().unwrap_or(chrono_tz::Tz::UTC),
+            format!("Operation `{}` ({}); times in {} local time, with their UTC offset.", o.operation, o.name, o.timezone),
+        ),
+        None => (chrono_tz::Tz::UTC, "The log declares no operation (operation_declared): times in UTC.".to_string()),
+    };
+    let provenance = format!("{operation} Log `{}` in {}, signed checkpoint of size {} with root `{root}`{range}.", d.config.origin, dir.display(), cp.size);
     let title = "Situation report";
     let text = match (format, table) {
         ("hxl", "evacuation") => corridor_report::hxl_evacuation(&figures),
         ("hxl", _) => corridor_report::hxl_districts(&figures),
-        ("html", _) => corridor_report::html::page(&corridor_report::document(&figures, title, &provenance)),
+        ("html", _) => corridor_report::html::page(&corridor_report::document(&figures, title, &provenance, zone)),
         ("pdf", _) => {
             let out = out.ok_or_else(|| anyhow::anyhow!("--format pdf needs --out FILE.pdf"))?;
-            let html = corridor_report::html::page(&corridor_report::document(&figures, title, &provenance));
+            let html = corridor_report::html::page(&corridor_report::document(&figures, title, &provenance, zone));
             corridor_report::pdf::html_to_pdf(&html, out).map_err(|e| anyhow::anyhow!(e))?;
             println!("wrote {}", out.display());
             return Ok(());
         }
-        _ => corridor_report::markdown(&figures, title, &provenance),
+        _ => corridor_report::markdown(&figures, title, &provenance, zone),
     };
     match out {
         Some(p) => std::fs::write(p, text).with_context(|| format!("cannot write {}", p.display()))?,

@@ -2,6 +2,11 @@
 //! CAP 1.2 alerts, A4 leaflets or loudspeaker scripts, and (for SMS) sent
 //! through the outbox; every notice sent or published is recorded in the
 //! log as `notice_issued` with counts and hashes, never phone numbers.
+//!
+//! Hours are in the time zone of the log's `operation_declared`, and
+//! leaflets are drawn on the operation's map (`DATA_DIR/map.cnet`, checked
+//! against the declared SHA-256). A log that declares no operation gets
+//! hours in UTC and leaflets without a map, each with a note saying so.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -9,7 +14,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use chrono::{DateTime, Utc};
 use corridor_ledger::Appended;
-use corridor_model::{Body, Channel, Event, Notice};
+use corridor_model::{Body, Channel, Event, Notice, Operation};
 use corridor_notify::{cap, content, leaflet, send, sms, speech, Lang, NoticeSpec, Part, Renderer};
 use sha2::{Digest, Sha256};
 
@@ -48,6 +53,10 @@ pub fn run(dir: &Path, a: &NoticeArgs) -> Result<()> {
     if a.send.is_some() && a.format != "sms" {
         bail!("--send is for --format sms; CAP alerts, leaflets and scripts are written to --out");
     }
+    let operation = Operation::declared(&events);
+    if operation.is_none() {
+        eprintln!("note: the log declares no operation (operation_declared), so hours are given in UTC; declare the operation with its time zone and map (`corridor apply`) for local hours");
+    }
     let list = content::current(&events, at, a.corridor.as_deref(), a.window.as_deref())?;
     if list.is_empty() {
         println!("no corridor is open or scheduled in the log as of {} (windows that have ended are not announced; pass --at to look at another instant)", at.to_rfc3339());
@@ -72,10 +81,17 @@ pub fn run(dir: &Path, a: &NoticeArgs) -> Result<()> {
         }
         "pdf" => {
             let out = out_dir(a)?;
-            let router = corridor_geo::Router::new(corridor_geo::PreparedNetwork::prepare(corridor_geo::aleppo::builtin_network()?));
+            // The operation's map, checked before any leaflet is written.
+            let router = match operation {
+                Some(op) => Some(corridor_geo::Router::new(d.operation_map(op)?)),
+                None => {
+                    eprintln!("note: the log declares no operation, so there is no map to draw: the leaflets show the text only");
+                    None
+                }
+            };
             for n in &list {
-                let map = leaflet::map_layer(&router, n)?;
-                let html = leaflet::html(n, &renderer, Some(&map))?;
+                let map = router.as_ref().map(|r| leaflet::map_layer(r, n)).transpose()?;
+                let html = leaflet::html(n, &renderer, map.as_ref())?;
                 let path = out.join(format!("{}.pdf", n.id));
                 leaflet::pdf(&html, &path)?;
                 println!("{}  {:?}: {}", n.id, n.kind, path.display());

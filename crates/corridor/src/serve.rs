@@ -9,18 +9,41 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use chrono::{DateTime, Utc};
 use corridor_geo::export;
-use corridor_model::Body;
+use corridor_model::{Body, Operation};
 use corridor_server::{AppState, Options, Role, TokenStore};
 
 use corridor::datadir::DataDir;
 
-/// The map the dashboard draws: a `.cnet` file, or the built-in Aleppo network.
-fn map_geojson(map: Option<&Path>) -> Result<String> {
-    let net = match map {
-        Some(m) => corridor::map::load(m)?.net,
-        None => corridor_geo::aleppo::builtin_network().context("building the Aleppo district network")?,
+/// The map the dashboard draws: the operation's map (`DATA_DIR/map.cnet`,
+/// or `--map FILE`, either checked against the SHA-256 the log declares);
+/// for a log that declares no operation, `--map FILE` as given, or none.
+fn map_geojson(d: &DataDir, op: Option<&Operation>, map: Option<&Path>) -> Result<Option<String>> {
+    let net = match (op, map) {
+        (Some(op), Some(m)) => d.declared_map_file(m, op)?.net,
+        (Some(op), None) => d.operation_map(op)?.net,
+        (None, Some(m)) => corridor::map::load(m)?.net,
+        (None, None) => {
+            eprintln!("note: the log declares no operation (operation_declared) and no --map was given: the dashboard shows no map, and hours are in UTC");
+            return Ok(None);
+        }
     };
-    Ok(serde_json::to_string(&export::collection(export::network_features(&net), &net.meta.attribution))?)
+    Ok(Some(serde_json::to_string(&export::collection(export::network_features(&net), &net.meta.attribution))?))
+}
+
+/// The operation the log declares: its first `operation_declared` (read in
+/// chunks, so a log that starts with it costs one chunk).
+fn declared_operation(ledger: &corridor_ledger::Ledger) -> Result<Option<Operation>> {
+    let (mut at, len) = (0, ledger.len());
+    while at < len {
+        let stop = (at + 1000).min(len);
+        for (_, e) in ledger.events(at, stop).context("reading the log")? {
+            if let Body::OperationDeclared(o) = e.body {
+                return Ok(Some(o));
+            }
+        }
+        at = stop;
+    }
+    Ok(None)
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
@@ -34,7 +57,8 @@ async fn bind(listen: &str) -> Result<tokio::net::TcpListener> {
 pub fn serve(dir: &Path, listen: &str, map: Option<&Path>, public_rate: f64) -> Result<()> {
     let mut d = DataDir::open(dir)?;
     let ledger = Arc::new(d.ledger()?);
-    let options = Options { public_rate, map_geojson: Some(map_geojson(map)?) };
+    let op = declared_operation(&ledger)?;
+    let options = Options { public_rate, map_geojson: map_geojson(&d, op.as_ref(), map)? };
     let state = AppState::new(ledger, TokenStore::open(dir), options, dir)?;
     runtime()?.block_on(async {
         let listener = bind(listen).await?;

@@ -43,6 +43,7 @@ impl Server {
     fn start() -> Server {
         let dir = tempfile::tempdir().unwrap();
         common::ok(dir.path(), &["demo"]);
+        common::declare_aleppo(dir.path());
         let (hq, _) = token(dir.path(), &["--role", "hq"]);
         let mut child = Command::new(env!("CARGO_BIN_EXE_corridor"))
             .arg("--data-dir")

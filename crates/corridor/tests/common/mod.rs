@@ -52,3 +52,43 @@ pub fn backends(tag: &str) -> Vec<(String, Vec<String>)> {
     }
     v
 }
+
+/// `../shared/data/PATH`.
+pub fn shared(path: &str) -> String {
+    format!("{}/../../../shared/data/{path}", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Whether the log in `dir` declares an operation.
+pub fn declares_operation(dir: &Path) -> bool {
+    ok(dir, &["log", "show", "--json"]).lines().any(|l| l.contains(r#""operation_declared":"#))
+}
+
+/// Declares operation `id` in `zone` on the prepared network `cnet`: copies
+/// it to `DIR/map.cnet` and appends the `operation_declared` event with its
+/// SHA-256, dated `time`.
+pub fn declare_operation(dir: &Path, id: &str, name: &str, zone: &str, cnet: &Path, map_name: &str, time: &str) {
+    let bytes = std::fs::read(cnet).unwrap();
+    std::fs::write(dir.join("map.cnet"), &bytes).unwrap();
+    let event = serde_json::json!({
+        "v": 1, "id": format!("operation-{id}"), "time": time, "author": "hq",
+        "body": {"operation_declared": {
+            "operation": id, "name": name, "timezone": zone, "languages": ["ar", "en"],
+            "map": {"name": map_name, "attribution": "© OpenStreetMap contributors, ODbL", "sha256": corridor::datadir::sha256_hex(&bytes)}
+        }}
+    });
+    let file = dir.join(format!("operation-{id}.json"));
+    std::fs::write(&file, event.to_string()).unwrap();
+    ok(dir, &["log", "append", file.to_str().unwrap()]);
+}
+
+/// The demo's log declared as the Aleppo operation (Asia/Damascus, the
+/// district network as `map.cnet`), unless `corridor demo` declared it
+/// itself.
+pub fn declare_aleppo(dir: &Path) {
+    if declares_operation(dir) {
+        return;
+    }
+    let cnet = dir.join("aleppo-districts.cnet");
+    ok(dir, &["import", "--districts", &shared("aleppo/neighborhoods.geojson"), "--out", cnet.to_str().unwrap()]);
+    declare_operation(dir, "aleppo-2016", "Eastern Aleppo, December 2016", "Asia/Damascus", &cnet, "aleppo-districts", "2016-12-15T00:00:00Z");
+}
