@@ -158,6 +158,22 @@ try {
   assert.equal(await page.textContent('#withdrawn'), '32,824');
   assert.equal(p.corridors['fuah-kafarya-aleppo'].people, 1_540);
 
+  // Times in the operation's zone (Asia/Damascus, UTC+2 in December 2016;
+  // UTC for a log that declares no operation), with its name and map.
+  const op = s.operation, zone = op ? op.timezone : 'UTC';
+  const offset = { 'Asia/Damascus': 2, UTC: 0 }[zone];
+  assert.ok(offset !== undefined, `a zone this test knows: ${zone}`);
+  assert.equal(await page.getAttribute('#as-of', 'data-zone'), zone);
+  const asOf = new Date(s.as_of), pad = n => String(n).padStart(2, '0');
+  const hhmm = `${pad((asOf.getUTCHours() + offset) % 24)}:${pad(asOf.getUTCMinutes())} ${offset ? 'UTC+' + offset : 'UTC'}`;
+  assert.ok((await page.textContent('#as-of')).endsWith(hhmm), `as of ${await page.textContent('#as-of')}, want … ${hhmm}`);
+  if (op) {
+    assert.equal(await page.textContent('#operation'), op.name);
+    assert.ok((await page.textContent('#attribution')).includes(op.map.attribution), 'the declared map\'s attribution');
+  } else {
+    assert.ok(await page.isHidden('#operation'), 'no operation, no name');
+  }
+
   // Convoy markers: one per convoy, at its furthest checkpoint.
   await sleep(800);
   const list = await api('/api/v1/convoys', true);
