@@ -551,11 +551,15 @@ fn checked_walk(d: &mut DataDir, key: Option<&str>, on_event: &mut dyn FnMut(u64
     let report = verify_log(store.as_mut(), &verifier, None, on_event)?;
     if !report.ok() {
         let mut msg = format!("the log in {} fails verification ({} problem(s)); nothing is read from it:", d.path.display(), report.problems.len());
-        for p in report.problems.iter().take(10) {
+        // The entries at fault first; of the checkpoints they break (every
+        // later one), the first.
+        let (named, other): (Vec<_>, Vec<_>) = report.problems.iter().partition(|p| p.index.is_some());
+        let shown: Vec<_> = named.iter().take(10).chain(other.first()).collect();
+        for p in &shown {
             msg.push_str(&format!("\n  {p}"));
         }
-        if report.problems.len() > 10 {
-            msg.push_str(&format!("\n  … and {} more", report.problems.len() - 10));
+        if report.problems.len() > shown.len() {
+            msg.push_str(&format!("\n  … and {} more", report.problems.len() - shown.len()));
         }
         msg.push_str(&format!(
             "\nrun `corridor verify --data-dir {}` for the whole check, and restore the log from a copy that verifies (or from a monitor's copy) before using it",
