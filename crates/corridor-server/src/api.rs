@@ -108,11 +108,14 @@ fn limited(st: &AppState, addr: SocketAddr) -> ApiResult<()> {
     st.limiter.take(addr.ip(), Instant::now()).map_err(|wait| ApiError::new(StatusCode::TOO_MANY_REQUESTS, format!("too many requests from {}: retry in {:.1} s", addr.ip(), wait)))
 }
 
-/// Events appended.
+/// Events appended (201), or all already in the log (200).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Appended {
-    /// Each event's index in the log, in the order sent.
+    /// Each event's index in the log, in the order sent (an event already
+    /// in the log, resent with the same content, keeps its original index).
     pub indexes: Vec<u64>,
+    /// How many of them were newly appended.
+    pub new: u64,
     /// The log's size after the append.
     pub size: u64,
 }
@@ -143,17 +146,19 @@ pub struct EventEnvelope {
 #[utoipa::path(post, path = "/api/v1/events", tag = "write",
     request_body(content = EventEnvelope, description = "An event ({v, id, time, author, body}), an array of events, or JSON lines (see README: An event)", content_type = "application/json"),
     responses(
-        (status = 201, description = "Appended and durable", body = Appended),
+        (status = 200, description = "Every event was already in the log with the same content (a retry): nothing appended, original indexes", body = Appended),
+        (status = 201, description = "Appended and durable (events already in the log with the same content keep their index)", body = Appended),
         (status = 400, description = "Not JSON, or not events", body = ErrorBody),
         (status = 401, description = "No token, or an unknown, revoked or expired one", body = ErrorBody),
         (status = 403, description = "Outside the token's scope", body = ErrorBody),
-        (status = 409, description = "An id already in the log", body = ErrorBody),
+        (status = 409, description = "An id already in the log with other content (a different event), or being appended by a concurrent request", body = ErrorBody),
         (status = 413, description = "Body over 1 MiB", body = ErrorBody),
-        (status = 422, description = "Events refused by the model (unknown corridor, bad counts, …)", body = ErrorBody),
+        (status = 422, description = "Events refused by the model (unknown corridor, bad counts, …), or dated in the server's future beyond its allowed clock skew", body = ErrorBody),
         (status = 503, description = "Storage failed; nothing acknowledged", body = ErrorBody),
     ),
     security(("token" = [])))]
 pub async fn post_events(State(st): St, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> ApiResult<(StatusCode, Json<Appended>)> {
+    let now = chrono::Utc::now();
     let t = require(&st, &headers, &[Role::Hq, Role::Checkpoint, Role::Monitor], "writing events")?;
     let body = body.map_err(|e| match e {
         BytesRejection::FailedToBufferBody(_) => ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, format!("the body is over {} bytes (1 MiB): send fewer events per request", MAX_BODY)),
@@ -171,17 +176,48 @@ pub async fn post_events(State(st): St, headers: HeaderMap, body: Result<Bytes, 
     }
     {
         let f = st.fold.read().unwrap_or_else(|p| p.into_inner());
-        crate::scope::authorize(&t, &events, f.corridors_of()).map_err(|e| ApiError::new(StatusCode::FORBIDDEN, e.to_string()))?;
+        let at = |id: &str| st.ledger.with_registry(|r| r.passage_checkpoint(id));
+        crate::scope::authorize(&t, &events, f.corridors_of(), &at).map_err(|e| ApiError::new(StatusCode::FORBIDDEN, e.to_string()))?;
     }
-    let indexes = st.append(events).await.map_err(|e| match e {
-        AppendError::Replayed { .. } | AppendError::InFlight { .. } => ApiError::new(StatusCode::CONFLICT, e.to_string()),
+    let skew = st.options.max_clock_skew;
+    if let Some((i, e)) = events.iter().enumerate().find(|(_, e)| e.time > now + skew) {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!(
+                "event #{i} ({:?}) is dated {}, {} ahead of this server's clock ({}; at most {} s ahead is accepted): nothing from this batch was appended. Check the date and time (and time zone) of the device that recorded it; a fact is recorded when it happens",
+                e.id,
+                e.time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                humanize(e.time - now),
+                now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                skew.num_seconds()
+            ),
+        ));
+    }
+    let outcome = st.append(events).await.map_err(|e| match e {
+        AppendError::InFlight { .. } => ApiError::new(StatusCode::CONFLICT, e.to_string()),
         AppendError::Ledger(l) => match l {
             corridor_ledger::LedgerError::Invalid { .. } => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, l.to_string()),
-            corridor_ledger::LedgerError::Conflict { .. } => ApiError::new(StatusCode::CONFLICT, l.to_string()),
+            corridor_ledger::LedgerError::Conflict { position, id, index } => ApiError::new(
+                StatusCode::CONFLICT,
+                format!("event #{position}: id {id:?} is already in the log at index {index} as a different event (its content differs from what you sent): nothing from this batch was appended. A resend of the same event is answered with its index; a new fact needs a new id; to change a recorded fact, record an entry_corrected naming {id:?}"),
+            ),
             other => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, other.to_string()),
         },
     })?;
-    Ok((StatusCode::CREATED, Json(Appended { indexes, size: st.ledger.len() })))
+    let new = outcome.iter().filter(|o| matches!(o, corridor_ledger::Appended::New(_))).count() as u64;
+    let status = if new == 0 { StatusCode::OK } else { StatusCode::CREATED };
+    Ok((status, Json(Appended { indexes: outcome.into_iter().map(corridor_ledger::Appended::index).collect(), new, size: st.ledger.len() })))
+}
+
+/// A duration in words: `2 h 5 min`, `40 s`.
+fn humanize(d: chrono::Duration) -> String {
+    let s = d.num_seconds();
+    match s {
+        s if s >= 86_400 => format!("{} days", s / 86_400),
+        s if s >= 3600 => format!("{} h {} min", s / 3600, s % 3600 / 60),
+        s if s >= 60 => format!("{} min", s / 60),
+        s => format!("{s} s"),
+    }
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use corridor_model::{Body, Event};
 use corridor_notify::{content, Lang, Part, Renderer};
-use corridor_views::{Tally, Views};
+use corridor_views::{CorridorStatus, Tally, Views};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -32,7 +32,10 @@ pub struct PublicCorridor {
     pub id: String,
     pub name: String,
     pub name_ar: Option<String>,
+    /// Open to traffic now (neither closed by hq nor halted).
     pub open: bool,
+    /// `open`, `closed` or `halted` (an incident stopped it until it resumes).
+    pub status: String,
     /// Checkpoints in order (entry first).
     pub checkpoints: Vec<PublicCheckpoint>,
 }
@@ -108,7 +111,6 @@ pub struct PublicNotice {
 struct CorridorState {
     name: String,
     name_ar: Option<String>,
-    open: bool,
     checkpoints: Vec<PublicCheckpoint>,
 }
 
@@ -127,7 +129,6 @@ pub struct Rendered {
 #[derive(Default)]
 pub struct Fold {
     size: u64,
-    last_time: Option<DateTime<Utc>>,
     views: Views,
     corridors: BTreeMap<String, CorridorState>,
     corridors_of: BTreeMap<String, BTreeSet<String>>,
@@ -155,10 +156,20 @@ impl Fold {
         &self.corridors_of
     }
 
+    /// Whether the fold met a correction of an entry it had applied: it
+    /// must then be rebuilt from the log into [`replaying`](Self::replaying).
+    pub fn needs_replay(&self) -> bool {
+        self.views.needs_replay()
+    }
+
+    /// An empty fold that knows this one's corrections.
+    pub fn replaying(&self) -> Fold {
+        Fold { views: self.views.replaying(), ..Fold::default() }
+    }
+
     pub fn apply(&mut self, index: u64, e: &Event) {
         self.views.apply(index, e);
         self.size = index + 1;
-        self.last_time = Some(self.last_time.map_or(e.time, |t| t.max(e.time)));
         match &e.body {
             Body::CorridorDeclared(c) => {
                 for k in &c.checkpoints {
@@ -172,9 +183,6 @@ impl Fold {
                     .iter()
                     .map(|k| PublicCheckpoint { id: k.id.clone(), name: k.name.clone(), name_ar: k.name_ar.clone(), lat: k.position.map(|p| p.lat), lon: k.position.map(|p| p.lon) })
                     .collect();
-            }
-            Body::CorridorOpened(r) | Body::CorridorClosed(r) => {
-                self.corridors.entry(r.corridor.clone()).or_default().open = matches!(e.body, Body::CorridorOpened(_));
             }
             _ => {}
         }
@@ -205,7 +213,7 @@ impl Fold {
         }
         let summary = PublicSummary {
             size: self.size,
-            as_of: self.last_time,
+            as_of: self.views.as_of(),
             groups: f.groups.clone(),
             withdrawn: (&f.withdrawn).into(),
             entered: (&f.entered).into(),
@@ -214,7 +222,10 @@ impl Fold {
             corridors: self
                 .corridors
                 .iter()
-                .map(|(id, c)| PublicCorridor { id: id.clone(), name: c.name.clone(), name_ar: c.name_ar.clone(), open: c.open, checkpoints: c.checkpoints.clone() })
+                .map(|(id, c)| {
+                    let status = self.views.corridors().get(id).map_or(CorridorStatus::Closed, |v| v.status);
+                    PublicCorridor { id: id.clone(), name: c.name.clone(), name_ar: c.name_ar.clone(), open: status == CorridorStatus::Open, status: status.name().into(), checkpoints: c.checkpoints.clone() }
+                })
                 .collect(),
             incidents,
             vehicles_lost: lost,
@@ -252,7 +263,7 @@ impl Fold {
     /// The notices current at the log's latest event (the operation's clock,
     /// so a replayed log shows what residents were told then).
     fn current_notices(&self) -> Vec<PublicNotice> {
-        let Some(at) = self.last_time else { return Vec::new() };
+        let Some(at) = self.views.as_of() else { return Vec::new() };
         let r = Renderer::built_in();
         content::current(&self.notice_events, at, None, None)
             .unwrap_or_default()

@@ -15,6 +15,7 @@ use corridor_model::parse::{parse_batch, parse_leaf};
 use corridor_views::Views;
 use indicatif::{ProgressBar, ProgressStyle};
 
+mod apply;
 mod notice;
 mod serve;
 
@@ -86,6 +87,14 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Declare the operation from a scenario file: append what it declares and the log lacks (operation with its time zone and map, sites, corridors with checkpoints placed on the map, windows, vehicles, agreements) and the changes it makes (truce_window_changed); the same file twice appends nothing.
+    Apply {
+        /// The scenario (TOML), e.g. crates/corridor-plan/scenarios/aleppo-2016.toml; its map is kept in the data directory.
+        file: PathBuf,
+        /// Print the events it would append, append nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Plan and simulate the reference case (eastern Aleppo, 15–22 December 2016) into the log and print its figures.
     Demo {
         /// Another scenario file (TOML) instead of the bundled one.
@@ -111,6 +120,9 @@ enum Command {
         /// Public requests per second allowed from one address (bursts of twice that).
         #[arg(long, default_value_t = 20.0)]
         public_rate: f64,
+        /// Refuse events dated further than this ahead of the server's clock (e.g. 5m, 90s, 1h).
+        #[arg(long, default_value = "5m", value_parser = parse_skew)]
+        max_clock_skew: chrono::Duration,
     },
     /// API tokens: create (shown once), list, revoke.
     #[command(subcommand)]
@@ -348,6 +360,22 @@ enum DebugCommand {
     CrashWriter,
 }
 
+/// `5m`, `90s`, `1h`, or seconds.
+fn parse_skew(s: &str) -> Result<chrono::Duration, String> {
+    let (n, unit) = s.trim().split_at(s.trim().find(|c: char| !c.is_ascii_digit()).unwrap_or(s.trim().len()));
+    let n: i64 = n.parse().map_err(|_| format!("{s:?} is not a duration: write e.g. 5m, 90s or 1h"))?;
+    let secs = match unit {
+        "" | "s" => n,
+        "m" | "min" => n * 60,
+        "h" => n * 3600,
+        _ => return Err(format!("{s:?}: the unit is s, m or h (e.g. 5m)")),
+    };
+    if !(0..=7 * 86_400).contains(&secs) {
+        return Err(format!("{s:?} is out of range: at most 7 days"));
+    }
+    Ok(chrono::Duration::seconds(secs))
+}
+
 fn main() {
     let cli = Cli::parse();
     if let Err(e) = run(cli) {
@@ -368,11 +396,12 @@ fn run(cli: Cli) -> Result<()> {
         Command::Verify { checkpoint, key, json } => verify(dir, checkpoint.as_deref(), key.as_deref(), json)?,
         Command::Demo { scenario, serve: true, listen, replay_minutes } => serve::demo_serve(dir, scenario.as_deref(), &listen, replay_minutes)?,
         Command::Demo { scenario, .. } => demo_cmd(dir, scenario.as_deref())?,
-        Command::Serve { listen, map, public_rate } => serve::serve(dir, &listen, map.as_deref(), public_rate)?,
+        Command::Serve { listen, map, public_rate, max_clock_skew } => serve::serve(dir, &listen, map.as_deref(), public_rate, max_clock_skew)?,
         Command::Token(TokenCommand::Create { role, checkpoint, key, expires_hours }) => serve::token_create(dir, &role, checkpoint, key, expires_hours)?,
         Command::Token(TokenCommand::List) => serve::token_list(dir)?,
         Command::Token(TokenCommand::Revoke { id }) => serve::token_revoke(dir, &id)?,
         Command::Plan { scenario } => plan_cmd(scenario.as_deref())?,
+        Command::Apply { file, dry_run } => apply::run(dir, &file, dry_run)?,
         Command::Notice { format, corridor, window, lang, send, at, out, templates, recipients, kannel_url, kannel_user, kannel_password, kannel_from, cap_sender } => notice::run(
             dir,
             &notice::NoticeArgs { format, corridor, window, lang, send, at, out, templates, recipients, kannel_url, kannel_user, kannel_password, kannel_from, cap_sender },
@@ -681,7 +710,7 @@ fn report_cmd(
 fn plan_cmd(scenario_file: Option<&Path>) -> Result<()> {
     let (sc, router) = demo::load(scenario_file)?;
     let (report, convoys) = corridor_plan::sim::plan_only(&sc, &router)?;
-    let tz: chrono_tz::Tz = sc.scenario.timezone.parse().unwrap_or(chrono_tz::Asia::Damascus);
+    let tz: chrono_tz::Tz = sc.scenario.timezone.parse().context("the scenario's time zone")?;
     let local = |t: chrono::DateTime<chrono::Utc>| t.with_timezone(&tz).format("%d %b %H:%M").to_string();
     println!("{} — plan at the start, with the truce windows known then (times {})", sc.scenario.name, sc.scenario.timezone);
     println!("{:<4} {:<22} {:>13} {:>13} {:>13} {:>8} {:>8} {:>8}", "#", "corridor", "leaves depot", "first in", "last out", "vehicles", "people", "wounded");
@@ -710,6 +739,8 @@ fn demo_cmd(dir: &Path, scenario_file: Option<&Path>) -> Result<()> {
     let origin = sc.scenario.origin.clone().unwrap_or_else(|| "corridor.invalid/scenario".into());
     let mut d = DataDir::open_or_init(dir, Some(origin))?;
     let ledger = d.ledger()?;
+    // The map the operation declares, kept beside its log.
+    d.install_map(&corridor_geo::netfile::to_bytes(router.prepared()))?;
     let total = outcome.events.len() as u64;
     let bar = if std::io::stderr().is_terminal() { ProgressBar::new(total) } else { ProgressBar::hidden() };
     bar.set_style(ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} events").expect("valid template"));
@@ -731,7 +762,7 @@ fn demo_cmd(dir: &Path, scenario_file: Option<&Path>) -> Result<()> {
     );
     println!("{total} events simulated, {new} newly appended to {}", dir.display());
     println!();
-    let tz: chrono_tz::Tz = sc.scenario.timezone.parse().unwrap_or(chrono_tz::Asia::Damascus);
+    let tz: chrono_tz::Tz = sc.scenario.timezone.parse().context("the scenario's time zone")?;
     let local = |t: chrono::DateTime<chrono::Utc>| t.with_timezone(&tz).format("%d %b %H:%M %Z").to_string();
     println!("plans (the planner ran at the start and after every disruption; times in {}):", sc.scenario.timezone);
     for p in &outcome.plans {
