@@ -305,6 +305,36 @@ pub async fn get_convoy(State(st): St, headers: HeaderMap, Path(id): Path<String
     Ok(Json(serde_json::json!({ "convoy": id, "state": c, "vehicles": vehicles })))
 }
 
+/// A checkpoint's view: its corridor's status and windows, the passages counted there (corrections applied) and their corrections, the vehicles expected there (its own checkpoint token, hq and monitors).
+#[utoipa::path(get, path = "/api/v1/checkpoints/{id}", tag = "read", params(("id" = String, Path, description = "Checkpoint id")),
+    responses((status = 200, body = crate::fold::CheckpointView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("token" = [])))]
+pub async fn get_checkpoint_view(State(st): St, headers: HeaderMap, Path(id): Path<String>) -> ApiResult<Json<crate::fold::CheckpointView>> {
+    let t = require(&st, &headers, &[Role::Hq, Role::Monitor, Role::Checkpoint], "a checkpoint's view")?;
+    if t.role == Role::Checkpoint && t.checkpoint.as_deref() != Some(id.as_str()) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            format!("this token is for checkpoint {:?}: it reads that checkpoint's view only (GET /api/v1/checkpoints/{})", t.checkpoint.as_deref().unwrap_or(""), t.checkpoint.as_deref().unwrap_or("")),
+        ));
+    }
+    // An officer reads right after recording: show what the log holds now.
+    if st.fold.read().unwrap_or_else(|p| p.into_inner()).size() < st.ledger.len() {
+        let s = st.clone();
+        let _ = tokio::task::spawn_blocking(move || s.catch_up()).await;
+    }
+    let f = st.fold.read().unwrap_or_else(|p| p.into_inner());
+    f.checkpoint_view(&id).map(Json).ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("no checkpoint {id:?} is declared in the log")))
+}
+
+/// The caller's token: its role and, for a checkpoint token, its checkpoint (so an app knows what to show).
+#[utoipa::path(get, path = "/api/v1/whoami", tag = "read",
+    responses((status = 200, body = Object), (status = 401, body = ErrorBody)),
+    security(("token" = [])))]
+pub async fn whoami(State(st): St, headers: HeaderMap) -> ApiResult<Json<serde_json::Value>> {
+    let t = require(&st, &headers, &[Role::Hq, Role::Monitor, Role::Checkpoint], "whoami")?;
+    Ok(Json(serde_json::json!({ "id": t.id, "role": t.role.name(), "checkpoint": t.checkpoint, "author": t.author(), "expires": t.expires })))
+}
+
 /// What the public may see: aggregates by corridor, day and group; corridors open or closed; incident counts.
 #[utoipa::path(get, path = "/api/v1/public/summary", tag = "public",
     responses((status = 200, body = PublicSummary), (status = 429, body = ErrorBody)))]
@@ -470,7 +500,7 @@ pub async fn feed(State(st): St, ConnectInfo(addr): ConnectInfo<SocketAddr>, q: 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Corridor operations API", description = "Writes are events appended to the tamper-evident log; reads are folds of it. Tokens: `corridor token create`."),
-    paths(post_events, get_events, get_figures, get_reconciliation, get_convoys, get_convoy, public_summary, public_notices, public_map, get_checkpoint, post_cosign, inclusion, consistency, feed),
+    paths(post_events, get_events, get_checkpoint_view, whoami, get_figures, get_reconciliation, get_convoys, get_convoy, public_summary, public_notices, public_map, get_checkpoint, post_cosign, inclusion, consistency, feed),
     modifiers(&Security)
 )]
 pub struct ApiDoc;
@@ -505,6 +535,8 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/", get(dashboard))
         .route("/openapi.json", get(openapi))
         .route("/api/v1/events", post(post_events).get(get_events))
+        .route("/api/v1/checkpoints/{id}", get(get_checkpoint_view))
+        .route("/api/v1/whoami", get(whoami))
         .route("/api/v1/figures", get(get_figures))
         .route("/api/v1/reconciliation", get(get_reconciliation))
         .route("/api/v1/convoys", get(get_convoys))

@@ -114,6 +114,64 @@ struct CorridorState {
     checkpoints: Vec<PublicCheckpoint>,
 }
 
+/// What a checkpoint's officer sees: their checkpoint, its corridor's
+/// status and windows, the passages counted there with their corrections,
+/// and the vehicles expected there (`GET /api/v1/checkpoints/{id}`).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CheckpointView {
+    pub checkpoint: PublicCheckpoint,
+    /// Its position on the corridor: 0 is the entry (counts people in), the last the exit.
+    pub position: usize,
+    pub corridor: CheckpointCorridor,
+    /// The operation's time zone (screens show times in it).
+    pub timezone: String,
+    /// Passages counted here, as they stand (corrections applied), newest first.
+    pub passages: Vec<CheckpointPassage>,
+    /// Corrections of passages counted here.
+    #[schema(value_type = Vec<Object>)]
+    pub corrections: Vec<corridor_views::CorrectionRow>,
+    /// Vehicles of convoys on this corridor not yet counted here on their trip.
+    pub expected: Vec<ExpectedVehicle>,
+    /// Every registered vehicle (id, kind, places), to pick from.
+    pub vehicles: Vec<ExpectedVehicle>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CheckpointCorridor {
+    pub id: String,
+    pub name: String,
+    /// open, closed or halted.
+    pub status: String,
+    /// Its checkpoints in order (entry first).
+    pub checkpoints: Vec<String>,
+    /// The groups that may use it (one count each).
+    pub groups: Vec<String>,
+    #[schema(value_type = Vec<Object>)]
+    pub windows: Vec<corridor_model::TruceWindow>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CheckpointPassage {
+    pub index: u64,
+    pub id: String,
+    pub time: DateTime<Utc>,
+    pub convoy: String,
+    pub vehicle: String,
+    pub counts: BTreeMap<String, u32>,
+    pub wounded: u32,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ExpectedVehicle {
+    pub vehicle: String,
+    /// bus, ambulance or truck.
+    pub kind: String,
+    /// Seats plus stretcher places.
+    pub places: u32,
+    /// Its convoy on this corridor (expected vehicles only).
+    pub convoy: Option<String>,
+}
+
 /// The cached answers, rendered from the fold at `size` entries.
 pub struct Rendered {
     pub size: u64,
@@ -299,6 +357,51 @@ impl Fold {
                 checkpoint: furthest.get(id.as_str()).and_then(|&i| v.checkpoints(&c.corridor).and_then(|ks| ks.get(i).cloned())),
             })
             .collect()
+    }
+
+    /// The view of checkpoint `id`, if the log declares it.
+    pub fn checkpoint_view(&self, id: &str) -> Option<CheckpointView> {
+        let v = &self.views;
+        let corridor_id = self.corridors_of.get(id)?.iter().next()?.clone();
+        let c = self.corridors.get(&corridor_id)?;
+        let state = v.corridors().get(&corridor_id)?;
+        let position = state.checkpoints.iter().position(|k| k == id)?;
+        let checkpoint = c.checkpoints.iter().find(|k| k.id == id)?.clone();
+        let kind = |k: corridor_model::VehicleKind| match k {
+            corridor_model::VehicleKind::Bus => "bus",
+            corridor_model::VehicleKind::Ambulance => "ambulance",
+            corridor_model::VehicleKind::Truck => "truck",
+        };
+        let mut passages = Vec::new();
+        let mut counted: BTreeSet<(&str, &str)> = BTreeSet::new();
+        for trip in v.trips().filter(|t| t.corridor == corridor_id) {
+            if let Some(Some(s)) = trip.passages.get(position) {
+                counted.insert((trip.convoy.as_str(), trip.vehicle.as_str()));
+                passages.push(CheckpointPassage { index: s.index, id: s.id.clone(), time: s.time, convoy: trip.convoy.clone(), vehicle: trip.vehicle.clone(), counts: s.counts.clone(), wounded: s.wounded });
+            }
+        }
+        passages.sort_by(|a, b| b.index.cmp(&a.index));
+        let corrections = v.figures_corrections().into_iter().filter(|r| r.checkpoint.as_deref() == Some(id)).collect();
+        let mut expected = Vec::new();
+        for (cid, cs) in v.convoys().iter().filter(|(_, cs)| cs.corridor == corridor_id && !matches!(cs.status, corridor_views::ConvoyStatus::Arrived)) {
+            for veh in &cs.vehicles {
+                let Some(vs) = v.vehicle(veh) else { continue };
+                if vs.convoy.as_deref() == Some(cid.as_str()) && vs.status != corridor_views::VehicleStatus::Lost && !counted.contains(&(cid.as_str(), veh.as_str())) {
+                    expected.push(ExpectedVehicle { vehicle: veh.clone(), kind: kind(vs.kind).into(), places: vs.capacity, convoy: Some(cid.clone()) });
+                }
+            }
+        }
+        let vehicles = v.vehicles().iter().map(|(id, vs)| ExpectedVehicle { vehicle: id.clone(), kind: kind(vs.kind).into(), places: vs.capacity, convoy: None }).collect();
+        Some(CheckpointView {
+            checkpoint,
+            position,
+            corridor: CheckpointCorridor { id: corridor_id.clone(), name: c.name.clone(), status: state.status.name().into(), checkpoints: state.checkpoints.clone(), groups: state.groups.clone(), windows: state.windows.clone() },
+            timezone: v.timezone().to_string(),
+            passages,
+            corrections,
+            expected,
+            vehicles,
+        })
     }
 
     pub fn convoys_json(&self) -> Arc<str> {

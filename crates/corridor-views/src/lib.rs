@@ -78,6 +78,8 @@ pub struct CorridorState {
     pub name: String,
     pub name_ar: Option<String>,
     pub checkpoints: Vec<String>,
+    /// The groups that may use it.
+    pub groups: Vec<String>,
     pub status: CorridorStatus,
     /// Its truce windows (as last declared or changed), by start.
     pub windows: Vec<TruceWindow>,
@@ -131,6 +133,8 @@ pub struct CorrectionRow {
     /// The event id corrected.
     pub corrects: String,
     pub reason: String,
+    /// For a passage: the checkpoint where it was counted.
+    pub checkpoint: Option<String>,
     /// The entry as it was recorded, and what the correction makes it.
     pub before: String,
     pub after: String,
@@ -150,6 +154,8 @@ pub struct Trip {
 #[derive(Debug, Clone, Serialize)]
 pub struct Seen {
     pub index: u64,
+    /// The passage's event id (the entry a correction names).
+    pub id: String,
     pub time: DateTime<Utc>,
     pub counts: Counts,
     pub wounded: u32,
@@ -369,6 +375,8 @@ pub struct Views {
     corrections: Vec<(u64, Event)>,
     /// How each corrected entry (or correction) read as recorded.
     recorded: BTreeMap<String, String>,
+    /// Where each corrected passage was counted.
+    recorded_at: BTreeMap<String, String>,
     stale: bool,
     flags: Vec<Flag>,
     withdrawn: Tally,
@@ -434,6 +442,9 @@ impl Views {
         }
         if self.known.is_corrected(&e.id) {
             self.recorded.insert(e.id.clone(), describe(e.time, &e.body));
+            if let Body::Passage(p) = &e.body {
+                self.recorded_at.insert(e.id.clone(), p.checkpoint.clone());
+            }
             match self.known.effective(&e.id) {
                 Effective::Unchanged => {}
                 Effective::Voided => return,
@@ -505,6 +516,7 @@ impl Views {
                         name: c.name.clone(),
                         name_ar: c.name_ar.clone(),
                         checkpoints: c.checkpoints.iter().map(|c| c.id.clone()).collect(),
+                        groups: c.groups.clone(),
                         status: CorridorStatus::Closed,
                         windows: Vec::new(),
                         max_transit: i64::from(c.max_transit_minutes),
@@ -560,7 +572,7 @@ impl Views {
             }
             Body::Passage(p) => {
                 self.flag(index, e, p);
-                self.passage(index, e.time, p)
+                self.passage(index, &e.id, e.time, p)
             }
             Body::ConvoyArrived(a) => {
                 if let Some(c) = self.convoys.get_mut(&a.convoy) {
@@ -740,12 +752,13 @@ impl Views {
                     }
                     parts.join(", ")
                 };
-                Some(CorrectionRow { index: *index, time: e.time, author: e.author.clone(), corrects: c.corrects.clone(), reason: c.reason.clone(), before, after })
+                let checkpoint = self.recorded_at.get(self.known.root(&c.corrects)).cloned();
+                Some(CorrectionRow { index: *index, time: e.time, author: e.author.clone(), corrects: c.corrects.clone(), reason: c.reason.clone(), checkpoint, before, after })
             })
             .collect()
     }
 
-    fn passage(&mut self, index: u64, time: DateTime<Utc>, p: &corridor_model::Passage) {
+    fn passage(&mut self, index: u64, id: &str, time: DateTime<Utc>, p: &corridor_model::Passage) {
         let Some(corridor) = self.corridors.get(&p.corridor) else { return };
         let Some(pos) = corridor.checkpoints.iter().position(|c| *c == p.checkpoint) else { return };
         let last = corridor.checkpoints.len() - 1;
@@ -755,7 +768,7 @@ impl Views {
             corridor: p.corridor.clone(),
             passages: vec![None; corridor.checkpoints.len()],
         });
-        trip.passages[pos] = Some(Seen { index, time, counts: p.counts.clone(), wounded: p.wounded });
+        trip.passages[pos] = Some(Seen { index, id: id.to_string(), time, counts: p.counts.clone(), wounded: p.wounded });
         if pos == 0 {
             self.entered.add(&p.counts, p.wounded);
         }
@@ -964,9 +977,24 @@ impl Views {
         self.corridors.get(id).map(|c| c.name.as_str())
     }
 
+    /// Every vehicle trip (convoy, vehicle) with its passages.
+    pub fn trips(&self) -> impl Iterator<Item = &Trip> {
+        self.trips.values()
+    }
+
     /// Every corridor: its status and windows.
     pub fn corridors(&self) -> &BTreeMap<String, CorridorState> {
         &self.corridors
+    }
+
+    /// Every correction met, with what it changed.
+    pub fn figures_corrections(&self) -> Vec<CorrectionRow> {
+        self.correction_rows()
+    }
+
+    /// The zone the operation's days and hours are in (UTC when none is declared).
+    pub fn timezone(&self) -> &'static str {
+        self.zone.map_or("UTC", |z| z.name())
     }
 
     /// The declared operation, if any.
