@@ -537,6 +537,24 @@ fn each_entry(
     Ok(())
 }
 
+/// `views` if it needs no replay; else the log's entries `0..end` (those
+/// `keep` takes) folded again knowing every correction (see
+/// [`Views::needs_replay`]).
+fn replayed(store: &mut dyn corridor_ledger::store::Store, end: u64, views: Views, keep: &dyn Fn(&corridor_model::Event) -> bool) -> Result<Views> {
+    if !views.needs_replay() {
+        return Ok(views);
+    }
+    let mut again = views.replaying();
+    each_entry(store, 0, end, |e| {
+        let event = parse_leaf(&e.leaf).map_err(|err| anyhow::anyhow!("entry {}: {err}; run `corridor verify`", e.index))?;
+        if keep(&event) {
+            again.apply(e.index, &event);
+        }
+        Ok(())
+    })?;
+    Ok(again)
+}
+
 /// Every event of the signed log, in order.
 fn read_events(d: &mut DataDir) -> Result<Vec<corridor_model::Event>> {
     let (mut store, cp) = signed_store(d)?;
@@ -585,6 +603,7 @@ fn verify(dir: &Path, checkpoint: Option<&Path>, key: Option<&str>, json: bool) 
     let mut store = d.store()?;
     let mut views = Views::new();
     let report = verify_log(store.as_mut(), &verifier, earlier.as_deref(), &mut |i, e| views.apply(i, e))?;
+    let views = replayed(store.as_mut(), report.entries, views, &|_| true)?;
     let figures = views.figures();
     if json {
         println!("{}", serde_json::to_string_pretty(&serde_json::json!({
@@ -678,6 +697,8 @@ fn report_cmd(
         }
         Ok(())
     })?;
+    let keep = |event: &corridor_model::Event| from.is_none_or(|f| event.time >= f) && to.is_none_or(|t| event.time < t) || event.body.declares();
+    let views = replayed(store.as_mut(), cp.size, views, &keep)?;
     let figures = views.figures();
     let root = cp.note.lines().nth(2).unwrap_or("");
     let range = match (from, to) {
