@@ -71,6 +71,10 @@ pub struct PublicReconciliation {
     pub in_transit: usize,
     pub discrepancies: usize,
     pub overdue: usize,
+    /// Vehicles counted in outside every truce window or while their corridor was closed or halted.
+    pub flagged: usize,
+    /// Entries corrected (or voided) by later entries.
+    pub corrections: usize,
 }
 
 /// Everything the public may see: aggregates only.
@@ -293,6 +297,8 @@ impl Fold {
                 in_transit: rec.in_transit,
                 discrepancies: rec.discrepancies.len(),
                 overdue: rec.overdue.len(),
+                flagged: rec.flags.len(),
+                corrections: f.corrections.len(),
             },
         };
         Rendered {
