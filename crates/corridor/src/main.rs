@@ -15,6 +15,7 @@ use corridor_model::parse::{parse_batch, parse_leaf};
 use corridor_views::Views;
 use indicatif::{ProgressBar, ProgressStyle};
 
+mod apply;
 mod notice;
 mod serve;
 
@@ -86,6 +87,14 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Declare the operation from a scenario file: append what it declares and the log lacks (operation with its time zone and map, sites, corridors with checkpoints placed on the map, windows, vehicles, agreements) and the changes it makes (truce_window_changed); the same file twice appends nothing.
+    Apply {
+        /// The scenario (TOML), e.g. crates/corridor-plan/scenarios/aleppo-2016.toml; its map is kept in the data directory.
+        file: PathBuf,
+        /// Print the events it would append, append nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Plan and simulate the reference case (eastern Aleppo, 15–22 December 2016) into the log and print its figures.
     Demo {
         /// Another scenario file (TOML) instead of the bundled one.
@@ -111,6 +120,9 @@ enum Command {
         /// Public requests per second allowed from one address (bursts of twice that).
         #[arg(long, default_value_t = 20.0)]
         public_rate: f64,
+        /// Refuse events dated further than this ahead of the server's clock (e.g. 5m, 90s, 1h).
+        #[arg(long, default_value = "5m", value_parser = parse_skew)]
+        max_clock_skew: chrono::Duration,
     },
     /// API tokens: create (shown once), list, revoke.
     #[command(subcommand)]
@@ -360,6 +372,22 @@ enum DebugCommand {
     CrashWriter,
 }
 
+/// `5m`, `90s`, `1h`, or seconds.
+fn parse_skew(s: &str) -> Result<chrono::Duration, String> {
+    let (n, unit) = s.trim().split_at(s.trim().find(|c: char| !c.is_ascii_digit()).unwrap_or(s.trim().len()));
+    let n: i64 = n.parse().map_err(|_| format!("{s:?} is not a duration: write e.g. 5m, 90s or 1h"))?;
+    let secs = match unit {
+        "" | "s" => n,
+        "m" | "min" => n * 60,
+        "h" => n * 3600,
+        _ => return Err(format!("{s:?}: the unit is s, m or h (e.g. 5m)")),
+    };
+    if !(0..=7 * 86_400).contains(&secs) {
+        return Err(format!("{s:?} is out of range: at most 7 days"));
+    }
+    Ok(chrono::Duration::seconds(secs))
+}
+
 fn main() {
     let cli = Cli::parse();
     if let Err(e) = run(cli) {
@@ -380,11 +408,12 @@ fn run(cli: Cli) -> Result<()> {
         Command::Verify { checkpoint, key, json } => verify(dir, checkpoint.as_deref(), key.as_deref(), json)?,
         Command::Demo { scenario, serve: true, listen, replay_minutes } => serve::demo_serve(dir, scenario.as_deref(), &listen, replay_minutes)?,
         Command::Demo { scenario, .. } => demo_cmd(dir, scenario.as_deref())?,
-        Command::Serve { listen, map, public_rate } => serve::serve(dir, &listen, map.as_deref(), public_rate)?,
+        Command::Serve { listen, map, public_rate, max_clock_skew } => serve::serve(dir, &listen, map.as_deref(), public_rate, max_clock_skew)?,
         Command::Token(TokenCommand::Create { role, checkpoint, key, expires_hours }) => serve::token_create(dir, &role, checkpoint, key, expires_hours)?,
         Command::Token(TokenCommand::List) => serve::token_list(dir)?,
         Command::Token(TokenCommand::Revoke { id }) => serve::token_revoke(dir, &id)?,
         Command::Plan { scenario } => plan_cmd(scenario.as_deref())?,
+        Command::Apply { file, dry_run } => apply::run(dir, &file, dry_run)?,
         Command::Notice { format, corridor, window, lang, send, at, out, templates, recipients, kannel_url, kannel_user, kannel_password, kannel_from, cap_sender, issue, server, token } => notice::run(
             dir,
             &notice::NoticeArgs { format, corridor, window, lang, send, issue, at, out, templates, recipients, kannel_url, kannel_user, kannel_password, kannel_from, cap_sender, server, token },
@@ -517,6 +546,25 @@ fn each_entry(
     Ok(())
 }
 
+/// `views` if it needs no replay; else the log's entries `0..end` (those
+/// `keep` takes; already checked by the walk that made `views`) folded
+/// again knowing every correction (see [`Views::needs_replay`]).
+fn replayed(d: &DataDir, end: u64, views: Views, keep: &dyn Fn(&corridor_model::Event) -> bool) -> Result<Views> {
+    if !views.needs_replay() {
+        return Ok(views);
+    }
+    let mut again = views.replaying();
+    let mut store = d.store()?;
+    each_entry(store.as_mut(), 0, end, |e| {
+        let event = parse_leaf(&e.leaf).map_err(|err| anyhow::anyhow!("entry {}: {err}; run `corridor verify`", e.index))?;
+        if keep(&event) {
+            again.apply(e.index, &event);
+        }
+        Ok(())
+    })?;
+    Ok(again)
+}
+
 /// Every event of the log, in order, from one checked walk
 /// ([`checked_walk`]): a log that fails verification is refused.
 fn read_events(d: &mut DataDir) -> Result<Vec<corridor_model::Event>> {
@@ -614,6 +662,7 @@ fn verify(dir: &Path, checkpoint: Option<&Path>, key: Option<&str>, json: bool) 
     let mut store = d.store()?;
     let mut views = Views::new();
     let report = verify_log(store.as_mut(), &verifier, earlier.as_deref(), &mut |i, e| views.apply(i, e))?;
+    let views = replayed(&d, report.entries, views, &|_| true)?;
     let figures = views.figures();
     if json {
         println!("{}", serde_json::to_string_pretty(&serde_json::json!({
@@ -712,6 +761,8 @@ fn report_cmd(
         }
     })
     .context("no report was made")?;
+    let keep = |event: &corridor_model::Event| from.is_none_or(|f| event.time >= f) && to.is_none_or(|t| event.time < t) || event.body.declares();
+    let views = replayed(&d, checked.checkpoint.size, views, &keep)?;
     let figures = views.figures();
     let cp = &checked.checkpoint;
     let root = base64::engine::general_purpose::STANDARD.encode(cp.root);
@@ -763,7 +814,7 @@ fn stdout_write(bytes: &[u8]) -> Result<()> {
 fn plan_cmd(scenario_file: Option<&Path>) -> Result<()> {
     let (sc, router) = demo::load(scenario_file)?;
     let (report, convoys) = corridor_plan::sim::plan_only(&sc, &router)?;
-    let tz: chrono_tz::Tz = sc.scenario.timezone.parse().unwrap_or(chrono_tz::Asia::Damascus);
+    let tz: chrono_tz::Tz = sc.scenario.timezone.parse().context("the scenario's time zone")?;
     let local = |t: chrono::DateTime<chrono::Utc>| t.with_timezone(&tz).format("%d %b %H:%M").to_string();
     println!("{} — plan at the start, with the truce windows known then (times {})", sc.scenario.name, sc.scenario.timezone);
     println!("{:<4} {:<22} {:>13} {:>13} {:>13} {:>8} {:>8} {:>8}", "#", "corridor", "leaves depot", "first in", "last out", "vehicles", "people", "wounded");
@@ -792,6 +843,8 @@ fn demo_cmd(dir: &Path, scenario_file: Option<&Path>) -> Result<()> {
     let origin = sc.scenario.origin.clone().unwrap_or_else(|| "corridor.invalid/scenario".into());
     let mut d = DataDir::open_or_init(dir, Some(origin))?;
     let ledger = d.ledger()?;
+    // The map the operation declares, kept beside its log.
+    d.install_map(&corridor_geo::netfile::to_bytes(router.prepared()))?;
     let total = outcome.events.len() as u64;
     let bar = if std::io::stderr().is_terminal() { ProgressBar::new(total) } else { ProgressBar::hidden() };
     bar.set_style(ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} events").expect("valid template"));
@@ -813,7 +866,7 @@ fn demo_cmd(dir: &Path, scenario_file: Option<&Path>) -> Result<()> {
     );
     println!("{total} events simulated, {new} newly appended to {}", dir.display());
     println!();
-    let tz: chrono_tz::Tz = sc.scenario.timezone.parse().unwrap_or(chrono_tz::Asia::Damascus);
+    let tz: chrono_tz::Tz = sc.scenario.timezone.parse().context("the scenario's time zone")?;
     let local = |t: chrono::DateTime<chrono::Utc>| t.with_timezone(&tz).format("%d %b %H:%M %Z").to_string();
     println!("plans (the planner ran at the start and after every disruption; times in {}):", sc.scenario.timezone);
     for p in &outcome.plans {
@@ -824,7 +877,8 @@ fn demo_cmd(dir: &Path, scenario_file: Option<&Path>) -> Result<()> {
     // Every figure below is recomputed from the ledger, not from the simulator.
     // Read back in one checked walk, as `verify` reads it.
     let mut views = Views::new();
-    checked_walk(&mut d, None, &mut |i, e| views.apply(i, e))?;
+    let checked = checked_walk(&mut d, None, &mut |i, e| views.apply(i, e))?;
+    let views = replayed(&d, checked.checkpoint.size, views, &|_| true)?;
     let figures = views.figures();
     print!("{}", print::figures(&figures));
     println!();

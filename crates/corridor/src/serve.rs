@@ -31,10 +31,10 @@ async fn bind(listen: &str) -> Result<tokio::net::TcpListener> {
     tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen} (in use? try another --listen)"))
 }
 
-pub fn serve(dir: &Path, listen: &str, map: Option<&Path>, public_rate: f64) -> Result<()> {
+pub fn serve(dir: &Path, listen: &str, map: Option<&Path>, public_rate: f64, max_clock_skew: chrono::Duration) -> Result<()> {
     let mut d = DataDir::open(dir)?;
     let ledger = Arc::new(d.ledger()?);
-    let options = Options { public_rate, map_geojson: Some(map_geojson(map)?) };
+    let options = Options { public_rate, map_geojson: Some(map_geojson(map)?), max_clock_skew };
     let state = AppState::new(ledger, TokenStore::open(dir), options, dir)?;
     runtime()?.block_on(async {
         let listener = bind(listen).await?;
@@ -132,7 +132,7 @@ pub fn demo_serve(dir: &Path, scenario: Option<&Path>, listen: &str, minutes: f6
     let (hq, _) = tokens.create(Role::Hq, None, None, Some(Utc::now() + chrono::Duration::days(1)))?;
     let net = router.network();
     let map = serde_json::to_string(&export::collection(export::network_features(net), &net.meta.attribution))?;
-    let state = AppState::new(ledger, tokens, Options { public_rate: 50.0, map_geojson: Some(map) }, dir)?;
+    let state = AppState::new(ledger, tokens, Options { public_rate: 50.0, map_geojson: Some(map), ..Options::default() }, dir)?;
     runtime()?.block_on(async {
         let listener = bind(listen).await?;
         let addr = listener.local_addr()?;
