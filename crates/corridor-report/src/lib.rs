@@ -113,6 +113,20 @@ pub fn document(f: &Figures, title: &str, provenance: &str, zone: Tz) -> Vec<Blo
     if !problems.is_empty() {
         d.push(List(problems));
     }
+    if !r.flags.is_empty() {
+        d.push(Heading(3, format!("Counted where they should not have been ({})", r.flags.len())));
+        d.push(Para("Kept as facts (people were counted), and flagged: a vehicle counted in outside every truce window of its corridor, or while the corridor was closed or halted.".into()));
+        d.push(List(r.flags.iter().map(|x| format!("FLAGGED {} / {} at {} ({}, entry {}): {}", x.convoy, x.vehicle, x.checkpoint, x.time.format("%Y-%m-%d %H:%MZ"), x.index, x.what)).collect()));
+    }
+    if !f.corrections.is_empty() {
+        d.push(Heading(3, format!("Corrections ({})", f.corrections.len())));
+        d.push(Para("Entries are never edited: a correction is a new entry naming the one it corrects. The figures above use the corrected facts.".into()));
+        d.push(table(
+            &["entry", "corrected by", "when", "why", "before", "after"],
+            &[false, false, false, false, false, false],
+            f.corrections.iter().map(|c| vec![c.corrects.clone(), c.author.clone(), c.time.format("%Y-%m-%d %H:%MZ").to_string(), c.reason.clone(), c.before.clone(), c.after.clone()]).collect(),
+        ));
+    }
     let a = &f.aftermath;
     let rec = &f.recovery;
     d.push(Heading(2, "Aid".into()));

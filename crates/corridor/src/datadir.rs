@@ -49,6 +49,22 @@ pub struct Config {
     pub backend: Backend,
 }
 
+/// The writer lock is held by another process (a running `corridor serve`,
+/// or another command appending): `DataDir::ledger` fails with this, so a
+/// caller can offer another way to write (e.g. through the server's API).
+#[derive(Debug)]
+pub struct Locked {
+    pub path: PathBuf,
+}
+
+impl std::fmt::Display for Locked {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "another corridor process is writing the log in {} (a running `corridor serve`?); stop it first", self.path.display())
+    }
+}
+
+impl std::error::Error for Locked {}
+
 pub struct DataDir {
     pub path: PathBuf,
     pub config: Config,
@@ -175,9 +191,7 @@ impl DataDir {
             let f = OpenOptions::new().create(true).truncate(false).write(true).open(&p).with_context(|| format!("cannot open {}", p.display()))?;
             match f.try_lock() {
                 Ok(()) => {}
-                Err(fs::TryLockError::WouldBlock) => {
-                    bail!("another corridor process is writing the log in {}; stop it first", self.path.display())
-                }
+                Err(fs::TryLockError::WouldBlock) => return Err(Locked { path: self.path.clone() }.into()),
                 Err(fs::TryLockError::Error(e)) => return Err(e).context("cannot lock the data directory"),
             }
             self._lock = Some(f);
