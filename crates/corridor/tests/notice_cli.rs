@@ -19,7 +19,6 @@ fn notices_are_printed_sent_once_and_recorded_without_numbers() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("d");
     ok(&dir, &["demo"]);
-    common::declare_aleppo(&dir);
 
     let out = ok(&dir, &["notice", "--format", "sms", "--at", AT, "--corridor", "ramouseh-rashidin4", "--window", "window-15dec"]);
     assert!(out.contains("── ramouseh-rashidin4.window-15dec.0 (ar): UCS-2, "), "{out}");
@@ -110,7 +109,6 @@ fn bad_requests_say_what_to_do() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("d");
     ok(&dir, &["demo"]);
-    common::declare_aleppo(&dir);
     let err = fails(&dir, &["notice", "--format", "sms", "--at", AT, "--corridor", "nowhere"]);
     assert!(err.contains("unknown corridor \"nowhere\": the ledger declares \"fuah-kafarya-aleppo\", \"ramouseh-rashidin4\""), "{err}");
     let err = fails(&dir, &["notice", "--format", "sms", "--at", "2016-12-16T12:00:00Z", "--window", "window-15dec"]);

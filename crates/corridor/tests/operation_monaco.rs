@@ -198,7 +198,7 @@ fn run_operation(init: &[String], tamper: bool) {
     ok(&dir, &["notice", "--format", "cap", "--out", cap_dir.to_str().unwrap()]);
     let cap: String = std::fs::read_dir(&cap_dir).unwrap().map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap()).collect();
     let offset = start.format("%:z").to_string();
-    assert!(cap.contains(&offset) && cap.contains("<effective>"), "CAP times carry Monaco's offset {offset}: {cap}");
+    assert!(cap.contains(&offset) && cap.contains("<cap:onset>"), "CAP times carry Monaco's offset {offset}: {cap}");
     assert_eq!(size(&dir), before, "printing and writing notices records nothing");
     // A leaflet drawn on the Monaco map (needs Chromium).
     if Path::new("/usr/bin/chromium").exists() {

@@ -5,64 +5,31 @@
 mod common;
 
 use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 
+use common::token;
 use reqwest::blocking::Client;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 /// A demo log served on a free loopback port; killed on drop.
 struct Server {
-    child: Child,
-    base: String,
+    served: common::Served,
     dir: tempfile::TempDir,
     hq: String,
     http: Client,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn token(dir: &Path, args: &[&str]) -> (String, String) {
-    let mut all = vec!["token", "create"];
-    all.extend_from_slice(args);
-    let out = common::corridor(dir, &all);
-    assert!(out.status.success(), "token create {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    let secret = String::from_utf8(out.stdout).unwrap().trim().to_string();
-    // stderr: "token ID (role…): shown once…"
-    let id = String::from_utf8_lossy(&out.stderr).split_whitespace().nth(1).expect("a token id").to_string();
-    (secret, id)
 }
 
 impl Server {
     fn start() -> Server {
         let dir = tempfile::tempdir().unwrap();
         common::ok(dir.path(), &["demo"]);
-        common::declare_aleppo(dir.path());
         let (hq, _) = token(dir.path(), &["--role", "hq"]);
-        let mut child = Command::new(env!("CARGO_BIN_EXE_corridor"))
-            .arg("--data-dir")
-            .arg(dir.path())
-            .args(["serve", "--listen", "127.0.0.1:0", "--public-rate", "100000"])
-            .env_remove("CORRIDOR_DATABASE_URL")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("corridor serve starts");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        // "serving the log … at http://ADDR/ (API under /api/v1, …)"
-        let addr = line.split("http://").nth(1).and_then(|r| r.split('/').next()).unwrap_or_else(|| panic!("no address in {line:?}")).to_string();
-        Server { child, base: format!("http://{addr}"), dir, hq, http: Client::new() }
+        let served = common::Served::start(dir.path(), &[]);
+        Server { served, dir, hq, http: Client::new() }
     }
 
     fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
+        self.served.url(path)
     }
 
     /// The log's size, as the server's ledger has it.

@@ -58,11 +58,6 @@ pub fn shared(path: &str) -> String {
     format!("{}/../../../shared/data/{path}", env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Whether the log in `dir` declares an operation.
-pub fn declares_operation(dir: &Path) -> bool {
-    ok(dir, &["log", "show", "--json"]).lines().any(|l| l.contains(r#""operation_declared":"#))
-}
-
 /// Declares operation `id` in `zone` on the prepared network `cnet`: copies
 /// it to `DIR/map.cnet` and appends the `operation_declared` event with its
 /// SHA-256, dated `time`.
@@ -81,17 +76,6 @@ pub fn declare_operation(dir: &Path, id: &str, name: &str, zone: &str, cnet: &Pa
     ok(dir, &["log", "append", file.to_str().unwrap()]);
 }
 
-/// The demo's log declared as the Aleppo operation (Asia/Damascus, the
-/// district network as `map.cnet`), unless `corridor demo` declared it
-/// itself.
-pub fn declare_aleppo(dir: &Path) {
-    if declares_operation(dir) {
-        return;
-    }
-    let cnet = dir.join("aleppo-districts.cnet");
-    ok(dir, &["import", "--districts", &shared("aleppo/neighborhoods.geojson"), "--out", cnet.to_str().unwrap()]);
-    declare_operation(dir, "aleppo-2016", "Eastern Aleppo, December 2016", "Asia/Damascus", &cnet, "aleppo-districts", "2016-12-15T00:00:00Z");
-}
 
 /// `corridor serve` on a free loopback port over `dir`; killed on drop.
 pub struct Served {
