@@ -6,9 +6,8 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 
 use common::ok;
 use serde_json::Value;
@@ -16,33 +15,19 @@ use serde_json::Value;
 const AT: &str = "2016-12-15T04:30:00Z";
 
 /// `corridor serve` on `dir`, on a free loopback port; killed on drop.
-struct Server {
-    child: Child,
-    base: String,
-}
+/// `corridor serve` (the shared test helper) and what this test reads of it.
+struct Server(common::Served);
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+impl std::ops::Deref for Server {
+    type Target = common::Served;
+    fn deref(&self) -> &common::Served {
+        &self.0
     }
 }
 
 impl Server {
     fn start(dir: &Path) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_corridor"))
-            .arg("--data-dir")
-            .arg(dir)
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .env_remove("CORRIDOR_DATABASE_URL")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("corridor serve starts");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        let addr = line.split("http://").nth(1).and_then(|r| r.split('/').next()).unwrap_or_else(|| panic!("no address in {line:?}")).to_string();
-        Server { child, base: format!("http://{addr}") }
+        Server(common::Served::start(dir, &[]))
     }
 
     /// The server's log: its size and its notice_issued events.

@@ -8,9 +8,8 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::OnceLock;
 
 use common::*;
@@ -77,29 +76,10 @@ fn monaco_dir(tmp: &Path) -> PathBuf {
 const AT: &str = "2026-12-04T06:00:00Z";
 
 /// `corridor serve` on a free port; killed on drop.
-struct Served(Child, String);
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use common::Served;
 
 fn serve(dir: &Path) -> Served {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_corridor"))
-        .arg("--data-dir")
-        .arg(dir)
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .env_remove("CORRIDOR_DATABASE_URL")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("corridor serve starts");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let addr = line.split("http://").nth(1).and_then(|r| r.split('/').next()).unwrap_or_else(|| panic!("no address in {line:?}")).to_string();
-    Served(child, format!("http://{addr}"))
+    Served::start(dir, &[])
 }
 
 #[test]
@@ -180,25 +160,12 @@ fn a_map_other_than_the_declared_one_is_refused() {
 
     // The declared file given with --map is accepted even then.
     let s = serve_with_map(&dir, monaco_cnet());
-    let r = reqwest::blocking::get(format!("{}/api/v1/public/map", s.1)).unwrap();
+    let r = reqwest::blocking::get(format!("{}/api/v1/public/map", s.base)).unwrap();
     assert_eq!(r.status(), 200);
 }
 
 fn serve_with_map(dir: &Path, map: &Path) -> Served {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_corridor"))
-        .arg("--data-dir")
-        .arg(dir)
-        .args(["serve", "--listen", "127.0.0.1:0", "--map"])
-        .arg(map)
-        .env_remove("CORRIDOR_DATABASE_URL")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("corridor serve starts");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let addr = line.split("http://").nth(1).and_then(|r| r.split('/').next()).unwrap_or_else(|| panic!("no address in {line:?}")).to_string();
-    Served(child, format!("http://{addr}"))
+    Served::start(dir, &["--map", map.to_str().unwrap()])
 }
 
 #[test]
@@ -206,7 +173,7 @@ fn serve_draws_the_operations_map_and_names_the_operation() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = monaco_dir(tmp.path());
     let s = serve(&dir);
-    let map: Value = reqwest::blocking::get(format!("{}/api/v1/public/map", s.1)).unwrap().json().unwrap();
+    let map: Value = reqwest::blocking::get(format!("{}/api/v1/public/map", s.base)).unwrap().json().unwrap();
     assert!(map["attribution"].as_str().unwrap_or_default().contains("OpenStreetMap"), "{}", map["attribution"]);
     // Every road is in Monaco, none in Aleppo (roads are MultiLineStrings).
     let mut coords: Vec<(f64, f64)> = Vec::new();
@@ -223,14 +190,14 @@ fn serve_draws_the_operations_map_and_names_the_operation() {
     // The extract reaches a little into France around Monaco.
     assert!(coords.iter().all(|&(lon, lat)| (7.3..7.6).contains(&lon) && (43.6..43.8).contains(&lat)), "a point far from Monaco");
 
-    let summary: Value = reqwest::blocking::get(format!("{}/api/v1/public/summary", s.1)).unwrap().json().unwrap();
+    let summary: Value = reqwest::blocking::get(format!("{}/api/v1/public/summary", s.base)).unwrap().json().unwrap();
     let op = &summary["operation"];
     assert_eq!(op["id"], "monaco-drill");
     assert_eq!(op["name"], "Monaco evacuation drill");
     assert_eq!(op["timezone"], "Europe/Monaco");
     assert_eq!(op["languages"], json!(["ar", "en"]));
     assert_eq!(op["map"], json!({"name": "monaco", "attribution": "© OpenStreetMap contributors, ODbL"}));
-    let notices: Value = reqwest::blocking::get(format!("{}/api/v1/public/notices", s.1)).unwrap().json().unwrap();
+    let notices: Value = reqwest::blocking::get(format!("{}/api/v1/public/notices", s.base)).unwrap().json().unwrap();
     // The log's clock is its last event (1 December): the 4 December window is announced.
     assert!(notices[0]["en"].as_str().unwrap().contains("08:00 to 16:00 Monaco time (UTC+1)"), "{notices}");
 }
@@ -249,10 +216,10 @@ fn a_log_without_an_operation_gets_utc_and_no_map() {
     assert!(ok(&dir, &["report"]).contains("The log declares no operation (operation_declared): times in UTC."));
 
     let s = serve(&dir);
-    let r = reqwest::blocking::get(format!("{}/api/v1/public/map", s.1)).unwrap();
+    let r = reqwest::blocking::get(format!("{}/api/v1/public/map", s.base)).unwrap();
     assert_eq!(r.status(), 404);
     let body: Value = r.json().unwrap();
     assert!(body["error"].as_str().unwrap().contains("the log declares no operation"), "{body}");
-    let summary: Value = reqwest::blocking::get(format!("{}/api/v1/public/summary", s.1)).unwrap().json().unwrap();
+    let summary: Value = reqwest::blocking::get(format!("{}/api/v1/public/summary", s.base)).unwrap().json().unwrap();
     assert_eq!(summary["operation"], Value::Null);
 }
