@@ -11,12 +11,13 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 use chrono::Utc;
-use corridor_ledger::Appended;
 use corridor_plan::declare;
 
 use corridor::datadir::DataDir;
 
-pub fn run(dir: &Path, file: &Path, dry_run: bool) -> Result<()> {
+use crate::record::Recorder;
+
+pub fn run(dir: &Path, file: &Path, dry_run: bool, server: Option<&str>, token: Option<&str>) -> Result<()> {
     let (sc, router) = corridor::demo::load(Some(file))?;
     let now = Utc::now();
     let bytes = corridor_geo::netfile::to_bytes(router.prepared());
@@ -54,10 +55,9 @@ pub fn run(dir: &Path, file: &Path, dry_run: bool) -> Result<()> {
         println!("the log already declares everything in {}: nothing appended", file.display());
         return Ok(());
     }
-    let ledger = d.ledger()?;
-    let outcomes = ledger.append(events).context("nothing was appended")?;
-    let new = outcomes.iter().filter(|o| matches!(o, Appended::New(_))).count();
-    println!("applied {}: {new} event(s) appended ({summary}); log size {}", file.display(), ledger.len());
+    let mut recorder = Recorder::open(d, server, token, "declarations")?;
+    let new = recorder.record(d, events).context("nothing was appended")?;
+    println!("applied {}: {new} event(s) appended ({summary}){}", file.display(), recorder.via());
     println!("operation {:?} ({}), times in {}, map {} (SHA-256 {}) kept in {}", sc.operation_id(), sc.scenario.name, sc.scenario.timezone, map.name, &map.sha256[..12], d.map_path().display());
     Ok(())
 }

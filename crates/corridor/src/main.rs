@@ -17,6 +17,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 mod apply;
 mod notice;
+mod record;
 mod serve;
 
 #[derive(Subcommand)]
@@ -94,6 +95,12 @@ enum Command {
         /// Print the events it would append, append nothing.
         #[arg(long)]
         dry_run: bool,
+        /// Record through this running `corridor serve` of the log (it holds the log while it runs), e.g. http://127.0.0.1:8080.
+        #[arg(long, env = "CORRIDOR_SERVER")]
+        server: Option<String>,
+        /// With --server: an hq token (`corridor token create --role hq`).
+        #[arg(long, env = "CORRIDOR_TOKEN", hide_env_values = true)]
+        token: Option<String>,
     },
     /// Plan and simulate the reference case (eastern Aleppo, 15–22 December 2016) into the log and print its figures.
     Demo {
@@ -413,7 +420,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Token(TokenCommand::List) => serve::token_list(dir)?,
         Command::Token(TokenCommand::Revoke { id }) => serve::token_revoke(dir, &id)?,
         Command::Plan { scenario } => plan_cmd(scenario.as_deref())?,
-        Command::Apply { file, dry_run } => apply::run(dir, &file, dry_run)?,
+        Command::Apply { file, dry_run, server, token } => apply::run(dir, &file, dry_run, server.as_deref(), token.as_deref())?,
         Command::Notice { format, corridor, window, lang, send, at, out, templates, recipients, kannel_url, kannel_user, kannel_password, kannel_from, cap_sender, issue, server, token } => notice::run(
             dir,
             &notice::NoticeArgs { format, corridor, window, lang, send, issue, at, out, templates, recipients, kannel_url, kannel_user, kannel_password, kannel_from, cap_sender, server, token },

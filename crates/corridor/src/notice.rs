@@ -18,16 +18,16 @@
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use chrono::{DateTime, Utc};
-use corridor_ledger::{Appended, Ledger};
 use corridor_model::{Body, Channel, Event, Notice, Operation};
 use corridor_notify::{cap, content, leaflet, send, sms, speech, Lang, NoticeSpec, Part, Renderer};
 use sha2::{Digest, Sha256};
 
-use corridor::datadir::{DataDir, Locked};
+use corridor::datadir::DataDir;
+
+use crate::record::Recorder;
 
 // Output is for the operator; a reader that has gone away (`| head`) must
 // not stop a send half-way before it is recorded. This shadows the
@@ -73,7 +73,7 @@ pub fn run(dir: &Path, a: &NoticeArgs) -> Result<()> {
     }
     // Where the records go is settled before anything is sent: a message
     // sent but not recorded would be reported as never sent.
-    let mut recorder = if a.send.is_some() || a.issue { Some(Recorder::open(&mut d, a)?) } else { None };
+    let mut recorder = if a.send.is_some() || a.issue { Some(Recorder::open(&mut d, a.server.as_deref(), a.token.as_deref(), "notices")?) } else { None };
     if a.issue {
         if let Some(at) = a.at {
             eprintln!("warning: --at looks at the log as of {}, but what is issued now is recorded now", at.to_rfc3339());
@@ -175,166 +175,6 @@ pub fn run(dir: &Path, a: &NoticeArgs) -> Result<()> {
         bail!("{failed} message(s) not sent: they stay in {} and are retried by the next `corridor notice --send {}`", dir.join("sms").join(a.send.as_deref().unwrap_or("")).join("pending").display(), a.send.as_deref().unwrap_or(""));
     }
     Ok(())
-}
-
-/// Where `notice_issued` events go: the log itself (this process takes its
-/// writer lock), or a running server's API when it holds the lock.
-enum Recorder {
-    Local(Box<Ledger>),
-    Server(Api),
-}
-
-impl Recorder {
-    fn open(d: &mut DataDir, a: &NoticeArgs) -> Result<Recorder> {
-        if let Some(url) = &a.server {
-            return Ok(Recorder::Server(Api::connect(url, a.token.as_deref(), d)?));
-        }
-        match d.ledger() {
-            Ok(l) => Ok(Recorder::Local(Box::new(l))),
-            Err(e) if e.downcast_ref::<Locked>().is_some() => bail!(
-                "the log in {} is held by another process, most likely a running `corridor serve`, so the notices cannot be recorded here; \
-                 record them through that server: pass --server http://HOST:PORT --token HQ_TOKEN (or set CORRIDOR_SERVER and CORRIDOR_TOKEN; \
-                 an hq token comes from `corridor token create --role hq`). Nothing was sent, written or recorded.",
-                d.path.display()
-            ),
-            Err(e) => Err(e),
-        }
-    }
-
-    /// Appends `events` (none already in the log as read); returns how many
-    /// are in the log now that were not before this call (or identical
-    /// resends the server answered with their index).
-    fn record(&mut self, d: &mut DataDir, events: Vec<Event>) -> Result<usize> {
-        match self {
-            Recorder::Local(ledger) => Ok(ledger.append(events)?.iter().filter(|o| matches!(o, Appended::New(_))).count()),
-            Recorder::Server(api) => api.record(d, events),
-        }
-    }
-
-    fn via(&self) -> String {
-        match self {
-            Recorder::Local(_) => String::new(),
-            Recorder::Server(api) => format!(" (through the server at {})", api.base),
-        }
-    }
-}
-
-/// A running `corridor serve` of this data directory's log, written with
-/// an hq token.
-struct Api {
-    http: reqwest::blocking::Client,
-    base: String,
-    token: String,
-}
-
-/// The `{"error": …}` of an API answer, or its text.
-fn api_error(r: reqwest::blocking::Response) -> String {
-    let status = r.status();
-    let text = r.text().unwrap_or_default();
-    let msg = serde_json::from_str::<serde_json::Value>(&text).ok().and_then(|v| v["error"].as_str().map(str::to_string)).unwrap_or(text);
-    format!("{status}: {}", msg.trim())
-}
-
-impl Api {
-    /// Checks, before anything is sent, that `url` serves the log of `d`
-    /// and takes `token`.
-    fn connect(url: &str, token: Option<&str>, d: &DataDir) -> Result<Api> {
-        let token = token
-            .filter(|t| !t.trim().is_empty())
-            .ok_or_else(|| anyhow::anyhow!("--server needs --token HQ_TOKEN (or CORRIDOR_TOKEN): an hq token from `corridor token create --role hq`"))?
-            .trim()
-            .to_string();
-        if let Some(role) = token.strip_prefix("crd_").and_then(|r| r.split('_').next()).filter(|r| *r != "hq") {
-            bail!("--token is a {role} token; notices are recorded by hq: pass an hq token (`corridor token create --role hq`)");
-        }
-        let base = url.trim_end_matches('/').to_string();
-        if !(base.starts_with("http://") || base.starts_with("https://")) {
-            bail!("--server {url:?} is not an http:// or https:// URL; give the address `corridor serve` prints, e.g. http://127.0.0.1:8080");
-        }
-        let http = reqwest::blocking::Client::builder().timeout(Duration::from_secs(30)).build().context("cannot make an HTTP client")?;
-        let unreachable = |e: reqwest::Error| anyhow::anyhow!("cannot reach the server at {base}: {e}; is `corridor serve` running there? Nothing was sent, written or recorded.");
-        let r = http.get(format!("{base}/api/v1/checkpoint")).send().map_err(unreachable)?;
-        if !r.status().is_success() {
-            bail!("the server at {base} did not give its checkpoint ({}); is it a `corridor serve`?", api_error(r));
-        }
-        let note = r.text().map_err(unreachable)?;
-        let served = note.lines().next().unwrap_or("");
-        if served != d.config.origin {
-            bail!(
-                "the server at {base} serves the log {served:?}, but {} holds the log {:?}: pass the --server of this data directory (or the --data-dir of that server)",
-                d.path.display(),
-                d.config.origin
-            );
-        }
-        let r = http.get(format!("{base}/api/v1/events?from=0&to=0")).bearer_auth(&token).send().map_err(unreachable)?;
-        if !r.status().is_success() {
-            bail!("the server at {base} refused the token ({}); pass a valid hq token (`corridor token create --role hq`). Nothing was sent, written or recorded.", api_error(r));
-        }
-        Ok(Api { http, base, token })
-    }
-
-    /// POSTs `events` to /api/v1/events, 100 at a time. A request whose
-    /// answer is lost is sent again with the same bytes (the server answers
-    /// an identical resend with its index). A 409 is an id the log already
-    /// holds: fine if the log holds exactly this event, an error otherwise.
-    fn record(&self, d: &mut DataDir, events: Vec<Event>) -> Result<usize> {
-        let mut recorded = 0;
-        for chunk in events.chunks(100) {
-            let body = serde_json::to_vec(chunk)?;
-            let mut attempt = 0u32;
-            let r = loop {
-                let sent = self.http.post(format!("{}/api/v1/events", self.base)).bearer_auth(&self.token).header(reqwest::header::CONTENT_TYPE, "application/json").body(body.clone()).send();
-                match sent {
-                    Ok(r) => break r,
-                    Err(e) if attempt < 2 && !e.is_builder() => {
-                        attempt += 1;
-                        eprintln!("no answer from {} ({e}); sending the same events again", self.base);
-                        std::thread::sleep(Duration::from_secs(u64::from(attempt)));
-                    }
-                    Err(e) => bail!(
-                        "cannot reach the server at {}: {e}; {recorded} notice(s) recorded so far. Run the same command again: what is in the log is not recorded twice",
-                        self.base
-                    ),
-                }
-            };
-            let status = r.status();
-            if status == reqwest::StatusCode::OK || status == reqwest::StatusCode::CREATED {
-                recorded += chunk.len();
-                continue;
-            }
-            let msg = api_error(r);
-            if status == reqwest::StatusCode::CONFLICT {
-                // Identical events already in the log are recorded; any
-                // other content under one of these ids is not ours to change.
-                let stored = super::read_events(d)?;
-                let mut differs = None;
-                for e in chunk {
-                    match stored.iter().find(|s| s.id == e.id) {
-                        Some(s) if s.canonical_bytes() == e.canonical_bytes() => {}
-                        Some(_) => differs = Some(e.id.clone()),
-                        None => differs = differs.or_else(|| Some(e.id.clone())),
-                    }
-                }
-                match differs {
-                    None => {
-                        recorded += chunk.len();
-                        continue;
-                    }
-                    Some(id) => bail!(
-                        "the server at {} already holds a different event under id {id:?} ({msg}): that notice was recorded differently, e.g. by another `corridor notice` run at the same time; \
-                         this batch was not recorded and the log is unchanged. Run the same command again to record the others; `corridor log show` shows what is recorded",
-                        self.base
-                    ),
-                }
-            }
-            let hint = match status {
-                reqwest::StatusCode::UNAUTHORIZED | reqwest::StatusCode::FORBIDDEN => "; pass a valid hq token (`corridor token create --role hq`)",
-                _ => "",
-            };
-            bail!("the server at {} refused the notices ({msg}){hint}; {recorded} notice(s) recorded so far", self.base);
-        }
-        Ok(recorded)
-    }
 }
 
 fn out_dir(a: &NoticeArgs) -> Result<PathBuf> {

@@ -127,6 +127,13 @@ fn run_operation(init: &[String], tamper: bool) {
         hq_event("convoy-1", json!({"convoy_dispatched": {"convoy": "convoy-1", "corridor": "fontvieille-larvotto", "vehicles": ["bus-001", "bus-002", "bus-003"]}})),
     ]));
     assert_eq!(st, StatusCode::CREATED, "{a}");
+    // While the server holds the log, apply goes through it (hq token).
+    let more = scenario(tmp.path(), now, |t| t.replace("count = 6", "count = 7").replace(&rfc(now + Duration::hours(6)), &rfc(now + Duration::hours(7))));
+    let e = fails(&dir, &["apply", more.to_str().unwrap()]);
+    assert!(e.contains("held by another process") && e.contains("--server"), "{e}");
+    let out = ok(&dir, &["apply", more.to_str().unwrap(), "--server", &served.base, "--token", &hq]);
+    assert!(out.contains("1 event(s) appended (1 vehicle_registered) (through the server at"), "{out}");
+    assert!(ok(&dir, &["apply", more.to_str().unwrap(), "--server", &served.base, "--token", &hq]).contains("nothing appended"));
     // A passage in the window, counted in.
     let p1 = passage("p1", now - Duration::minutes(10), "cp-fontvieille", "bus-001", "cp-fontvieille", 20, 25);
     let (st, a) = api.post(&entry, &p1);
