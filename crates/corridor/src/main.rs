@@ -166,9 +166,9 @@ enum Command {
         /// Only this truce window.
         #[arg(long)]
         window: Option<String>,
-        /// ar, en or both.
-        #[arg(long, default_value = "both", value_parser = ["ar", "en", "both"])]
-        lang: String,
+        /// ar, en or both (default: the languages the operation declares; both when it declares none).
+        #[arg(long, value_parser = ["ar", "en", "both"])]
+        lang: Option<String>,
         /// Send the SMS: `outbox` (files in DATA_DIR/sms/outbox/out for another system to pick up) or `kannel` (its HTTP sendsms interface); what was accepted is recorded as `notice_issued`. Unsent messages stay in DATA_DIR/sms/SENDER/pending and are retried by the next --send.
         #[arg(long, value_parser = ["outbox", "kannel"])]
         send: Option<String>,

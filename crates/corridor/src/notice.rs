@@ -43,7 +43,7 @@ pub struct NoticeArgs {
     pub format: String,
     pub corridor: Option<String>,
     pub window: Option<String>,
-    pub lang: String,
+    pub lang: Option<String>,
     pub send: Option<String>,
     pub issue: bool,
     pub at: Option<DateTime<Utc>>,
@@ -81,12 +81,18 @@ pub fn run(dir: &Path, a: &NoticeArgs) -> Result<()> {
     }
     let events = super::read_events(&mut d)?;
     let at = a.at.unwrap_or_else(Utc::now);
-    let langs = Lang::parse_list(&a.lang)?;
     let renderer = match &a.templates {
         Some(t) => Renderer::from_dir(t)?,
         None => Renderer::built_in(),
     };
     let operation = Operation::declared(&events);
+    // The operation's languages unless --lang says otherwise (in the order
+    // notices give them: Arabic, then English).
+    let langs = match (&a.lang, &operation) {
+        (Some(l), _) => Lang::parse_list(l)?,
+        (None, Some(o)) => Lang::ALL.iter().copied().filter(|l| o.languages.iter().any(|x| x == l.code())).collect(),
+        (None, None) => Lang::ALL.to_vec(),
+    };
     if operation.is_none() {
         eprintln!("note: the log declares no operation (operation_declared), so hours are given in UTC; declare the operation with its time zone and map (`corridor apply`) for local hours");
     }
