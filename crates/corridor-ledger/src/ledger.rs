@@ -230,6 +230,12 @@ impl Ledger {
         answer
     }
 
+    /// Reads the registry of what the log (with what is being appended)
+    /// declares: to check a write's scope against the entries it names.
+    pub fn with_registry<R>(&self, f: impl FnOnce(&Registry) -> R) -> R {
+        f(&self.shared.state.read().unwrap_or_else(|p| p.into_inner()).registry)
+    }
+
     /// The log's origin line (also its key name).
     pub fn origin(&self) -> &str {
         &self.shared.origin

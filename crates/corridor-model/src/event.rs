@@ -217,6 +217,22 @@ pub struct MapRef {
     pub sha256: String,
 }
 
+impl Operation {
+    /// The declared time zone; `None` only for a zone this build's tz
+    /// database does not know (the event is checked when it is appended).
+    pub fn tz(&self) -> Option<chrono_tz::Tz> {
+        self.timezone.parse().ok()
+    }
+
+    /// The operation a log declares (its `operation_declared` event), if any.
+    pub fn declared(events: &[Event]) -> Option<&Operation> {
+        events.iter().find_map(|e| match &e.body {
+            Body::OperationDeclared(o) => Some(o),
+            _ => None,
+        })
+    }
+}
+
 /// The languages notices are written in.
 pub const NOTICE_LANGUAGES: [&str; 2] = ["ar", "en"];
 

@@ -6,8 +6,8 @@
 //! must be shown, which a Cancel may not be); an update `references` the
 //! notice it replaces as `sender,identifier,sent`. No `effective`: an alert
 //! is in force from when it is sent, and `onset` is the window's start. The identifier is the
-//! notice id and `sent` is the notice's `issued` time (in Damascus local
-//! time), so any later alert can rebuild the reference of an earlier one
+//! notice id and `sent` is the notice's `issued` time (in the operation's
+//! local time, [`NoticeSpec::zone`], as are `onset` and `expires`), so any later alert can rebuild the reference of an earlier one
 //! from the log alone: the same log gives the same alerts, byte for byte.
 //! The reference assumes the earlier alert went out under the same
 //! [`CapOptions::sender`].
@@ -42,7 +42,7 @@ use oasiscap::references::{Reference, References};
 use oasiscap::v1dot2::{Alert, Area, Category, Certainty, Info, Map, MessageType, ResponseType, Scope, Severity, Status, Urgency};
 
 use crate::content::{Kind, NoticeSpec};
-use crate::render::{Lang, Part, Renderer, ZONE};
+use crate::render::{Lang, Part, Renderer};
 use crate::NotifyError;
 
 pub use oasiscap;
@@ -128,10 +128,10 @@ pub fn alert_model(n: &NoticeSpec, r: &Renderer, opt: &CapOptions) -> Result<Ale
     })
 }
 
-/// The `sent` of a notice's alert: its `issued` time, in Damascus local
-/// time.
+/// The `sent` of a notice's alert: its `issued` time, in the operation's
+/// local time.
 pub fn sent(n: &NoticeSpec) -> oasiscap::DateTime {
-    cap_time(n.issued)
+    cap_time(n, n.issued)
 }
 
 /// The `references` entry of an update or cancel: the alert of the notice
@@ -147,11 +147,12 @@ pub fn reference(n: &NoticeSpec, opt: &CapOptions) -> Result<Option<Reference>, 
             n.id
         )));
     };
-    Ok(Some(Reference { sender: cap_id("sender", &opt.sender)?, identifier: cap_id("referenced notice id", id)?, sent: cap_time(issued) }))
+    Ok(Some(Reference { sender: cap_id("sender", &opt.sender)?, identifier: cap_id("referenced notice id", id)?, sent: cap_time(n, issued) }))
 }
 
-fn cap_time(t: DateTime<Utc>) -> oasiscap::DateTime {
-    oasiscap::DateTime::from(t.with_timezone(&ZONE))
+/// `t` with the offset of the notice's time zone (CAP writes no `Z`).
+fn cap_time(n: &NoticeSpec, t: DateTime<Utc>) -> oasiscap::DateTime {
+    oasiscap::DateTime::from(t.with_timezone(&n.zone))
 }
 
 fn cap_id(what: &str, s: &str) -> Result<Id, NotifyError> {
@@ -199,8 +200,8 @@ fn info(n: &NoticeSpec, r: &Renderer, lang: Lang) -> Result<Info, NotifyError> {
         // In force from when it is sent (CAP's default for a missing
         // `effective`), so residents are told before the window opens.
         effective: None,
-        onset: (!closing).then(|| cap_time(n.start)),
-        expires: Some(cap_time(n.end)),
+        onset: (!closing).then(|| cap_time(n, n.start)),
+        expires: Some(cap_time(n, n.end)),
         sender_name: None,
         headline: Some(r.render(n, lang, Part::Headline)?),
         description: Some(r.render(n, lang, Part::Message)?),
@@ -337,6 +338,7 @@ mod tests {
             window: "w1".into(),
             start: t("2016-12-15T05:00:00Z"),
             end: t("2016-12-15T17:00:00Z"),
+            zone: chrono_tz::Asia::Damascus,
         }
     }
 

@@ -14,12 +14,17 @@
 //! Every notice after the first references the one before, so an update
 //! always says which notice it replaces. Ids are `CORRIDOR.WINDOW.N`, N
 //! counting from 0: the same log gives the same notices.
+//!
+//! Hours are given in the time zone the log's `operation_declared` names
+//! ([`zone`]); a log that declares no operation gets UTC, never a zone
+//! guessed for it.
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use corridor_model::{Body, Event, Position};
-use serde::Serialize;
+use chrono_tz::Tz;
+use corridor_model::{Body, Event, Operation, Position};
+use serde::{Serialize, Serializer};
 
 use crate::NotifyError;
 
@@ -71,6 +76,19 @@ pub struct NoticeSpec {
     pub window: String,
     pub start: DateTime<Utc>,
     pub end: DateTime<Utc>,
+    /// The time zone hours are given in: the operation's ([`zone`]).
+    #[serde(serialize_with = "tz_name")]
+    pub zone: Tz,
+}
+
+fn tz_name<S: Serializer>(z: &Tz, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(z.name())
+}
+
+/// The time zone the log declares (its `operation_declared`), or `None`
+/// when it declares no operation (notices then give hours in UTC).
+pub fn zone(events: &[Event]) -> Option<Tz> {
+    Operation::declared(events).and_then(Operation::tz)
 }
 
 impl NoticeSpec {
@@ -102,6 +120,7 @@ pub fn notices(events: &[Event], at: DateTime<Utc>) -> Vec<NoticeSpec> {
     let mut sites: BTreeMap<String, Place> = BTreeMap::new();
     let mut corridors: BTreeMap<String, CorridorInfo> = BTreeMap::new();
     let mut windows: BTreeMap<String, WindowInfo> = BTreeMap::new();
+    let tz = zone(events).unwrap_or(Tz::UTC);
     // (corridor, window) → the chain so far.
     let mut chains: BTreeMap<(String, String), Vec<NoticeSpec>> = BTreeMap::new();
 
@@ -127,6 +146,7 @@ pub fn notices(events: &[Event], at: DateTime<Utc>) -> Vec<NoticeSpec> {
             window: w.into(),
             start: wi.start,
             end: wi.end,
+            zone: tz,
         })
     };
     // The first notice of a chain is its opening, whatever made it; a

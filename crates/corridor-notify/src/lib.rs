@@ -6,7 +6,8 @@
 //!   truce window, an opening, then an update for each change (a window
 //!   moved, a corridor halted or reopened), each referencing the one before.
 //! - [`render`] fills the templates in `templates/` (Arabic and English;
-//!   hours in Asia/Damascus local time from the tz database).
+//!   hours in the time zone the log's `operation_declared` names, from
+//!   the tz database; UTC when the log declares no operation).
 //! - [`sms`] encodes a text as GSM 03.38 or UCS-2 and cuts it into
 //!   concatenated segments; [`send`] hands them to an outbox folder or a
 //!   Kannel gateway.

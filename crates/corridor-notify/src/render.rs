@@ -9,8 +9,12 @@
 //! built-in templates leave it out: a public notice says what residents must
 //! do, not who is blamed.
 //!
-//! Hours are local time in Asia/Damascus, from the tz database (chrono-tz):
-//! UTC+2 with summer time in 2016, UTC+3 all year since October 2022.
+//! Hours are local time in the operation's time zone ([`NoticeSpec::zone`],
+//! from the log's `operation_declared`), from the tz database (chrono-tz):
+//! Asia/Damascus was UTC+2 with summer time in 2016 and is UTC+3 all year
+//! since October 2022; Europe/Monaco is UTC+1 in winter, UTC+2 in summer.
+//! The templates name the zone through `local_time` ("Damascus time",
+//! "بتوقيت دمشق"; UTC for a log that declares no operation).
 
 use std::path::Path;
 
@@ -21,9 +25,6 @@ use serde::Serialize;
 
 use crate::content::{Kind, NoticeSpec};
 use crate::NotifyError;
-
-/// The time zone notices give hours in.
-pub const ZONE: Tz = chrono_tz::Asia::Damascus;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -195,7 +196,11 @@ struct Context<'a> {
     start: When,
     end: When,
     same_day: bool,
+    /// The IANA name of the time zone hours are given in.
     zone: &'static str,
+    /// How the language names that zone's clock: `Damascus time`,
+    /// `بتوقيت دمشق`, `UTC`.
+    local_time: String,
 }
 
 fn context(n: &NoticeSpec, lang: Lang) -> Context<'_> {
@@ -206,7 +211,7 @@ fn context(n: &NoticeSpec, lang: Lang) -> Context<'_> {
         Lang::En => ", ",
     };
     let groups: Vec<String> = n.groups.iter().map(|(id, label)| group_label(id, label, lang)).collect();
-    let (s, e) = (n.start.with_timezone(&ZONE), n.end.with_timezone(&ZONE));
+    let (s, e) = (n.start.with_timezone(&n.zone), n.end.with_timezone(&n.zone));
     Context {
         id: &n.id,
         kind: n.kind,
@@ -220,12 +225,66 @@ fn context(n: &NoticeSpec, lang: Lang) -> Context<'_> {
         landmarks: cps.get(1..cps.len().saturating_sub(1)).unwrap_or_default().join(sep),
         checkpoints: cps,
         groups: groups.join(sep),
-        start: when(n.start, lang),
-        end: when(n.end, lang),
+        start: when(n.start, n.zone, lang),
+        end: when(n.end, n.zone, lang),
         same_day: s.date_naive() == e.date_naive(),
-        zone: "Asia/Damascus",
+        zone: n.zone.name(),
+        local_time: local_time(n.zone, lang),
     }
 }
+
+/// How a notice names the clock of `zone`: the city of its IANA name in
+/// English (`Europe/Monaco` → `Monaco time`); in Arabic the city where it
+/// has a usual Arabic name, else "local time" (the offset beside it says
+/// which). UTC is `UTC` / `بتوقيت غرينتش`.
+pub fn local_time(zone: Tz, lang: Lang) -> String {
+    let name = zone.name();
+    if matches!(name, "UTC" | "Etc/UTC" | "Etc/UCT" | "UCT" | "Etc/Universal" | "Universal" | "Etc/Zulu" | "Zulu" | "GMT" | "Etc/GMT") {
+        return match lang {
+            Lang::En => "UTC".into(),
+            Lang::Ar => "بتوقيت غرينتش".into(),
+        };
+    }
+    let city = name.rsplit('/').next().unwrap_or(name).replace('_', " ");
+    match lang {
+        Lang::En => format!("{city} time"),
+        Lang::Ar => match ARABIC_CITIES.iter().find(|(z, _)| *z == name) {
+            Some((_, ar)) => format!("بتوقيت {ar}"),
+            None => "بالتوقيت المحلي".into(),
+        },
+    }
+}
+
+/// Arabic names of the cities that name time zones where Arabic notices
+/// are likely; any other zone is "local time" in Arabic.
+const ARABIC_CITIES: &[(&str, &str)] = &[
+    ("Asia/Damascus", "دمشق"),
+    ("Asia/Beirut", "بيروت"),
+    ("Asia/Amman", "عمّان"),
+    ("Asia/Baghdad", "بغداد"),
+    ("Asia/Gaza", "غزة"),
+    ("Asia/Hebron", "الخليل"),
+    ("Asia/Jerusalem", "القدس"),
+    ("Asia/Riyadh", "الرياض"),
+    ("Asia/Aden", "عدن"),
+    ("Asia/Kuwait", "الكويت"),
+    ("Asia/Qatar", "قطر"),
+    ("Asia/Bahrain", "البحرين"),
+    ("Asia/Dubai", "دبي"),
+    ("Asia/Muscat", "مسقط"),
+    ("Africa/Cairo", "القاهرة"),
+    ("Africa/Khartoum", "الخرطوم"),
+    ("Africa/Tripoli", "طرابلس"),
+    ("Africa/Tunis", "تونس"),
+    ("Africa/Algiers", "الجزائر"),
+    ("Africa/Casablanca", "الدار البيضاء"),
+    ("Africa/Nouakchott", "نواكشوط"),
+    ("Africa/Mogadishu", "مقديشو"),
+    ("Africa/Djibouti", "جيبوتي"),
+    ("Europe/Istanbul", "إسطنبول"),
+    ("Europe/Monaco", "موناكو"),
+    ("Europe/Paris", "باريس"),
+];
 
 /// The Arabic name when there is one and `lang` is Arabic.
 fn local<'a>(name: &'a str, name_ar: &'a Option<String>, lang: Lang) -> &'a str {
@@ -257,8 +316,8 @@ const MONTHS_AR: [&str; 12] = ["كانون الثاني", "شباط", "آذار"
 const DAYS_EN: [&str; 7] = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
 const DAYS_AR: [&str; 7] = ["الاثنين", "الثلاثاء", "الأربعاء", "الخميس", "الجمعة", "السبت", "الأحد"];
 
-fn when(t: DateTime<Utc>, lang: Lang) -> When {
-    let l = t.with_timezone(&ZONE);
+fn when(t: DateTime<Utc>, zone: Tz, lang: Lang) -> When {
+    let l = t.with_timezone(&zone);
     let secs = l.offset().fix().local_minus_utc();
     let (h, m) = (secs / 3600, (secs.abs() % 3600) / 60);
     let offset = if m == 0 { format!("{h:+}") } else { format!("{h:+}:{m:02}") };
@@ -291,16 +350,35 @@ mod tests {
     use super::*;
     use chrono::TimeZone;
 
+    const DAMASCUS: Tz = chrono_tz::Asia::Damascus;
+
     #[test]
     fn damascus_hours_follow_the_tz_database() {
         // December 2016: EET, UTC+2. December 2023: UTC+3 all year.
-        let w = when(Utc.with_ymd_and_hms(2016, 12, 15, 8, 0, 0).unwrap(), Lang::En);
+        let w = when(Utc.with_ymd_and_hms(2016, 12, 15, 8, 0, 0).unwrap(), DAMASCUS, Lang::En);
         assert_eq!((w.date.as_str(), w.time.as_str(), w.offset.as_str()), ("Thursday 15 December 2016", "10:00", "UTC+2"));
-        let w = when(Utc.with_ymd_and_hms(2023, 12, 15, 8, 0, 0).unwrap(), Lang::En);
+        let w = when(Utc.with_ymd_and_hms(2023, 12, 15, 8, 0, 0).unwrap(), DAMASCUS, Lang::En);
         assert_eq!((w.time.as_str(), w.offset.as_str()), ("11:00", "UTC+3"));
-        let w = when(Utc.with_ymd_and_hms(2016, 12, 15, 8, 0, 0).unwrap(), Lang::Ar);
+        let w = when(Utc.with_ymd_and_hms(2016, 12, 15, 8, 0, 0).unwrap(), DAMASCUS, Lang::Ar);
         assert_eq!(w.time, "١٠:٠٠");
         assert_eq!(w.date, "الخميس ١٥ كانون الأول ٢٠١٦");
+    }
+
+    #[test]
+    fn other_zones_and_their_names() {
+        // Monaco in winter is CET (UTC+1); India is UTC+5:30 all year.
+        let t = Utc.with_ymd_and_hms(2026, 12, 4, 7, 0, 0).unwrap();
+        let w = when(t, chrono_tz::Europe::Monaco, Lang::En);
+        assert_eq!((w.date.as_str(), w.time.as_str(), w.offset.as_str(), w.iso.as_str()), ("Friday 4 December 2026", "08:00", "UTC+1", "2026-12-04T08:00:00+01:00"));
+        let w = when(t, chrono_tz::Asia::Kolkata, Lang::En);
+        assert_eq!((w.time.as_str(), w.offset.as_str()), ("12:30", "UTC+5:30"));
+        let w = when(t, Tz::UTC, Lang::En);
+        assert_eq!((w.time.as_str(), w.offset.as_str()), ("07:00", "UTC+0"));
+        assert_eq!(local_time(DAMASCUS, Lang::En), "Damascus time");
+        assert_eq!(local_time(DAMASCUS, Lang::Ar), "بتوقيت دمشق");
+        assert_eq!(local_time(chrono_tz::America::Argentina::Buenos_Aires, Lang::En), "Buenos Aires time");
+        assert_eq!(local_time(chrono_tz::Asia::Kolkata, Lang::Ar), "بالتوقيت المحلي");
+        assert_eq!(local_time(Tz::UTC, Lang::En), "UTC");
     }
 
     #[test]

@@ -3,6 +3,8 @@
 //! (PyPI `cap-tools`), read back by our own reader; and every example and
 //! real alert in shared/data/cap read, the CAP 1.1 one refused.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -26,7 +28,7 @@ fn at(s: &str) -> DateTime<Utc> {
 fn events() -> Vec<Event> {
     let sc = Scenario::parse(ALEPPO_2016, "aleppo-2016.toml").unwrap();
     let router = Router::new(PreparedNetwork::prepare(aleppo::builtin_network().unwrap()));
-    let mut ev = corridor_plan::sim::simulate(&sc, &router).unwrap().events;
+    let mut ev = common::declared("Asia/Damascus", corridor_plan::sim::simulate(&sc, &router).unwrap().events);
     let change = Event::new(
         "test-window-21dec-earlier",
         at("2016-12-20T12:00:00Z"),

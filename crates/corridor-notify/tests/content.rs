@@ -3,6 +3,8 @@
 //! a user meets (unknown corridor or window, a window in the past, a
 //! template with a field the notice lacks).
 
+mod common;
+
 use chrono::{DateTime, Utc};
 use corridor_model::{Body, Checkpoint, Corridor, CorridorRef, Event, GroupsDefined, Position, Site, SiteKind, TruceWindow};
 use corridor_notify::content::{current, notices};
@@ -30,7 +32,12 @@ fn arabic(name: &str) -> Option<String> {
     }
 }
 
+/// The log, declared in Asia/Damascus.
 fn log() -> Vec<Event> {
+    common::declared("Asia/Damascus", undeclared())
+}
+
+fn undeclared() -> Vec<Event> {
     let site = |id: &str, name: &str, kind| Body::SiteDeclared(Site { site: id.into(), name: name.into(), name_ar: arabic(name), kind, position: Some(Position { lat: 36.2, lon: 37.1 }) });
     let cp = |id: &str, name: &str| Checkpoint { id: id.into(), name: name.into(), name_ar: arabic(name), position: None };
     vec![
@@ -105,6 +112,15 @@ fn the_update_says_what_changed_and_what_it_replaces() {
 }
 
 #[test]
+fn a_log_without_an_operation_gives_hours_in_utc() {
+    let n = current(&undeclared(), at("2016-12-15T13:00:00Z"), None, Some("w15")).unwrap().remove(0);
+    assert_eq!(n.zone, chrono_tz::Tz::UTC);
+    let en = Renderer::built_in().render(&n, Lang::En, Part::Message).unwrap();
+    assert!(en.contains("Thursday 15 December 2016 05:00 to 19:00 UTC (UTC+0)."), "{en}");
+    assert!(!en.contains("Damascus"), "{en}");
+}
+
+#[test]
 fn bad_requests_are_refused_with_what_to_do() {
     let e = current(&log(), at("2016-12-16T12:00:00Z"), Some("nowhere"), None).unwrap_err();
     assert!(matches!(e, NotifyError::UnknownCorridor(..)));
@@ -156,7 +172,7 @@ fn kinds(events: &[Event], t: &str) -> Vec<(String, Kind)> {
 
 #[test]
 fn a_shortened_window_is_not_announced_with_its_old_hours() {
-    let mut ev = log();
+    let mut ev = undeclared();
     ev.truncate(6); // up to both windows' declarations
     ev.push(moved_w15("cut", "2016-12-15T10:00:00Z", "2016-12-15T05:00:00Z", "2016-12-15T15:00:00Z"));
     // At 16:00 the window has ended (at 15:00), though the opening said 17:00.
@@ -170,7 +186,7 @@ fn moved_w15(id: &str, time: &str, start: &str, end: &str) -> Event {
 
 #[test]
 fn new_hours_do_not_reopen_a_halted_corridor_but_reopening_does() {
-    let mut evs = log();
+    let mut evs = undeclared();
     evs.truncate(6);
     // Halted during the first window: both windows' chains close.
     evs.push(ev("halt", "2016-12-15T08:00:00Z", Body::CorridorClosed(CorridorRef { corridor: "c1".into(), reason: "halted".into() })));
@@ -187,9 +203,9 @@ fn new_hours_do_not_reopen_a_halted_corridor_but_reopening_does() {
 #[test]
 fn a_chain_starts_with_an_opening_whatever_starts_it() {
     // The window is declared before its corridor.
-    let mut ev: Vec<Event> = log().into_iter().filter(|e| e.id != "c1").collect();
+    let mut ev: Vec<Event> = undeclared().into_iter().filter(|e| e.id != "c1").collect();
     ev.truncate(5);
-    let corridor = log().into_iter().find(|e| e.id == "c1").unwrap();
+    let corridor = undeclared().into_iter().find(|e| e.id == "c1").unwrap();
     ev.push(Event { time: at("2016-12-15T04:30:00Z"), ..corridor });
     let k = kinds(&ev, "2016-12-15T04:45:00Z");
     assert_eq!(k, vec![("c1.w15.0".into(), Kind::Opening), ("c1.w16.0".into(), Kind::Opening)]);

@@ -12,6 +12,8 @@
 //! Needs `apt-get install kannel kannel-extras`; without bearerbox the test
 //! prints "skipped: kannel not installed" and passes.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::Read;
@@ -167,7 +169,7 @@ fn codings(log: &str) -> BTreeMap<(String, String), i32> {
 fn notices() -> (String, String, String) {
     let sc = Scenario::parse(ALEPPO_2016, "aleppo-2016.toml").unwrap();
     let router = Router::new(PreparedNetwork::prepare(aleppo::builtin_network().unwrap()));
-    let events = corridor_plan::sim::simulate(&sc, &router).unwrap().events;
+    let events = common::declared("Asia/Damascus", corridor_plan::sim::simulate(&sc, &router).unwrap().events);
     let at: DateTime<Utc> = "2016-12-15T04:30:00Z".parse().unwrap();
     let n = content::notices(&events, at).into_iter().next().expect("the reference scenario has a notice");
     let r = Renderer::built_in();

@@ -4,20 +4,22 @@
 //! Arabic font embedded. Page 1 is kept as a PNG in
 //! `target/tmp/notify/leaflet-ID.png` to look at.
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 
 use chrono::{DateTime, Utc};
 use corridor_geo::{aleppo, PreparedNetwork, Router};
 use corridor_model::Event;
-use corridor_notify::render::{arabic_digits, ZONE};
+use corridor_notify::render::arabic_digits;
 use corridor_notify::{content, leaflet, Lang, Part, Renderer};
 use corridor_plan::scenario::{Scenario, ALEPPO_2016};
 
 fn setup() -> (Vec<Event>, Router) {
     let sc = Scenario::parse(ALEPPO_2016, "aleppo-2016.toml").unwrap();
     let router = Router::new(PreparedNetwork::prepare(aleppo::builtin_network().unwrap()));
-    let events = corridor_plan::sim::simulate(&sc, &router).unwrap().events;
+    let events = common::declared("Asia/Damascus", corridor_plan::sim::simulate(&sc, &router).unwrap().events);
     (events, router)
 }
 
@@ -175,7 +177,7 @@ fn reference_leaflet_is_one_a4_page_with_the_hours_in_both_languages() {
     assert!(!naskh.is_empty() && naskh.iter().all(|l| l.contains(" yes ")), "Noto Naskh Arabic not embedded: {fonts}");
 
     // The hours, as the renderer writes them: Damascus local time.
-    let hm = |t: DateTime<Utc>| t.with_timezone(&ZONE).format("%H:%M").to_string();
+    let hm = |t: DateTime<Utc>| t.with_timezone(&chrono_tz::Asia::Damascus).format("%H:%M").to_string();
     let (start, end) = (hm(n.start), hm(n.end));
     let (start_ar, end_ar) = (arabic_digits(&start), arabic_digits(&end));
     assert_ne!(start, start_ar);

@@ -1,6 +1,8 @@
 //! Notices for the bundled reference scenario, from its simulated log:
 //! what residents would have been told, and when.
 
+mod common;
+
 use chrono::{DateTime, Utc};
 use corridor_geo::{aleppo, PreparedNetwork, Router};
 use corridor_model::Event;
@@ -10,7 +12,7 @@ use corridor_plan::scenario::{Scenario, ALEPPO_2016};
 fn events() -> Vec<Event> {
     let sc = Scenario::parse(ALEPPO_2016, "aleppo-2016.toml").unwrap();
     let router = Router::new(PreparedNetwork::prepare(aleppo::builtin_network().unwrap()));
-    corridor_plan::sim::simulate(&sc, &router).unwrap().events
+    common::declared("Asia/Damascus", corridor_plan::sim::simulate(&sc, &router).unwrap().events)
 }
 
 fn at(s: &str) -> DateTime<Utc> {

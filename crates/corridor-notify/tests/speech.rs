@@ -1,6 +1,8 @@
 //! Loudspeaker announcements of the reference scenario: the script says the
 //! hours and the entry twice, and espeak-ng (when installed) records it.
 
+mod common;
+
 use chrono::{DateTime, Utc};
 use corridor_geo::{aleppo, PreparedNetwork, Router};
 use corridor_notify::render::arabic_digits;
@@ -11,10 +13,10 @@ use corridor_plan::scenario::{Scenario, ALEPPO_2016};
 fn the_script_repeats_the_key_facts_and_is_recorded() {
     let sc = Scenario::parse(ALEPPO_2016, "aleppo-2016.toml").unwrap();
     let router = Router::new(PreparedNetwork::prepare(aleppo::builtin_network().unwrap()));
-    let events = corridor_plan::sim::simulate(&sc, &router).unwrap().events;
+    let events = common::declared("Asia/Damascus", corridor_plan::sim::simulate(&sc, &router).unwrap().events);
     let at: DateTime<Utc> = "2016-12-15T04:30:00Z".parse().unwrap();
     let n = content::current(&events, at, Some("ramouseh-rashidin4"), Some("window-15dec")).unwrap().remove(0);
-    let local = |t: DateTime<Utc>| t.with_timezone(&corridor_notify::render::ZONE).format("%H:%M").to_string();
+    let local = |t: DateTime<Utc>| t.with_timezone(&n.zone).format("%H:%M").to_string();
     let (start, end) = (local(n.start), local(n.end));
     let r = Renderer::built_in();
     let artifacts = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("notify");

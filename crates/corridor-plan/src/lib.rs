@@ -20,6 +20,7 @@ pub mod aftermath;
 pub mod bound;
 pub mod ccrp;
 pub mod check;
+pub mod declare;
 pub mod net;
 pub mod scenario;
 pub mod sim;

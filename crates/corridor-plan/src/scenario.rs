@@ -139,9 +139,16 @@ pub struct Meta {
     pub start: DateTime<Utc>,
     #[serde(default)]
     pub seed: u64,
-    /// The time zone screens and notices show (tz database name).
-    #[serde(default = "default_tz")]
+    /// The operation's id in its log (`operation_declared`); default: the
+    /// last part of `origin`, or `operation`.
+    #[serde(default)]
+    pub operation: Option<String>,
+    /// The time zone screens and notices show (IANA tz database name, e.g.
+    /// `Europe/Monaco`). Required: nothing assumes a zone.
     pub timezone: String,
+    /// The languages of notices to residents (`en`, `ar`).
+    #[serde(default = "default_languages")]
+    pub languages: Vec<String>,
     #[serde(default = "default_slot")]
     pub slot_minutes: u32,
     /// Vehicles leaving a site within this many minutes form one convoy.
@@ -154,8 +161,8 @@ pub struct Meta {
     pub unload_minutes: u32,
 }
 
-fn default_tz() -> String {
-    "Asia/Damascus".into()
+fn default_languages() -> Vec<String> {
+    vec!["en".into()]
 }
 fn default_slot() -> u32 {
     1
@@ -366,6 +373,13 @@ fn line_of(text: &str, offset: usize) -> usize {
 
 impl Scenario {
     /// Parses and checks a scenario; `file` names it in errors.
+    /// The operation's id: `[scenario] operation`, else the last part of
+    /// `origin`.
+    pub fn operation_id(&self) -> String {
+        let m = &self.scenario;
+        m.operation.clone().or_else(|| m.origin.as_deref().and_then(|o| o.rsplit('/').next()).filter(|s| !s.is_empty()).map(String::from)).unwrap_or_else(|| "operation".into())
+    }
+
     pub fn parse(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
         let s: Scenario = toml::from_str(text).map_err(|e| {
             let at = e.span().map(|r| format!("line {}: ", line_of(text, r.start))).unwrap_or_default();
@@ -419,7 +433,15 @@ impl Scenario {
                 file: file.into(),
                 line: 1,
                 field: "scenario.timezone".into(),
-                message: format!("{:?} is not a tz database zone (e.g. Asia/Damascus)", self.scenario.timezone),
+                message: format!("{:?} is not a time zone of the tz database: use an IANA name such as Europe/Monaco or Asia/Damascus", self.scenario.timezone),
+            });
+        }
+        if let Some(l) = self.scenario.languages.iter().find(|l| !corridor_model::NOTICE_LANGUAGES.contains(&l.as_str())) {
+            return Err(ScenarioError::Invalid {
+                file: file.into(),
+                line: 1,
+                field: "scenario.languages".into(),
+                message: format!("notices are written in {} only; {l:?} is not one of them", corridor_model::NOTICE_LANGUAGES.join(" and ")),
             });
         }
         let site = |id: &str| self.sites.iter().find(|s| s.get_ref().id == id).map(|s| s.get_ref());

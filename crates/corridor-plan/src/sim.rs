@@ -30,22 +30,19 @@
 //!
 //! Deterministic: the same scenario and seed give the same events.
 
+use crate::declare;
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Duration, Utc};
-use corridor_geo::corridor::{CheckpointSpec as GeoCheckpoint, CorridorSpec as GeoCorridor, Placement};
 use corridor_geo::{GeoError, LatLon, Router};
-use corridor_model::{
-    Agreement, Body, Checkpoint, Convoy, ConvoyArrived, Corridor, CorridorRef, Counts, Event, GroupsDefined, Incident, IncidentKind, Passage, Position, Site,
-    SiteKind, TruceWindow, Vehicle,
-};
+use corridor_model::{Body, Convoy, ConvoyArrived, CorridorRef, Counts, Event, Incident, IncidentKind, Passage};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use crate::bound::{bounds, Bounds};
 use crate::ccrp::{plan, Plan, PlanError, Problem, Source, VehicleState};
 use crate::net::{ArcSpec, FlowNet};
-use crate::scenario::{IncidentKindSpec, Scenario, SiteKindSpec, VehicleKindSpec};
+use crate::scenario::{IncidentKindSpec, Scenario, VehicleKindSpec};
 
 /// What can stop a simulation, in one sentence with what would fix it.
 #[derive(Debug, thiserror::Error)]
@@ -127,22 +124,7 @@ impl<'s> Operation<'s> {
         let mut corridors = Vec::new();
         let min_cap = |route: &corridor_geo::Route| route.arcs.iter().map(|&a| net.capacity_vph[a as usize]).min().unwrap_or(u32::MAX).max(1);
         for c in sc.corridors.iter().map(|c| c.get_ref()) {
-            let spec = GeoCorridor {
-                id: c.id.clone(),
-                name: c.name.clone(),
-                entry: latlon(c.entry),
-                exit: latlon(c.exit),
-                via: c.via.iter().map(|&p| latlon(p)).collect(),
-                checkpoints: c
-                    .checkpoints
-                    .iter()
-                    .map(|cp| GeoCheckpoint {
-                        id: cp.id.clone(),
-                        name: cp.name.clone(),
-                        at: cp.at.parse::<Placement>().expect("checked by the scenario"),
-                    })
-                    .collect(),
-            };
+            let spec = declare::geo_corridor(c);
             let route = corridor_geo::corridor::plan(router, &mut st, &spec)?;
             let (from, to) = (site_ix(&c.from), site_ix(&c.to));
             let approach = router.route(&mut st, latlon(sites[from].at), latlon(c.entry))?;
@@ -453,82 +435,17 @@ pub fn simulate(sc: &Scenario, router: &Router) -> Result<Outcome, SimError> {
     let cid = |c: usize| corridor_ids[c].clone();
 
     // Declarations.
-    emit(&mut out, hq("groups".into(), t0, Body::GroupsDefined(GroupsDefined::standard())));
-    for s in sc.sites.iter().map(|s| s.get_ref()) {
-        let kind = match s.kind {
-            SiteKindSpec::Besieged => SiteKind::Besieged,
-            SiteKindSpec::Destination | SiteKindSpec::Depot => SiteKind::Destination,
-        };
-        emit(
-            &mut out,
-            hq(
-                format!("site-{}", s.id),
-                t0,
-                Body::SiteDeclared(Site {
-                    name_ar: s.name_ar.clone(),
-                    site: s.id.clone(),
-                    name: s.name.clone(),
-                    kind,
-                    position: Some(Position { lat: s.at[0], lon: s.at[1] }),
-                }),
-            ),
-        );
+    let bytes = corridor_geo::netfile::to_bytes(router.prepared());
+    emit(&mut out, declare::operation(sc, declare::map_ref(sc, router.prepared(), &bytes), t0));
+    emit(&mut out, declare::groups(t0));
+    for e in declare::sites(sc, t0) {
+        emit(&mut out, e);
     }
-    for (c, spec) in sc.corridors.iter().map(|c| c.get_ref()).enumerate() {
-        let bc = &op.corridors[c];
-        let groups = if spec.groups.is_empty() {
-            GroupsDefined::standard().groups.into_iter().map(|g| g.id).collect()
-        } else {
-            spec.groups.clone()
-        };
-        emit(
-            &mut out,
-            hq(
-                format!("corridor-{}", spec.id),
-                t0,
-                Body::CorridorDeclared(Corridor {
-                    corridor: spec.id.clone(),
-                    name: spec.name.clone(),
-                    name_ar: spec.name_ar.clone(),
-                    from: spec.from.clone(),
-                    to: spec.to.clone(),
-                    checkpoints: bc
-                        .checkpoints
-                        .iter()
-                        .map(|(id, name, p)| Checkpoint {
-                            id: id.clone(),
-                            name: name.clone(),
-                            name_ar: spec.checkpoints.iter().find(|k| &k.id == id).and_then(|k| k.name_ar.clone()),
-                            position: Some(Position {
-                                lat: (p.lat * 1e6).round() / 1e6,
-                                lon: (p.lon * 1e6).round() / 1e6,
-                            }),
-                        })
-                        .collect(),
-                    groups,
-                    max_transit_minutes: spec.max_transit_minutes,
-                }),
-            ),
-        );
+    for c in 0..sc.corridors.len() {
+        emit(&mut out, declare::corridor(sc, c, &op.corridors[c].checkpoints, t0));
     }
-    let fleets: Vec<&crate::scenario::FleetSpec> = sc.fleet.iter().map(|f| f.get_ref()).collect();
-    for v in &op.vehicles {
-        let f = fleets[v.class];
-        let kind = f.kind;
-        emit(
-            &mut out,
-            hq(
-                format!("vehicle-{}", v.id),
-                t0,
-                Body::VehicleRegistered(Vehicle {
-                    vehicle: v.id.clone(),
-                    kind,
-                    seats: f.seats,
-                    stretchers: f.stretchers,
-                    operator: f.operator.clone(),
-                }),
-            ),
-        );
+    for e in declare::vehicles(sc, t0) {
+        emit(&mut out, e);
     }
 
     // The disruptions, in time order (an agreement before an incident at the same instant).
@@ -576,20 +493,7 @@ pub fn simulate(sc: &Scenario, router: &Router) -> Result<Outcome, SimError> {
                            agreement: Option<&str>,
                            at: DateTime<Utc>| {
         for w in sc.windows.iter().map(|w| w.get_ref()).filter(|w| w.agreement.as_deref() == agreement) {
-            emit(
-                out,
-                Event::new(
-                    format!("window-{}", w.id),
-                    at,
-                    "hq",
-                    Body::TruceWindowDeclared(TruceWindow {
-                        window: w.id.clone(),
-                        corridors: w.corridors.clone(),
-                        start: w.start,
-                        end: w.end,
-                    }),
-                ),
-            );
+            emit(out, declare::window(w, at));
         }
     };
     declare_windows(&mut out, &mut emit, None, t0);
@@ -738,18 +642,7 @@ pub fn simulate(sc: &Scenario, router: &Router) -> Result<Outcome, SimError> {
             DKind::Agreement(i) => {
                 let a = sc.agreements[i].get_ref();
                 agreements_made.push(a.id.clone());
-                emit(
-                    &mut out,
-                    hq(
-                        format!("agreement-{}", a.id),
-                        at,
-                        Body::Agreement(Agreement {
-                            agreement: a.id.clone(),
-                            sites: a.sites.clone(),
-                            terms: a.terms.clone(),
-                        }),
-                    ),
-                );
+                emit(&mut out, declare::agreement(sc, i));
                 declare_windows(&mut out, &mut emit, Some(&a.id), at);
                 if let (Some(c), Some(s)) = (&a.corridor, &a.while_site) {
                     let ci = op.corridors.iter().position(|b| &b.id == c).expect("checked");

@@ -11,6 +11,10 @@
 //!
 //! Nothing here computes a figure: every number comes from the fold over
 //! the log, so a report says exactly what the log says.
+//!
+//! Times (incidents, overdue vehicles) are written in the operation's time
+//! zone with their offset (`2016-12-16 14:30+02:00`); the tables by day
+//! are by UTC day, as the views count them, and say so.
 
 use std::fmt::Write;
 
@@ -18,7 +22,14 @@ pub mod charts;
 pub mod html;
 pub mod pdf;
 
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
 use corridor_views::{Figures, Tally};
+
+/// `t` in `zone`, minutes and offset: `2016-12-16 14:30+02:00`.
+pub fn local_time(t: DateTime<Utc>, zone: Tz) -> String {
+    t.with_timezone(&zone).format("%Y-%m-%d %H:%M%:z").to_string()
+}
 
 /// `31,284`.
 pub fn thousands(n: u64) -> String {
@@ -61,8 +72,9 @@ fn table(head: &[&str], numeric: &[bool], rows: Vec<Vec<String>>) -> Block {
 }
 
 /// The situation report as blocks. `title` heads it, `provenance` says
-/// which log and checkpoint it was folded from.
-pub fn document(f: &Figures, title: &str, provenance: &str) -> Vec<Block> {
+/// which log and checkpoint it was folded from; times are given in `zone`
+/// (the operation's).
+pub fn document(f: &Figures, title: &str, provenance: &str, zone: Tz) -> Vec<Block> {
     use Block::*;
     let mut d = vec![
         Heading(1, title.to_string()),
@@ -82,7 +94,7 @@ pub fn document(f: &Figures, title: &str, provenance: &str) -> Vec<Block> {
     let lost: usize = f.incidents.iter().map(|i| i.vehicles_lost).sum();
     let killed: u64 = f.incidents.iter().map(|i| u64::from(i.killed)).sum();
     d.push(Heading(3, format!("Incidents ({lost} vehicles lost, {killed} killed)")));
-    d.push(List(f.incidents.iter().map(|i| format!("{} {:?}: {}", i.time.format("%Y-%m-%d %H:%MZ"), i.kind, i.description)).collect()));
+    d.push(List(f.incidents.iter().map(|i| format!("{} {:?}: {}", local_time(i.time, zone), i.kind, i.description)).collect()));
     let r = &f.reconciliation;
     d.push(Heading(3, "Reconciliation".into()));
     d.push(Para(format!(
@@ -96,10 +108,24 @@ pub fn document(f: &Figures, title: &str, provenance: &str) -> Vec<Block> {
     )));
     let mut problems: Vec<String> = r.discrepancies.iter().map(|x| format!("DISCREPANCY {} / {}: {}", x.convoy, x.vehicle, x.what)).collect();
     problems.extend(r.overdue.iter().map(|o| {
-        format!("{} {} / {}: {} aboard, last counted at {} at {}", if o.lost { "LOST" } else { "OVERDUE" }, o.convoy, o.vehicle, o.aboard, o.last_checkpoint, o.since.format("%Y-%m-%d %H:%MZ"))
+        format!("{} {} / {}: {} aboard, last counted at {} at {}", if o.lost { "LOST" } else { "OVERDUE" }, o.convoy, o.vehicle, o.aboard, o.last_checkpoint, local_time(o.since, zone))
     }));
     if !problems.is_empty() {
         d.push(List(problems));
+    }
+    if !r.flags.is_empty() {
+        d.push(Heading(3, format!("Counted where they should not have been ({})", r.flags.len())));
+        d.push(Para("Kept as facts (people were counted), and flagged: a vehicle counted in outside every truce window of its corridor, or while the corridor was closed or halted.".into()));
+        d.push(List(r.flags.iter().map(|x| format!("FLAGGED {} / {} at {} ({}, entry {}): {}", x.convoy, x.vehicle, x.checkpoint, x.time.format("%Y-%m-%d %H:%MZ"), x.index, x.what)).collect()));
+    }
+    if !f.corrections.is_empty() {
+        d.push(Heading(3, format!("Corrections ({})", f.corrections.len())));
+        d.push(Para("Entries are never edited: a correction is a new entry naming the one it corrects. The figures above use the corrected facts.".into()));
+        d.push(table(
+            &["entry", "corrected by", "when", "why", "before", "after"],
+            &[false, false, false, false, false, false],
+            f.corrections.iter().map(|c| vec![c.corrects.clone(), c.author.clone(), c.time.format("%Y-%m-%d %H:%MZ").to_string(), c.reason.clone(), c.before.clone(), c.after.clone()]).collect(),
+        ));
     }
     let a = &f.aftermath;
     let rec = &f.recovery;
@@ -202,9 +228,9 @@ fn cell(s: &str) -> String {
 }
 
 /// The situation report as Markdown (charts are in the HTML and PDF forms).
-pub fn markdown(f: &Figures, title: &str, provenance: &str) -> String {
+pub fn markdown(f: &Figures, title: &str, provenance: &str, zone: Tz) -> String {
     let mut s = String::new();
-    for b in document(f, title, provenance) {
+    for b in document(f, title, provenance, zone) {
         match b {
             Block::Heading(level, text) => {
                 let _ = writeln!(s, "{} {text}\n", "#".repeat(level as usize));

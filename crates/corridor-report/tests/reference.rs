@@ -21,7 +21,7 @@ fn figures() -> Figures {
 #[test]
 fn the_report_shows_every_seed_figure_from_events() {
     let f = figures();
-    let md = corridor_report::markdown(&f, "Situation report", "test");
+    let md = corridor_report::markdown(&f, "Situation report", "test", chrono_tz::Asia::Damascus);
     for want in [
         "Corridor `ramouseh-rashidin4`: 31,284 = armed 14,891 + women 7,606 + children 8,787, of whom 701 wounded",
         "280.0 t to 1,040 families",
@@ -80,7 +80,7 @@ print('OK', len(rows), 'districts', round(total_ha, 2), 'ha')
 #[test]
 fn the_pdf_and_the_charts_render() {
     let f = figures();
-    let blocks = corridor_report::document(&f, "Situation report", "test");
+    let blocks = corridor_report::document(&f, "Situation report", "test", chrono_tz::Asia::Damascus);
     let charts: Vec<(String, String)> = blocks.iter().filter_map(|b| if let corridor_report::Block::Chart(t, svg) = b { Some((t.clone(), svg.clone())) } else { None }).collect();
     assert_eq!(charts.len(), 3, "daily throughput, cumulative evacuees, clearance progress");
     for (_, svg) in &charts {
@@ -104,4 +104,21 @@ fn the_pdf_and_the_charts_render() {
         let bytes = std::fs::read(&png).unwrap();
         assert!(bytes.starts_with(b"\x89PNG") && bytes.len() > 5_000, "{}", png.display());
     }
+}
+
+#[test]
+fn times_are_given_in_the_operations_zone() {
+    let f = figures();
+    assert!(!f.incidents.is_empty(), "the reference case has incidents");
+    let zone = chrono_tz::Asia::Damascus;
+    let md = corridor_report::markdown(&f, "Situation report", "test", zone);
+    for i in &f.incidents {
+        // December 2016 in Damascus: EET, UTC+2.
+        let t = corridor_report::local_time(i.time, zone);
+        assert!(t.ends_with("+02:00"), "{t}");
+        assert!(md.contains(&format!("{t} ")), "incident at {t} missing");
+    }
+    let utc = corridor_report::markdown(&f, "Situation report", "test", chrono_tz::Tz::UTC);
+    assert!(f.incidents.iter().all(|i| utc.contains(&corridor_report::local_time(i.time, chrono_tz::Tz::UTC))));
+    assert_ne!(md, utc);
 }

@@ -108,11 +108,14 @@ fn limited(st: &AppState, addr: SocketAddr) -> ApiResult<()> {
     st.limiter.take(addr.ip(), Instant::now()).map_err(|wait| ApiError::new(StatusCode::TOO_MANY_REQUESTS, format!("too many requests from {}: retry in {:.1} s", addr.ip(), wait)))
 }
 
-/// Events appended.
+/// Events appended (201), or all already in the log (200).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Appended {
-    /// Each event's index in the log, in the order sent.
+    /// Each event's index in the log, in the order sent (an event already
+    /// in the log, resent with the same content, keeps its original index).
     pub indexes: Vec<u64>,
+    /// How many of them were newly appended.
+    pub new: u64,
     /// The log's size after the append.
     pub size: u64,
 }
@@ -151,17 +154,19 @@ impl ToSchema for EventBatch {
 #[utoipa::path(post, path = "/api/v1/events", tag = "write",
     request_body(content = EventBatch, description = "An event ({v, id, time, author, body}), a JSON array of events, or JSON lines; every kind and its fields: docs/events.md", content_type = "application/json"),
     responses(
-        (status = 201, description = "Appended and durable", body = Appended),
+        (status = 200, description = "Every event was already in the log with the same content (a retry): nothing appended, original indexes", body = Appended),
+        (status = 201, description = "Appended and durable (events already in the log with the same content keep their index)", body = Appended),
         (status = 400, description = "Not JSON, or not events", body = ErrorBody),
         (status = 401, description = "No token, or an unknown, revoked or expired one", body = ErrorBody),
         (status = 403, description = "Outside the token's scope", body = ErrorBody),
-        (status = 409, description = "An id already in the log", body = ErrorBody),
+        (status = 409, description = "An id already in the log with other content (a different event), or being appended by a concurrent request", body = ErrorBody),
         (status = 413, description = "Body over 1 MiB", body = ErrorBody),
-        (status = 422, description = "Events refused by the model (unknown corridor, bad counts, …)", body = ErrorBody),
+        (status = 422, description = "Events refused by the model (unknown corridor, bad counts, …), or dated in the server's future beyond its allowed clock skew", body = ErrorBody),
         (status = 503, description = "Storage failed; nothing acknowledged", body = ErrorBody),
     ),
     security(("token" = [])))]
 pub async fn post_events(State(st): St, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> ApiResult<(StatusCode, Json<Appended>)> {
+    let now = chrono::Utc::now();
     let t = require(&st, &headers, &[Role::Hq, Role::Checkpoint, Role::Monitor], "writing events")?;
     let body = body.map_err(|e| match e {
         BytesRejection::FailedToBufferBody(_) => ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, format!("the body is over {} bytes (1 MiB): send fewer events per request", MAX_BODY)),
@@ -179,17 +184,48 @@ pub async fn post_events(State(st): St, headers: HeaderMap, body: Result<Bytes, 
     }
     {
         let f = st.fold.read().unwrap_or_else(|p| p.into_inner());
-        crate::scope::authorize(&t, &events, f.corridors_of()).map_err(|e| ApiError::new(StatusCode::FORBIDDEN, e.to_string()))?;
+        let at = |id: &str| st.ledger.with_registry(|r| r.passage_checkpoint(id));
+        crate::scope::authorize(&t, &events, f.corridors_of(), &at).map_err(|e| ApiError::new(StatusCode::FORBIDDEN, e.to_string()))?;
     }
-    let indexes = st.append(events).await.map_err(|e| match e {
-        AppendError::Replayed { .. } | AppendError::InFlight { .. } => ApiError::new(StatusCode::CONFLICT, e.to_string()),
+    let skew = st.options.max_clock_skew;
+    if let Some((i, e)) = events.iter().enumerate().find(|(_, e)| e.time > now + skew) {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!(
+                "event #{i} ({:?}) is dated {}, {} ahead of this server's clock ({}; at most {} s ahead is accepted): nothing from this batch was appended. Check the date and time (and time zone) of the device that recorded it; a fact is recorded when it happens",
+                e.id,
+                e.time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                humanize(e.time - now),
+                now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                skew.num_seconds()
+            ),
+        ));
+    }
+    let outcome = st.append(events).await.map_err(|e| match e {
+        AppendError::InFlight { .. } => ApiError::new(StatusCode::CONFLICT, e.to_string()),
         AppendError::Ledger(l) => match l {
             corridor_ledger::LedgerError::Invalid { .. } => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, l.to_string()),
-            corridor_ledger::LedgerError::Conflict { .. } => ApiError::new(StatusCode::CONFLICT, l.to_string()),
+            corridor_ledger::LedgerError::Conflict { position, id, index } => ApiError::new(
+                StatusCode::CONFLICT,
+                format!("event #{position}: id {id:?} is already in the log at index {index} as a different event (its content differs from what you sent): nothing from this batch was appended. A resend of the same event is answered with its index; a new fact needs a new id; to change a recorded fact, record an entry_corrected naming {id:?}"),
+            ),
             other => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, other.to_string()),
         },
     })?;
-    Ok((StatusCode::CREATED, Json(Appended { indexes, size: st.ledger.len() })))
+    let new = outcome.iter().filter(|o| matches!(o, corridor_ledger::Appended::New(_))).count() as u64;
+    let status = if new == 0 { StatusCode::OK } else { StatusCode::CREATED };
+    Ok((status, Json(Appended { indexes: outcome.into_iter().map(corridor_ledger::Appended::index).collect(), new, size: st.ledger.len() })))
+}
+
+/// A duration in words: `2 h 5 min`, `40 s`.
+fn humanize(d: chrono::Duration) -> String {
+    let s = d.num_seconds();
+    match s {
+        s if s >= 86_400 => format!("{} days", s / 86_400),
+        s if s >= 3600 => format!("{} h {} min", s / 3600, s % 3600 / 60),
+        s if s >= 60 => format!("{} min", s / 60),
+        s => format!("{s} s"),
+    }
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -276,6 +312,36 @@ pub async fn get_convoy(State(st): St, headers: HeaderMap, Path(id): Path<String
     Ok(Json(serde_json::json!({ "convoy": id, "state": c, "vehicles": vehicles })))
 }
 
+/// A checkpoint's view: its corridor's status and windows, the passages counted there (corrections applied) and their corrections, the vehicles expected there (its own checkpoint token, hq and monitors).
+#[utoipa::path(get, path = "/api/v1/checkpoints/{id}", tag = "read", params(("id" = String, Path, description = "Checkpoint id")),
+    responses((status = 200, body = crate::fold::CheckpointView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("token" = [])))]
+pub async fn get_checkpoint_view(State(st): St, headers: HeaderMap, Path(id): Path<String>) -> ApiResult<Json<crate::fold::CheckpointView>> {
+    let t = require(&st, &headers, &[Role::Hq, Role::Monitor, Role::Checkpoint], "a checkpoint's view")?;
+    if t.role == Role::Checkpoint && t.checkpoint.as_deref() != Some(id.as_str()) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            format!("this token is for checkpoint {:?}: it reads that checkpoint's view only (GET /api/v1/checkpoints/{})", t.checkpoint.as_deref().unwrap_or(""), t.checkpoint.as_deref().unwrap_or("")),
+        ));
+    }
+    // An officer reads right after recording: show what the log holds now.
+    if st.fold.read().unwrap_or_else(|p| p.into_inner()).size() < st.ledger.len() {
+        let s = st.clone();
+        let _ = tokio::task::spawn_blocking(move || s.catch_up()).await;
+    }
+    let f = st.fold.read().unwrap_or_else(|p| p.into_inner());
+    f.checkpoint_view(&id).map(Json).ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("no checkpoint {id:?} is declared in the log")))
+}
+
+/// The caller's token: its role and, for a checkpoint token, its checkpoint (so an app knows what to show).
+#[utoipa::path(get, path = "/api/v1/whoami", tag = "read",
+    responses((status = 200, body = Object), (status = 401, body = ErrorBody)),
+    security(("token" = [])))]
+pub async fn whoami(State(st): St, headers: HeaderMap) -> ApiResult<Json<serde_json::Value>> {
+    let t = require(&st, &headers, &[Role::Hq, Role::Monitor, Role::Checkpoint], "whoami")?;
+    Ok(Json(serde_json::json!({ "id": t.id, "role": t.role.name(), "checkpoint": t.checkpoint, "author": t.author(), "expires": t.expires })))
+}
+
 /// What the public may see: aggregates by corridor, day and group; corridors open or closed; incident counts.
 #[utoipa::path(get, path = "/api/v1/public/summary", tag = "public",
     responses((status = 200, body = PublicSummary), (status = 429, body = ErrorBody)))]
@@ -297,7 +363,7 @@ pub async fn public_notices(State(st): St, ConnectInfo(addr): ConnectInfo<Socket
     responses((status = 200, description = "GeoJSON FeatureCollection", body = Object, content_type = "application/geo+json"), (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn public_map(State(st): St, ConnectInfo(addr): ConnectInfo<SocketAddr>) -> ApiResult<Response> {
     limited(&st, addr)?;
-    let g = st.options.map_geojson.clone().ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "this server was started without a map (corridor serve --map FILE.cnet)"))?;
+    let g = st.options.map_geojson.clone().ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "this server has no map: the log declares no operation (operation_declared names the operation's map) and the server was started without one; declare the operation (`corridor apply`), or restart with `corridor serve --map FILE.cnet`"))?;
     Ok(([(header::CONTENT_TYPE, "application/geo+json")], g).into_response())
 }
 
@@ -441,7 +507,7 @@ pub async fn feed(State(st): St, ConnectInfo(addr): ConnectInfo<SocketAddr>, q: 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Corridor operations API", description = "Writes are events appended to the tamper-evident log; reads are folds of it. Tokens: `corridor token create`."),
-    paths(post_events, get_events, get_figures, get_reconciliation, get_convoys, get_convoy, public_summary, public_notices, public_map, get_checkpoint, post_cosign, inclusion, consistency, feed),
+    paths(post_events, get_events, get_checkpoint_view, whoami, get_figures, get_reconciliation, get_convoys, get_convoy, public_summary, public_notices, public_map, get_checkpoint, post_cosign, inclusion, consistency, feed),
     modifiers(&Security, &EventSchemas)
 )]
 pub struct ApiDoc;
@@ -497,6 +563,8 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/", get(dashboard))
         .route("/openapi.json", get(openapi))
         .route("/api/v1/events", post(post_events).get(get_events))
+        .route("/api/v1/checkpoints/{id}", get(get_checkpoint_view))
+        .route("/api/v1/whoami", get(whoami))
         .route("/api/v1/figures", get(get_figures))
         .route("/api/v1/reconciliation", get(get_reconciliation))
         .route("/api/v1/convoys", get(get_convoys))

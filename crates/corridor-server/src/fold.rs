@@ -9,7 +9,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use corridor_model::{Body, Event};
 use corridor_notify::{content, Lang, Part, Renderer};
-use corridor_views::{Tally, Views};
+use corridor_views::{CorridorStatus, Tally, Views};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -32,7 +32,10 @@ pub struct PublicCorridor {
     pub id: String,
     pub name: String,
     pub name_ar: Option<String>,
+    /// Open to traffic now (neither closed by hq nor halted).
     pub open: bool,
+    /// `open`, `closed` or `halted` (an incident stopped it until it resumes).
+    pub status: String,
     /// Checkpoints in order (entry first).
     pub checkpoints: Vec<PublicCheckpoint>,
 }
@@ -68,11 +71,36 @@ pub struct PublicReconciliation {
     pub in_transit: usize,
     pub discrepancies: usize,
     pub overdue: usize,
+    /// Vehicles counted in outside every truce window or while their corridor was closed or halted.
+    pub flagged: usize,
+    /// Entries corrected (or voided) by later entries.
+    pub corrections: usize,
+}
+
+/// The operation, as the public sees it: what it is called, the time zone
+/// its hours are given in, its languages and whose map it is drawn on.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PublicOperation {
+    pub id: String,
+    pub name: String,
+    /// IANA time zone, e.g. `Europe/Monaco`.
+    pub timezone: String,
+    pub languages: Vec<String>,
+    pub map: PublicMap,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PublicMap {
+    pub name: String,
+    pub attribution: String,
 }
 
 /// Everything the public may see: aggregates only.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct PublicSummary {
+    /// The operation the log declares (none for a log without
+    /// `operation_declared`: times are then shown in UTC).
+    pub operation: Option<PublicOperation>,
     /// Entries in the log.
     pub size: u64,
     /// The time of the latest event (the operation's clock).
@@ -108,8 +136,65 @@ pub struct PublicNotice {
 struct CorridorState {
     name: String,
     name_ar: Option<String>,
-    open: bool,
     checkpoints: Vec<PublicCheckpoint>,
+}
+
+/// What a checkpoint's officer sees: their checkpoint, its corridor's
+/// status and windows, the passages counted there with their corrections,
+/// and the vehicles expected there (`GET /api/v1/checkpoints/{id}`).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CheckpointView {
+    pub checkpoint: PublicCheckpoint,
+    /// Its position on the corridor: 0 is the entry (counts people in), the last the exit.
+    pub position: usize,
+    pub corridor: CheckpointCorridor,
+    /// The operation's time zone (screens show times in it).
+    pub timezone: String,
+    /// Passages counted here, as they stand (corrections applied), newest first.
+    pub passages: Vec<CheckpointPassage>,
+    /// Corrections of passages counted here.
+    #[schema(value_type = Vec<Object>)]
+    pub corrections: Vec<corridor_views::CorrectionRow>,
+    /// Vehicles of convoys on this corridor not yet counted here on their trip.
+    pub expected: Vec<ExpectedVehicle>,
+    /// Every registered vehicle (id, kind, places), to pick from.
+    pub vehicles: Vec<ExpectedVehicle>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CheckpointCorridor {
+    pub id: String,
+    pub name: String,
+    /// open, closed or halted.
+    pub status: String,
+    /// Its checkpoints in order (entry first).
+    pub checkpoints: Vec<String>,
+    /// The groups that may use it (one count each).
+    pub groups: Vec<String>,
+    #[schema(value_type = Vec<Object>)]
+    pub windows: Vec<corridor_model::TruceWindow>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CheckpointPassage {
+    pub index: u64,
+    pub id: String,
+    pub time: DateTime<Utc>,
+    pub convoy: String,
+    pub vehicle: String,
+    pub counts: BTreeMap<String, u32>,
+    pub wounded: u32,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ExpectedVehicle {
+    pub vehicle: String,
+    /// bus, ambulance or truck.
+    pub kind: String,
+    /// Seats plus stretcher places.
+    pub places: u32,
+    /// Its convoy on this corridor (expected vehicles only).
+    pub convoy: Option<String>,
 }
 
 /// The cached answers, rendered from the fold at `size` entries.
@@ -127,7 +212,7 @@ pub struct Rendered {
 #[derive(Default)]
 pub struct Fold {
     size: u64,
-    last_time: Option<DateTime<Utc>>,
+    operation: Option<PublicOperation>,
     views: Views,
     corridors: BTreeMap<String, CorridorState>,
     corridors_of: BTreeMap<String, BTreeSet<String>>,
@@ -155,11 +240,30 @@ impl Fold {
         &self.corridors_of
     }
 
+    /// Whether the fold met a correction of an entry it had applied: it
+    /// must then be rebuilt from the log into [`replaying`](Self::replaying).
+    pub fn needs_replay(&self) -> bool {
+        self.views.needs_replay()
+    }
+
+    /// An empty fold that knows this one's corrections.
+    pub fn replaying(&self) -> Fold {
+        Fold { views: self.views.replaying(), ..Fold::default() }
+    }
+
     pub fn apply(&mut self, index: u64, e: &Event) {
         self.views.apply(index, e);
         self.size = index + 1;
-        self.last_time = Some(self.last_time.map_or(e.time, |t| t.max(e.time)));
         match &e.body {
+            Body::OperationDeclared(o) if self.operation.is_none() => {
+                self.operation = Some(PublicOperation {
+                    id: o.operation.clone(),
+                    name: o.name.clone(),
+                    timezone: o.timezone.clone(),
+                    languages: o.languages.clone(),
+                    map: PublicMap { name: o.map.name.clone(), attribution: o.map.attribution.clone() },
+                });
+            }
             Body::CorridorDeclared(c) => {
                 for k in &c.checkpoints {
                     self.corridors_of.entry(k.id.clone()).or_default().insert(c.corridor.clone());
@@ -173,14 +277,11 @@ impl Fold {
                     .map(|k| PublicCheckpoint { id: k.id.clone(), name: k.name.clone(), name_ar: k.name_ar.clone(), lat: k.position.map(|p| p.lat), lon: k.position.map(|p| p.lon) })
                     .collect();
             }
-            Body::CorridorOpened(r) | Body::CorridorClosed(r) => {
-                self.corridors.entry(r.corridor.clone()).or_default().open = matches!(e.body, Body::CorridorOpened(_));
-            }
             _ => {}
         }
         if matches!(
             e.body,
-            Body::GroupsDefined(_) | Body::SiteDeclared(_) | Body::CorridorDeclared(_) | Body::CorridorOpened(_) | Body::CorridorClosed(_) | Body::TruceWindowDeclared(_) | Body::TruceWindowChanged(_)
+            Body::OperationDeclared(_) | Body::GroupsDefined(_) | Body::SiteDeclared(_) | Body::CorridorDeclared(_) | Body::CorridorOpened(_) | Body::CorridorClosed(_) | Body::TruceWindowDeclared(_) | Body::TruceWindowChanged(_)
         ) {
             self.notice_events.push(e.clone());
         }
@@ -204,8 +305,9 @@ impl Fold {
             lost += i.vehicles_lost as u64;
         }
         let summary = PublicSummary {
+            operation: self.operation.clone(),
             size: self.size,
-            as_of: self.last_time,
+            as_of: self.views.as_of(),
             groups: f.groups.clone(),
             withdrawn: (&f.withdrawn).into(),
             entered: (&f.entered).into(),
@@ -214,7 +316,10 @@ impl Fold {
             corridors: self
                 .corridors
                 .iter()
-                .map(|(id, c)| PublicCorridor { id: id.clone(), name: c.name.clone(), name_ar: c.name_ar.clone(), open: c.open, checkpoints: c.checkpoints.clone() })
+                .map(|(id, c)| {
+                    let status = self.views.corridors().get(id).map_or(CorridorStatus::Closed, |v| v.status);
+                    PublicCorridor { id: id.clone(), name: c.name.clone(), name_ar: c.name_ar.clone(), open: status == CorridorStatus::Open, status: status.name().into(), checkpoints: c.checkpoints.clone() }
+                })
                 .collect(),
             incidents,
             vehicles_lost: lost,
@@ -224,6 +329,8 @@ impl Fold {
                 in_transit: rec.in_transit,
                 discrepancies: rec.discrepancies.len(),
                 overdue: rec.overdue.len(),
+                flagged: rec.flags.len(),
+                corrections: f.corrections.len(),
             },
         };
         Rendered {
@@ -252,7 +359,7 @@ impl Fold {
     /// The notices current at the log's latest event (the operation's clock,
     /// so a replayed log shows what residents were told then).
     fn current_notices(&self) -> Vec<PublicNotice> {
-        let Some(at) = self.last_time else { return Vec::new() };
+        let Some(at) = self.views.as_of() else { return Vec::new() };
         let r = Renderer::built_in();
         content::current(&self.notice_events, at, None, None)
             .unwrap_or_default()
@@ -288,6 +395,51 @@ impl Fold {
                 checkpoint: furthest.get(id.as_str()).and_then(|&i| v.checkpoints(&c.corridor).and_then(|ks| ks.get(i).cloned())),
             })
             .collect()
+    }
+
+    /// The view of checkpoint `id`, if the log declares it.
+    pub fn checkpoint_view(&self, id: &str) -> Option<CheckpointView> {
+        let v = &self.views;
+        let corridor_id = self.corridors_of.get(id)?.iter().next()?.clone();
+        let c = self.corridors.get(&corridor_id)?;
+        let state = v.corridors().get(&corridor_id)?;
+        let position = state.checkpoints.iter().position(|k| k == id)?;
+        let checkpoint = c.checkpoints.iter().find(|k| k.id == id)?.clone();
+        let kind = |k: corridor_model::VehicleKind| match k {
+            corridor_model::VehicleKind::Bus => "bus",
+            corridor_model::VehicleKind::Ambulance => "ambulance",
+            corridor_model::VehicleKind::Truck => "truck",
+        };
+        let mut passages = Vec::new();
+        let mut counted: BTreeSet<(&str, &str)> = BTreeSet::new();
+        for trip in v.trips().filter(|t| t.corridor == corridor_id) {
+            if let Some(Some(s)) = trip.passages.get(position) {
+                counted.insert((trip.convoy.as_str(), trip.vehicle.as_str()));
+                passages.push(CheckpointPassage { index: s.index, id: s.id.clone(), time: s.time, convoy: trip.convoy.clone(), vehicle: trip.vehicle.clone(), counts: s.counts.clone(), wounded: s.wounded });
+            }
+        }
+        passages.sort_by(|a, b| b.index.cmp(&a.index));
+        let corrections = v.figures_corrections().into_iter().filter(|r| r.checkpoint.as_deref() == Some(id)).collect();
+        let mut expected = Vec::new();
+        for (cid, cs) in v.convoys().iter().filter(|(_, cs)| cs.corridor == corridor_id && !matches!(cs.status, corridor_views::ConvoyStatus::Arrived)) {
+            for veh in &cs.vehicles {
+                let Some(vs) = v.vehicle(veh) else { continue };
+                if vs.convoy.as_deref() == Some(cid.as_str()) && vs.status != corridor_views::VehicleStatus::Lost && !counted.contains(&(cid.as_str(), veh.as_str())) {
+                    expected.push(ExpectedVehicle { vehicle: veh.clone(), kind: kind(vs.kind).into(), places: vs.capacity, convoy: Some(cid.clone()) });
+                }
+            }
+        }
+        let vehicles = v.vehicles().iter().map(|(id, vs)| ExpectedVehicle { vehicle: id.clone(), kind: kind(vs.kind).into(), places: vs.capacity, convoy: None }).collect();
+        Some(CheckpointView {
+            checkpoint,
+            position,
+            corridor: CheckpointCorridor { id: corridor_id.clone(), name: c.name.clone(), status: state.status.name().into(), checkpoints: state.checkpoints.clone(), groups: state.groups.clone(), windows: state.windows.clone() },
+            timezone: v.timezone().to_string(),
+            passages,
+            corrections,
+            expected,
+            vehicles,
+        })
     }
 
     pub fn convoys_json(&self) -> Arc<str> {

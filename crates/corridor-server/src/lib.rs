@@ -39,11 +39,14 @@ pub struct Options {
     pub public_rate: f64,
     /// The road network and corridors as GeoJSON, for the dashboard's map.
     pub map_geojson: Option<String>,
+    /// An event dated further than this ahead of the server's clock is
+    /// refused (a device with a wrong clock, a typo in a year).
+    pub max_clock_skew: chrono::Duration,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { public_rate: 20.0, map_geojson: None }
+        Options { public_rate: 20.0, map_geojson: None, max_clock_skew: chrono::Duration::minutes(5) }
     }
 }
 
@@ -80,8 +83,6 @@ pub struct AppState {
 /// What an append did.
 #[derive(Debug, thiserror::Error)]
 pub enum AppendError {
-    #[error("event #{position}: id {id:?} is already in the log at index {index}; nothing from this batch was appended (a retry of an acknowledged write needs no resend; a new fact needs a new id)")]
-    Replayed { position: usize, id: String, index: u64 },
     #[error("event #{position}: id {id:?} is being appended by a concurrent request; nothing from this batch was appended (a retry of a write needs no resend while the first is in flight; a new fact needs a new id)")]
     InFlight { position: usize, id: String },
     #[error(transparent)]
@@ -130,7 +131,7 @@ impl AppState {
         let events = self.ledger.events(from, to)?;
         let checkpoint = self.ledger.checkpoint().note;
         let mut fresh = Vec::new();
-        {
+        let stale = {
             let mut f = self.fold.write().unwrap_or_else(|p| p.into_inner());
             for (i, e) in events {
                 if i == f.size() {
@@ -138,6 +139,20 @@ impl AppState {
                     fresh.push((i, e));
                 }
             }
+            f.needs_replay().then(|| (f.replaying(), f.size()))
+        };
+        if let Some((mut again, size)) = stale {
+            // A correction of an entry already folded: fold the log again
+            // (from storage, a chunk at a time) knowing every correction.
+            let mut at = 0;
+            while at < size {
+                let end = (at + 10_000).min(size);
+                for (i, e) in self.ledger.events(at, end)? {
+                    again.apply(i, &e);
+                }
+                at = end;
+            }
+            *self.fold.write().unwrap_or_else(|p| p.into_inner()) = again;
         }
         let rendered = self.fold.read().unwrap_or_else(|p| p.into_inner()).render(checkpoint);
         let summary = rendered.summary.clone();
@@ -151,22 +166,21 @@ impl AppState {
         Ok(fresh.len() as u64)
     }
 
-    /// Appends a batch already authorized: refused whole if any id is
-    /// already in the log or in a batch being appended; returns the new
-    /// indexes once durable.
+    /// Appends a batch already authorized, all or nothing: an event already
+    /// in the log with the same content keeps its index and is not written
+    /// again; an id in the log with other content, or in a batch being
+    /// appended now, refuses the batch. Returns where each event is, once
+    /// durable.
     ///
     /// No lock is held across the append: the ids are checked against the
     /// log and reserved in `in_flight` under one short mutex, and released
     /// only after the ledger has answered (so an id is, at every moment,
     /// either durable, reserved, or free to append). Concurrent batches thus
     /// reach the ledger together and are written in one group commit.
-    pub async fn append(self: &Arc<Self>, events: Vec<Event>) -> Result<Vec<u64>, AppendError> {
+    pub async fn append(self: &Arc<Self>, events: Vec<Event>) -> Result<Vec<Appended>, AppendError> {
         let reserved = {
             let mut busy = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
             for (position, e) in events.iter().enumerate() {
-                if let Some(index) = self.ledger.position_of(&e.id) {
-                    return Err(AppendError::Replayed { position, id: e.id.clone(), index });
-                }
                 if busy.contains(&e.id) {
                     return Err(AppendError::InFlight { position, id: e.id.clone() });
                 }
@@ -188,7 +202,7 @@ impl AppState {
         .await
         .map_err(|e| LedgerError::Stopped(e.to_string()))??;
         self.wake.notify_one();
-        Ok(outcome.into_iter().map(Appended::index).collect())
+        Ok(outcome)
     }
 
     /// The latest signed checkpoint with the monitors' countersignatures of

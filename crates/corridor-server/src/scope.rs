@@ -17,8 +17,15 @@ pub struct Forbidden {
 }
 
 /// Checks every event of a batch against the token. `corridors_of` maps a
-/// checkpoint id to the corridors it is on (from the log).
-pub fn authorize(t: &TokenRecord, events: &[Event], corridors_of: &BTreeMap<String, BTreeSet<String>>) -> Result<(), Forbidden> {
+/// checkpoint id to the corridors it is on (from the log);
+/// `passage_checkpoint` gives the checkpoint a passage (by event id) stands
+/// at now, for corrections.
+pub fn authorize(
+    t: &TokenRecord,
+    events: &[Event],
+    corridors_of: &BTreeMap<String, BTreeSet<String>>,
+    passage_checkpoint: &dyn Fn(&str) -> Option<String>,
+) -> Result<(), Forbidden> {
     for (position, e) in events.iter().enumerate() {
         let no = |why: String| Forbidden { position, id: e.id.clone(), why };
         if e.author != t.author() {
@@ -39,6 +46,32 @@ pub fn authorize(t: &TokenRecord, events: &[Event], corridors_of: &BTreeMap<Stri
                     Body::Passage(p) => {
                         return Err(no(format!("this token records passages at checkpoint {own:?} only, not at {:?}: it lacks the scope checkpoint:{}", p.checkpoint, p.checkpoint)));
                     }
+                    Body::EntryCorrected(c) => {
+                        // Its own checkpoint's passages (earlier in this
+                        // batch, or in the log), into passages there.
+                        let in_batch = events[..position].iter().find(|x| x.id == c.corrects).and_then(|x| match &x.body {
+                            Body::Passage(p) => Some(p.checkpoint.clone()),
+                            _ => None,
+                        });
+                        match in_batch.or_else(|| passage_checkpoint(&c.corrects)) {
+                            Some(k) if k == own => {}
+                            Some(k) => {
+                                return Err(no(format!("this token corrects passages at checkpoint {own:?} only, and {:?} was counted at {k:?}: ask hq (an hq token corrects anything)", c.corrects)))
+                            }
+                            None => {
+                                return Err(no(format!(
+                                    "a checkpoint token corrects passages counted at its checkpoint only, and {:?} is not a passage there (or no longer stands): ask hq",
+                                    c.corrects
+                                )))
+                            }
+                        }
+                        if let Some(b) = c.body.as_deref() {
+                            match b {
+                                Body::Passage(p) if p.checkpoint == own => {}
+                                _ => return Err(no(format!("a correction from checkpoint {own:?} gives a passage at {own:?}; moving a count elsewhere is for hq"))),
+                            }
+                        }
+                    }
                     Body::Incident(i) => {
                         let ours = corridors_of.get(own);
                         match &i.corridor {
@@ -51,7 +84,7 @@ pub fn authorize(t: &TokenRecord, events: &[Event], corridors_of: &BTreeMap<Stri
                     }
                     other => {
                         return Err(no(format!(
-                            "a checkpoint token writes passages and incidents only, not {}: that needs an hq token",
+                            "a checkpoint token writes passages, their corrections and incidents only, not {}: that needs an hq token",
                             other.kind()
                         )))
                     }
@@ -94,16 +127,39 @@ mod tests {
     fn each_role_writes_only_in_its_scope() {
         let on: BTreeMap<String, BTreeSet<String>> = [("cp1".to_string(), ["k".to_string()].into())].into();
         let cp1 = token(Role::Checkpoint, Some("cp1"));
-        assert!(authorize(&cp1, &[passage("cp1", "cp1"), incident("cp1", Some("k"))], &on).is_ok());
-        let e = authorize(&cp1, &[passage("cp1", "cp1"), passage("cp1", "cp2")], &on).unwrap_err();
+        let at = |id: &str| match id {
+            "p-cp1" => Some("cp1".to_string()),
+            "p-cp2" => Some("cp2".to_string()),
+            _ => None,
+        };
+        assert!(authorize(&cp1, &[passage("cp1", "cp1"), incident("cp1", Some("k"))], &on, &at).is_ok());
+        let e = authorize(&cp1, &[passage("cp1", "cp1"), passage("cp1", "cp2")], &on, &at).unwrap_err();
         assert_eq!((e.position, e.why.contains("lacks the scope checkpoint:cp2")), (1, true), "{e}");
-        assert!(authorize(&cp1, &[incident("cp1", Some("other"))], &on).unwrap_err().why.contains("lacks the scope corridor:other"));
-        assert!(authorize(&cp1, &[incident("cp1", None)], &on).unwrap_err().why.contains("must name its corridor"));
+        assert!(authorize(&cp1, &[incident("cp1", Some("other"))], &on, &at).unwrap_err().why.contains("lacks the scope corridor:other"));
+        assert!(authorize(&cp1, &[incident("cp1", None)], &on, &at).unwrap_err().why.contains("must name its corridor"));
         // Writing under another name is refused too.
-        assert!(authorize(&cp1, &[passage("hq", "cp1")], &on).unwrap_err().why.contains("this token writes as \"cp1\""));
+        assert!(authorize(&cp1, &[passage("hq", "cp1")], &on, &at).unwrap_err().why.contains("this token writes as \"cp1\""));
         let monitor = token(Role::Monitor, None);
-        assert!(authorize(&monitor, &[passage("monitor", "cp1")], &on).unwrap_err().why.starts_with("a monitor token cannot write operational events"));
+        assert!(authorize(&monitor, &[passage("monitor", "cp1")], &on, &at).unwrap_err().why.starts_with("a monitor token cannot write operational events"));
         let hq = token(Role::Hq, None);
-        assert!(authorize(&hq, &[passage("hq", "cp2"), incident("hq", None)], &on).is_ok());
+        assert!(authorize(&hq, &[passage("hq", "cp2"), incident("hq", None)], &on, &at).is_ok());
+        // Corrections: a checkpoint's own passages only, into its own checkpoint.
+        let fix = |target: &str, body: Option<Event>| {
+            Event::new(
+                format!("fix-{target}"),
+                Utc::now(),
+                "cp1",
+                Body::EntryCorrected(corridor_model::Correction { corrects: target.into(), reason: "miscount".into(), time: None, body: body.map(|e| Box::new(e.body)), void: false }),
+            )
+        };
+        assert!(authorize(&cp1, &[fix("p-cp1", Some(passage("cp1", "cp1")))], &on, &at).is_ok());
+        assert!(authorize(&cp1, &[fix("p-cp2", Some(passage("cp1", "cp2")))], &on, &at).unwrap_err().why.contains("was counted at \"cp2\""));
+        assert!(authorize(&cp1, &[fix("p-cp1", Some(passage("cp1", "cp2")))], &on, &at).unwrap_err().why.contains("moving a count elsewhere is for hq"));
+        assert!(authorize(&cp1, &[fix("nope", Some(passage("cp1", "cp1")))], &on, &at).unwrap_err().why.contains("is not a passage there"));
+        // A passage sent in the same batch can be corrected at once.
+        let mut p = passage("cp1", "cp1");
+        p.id = "fresh".into();
+        assert!(authorize(&cp1, &[p, fix("fresh", Some(passage("cp1", "cp1")))], &on, &at).is_ok());
+        assert!(authorize(&hq, &[Event { author: "hq".into(), ..fix("p-cp2", Some(passage("cp1", "cp2"))) }], &on, &at).is_ok());
     }
 }

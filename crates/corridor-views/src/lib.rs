@@ -9,12 +9,26 @@
 //!
 //! People are counted as *withdrawn* when they pass a corridor's exit (its
 //! last checkpoint); they are *in the corridor* between entry and exit.
-//! Days are UTC calendar days.
+//! Days are calendar days in the operation's time zone (its
+//! `operation_declared`; UTC for a log that declares none).
+//!
+//! **State is decided here, once**: whether a corridor is open, closed or
+//! halted ([`CorridorStatus`]), what each vehicle and convoy is doing, and
+//! which passages were counted outside a truce window or while their
+//! corridor was closed (kept as facts, flagged in [`Reconciliation::flags`]).
+//!
+//! **Corrections** (`entry_corrected`) replace or void earlier entries. A
+//! fold applies an entry as it stands after every correction it knows of;
+//! a correction met after its entry makes the fold stale
+//! ([`Views::needs_replay`]): fold the log again into
+//! [`Views::replaying`], which knows them all ([`Views::of`] does both for
+//! events in memory). Every correction is listed with who, when, why, and
+//! before → after ([`Figures::corrections`]).
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use corridor_model::{people, Body, Counts, Event, HazardKind, HazardStatus, IncidentKind, VehicleKind};
+use corridor_model::{people, Body, Corrections, Counts, Effective, Event, HazardKind, HazardStatus, IncidentKind, Operation, TruceWindow, VehicleKind};
 use serde::Serialize;
 
 /// People by group, plus the wounded among them.
@@ -35,13 +49,95 @@ impl Tally {
     }
 }
 
+/// Whether a corridor may be used now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CorridorStatus {
+    /// Declared, not opened, or closed by hq.
+    Closed,
+    Open,
+    /// Stopped by an incident (halt, road closed) until it resumes: closed
+    /// to everyone whatever hq's opening said.
+    Halted,
+}
+
+impl CorridorStatus {
+    /// The snake_case name, as JSON writes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            CorridorStatus::Closed => "closed",
+            CorridorStatus::Open => "open",
+            CorridorStatus::Halted => "halted",
+        }
+    }
+}
+
+/// A corridor as the views keep it.
 #[derive(Debug, Clone, Serialize)]
-struct CorridorView {
-    name: String,
-    checkpoints: Vec<String>,
+pub struct CorridorState {
+    pub name: String,
+    pub name_ar: Option<String>,
+    pub checkpoints: Vec<String>,
+    /// The groups that may use it.
+    pub groups: Vec<String>,
+    pub status: CorridorStatus,
+    /// Its truce windows (as last declared or changed), by start.
+    pub windows: Vec<TruceWindow>,
+    #[serde(skip)]
     max_transit: i64,
-    open: bool,
+    #[serde(skip)]
+    opened: bool,
+    #[serde(skip)]
     halted: bool,
+}
+
+impl CorridorState {
+    fn update(&mut self) {
+        self.status = if self.halted {
+            CorridorStatus::Halted
+        } else if self.opened {
+            CorridorStatus::Open
+        } else {
+            CorridorStatus::Closed
+        };
+    }
+
+    /// The window in force at `t`, if any.
+    pub fn window_at(&self, t: DateTime<Utc>) -> Option<&TruceWindow> {
+        self.windows.iter().find(|w| w.start <= t && t < w.end)
+    }
+}
+
+/// A passage kept as a fact but counted where it should not have been:
+/// outside every truce window of its corridor, or while the corridor was
+/// closed or halted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Flag {
+    pub index: u64,
+    pub id: String,
+    pub time: DateTime<Utc>,
+    pub convoy: String,
+    pub vehicle: String,
+    pub corridor: String,
+    pub checkpoint: String,
+    pub what: String,
+}
+
+/// A correction as reports list it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CorrectionRow {
+    /// The correction's own log index and time.
+    pub index: u64,
+    pub time: DateTime<Utc>,
+    pub author: String,
+    /// The event id corrected.
+    pub corrects: String,
+    pub reason: String,
+    /// For a passage: the checkpoint where it was counted.
+    pub checkpoint: Option<String>,
+    /// The entry as it was recorded, and what the correction makes it.
+    pub before: String,
+    pub after: String,
 }
 
 /// One vehicle's trip through a corridor with one convoy.
@@ -58,6 +154,8 @@ pub struct Trip {
 #[derive(Debug, Clone, Serialize)]
 pub struct Seen {
     pub index: u64,
+    /// The passage's event id (the entry a correction names).
+    pub id: String,
     pub time: DateTime<Utc>,
     pub counts: Counts,
     pub wounded: u32,
@@ -152,6 +250,9 @@ pub struct Reconciliation {
     pub in_transit: usize,
     pub discrepancies: Vec<Discrepancy>,
     pub overdue: Vec<Overdue>,
+    /// Passages counted outside every truce window of their corridor or
+    /// while it was closed or halted: kept, and shown.
+    pub flags: Vec<Flag>,
 }
 
 impl Reconciliation {
@@ -264,8 +365,20 @@ pub struct Aftermath {
 pub struct Views {
     events: u64,
     last_time: Option<DateTime<Utc>>,
+    operation: Option<Operation>,
+    zone: Option<chrono_tz::Tz>,
     groups: Vec<String>,
-    corridors: BTreeMap<String, CorridorView>,
+    corridors: BTreeMap<String, CorridorState>,
+    /// The corrections known before this fold began (a replay's).
+    known: Corrections,
+    /// Correction events met in this fold, in log order.
+    corrections: Vec<(u64, Event)>,
+    /// How each corrected entry (or correction) read as recorded.
+    recorded: BTreeMap<String, String>,
+    /// Where each corrected passage was counted.
+    recorded_at: BTreeMap<String, String>,
+    stale: bool,
+    flags: Vec<Flag>,
     withdrawn: Tally,
     entered: Tally,
     by_corridor: BTreeMap<String, Tally>,
@@ -283,6 +396,14 @@ pub struct Views {
 #[derive(Debug, Clone, Serialize)]
 pub struct Figures {
     pub events: u64,
+    /// The time of the latest event (corrections applied).
+    pub as_of: Option<DateTime<Utc>>,
+    pub operation: Option<Operation>,
+    /// The zone days and local times are in (the operation's; UTC when none).
+    pub timezone: String,
+    pub corridors: BTreeMap<String, CorridorState>,
+    /// Every correction, in log order.
+    pub corrections: Vec<CorrectionRow>,
     pub groups: Vec<String>,
     /// People who passed a corridor's exit.
     pub withdrawn: Tally,
@@ -308,24 +429,117 @@ impl Views {
     /// unknown is ignored here rather than trusted.
     pub fn apply(&mut self, index: u64, e: &Event) {
         self.events += 1;
+        if let Body::EntryCorrected(_) = &e.body {
+            if !self.known.contains(&e.id) {
+                self.stale = true;
+            }
+            self.last_time = Some(self.last_time.map_or(e.time, |t| t.max(e.time)));
+            self.corrections.push((index, e.clone()));
+            if self.known.is_corrected(&e.id) {
+                self.recorded.insert(e.id.clone(), describe(e.time, &e.body));
+            }
+            return;
+        }
+        if self.known.is_corrected(&e.id) {
+            self.recorded.insert(e.id.clone(), describe(e.time, &e.body));
+            if let Body::Passage(p) = &e.body {
+                self.recorded_at.insert(e.id.clone(), p.checkpoint.clone());
+            }
+            match self.known.effective(&e.id) {
+                Effective::Unchanged => {}
+                Effective::Voided => return,
+                Effective::Replaced { time, body } => {
+                    let mut fixed = e.clone();
+                    if let Some(t) = time {
+                        fixed.time = *t;
+                    }
+                    if let Some(b) = body {
+                        fixed.body = b.clone();
+                    }
+                    return self.apply_fact(index, &fixed);
+                }
+            }
+        }
+        self.apply_fact(index, e)
+    }
+
+    /// Whether a correction was met after the entry it corrects: the fold
+    /// is then not the log's, and must be redone into [`replaying`](Self::replaying).
+    pub fn needs_replay(&self) -> bool {
+        self.stale
+    }
+
+    /// An empty fold that knows every correction this one met: fold the
+    /// log again into it.
+    pub fn replaying(&self) -> Views {
+        let mut known = self.known.clone();
+        for (_, e) in &self.corrections {
+            if let Body::EntryCorrected(c) = &e.body {
+                if !known.contains(&e.id) {
+                    known.add(&e.id, c);
+                }
+            }
+        }
+        Views { known, ..Views::default() }
+    }
+
+    /// The fold of events in memory (indexes are positions), replayed once
+    /// if they hold corrections.
+    pub fn of<'a>(events: impl IntoIterator<Item = &'a Event> + Clone) -> Views {
+        let mut v = Views::new();
+        for (i, e) in events.clone().into_iter().enumerate() {
+            v.apply(i as u64, e);
+        }
+        if v.needs_replay() {
+            let mut again = v.replaying();
+            for (i, e) in events.into_iter().enumerate() {
+                again.apply(i as u64, e);
+            }
+            return again;
+        }
+        v
+    }
+
+    /// A fact as it stands (corrections applied).
+    fn apply_fact(&mut self, index: u64, e: &Event) {
         self.last_time = Some(self.last_time.map_or(e.time, |t| t.max(e.time)));
         match &e.body {
+            Body::OperationDeclared(o) => {
+                self.zone = o.timezone.parse().ok();
+                self.operation = Some(o.clone());
+            }
             Body::GroupsDefined(g) => self.groups.extend(g.groups.iter().map(|g| g.id.clone())),
             Body::CorridorDeclared(c) => {
                 self.corridors.insert(
                     c.corridor.clone(),
-                    CorridorView {
+                    CorridorState {
                         name: c.name.clone(),
+                        name_ar: c.name_ar.clone(),
                         checkpoints: c.checkpoints.iter().map(|c| c.id.clone()).collect(),
+                        groups: c.groups.clone(),
+                        status: CorridorStatus::Closed,
+                        windows: Vec::new(),
                         max_transit: i64::from(c.max_transit_minutes),
-                        open: false,
+                        opened: false,
                         halted: false,
                     },
                 );
             }
             Body::CorridorOpened(c) | Body::CorridorClosed(c) => {
                 if let Some(v) = self.corridors.get_mut(&c.corridor) {
-                    v.open = matches!(e.body, Body::CorridorOpened(_));
+                    v.opened = matches!(e.body, Body::CorridorOpened(_));
+                    v.update();
+                }
+            }
+            Body::TruceWindowDeclared(w) | Body::TruceWindowChanged(w) => {
+                for c in self.corridors.values_mut() {
+                    c.windows.retain(|x| x.window != w.window);
+                }
+                for id in &w.corridors {
+                    if let Some(c) = self.corridors.get_mut(id) {
+                        c.windows.push(w.clone());
+                        c.windows.sort_by_key(|x| x.start);
+                    }
                 }
             }
             Body::VehicleRegistered(v) => {
@@ -356,7 +570,10 @@ impl Views {
                     },
                 );
             }
-            Body::Passage(p) => self.passage(index, e.time, p),
+            Body::Passage(p) => {
+                self.flag(index, e, p);
+                self.passage(index, &e.id, e.time, p)
+            }
             Body::ConvoyArrived(a) => {
                 if let Some(c) = self.convoys.get_mut(&a.convoy) {
                     c.status = ConvoyStatus::Arrived;
@@ -375,6 +592,7 @@ impl Views {
                         IncidentKind::Resumed => c.halted = false,
                         _ => {}
                     }
+                    c.update();
                 }
                 if let Some(c) = i.convoy.as_ref().and_then(|c| self.convoys.get_mut(c)) {
                     match i.kind {
@@ -395,13 +613,14 @@ impl Views {
                 });
             }
             Body::AidDelivered(a) => {
+                let day = self.day(e.time);
                 self.recovery.aid_tonnes += a.tonnes;
                 self.recovery.aid_families += u64::from(a.families);
                 self.recovery.aid_people += u64::from(a.people);
                 let m = &mut self.aftermath;
                 for t in [
                     m.aid_by_district.entry(a.district.clone()).or_default(),
-                    m.aid_by_day.entry(e.time.date_naive()).or_default(),
+                    m.aid_by_day.entry(day).or_default(),
                     m.aid_by_commodity.entry(a.commodity.clone()).or_default(),
                 ] {
                     t.deliveries += 1;
@@ -415,6 +634,7 @@ impl Views {
                 self.recovery.airdrop_tonnes += a.tonnes;
             }
             Body::ClearanceRecorded(c) => {
+                let day = self.day(e.time);
                 self.recovery.cleared_hectares += c.hectares;
                 self.recovery.cleared_road_km += c.road_km;
                 self.recovery.cleared_buildings += u64::from(c.buildings);
@@ -423,7 +643,7 @@ impl Views {
                 d.hectares += c.hectares;
                 d.road_km += c.road_km;
                 d.buildings += u64::from(c.buildings);
-                let day = m.cleared_by_day.entry(e.time.date_naive()).or_default();
+                let day = m.cleared_by_day.entry(day).or_default();
                 (day.hectares, day.road_km, day.buildings) = (self.recovery.cleared_hectares, self.recovery.cleared_road_km, self.recovery.cleared_buildings);
                 if let Some(a) = c.hazard.as_ref().and_then(|h| m.areas.iter_mut().find(|a| &a.hazard == h)) {
                     a.cleared_hectares += c.hectares;
@@ -469,17 +689,76 @@ impl Views {
                     m.damage_sources.push(d.source.clone());
                 }
             }
-            Body::SiteDeclared(_)
-            | Body::TruceWindowDeclared(_)
-            | Body::TruceWindowChanged(_)
-            | Body::Agreement(_)
-            | Body::OperationDeclared(_)
-            | Body::EntryCorrected(_)
-            | Body::NoticeIssued(_) => {}
+            Body::SiteDeclared(_) | Body::Agreement(_) | Body::EntryCorrected(_) | Body::NoticeIssued(_) => {}
         }
     }
 
-    fn passage(&mut self, index: u64, time: DateTime<Utc>, p: &corridor_model::Passage) {
+    /// The calendar day of `t` in the operation's zone.
+    pub fn day(&self, t: DateTime<Utc>) -> NaiveDate {
+        match self.zone {
+            Some(z) => t.with_timezone(&z).date_naive(),
+            None => t.date_naive(),
+        }
+    }
+
+    /// Flags a vehicle counted in at a corridor's entry outside every window
+    /// of the corridor or while it was closed or halted. (A vehicle already
+    /// inside when a window ends or a halt begins goes on to the exit: that
+    /// is what it must do, and is not flagged.)
+    fn flag(&mut self, index: u64, e: &Event, p: &corridor_model::Passage) {
+        let Some(c) = self.corridors.get(&p.corridor) else { return };
+        if c.checkpoints.first() != Some(&p.checkpoint) {
+            return;
+        }
+        let zone = self.zone.unwrap_or(chrono_tz::UTC);
+        let hm = |t: DateTime<Utc>| t.with_timezone(&zone).format("%d %b %H:%M").to_string();
+        let what = if c.window_at(e.time).is_none() {
+            let windows: Vec<String> = c.windows.iter().map(|w| format!("{} {}–{}", w.window, hm(w.start), hm(w.end))).collect();
+            let known = if windows.is_empty() { "it has none".to_string() } else { windows.join(", ") };
+            format!("counted in outside every truce window of corridor {:?} ({known}; times {})", p.corridor, zone.name())
+        } else if c.status != CorridorStatus::Open {
+            format!("counted in while corridor {:?} was {}", p.corridor, c.status.name())
+        } else {
+            return;
+        };
+        self.flags.push(Flag {
+            index,
+            id: e.id.clone(),
+            time: e.time,
+            convoy: p.convoy.clone(),
+            vehicle: p.vehicle.clone(),
+            corridor: p.corridor.clone(),
+            checkpoint: p.checkpoint.clone(),
+            what,
+        });
+    }
+
+    /// Every correction met, with what it changed.
+    fn correction_rows(&self) -> Vec<CorrectionRow> {
+        self.corrections
+            .iter()
+            .filter_map(|(index, e)| {
+                let Body::EntryCorrected(c) = &e.body else { return None };
+                let before = self.recorded.get(&c.corrects).cloned().unwrap_or_else(|| format!("entry {:?}", c.corrects));
+                let after = if c.void {
+                    "void (left out)".to_string()
+                } else {
+                    let mut parts = Vec::new();
+                    if let Some(t) = c.time {
+                        parts.push(format!("time {}", t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)));
+                    }
+                    if let Some(b) = &c.body {
+                        parts.push(describe_body(b));
+                    }
+                    parts.join(", ")
+                };
+                let checkpoint = self.recorded_at.get(self.known.root(&c.corrects)).cloned();
+                Some(CorrectionRow { index: *index, time: e.time, author: e.author.clone(), corrects: c.corrects.clone(), reason: c.reason.clone(), checkpoint, before, after })
+            })
+            .collect()
+    }
+
+    fn passage(&mut self, index: u64, id: &str, time: DateTime<Utc>, p: &corridor_model::Passage) {
         let Some(corridor) = self.corridors.get(&p.corridor) else { return };
         let Some(pos) = corridor.checkpoints.iter().position(|c| *c == p.checkpoint) else { return };
         let last = corridor.checkpoints.len() - 1;
@@ -489,7 +768,7 @@ impl Views {
             corridor: p.corridor.clone(),
             passages: vec![None; corridor.checkpoints.len()],
         });
-        trip.passages[pos] = Some(Seen { index, time, counts: p.counts.clone(), wounded: p.wounded });
+        trip.passages[pos] = Some(Seen { index, id: id.to_string(), time, counts: p.counts.clone(), wounded: p.wounded });
         if pos == 0 {
             self.entered.add(&p.counts, p.wounded);
         }
@@ -526,7 +805,8 @@ impl Views {
         if pos == last {
             self.withdrawn.add(&p.counts, p.wounded);
             self.by_corridor.entry(p.corridor.clone()).or_default().add(&p.counts, p.wounded);
-            self.by_day.entry(time.date_naive()).or_default().add(&p.counts, p.wounded);
+            let day = self.day(time);
+            self.by_day.entry(day).or_default().add(&p.counts, p.wounded);
         }
     }
 
@@ -534,7 +814,7 @@ impl Views {
     /// of the latest event, so the same log always gives the same answer).
     pub fn reconcile(&self, as_of: Option<DateTime<Utc>>) -> Reconciliation {
         let as_of = as_of.or(self.last_time);
-        let mut r = Reconciliation { as_of, trips: 0, reconciled: 0, in_transit: 0, discrepancies: vec![], overdue: vec![] };
+        let mut r = Reconciliation { as_of, trips: 0, reconciled: 0, in_transit: 0, discrepancies: vec![], overdue: vec![], flags: self.flags.clone() };
         for trip in self.trips.values() {
             r.trips += 1;
             let Some(corridor) = self.corridors.get(&trip.corridor) else { continue };
@@ -621,6 +901,11 @@ impl Views {
         }
         Figures {
             events: self.events,
+            as_of: self.last_time,
+            operation: self.operation.clone(),
+            timezone: self.zone.map_or("UTC".to_string(), |z| z.name().to_string()),
+            corridors: self.corridors.clone(),
+            corrections: self.correction_rows(),
             groups: self.groups.clone(),
             withdrawn: self.withdrawn.clone(),
             entered: self.entered.clone(),
@@ -690,6 +975,53 @@ impl Views {
 
     pub fn corridor_name(&self, id: &str) -> Option<&str> {
         self.corridors.get(id).map(|c| c.name.as_str())
+    }
+
+    /// Every vehicle trip (convoy, vehicle) with its passages.
+    pub fn trips(&self) -> impl Iterator<Item = &Trip> {
+        self.trips.values()
+    }
+
+    /// Every corridor: its status and windows.
+    pub fn corridors(&self) -> &BTreeMap<String, CorridorState> {
+        &self.corridors
+    }
+
+    /// Every correction met, with what it changed.
+    pub fn figures_corrections(&self) -> Vec<CorrectionRow> {
+        self.correction_rows()
+    }
+
+    /// The zone the operation's days and hours are in (UTC when none is declared).
+    pub fn timezone(&self) -> &'static str {
+        self.zone.map_or("UTC", |z| z.name())
+    }
+
+    /// The declared operation, if any.
+    pub fn operation(&self) -> Option<&Operation> {
+        self.operation.as_ref()
+    }
+
+    /// The time of the latest event (corrections applied).
+    pub fn as_of(&self) -> Option<DateTime<Utc>> {
+        self.last_time
+    }
+}
+
+/// An entry in a few words, for the list of corrections.
+fn describe(time: DateTime<Utc>, body: &Body) -> String {
+    format!("{} at {}", describe_body(body), time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+}
+
+fn describe_body(body: &Body) -> String {
+    match body {
+        Body::Passage(p) => {
+            let counts: Vec<String> = p.counts.iter().map(|(g, n)| format!("{g} {n}")).collect();
+            format!("{} of {} at {}: {} ({} wounded)", p.vehicle, p.convoy, p.checkpoint, counts.join(", "), p.wounded)
+        }
+        Body::EntryCorrected(c) if c.void => format!("a void of {}", c.corrects),
+        Body::EntryCorrected(c) => format!("a correction of {}: {}", c.corrects, c.body.as_deref().map_or("its time".to_string(), describe_body)),
+        other => format!("{} {}", other.kind(), serde_json::to_string(other).unwrap_or_default()),
     }
 }
 

@@ -272,7 +272,7 @@ pub fn run(a: &ServeBenchArgs) -> Result<()> {
     // The load generator's requests all come from 127.0.0.1: the per-address
     // public limit must be far above the read rate.
     let public_rate = (a.read_rate * 100.0).max(1e6);
-    let state = AppState::new(ledger, TokenStore::open(&dir), Options { public_rate, map_geojson: None }, &dir)?;
+    let state = AppState::new(ledger, TokenStore::open(&dir), Options { public_rate, map_geojson: None, ..Options::default() }, &dir)?;
 
     let server_rt = tokio::runtime::Builder::new_multi_thread().worker_threads(a.server_threads.max(1)).thread_name("server").enable_all().build()?;
     let listener = server_rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;

@@ -7,7 +7,10 @@
 //! - `ledger.sqlite` (+ WAL files): the log, when the backend is SQLite;
 //! - `lock`: held (advisory lock) by the process writing the log;
 //! - `map.cnet`: the operation's prepared road network, whose SHA-256 the
-//!   log's `operation_declared` event names ([`MAP_FILE`]).
+//!   log's `operation_declared` event names ([`MAP_FILE`]). Every command
+//!   that draws or routes on the operation's map reads it through
+//!   [`DataDir::operation_map`], which refuses a missing file or one whose
+//!   hash differs from the declared one.
 
 use std::fs::{self, File, OpenOptions};
 use std::path::{Path, PathBuf};
@@ -18,6 +21,8 @@ use corridor_ledger::store::postgres::PostgresStore;
 use corridor_ledger::store::sqlite::SqliteStore;
 use corridor_ledger::store::Store;
 use corridor_ledger::Ledger;
+use corridor_geo::{netfile, PreparedNetwork};
+use corridor_model::Operation;
 use serde::{Deserialize, Serialize};
 
 const CONFIG: &str = "corridor.json";
@@ -43,6 +48,22 @@ pub struct Config {
     pub origin: String,
     pub backend: Backend,
 }
+
+/// The writer lock is held by another process (a running `corridor serve`,
+/// or another command appending): `DataDir::ledger` fails with this, so a
+/// caller can offer another way to write (e.g. through the server's API).
+#[derive(Debug)]
+pub struct Locked {
+    pub path: PathBuf,
+}
+
+impl std::fmt::Display for Locked {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "another corridor process is writing the log in {} (a running `corridor serve`?); stop it first", self.path.display())
+    }
+}
+
+impl std::error::Error for Locked {}
 
 pub struct DataDir {
     pub path: PathBuf,
@@ -123,6 +144,33 @@ impl DataDir {
         Ok(sha256_hex(bytes))
     }
 
+    /// The operation's map: `DATA_DIR/map.cnet`, checked against the
+    /// SHA-256 the log declares for it. A missing file, a file with another
+    /// hash or one that does not parse is refused, saying what to do.
+    pub fn operation_map(&self, op: &Operation) -> Result<PreparedNetwork> {
+        let path = self.map_path();
+        let bytes = match fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => bail!(
+                "{} is missing, but the log declares operation {:?} on map {:?} (SHA-256 {}): copy the .cnet file the operation was declared with to {} (`corridor apply` keeps it there)",
+                path.display(),
+                op.operation,
+                op.map.name,
+                op.map.sha256,
+                path.display()
+            ),
+            Err(e) => return Err(e).with_context(|| format!("cannot read the operation's map {}", path.display())),
+        };
+        check_map(&bytes, &path, op, &format!("restore the file the operation was declared with to {}", path.display()))
+    }
+
+    /// A map file given on the command line (`--map FILE`) for a log that
+    /// declares an operation: refused unless its SHA-256 is the declared one.
+    pub fn declared_map_file(&self, file: &Path, op: &Operation) -> Result<PreparedNetwork> {
+        let bytes = fs::read(file).with_context(|| format!("cannot read {}; make one with `corridor import MAP.osm.pbf --out {}`", file.display(), file.display()))?;
+        check_map(&bytes, file, op, &format!("give the file the operation was declared with, or drop --map to use {}", self.map_path().display()))
+    }
+
     /// A new connection to the log's storage.
     pub fn store(&self) -> Result<Box<dyn Store>> {
         Ok(match &self.config.backend {
@@ -143,9 +191,7 @@ impl DataDir {
             let f = OpenOptions::new().create(true).truncate(false).write(true).open(&p).with_context(|| format!("cannot open {}", p.display()))?;
             match f.try_lock() {
                 Ok(()) => {}
-                Err(fs::TryLockError::WouldBlock) => {
-                    bail!("another corridor process is writing the log in {}; stop it first", self.path.display())
-                }
+                Err(fs::TryLockError::WouldBlock) => return Err(Locked { path: self.path.clone() }.into()),
                 Err(fs::TryLockError::Error(e)) => return Err(e).context("cannot lock the data directory"),
             }
             self._lock = Some(f);
@@ -153,6 +199,22 @@ impl DataDir {
         let ledger = Ledger::open(self.store()?, self.store()?, self.signer()?)?;
         Ok(ledger)
     }
+}
+
+/// `bytes` (read from `path`) as a prepared network, if their SHA-256 is
+/// the one `op` declares; `restore` says what to do when it is not.
+fn check_map(bytes: &[u8], path: &Path, op: &Operation, restore: &str) -> Result<PreparedNetwork> {
+    let got = sha256_hex(bytes);
+    if !got.eq_ignore_ascii_case(&op.map.sha256) {
+        bail!(
+            "{} has SHA-256 {got} but the log declares {} for map {:?} of operation {:?}: {restore}; a different map needs a new operation (a new log, `corridor init`)",
+            path.display(),
+            op.map.sha256,
+            op.map.name,
+            op.operation
+        );
+    }
+    netfile::from_bytes(bytes, &path.display().to_string()).with_context(|| format!("the operation's map {} has the declared SHA-256 but cannot be read", path.display()))
 }
 
 fn write_private(path: &Path, text: &str) -> Result<()> {

@@ -15,7 +15,9 @@ use corridor_model::parse::{parse_batch, parse_leaf};
 use corridor_views::Views;
 use indicatif::{ProgressBar, ProgressStyle};
 
+mod apply;
 mod notice;
+mod record;
 mod serve;
 
 #[derive(Subcommand)]
@@ -86,6 +88,20 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Declare the operation from a scenario file: append what it declares and the log lacks (operation with its time zone and map, sites, corridors with checkpoints placed on the map, windows, vehicles, agreements) and the changes it makes (truce_window_changed); the same file twice appends nothing.
+    Apply {
+        /// The scenario (TOML), e.g. crates/corridor-plan/scenarios/aleppo-2016.toml; its map is kept in the data directory.
+        file: PathBuf,
+        /// Print the events it would append, append nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Record through this running `corridor serve` of the log (it holds the log while it runs), e.g. http://127.0.0.1:8080.
+        #[arg(long, env = "CORRIDOR_SERVER")]
+        server: Option<String>,
+        /// With --server: an hq token (`corridor token create --role hq`).
+        #[arg(long, env = "CORRIDOR_TOKEN", hide_env_values = true)]
+        token: Option<String>,
+    },
     /// Plan and simulate the reference case (eastern Aleppo, 15–22 December 2016) into the log and print its figures.
     Demo {
         /// Another scenario file (TOML) instead of the bundled one.
@@ -105,17 +121,20 @@ enum Command {
     Serve {
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: String,
-        /// The road network the dashboard draws (.cnet); default the built-in Aleppo district network.
+        /// The road network the dashboard draws (.cnet); default the operation's map (DATA_DIR/map.cnet). For a log that declares an operation, it must be the file the log declares (same SHA-256).
         #[arg(long)]
         map: Option<PathBuf>,
         /// Public requests per second allowed from one address (bursts of twice that).
         #[arg(long, default_value_t = 20.0)]
         public_rate: f64,
+        /// Refuse events dated further than this ahead of the server's clock (e.g. 5m, 90s, 1h).
+        #[arg(long, default_value = "5m", value_parser = parse_skew)]
+        max_clock_skew: chrono::Duration,
     },
     /// API tokens: create (shown once), list, revoke.
     #[command(subcommand)]
     Token(TokenCommand),
-    /// A situation report folded from the log: Markdown, or HXL CSV (districts' or the evacuation's figures).
+    /// A situation report folded from the log, checked first against its signed checkpoints as `verify` does (a log that fails is refused): Markdown, HTML, PDF, or HXL CSV.
     Report {
         /// md (Markdown), html (one page, inline SVG charts), pdf (printed from the HTML by headless Chromium; needs --out), hxl (CSV).
         #[arg(long, default_value = "md", value_parser = ["md", "html", "pdf", "hxl"])]
@@ -132,6 +151,9 @@ enum Command {
         /// Write to this file instead of standard output.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Check the log against this verifier key (`name+hash+base64`, or a file holding it), the one published for the log; default the data directory's own.
+        #[arg(long)]
+        key: Option<String>,
     },
     /// Public notices for the corridors open or scheduled in the log: SMS (with encoding and segments), CAP 1.2 alerts, A4 PDF leaflets, loudspeaker scripts (and WAV with espeak-ng); Arabic and English.
     Notice {
@@ -144,10 +166,10 @@ enum Command {
         /// Only this truce window.
         #[arg(long)]
         window: Option<String>,
-        /// ar, en or both.
-        #[arg(long, default_value = "both", value_parser = ["ar", "en", "both"])]
-        lang: String,
-        /// Send the SMS: `outbox` (files in DATA_DIR/sms/outbox/out for another system to pick up) or `kannel` (its HTTP sendsms interface). Unsent messages stay in DATA_DIR/sms/SENDER/pending and are retried by the next --send.
+        /// ar, en or both (default: the languages the operation declares; both when it declares none).
+        #[arg(long, value_parser = ["ar", "en", "both"])]
+        lang: Option<String>,
+        /// Send the SMS: `outbox` (files in DATA_DIR/sms/outbox/out for another system to pick up) or `kannel` (its HTTP sendsms interface); what was accepted is recorded as `notice_issued`. Unsent messages stay in DATA_DIR/sms/SENDER/pending and are retried by the next --send.
         #[arg(long, value_parser = ["outbox", "kannel"])]
         send: Option<String>,
         /// The instant to look from (RFC 3339; default now): the log's events up to it, the windows not ended by it. A replayed 2016 log needs e.g. --at 2016-12-15T04:30:00Z.
@@ -176,6 +198,15 @@ enum Command {
         /// The CAP alerts' sender (default: the log's origin), unique to this operation.
         #[arg(long)]
         cap_sender: Option<String>,
+        /// Record the CAP alerts, leaflets or scripts as issued (`notice_issued`): they were published, handed out or read out. Without it, files and previews record nothing.
+        #[arg(long)]
+        issue: bool,
+        /// Record through this running `corridor serve` (e.g. http://127.0.0.1:8080) instead of writing the log directly: how hq issues notices while the server holds the log.
+        #[arg(long, env = "CORRIDOR_SERVER")]
+        server: Option<String>,
+        /// With --server: an hq token (`corridor token create --role hq`).
+        #[arg(long, env = "CORRIDOR_TOKEN", hide_env_values = true)]
+        token: Option<String>,
     },
     /// Plan a scenario (default: the bundled reference case) with the truce windows known at its start, and print the convoy schedule; nothing is written.
     Plan {
@@ -348,6 +379,22 @@ enum DebugCommand {
     CrashWriter,
 }
 
+/// `5m`, `90s`, `1h`, or seconds.
+fn parse_skew(s: &str) -> Result<chrono::Duration, String> {
+    let (n, unit) = s.trim().split_at(s.trim().find(|c: char| !c.is_ascii_digit()).unwrap_or(s.trim().len()));
+    let n: i64 = n.parse().map_err(|_| format!("{s:?} is not a duration: write e.g. 5m, 90s or 1h"))?;
+    let secs = match unit {
+        "" | "s" => n,
+        "m" | "min" => n * 60,
+        "h" => n * 3600,
+        _ => return Err(format!("{s:?}: the unit is s, m or h (e.g. 5m)")),
+    };
+    if !(0..=7 * 86_400).contains(&secs) {
+        return Err(format!("{s:?} is out of range: at most 7 days"));
+    }
+    Ok(chrono::Duration::seconds(secs))
+}
+
 fn main() {
     let cli = Cli::parse();
     if let Err(e) = run(cli) {
@@ -368,16 +415,17 @@ fn run(cli: Cli) -> Result<()> {
         Command::Verify { checkpoint, key, json } => verify(dir, checkpoint.as_deref(), key.as_deref(), json)?,
         Command::Demo { scenario, serve: true, listen, replay_minutes } => serve::demo_serve(dir, scenario.as_deref(), &listen, replay_minutes)?,
         Command::Demo { scenario, .. } => demo_cmd(dir, scenario.as_deref())?,
-        Command::Serve { listen, map, public_rate } => serve::serve(dir, &listen, map.as_deref(), public_rate)?,
+        Command::Serve { listen, map, public_rate, max_clock_skew } => serve::serve(dir, &listen, map.as_deref(), public_rate, max_clock_skew)?,
         Command::Token(TokenCommand::Create { role, checkpoint, key, expires_hours }) => serve::token_create(dir, &role, checkpoint, key, expires_hours)?,
         Command::Token(TokenCommand::List) => serve::token_list(dir)?,
         Command::Token(TokenCommand::Revoke { id }) => serve::token_revoke(dir, &id)?,
         Command::Plan { scenario } => plan_cmd(scenario.as_deref())?,
-        Command::Notice { format, corridor, window, lang, send, at, out, templates, recipients, kannel_url, kannel_user, kannel_password, kannel_from, cap_sender } => notice::run(
+        Command::Apply { file, dry_run, server, token } => apply::run(dir, &file, dry_run, server.as_deref(), token.as_deref())?,
+        Command::Notice { format, corridor, window, lang, send, at, out, templates, recipients, kannel_url, kannel_user, kannel_password, kannel_from, cap_sender, issue, server, token } => notice::run(
             dir,
-            &notice::NoticeArgs { format, corridor, window, lang, send, at, out, templates, recipients, kannel_url, kannel_user, kannel_password, kannel_from, cap_sender },
+            &notice::NoticeArgs { format, corridor, window, lang, send, issue, at, out, templates, recipients, kannel_url, kannel_user, kannel_password, kannel_from, cap_sender, server, token },
         )?,
-        Command::Report { format, table, from, to, out } => report_cmd(dir, &format, &table, from, to, out.as_deref())?,
+        Command::Report { format, table, from, to, out, key } => report_cmd(dir, &format, &table, from, to, out.as_deref(), key.as_deref())?,
         Command::Import { map, out, districts } => map::import(&map, out, districts)?,
         Command::ImportDamage { file } => import_damage(dir, &file)?,
         Command::Route { map: m, from, to, via, geojson, max_snap_km } => {
@@ -407,11 +455,8 @@ fn map_hazards(dir: &Path, m: &MapArgs) -> Result<corridor_geo::HazardSet> {
     let mut set = corridor_geo::HazardSet::default();
     if m.log_hazards {
         let mut d = DataDir::open(dir)?;
-        let (mut store, cp) = signed_store(&mut d)?;
-        each_entry(store.as_mut(), 0, cp.size, |e| {
-            let event = parse_leaf(&e.leaf).map_err(|err| anyhow::anyhow!("entry {}: {err}; run `corridor verify`", e.index))?;
-            set.apply(&event);
-            Ok(())
+        checked_walk(&mut d, None, &mut |_, e| {
+            set.apply(e);
         })?;
     }
     map::hazards(m.hazards.as_deref(), set)
@@ -508,15 +553,89 @@ fn each_entry(
     Ok(())
 }
 
-/// Every event of the signed log, in order.
-fn read_events(d: &mut DataDir) -> Result<Vec<corridor_model::Event>> {
-    let (mut store, cp) = signed_store(d)?;
-    let mut out = Vec::with_capacity(cp.size as usize);
-    each_entry(store.as_mut(), 0, cp.size, |e| {
-        out.push(parse_leaf(&e.leaf).map_err(|err| anyhow::anyhow!("entry {}: {err}; run `corridor verify`", e.index))?);
+/// `views` if it needs no replay; else the log's entries `0..end` (those
+/// `keep` takes; already checked by the walk that made `views`) folded
+/// again knowing every correction (see [`Views::needs_replay`]).
+fn replayed(d: &DataDir, end: u64, views: Views, keep: &dyn Fn(&corridor_model::Event) -> bool) -> Result<Views> {
+    if !views.needs_replay() {
+        return Ok(views);
+    }
+    let mut again = views.replaying();
+    let mut store = d.store()?;
+    each_entry(store.as_mut(), 0, end, |e| {
+        let event = parse_leaf(&e.leaf).map_err(|err| anyhow::anyhow!("entry {}: {err}; run `corridor verify`", e.index))?;
+        if keep(&event) {
+            again.apply(e.index, &event);
+        }
         Ok(())
     })?;
+    Ok(again)
+}
+
+/// Every event of the log, in order, from one checked walk
+/// ([`checked_walk`]): a log that fails verification is refused.
+fn read_events(d: &mut DataDir) -> Result<Vec<corridor_model::Event>> {
+    let mut out = Vec::new();
+    checked_walk(d, None, &mut |_, e| out.push(e.clone()))?;
     Ok(out)
+}
+
+/// What a [`checked_walk`] verified the log against.
+struct Checked {
+    /// The latest signed checkpoint, matching the entries read.
+    checkpoint: corridor_ledger::checkpoint::Checkpoint,
+    /// The verifier key it was checked with (`name+hash+base64`).
+    key: String,
+}
+
+/// The log read in one walk and checked exactly as `corridor verify` checks
+/// it (every leaf re-hashed and re-parsed, the tree rebuilt, every signed
+/// checkpoint matched against it), calling `on_event` for each entry in log
+/// order. A log that fails is refused, naming each entry at fault: nothing
+/// read from it may be published. `key` is the log's published verifier key
+/// (or a file holding it); default the data directory's own. Reads the
+/// store directly, without the writer lock, so it works while a server
+/// appends (the walk ends at a signed checkpoint).
+fn checked_walk(d: &mut DataDir, key: Option<&str>, on_event: &mut dyn FnMut(u64, &corridor_model::Event)) -> Result<Checked> {
+    let verifier = verifier_for(d, key)?;
+    let mut store = d.store()?;
+    if store.latest_checkpoint()?.is_none() {
+        // A log never opened for writing: opening it signs the empty tree.
+        d.ledger()?;
+    }
+    let report = verify_log(store.as_mut(), &verifier, None, on_event)?;
+    if !report.ok() {
+        let mut msg = format!("the log in {} fails verification ({} problem(s)); nothing is read from it:", d.path.display(), report.problems.len());
+        // The entries at fault first; of the checkpoints they break (every
+        // later one), the first.
+        let (named, other): (Vec<_>, Vec<_>) = report.problems.iter().partition(|p| p.index.is_some());
+        let shown: Vec<_> = named.iter().take(10).chain(other.first()).collect();
+        for p in &shown {
+            msg.push_str(&format!("\n  {p}"));
+        }
+        if report.problems.len() > shown.len() {
+            msg.push_str(&format!("\n  … and {} more", report.problems.len() - shown.len()));
+        }
+        msg.push_str(&format!(
+            "\nrun `corridor verify --data-dir {}` for the whole check, and restore the log from a copy that verifies (or from a monitor's copy) before using it",
+            d.path.display()
+        ));
+        bail!(msg);
+    }
+    let checkpoint = report.checkpoint.ok_or_else(|| anyhow::anyhow!("the log in {} has no signed checkpoint that verifies; run `corridor verify`", d.path.display()))?;
+    Ok(Checked { checkpoint, key: verifier.to_vkey() })
+}
+
+/// The key a log is checked with: `key` (a verifier key, or a file holding
+/// one), or the data directory's own.
+fn verifier_for(d: &DataDir, key: Option<&str>) -> Result<Verifier> {
+    match key {
+        None => Ok(d.signer()?.verifier()),
+        Some(k) => {
+            let text = if Path::new(k).is_file() { std::fs::read_to_string(k).with_context(|| format!("cannot read the key file {k}"))? } else { k.to_string() };
+            Verifier::from_vkey(text.trim()).with_context(|| format!("{k:?} is not a verifier key (name+hash+base64)"))
+        }
+    }
 }
 
 /// The store and its latest signed checkpoint. A log that has never been
@@ -536,19 +655,13 @@ fn signed_store(d: &mut DataDir) -> Result<(Box<dyn corridor_ledger::store::Stor
 
 fn verify(dir: &Path, checkpoint: Option<&Path>, key: Option<&str>, json: bool) -> Result<()> {
     let d = DataDir::open(dir)?;
-    let verifier = match key {
-        None => {
-            eprintln!(
-                "note: checking against the key stored beside the log ({}); for an independent check pass --key with the key published for this log",
-                dir.join("log.key").display()
-            );
-            d.signer()?.verifier()
-        }
-        Some(k) => {
-            let text = if Path::new(k).is_file() { std::fs::read_to_string(k)? } else { k.to_string() };
-            Verifier::from_vkey(text.trim()).with_context(|| format!("{k:?} is not a verifier key (name+hash+base64)"))?
-        }
-    };
+    if key.is_none() {
+        eprintln!(
+            "note: checking against the key stored beside the log ({}); for an independent check pass --key with the key published for this log",
+            dir.join("log.key").display()
+        );
+    }
+    let verifier = verifier_for(&d, key)?;
     let earlier = match checkpoint {
         Some(p) => Some(std::fs::read_to_string(p).with_context(|| format!("cannot read checkpoint {}", p.display()))?),
         None => None,
@@ -556,6 +669,7 @@ fn verify(dir: &Path, checkpoint: Option<&Path>, key: Option<&str>, json: bool) 
     let mut store = d.store()?;
     let mut views = Views::new();
     let report = verify_log(store.as_mut(), &verifier, earlier.as_deref(), &mut |i, e| views.apply(i, e))?;
+    let views = replayed(&d, report.entries, views, &|_| true)?;
     let figures = views.figures();
     if json {
         println!("{}", serde_json::to_string_pretty(&serde_json::json!({
@@ -627,7 +741,10 @@ fn import_damage(dir: &Path, file: &Path) -> Result<()> {
     Ok(())
 }
 
-/// `corridor report`: the signed log folded (within --from/--to) and rendered.
+/// `corridor report`: the log checked against its signed checkpoints (as
+/// `verify` checks it), folded (within --from/--to) and rendered. A log
+/// that fails is refused and nothing is written.
+#[allow(clippy::too_many_arguments)]
 fn report_cmd(
     dir: &Path,
     format: &str,
@@ -635,53 +752,84 @@ fn report_cmd(
     from: Option<chrono::DateTime<chrono::Utc>>,
     to: Option<chrono::DateTime<chrono::Utc>>,
     out: Option<&Path>,
+    key: Option<&str>,
 ) -> Result<()> {
+    if format == "pdf" && out.is_none() {
+        bail!("--format pdf needs --out FILE.pdf");
+    }
     let mut d = DataDir::open(dir)?;
-    let (mut store, cp) = signed_store(&mut d)?;
     let mut views = Views::new();
     // Declarations always count (a district declared before --from is still
     // that district); other facts only within the range.
-    each_entry(store.as_mut(), 0, cp.size, |e| {
-        let event = parse_leaf(&e.leaf).map_err(|err| anyhow::anyhow!("entry {}: {err}; run `corridor verify`", e.index))?;
+    let checked = checked_walk(&mut d, key, &mut |i, event| {
         let inside = from.is_none_or(|f| event.time >= f) && to.is_none_or(|t| event.time < t);
         if inside || event.body.declares() {
-            views.apply(e.index, &event);
+            views.apply(i, event);
         }
-        Ok(())
-    })?;
+    })
+    .context("no report was made")?;
+    let keep = |event: &corridor_model::Event| from.is_none_or(|f| event.time >= f) && to.is_none_or(|t| event.time < t) || event.body.declares();
+    let views = replayed(&d, checked.checkpoint.size, views, &keep)?;
     let figures = views.figures();
-    let root = cp.note.lines().nth(2).unwrap_or("");
+    let cp = &checked.checkpoint;
+    let root = base64::engine::general_purpose::STANDARD.encode(cp.root);
     let range = match (from, to) {
         (None, None) => String::new(),
         (f, t) => format!(", events from {} to {}", f.map_or("the start".into(), |f| f.to_rfc3339()), t.map_or("the end".into(), |t| t.to_rfc3339())),
     };
-    let provenance = format!("Log `{}` in {}, signed checkpoint of size {} with root `{root}`{range}.", d.config.origin, dir.display(), cp.size);
+    // The operation and the zone its times are given in.
+    let (zone, operation) = match &figures.operation {
+        Some(o) => (
+            o.tz().unwrap_or(chrono_tz::Tz::UTC),
+            format!("Operation `{}` ({}); times in {} local time, with their UTC offset.", o.operation, o.name, o.timezone),
+        ),
+        None => (chrono_tz::Tz::UTC, "The log declares no operation (operation_declared): times in UTC.".to_string()),
+    };
+    let provenance = format!(
+        "{operation} Log `{}` in {}, every entry verified against its signed checkpoint of size {} with root `{root}` (key `{}`){range}.",
+        cp.origin,
+        dir.display(),
+        cp.size,
+        checked.key
+    );
+    // Said on stderr too: a CSV has no room for it.
+    eprintln!("verified {} entries against the signed checkpoint of size {} with root {root} (key {})", cp.size, cp.size, checked.key);
     let title = "Situation report";
     let text = match (format, table) {
         ("hxl", "evacuation") => corridor_report::hxl_evacuation(&figures),
         ("hxl", _) => corridor_report::hxl_districts(&figures),
-        ("html", _) => corridor_report::html::page(&corridor_report::document(&figures, title, &provenance)),
+        ("html", _) => corridor_report::html::page(&corridor_report::document(&figures, title, &provenance, zone)),
         ("pdf", _) => {
             let out = out.ok_or_else(|| anyhow::anyhow!("--format pdf needs --out FILE.pdf"))?;
-            let html = corridor_report::html::page(&corridor_report::document(&figures, title, &provenance));
+            let html = corridor_report::html::page(&corridor_report::document(&figures, title, &provenance, zone));
             corridor_report::pdf::html_to_pdf(&html, out).map_err(|e| anyhow::anyhow!(e))?;
             println!("wrote {}", out.display());
             return Ok(());
         }
-        _ => corridor_report::markdown(&figures, title, &provenance),
+        _ => corridor_report::markdown(&figures, title, &provenance, zone),
     };
     match out {
         Some(p) => std::fs::write(p, text).with_context(|| format!("cannot write {}", p.display()))?,
-        None => print!("{text}"),
+        None => stdout_write(text.as_bytes())?,
     }
     Ok(())
+}
+
+/// Writes `bytes` to standard output; a reader that has gone away (`| head`)
+/// is not an error.
+fn stdout_write(bytes: &[u8]) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        r => r.context("cannot write to standard output"),
+    }
 }
 
 /// `corridor plan`: the plan at the scenario's start and its convoys.
 fn plan_cmd(scenario_file: Option<&Path>) -> Result<()> {
     let (sc, router) = demo::load(scenario_file)?;
     let (report, convoys) = corridor_plan::sim::plan_only(&sc, &router)?;
-    let tz: chrono_tz::Tz = sc.scenario.timezone.parse().unwrap_or(chrono_tz::Asia::Damascus);
+    let tz: chrono_tz::Tz = sc.scenario.timezone.parse().context("the scenario's time zone")?;
     let local = |t: chrono::DateTime<chrono::Utc>| t.with_timezone(&tz).format("%d %b %H:%M").to_string();
     println!("{} — plan at the start, with the truce windows known then (times {})", sc.scenario.name, sc.scenario.timezone);
     println!("{:<4} {:<22} {:>13} {:>13} {:>13} {:>8} {:>8} {:>8}", "#", "corridor", "leaves depot", "first in", "last out", "vehicles", "people", "wounded");
@@ -710,6 +858,8 @@ fn demo_cmd(dir: &Path, scenario_file: Option<&Path>) -> Result<()> {
     let origin = sc.scenario.origin.clone().unwrap_or_else(|| "corridor.invalid/scenario".into());
     let mut d = DataDir::open_or_init(dir, Some(origin))?;
     let ledger = d.ledger()?;
+    // The map the operation declares, kept beside its log.
+    d.install_map(&corridor_geo::netfile::to_bytes(router.prepared()))?;
     let total = outcome.events.len() as u64;
     let bar = if std::io::stderr().is_terminal() { ProgressBar::new(total) } else { ProgressBar::hidden() };
     bar.set_style(ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} events").expect("valid template"));
@@ -731,7 +881,7 @@ fn demo_cmd(dir: &Path, scenario_file: Option<&Path>) -> Result<()> {
     );
     println!("{total} events simulated, {new} newly appended to {}", dir.display());
     println!();
-    let tz: chrono_tz::Tz = sc.scenario.timezone.parse().unwrap_or(chrono_tz::Asia::Damascus);
+    let tz: chrono_tz::Tz = sc.scenario.timezone.parse().context("the scenario's time zone")?;
     let local = |t: chrono::DateTime<chrono::Utc>| t.with_timezone(&tz).format("%d %b %H:%M %Z").to_string();
     println!("plans (the planner ran at the start and after every disruption; times in {}):", sc.scenario.timezone);
     for p in &outcome.plans {
@@ -740,12 +890,10 @@ fn demo_cmd(dir: &Path, scenario_file: Option<&Path>) -> Result<()> {
     println!("everyone who had to leave was carried out");
     println!();
     // Every figure below is recomputed from the ledger, not from the simulator.
+    // Read back in one checked walk, as `verify` reads it.
     let mut views = Views::new();
-    each_entry(d.store()?.as_mut(), 0, ledger.len(), |e| {
-        let event = parse_leaf(&e.leaf).map_err(|err| anyhow::anyhow!("entry {}: {err}; run `corridor verify`", e.index))?;
-        views.apply(e.index, &event);
-        Ok(())
-    })?;
+    let checked = checked_walk(&mut d, None, &mut |i, e| views.apply(i, e))?;
+    let views = replayed(&d, checked.checkpoint.size, views, &|_| true)?;
     let figures = views.figures();
     print!("{}", print::figures(&figures));
     println!();

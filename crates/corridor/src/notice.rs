@@ -1,26 +1,51 @@
 //! `corridor notice`: the public notices the log calls for, rendered as SMS,
 //! CAP 1.2 alerts, A4 leaflets or loudspeaker scripts, and (for SMS) sent
-//! through the outbox; every notice sent or published is recorded in the
-//! log as `notice_issued` with counts and hashes, never phone numbers.
+//! through the outbox.
+//!
+//! Printing, previewing and writing files record nothing. What reached the
+//! public is recorded in the log as `notice_issued` (counts and hashes,
+//! never phone numbers), at the real time it was recorded: an SMS when its
+//! sender accepted it (`--send`), a CAP alert, leaflet or script when hq
+//! says it was published (`--issue`). Records go to the log directly, or,
+//! while `corridor serve` holds the log, through that server's API
+//! (`--server URL --token HQ_TOKEN`). Event ids are deterministic, so a
+//! retry never records a notice twice.
+//!
+//! Hours are in the time zone of the log's `operation_declared`, and
+//! leaflets are drawn on the operation's map (`DATA_DIR/map.cnet`, checked
+//! against the declared SHA-256). A log that declares no operation gets
+//! hours in UTC and leaflets without a map, each with a note saying so.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use chrono::{DateTime, Utc};
-use corridor_ledger::Appended;
-use corridor_model::{Body, Channel, Event, Notice};
+use corridor_model::{Body, Channel, Event, Notice, Operation};
 use corridor_notify::{cap, content, leaflet, send, sms, speech, Lang, NoticeSpec, Part, Renderer};
 use sha2::{Digest, Sha256};
 
 use corridor::datadir::DataDir;
 
+use crate::record::Recorder;
+
+// Output is for the operator; a reader that has gone away (`| head`) must
+// not stop a send half-way before it is recorded. This shadows the
+// standard `println!` in this module: write errors are ignored.
+macro_rules! println {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 pub struct NoticeArgs {
     pub format: String,
     pub corridor: Option<String>,
     pub window: Option<String>,
-    pub lang: String,
+    pub lang: Option<String>,
     pub send: Option<String>,
+    pub issue: bool,
     pub at: Option<DateTime<Utc>>,
     pub out: Option<PathBuf>,
     pub templates: Option<PathBuf>,
@@ -30,6 +55,8 @@ pub struct NoticeArgs {
     pub kannel_password: String,
     pub kannel_from: Option<String>,
     pub cap_sender: Option<String>,
+    pub server: Option<String>,
+    pub token: Option<String>,
 }
 
 fn sha256_hex(b: &[u8]) -> String {
@@ -38,15 +65,36 @@ fn sha256_hex(b: &[u8]) -> String {
 
 pub fn run(dir: &Path, a: &NoticeArgs) -> Result<()> {
     let mut d = DataDir::open(dir)?;
+    if a.send.is_some() && a.format != "sms" {
+        bail!("--send is for --format sms; CAP alerts, leaflets and scripts are written to --out (and recorded as published with --issue)");
+    }
+    if a.issue && a.format == "sms" {
+        bail!("an SMS is recorded when its sender accepts it: use --send outbox|kannel with --recipients FILE, not --issue");
+    }
+    // Where the records go is settled before anything is sent: a message
+    // sent but not recorded would be reported as never sent.
+    let mut recorder = if a.send.is_some() || a.issue { Some(Recorder::open(&mut d, a.server.as_deref(), a.token.as_deref(), "notices")?) } else { None };
+    if a.issue {
+        if let Some(at) = a.at {
+            eprintln!("warning: --at looks at the log as of {}, but what is issued now is recorded now", at.to_rfc3339());
+        }
+    }
     let events = super::read_events(&mut d)?;
     let at = a.at.unwrap_or_else(Utc::now);
-    let langs = Lang::parse_list(&a.lang)?;
     let renderer = match &a.templates {
         Some(t) => Renderer::from_dir(t)?,
         None => Renderer::built_in(),
     };
-    if a.send.is_some() && a.format != "sms" {
-        bail!("--send is for --format sms; CAP alerts, leaflets and scripts are written to --out");
+    let operation = Operation::declared(&events);
+    // The operation's languages unless --lang says otherwise (in the order
+    // notices give them: Arabic, then English).
+    let langs = match (&a.lang, &operation) {
+        (Some(l), _) => Lang::parse_list(l)?,
+        (None, Some(o)) => Lang::ALL.iter().copied().filter(|l| o.languages.iter().any(|x| x == l.code())).collect(),
+        (None, None) => Lang::ALL.to_vec(),
+    };
+    if operation.is_none() {
+        eprintln!("note: the log declares no operation (operation_declared), so hours are given in UTC; declare the operation with its time zone and map (`corridor apply`) for local hours");
     }
     let list = content::current(&events, at, a.corridor.as_deref(), a.window.as_deref())?;
     if list.is_empty() {
@@ -72,10 +120,17 @@ pub fn run(dir: &Path, a: &NoticeArgs) -> Result<()> {
         }
         "pdf" => {
             let out = out_dir(a)?;
-            let router = corridor_geo::Router::new(corridor_geo::PreparedNetwork::prepare(corridor_geo::aleppo::builtin_network()?));
+            // The operation's map, checked before any leaflet is written.
+            let router = match operation {
+                Some(op) => Some(corridor_geo::Router::new(d.operation_map(op)?)),
+                None => {
+                    eprintln!("note: the log declares no operation, so there is no map to draw: the leaflets show the text only");
+                    None
+                }
+            };
             for n in &list {
-                let map = leaflet::map_layer(&router, n)?;
-                let html = leaflet::html(n, &renderer, Some(&map))?;
+                let map = router.as_ref().map(|r| leaflet::map_layer(r, n)).transpose()?;
+                let html = leaflet::html(n, &renderer, map.as_ref())?;
                 let path = out.join(format!("{}.pdf", n.id));
                 leaflet::pdf(&html, &path)?;
                 println!("{}  {:?}: {}", n.id, n.kind, path.display());
@@ -105,12 +160,22 @@ pub fn run(dir: &Path, a: &NoticeArgs) -> Result<()> {
         }
         f => bail!("unknown --format {f:?}: use sms, cap, pdf or speech"),
     }
-    // Only what was written or delivered is recorded, once per notice.
-    let fresh: Vec<Event> = if a.format == "sms" || a.out.is_some() { records.into_iter().filter(|e| !issued.contains(&e.id)).collect() } else { Vec::new() };
-    if !fresh.is_empty() {
-        let ledger = d.ledger()?;
-        let n = ledger.append(fresh).context("record the notices in the log")?.iter().filter(|o| matches!(o, Appended::New(_))).count();
-        println!("{n} notice(s) recorded in the log as notice_issued");
+    // Only what was delivered (--send) or declared published (--issue) is
+    // recorded, once per notice.
+    match recorder.as_mut() {
+        Some(r) => {
+            let fresh: Vec<Event> = records.into_iter().filter(|e| !issued.contains(&e.id)).collect();
+            if !fresh.is_empty() {
+                let n = r.record(&mut d, fresh).context("record the notices in the log")?;
+                println!("{n} notice(s) recorded in the log as notice_issued{}", r.via());
+            } else if a.issue {
+                println!("nothing new to record: every notice here is already in the log as issued");
+            }
+        }
+        None if a.format != "sms" && !records.is_empty() => {
+            println!("nothing recorded: files and previews are not notices issued; once these were published, run the same command with --issue to record them as notice_issued");
+        }
+        None => {}
     }
     if failed > 0 {
         bail!("{failed} message(s) not sent: they stay in {} and are retried by the next `corridor notice --send {}`", dir.join("sms").join(a.send.as_deref().unwrap_or("")).join("pending").display(), a.send.as_deref().unwrap_or(""));

@@ -18,7 +18,10 @@ pub fn figures(f: &Figures) -> String {
     for (c, t) in &f.by_corridor {
         let _ = writeln!(w, "  corridor {c}: {}", tally_line(t, &f.groups));
     }
-    let _ = writeln!(w, "by day (UTC):");
+    if let Some(o) = &f.operation {
+        let _ = writeln!(w, "operation: {} ({}), times and days in {}", o.name, o.operation, f.timezone);
+    }
+    let _ = writeln!(w, "by day ({}):", f.timezone);
     for (d, t) in &f.by_day {
         let _ = writeln!(w, "  {d}: {:>7}  ({} wounded)", thousands(t.people), t.wounded);
     }
@@ -43,16 +46,20 @@ pub fn figures(f: &Figures) -> String {
     let r = &f.reconciliation;
     let _ = writeln!(
         w,
-        "reconciliation: {} trips, {} reconciled entry = exit, {} in transit, {} discrepancies, {} overdue{}",
+        "reconciliation: {} trips, {} reconciled entry = exit, {} in transit, {} discrepancies, {} overdue, {} flagged{}",
         r.trips,
         r.reconciled,
         r.in_transit,
         r.discrepancies.len(),
         r.overdue.len(),
+        r.flags.len(),
         if r.all_reconciled() { " — all reconciled" } else { "" }
     );
     for d in &r.discrepancies {
         let _ = writeln!(w, "  DISCREPANCY {} / {} at {}: {}", d.convoy, d.vehicle, d.checkpoint.as_deref().unwrap_or("entry"), d.what);
+    }
+    for x in &r.flags {
+        let _ = writeln!(w, "  FLAGGED {} / {} at {} ({}): {}", x.convoy, x.vehicle, x.checkpoint, x.time.format("%Y-%m-%d %H:%MZ"), x.what);
     }
     for o in &r.overdue {
         let _ = writeln!(
@@ -65,6 +72,12 @@ pub fn figures(f: &Figures) -> String {
             o.last_checkpoint,
             o.since.format("%Y-%m-%d %H:%MZ")
         );
+    }
+    if !f.corrections.is_empty() {
+        let _ = writeln!(w, "corrections ({}):", f.corrections.len());
+        for c in &f.corrections {
+            let _ = writeln!(w, "  {} by {} at {}: {} — {} → {}", c.corrects, c.author, c.time.format("%Y-%m-%d %H:%MZ"), c.reason, c.before, c.after);
+        }
     }
     let (rec, a) = (&f.recovery, &f.aftermath);
     if rec.aid_tonnes > 0.0 || !a.areas.is_empty() || !a.returns.is_empty() {

@@ -9,18 +9,41 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use chrono::{DateTime, Utc};
 use corridor_geo::export;
-use corridor_model::Body;
+use corridor_model::{Body, Operation};
 use corridor_server::{AppState, Options, Role, TokenStore};
 
 use corridor::datadir::DataDir;
 
-/// The map the dashboard draws: a `.cnet` file, or the built-in Aleppo network.
-fn map_geojson(map: Option<&Path>) -> Result<String> {
-    let net = match map {
-        Some(m) => corridor::map::load(m)?.net,
-        None => corridor_geo::aleppo::builtin_network().context("building the Aleppo district network")?,
+/// The map the dashboard draws: the operation's map (`DATA_DIR/map.cnet`,
+/// or `--map FILE`, either checked against the SHA-256 the log declares);
+/// for a log that declares no operation, `--map FILE` as given, or none.
+fn map_geojson(d: &DataDir, op: Option<&Operation>, map: Option<&Path>) -> Result<Option<String>> {
+    let net = match (op, map) {
+        (Some(op), Some(m)) => d.declared_map_file(m, op)?.net,
+        (Some(op), None) => d.operation_map(op)?.net,
+        (None, Some(m)) => corridor::map::load(m)?.net,
+        (None, None) => {
+            eprintln!("note: the log declares no operation (operation_declared) and no --map was given: the dashboard shows no map, and hours are in UTC");
+            return Ok(None);
+        }
     };
-    Ok(serde_json::to_string(&export::collection(export::network_features(&net), &net.meta.attribution))?)
+    Ok(Some(serde_json::to_string(&export::collection(export::network_features(&net), &net.meta.attribution))?))
+}
+
+/// The operation the log declares: its first `operation_declared` (read in
+/// chunks, so a log that starts with it costs one chunk).
+fn declared_operation(ledger: &corridor_ledger::Ledger) -> Result<Option<Operation>> {
+    let (mut at, len) = (0, ledger.len());
+    while at < len {
+        let stop = (at + 1000).min(len);
+        for (_, e) in ledger.events(at, stop).context("reading the log")? {
+            if let Body::OperationDeclared(o) = e.body {
+                return Ok(Some(o));
+            }
+        }
+        at = stop;
+    }
+    Ok(None)
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
@@ -31,10 +54,11 @@ async fn bind(listen: &str) -> Result<tokio::net::TcpListener> {
     tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen} (in use? try another --listen)"))
 }
 
-pub fn serve(dir: &Path, listen: &str, map: Option<&Path>, public_rate: f64) -> Result<()> {
+pub fn serve(dir: &Path, listen: &str, map: Option<&Path>, public_rate: f64, max_clock_skew: chrono::Duration) -> Result<()> {
     let mut d = DataDir::open(dir)?;
     let ledger = Arc::new(d.ledger()?);
-    let options = Options { public_rate, map_geojson: Some(map_geojson(map)?) };
+    let op = declared_operation(&ledger)?;
+    let options = Options { public_rate, map_geojson: map_geojson(&d, op.as_ref(), map)?, max_clock_skew };
     let state = AppState::new(ledger, TokenStore::open(dir), options, dir)?;
     runtime()?.block_on(async {
         let listener = bind(listen).await?;
@@ -45,8 +69,13 @@ pub fn serve(dir: &Path, listen: &str, map: Option<&Path>, public_rate: f64) -> 
 }
 
 pub fn token_create(dir: &Path, role: &str, checkpoint: Option<String>, key: Option<String>, expires_hours: Option<f64>) -> Result<()> {
-    let _ = DataDir::open(dir)?;
+    let mut d = DataDir::open(dir)?;
     let role = Role::parse(role)?;
+    match (role, &checkpoint) {
+        (Role::Checkpoint, None) => bail!("a checkpoint token needs --checkpoint ID: the checkpoint it records passages for (`corridor token create --role checkpoint --checkpoint ID`)"),
+        (Role::Checkpoint, Some(id)) => declared_checkpoint(&mut d, id)?,
+        _ => {}
+    }
     let expires = expires_hours.map(|h| Utc::now() + chrono::Duration::seconds((h * 3600.0) as i64));
     let key = match key {
         Some(k) if Path::new(&k).is_file() => Some(std::fs::read_to_string(&k)?.trim().to_string()),
@@ -63,6 +92,29 @@ pub fn token_create(dir: &Path, role: &str, checkpoint: Option<String>, key: Opt
         rec.id
     );
     Ok(())
+}
+
+/// Refuses a checkpoint the log does not declare (a corridor's
+/// checkpoints), listing those it does.
+fn declared_checkpoint(d: &mut DataDir, id: &str) -> Result<()> {
+    let mut declared: Vec<(String, String)> = Vec::new();
+    super::checked_walk(d, None, &mut |_, e| {
+        if let Body::CorridorDeclared(c) = &e.body {
+            declared.extend(c.checkpoints.iter().map(|cp| (cp.id.clone(), c.corridor.clone())));
+        }
+    })
+    .context("cannot check the checkpoint against the log")?;
+    if declared.iter().any(|(cp, _)| cp == id) {
+        return Ok(());
+    }
+    if declared.is_empty() {
+        bail!(
+            "no checkpoint {id:?}: the log in {} declares no checkpoints yet; declare the operation's corridors first (`corridor apply FILE.toml`), then make the token",
+            d.path.display()
+        );
+    }
+    let list: Vec<String> = declared.iter().map(|(cp, c)| format!("{cp} (corridor {c})")).collect();
+    bail!("no checkpoint {id:?} in the log in {}; it declares: {}", d.path.display(), list.join(", "));
 }
 
 pub fn token_list(dir: &Path) -> Result<()> {
@@ -104,7 +156,7 @@ pub fn demo_serve(dir: &Path, scenario: Option<&Path>, listen: &str, minutes: f6
     let (hq, _) = tokens.create(Role::Hq, None, None, Some(Utc::now() + chrono::Duration::days(1)))?;
     let net = router.network();
     let map = serde_json::to_string(&export::collection(export::network_features(net), &net.meta.attribution))?;
-    let state = AppState::new(ledger, tokens, Options { public_rate: 50.0, map_geojson: Some(map) }, dir)?;
+    let state = AppState::new(ledger, tokens, Options { public_rate: 50.0, map_geojson: Some(map), ..Options::default() }, dir)?;
     runtime()?.block_on(async {
         let listener = bind(listen).await?;
         let addr = listener.local_addr()?;

@@ -95,6 +95,32 @@ fn dashboard_in_a_browser() {
     let (public, monitor) = (public.unwrap(), monitor.unwrap());
     assert!(monitor.contains("#token="), "{monitor}");
 
+    // A checkpoint officer's link, for the checkpoint view: made once the
+    // replay has declared the corridors, written to a file the browser
+    // script reads when it gets there.
+    let checkpoint_file = tmp.path().join("checkpoint-url");
+    {
+        let (dir, file, public) = (dir.clone(), checkpoint_file.clone(), public.clone());
+        std::thread::spawn(move || {
+            for _ in 0..600 {
+                let out = Command::new(env!("CARGO_BIN_EXE_corridor"))
+                    .arg("--data-dir")
+                    .arg(&dir)
+                    .args(["token", "create", "--role", "checkpoint", "--checkpoint", "cp1-ramouseh-bridge"])
+                    .env_remove("CORRIDOR_DATABASE_URL")
+                    .output()
+                    .unwrap();
+                if out.status.success() {
+                    let url = format!("{public}#token={}", String::from_utf8_lossy(&out.stdout).trim());
+                    std::fs::write(file.with_extension("tmp"), url).unwrap();
+                    std::fs::rename(file.with_extension("tmp"), &file).unwrap();
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        });
+    }
+
     let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("dashboard");
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../corridor-server/tests/browser/dashboard.mjs");
     let status = Command::new("node")
@@ -103,11 +129,12 @@ fn dashboard_in_a_browser() {
         .arg(&public)
         .arg(&shots)
         .env("PLAYWRIGHT_CORE_DIR", &npm)
+        .env("CHECKPOINT_URL_FILE", &checkpoint_file)
         .env("CHROMIUM", &chromium)
         .status()
         .expect("node runs");
     assert!(status.success(), "the browser test failed ({status}); screenshots so far in {}", shots.display());
-    for name in ["monitor-en", "monitor-ar", "public", "convoy-details"] {
+    for name in ["monitor-en", "monitor-ar", "public", "convoy-details", "checkpoint"] {
         let p = shots.join(format!("{name}.png"));
         assert!(std::fs::metadata(&p).map(|m| m.len() > 10_000).unwrap_or(false), "no screenshot {}", p.display());
     }

@@ -1,7 +1,8 @@
 //! `corridor notice` on the demo's log: SMS printed with encoding and
 //! segments, sent through the outbox and recorded once (counts and hashes,
 //! no phone numbers); an unreachable gateway leaves the message pending and
-//! unrecorded; CAP and speech files written; bad requests refused.
+//! unrecorded; CAP and speech files written and recorded only with
+//! `--issue`; bad requests refused.
 
 mod common;
 use common::{fails, ok};
@@ -61,16 +62,46 @@ fn notices_are_printed_sent_once_and_recorded_without_numbers() {
     assert_eq!(notices_in_log(&dir).len(), 2);
     ok(&dir, &["verify"]);
 
-    // CAP alerts and loudspeaker scripts are files, recorded as published.
+    // CAP alerts and loudspeaker scripts are files: writing them records
+    // nothing (a preview is not a notice issued)…
+    let size = log_size(&dir);
     let cap = tmp.path().join("cap");
     let out = ok(&dir, &["notice", "--format", "cap", "--at", AT, "--out", cap.to_str().unwrap()]);
-    assert!(out.contains("4 notice(s) recorded"), "{out}");
+    assert!(out.contains("nothing recorded") && out.contains("--issue"), "{out}");
+    assert_eq!(log_size(&dir), size, "writing CAP files appends nothing");
     let xml = std::fs::read_to_string(cap.join("ramouseh-rashidin4.window-15dec.0.cap.xml")).unwrap();
     assert!(xml.contains("urn:oasis:names:tc:emergency:cap:1.2") && xml.contains("<cap:msgType>Alert</cap:msgType>"), "{xml}");
     let speech = tmp.path().join("speech");
-    let out = ok(&dir, &["notice", "--format", "speech", "--lang", "en", "--at", AT, "--corridor", "fuah-kafarya-aleppo", "--out", speech.to_str().unwrap()]);
+    let script = ["notice", "--format", "speech", "--lang", "en", "--at", AT, "--corridor", "fuah-kafarya-aleppo", "--out", speech.to_str().unwrap()];
+    let out = ok(&dir, &script);
     assert!(out.contains("Attention, please."), "{out}");
     assert!(speech.join("fuah-kafarya-aleppo.window-fk-18dec.0.en.txt").is_file());
+    assert_eq!(log_size(&dir), size, "writing scripts appends nothing");
+
+    // …until hq marks them issued: then each is recorded once, at the real time.
+    let before = chrono::Utc::now();
+    let out = ok(&dir, &["notice", "--format", "cap", "--at", AT, "--out", cap.to_str().unwrap(), "--issue"]);
+    assert!(out.contains("4 notice(s) recorded in the log as notice_issued"), "{out}");
+    assert_eq!(log_size(&dir), size + 4);
+    let caps: Vec<_> = notices_in_log(&dir).into_iter().filter(|e| e["body"]["notice_issued"]["channel"] == "cap").collect();
+    assert_eq!(caps.len(), 4);
+    for e in &caps {
+        let t: chrono::DateTime<chrono::Utc> = e["time"].as_str().unwrap().parse().unwrap();
+        assert!(t >= before - chrono::Duration::seconds(1), "stamped with the real time, not --at: {e}");
+        assert_eq!(e["author"], "hq");
+    }
+    let out = ok(&dir, &["notice", "--format", "cap", "--at", AT, "--out", cap.to_str().unwrap(), "--issue"]);
+    assert!(out.contains("nothing new to record"), "{out}");
+    assert_eq!(log_size(&dir), size + 4, "issuing again records nothing twice");
+    let mut issue = script.to_vec();
+    issue.push("--issue");
+    assert!(ok(&dir, &issue).contains("1 notice(s) recorded"));
+    assert_eq!(log_size(&dir), size + 5);
+    ok(&dir, &["verify"]);
+}
+
+fn log_size(dir: &std::path::Path) -> usize {
+    ok(dir, &["log", "show"]).lines().count()
 }
 
 #[test]
@@ -84,6 +115,13 @@ fn bad_requests_say_what_to_do() {
     assert!(err.contains("truce window \"window-15dec\" ended at"), "{err}");
     let err = fails(&dir, &["notice", "--format", "cap", "--at", AT]);
     assert!(err.contains("--format cap writes files: give --out DIR"), "{err}");
+    let err = fails(&dir, &["notice", "--format", "sms", "--at", AT, "--issue"]);
+    assert!(err.contains("use --send outbox|kannel"), "{err}");
+    let err = fails(&dir, &["notice", "--format", "cap", "--at", AT, "--out", tmp.path().join("c").to_str().unwrap(), "--issue", "--server", "http://127.0.0.1:9"]);
+    assert!(err.contains("--server needs --token"), "{err}");
+    let err = fails(&dir, &["notice", "--format", "cap", "--at", AT, "--out", tmp.path().join("c").to_str().unwrap(), "--issue", "--server", "http://127.0.0.1:9", "--token", "t"]);
+    assert!(err.contains("cannot reach the server at http://127.0.0.1:9") && err.contains("Nothing was sent, written or recorded"), "{err}");
+    assert!(!tmp.path().join("c").exists(), "nothing is written before the server is known to take the records");
     let bad = tmp.path().join("bad.txt");
     std::fs::write(&bad, "0944 000 001\n").unwrap();
     let err = fails(&dir, &["notice", "--format", "sms", "--at", AT, "--send", "outbox", "--recipients", bad.to_str().unwrap()]);

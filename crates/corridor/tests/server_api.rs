@@ -5,38 +5,18 @@
 mod common;
 
 use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 
+use common::token;
 use reqwest::blocking::Client;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 /// A demo log served on a free loopback port; killed on drop.
 struct Server {
-    child: Child,
-    base: String,
+    served: common::Served,
     dir: tempfile::TempDir,
     hq: String,
     http: Client,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn token(dir: &Path, args: &[&str]) -> (String, String) {
-    let mut all = vec!["token", "create"];
-    all.extend_from_slice(args);
-    let out = common::corridor(dir, &all);
-    assert!(out.status.success(), "token create {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    let secret = String::from_utf8(out.stdout).unwrap().trim().to_string();
-    // stderr: "token ID (role…): shown once…"
-    let id = String::from_utf8_lossy(&out.stderr).split_whitespace().nth(1).expect("a token id").to_string();
-    (secret, id)
 }
 
 impl Server {
@@ -44,24 +24,12 @@ impl Server {
         let dir = tempfile::tempdir().unwrap();
         common::ok(dir.path(), &["demo"]);
         let (hq, _) = token(dir.path(), &["--role", "hq"]);
-        let mut child = Command::new(env!("CARGO_BIN_EXE_corridor"))
-            .arg("--data-dir")
-            .arg(dir.path())
-            .args(["serve", "--listen", "127.0.0.1:0", "--public-rate", "100000"])
-            .env_remove("CORRIDOR_DATABASE_URL")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("corridor serve starts");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        // "serving the log … at http://ADDR/ (API under /api/v1, …)"
-        let addr = line.split("http://").nth(1).and_then(|r| r.split('/').next()).unwrap_or_else(|| panic!("no address in {line:?}")).to_string();
-        Server { child, base: format!("http://{addr}"), dir, hq, http: Client::new() }
+        let served = common::Served::start(dir.path(), &[]);
+        Server { served, dir, hq, http: Client::new() }
     }
 
     fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
+        self.served.url(path)
     }
 
     /// The log's size, as the server's ledger has it.
@@ -124,17 +92,35 @@ fn a_body_over_1_mib_is_413() {
 }
 
 #[test]
-fn a_replayed_event_id_is_409() {
+fn a_resent_event_is_200_with_its_index_and_a_reused_id_is_409() {
     let s = Server::start();
     let first: Value = s.http.get(s.url("/api/v1/events?from=5&to=6")).bearer_auth(&s.hq).send().unwrap().json().unwrap();
     let event = first["entries"][0]["event"].clone();
     assert_eq!(event["author"], "hq", "{event}");
-    let msg = s.refused(&s.hq, event.to_string(), StatusCode::CONFLICT);
-    assert!(msg.contains("already in the log at index 5"), "{msg}");
-    // The same id with other content is refused too.
+    // The same event again (a retry after a lost answer): 200, its index, nothing written.
+    let before = s.size();
+    let (status, answer) = s.post(&s.hq, event.to_string());
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!((answer["indexes"].clone(), answer["new"].clone()), (json!([5]), json!(0)), "{answer}");
+    assert_eq!(s.size(), before);
+    // The same id with other content is another event: 409, saying so.
     let mut other = event.clone();
-    other["time"] = json!("2030-01-01T00:00:00Z");
-    s.refused(&s.hq, other.to_string(), StatusCode::CONFLICT);
+    other["time"] = json!("2016-01-01T00:00:00Z");
+    let msg = s.refused(&s.hq, other.to_string(), StatusCode::CONFLICT);
+    assert!(msg.contains("as a different event"), "{msg}");
+    // A batch of a stored event and a new one appends only the new one.
+    let aid = json!({"v": 1, "id": "new-claim", "time": "2016-12-30T00:00:00Z", "author": "hq",
+        "body": {"claim_recorded": {"claim": "c-new", "source": "x", "date": "2016-12-30", "text": "t", "figure": 1.0, "measure": "withdrawn"}}});
+    let (status, answer) = s.post(&s.hq, json!([event, aid]).to_string());
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+    assert_eq!((answer["indexes"].clone(), answer["new"].clone()), (json!([5, before]), json!(1)), "{answer}");
+    assert_eq!(s.size(), before + 1);
+    // An event dated in the server's future (a typo in the year) is refused.
+    let mut future = aid.clone();
+    future["id"] = json!("future-claim");
+    future["time"] = json!("2099-12-03T10:00:00Z");
+    let msg = s.refused(&s.hq, future.to_string(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(msg.contains("ahead of this server's clock") && msg.contains("2099-12-03T10:00:00Z"), "{msg}");
 }
 
 #[test]
@@ -248,9 +234,34 @@ fn a_good_passage_by_its_checkpoint_is_201_and_grows_the_log_by_one() {
     assert_eq!(answer["indexes"], json!([before]), "{answer}");
     assert_eq!(answer["size"], json!(before + 1));
     assert_eq!(s.size(), before + 1);
-    // The same passage again: already in the log.
-    let msg = s.refused(&cp1, e.to_string(), StatusCode::CONFLICT);
-    assert!(msg.contains(&format!("already in the log at index {before}")), "{msg}");
+    // The same passage again (a resend): its index, nothing written.
+    let (status, answer) = s.post(&cp1, e.to_string());
+    assert_eq!((status, answer["indexes"].clone()), (StatusCode::OK, json!([before])), "{answer}");
+    assert_eq!(s.size(), before + 1);
+    // The checkpoint reads its own view: the passage, the vehicle no longer expected.
+    let view: Value = s.http.get(s.url("/api/v1/checkpoints/cp1-ramouseh-bridge")).bearer_auth(&cp1).send().unwrap().json().unwrap();
+    assert_eq!(view["passages"][0]["id"], "test-passage-1");
+    assert_eq!(view["corridor"]["id"], "ramouseh-rashidin4");
+    assert!(view["expected"].as_array().unwrap().iter().all(|v| v["convoy"] != "test-convoy"), "bus-001 was counted here");
+    // …and not another checkpoint's.
+    let r = s.http.get(s.url("/api/v1/checkpoints/cp6-rashidin4")).bearer_auth(&cp1).send().unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    // It corrects its own passage (a miscount), and the view shows the correction.
+    let fix = json!({"v": 1, "id": "fix-1", "time": "2016-12-22T10:05:00Z", "author": "cp1-ramouseh-bridge",
+        "body": {"entry_corrected": {"corrects": "test-passage-1", "reason": "children miscounted",
+            "body": {"passage": {"vehicle": "bus-001", "convoy": "test-convoy", "corridor": "ramouseh-rashidin4", "checkpoint": "cp1-ramouseh-bridge", "counts": {"women": 2, "children": 4}, "wounded": 0}}}}});
+    let (status, answer) = s.post(&cp1, fix.to_string());
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+    let view: Value = s.http.get(s.url("/api/v1/checkpoints/cp1-ramouseh-bridge")).bearer_auth(&cp1).send().unwrap().json().unwrap();
+    assert_eq!(view["passages"][0]["counts"]["children"], 4, "{}", view["passages"][0]);
+    assert_eq!(view["corrections"][0]["reason"], "children miscounted", "{}", view["corrections"]);
+    // A correction of another checkpoint's passage is refused.
+    let demo_passage: Value = s.http.get(s.url("/api/v1/checkpoints/cp6-rashidin4")).bearer_auth(&s.hq).send().unwrap().json().unwrap();
+    let other_id = demo_passage["passages"][0]["id"].as_str().unwrap().to_string();
+    let bad = json!({"v": 1, "id": "fix-2", "time": "2016-12-22T10:05:00Z", "author": "cp1-ramouseh-bridge",
+        "body": {"entry_corrected": {"corrects": other_id, "reason": "x", "void": true}}});
+    let msg = s.refused(&cp1, bad.to_string(), StatusCode::FORBIDDEN);
+    assert!(msg.contains("was counted at \"cp6-rashidin4\""), "{msg}");
     // The same vehicle counted twice at one checkpoint in one trip: refused by the model.
     let again = passage("test-passage-2", "cp1-ramouseh-bridge", "test-convoy", "bus-001", "cp1-ramouseh-bridge");
     let msg = s.refused(&cp1, again.to_string(), StatusCode::UNPROCESSABLE_ENTITY);

@@ -8,7 +8,7 @@
 // CHROMIUM: the browser (default /usr/bin/chromium).
 
 import { createRequire } from 'node:module';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import assert from 'node:assert/strict';
 
@@ -158,6 +158,24 @@ try {
   assert.equal(await page.textContent('#withdrawn'), '32,824');
   assert.equal(p.corridors['fuah-kafarya-aleppo'].people, 1_540);
 
+  // Times in the operation's zone (Asia/Damascus: UTC+2 in winter 2016–17,
+  // UTC+3 from April to late October 2017, by the tz database; UTC for a
+  // log that declares no operation), with its name and map.
+  const op = s.operation, zone = op ? op.timezone : 'UTC';
+  const asOf = new Date(s.as_of), pad = n => String(n).padStart(2, '0');
+  const summer = asOf.getUTCMonth() >= 3 && asOf.getUTCMonth() <= 8;
+  const offset = { 'Asia/Damascus': summer ? 3 : 2, UTC: 0 }[zone];
+  assert.ok(offset !== undefined, `a zone this test knows: ${zone}`);
+  assert.equal(await page.getAttribute('#as-of', 'data-zone'), zone);
+  const hhmm = `${pad((asOf.getUTCHours() + offset) % 24)}:${pad(asOf.getUTCMinutes())} ${offset ? 'UTC+' + offset : 'UTC'}`;
+  assert.ok((await page.textContent('#as-of')).endsWith(hhmm), `as of ${await page.textContent('#as-of')}, want … ${hhmm}`);
+  if (op) {
+    assert.equal(await page.textContent('#operation'), op.name);
+    assert.ok((await page.textContent('#attribution')).includes(op.map.attribution), 'the declared map\'s attribution');
+  } else {
+    assert.ok(await page.isHidden('#operation'), 'no operation, no name');
+  }
+
   // Convoy markers: one per convoy, at its furthest checkpoint.
   await sleep(800);
   const list = await api('/api/v1/convoys', true);
@@ -230,6 +248,26 @@ try {
   pw.check();
   await shot(pub, 'public');
   await pctx.close();
+
+  // A checkpoint token opens its checkpoint's view, not "token refused".
+  if (process.env.CHECKPOINT_URL_FILE) {
+    let url = null;
+    for (let i = 0; i < 300 && !url; i++) {
+      try { url = readFileSync(process.env.CHECKPOINT_URL_FILE, 'utf8'); } catch (_) { await sleep(100); }
+    }
+    assert.ok(url, 'the checkpoint token was made');
+    const cctx = await browser.newContext({ viewport: { width: 1440, height: 900 }, deviceScaleFactor: 1, locale: 'en-US' });
+    const cp = await cctx.newPage();
+    await cp.goto(url);
+    await cp.waitForSelector('#checkpoint-view table', { timeout: 15_000 });
+    assert.match(await cp.textContent('#mode'), /^Checkpoint view: cp1-ramouseh-bridge$/);
+    assert.ok(await cp.locator('#banner').isHidden(), 'no "token refused" banner');
+    assert.match(await cp.textContent('#checkpoint-view'), /Ramouseh bridge/);
+    assert.equal(await cp.locator('.convoy-row').count(), 0, 'a checkpoint sees no convoy table');
+    await shot(cp, 'checkpoint');
+    await cctx.close();
+    log('checkpoint view open');
+  }
   log('all checks passed; screenshots in ' + outDir);
 } finally {
   await browser.close();

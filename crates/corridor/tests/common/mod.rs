@@ -52,3 +52,78 @@ pub fn backends(tag: &str) -> Vec<(String, Vec<String>)> {
     }
     v
 }
+
+/// `../shared/data/PATH`.
+pub fn shared(path: &str) -> String {
+    format!("{}/../../../shared/data/{path}", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Declares operation `id` in `zone` on the prepared network `cnet`: copies
+/// it to `DIR/map.cnet` and appends the `operation_declared` event with its
+/// SHA-256, dated `time`.
+pub fn declare_operation(dir: &Path, id: &str, name: &str, zone: &str, cnet: &Path, map_name: &str, time: &str) {
+    let bytes = std::fs::read(cnet).unwrap();
+    std::fs::write(dir.join("map.cnet"), &bytes).unwrap();
+    let event = serde_json::json!({
+        "v": 1, "id": format!("operation-{id}"), "time": time, "author": "hq",
+        "body": {"operation_declared": {
+            "operation": id, "name": name, "timezone": zone, "languages": ["ar", "en"],
+            "map": {"name": map_name, "attribution": "© OpenStreetMap contributors, ODbL", "sha256": corridor::datadir::sha256_hex(&bytes)}
+        }}
+    });
+    let file = dir.join(format!("operation-{id}.json"));
+    std::fs::write(&file, event.to_string()).unwrap();
+    ok(dir, &["log", "append", file.to_str().unwrap()]);
+}
+
+
+/// `corridor serve` on a free loopback port over `dir`; killed on drop.
+pub struct Served {
+    pub child: std::process::Child,
+    /// `http://127.0.0.1:PORT`
+    pub base: String,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Served {
+    pub fn start(dir: &Path, extra: &[&str]) -> Served {
+        use std::io::{BufRead, BufReader};
+        let mut child = Command::new(env!("CARGO_BIN_EXE_corridor"))
+            .arg("--data-dir")
+            .arg(dir)
+            .args(["serve", "--listen", "127.0.0.1:0", "--public-rate", "100000"])
+            .args(extra)
+            .env_remove("CORRIDOR_DATABASE_URL")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::inherit())
+            .spawn()
+            .expect("corridor serve starts");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("the server's first line");
+        // "serving the log … at http://ADDR/ (API under /api/v1, …)"
+        let addr = line.split("http://").nth(1).and_then(|r| r.split('/').next()).unwrap_or_else(|| panic!("no address in {line:?}")).to_string();
+        Served { child, base: format!("http://{addr}") }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}
+
+/// A new token: (secret, id).
+pub fn token(dir: &Path, args: &[&str]) -> (String, String) {
+    let mut all = vec!["token", "create"];
+    all.extend_from_slice(args);
+    let out = corridor(dir, &all);
+    assert!(out.status.success(), "token create {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    let secret = String::from_utf8(out.stdout).expect("utf-8").trim().to_string();
+    // stderr: "token ID (role…): shown once…"
+    let id = String::from_utf8_lossy(&out.stderr).split_whitespace().nth(1).expect("a token id").to_string();
+    (secret, id)
+}
