@@ -353,7 +353,7 @@ mod tests {
             let incident = Incident { incident: format!("i{i}"), kind: IncidentKind::Attack, corridor: None, convoy: None, site: None, vehicles: vec![], killed: u32::MAX, description: "shelling".into() };
             v.apply(i, &Event::new(format!("e{i}"), "2026-03-14T10:00:00Z".parse().unwrap(), "hq", Body::Incident(incident)));
         }
-        let md = super::markdown(&v.figures(), "Situation report", "test");
+        let md = super::markdown(&v.figures(), "Situation report", "test", chrono_tz::UTC);
         assert!(md.contains(&format!("Incidents (0 vehicles lost, {} killed)", 2 * u64::from(u32::MAX))), "{md}");
     }
 }
