@@ -74,14 +74,14 @@ fn line(title: &str, labels: &[String], values: &[f64], colour: RGBColor, unit: 
     Ok(svg)
 }
 
-/// People withdrawn per day (UTC).
+/// People withdrawn per day (the operation's local days).
 pub fn daily_throughput(f: &Figures) -> Svg {
     if f.by_day.is_empty() {
         return None;
     }
     let labels: Vec<String> = f.by_day.keys().map(|d| d.format("%d %b").to_string()).collect();
     let values: Vec<u64> = f.by_day.values().map(|t| t.people).collect();
-    bars("People withdrawn per day (UTC)", &labels, &values, RGBColor(31, 119, 180)).ok()
+    bars(&format!("People withdrawn per day ({})", f.timezone), &labels, &values, RGBColor(31, 119, 180)).ok()
 }
 
 /// People withdrawn, cumulative, by day.

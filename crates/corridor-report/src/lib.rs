@@ -88,7 +88,8 @@ pub fn document(f: &Figures, title: &str, provenance: &str, zone: Tz) -> Vec<Blo
     ];
     items.extend(f.by_corridor.iter().map(|(c, t)| format!("Corridor `{c}`: {}", tally_line(t, &f.groups))));
     d.push(List(items));
-    d.push(table(&["day (UTC)", "people", "wounded"], &[false, true, true], f.by_day.iter().map(|(day, t)| vec![day.to_string(), thousands(t.people), thousands(t.wounded)]).collect()));
+    let day = format!("day ({})", f.timezone);
+    d.push(table(&[&day, "people", "wounded"], &[false, true, true], f.by_day.iter().map(|(day, t)| vec![day.to_string(), thousands(t.people), thousands(t.wounded)]).collect()));
     d.extend(charts::daily_throughput(f).map(|svg| Chart("People withdrawn per day".into(), svg)));
     d.extend(charts::cumulative_evacuees(f).map(|svg| Chart("Cumulative evacuees".into(), svg)));
     let lost: usize = f.incidents.iter().map(|i| i.vehicles_lost).sum();
@@ -150,7 +151,7 @@ pub fn document(f: &Figures, title: &str, provenance: &str, zone: Tz) -> Vec<Blo
             })
             .collect(),
     ));
-    d.push(table(&["day (UTC)", "tonnes", "families", "people"], &[false, true, true, true], a.aid_by_day.iter().map(|(day, t)| vec![day.to_string(), format!("{:.1}", t.tonnes), thousands(t.families), thousands(t.people)]).collect()));
+    d.push(table(&[&day, "tonnes", "families", "people"], &[false, true, true, true], a.aid_by_day.iter().map(|(day, t)| vec![day.to_string(), format!("{:.1}", t.tonnes), thousands(t.families), thousands(t.people)]).collect()));
     d.push(table(&["commodity", "tonnes", "families"], &[false, true, true], a.aid_by_commodity.iter().map(|(c, t)| vec![c.clone(), format!("{:.1}", t.tonnes), thousands(t.families)]).collect()));
     let area: f64 = a.areas.iter().map(|x| x.hectares).sum();
     d.push(Heading(2, "Mine clearance".into()));
