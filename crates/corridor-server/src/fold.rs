@@ -419,7 +419,7 @@ impl Fold {
             }
         }
         passages.sort_by(|a, b| b.index.cmp(&a.index));
-        let corrections = v.figures_corrections().into_iter().filter(|r| r.checkpoint.as_deref() == Some(id)).collect();
+        let corrections = v.corrections().into_iter().filter(|r| r.checkpoint.as_deref() == Some(id)).collect();
         let mut expected = Vec::new();
         for (cid, cs) in v.convoys().iter().filter(|(_, cs)| cs.corridor == corridor_id && !matches!(cs.status, corridor_views::ConvoyStatus::Arrived)) {
             for veh in &cs.vehicles {

@@ -734,7 +734,7 @@ impl Views {
     }
 
     /// Every correction met, with what it changed.
-    fn correction_rows(&self) -> Vec<CorrectionRow> {
+    pub fn corrections(&self) -> Vec<CorrectionRow> {
         self.corrections
             .iter()
             .filter_map(|(index, e)| {
@@ -903,9 +903,9 @@ impl Views {
             events: self.events,
             as_of: self.last_time,
             operation: self.operation.clone(),
-            timezone: self.zone.map_or("UTC".to_string(), |z| z.name().to_string()),
+            timezone: self.timezone().to_string(),
             corridors: self.corridors.clone(),
-            corrections: self.correction_rows(),
+            corrections: self.corrections(),
             groups: self.groups.clone(),
             withdrawn: self.withdrawn.clone(),
             entered: self.entered.clone(),
@@ -985,11 +985,6 @@ impl Views {
     /// Every corridor: its status and windows.
     pub fn corridors(&self) -> &BTreeMap<String, CorridorState> {
         &self.corridors
-    }
-
-    /// Every correction met, with what it changed.
-    pub fn figures_corrections(&self) -> Vec<CorrectionRow> {
-        self.correction_rows()
     }
 
     /// The zone the operation's days and hours are in (UTC when none is declared).
