@@ -21,6 +21,7 @@ use corridor_model::{parse::parse_leaf, Event, FieldError, Registry};
 use crate::checkpoint::Checkpoint;
 use crate::merkle::{leaf_hash, Hash, ProofError, Tree};
 use crate::note::{self, Signer, Verifier};
+use crate::tiles::{self, Tile, TileKind};
 use crate::store::{StoreError, StoredCheckpoint, StoredEntry, Store};
 
 /// Most events one group commit writes; more wait for the next one.
@@ -61,6 +62,8 @@ pub enum LedgerError {
     Proof(#[from] ProofError),
     #[error("tree size {size} is beyond the log's {committed} durable entries")]
     BeyondLog { size: u64, committed: u64 },
+    #[error("the log (size {size}) has no tile {path}")]
+    NoSuchTile { path: String, size: u64 },
     #[error("cannot sign the checkpoint: {0}")]
     Note(#[from] note::NoteError),
 }
@@ -315,6 +318,27 @@ impl Ledger {
                 Ok((e.index, ev))
             })
             .collect()
+    }
+
+    /// The bytes of a C2SP tlog-tiles tile of the durable tree: subtree
+    /// hashes (from memory) or an entry bundle (from the store).
+    pub fn tile(&self, tile: Tile) -> Result<Vec<u8>, LedgerError> {
+        let size = self.len();
+        if !tile.exists_in(size) {
+            return Err(LedgerError::NoSuchTile { path: tile.path(), size });
+        }
+        let r = tile.range();
+        match tile.kind {
+            TileKind::Hash(level) => {
+                let s = self.read();
+                let hashes = s.tree.level_hashes(Tile::tree_level(level), r.start, r.end);
+                Ok(hashes.ok_or(LedgerError::NoSuchTile { path: tile.path(), size })?.concat())
+            }
+            TileKind::Entries => {
+                let entries = self.entries(r.start, r.end)?;
+                tiles::bundle(entries.iter().map(|e| &e.leaf[..])).map_err(|e| LedgerError::Corrupt { index: r.start, what: e.to_string() })
+            }
+        }
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {

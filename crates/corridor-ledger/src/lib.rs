@@ -11,6 +11,7 @@
 //! - [`checkpoint`]: the C2SP `tlog-checkpoint` body.
 //! - [`store`]: durable storage (SQLite by default, PostgreSQL).
 //! - [`Ledger`]: validated, deduplicated, group-committed appends.
+//! - [`tiles`]: C2SP tlog-tiles paths, hash tiles and entry bundles.
 //! - [`verify`]: full re-verification of a stored log.
 
 pub mod checkpoint;
@@ -18,6 +19,7 @@ mod ledger;
 pub mod merkle;
 pub mod note;
 pub mod store;
+pub mod tiles;
 pub mod verify;
 
 pub use ledger::{parse_checkpoint, sign_checkpoint, Appended, Ledger, LedgerError, SignedCheckpoint};

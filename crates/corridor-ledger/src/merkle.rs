@@ -174,6 +174,18 @@ impl Tree {
         self.levels.first()?.get(usize::try_from(index).ok()?).copied()
     }
 
+    /// The hashes of the complete subtrees of `2^level` leaves numbered
+    /// `start..end` (subtree `i` covers leaves `[i*2^level, (i+1)*2^level)`):
+    /// what a C2SP tlog-tiles hash tile holds. `None` if any is not complete
+    /// in the tree as it is.
+    pub fn level_hashes(&self, level: usize, start: u64, end: u64) -> Option<&[Hash]> {
+        let (start, end) = (usize::try_from(start).ok()?, usize::try_from(end).ok()?);
+        if start > end {
+            return None;
+        }
+        self.levels.get(level).and_then(|l| l.get(start..end)).or_else(|| (start == end).then_some(&[][..]))
+    }
+
     /// Drops every leaf with index `>= size` (and the subtree hashes that
     /// covered them). Used to roll back a failed write. No-op if `size >= len()`.
     pub fn truncate(&mut self, size: u64) {
