@@ -219,8 +219,9 @@ impl Ledger {
             .into_iter()
             .enumerate()
             .map(|(position, event)| {
-                event.check().map_err(|error| LedgerError::Invalid { position, id: event.id.clone(), error })?;
-                let bytes = event.canonical_bytes();
+                let invalid = |error| LedgerError::Invalid { position, id: event.id.clone(), error };
+                event.check().map_err(invalid)?;
+                let bytes = event.leaf_bytes().map_err(invalid)?;
                 let hash = leaf_hash(&bytes);
                 Ok(Prepared { event, bytes, hash })
             })

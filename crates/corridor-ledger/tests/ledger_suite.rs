@@ -223,3 +223,62 @@ fn verify_finds_an_event_counted_twice_even_when_signed() {
         cleanup();
     }
 }
+
+/// The log's C2SP tiles: every hash tile is the tree's subtree hashes (so
+/// hashing a tile's 256 hashes gives the hash one level up), every entry
+/// bundle holds the stored leaves, and a tile beyond the durable size is
+/// refused. An event over 65,535 bytes is refused before it is stored.
+#[test]
+fn tiles_hold_the_tree_and_the_leaves() {
+    use corridor_ledger::merkle::node_hash;
+    use corridor_ledger::tiles::{unbundle, Tile, TileKind};
+    for (name, opener, cleanup) in backends("tiles") {
+        let signer = Signer::generate("test.invalid/tiles").unwrap();
+        let ledger = open(&opener, &signer);
+        let events: Vec<Event> = (0..600).map(|i| aid(&format!("t{i}"), i as f64)).collect();
+        ledger.append(events).unwrap();
+        let size = ledger.len();
+        let tiles: Vec<Tile> = Tile::all(size).collect();
+        let paths: Vec<String> = tiles.iter().map(Tile::path).collect();
+        assert_eq!(paths, ["tile/0/000", "tile/0/001", "tile/0/002.p/88", "tile/1/000.p/2", "tile/entries/000", "tile/entries/001", "tile/entries/002.p/88"], "{name}");
+        let entries = ledger.entries(0, size).unwrap();
+        let mut leaves = Vec::new();
+        for t in &tiles {
+            let data = ledger.tile(*t).unwrap();
+            match t.kind {
+                TileKind::Hash(0) => {
+                    for (k, h) in data.chunks(32).enumerate() {
+                        assert_eq!(h, &entries[t.range().start as usize + k].hash, "{name}: {}", t.path());
+                    }
+                }
+                TileKind::Hash(_) => {
+                    // Level 1 holds the root of each full level-0 tile.
+                    for (k, h) in data.chunks(32).enumerate() {
+                        let full = ledger.tile(Tile::full(TileKind::Hash(0), k as u64)).unwrap();
+                        let mut level: Vec<[u8; 32]> = full.chunks(32).map(|c| c.try_into().unwrap()).collect();
+                        while level.len() > 1 {
+                            level = level.chunks(2).map(|p| node_hash(&p[0], &p[1])).collect();
+                        }
+                        assert_eq!(h, &level[0], "{name}");
+                    }
+                }
+                TileKind::Entries => leaves.extend(unbundle(&data).unwrap().into_iter().map(<[u8]>::to_vec)),
+            }
+        }
+        assert_eq!(leaves, entries.iter().map(|e| e.leaf.clone()).collect::<Vec<_>>(), "{name}");
+        // A partial tile narrower than what is there is its prefix; one beyond is refused.
+        let narrow = ledger.tile(Tile::parse("tile/0/002.p/5").unwrap()).unwrap();
+        assert_eq!(narrow[..], ledger.tile(tiles[2]).unwrap()[..5 * 32]);
+        assert!(matches!(ledger.tile(Tile::parse("tile/0/002.p/89").unwrap()), Err(LedgerError::NoSuchTile { .. })));
+        assert!(ledger.tile(Tile::parse("tile/entries/003.p/1").unwrap()).is_err());
+        // Too large for an entry bundle: refused, nothing stored.
+        let mut big = aid("big", 1.0);
+        if let Body::Airdrop(a) = &mut big.body {
+            a.contents = "x".repeat(70_000);
+        }
+        let err = ledger.append(vec![big]).unwrap_err().to_string();
+        assert!(err.contains("65535") && err.contains("split it"), "{name}: {err}");
+        assert_eq!(ledger.len(), size);
+        cleanup();
+    }
+}

@@ -898,6 +898,17 @@ impl Event {
         serde_json::to_vec(self).expect("an Event always serializes")
     }
 
+    /// The canonical bytes as the log stores them: refused past
+    /// [`MAX_EVENT_BYTES`] (a C2SP tlog-tiles entry bundle prefixes each
+    /// entry with its length as a 16-bit number).
+    pub fn leaf_bytes(&self) -> Result<Vec<u8>, FieldError> {
+        let bytes = self.canonical_bytes();
+        if bytes.len() > crate::MAX_EVENT_BYTES {
+            return Err(FieldError::new("(event)", format!("the event is {} bytes in its canonical form, over the {} an entry of the log may hold: split it into several events", bytes.len(), crate::MAX_EVENT_BYTES)));
+        }
+        Ok(bytes)
+    }
+
     /// Checks what can be checked on the event alone (no other event
     /// needed): version, ids, counts, numbers. References to corridors,
     /// vehicles and groups are checked by [`crate::Registry`].

@@ -31,6 +31,10 @@ pub use registry::{CorridorInfo, Registry};
 /// The schema version every event written by this code carries (`"v"`).
 pub const SCHEMA_VERSION: u32 = 1;
 
+/// The largest event the log takes, in canonical bytes: C2SP tlog-tiles
+/// entry bundles give each entry a 16-bit length.
+pub const MAX_EVENT_BYTES: usize = 65_535;
+
 /// What is wrong with an event, naming the field.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{field}: {message}")]

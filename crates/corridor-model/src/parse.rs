@@ -66,6 +66,9 @@ fn parse_raw(position: usize, text: &str) -> Result<Event, ParseError> {
 /// Parses the exact leaf bytes of a stored event and checks that they are
 /// canonical (serializing the parsed event gives the same bytes).
 pub fn parse_leaf(bytes: &[u8]) -> Result<Event, FieldError> {
+    if bytes.len() > crate::MAX_EVENT_BYTES {
+        return Err(FieldError::new("(leaf)", format!("{} bytes, over the {} an entry may hold", bytes.len(), crate::MAX_EVENT_BYTES)));
+    }
     let event: Event = serde_json::from_slice(bytes)
         .map_err(|e| FieldError::new("(leaf)", format!("not a valid event: {e}")))?;
     if event.canonical_bytes() != bytes {

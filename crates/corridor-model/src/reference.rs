@@ -154,6 +154,9 @@ field; nothing of a refused batch is appended (a batch is all or nothing).
   the same content (the same canonical bytes) stores nothing new and is
   answered with its original index; the same id with other content is
   refused as a different event.
+- **Size.** An event is at most 65,535 bytes in its canonical form (the
+  log's C2SP tlog-tiles entry bundles give each entry a 16-bit length);
+  larger is refused: split it into several events.
 - **Passages**: the vehicle is registered and part of the convoy, the
   convoy was dispatched on the passage's corridor, the checkpoint is one of
   that corridor's, every group counted is defined and allowed on the
