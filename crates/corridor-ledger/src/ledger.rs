@@ -62,6 +62,10 @@ pub enum LedgerError {
     Proof(#[from] ProofError),
     #[error("tree size {size} is beyond the log's {committed} durable entries")]
     BeyondLog { size: u64, committed: u64 },
+    #[error("this key signed a checkpoint of {signed} entries (kept in {path}), but the log holds {stored}{detail}: the ledger was replaced, truncated or lost, and appending now would start a second history under the same key. Restore the log from a backup or from a monitor's copy; only if you are sure this log is the right one, delete {path}")]
+    Forked { path: String, signed: u64, stored: u64, detail: String },
+    #[error("cannot keep the latest signed checkpoint in {path}: {why}")]
+    Remember { path: String, why: String },
     #[error("the log (size {size}) has no tile {path}")]
     NoSuchTile { path: String, size: u64 },
     #[error("cannot sign the checkpoint: {0}")]
@@ -90,6 +94,9 @@ struct State {
 
 struct Shared {
     state: RwLock<State>,
+    /// Where the latest signed checkpoint is kept outside the store, and
+    /// the size written there last ([`Ledger::remember_signed`]).
+    remembered: Mutex<Option<(std::path::PathBuf, u64)>>,
     reader: Mutex<Box<dyn Store>>,
     signer: Signer,
     origin: String,
@@ -196,6 +203,7 @@ impl Ledger {
         let shared = Arc::new(Shared {
             state: RwLock::new(State { tree, ids, registry, committed, checkpoint, failed: None }),
             reader: Mutex::new(reader_store),
+            remembered: Mutex::new(None),
             signer,
             origin,
         });
@@ -321,6 +329,36 @@ impl Ledger {
             .collect()
     }
 
+    /// Fork safety: checks the log against the latest checkpoint this key
+    /// signed as kept in `path` (outside the store, beside the key), and
+    /// from now on keeps each new one there. A log smaller than what was
+    /// signed, or with another root at that size (a deleted, replaced or
+    /// truncated ledger), is refused: it would start a second history
+    /// under the same key.
+    pub fn remember_signed(&self, path: &std::path::Path) -> Result<(), LedgerError> {
+        let shown = path.display().to_string();
+        match std::fs::read_to_string(path) {
+            Ok(text) => {
+                let cp = parse_checkpoint(&text, &self.verifier()).map_err(|why| LedgerError::Remember {
+                    path: shown.clone(),
+                    why: format!("it is not a checkpoint signed by this key ({why}); if the log is intact, delete the file"),
+                })?;
+                let stored = self.len();
+                let fork = |detail: String| LedgerError::Forked { path: shown.clone(), signed: cp.size, stored, detail };
+                if cp.size > stored {
+                    return Err(fork(String::new()));
+                }
+                if self.root_at(cp.size)? != cp.root {
+                    return Err(fork(format!(", whose first {} do not hash to the signed root", cp.size)));
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(LedgerError::Remember { path: shown, why: e.to_string() }),
+        }
+        *self.shared.remembered.lock().unwrap_or_else(|p| p.into_inner()) = Some((path.to_path_buf(), 0));
+        remember(&self.shared, &self.checkpoint())
+    }
+
     /// The bytes of a C2SP tlog-tiles tile of the durable tree: subtree
     /// hashes (from memory) or an entry bundle (from the store).
     pub fn tile(&self, tile: Tile) -> Result<Vec<u8>, LedgerError> {
@@ -354,6 +392,30 @@ impl Drop for Ledger {
             let _ = t.join();
         }
     }
+}
+
+/// Writes `cp` where [`Ledger::remember_signed`] keeps it, unless a
+/// checkpoint as large is there already (atomic replace, no fsync: after a
+/// power cut the file holds an earlier checkpoint, which still guards).
+fn remember(shared: &Shared, cp: &SignedCheckpoint) -> Result<(), LedgerError> {
+    let mut r = shared.remembered.lock().unwrap_or_else(|p| p.into_inner());
+    let Some((path, written)) = r.as_mut() else { return Ok(()) };
+    if *written >= cp.size && *written != 0 {
+        return Ok(());
+    }
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, &cp.note)
+        .and_then(|()| std::fs::rename(&tmp, &*path))
+        .map_err(|e| LedgerError::Remember { path: path.display().to_string(), why: e.to_string() })?;
+    *written = cp.size;
+    Ok(())
+}
+
+/// A failure to keep the signed checkpoint beside the key does not stop
+/// the log (the store has it); it is said on stderr once.
+fn tracing_free_warn(e: &LedgerError) {
+    static SAID: std::sync::Once = std::sync::Once::new();
+    SAID.call_once(|| eprintln!("warning: {e}"));
 }
 
 fn check_size(size: u64, committed: u64) -> Result<(), LedgerError> {
@@ -462,6 +524,9 @@ fn committer_loop(shared: Arc<Shared>, mut store: Box<dyn Store>, rx: Receiver<C
             match &outcome {
                 Ok(()) => {
                     if let Some(cp) = c.checkpoint {
+                        if let Err(e) = remember(&shared, &cp) {
+                            tracing_free_warn(&e);
+                        }
                         state.committed = cp.size;
                         state.checkpoint = cp;
                     }

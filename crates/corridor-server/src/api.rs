@@ -40,8 +40,9 @@ pub struct ErrorBody {
 
 pub struct ApiError(StatusCode, String);
 
+
 impl ApiError {
-    fn new(status: StatusCode, msg: impl Into<String>) -> Self {
+    pub(crate) fn new(status: StatusCode, msg: impl Into<String>) -> Self {
         ApiError(status, msg.into())
     }
 }
@@ -56,7 +57,7 @@ impl IntoResponse for ApiError {
     }
 }
 
-type ApiResult<T> = Result<T, ApiError>;
+pub(crate) type ApiResult<T> = Result<T, ApiError>;
 
 /// A query string that failed to parse, as a JSON 400 (axum's own answer
 /// is plain text). Handlers take `Result<Query<T>, QueryRejection>` and
@@ -94,7 +95,7 @@ fn authenticate(st: &AppState, token: &str) -> ApiResult<TokenRecord> {
 }
 
 /// The caller's token, required, with one of `roles`.
-fn require(st: &AppState, headers: &HeaderMap, roles: &[Role], what: &str) -> ApiResult<TokenRecord> {
+pub(crate) fn require(st: &AppState, headers: &HeaderMap, roles: &[Role], what: &str) -> ApiResult<TokenRecord> {
     let token = bearer(headers)?.ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, format!("{what} needs a token (`Authorization: Bearer TOKEN`; `corridor token create` makes one)")))?;
     let t = authenticate(st, token)?;
     if !roles.contains(&t.role) {
@@ -104,7 +105,7 @@ fn require(st: &AppState, headers: &HeaderMap, roles: &[Role], what: &str) -> Ap
     Ok(t)
 }
 
-fn limited(st: &AppState, addr: SocketAddr) -> ApiResult<()> {
+pub(crate) fn limited(st: &AppState, addr: SocketAddr) -> ApiResult<()> {
     st.limiter.take(addr.ip(), Instant::now()).map_err(|wait| ApiError::new(StatusCode::TOO_MANY_REQUESTS, format!("too many requests from {}: retry in {:.1} s", addr.ip(), wait)))
 }
 
@@ -243,6 +244,11 @@ pub struct Entry {
     pub index: u64,
     /// The event, as stored.
     pub event: corridor_model::Event,
+    /// The leaf bytes exactly as hashed into the log (base64): recompute
+    /// the leaf hash, `SHA-256(0x00 || leaf)`, from these.
+    pub leaf: String,
+    /// The leaf hash (base64).
+    pub leaf_hash: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -267,8 +273,14 @@ pub async fn get_events(State(st): St, headers: HeaderMap, r: Result<Query<Range
     if to < from {
         return Err(ApiError::new(StatusCode::BAD_REQUEST, format!("to={to} is before from={from}")));
     }
-    let events = st.ledger.events(from, to).map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
-    let entries = events.into_iter().map(|(index, event)| Entry { index, event }).collect();
+    let stored = st.ledger.entries(from, to).map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
+    let entries = stored
+        .into_iter()
+        .map(|e| {
+            let event = corridor_model::parse::parse_leaf(&e.leaf).map_err(|err| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, format!("stored entry {} is unreadable: {err}; run `corridor verify`", e.index)))?;
+            Ok(Entry { index: e.index, event, leaf: b64(&e.leaf), leaf_hash: b64(&e.hash) })
+        })
+        .collect::<ApiResult<_>>()?;
     Ok(Json(Entries { size, entries }))
 }
 
@@ -398,8 +410,17 @@ pub async fn post_cosign(State(st): St, headers: HeaderMap, body: Result<Bytes, 
     if root != cp.root {
         return Err(ApiError::new(StatusCode::BAD_REQUEST, "the checkpoint's root is not this log's root at that size"));
     }
-    st.keep_cosignature(note.to_string()).map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, format!("cannot store the countersignature: {e}")))?;
-    Ok((StatusCode::CREATED, format!("countersignature by {} of size {} kept", monitor.name(), cp.size)))
+    let sig = opened.verified.iter().find(|s| s.name == monitor.name() && s.key_hash == monitor.key_hash()).expect("checked above");
+    let line = format!("\u{2014} {} {}", sig.name, sig.base64);
+    let state = st.clone();
+    let kept = tokio::task::spawn_blocking(move || state.keep_cosignature(cp.size, &line))
+        .await
+        .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, format!("cannot store the countersignature: {e}")))?
+        .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, format!("cannot store the countersignature: {e}")))?;
+    Ok(match kept {
+        crate::Kept::New => (StatusCode::CREATED, format!("countersignature by {} of size {} kept", monitor.name(), cp.size)),
+        crate::Kept::AlreadyKept => (StatusCode::OK, format!("a countersignature by {} of size {} was already kept", monitor.name(), cp.size)),
+    })
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -507,7 +528,7 @@ pub async fn feed(State(st): St, ConnectInfo(addr): ConnectInfo<SocketAddr>, q: 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Corridor operations API", description = "Writes are events appended to the tamper-evident log; reads are folds of it. Tokens: `corridor token create`."),
-    paths(post_events, get_events, get_checkpoint_view, whoami, get_figures, get_reconciliation, get_convoys, get_convoy, public_summary, public_notices, public_map, get_checkpoint, post_cosign, inclusion, consistency, feed),
+    paths(post_events, get_events, get_checkpoint_view, whoami, get_figures, get_reconciliation, get_convoys, get_convoy, public_summary, public_notices, public_map, get_checkpoint, post_cosign, inclusion, consistency, feed, crate::log::checkpoint, crate::log::tile),
     modifiers(&Security, &EventSchemas)
 )]
 pub struct ApiDoc;
@@ -577,6 +598,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/api/v1/proofs/inclusion", get(inclusion))
         .route("/api/v1/proofs/consistency", get(consistency))
         .route("/api/v1/feed", get(feed))
+        .merge(crate::log::routes())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(state)

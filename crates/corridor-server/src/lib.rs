@@ -15,6 +15,7 @@
 pub mod api;
 pub mod fold;
 pub mod limit;
+pub mod log;
 pub mod scope;
 pub mod tokens;
 
@@ -76,8 +77,68 @@ pub struct AppState {
     in_flight: std::sync::Mutex<HashSet<String>>,
     /// One catch-up of the fold at a time.
     catch_up_lock: std::sync::Mutex<()>,
-    cosignatures: std::sync::Mutex<Vec<String>>,
+    /// Monitors' and witnesses' cosignatures, one signature line per
+    /// checkpoint size and key, kept in `cosignatures.log`.
+    cosignatures: std::sync::Mutex<Cosignatures>,
     cosign_file: std::path::PathBuf,
+}
+
+/// Cosignature lines by (checkpoint size, key name, key hash).
+type Cosignatures = std::collections::BTreeMap<(u64, String, u32), String>;
+
+/// Whether a countersignature was new.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kept {
+    New,
+    AlreadyKept,
+}
+
+/// Reads `cosignatures.log` (`SIZE<TAB>SIGNATURE LINE` per line), and the
+/// whole countersigned notes an older version kept in `cosignatures.txt`.
+fn load_cosignatures(data_dir: &std::path::Path, origin: &str) -> Cosignatures {
+    let mut out = Cosignatures::new();
+    let mut keep = |size: u64, line: &str| {
+        if let Some((name, hash)) = signature_key(line) {
+            out.entry((size, name, hash)).or_insert_with(|| line.to_string());
+        }
+    };
+    if let Ok(old) = std::fs::read_to_string(data_dir.join("cosignatures.txt")) {
+        // Whole notes one after another: text lines (origin, size, root),
+        // a blank line, signature lines.
+        let (mut size, mut text_line) = (None, 0);
+        for l in old.lines() {
+            if l.starts_with('\u{2014}') {
+                text_line = 0;
+                if let Some(size) = size.filter(|_| !l.starts_with(&format!("\u{2014} {origin} "))) {
+                    keep(size, l);
+                }
+            } else if l.is_empty() {
+                text_line = 0;
+            } else {
+                text_line += 1;
+                if text_line == 2 {
+                    size = l.parse().ok();
+                }
+            }
+        }
+    }
+    if let Ok(text) = std::fs::read_to_string(data_dir.join("cosignatures.log")) {
+        for (size, line) in text.lines().filter_map(|l| l.split_once('\t')) {
+            if let Ok(size) = size.parse() {
+                keep(size, line);
+            }
+        }
+    }
+    out
+}
+
+/// The key name and key hash of a signature line `— name base64`.
+fn signature_key(line: &str) -> Option<(String, u32)> {
+    use base64::Engine as _;
+    let (name, b64) = line.strip_prefix("\u{2014} ")?.split_once(' ')?;
+    let raw = base64::engine::general_purpose::STANDARD.decode(b64).ok()?;
+    let hash = u32::from_be_bytes(raw.get(..4)?.try_into().ok()?);
+    Some((name.to_string(), hash))
 }
 
 /// What an append did.
@@ -93,8 +154,8 @@ impl AppState {
     /// A state over `ledger`, reading the log once into the fold.
     pub fn new(ledger: Arc<Ledger>, tokens: TokenStore, options: Options, data_dir: &std::path::Path) -> Result<Arc<AppState>, LedgerError> {
         let (feed, _) = broadcast::channel(4096);
-        let cosign_file = data_dir.join("cosignatures.txt");
-        let cosignatures = std::fs::read_to_string(&cosign_file).map(|s| s.split("\n\n").filter(|n| !n.trim().is_empty()).map(|n| format!("{}\n", n.trim_end())).collect()).unwrap_or_default();
+        let cosign_file = data_dir.join("cosignatures.log");
+        let cosignatures = load_cosignatures(data_dir, ledger.origin());
         let state = Arc::new(AppState {
             limiter: limit::Limiter::new(options.public_rate),
             ledger,
@@ -205,33 +266,34 @@ impl AppState {
         Ok(outcome)
     }
 
-    /// The latest signed checkpoint with the monitors' countersignatures of
-    /// that same checkpoint.
+    /// The latest signed checkpoint with the cosignatures of that same
+    /// checkpoint (one line per key, however often it was posted).
     pub fn checkpoint_note(&self) -> String {
-        let note = self.ledger.checkpoint().note;
-        let text = note.split("\n\n").next().unwrap_or("");
+        let mut note = self.ledger.checkpoint().note;
+        let size = self.ledger.checkpoint().size;
         let cos = self.cosignatures.lock().unwrap_or_else(|p| p.into_inner());
-        let mut out = note.clone();
-        for c in cos.iter().filter(|c| c.split("\n\n").next() == Some(text)) {
-            // Append only the lines the log's own note lacks.
-            for line in c.lines().skip_while(|l| !l.is_empty()).skip(1) {
-                if !out.lines().any(|l| l == line) {
-                    out.push_str(line);
-                    out.push('\n');
-                }
-            }
+        for line in cos.range((size, String::new(), 0)..).take_while(|((s, _, _), _)| *s == size).map(|(_, l)| l) {
+            note.push_str(line);
+            note.push('\n');
         }
-        out
+        note
     }
 
-    /// Keeps a monitor's countersigned checkpoint (already checked).
-    fn keep_cosignature(&self, note: String) -> std::io::Result<()> {
+    /// Keeps a cosignature line (already checked) of the checkpoint of
+    /// `size`, durably, unless that key's is already kept. Blocking: call
+    /// it off the async runtime.
+    pub fn keep_cosignature(&self, size: u64, line: &str) -> std::io::Result<Kept> {
         use std::io::Write;
+        let (name, hash) = signature_key(line).ok_or_else(|| std::io::Error::other("not a signature line"))?;
+        let mut cos = self.cosignatures.lock().unwrap_or_else(|p| p.into_inner());
+        if cos.contains_key(&(size, name.clone(), hash)) {
+            return Ok(Kept::AlreadyKept);
+        }
         let mut f = std::fs::OpenOptions::new().create(true).append(true).open(&self.cosign_file)?;
-        f.write_all(format!("{}\n\n", note.trim_end()).as_bytes())?;
+        f.write_all(format!("{size}\t{line}\n").as_bytes())?;
         f.sync_all()?;
-        self.cosignatures.lock().unwrap_or_else(|p| p.into_inner()).push(note);
-        Ok(())
+        cos.insert((size, name, hash), line.to_string());
+        Ok(Kept::New)
     }
 }
 

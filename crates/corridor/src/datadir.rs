@@ -6,6 +6,10 @@
 //! - `log.key`: the signing key, C2SP `PRIVATE+KEY+…` form, mode 0600;
 //! - `ledger.sqlite` (+ WAL files): the log, when the backend is SQLite;
 //! - `lock`: held (advisory lock) by the process writing the log;
+//! - `signed-checkpoint.txt`: the latest checkpoint this key signed, kept
+//!   outside the store: a log smaller than it, or with another root at its
+//!   size (a deleted or replaced ledger), is refused rather than continued
+//!   as a second history under the same key;
 //! - `map.cnet`: the operation's prepared road network, whose SHA-256 the
 //!   log's `operation_declared` event names ([`MAP_FILE`]). Every command
 //!   that draws or routes on the operation's map reads it through
@@ -27,6 +31,8 @@ use serde::{Deserialize, Serialize};
 
 const CONFIG: &str = "corridor.json";
 const KEY: &str = "log.key";
+/// The latest checkpoint this key signed, kept beside it (fork safety).
+pub const SIGNED: &str = "signed-checkpoint.txt";
 /// The operation's map in the data directory.
 pub const MAP_FILE: &str = "map.cnet";
 
@@ -197,6 +203,7 @@ impl DataDir {
             self._lock = Some(f);
         }
         let ledger = Ledger::open(self.store()?, self.store()?, self.signer()?)?;
+        ledger.remember_signed(&self.path.join(SIGNED))?;
         Ok(ledger)
     }
 }

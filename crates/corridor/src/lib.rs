@@ -14,4 +14,5 @@ pub mod bench_serve;
 pub mod datadir;
 pub mod demo;
 pub mod map;
+pub mod monitor;
 pub mod print;

@@ -78,9 +78,15 @@ enum Command {
     Log(LogCommand),
     /// Re-read the whole log, check every leaf and signed checkpoint, and recompute every figure.
     Verify {
-        /// A signed checkpoint kept earlier (a file): the log must be consistent with it.
+        /// A signed checkpoint kept earlier (a file): the log must be consistent with it. With --export: the checkpoint of the exported leaves.
         #[arg(long)]
         checkpoint: Option<PathBuf>,
+        /// Verify an export (`corridor log export --out leaves.b64 --checkpoint-out cp.txt`) instead of a data directory; needs --checkpoint and --key.
+        #[arg(long, conflicts_with = "tiles", requires_all = ["checkpoint", "key"])]
+        export: Option<PathBuf>,
+        /// Verify a log served as C2SP tiles (a directory from `log export --tiles`, or a URL such as http://HOST:8080/log) instead of a data directory; needs --key.
+        #[arg(long, requires = "key")]
+        tiles: Option<String>,
         /// The log's verifier key (`name+hash+base64`) or a file holding it; default: the data directory's own key.
         #[arg(long)]
         key: Option<String>,
@@ -281,6 +287,9 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Follow an operation's log from outside, as an independent monitor: make a key, keep a checked copy, countersign.
+    #[command(subcommand)]
+    Monitor(MonitorCommand),
     /// Benchmarks.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -300,6 +309,33 @@ struct MapArgs {
     /// Also follow the hazard events in the log of --data-dir (declared, status changed, cleared).
     #[arg(long)]
     log_hazards: bool,
+}
+
+#[derive(Subcommand)]
+enum MonitorCommand {
+    /// Make this monitor's cosignature/v1 key (kept in DATA_DIR/monitor.key) and print its public key, which HQ passes to `corridor token create --role monitor --key`.
+    Key {
+        /// The monitor's name, e.g. icrc.example/monitor-1.
+        #[arg(long)]
+        name: String,
+    },
+    /// Follow a server's log: check each new signed checkpoint, its entries and the public figures; countersign what checks out. Any fork, rewrite or mismatch is an alarm (exit status 2, evidence file in DATA_DIR).
+    Follow {
+        /// The server, e.g. http://127.0.0.1:8080 (tiles under /log/).
+        url: String,
+        /// The log's verifier key (`corridor log key` on the server, published by HQ), or a file holding it.
+        #[arg(long)]
+        log_key: String,
+        /// A monitor token: post a cosignature of each checkpoint that checks out.
+        #[arg(long, env = "CORRIDOR_TOKEN")]
+        token: Option<String>,
+        /// One round, then exit (0: all checks out).
+        #[arg(long)]
+        once: bool,
+        /// Seconds between rounds.
+        #[arg(long, default_value_t = 10)]
+        interval: u64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -328,6 +364,9 @@ enum LogCommand {
         /// Also write the signed checkpoint that covers exactly the exported entries.
         #[arg(long)]
         checkpoint_out: Option<PathBuf>,
+        /// Instead, write the log as C2SP tlog-tiles into DIR (DIR/checkpoint, DIR/tile/…), for static hosting.
+        #[arg(long, conflicts_with_all = ["out", "checkpoint_out"])]
+        tiles: Option<PathBuf>,
     },
     /// The latest signed checkpoint, as a C2SP signed note.
     Checkpoint,
@@ -398,6 +437,10 @@ fn parse_skew(s: &str) -> Result<chrono::Duration, String> {
 fn main() {
     let cli = Cli::parse();
     if let Err(e) = run(cli) {
+        if let Some(a) = e.downcast_ref::<corridor::monitor::Alarm>() {
+            eprintln!("{a}");
+            std::process::exit(2);
+        }
         eprintln!("error: {e:#}");
         std::process::exit(1);
     }
@@ -412,7 +455,10 @@ fn run(cli: Cli) -> Result<()> {
             println!("verifier key: {}", d.signer()?.verifier().to_vkey());
         }
         Command::Log(cmd) => log(dir, cmd)?,
-        Command::Verify { checkpoint, key, json } => verify(dir, checkpoint.as_deref(), key.as_deref(), json)?,
+        Command::Verify { checkpoint, key, json, export, tiles } => match (export, tiles) {
+            (None, None) => verify(dir, checkpoint.as_deref(), key.as_deref(), json)?,
+            (export, tiles) => verify_outside(export.as_deref(), tiles.as_deref(), checkpoint.as_deref(), key.as_deref().unwrap_or_default(), json)?,
+        },
         Command::Demo { scenario, serve: true, listen, replay_minutes } => serve::demo_serve(dir, scenario.as_deref(), &listen, replay_minutes)?,
         Command::Demo { scenario, .. } => demo_cmd(dir, scenario.as_deref())?,
         Command::Serve { listen, map, public_rate, max_clock_skew } => serve::serve(dir, &listen, map.as_deref(), public_rate, max_clock_skew)?,
@@ -440,6 +486,18 @@ fn run(cli: Cli) -> Result<()> {
         Command::MapGeojson { map: m, out } => {
             let hz = map_hazards(dir, &m)?;
             map::map_geojson(&m.map, hz, out.as_deref())?
+        }
+        Command::Monitor(MonitorCommand::Key { name }) => {
+            let (vkey, new) = corridor::monitor::MonitorDir::new(dir).make_key(&name)?;
+            if !new {
+                eprintln!("{} already holds a monitor key; it is kept:", dir.display());
+            }
+            println!("{vkey}");
+        }
+        Command::Monitor(MonitorCommand::Follow { url, log_key, token, once, interval }) => {
+            let log_key = if Path::new(&log_key).is_file() { std::fs::read_to_string(&log_key).with_context(|| format!("cannot read {log_key}"))? } else { log_key };
+            let f = corridor::monitor::Follow { url, log_key, token, once, interval: std::time::Duration::from_secs(interval) };
+            corridor::monitor::follow(&corridor::monitor::MonitorDir::new(dir), &f)?;
         }
         Command::Bench(BenchCommand::Ledger(args)) => bench_ledger(args)?,
         Command::Bench(BenchCommand::Route(args)) => corridor::bench_route::run(&args)?,
@@ -512,7 +570,11 @@ fn log(dir: &Path, cmd: LogCommand) -> Result<()> {
                 Ok(())
             })?;
         }
-        LogCommand::Export { out, checkpoint_out } => {
+        LogCommand::Export { tiles: Some(to), .. } => {
+            let (n, files) = export_tiles(&mut d, &to)?;
+            eprintln!("exported {n} entries as {files} tiles and the checkpoint to {}", to.display());
+        }
+        LogCommand::Export { out, checkpoint_out, tiles: None } => {
             let (mut store, cp) = signed_store(&mut d)?;
             if let Some(p) = &checkpoint_out {
                 std::fs::write(p, &cp.note).with_context(|| format!("cannot write {}", p.display()))?;
@@ -533,6 +595,49 @@ fn log(dir: &Path, cmd: LogCommand) -> Result<()> {
         LogCommand::Key => println!("{}", d.signer()?.verifier().to_vkey()),
     }
     Ok(())
+}
+
+/// `log export --tiles`: the checkpoint and every tile of the log at its
+/// latest signed checkpoint, as files a static web server can serve.
+fn export_tiles(d: &mut DataDir, to: &Path) -> Result<(u64, u64)> {
+    use corridor_ledger::merkle::Tree;
+    use corridor_ledger::tiles::{bundle, Tile, TileKind, TILE_WIDTH};
+    let (mut store, cp) = signed_store(d)?;
+    let mut tree = Tree::new();
+    let write = |t: &Tile, data: &[u8]| -> Result<()> {
+        let p = to.join(t.path());
+        std::fs::create_dir_all(p.parent().expect("a tile path has a parent")).with_context(|| format!("cannot create {}", to.display()))?;
+        std::fs::write(&p, data).with_context(|| format!("cannot write {}", p.display()))
+    };
+    let mut files = 0;
+    let mut leaves: Vec<Vec<u8>> = Vec::with_capacity(TILE_WIDTH as usize);
+    let mut n = 0;
+    each_entry(store.as_mut(), 0, cp.size, |e| {
+        tree.push(e.hash);
+        leaves.push(e.leaf);
+        if leaves.len() as u64 == TILE_WIDTH || e.index + 1 == cp.size {
+            let t = Tile { kind: TileKind::Entries, index: n, width: leaves.len() as u16 };
+            write(&t, &bundle(leaves.iter().map(Vec::as_slice))?)?;
+            files += 1;
+            leaves.clear();
+            n += 1;
+        }
+        Ok(())
+    })?;
+    let root = tree.root();
+    let signed = corridor_ledger::parse_checkpoint(&cp.note, &d.signer()?.verifier()).map_err(|e| anyhow::anyhow!("{e}"))?;
+    if signed.root != root || tree.len() != cp.size {
+        bail!("the stored entries do not hash to the latest signed checkpoint; run `corridor verify`");
+    }
+    for t in Tile::all(cp.size).filter(|t| t.kind != TileKind::Entries) {
+        let TileKind::Hash(level) = t.kind else { continue };
+        let r = t.range();
+        let hashes = tree.level_hashes(Tile::tree_level(level), r.start, r.end).expect("the tree has every tile of its size");
+        write(&t, &hashes.concat())?;
+        files += 1;
+    }
+    std::fs::write(to.join("checkpoint"), &cp.note).with_context(|| format!("cannot write {}", to.join("checkpoint").display()))?;
+    Ok((cp.size, files))
 }
 
 /// Calls `f` on entries `start..end`, read 10,000 at a time.
@@ -560,9 +665,16 @@ fn replayed(d: &DataDir, end: u64, views: Views, keep: &dyn Fn(&corridor_model::
     if !views.needs_replay() {
         return Ok(views);
     }
+    replayed_from(d.store()?.as_mut(), end, views, keep)
+}
+
+/// [`replayed`] from a store.
+fn replayed_from(store: &mut dyn corridor_ledger::store::Store, end: u64, views: Views, keep: &dyn Fn(&corridor_model::Event) -> bool) -> Result<Views> {
+    if !views.needs_replay() {
+        return Ok(views);
+    }
     let mut again = views.replaying();
-    let mut store = d.store()?;
-    each_entry(store.as_mut(), 0, end, |e| {
+    each_entry(store, 0, end, |e| {
         let event = parse_leaf(&e.leaf).map_err(|err| anyhow::anyhow!("entry {}: {err}; run `corridor verify`", e.index))?;
         if keep(&event) {
             again.apply(e.index, &event);
@@ -603,7 +715,11 @@ fn checked_walk(d: &mut DataDir, key: Option<&str>, on_event: &mut dyn FnMut(u64
         // A log never opened for writing: opening it signs the empty tree.
         d.ledger()?;
     }
-    let report = verify_log(store.as_mut(), &verifier, None, on_event)?;
+    let mut report = verify_log(store.as_mut(), &verifier, None, on_event)?;
+    let signed = std::fs::read_to_string(d.path.join(corridor::datadir::SIGNED)).ok();
+    if let Some(p) = signed.and_then(|s| fork_problem(&s, &verifier, &report)) {
+        report.problems.push(p);
+    }
     if !report.ok() {
         let mut msg = format!("the log in {} fails verification ({} problem(s)); nothing is read from it:", d.path.display(), report.problems.len());
         // The entries at fault first; of the checkpoints they break (every
@@ -624,6 +740,19 @@ fn checked_walk(d: &mut DataDir, key: Option<&str>, on_event: &mut dyn FnMut(u64
     }
     let checkpoint = report.checkpoint.ok_or_else(|| anyhow::anyhow!("the log in {} has no signed checkpoint that verifies; run `corridor verify`", d.path.display()))?;
     Ok(Checked { checkpoint, key: verifier.to_vkey() })
+}
+
+/// Fork safety for readers: the checkpoint this key signed last, kept
+/// beside it, against the log as read. A log smaller than it, or with
+/// another root at its size, is a second history under the same key.
+fn fork_problem(signed: &str, verifier: &Verifier, report: &corridor_ledger::verify::Report) -> Option<corridor_ledger::verify::Problem> {
+    let what = match corridor_ledger::parse_checkpoint(signed, verifier) {
+        Err(e) => format!("the checkpoint kept beside the key ({}) does not verify: {e}", corridor::datadir::SIGNED),
+        Ok(cp) if cp.size > report.entries => format!("this key signed {} entries ({}) but the log holds {}: the ledger was replaced, truncated or lost", cp.size, corridor::datadir::SIGNED, report.entries),
+        Ok(cp) if cp.size == report.entries && cp.root != report.root => format!("this key signed another root at size {} ({}): the ledger was replaced", cp.size, corridor::datadir::SIGNED),
+        Ok(_) => return None,
+    };
+    Some(corridor_ledger::verify::Problem { index: None, what })
 }
 
 /// The key a log is checked with: `key` (a verifier key, or a file holding
@@ -667,9 +796,53 @@ fn verify(dir: &Path, checkpoint: Option<&Path>, key: Option<&str>, json: bool) 
         None => None,
     };
     let mut store = d.store()?;
+    let signed = std::fs::read_to_string(dir.join(corridor::datadir::SIGNED)).ok();
+    verify_store(store.as_mut(), &verifier, earlier.as_deref(), signed.as_deref(), json, &dir.display().to_string())
+}
+
+/// `verify --export | --tiles`: a log read from outside, into memory, then
+/// checked as a stored one is.
+fn verify_outside(export: Option<&Path>, tiles: Option<&str>, checkpoint: Option<&Path>, key: &str, json: bool) -> Result<()> {
+    use corridor_ledger::store::{memory::MemoryStore, Store, StoredCheckpoint, StoredEntry};
+    let key = if Path::new(key).is_file() { std::fs::read_to_string(key).with_context(|| format!("cannot read the key file {key}"))? } else { key.to_string() };
+    let verifier = Verifier::from_vkey(key.trim()).with_context(|| format!("{key:?} is not a verifier key (name+hash+base64)"))?;
+    let read = |p: &Path| std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()));
+    let mut store = MemoryStore::new();
+    let push = |store: &mut MemoryStore, index: u64, leaf: Vec<u8>| store.append(&[StoredEntry { index, hash: corridor_ledger::merkle::leaf_hash(&leaf), leaf }], None);
+    let (what, earlier) = if let Some(p) = export {
+        let note = read(checkpoint.expect("clap requires --checkpoint with --export"))?;
+        let text = read(p)?;
+        for (i, line) in text.lines().enumerate() {
+            let leaf = base64::engine::general_purpose::STANDARD.decode(line.trim()).with_context(|| format!("{} line {}: not base64", p.display(), i + 1))?;
+            push(&mut store, i as u64, leaf)?;
+        }
+        let size = corridor_ledger::parse_checkpoint(&note, &verifier).map_err(|e| anyhow::anyhow!("{}: {e}", checkpoint.unwrap().display()))?.size;
+        let n = store.len()?;
+        if size != n {
+            bail!("{} holds {n} leaves but the checkpoint covers {size}: export them together (`corridor log export --out leaves.b64 --checkpoint-out cp.txt`)", p.display());
+        }
+        store.append(&[], Some(&StoredCheckpoint { size, note }))?;
+        (p.display().to_string(), None)
+    } else {
+        let src = corridor::monitor::Source::new(tiles.expect("one of the two"), None)?;
+        let note = src.checkpoint()?;
+        let cp = corridor::monitor::open_checkpoint(&note, &verifier)?;
+        src.entries(0, cp.size, &mut |i, leaf| Ok(push(&mut store, i, leaf.to_vec())?))?;
+        store.append(&[], Some(&StoredCheckpoint { size: cp.size, note }))?;
+        (tiles.unwrap().to_string(), checkpoint.map(read).transpose()?)
+    };
+    verify_store(&mut store, &verifier, earlier.as_deref(), None, json, &what)
+}
+
+/// The whole check of a log in `store`, its figures printed. `signed` is
+/// the checkpoint kept beside the key (fork safety), if any.
+fn verify_store(store: &mut dyn corridor_ledger::store::Store, verifier: &Verifier, earlier: Option<&str>, signed: Option<&str>, json: bool, what: &str) -> Result<()> {
     let mut views = Views::new();
-    let report = verify_log(store.as_mut(), &verifier, earlier.as_deref(), &mut |i, e| views.apply(i, e))?;
-    let views = replayed(&d, report.entries, views, &|_| true)?;
+    let mut report = verify_log(store, verifier, earlier, &mut |i, e| views.apply(i, e))?;
+    if let Some(p) = signed.and_then(|s| fork_problem(s, verifier, &report)) {
+        report.problems.push(p);
+    }
+    let views = replayed_from(store, report.entries, views, &|_| true)?;
     let figures = views.figures();
     if json {
         println!("{}", serde_json::to_string_pretty(&serde_json::json!({
@@ -694,7 +867,7 @@ fn verify(dir: &Path, checkpoint: Option<&Path>, key: Option<&str>, json: bool) 
         for p in &report.problems {
             eprintln!("FAILED: {p}");
         }
-        bail!("verification failed: {} problem(s) in the log in {}", report.problems.len(), dir.display());
+        bail!("verification failed: {} problem(s) in the log in {what}", report.problems.len());
     }
     if !json {
         println!("verified: every leaf, the tree and every signed checkpoint check out with key {}", verifier.to_vkey());

@@ -7,6 +7,7 @@
 //! little: it keeps what it is given, durably, and hands it back. See
 //! [`Store`] for what it does and does not enforce.
 
+pub mod memory;
 pub mod postgres;
 pub mod sqlite;
 
