@@ -18,6 +18,7 @@ pub mod limit;
 pub mod log;
 pub mod scope;
 pub mod tokens;
+pub mod witness;
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
@@ -43,11 +44,13 @@ pub struct Options {
     /// An event dated further than this ahead of the server's clock is
     /// refused (a device with a wrong clock, a typo in a year).
     pub max_clock_skew: chrono::Duration,
+    /// Witnesses asked to cosign each new checkpoint (C2SP tlog-witness).
+    pub witnesses: Vec<witness::WitnessConfig>,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { public_rate: 20.0, map_geojson: None, max_clock_skew: chrono::Duration::minutes(5) }
+        Options { public_rate: 20.0, map_geojson: None, max_clock_skew: chrono::Duration::minutes(5), witnesses: vec![] }
     }
 }
 
@@ -317,6 +320,7 @@ pub fn spawn_follower(state: Arc<AppState>) {
 /// Serves the API and dashboard on `listener` until Ctrl-C.
 pub async fn serve(state: Arc<AppState>, listener: tokio::net::TcpListener) -> std::io::Result<()> {
     spawn_follower(state.clone());
+    witness::spawn_pusher(state.clone(), state.options.witnesses.clone());
     let app = app(state).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(async {

@@ -136,6 +136,12 @@ enum Command {
         /// Refuse events dated further than this ahead of the server's clock (e.g. 5m, 90s, 1h).
         #[arg(long, default_value = "5m", value_parser = parse_skew)]
         max_clock_skew: chrono::Duration,
+        /// A witness to ask for a cosignature of each new checkpoint (C2SP tlog-witness), e.g. http://witness.example:8090; repeat for several, each with its --witness-key in the same order.
+        #[arg(long)]
+        witness: Vec<String>,
+        /// The witness's verifier key (`corridor monitor key` printed it), or a file holding it.
+        #[arg(long)]
+        witness_key: Vec<String>,
     },
     /// API tokens: create (shown once), list, revoke.
     #[command(subcommand)]
@@ -336,6 +342,14 @@ enum MonitorCommand {
         #[arg(long, default_value_t = 10)]
         interval: u64,
     },
+    /// Be a C2SP tlog-witness for the logs given: cosign (with DATA_DIR/monitor.key) each checkpoint a server sends to POST /add-checkpoint if the log signed it and it extends the last one cosigned. The server is started with `corridor serve --witness URL --witness-key KEY`.
+    Witness {
+        #[arg(long, default_value = "127.0.0.1:8090")]
+        listen: String,
+        /// A log's verifier key, or a file holding it; repeat for several logs.
+        #[arg(long, required = true)]
+        log_key: Vec<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -461,7 +475,20 @@ fn run(cli: Cli) -> Result<()> {
         },
         Command::Demo { scenario, serve: true, listen, replay_minutes } => serve::demo_serve(dir, scenario.as_deref(), &listen, replay_minutes)?,
         Command::Demo { scenario, .. } => demo_cmd(dir, scenario.as_deref())?,
-        Command::Serve { listen, map, public_rate, max_clock_skew } => serve::serve(dir, &listen, map.as_deref(), public_rate, max_clock_skew)?,
+        Command::Serve { listen, map, public_rate, max_clock_skew, witness, witness_key } => {
+            if witness.len() != witness_key.len() {
+                anyhow::bail!("{} --witness but {} --witness-key: give each witness its key, in the same order", witness.len(), witness_key.len());
+            }
+            let witnesses = witness
+                .into_iter()
+                .zip(witness_key)
+                .map(|(url, key)| {
+                    let key = Verifier::from_vkey(&key_arg(&key)?).with_context(|| format!("--witness-key for {url} is not a verifier key"))?;
+                    Ok(corridor_server::witness::WitnessConfig { url, key })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            serve::serve(dir, &listen, map.as_deref(), public_rate, max_clock_skew, witnesses)?
+        }
         Command::Token(TokenCommand::Create { role, checkpoint, key, expires_hours }) => serve::token_create(dir, &role, checkpoint, key, expires_hours)?,
         Command::Token(TokenCommand::List) => serve::token_list(dir)?,
         Command::Token(TokenCommand::Revoke { id }) => serve::token_revoke(dir, &id)?,
@@ -495,9 +522,13 @@ fn run(cli: Cli) -> Result<()> {
             println!("{vkey}");
         }
         Command::Monitor(MonitorCommand::Follow { url, log_key, token, once, interval }) => {
-            let log_key = if Path::new(&log_key).is_file() { std::fs::read_to_string(&log_key).with_context(|| format!("cannot read {log_key}"))? } else { log_key };
+            let log_key = key_arg(&log_key)?;
             let f = corridor::monitor::Follow { url, log_key, token, once, interval: std::time::Duration::from_secs(interval) };
             corridor::monitor::follow(&corridor::monitor::MonitorDir::new(dir), &f)?;
+        }
+        Command::Monitor(MonitorCommand::Witness { listen, log_key }) => {
+            let logs = log_key.iter().map(|k| Verifier::from_vkey(&key_arg(k)?).with_context(|| format!("--log-key {k:?} is not a verifier key"))).collect::<Result<Vec<_>>>()?;
+            serve::witness(dir, &listen, logs)?
         }
         Command::Bench(BenchCommand::Ledger(args)) => bench_ledger(args)?,
         Command::Bench(BenchCommand::Route(args)) => corridor::bench_route::run(&args)?,
@@ -506,6 +537,11 @@ fn run(cli: Cli) -> Result<()> {
         Command::Debug(DebugCommand::CrashWriter) => crash_writer(dir)?,
     }
     Ok(())
+}
+
+/// A key given on the command line, or the file that holds it.
+fn key_arg(k: &str) -> Result<String> {
+    Ok(if Path::new(k).is_file() { std::fs::read_to_string(k).with_context(|| format!("cannot read {k}"))?.trim().to_string() } else { k.trim().to_string() })
 }
 
 /// The hazards of `--hazards`, on top of the log's when `--log-hazards`.

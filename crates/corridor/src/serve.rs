@@ -10,6 +10,7 @@ use anyhow::{bail, Context, Result};
 use chrono::{DateTime, Utc};
 use corridor_geo::export;
 use corridor_model::{Body, Operation};
+use corridor_server::witness::{serve_witness, Witness, WitnessConfig};
 use corridor_server::{AppState, Options, Role, TokenStore};
 
 use corridor::datadir::DataDir;
@@ -47,6 +48,9 @@ fn declared_operation(ledger: &corridor_ledger::Ledger) -> Result<Option<Operati
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
+    // What the server notes as it runs (a witness that cannot be reached, a
+    // failed read) goes to standard error.
+    let _ = tracing_subscriber::fmt().with_writer(std::io::stderr).with_max_level(tracing_subscriber::filter::LevelFilter::INFO).with_target(false).try_init();
     tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")
 }
 
@@ -54,17 +58,32 @@ async fn bind(listen: &str) -> Result<tokio::net::TcpListener> {
     tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen} (in use? try another --listen)"))
 }
 
-pub fn serve(dir: &Path, listen: &str, map: Option<&Path>, public_rate: f64, max_clock_skew: chrono::Duration) -> Result<()> {
+pub fn serve(dir: &Path, listen: &str, map: Option<&Path>, public_rate: f64, max_clock_skew: chrono::Duration, witnesses: Vec<WitnessConfig>) -> Result<()> {
     let mut d = DataDir::open(dir)?;
     let ledger = Arc::new(d.ledger()?);
     let op = declared_operation(&ledger)?;
-    let options = Options { public_rate, map_geojson: map_geojson(&d, op.as_ref(), map)?, max_clock_skew };
+    let options = Options { public_rate, map_geojson: map_geojson(&d, op.as_ref(), map)?, max_clock_skew, witnesses };
     let state = AppState::new(ledger, TokenStore::open(dir), options, dir)?;
     runtime()?.block_on(async {
         let listener = bind(listen).await?;
         let addr = listener.local_addr()?;
         println!("serving the log {} ({} entries) at http://{addr}/ (API under /api/v1, OpenAPI at /openapi.json); Ctrl-C stops", state.ledger.origin(), state.ledger.len());
         corridor_server::serve(state, listener).await.context("the server failed")
+    })
+}
+
+/// `corridor monitor witness`: cosigns, with the monitor's key, the
+/// checkpoints of `logs` that servers send to `POST /add-checkpoint`.
+pub fn witness(dir: &Path, listen: &str, logs: Vec<corridor_ledger::note::Verifier>) -> Result<()> {
+    let m = corridor::monitor::MonitorDir::new(dir);
+    let signer = m.signer()?;
+    let names: Vec<String> = logs.iter().map(|l| l.name().to_string()).collect();
+    let w = Arc::new(Witness::open(signer, logs, dir.join("witness.json")).context("cannot open the witness's state")?);
+    runtime()?.block_on(async {
+        let listener = bind(listen).await?;
+        let addr = listener.local_addr()?;
+        println!("witnessing {} at http://{addr}/add-checkpoint; Ctrl-C stops", names.join(", "));
+        serve_witness(w, listener).await.context("the witness failed")
     })
 }
 

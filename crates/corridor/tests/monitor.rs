@@ -363,3 +363,111 @@ fn verify_reads_an_export_and_a_static_copy_without_a_data_directory() {
     let err = common::fails(&nowhere, &["verify", "--tiles", site.to_str().unwrap()]);
     assert!(err.contains("--key"), "{err}");
 }
+
+/// `corridor monitor witness` on a free port: (child, base URL).
+fn start_witness(dir: &Path, log_key: &str) -> (common::Killed, String) {
+    use std::io::{BufRead, BufReader};
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_corridor"))
+        .arg("--data-dir")
+        .arg(dir)
+        .args(["monitor", "witness", "--listen", "127.0.0.1:0", "--log-key", log_key])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    // "witnessing ORIGIN at http://ADDR/add-checkpoint; …"
+    let addr = line.split("http://").nth(1).and_then(|r| r.split('/').next()).unwrap_or_else(|| panic!("no address in {line:?}")).to_string();
+    (common::Killed(child), format!("http://{addr}"))
+}
+
+/// Waits until the served checkpoint has `size` entries and a valid
+/// cosignature by `witness`; returns it.
+fn witnessed(s: &Served, size: usize, witness: &str) -> String {
+    let v = corridor_ledger::note::Verifier::from_vkey(witness).unwrap();
+    let start = std::time::Instant::now();
+    loop {
+        let cp = reqwest::blocking::get(s.url("/log/checkpoint")).unwrap().text().unwrap();
+        let head = format!("\n{size}\n");
+        if cp.contains(&head) {
+            if let Ok(opened) = corridor_ledger::note::open(&cp, std::slice::from_ref(&v)) {
+                assert!(opened.verified.iter().any(|sig| sig.name == v.name()));
+                return cp;
+            }
+        }
+        assert!(start.elapsed() < std::time::Duration::from_secs(30), "no cosignature by the witness at size {size}: {cp}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+fn add_checkpoint(w: &str, body: &str) -> (u16, String, String) {
+    let r = reqwest::blocking::Client::new().post(format!("{w}/add-checkpoint")).body(body.to_string()).send().unwrap();
+    let ctype = r.headers().get("content-type").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+    (r.status().as_u16(), ctype, r.text().unwrap())
+}
+
+/// The C2SP tlog-witness protocol: the server pushes each new checkpoint
+/// with a consistency proof, recovers its place from a 409 after a restart,
+/// and keeps the cosignatures; the witness refuses what it must.
+#[test]
+fn a_witness_cosigns_each_new_checkpoint_over_add_checkpoint() {
+    for (name, init) in common::backends("witness") {
+        let tmp = tempfile::tempdir().unwrap();
+        let (dir, key) = setup(tmp.path(), &init);
+        let wdir = tmp.path().join("who");
+        let wkey = ok(&wdir, &["monitor", "key", "--name", "who.example/witness"]).trim().to_string();
+        let (witness, w) = start_witness(&wdir, &key);
+        let (hq, _) = token(&dir, &["--role", "hq"]);
+        let args = ["--witness", w.as_str(), "--witness-key", wkey.as_str()];
+        let mut total = 0;
+        {
+            let s = Served::start(&dir, &args);
+            for step in 0..3 {
+                let n = 17 * step + 5;
+                post(&s, &hq, &airdrops(&format!("a{step}"), n, 1.0));
+                total += n;
+                witnessed(&s, total, &wkey);
+            }
+        }
+        // A restarted server does not know where the witness is: its 409 tells it.
+        let s = Served::start(&dir, &args);
+        post(&s, &hq, &airdrops("b", 9, 1.0));
+        total += 9;
+        let cp = witnessed(&s, total, &wkey);
+        let state = std::fs::read_to_string(wdir.join("witness.json")).unwrap();
+        assert!(state.contains(&format!("\"size\": {total}")), "{name}: {state}");
+        drop(s);
+        // The witness's state survives its restart.
+        drop(witness);
+        let (_witness, w) = start_witness(&wdir, &key);
+        let (status, ctype, body) = add_checkpoint(&w, &format!("old 0\n\n{cp}"));
+        assert_eq!((status, ctype.as_str(), body.as_str()), (409, "text/x.tlog.size", format!("{total}\n").as_str()), "{name}");
+        // The same checkpoint again: cosigned again (nothing new, nothing against it).
+        let (status, _, body) = add_checkpoint(&w, &format!("old {total}\n\n{cp}"));
+        assert_eq!(status, 200, "{name}: {body}");
+        assert!(body.starts_with("— who.example/witness "), "{body}");
+        // A bigger checkpoint with a wrong proof: 422.
+        let s = Served::start(&dir, &[]);
+        post(&s, &hq, &airdrops("c", 4, 1.0));
+        let bigger = reqwest::blocking::get(s.url("/log/checkpoint")).unwrap().text().unwrap();
+        let bogus = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, [7u8; 32]);
+        let (status, _, body) = add_checkpoint(&w, &format!("old {total}\n{bogus}\n\n{bigger}"));
+        assert_eq!(status, 422, "{name}: {body}");
+        // Not the size it cosigned: 409 with that size.
+        let (status, _, body) = add_checkpoint(&w, &format!("old 3\n{bogus}\n\n{bigger}"));
+        assert_eq!((status, body), (409, format!("{total}\n")), "{name}");
+        // The same origin signed by another key: 403.
+        let other = tmp.path().join("other");
+        ok(&other, &["init", "--origin", "ops.example.org/monitor-test"]);
+        append(&other, &airdrops("x", 2, 1.0));
+        let so = Served::start(&other, &[]);
+        let forged = reqwest::blocking::get(so.url("/log/checkpoint")).unwrap().text().unwrap();
+        assert_eq!(add_checkpoint(&w, &format!("old {total}\n\n{forged}")).0, 403, "{name}");
+        // A log it does not follow: 404; not a request: 400.
+        let stranger = forged.replacen("ops.example.org/monitor-test", "elsewhere.example/log", 1);
+        assert_eq!(add_checkpoint(&w, &format!("old 0\n\n{stranger}")).0, 404, "{name}");
+        assert_eq!(add_checkpoint(&w, "hello").0, 400, "{name}");
+        assert_eq!(add_checkpoint(&w, &format!("old 01\n\n{bigger}")).0, 400, "{name}");
+    }
+}

@@ -127,3 +127,14 @@ pub fn token(dir: &Path, args: &[&str]) -> (String, String) {
     let id = String::from_utf8_lossy(&out.stderr).split_whitespace().nth(1).expect("a token id").to_string();
     (secret, id)
 }
+
+/// A child process killed on drop.
+#[allow(dead_code)]
+pub struct Killed(pub std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
