@@ -10,6 +10,7 @@
 pub mod bench;
 pub mod bench_plan;
 pub mod bench_route;
+pub mod bench_monitor;
 pub mod bench_serve;
 pub mod datadir;
 pub mod demo;

@@ -398,6 +398,8 @@ enum BenchCommand {
     Plan(corridor::bench_plan::PlanBenchArgs),
     /// The operations server under load on loopback: open-loop passages from four checkpoints, the log checked against the acknowledgements, public summary reads.
     Serve(corridor::bench_serve::ServeBenchArgs),
+    /// Following a large log from outside: tile throughput (server vs static files) and a monitor's catch-up from empty.
+    Monitor(corridor::bench_monitor::MonitorBenchArgs),
 }
 
 #[derive(Args)]
@@ -534,6 +536,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Bench(BenchCommand::Route(args)) => corridor::bench_route::run(&args)?,
         Command::Bench(BenchCommand::Plan(args)) => corridor::bench_plan::run(&args)?,
         Command::Bench(BenchCommand::Serve(args)) => corridor::bench_serve::run(&args)?,
+        Command::Bench(BenchCommand::Monitor(args)) => corridor::bench_monitor::run(&args)?,
         Command::Debug(DebugCommand::CrashWriter) => crash_writer(dir)?,
     }
     Ok(())
