@@ -81,6 +81,11 @@ struct Peer {
     known: Option<u64>,
     /// The size last cosigned for us (nothing to send until the log grows).
     done: Option<u64>,
+    /// After a failure: when to try again (doubling up to a minute), and
+    /// the error last reported (reported again only when it changes).
+    retry_at: tokio::time::Instant,
+    backoff: Duration,
+    failing: Option<String>,
 }
 
 /// Sends each new checkpoint to the witnesses, about once a second, until
@@ -91,13 +96,27 @@ pub fn spawn_pusher(state: Arc<AppState>, witnesses: Vec<WitnessConfig>) {
     }
     tokio::spawn(async move {
         let client = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().expect("an HTTP client builds");
-        let mut peers: Vec<Peer> = witnesses.into_iter().map(|config| Peer { config, known: None, done: None }).collect();
+        let now = tokio::time::Instant::now();
+        let mut peers: Vec<Peer> = witnesses.into_iter().map(|config| Peer { config, known: None, done: None, retry_at: now, backoff: Duration::ZERO, failing: None }).collect();
         loop {
             let cp = state.ledger.checkpoint();
-            for p in peers.iter_mut().filter(|p| p.done != Some(cp.size)) {
+            let now = tokio::time::Instant::now();
+            for p in peers.iter_mut().filter(|p| p.done != Some(cp.size) && p.retry_at <= now) {
                 match push(&state, &client, p, &cp).await {
-                    Ok(()) => p.done = Some(cp.size),
-                    Err(e) => tracing::warn!("witness {} ({}): {e}", p.config.key.name(), p.config.url),
+                    Ok(()) => {
+                        if p.failing.take().is_some() {
+                            tracing::info!("witness {} ({}) cosigned again, at size {}", p.config.key.name(), p.config.url, cp.size);
+                        }
+                        (p.done, p.backoff) = (Some(cp.size), Duration::ZERO);
+                    }
+                    Err(e) => {
+                        p.backoff = (p.backoff * 2).clamp(Duration::from_secs(1), Duration::from_secs(60));
+                        p.retry_at = tokio::time::Instant::now() + p.backoff;
+                        if p.failing.as_deref() != Some(e.as_str()) {
+                            tracing::warn!("witness {} ({}): {e}; retrying, every minute at most, until it answers", p.config.key.name(), p.config.url);
+                            p.failing = Some(e);
+                        }
+                    }
                 }
             }
             tokio::time::sleep(Duration::from_millis(500)).await;

@@ -326,7 +326,20 @@ pub fn follow(dir: &MonitorDir, f: &Follow) -> Result<()> {
     println!("following {base} (log {}) into {}; the copy holds {} entries", log.name(), dir.path.display(), copy.size());
     loop {
         let t = Instant::now();
-        let r = round(dir, &mut copy, &log, &base, &source, f.token.as_deref(), signer.as_ref())?;
+        let r = match round(dir, &mut copy, &log, &base, &source, f.token.as_deref(), signer.as_ref()) {
+            Ok(r) => r,
+            // An unreachable server is not an alarm: a monitor that runs on
+            // says so and tries again next round.
+            Err(e) if !f.once && e.downcast_ref::<Alarm>().is_none() => {
+                eprintln!("warning: this round failed ({e:#}); trying again in {} s", f.interval.as_secs());
+                std::thread::sleep(f.interval);
+                // What the failed round held in memory is dropped: the copy
+                // on disk is what was checked and kept.
+                copy = Copy::open(dir, &log)?;
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
         println!(
             "size {}: {} new entries checked in {:.1} s; figures {}; {}",
             r.size,

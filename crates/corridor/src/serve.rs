@@ -50,7 +50,7 @@ fn declared_operation(ledger: &corridor_ledger::Ledger) -> Result<Option<Operati
 fn runtime() -> Result<tokio::runtime::Runtime> {
     // What the server notes as it runs (a witness that cannot be reached, a
     // failed read) goes to standard error.
-    let _ = tracing_subscriber::fmt().with_writer(std::io::stderr).with_max_level(tracing_subscriber::filter::LevelFilter::INFO).with_target(false).try_init();
+    let _ = tracing_subscriber::fmt().with_writer(std::io::stderr).with_max_level(tracing_subscriber::filter::LevelFilter::INFO).with_target(false).with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())).try_init();
     tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")
 }
 
