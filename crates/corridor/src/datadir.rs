@@ -2,8 +2,13 @@
 //! log, and a lock so that only one process writes it at a time.
 //!
 //! Layout of `DIR`:
+//! `DIR`, when `init` makes it, is readable by its owner only (0700), and
+//! so are the files `init` creates (0600): the ledger holds every vehicle and convoy
+//! record, the config may hold a database password, the key signs the log.
+//!
 //! - `corridor.json`: the log's origin and backend (SQLite file or PostgreSQL URL + schema);
-//! - `log.key`: the signing key, C2SP `PRIVATE+KEY+…` form, mode 0600;
+//! - `log.key`: the signing key, C2SP `PRIVATE+KEY+…` form, mode 0600; a key
+//!   others can read is refused (as ssh refuses one);
 //! - `ledger.sqlite` (+ WAL files): the log, when the backend is SQLite;
 //! - `lock`: held (advisory lock) by the process writing the log;
 //! - `signed-checkpoint.txt`: the latest checkpoint this key signed, kept
@@ -83,13 +88,17 @@ impl DataDir {
         if path.join(CONFIG).exists() {
             bail!("{} already holds a Corridor log (found {CONFIG}); use another --data-dir", path.display());
         }
-        fs::create_dir_all(path).with_context(|| format!("cannot create data directory {}", path.display()))?;
+        private_dir(path)?;
         let origin = origin.unwrap_or_else(|| format!("corridor.invalid/log-{:08x}", rand::random::<u32>()));
         let signer = Signer::generate(&origin).with_context(|| format!("cannot make a key named {origin:?}"))?;
         let backend = match database_url {
             Some(url) => Backend::Postgres { url, schema: pg_schema.to_string() },
             None => Backend::Sqlite { file: "ledger.sqlite".into() },
         };
+        if let Backend::Sqlite { file } = &backend {
+            // SQLite gives its WAL and shared-memory files the mode of the database file.
+            write_private(&path.join(file), "")?;
+        }
         let config = Config { origin, backend };
         write_private(&path.join(KEY), &signer.to_skey())?;
         let dir = DataDir { path: path.to_path_buf(), config, _lock: None };
@@ -97,10 +106,12 @@ impl DataDir {
         // half-made log behind.
         if let Err(e) = dir.store() {
             let _ = fs::remove_file(path.join(KEY));
+            if let Backend::Sqlite { file } = &dir.config.backend {
+                let _ = fs::remove_file(path.join(file));
+            }
             return Err(e);
         }
-        fs::write(path.join(CONFIG), serde_json::to_string_pretty(&dir.config)? + "\n")
-            .with_context(|| format!("cannot write {}", path.join(CONFIG).display()))?;
+        write_private(&path.join(CONFIG), serde_json::to_string_pretty(&dir.config)?.as_str())?;
         Ok(dir)
     }
 
@@ -130,7 +141,7 @@ impl DataDir {
 
     pub fn signer(&self) -> Result<Signer> {
         let file = self.path.join(KEY);
-        let skey = fs::read_to_string(&file).with_context(|| format!("cannot read the log's signing key {}", file.display()))?;
+        let skey = read_private(&file, "the log's signing key")?;
         Signer::from_skey(skey.trim()).with_context(|| format!("{} is not a valid signing key", file.display()))
     }
 
@@ -224,7 +235,43 @@ fn check_map(bytes: &[u8], path: &Path, op: &Operation, restore: &str) -> Result
     netfile::from_bytes(bytes, &path.display().to_string()).with_context(|| format!("the operation's map {} has the declared SHA-256 but cannot be read", path.display()))
 }
 
-fn write_private(path: &Path, text: &str) -> Result<()> {
+/// Creates `path` (and its parents), readable by their owner only (0700);
+/// a directory that exists already is left as it is.
+pub fn private_dir(path: &Path) -> Result<()> {
+    if path.is_dir() {
+        return Ok(());
+    }
+    let mut b = fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        b.mode(0o700);
+    }
+    b.create(path).with_context(|| format!("cannot create the directory {}", path.display()))
+}
+
+/// Reads a secret (`what`: a signing key), refusing a file that its group
+/// or others can read, as ssh refuses such a key.
+pub fn read_private(path: &Path, what: &str) -> Result<String> {
+    let text = fs::read_to_string(path).with_context(|| format!("cannot read {what} {}", path.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = fs::metadata(path)?.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            bail!(
+                "{} holds {what} but others can read it (mode {mode:03o}): make it private with `chmod 600 {}`; if anyone else may have copied it, it is no longer secret",
+                path.display(),
+                path.display()
+            );
+        }
+    }
+    Ok(text)
+}
+
+/// Writes a new file readable by its owner only (0600), synced.
+pub fn write_private(path: &Path, text: &str) -> Result<()> {
     let mut opts = OpenOptions::new();
     opts.write(true).create_new(true);
     #[cfg(unix)]
@@ -234,7 +281,9 @@ fn write_private(path: &Path, text: &str) -> Result<()> {
     }
     let mut f = opts.open(path).with_context(|| format!("cannot create {}", path.display()))?;
     use std::io::Write;
-    writeln!(f, "{text}")?;
+    if !text.is_empty() {
+        writeln!(f, "{text}")?;
+    }
     f.sync_all()?;
     Ok(())
 }

@@ -164,25 +164,18 @@ impl MonitorDir {
         if p.exists() {
             return Ok((self.signer()?.verifier().to_vkey(), false));
         }
-        std::fs::create_dir_all(&self.path).with_context(|| format!("cannot create {}", self.path.display()))?;
+        crate::datadir::private_dir(&self.path)?;
         let signer = Signer::generate_for(name, Alg::CosignatureV1).with_context(|| format!("{name:?} cannot name a key (no spaces or '+'; e.g. icrc.example/monitor-1)"))?;
-        let mut opts = std::fs::OpenOptions::new();
-        opts.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            opts.mode(0o600);
-        }
-        use std::io::Write;
-        let mut f = opts.open(&p).with_context(|| format!("cannot create {}", p.display()))?;
-        writeln!(f, "{}", signer.to_skey())?;
-        f.sync_all()?;
+        crate::datadir::write_private(&p, &signer.to_skey())?;
         Ok((signer.verifier().to_vkey(), true))
     }
 
     pub fn signer(&self) -> Result<Signer> {
         let p = self.path.join(KEY_FILE);
-        let text = std::fs::read_to_string(&p).with_context(|| format!("cannot read the monitor's key {} (make one with `corridor monitor key --name NAME`)", p.display()))?;
+        if !p.exists() {
+            bail!("no monitor key in {}: make one with `corridor monitor key --name NAME`", self.path.display());
+        }
+        let text = crate::datadir::read_private(&p, "the monitor's key")?;
         Signer::from_skey(text.trim()).with_context(|| format!("{} is not a signer key", p.display()))
     }
 }
@@ -203,7 +196,7 @@ struct Copy {
 impl Copy {
     /// Opens the copy and re-reads it (the same checks as when it was made).
     fn open(dir: &MonitorDir, log: &Verifier) -> Result<Copy> {
-        std::fs::create_dir_all(&dir.path).with_context(|| format!("cannot create {}", dir.path.display()))?;
+        crate::datadir::private_dir(&dir.path)?;
         let mut store = SqliteStore::open(&dir.path.join(STORE_FILE)).with_context(|| format!("cannot open the monitor's copy in {}", dir.path.display()))?;
         match store.get_meta("log_key")? {
             Some(k) if k != log.to_vkey() => bail!("{} follows the log with key {k}, not {}: use another --data-dir for another log", dir.path.display(), log.to_vkey()),

@@ -241,6 +241,44 @@ fn help_works_on_every_command() {
 }
 
 #[test]
+fn the_monitor_benchmark_runs_on_a_small_log() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = ok(tmp.path(), &["bench", "monitor", "--entries", "3000", "--seconds", "0.5", "--connections", "4", "--dir", tmp.path().to_str().unwrap()]);
+    assert!(out.contains("server / static:") && out.contains("size 3000: 3000 new entries") && out.contains("follow / download:"), "{out}");
+}
+
+/// The ledger holds every vehicle record, the config may hold a database
+/// password, the keys sign: readable by their owner only, and a key that
+/// others can read is refused.
+#[cfg(unix)]
+#[test]
+fn a_new_data_directory_is_private_and_a_key_others_can_read_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ops");
+    ok(&dir, &["init"]);
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&dir), 0o700);
+    for f in ["corridor.json", "log.key", "ledger.sqlite"] {
+        assert_eq!(mode(&dir.join(f)), 0o600, "{f}");
+    }
+    let event = r#"{"v":1,"id":"a-1","time":"2016-12-23T09:00:00Z","author":"hq","body":{"airdrop":{"airdrop":"a-1","position":{"lat":36.2,"lon":37.15},"contents":"food","tonnes":1.0,"recovered":true}}}"#;
+    std::fs::write(tmp.path().join("e.json"), event).unwrap();
+    ok(&dir, &["log", "append", tmp.path().join("e.json").to_str().unwrap()]);
+    assert_eq!(mode(&dir.join("ledger.sqlite")), 0o600);
+    std::fs::set_permissions(dir.join("log.key"), std::fs::Permissions::from_mode(0o644)).unwrap();
+    let err = fails(&dir, &["log", "append", tmp.path().join("e.json").to_str().unwrap()]);
+    assert!(err.contains("others can read it (mode 644)") && err.contains("chmod 600"), "{err}");
+    // A monitor's key likewise.
+    let mon = tmp.path().join("mon");
+    ok(&mon, &["monitor", "key", "--name", "m.example/1"]);
+    assert_eq!(mode(&mon), 0o700);
+    std::fs::set_permissions(mon.join("monitor.key"), std::fs::Permissions::from_mode(0o640)).unwrap();
+    let err = fails(&mon, &["monitor", "key", "--name", "m.example/1"]);
+    assert!(err.contains("others can read it (mode 640)"), "{err}");
+}
+
+#[test]
 fn the_benchmark_runs_on_a_small_load() {
     let tmp = tempfile::tempdir().unwrap();
     let out = ok(tmp.path(), &["bench", "ledger", "--events", "9000", "--rounds", "1", "--writers", "3", "--tree", "1000", "--proofs", "100", "--dir", tmp.path().to_str().unwrap()]);
