@@ -2,9 +2,12 @@
 //! font files needed): people withdrawn per day, cumulative evacuees, and
 //! cumulative mine clearance. Every point comes from the views.
 
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
 use plotters::prelude::*;
 
-use corridor_views::Figures;
+use corridor_views::{Figures, Tally};
 
 /// A chart's SVG, or None when there is nothing to draw.
 pub type Svg = Option<String>;
@@ -74,27 +77,40 @@ fn line(title: &str, labels: &[String], values: &[f64], colour: RGBColor, unit: 
     Ok(svg)
 }
 
+/// Every day from the first to the last with passages, with the people
+/// withdrawn on it (0 on a day without: a halt is a gap in the bars, not a
+/// missing day).
+fn every_day(by_day: &BTreeMap<NaiveDate, Tally>) -> Vec<(NaiveDate, u64)> {
+    let (Some(first), Some(last)) = (by_day.keys().next(), by_day.keys().next_back()) else { return vec![] };
+    first.iter_days().take_while(|d| d <= last).map(|d| (d, by_day.get(&d).map_or(0, |t| t.people))).collect()
+}
+
 /// People withdrawn per day (the operation's local days).
 pub fn daily_throughput(f: &Figures) -> Svg {
-    if f.by_day.is_empty() {
+    let days = every_day(&f.by_day);
+    if days.is_empty() {
         return None;
     }
-    let labels: Vec<String> = f.by_day.keys().map(|d| d.format("%d %b").to_string()).collect();
-    let values: Vec<u64> = f.by_day.values().map(|t| t.people).collect();
+    let labels: Vec<String> = days.iter().map(|(d, _)| d.format("%d %b").to_string()).collect();
+    let values: Vec<u64> = days.iter().map(|(_, n)| *n).collect();
     bars(&format!("People withdrawn per day ({})", f.timezone), &labels, &values, RGBColor(31, 119, 180)).ok()
 }
 
 /// People withdrawn, cumulative, by day.
 pub fn cumulative_evacuees(f: &Figures) -> Svg {
-    if f.by_day.is_empty() {
+    let days = every_day(&f.by_day);
+    if days.is_empty() {
         return None;
     }
-    let labels: Vec<String> = f.by_day.keys().map(|d| d.format("%d %b").to_string()).collect();
+    let labels: Vec<String> = days.iter().map(|(d, _)| d.format("%d %b").to_string()).collect();
     let mut sum = 0.0;
-    let values: Vec<f64> = f.by_day.values().map(|t| {
-        sum += t.people as f64;
-        sum
-    }).collect();
+    let values: Vec<f64> = days
+        .iter()
+        .map(|(_, n)| {
+            sum += *n as f64;
+            sum
+        })
+        .collect();
     line("Cumulative evacuees", &labels, &values, RGBColor(44, 160, 44), "").ok()
 }
 
@@ -111,6 +127,17 @@ pub fn clearance_progress(f: &Figures) -> Svg {
 
 #[cfg(test)]
 mod tests {
+    /// A day without passages (a halt) is a day on the charts, at 0.
+    #[test]
+    fn days_without_passages_are_on_the_charts() {
+        use super::*;
+        let day = |d: u32| NaiveDate::from_ymd_opt(2016, 12, d).unwrap();
+        let tally = |people: u64| Tally { people, ..Tally::default() };
+        let by_day: BTreeMap<NaiveDate, Tally> = [(day(17), tally(900)), (day(20), tally(50))].into_iter().collect();
+        assert_eq!(every_day(&by_day), vec![(day(17), 900), (day(18), 0), (day(19), 0), (day(20), 50)]);
+        assert!(every_day(&BTreeMap::new()).is_empty());
+    }
+
     /// An axis to infinity made plotters loop for ever (a report on a log
     /// whose clearance records summed past f64::MAX never finished).
     #[test]

@@ -35,7 +35,7 @@ fn td(tag: &str, s: &str, numeric: bool) -> String {
 const STYLE: &str = "body{font-family:'DejaVu Sans','Noto Sans','Noto Naskh Arabic',sans-serif;max-width:60em;margin:2em auto;color:#111}\
 table{border-collapse:collapse;margin:1em 0}th,td{border:1px solid #bbb;padding:.2em .5em}th{background:#eee}\
 td.n{text-align:right;font-variant-numeric:tabular-nums}figure{margin:1em 0}figcaption{font-size:.9em;color:#444}\
-code{font-size:.9em}@media print{figure,table{page-break-inside:avoid}}";
+code{font-size:.9em}@page{size:A4;margin:15mm}@media print{body{margin:0 auto}figure,table{page-break-inside:avoid}}";
 
 /// The page.
 pub fn page(blocks: &[Block]) -> String {

@@ -86,6 +86,10 @@ fn the_pdf_and_the_charts_render() {
     for (_, svg) in &charts {
         assert!(svg.contains("<svg") && svg.contains("</svg>"));
     }
+    // The halt (18 and 19 December, no passages) is on the evacuation charts, at 0.
+    for (_, svg) in &charts[..2] {
+        assert!(svg.contains("18 Dec") && svg.contains("19 Dec"), "the days of the halt are drawn");
+    }
     let html = corridor_report::html::page(&blocks);
     assert!(html.contains("<td dir=\"rtl\" lang=\"ar\">هنانو</td>"), "Arabic cells are right-to-left");
     if corridor_report::pdf::chromium().is_none() {
@@ -98,6 +102,21 @@ fn the_pdf_and_the_charts_render() {
     let pdf = artifacts.join("sitrep.pdf");
     corridor_report::pdf::html_to_pdf(&html, &pdf).unwrap();
     assert!(std::fs::metadata(&pdf).unwrap().len() > 20_000);
+    // A4 (595 × 842 pt) like the leaflets, not US Letter (612 × 792).
+    let bytes = std::fs::read(&pdf).unwrap();
+    let text = String::from_utf8_lossy(&bytes);
+    let boxes: Vec<(f64, f64)> = text
+        .split("/MediaBox [")
+        .skip(1)
+        .map(|r| {
+            let n: Vec<f64> = r.split(']').next().unwrap().split_whitespace().map(|x| x.parse().unwrap()).collect();
+            (n[2] - n[0], n[3] - n[1])
+        })
+        .collect();
+    assert!(!boxes.is_empty(), "no page size found in the PDF");
+    for (w, h) in boxes {
+        assert!((w - 595.3).abs() < 2.0 && (h - 841.9).abs() < 2.0, "a page of {w} × {h} pt is not A4");
+    }
     for (i, (_, svg)) in charts.iter().enumerate() {
         let png = artifacts.join(format!("chart-{}.png", i + 1));
         corridor_report::pdf::svg_to_png(svg, &png, 720, 300).unwrap();
