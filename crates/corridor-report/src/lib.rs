@@ -44,9 +44,25 @@ pub fn thousands(n: u64) -> String {
     out
 }
 
+/// A hazard area's status, in the words of land release.
+fn land_release(s: corridor_model::HazardStatus) -> &'static str {
+    use corridor_model::HazardStatus::*;
+    match s {
+        Suspected => "suspected hazard",
+        Confirmed => "confirmed hazard",
+        InClearance => "in clearance",
+        Cleared => "released (cleared)",
+        Active => "active",
+        Lifted => "lifted",
+    }
+}
+
 /// "31,284 = armed 14,891 + women 7,606 + children 8,787, of whom 701 wounded"
 pub fn tally_line(t: &Tally, groups: &[String]) -> String {
     let parts: Vec<String> = groups.iter().filter_map(|g| t.by_group.get(g).filter(|&&n| n > 0).map(|&n| format!("{g} {}", thousands(n)))).collect();
+    if parts.is_empty() {
+        return format!("{} people, of whom {} wounded", thousands(t.people), thousands(t.wounded));
+    }
     format!("{} = {}, of whom {} wounded", thousands(t.people), parts.join(" + "), thousands(t.wounded))
 }
 
@@ -167,7 +183,7 @@ pub fn document(f: &Figures, title: &str, provenance: &str, zone: Tz) -> Vec<Blo
     d.extend(charts::clearance_progress(f).map(|svg| Chart("Mine clearance progress".into(), svg)));
     let damaged = |district: &str| a.damage_by_district.get(district).map_or(String::new(), |c| thousands(c.iter().sum()));
     d.push(table(
-        &["district", "الحي", "area (ha)", "cleared (ha)", "share", "road km", "buildings", "damaged (assessed)", "status"],
+        &["district", "الحي", "area (ha)", "technical clearance (ha)", "share", "road km", "buildings", "damaged (assessed)", "land release"],
         &[false, false, true, true, true, true, true, true, false],
         a.areas
             .iter()
@@ -183,10 +199,13 @@ pub fn document(f: &Figures, title: &str, provenance: &str, zone: Tz) -> Vec<Blo
                     format!("{:.1}", x.cleared_road_km),
                     x.cleared_buildings.to_string(),
                     damaged(&x.district),
-                    format!("{:?}", x.status),
+                    land_release(x.status).into(),
                 ]
             })
             .collect(),
+    ));
+    d.push(Para(
+        "Technical clearance is the ground deminers searched and cleared; land release is the decision that a whole area is safe, and a survey can release land that was never searched, so an area can be released with less than 100% technically cleared.".into(),
     ));
     if !a.damage_by_district.is_empty() {
         let total: u64 = a.damage_by_district.values().map(|c| c.iter().sum::<u64>()).sum();
@@ -321,21 +340,23 @@ pub fn hxl_districts(f: &Figures) -> String {
 pub fn hxl_evacuation(f: &Figures) -> String {
     let mut s = String::new();
     let groups = &f.groups;
-    let _ = write!(s, "Date,People");
+    let _ = write!(s, "Date,Corridor,People");
     for g in groups {
         let _ = write!(s, ",{}", csv(g));
     }
-    s.push_str(",Wounded\n#date,#affected+ind+total");
+    s.push_str(",Wounded\n#date,#loc+corridor+code,#affected+ind+total");
     for g in groups {
         let _ = write!(s, ",#affected+ind+{}", g.to_lowercase().replace(|c: char| !c.is_ascii_alphanumeric(), "_"));
     }
     s.push_str(",#affected+ind+wounded\n");
-    for (d, t) in &f.by_day {
-        let _ = write!(s, "{d},{}", t.people);
-        for g in groups {
-            let _ = write!(s, ",{}", t.by_group.get(g).copied().unwrap_or(0));
+    for (d, corridors) in &f.by_day_and_corridor {
+        for (c, t) in corridors {
+            let _ = write!(s, "{d},{},{}", csv(c), t.people);
+            for g in groups {
+                let _ = write!(s, ",{}", t.by_group.get(g).copied().unwrap_or(0));
+            }
+            let _ = writeln!(s, ",{}", t.wounded);
         }
-        let _ = writeln!(s, ",{}", t.wounded);
     }
     s
 }

@@ -31,6 +31,8 @@ fn the_report_shows_every_seed_figure_from_events() {
         "| almost 34,000 people left eastern Aleppo | 001 | 2016-12-23 | `withdrawn:ramouseh-rashidin4` | 34,000 | 31,284 | +2716 |",
         "UNCLEARED: uxo-2017-hanano",
         "everyone who entered came out",
+        "| land release |",
+        "| released (cleared) |",
     ] {
         assert!(md.contains(want), "missing {want:?} in\n{md}");
     }
@@ -69,7 +71,12 @@ assert int(rows['hanano'].get('#reached+households')) == 1040
 total_ha = sum(float(r.get('#indicator+cleared+area_ha')) for r in rows.values())
 assert abs(total_ha - 3000.0) < 0.01, total_ha
 e = hxl.data(sys.argv[2], hxl.InputOptions(allow_local=True))
-assert '#date' in [c.display_tag for c in e.columns]
+assert '#date' in [c.display_tag for c in e.columns] and '#loc+corridor+code' in [c.display_tag for c in e.columns]
+by_corridor = {}
+for r in e:
+    c = r.get('#loc+corridor+code')
+    by_corridor[c] = by_corridor.get(c, 0) + int(r.get('#affected+ind+total'))
+assert by_corridor['ramouseh-rashidin4'] == 31284 and by_corridor['fuah-kafarya-aleppo'] == 1540, by_corridor
 print('OK', len(rows), 'districts', round(total_ha, 2), 'ha')
 "#;
     let out = std::process::Command::new("python3").args(["-c", script]).arg(&d).arg(&e).output().unwrap();

@@ -383,6 +383,7 @@ pub struct Views {
     entered: Tally,
     by_corridor: BTreeMap<String, Tally>,
     by_day: BTreeMap<NaiveDate, Tally>,
+    by_day_and_corridor: BTreeMap<NaiveDate, BTreeMap<String, Tally>>,
     trips: BTreeMap<(String, String), Trip>,
     vehicles: BTreeMap<String, VehicleState>,
     convoys: BTreeMap<String, ConvoyState>,
@@ -411,6 +412,8 @@ pub struct Figures {
     pub entered: Tally,
     pub by_corridor: BTreeMap<String, Tally>,
     pub by_day: BTreeMap<NaiveDate, Tally>,
+    /// `by_day`, split by corridor.
+    pub by_day_and_corridor: BTreeMap<NaiveDate, BTreeMap<String, Tally>>,
     pub vehicles: BTreeMap<VehicleKind, BTreeMap<VehicleStatus, u64>>,
     pub convoys: BTreeMap<ConvoyStatus, u64>,
     pub incidents: Vec<IncidentRow>,
@@ -807,6 +810,7 @@ impl Views {
             self.by_corridor.entry(p.corridor.clone()).or_default().add(&p.counts, p.wounded);
             let day = self.day(time);
             self.by_day.entry(day).or_default().add(&p.counts, p.wounded);
+            self.by_day_and_corridor.entry(day).or_default().entry(p.corridor.clone()).or_default().add(&p.counts, p.wounded);
         }
     }
 
@@ -911,6 +915,7 @@ impl Views {
             entered: self.entered.clone(),
             by_corridor: self.by_corridor.clone(),
             by_day: self.by_day.clone(),
+            by_day_and_corridor: self.by_day_and_corridor.clone(),
             vehicles,
             convoys,
             incidents: self.incidents.clone(),

@@ -112,6 +112,10 @@ impl DataDir {
             return Err(e);
         }
         write_private(&path.join(CONFIG), serde_json::to_string_pretty(&dir.config)?.as_str())?;
+        // The empty tree is signed now: a new log verifies from the start.
+        let mut dir = dir;
+        drop(dir.ledger().context("cannot open the new log")?);
+        dir._lock = None;
         Ok(dir)
     }
 

@@ -278,6 +278,23 @@ fn a_new_data_directory_is_private_and_a_key_others_can_read_is_refused() {
     assert!(err.contains("others can read it (mode 640)"), "{err}");
 }
 
+/// `init` then `verify`, the first thing a newcomer tries, on both backends:
+/// the empty log verifies (it failed with "no signed checkpoint") and its
+/// figures read as numbers ("0 = , of whom 0 wounded" before).
+#[test]
+fn a_new_log_verifies() {
+    for (name, init) in common::backends("newlog") {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("d");
+        let mut args = vec!["init"];
+        args.extend(init.iter().map(String::as_str));
+        ok(&dir, &args);
+        let out = ok(&dir, &["verify"]);
+        assert!(out.contains("entries: 0") && out.contains("0 people, of whom 0 wounded") && !out.contains("= ,"), "{name}: {out}");
+        drop_pg(&init);
+    }
+}
+
 #[test]
 fn the_benchmark_runs_on_a_small_load() {
     let tmp = tempfile::tempdir().unwrap();
