@@ -10,21 +10,13 @@
 //! and Chromium (`/usr/bin/chromium`, or `CHROMIUM`); prints `skipped: …`
 //! and passes without them.
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
-
-/// Kills the server when the test ends, however it ends.
-struct KillOnDrop(Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn workspace_target() -> PathBuf {
     // CARGO_TARGET_TMPDIR is <target>/tmp.
@@ -69,7 +61,8 @@ fn dashboard_in_a_browser() {
         .stderr(Stdio::inherit())
         .spawn()
         .expect("the corridor binary runs");
-    let mut server = KillOnDrop(child);
+    // Killed when the test ends, however it ends.
+    let mut server = common::Killed(child);
 
     // The URLs it prints; then keep draining its output.
     let stdout = server.0.stdout.take().unwrap();
