@@ -13,6 +13,7 @@
 //!   event record is reachable without a token.
 
 pub mod api;
+pub mod conn;
 pub mod fold;
 pub mod limit;
 pub mod log;
@@ -21,7 +22,6 @@ pub mod tokens;
 pub mod witness;
 
 use std::collections::HashSet;
-use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -46,11 +46,13 @@ pub struct Options {
     pub max_clock_skew: chrono::Duration,
     /// Witnesses asked to cosign each new checkpoint (C2SP tlog-witness).
     pub witnesses: Vec<witness::WitnessConfig>,
+    /// Timeouts and the connection limit.
+    pub limits: conn::Limits,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { public_rate: 20.0, map_geojson: None, max_clock_skew: chrono::Duration::minutes(5), witnesses: vec![] }
+        Options { public_rate: 20.0, map_geojson: None, max_clock_skew: chrono::Duration::minutes(5), witnesses: vec![], limits: conn::Limits::default() }
     }
 }
 
@@ -317,14 +319,11 @@ pub fn spawn_follower(state: Arc<AppState>) {
     });
 }
 
-/// Serves the API and dashboard on `listener` until Ctrl-C.
+/// Serves the API and dashboard on `listener` until SIGINT or SIGTERM
+/// (see [`conn`]).
 pub async fn serve(state: Arc<AppState>, listener: tokio::net::TcpListener) -> std::io::Result<()> {
     spawn_follower(state.clone());
     witness::spawn_pusher(state.clone(), state.options.witnesses.clone());
-    let app = app(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
+    let limits = state.options.limits.clone();
+    conn::serve_connections(listener, app(state), &limits, conn::stop_signal()).await
 }

@@ -271,11 +271,8 @@ pub fn witness_app(w: Arc<Witness>) -> Router {
     Router::new().route("/add-checkpoint", post(add_checkpoint)).layer(axum::extract::DefaultBodyLimit::max(64 * 1024)).with_state(w)
 }
 
-/// Serves [`witness_app`] on `listener` until Ctrl-C.
+/// Serves [`witness_app`] on `listener` until SIGINT or SIGTERM, with the
+/// operations server's connection limits.
 pub async fn serve_witness(w: Arc<Witness>, listener: tokio::net::TcpListener) -> std::io::Result<()> {
-    axum::serve(listener, witness_app(w))
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
+    crate::conn::serve_connections(listener, witness_app(w), &crate::conn::Limits::default(), crate::conn::stop_signal()).await
 }

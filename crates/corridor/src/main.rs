@@ -142,6 +142,15 @@ enum Command {
         /// The witness's verifier key (`corridor monitor key` printed it), or a file holding it.
         #[arg(long)]
         witness_key: Vec<String>,
+        /// Close a connection whose request head has not arrived within this time, and an idle keep-alive connection after it (e.g. 10s).
+        #[arg(long, default_value = "10s", value_parser = parse_skew)]
+        header_timeout: chrono::Duration,
+        /// Answer 408 to a request whose body has not arrived within this time.
+        #[arg(long, default_value = "30s", value_parser = parse_skew)]
+        body_timeout: chrono::Duration,
+        /// Connections open at once; past that, the next waits until one closes.
+        #[arg(long, default_value_t = 1024)]
+        max_connections: usize,
     },
     /// API tokens: create (shown once), list, revoke.
     #[command(subcommand)]
@@ -477,7 +486,7 @@ fn run(cli: Cli) -> Result<()> {
         },
         Command::Demo { scenario, serve: true, listen, replay_minutes } => serve::demo_serve(dir, scenario.as_deref(), &listen, replay_minutes)?,
         Command::Demo { scenario, .. } => demo_cmd(dir, scenario.as_deref())?,
-        Command::Serve { listen, map, public_rate, max_clock_skew, witness, witness_key } => {
+        Command::Serve { listen, map, public_rate, max_clock_skew, witness, witness_key, header_timeout, body_timeout, max_connections } => {
             if witness.len() != witness_key.len() {
                 anyhow::bail!("{} --witness but {} --witness-key: give each witness its key, in the same order", witness.len(), witness_key.len());
             }
@@ -489,7 +498,9 @@ fn run(cli: Cli) -> Result<()> {
                     Ok(corridor_server::witness::WitnessConfig { url, key })
                 })
                 .collect::<Result<Vec<_>>>()?;
-            serve::serve(dir, &listen, map.as_deref(), public_rate, max_clock_skew, witnesses)?
+            let secs = |d: chrono::Duration| std::time::Duration::from_secs(d.num_seconds().max(1) as u64);
+            let limits = corridor_server::conn::Limits { header_timeout: secs(header_timeout), body_timeout: secs(body_timeout), max_connections: max_connections.max(1), ..Default::default() };
+            serve::serve(dir, &listen, map.as_deref(), public_rate, max_clock_skew, witnesses, limits)?
         }
         Command::Token(TokenCommand::Create { role, checkpoint, key, expires_hours }) => serve::token_create(dir, &role, checkpoint, key, expires_hours)?,
         Command::Token(TokenCommand::List) => serve::token_list(dir)?,

@@ -58,11 +58,11 @@ async fn bind(listen: &str) -> Result<tokio::net::TcpListener> {
     tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen} (in use? try another --listen)"))
 }
 
-pub fn serve(dir: &Path, listen: &str, map: Option<&Path>, public_rate: f64, max_clock_skew: chrono::Duration, witnesses: Vec<WitnessConfig>) -> Result<()> {
+pub fn serve(dir: &Path, listen: &str, map: Option<&Path>, public_rate: f64, max_clock_skew: chrono::Duration, witnesses: Vec<WitnessConfig>, limits: corridor_server::conn::Limits) -> Result<()> {
     let mut d = DataDir::open(dir)?;
     let ledger = Arc::new(d.ledger()?);
     let op = declared_operation(&ledger)?;
-    let options = Options { public_rate, map_geojson: map_geojson(&d, op.as_ref(), map)?, max_clock_skew, witnesses };
+    let options = Options { public_rate, map_geojson: map_geojson(&d, op.as_ref(), map)?, max_clock_skew, witnesses, limits };
     let state = AppState::new(ledger, TokenStore::open(dir), options, dir)?;
     runtime()?.block_on(async {
         let listener = bind(listen).await?;
