@@ -381,9 +381,10 @@ pub async fn public_map(State(st): St, ConnectInfo(addr): ConnectInfo<SocketAddr
 
 /// The latest signed checkpoint (C2SP signed note), with monitors' countersignatures of it.
 #[utoipa::path(get, path = "/api/v1/checkpoint", tag = "public",
-    responses((status = 200, description = "Signed note", body = String, content_type = "text/plain")))]
-pub async fn get_checkpoint(State(st): St) -> Response {
-    ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], st.checkpoint_note()).into_response()
+    responses((status = 200, description = "Signed note", body = String, content_type = "text/plain"), (status = 429, body = ErrorBody)))]
+pub async fn get_checkpoint(State(st): St, ConnectInfo(addr): ConnectInfo<SocketAddr>) -> ApiResult<Response> {
+    limited(&st, addr)?;
+    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], st.checkpoint_note()).into_response())
 }
 
 /// A monitor countersigns a checkpoint: the log's signed note with the monitor's signature line added.
@@ -507,13 +508,15 @@ pub struct FeedEvent {
     responses((status = 200, description = "text/event-stream: each message is one FeedEvent", body = FeedEvent, content_type = "text/event-stream"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn feed(State(st): St, ConnectInfo(addr): ConnectInfo<SocketAddr>, q: Result<Query<FeedQuery>, QueryRejection>) -> ApiResult<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>> {
     let q = query(q)?;
+    // Only a feed of every entry (hq, monitors) is outside the public
+    // limit; a checkpoint token gets the public feed, at the public rate.
     let full = match q.token.as_deref() {
         Some(t) => matches!(authenticate(&st, t)?.role, Role::Hq | Role::Monitor),
-        None => {
-            limited(&st, addr)?;
-            false
-        }
+        None => false,
     };
+    if !full {
+        limited(&st, addr)?;
+    }
     let first = st.fold.read().unwrap_or_else(|p| p.into_inner()).summary_json();
     let initial = tokio_stream::once(Ok(SseEvent::default().event("summary").data(&*first)));
     let rx = BroadcastStream::new(st.feed.subscribe());
@@ -564,14 +567,18 @@ impl utoipa::Modify for Security {
     }
 }
 
-async fn openapi() -> Response {
-    ([(header::CONTENT_TYPE, "application/json")], ApiDoc::openapi().to_json().expect("the OpenAPI document serializes")).into_response()
+async fn openapi(State(st): St, ConnectInfo(addr): ConnectInfo<SocketAddr>) -> ApiResult<Response> {
+    limited(&st, addr)?;
+    static DOC: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let doc = DOC.get_or_init(|| ApiDoc::openapi().to_json().expect("the OpenAPI document serializes"));
+    Ok(([(header::CONTENT_TYPE, "application/json")], doc.as_str()).into_response())
 }
 
 const DASHBOARD: &str = include_str!("../dashboard/index.html");
 
-async fn dashboard() -> Html<&'static str> {
-    Html(DASHBOARD)
+async fn dashboard(State(st): St, ConnectInfo(addr): ConnectInfo<SocketAddr>) -> ApiResult<Html<&'static str>> {
+    limited(&st, addr)?;
+    Ok(Html(DASHBOARD))
 }
 
 async fn not_found() -> ApiError {

@@ -92,3 +92,30 @@ fn ctrl_c_stops_serve_while_a_feed_is_open() {
 fn sigterm_stops_serve_while_a_feed_is_open() {
     stops_on("TERM");
 }
+
+/// Every endpoint is under a limit: the dashboard, the OpenAPI document,
+/// the checkpoint and a feed opened with a checkpoint token (a token gave
+/// a feed outside every limit) answer 429 past the public rate; an hq
+/// token's feed is outside it.
+#[test]
+fn every_endpoint_is_rate_limited() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ops");
+    ok(&dir, &["demo"]);
+    let (cp, _) = common::token(&dir, &["--role", "checkpoint", "--checkpoint", "cp1-ramouseh-bridge"]);
+    let (hq, _) = common::token(&dir, &["--role", "hq"]);
+    let s = Served::start_with(&dir, &["--public-rate", "1"]);
+    let http = reqwest::blocking::Client::new();
+    let feed_cp = format!("/api/v1/feed?token={cp}");
+    for path in ["/", "/openapi.json", "/api/v1/checkpoint", feed_cp.as_str()] {
+        // A burst of twice the rate passes; then 429.
+        let statuses: Vec<u16> = (0..6).map(|_| http.get(s.url(path)).timeout(Duration::from_secs(5)).send().map(|r| r.status().as_u16()).unwrap_or(0)).collect();
+        assert!(statuses.contains(&429), "{path}: {statuses:?}");
+        std::thread::sleep(Duration::from_secs(3)); // the bucket refills
+    }
+    let full = format!("/api/v1/feed?token={hq}");
+    for _ in 0..6 {
+        let r = http.get(s.url(&full)).timeout(Duration::from_secs(5)).send().unwrap();
+        assert_eq!(r.status().as_u16(), 200);
+    }
+}

@@ -92,13 +92,21 @@ impl Drop for Served {
 }
 
 impl Served {
+    /// With the public rate limit far above what a test sends.
     pub fn start(dir: &Path, extra: &[&str]) -> Served {
+        let mut args = vec!["--public-rate", "100000"];
+        args.extend_from_slice(extra);
+        Served::start_with(dir, &args)
+    }
+
+    /// `corridor serve --listen 127.0.0.1:0 ARGS…`.
+    pub fn start_with(dir: &Path, args: &[&str]) -> Served {
         use std::io::{BufRead, BufReader};
         let mut child = Command::new(env!("CARGO_BIN_EXE_corridor"))
             .arg("--data-dir")
             .arg(dir)
-            .args(["serve", "--listen", "127.0.0.1:0", "--public-rate", "100000"])
-            .args(extra)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(args)
             .env_remove("CORRIDOR_DATABASE_URL")
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::inherit())
