@@ -135,17 +135,31 @@ impl TokenStore {
         }
     }
 
-    fn write(&self, tokens: Vec<TokenRecord>) -> Result<(), TokenError> {
-        let tmp = self.path.with_extension("json.tmp");
-        let text = serde_json::to_string_pretty(&File { tokens }).expect("tokens serialize");
+    /// Reads the tokens, changes them with `f` and writes them back, holding
+    /// an exclusive lock (`tokens.lock`) throughout: concurrent `token
+    /// create` and `revoke` (several processes) each see the other's
+    /// change, and none is lost.
+    fn update<T>(&self, f: impl FnOnce(&mut Vec<TokenRecord>) -> Result<T, TokenError>) -> Result<T, TokenError> {
         let err = |e: std::io::Error| TokenError::File { path: self.path.clone(), what: e.to_string() };
-        std::fs::write(&tmp, text).map_err(err)?;
+        let lock = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(self.path.with_extension("lock")).map_err(err)?;
+        lock.lock().map_err(err)?;
+        let mut all = self.read()?;
+        let out = f(&mut all)?;
+        let tmp = self.path.with_extension("json.tmp");
+        let text = serde_json::to_string_pretty(&File { tokens: all }).expect("tokens serialize");
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create(true).truncate(true);
         #[cfg(unix)]
         {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600)).map_err(err)?;
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(0o600);
         }
-        std::fs::rename(&tmp, &self.path).map_err(err)
+        let mut file = opts.open(&tmp).map_err(err)?;
+        std::io::Write::write_all(&mut file, text.as_bytes()).map_err(err)?;
+        file.sync_all().map_err(err)?;
+        std::fs::rename(&tmp, &self.path).map_err(err)?;
+        drop(lock);
+        Ok(out)
     }
 
     /// Every token record (hashes only).
@@ -170,23 +184,23 @@ impl TokenStore {
         let secret = format!("crd_{}_{}", role.name(), base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw));
         let sha256 = hash(&secret);
         let record = TokenRecord { id: sha256[..12].to_string(), sha256, role, checkpoint, key, created: Utc::now(), expires, revoked: None };
-        let mut all = self.read()?;
-        all.push(record.clone());
-        self.write(all)?;
+        self.update(|all| {
+            all.push(record.clone());
+            Ok(())
+        })?;
         Ok((secret, record))
     }
 
     /// Revokes token `id` (from `list`); revoking twice is an error.
     pub fn revoke(&self, id: &str) -> Result<TokenRecord, TokenError> {
-        let mut all = self.read()?;
-        let t = all.iter_mut().find(|t| t.id == id).ok_or_else(|| TokenError::Invalid(format!("no token with id {id:?}: `corridor token list` shows them")))?;
-        if let Some(when) = t.revoked {
-            return Err(TokenError::Invalid(format!("token {id} was already revoked at {}", when.to_rfc3339())));
-        }
-        t.revoked = Some(Utc::now());
-        let done = t.clone();
-        self.write(all)?;
-        Ok(done)
+        self.update(|all| {
+            let t = all.iter_mut().find(|t| t.id == id).ok_or_else(|| TokenError::Invalid(format!("no token with id {id:?}: `corridor token list` shows them")))?;
+            if let Some(when) = t.revoked {
+                return Err(TokenError::Invalid(format!("token {id} was already revoked at {}", when.to_rfc3339())));
+            }
+            t.revoked = Some(Utc::now());
+            Ok(t.clone())
+        })
     }
 
     /// The record of `secret`, if it is valid now.
