@@ -273,7 +273,13 @@ pub async fn get_events(State(st): St, headers: HeaderMap, r: Result<Query<Range
     if to < from {
         return Err(ApiError::new(StatusCode::BAD_REQUEST, format!("to={to} is before from={from}")));
     }
-    let stored = st.ledger.entries(from, to).map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
+    // The store's client blocks (PostgreSQL's runs a runtime of its own):
+    // off the async workers.
+    let ledger = st.ledger.clone();
+    let stored = tokio::task::spawn_blocking(move || ledger.entries(from, to))
+        .await
+        .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, format!("cannot read the log: {e}")))?
+        .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, format!("cannot read the log: {e}")))?;
     let entries = stored
         .into_iter()
         .map(|e| {
