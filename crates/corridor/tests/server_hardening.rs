@@ -89,3 +89,87 @@ fn reading_events_keeps_the_views_live_on_every_backend() {
         drop_pg(&args);
     }
 }
+
+/// The messages of a live feed, each `event: NAME\ndata: …`, read on a
+/// thread until the stream ends (the channel then disconnects).
+fn open_feed(s: &Served, token: &str) -> std::sync::mpsc::Receiver<String> {
+    use std::io::{BufRead, BufReader};
+    let (tx, rx) = std::sync::mpsc::channel();
+    let r = Client::builder().timeout(Duration::from_secs(60)).build().unwrap().get(s.url(&format!("/api/v1/feed?token={token}"))).send().unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    std::thread::spawn(move || {
+        let mut lines = BufReader::new(r);
+        let mut msg = String::new();
+        loop {
+            let mut line = String::new();
+            match lines.read_line(&mut line) {
+                Ok(0) | Err(_) => return,
+                Ok(_) if line == "\n" => {
+                    if !msg.starts_with(':') && tx.send(std::mem::take(&mut msg)).is_err() {
+                        return;
+                    }
+                    msg.clear();
+                }
+                Ok(_) => msg.push_str(&line),
+            }
+        }
+    });
+    rx
+}
+
+/// Waits until the feed ends (by `deadline`): its last message.
+fn feed_end(rx: &std::sync::mpsc::Receiver<String>, deadline: Instant) -> String {
+    let mut last = String::new();
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(m) => last = m,
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return last,
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => panic!("the feed still streams (last message: {last:?})"),
+        }
+    }
+}
+
+/// Issue 20, item 3: a feed opened with a token kept streaming every new
+/// entry after `token revoke` or the token's expiry. It now ends, with a
+/// `closed` message saying why, within a second of either.
+#[test]
+fn a_live_feed_ends_when_its_token_is_revoked_or_expires() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = init(tmp.path(), &[]);
+    let (hq, hq_id) = token(&dir, &["--role", "hq"]);
+    let (other_hq, _) = token(&dir, &["--role", "hq"]);
+    let vkey = ok(&dir, &["log", "key"]).trim().to_string();
+    let (monitor, _) = token(&dir, &["--role", "monitor", "--key", &vkey]);
+    let s = Served::start(&dir, &[]);
+    let http = Client::new();
+
+    // Revoked: both feeds get the new entries until then; the hq one ends.
+    let by_hq = open_feed(&s, &hq);
+    let by_monitor = open_feed(&s, &monitor);
+    assert!(by_hq.recv_timeout(Duration::from_secs(5)).unwrap().starts_with("event: summary"));
+    let (status, answer) = post(&http, &s, &hq, &airdrops("a", 1));
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+    let seen = |rx: &std::sync::mpsc::Receiver<String>| loop {
+        let m = rx.recv_timeout(Duration::from_secs(5)).expect("a message");
+        if m.starts_with("event: event") {
+            return m;
+        }
+    };
+    assert!(seen(&by_hq).contains("\"a-0\""));
+    assert!(seen(&by_monitor).contains("\"a-0\""));
+    ok(&dir, &["token", "revoke", &hq_id]);
+    let last = feed_end(&by_hq, Instant::now() + Duration::from_secs(2));
+    assert!(last.starts_with("event: closed\ndata: {\"reason\":") && last.contains("revoked"), "{last:?}");
+    // The monitor's feed goes on.
+    let (status, answer) = post(&http, &s, &other_hq, &airdrops("b", 1));
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+    assert!(seen(&by_monitor).contains("\"b-0\""));
+
+    // Expired: a token valid for 3 s.
+    let made = Instant::now();
+    let (short, _) = token(&dir, &["--role", "hq", "--expires-hours", "0.001"]);
+    let by_short = open_feed(&s, &short);
+    let last = feed_end(&by_short, made + Duration::from_millis(4500));
+    assert!(last.starts_with("event: closed") && last.contains("expired"), "{last:?}");
+}
