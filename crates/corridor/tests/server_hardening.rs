@@ -173,3 +173,45 @@ fn a_live_feed_ends_when_its_token_is_revoked_or_expires() {
     let last = feed_end(&by_short, made + Duration::from_millis(4500));
     assert!(last.starts_with("event: closed") && last.contains("expired"), "{last:?}");
 }
+
+/// Issue 20, item 4: a checkpoint token posted, on its own corridor, an
+/// incident naming another corridor's convoy and vehicles (`vehicle_lost`
+/// for `fk-amb-001`), and it was accepted. Every id it names is now
+/// checked against its corridor.
+#[test]
+fn a_checkpoint_token_cannot_name_another_corridors_convoy_or_vehicles() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("demo");
+    ok(&dir, &["demo"]);
+    let (hq, _) = token(&dir, &["--role", "hq"]);
+    let (cp1, _) = token(&dir, &["--role", "checkpoint", "--checkpoint", "cp1-ramouseh-bridge"]);
+    let s = Served::start(&dir, &[]);
+    let http = Client::new();
+    let size = || -> u64 {
+        let v: Value = http.get(s.url("/api/v1/events?from=0&to=0")).bearer_auth(&hq).send().unwrap().json().unwrap();
+        v["size"].as_u64().unwrap()
+    };
+    let lost = |id: &str, convoy: &str, vehicle: &str| {
+        json!({"v": 1, "id": id, "time": "2016-12-22T10:00:00Z", "author": "cp1-ramouseh-bridge",
+            "body": {"incident": {"incident": id, "kind": "vehicle_lost", "corridor": "ramouseh-rashidin4", "convoy": convoy, "vehicles": [vehicle], "killed": 0, "description": "hit a mine"}}})
+    };
+    let before = size();
+    // The Fu'ah/Kafarya convoy and its ambulance, on the Ramouseh corridor.
+    let (status, answer) = post(&http, &s, &cp1, &lost("lost-fk", "convoy-023", "fk-amb-001"));
+    assert_eq!(status, StatusCode::FORBIDDEN, "{answer}");
+    assert!(answer["error"].as_str().unwrap().contains("lacks the scope corridor:fuah-kafarya-aleppo"), "{answer}");
+    // Its own corridor's convoy with the other corridor's vehicle.
+    let (status, answer) = post(&http, &s, &cp1, &lost("lost-mixed", "convoy-001", "fk-amb-001"));
+    assert_eq!(status, StatusCode::FORBIDDEN, "{answer}");
+    assert!(answer["error"].as_str().unwrap().contains("\"fk-amb-001\" is not one of convoy \"convoy-001\"'s vehicles"), "{answer}");
+    assert_eq!(size(), before, "a refused write changed the log");
+    // Its own convoy and vehicle: accepted.
+    let (status, answer) = post(&http, &s, &cp1, &lost("lost-own", "convoy-001", "amb-001"));
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+    // hq may name any.
+    let mut e = lost("lost-fk-by-hq", "convoy-023", "fk-amb-001");
+    e["author"] = json!("hq");
+    e["body"]["incident"]["corridor"] = json!("fuah-kafarya-aleppo");
+    let (status, answer) = post(&http, &s, &hq, &e);
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+}
