@@ -315,7 +315,9 @@ impl Ledger {
         if start >= end {
             return Ok(vec![]);
         }
-        Ok(self.shared.reader.lock().expect("reader lock").read(start, end)?)
+        // A read that failed (even by a panic) leaves the connection usable
+        // or failing with an error: never a poisoned lock that stops reads.
+        Ok(self.shared.reader.lock().unwrap_or_else(|p| p.into_inner()).read(start, end)?)
     }
 
     /// Events `start..end`, parsed.
@@ -381,7 +383,7 @@ impl Ledger {
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {
-        self.shared.state.read().expect("ledger state lock")
+        self.shared.state.read().unwrap_or_else(|p| p.into_inner())
     }
 }
 

@@ -548,7 +548,8 @@ pub struct Incident {
     /// What happened.
     pub kind: IncidentKind,
     /// The corridor concerned (declared earlier), if any. A checkpoint
-    /// token must name one through its checkpoint.
+    /// token must name one through its checkpoint, and may name only its
+    /// convoys (and their vehicles, with the convoy) and its two sites.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub corridor: Option<String>,
     /// The convoy concerned (dispatched earlier), if any.

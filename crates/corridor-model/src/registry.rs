@@ -11,6 +11,9 @@ use crate::{Body, Corrections, Effective, Event, FieldError, Passage, Vehicle};
 /// A declared corridor, as the registry keeps it.
 #[derive(Debug, Clone)]
 pub struct CorridorInfo {
+    /// The sites it leads from and to.
+    pub from: String,
+    pub to: String,
     pub checkpoints: Vec<String>,
     pub groups: HashSet<String>,
 }
@@ -106,6 +109,16 @@ impl Registry {
     /// applied; `None` for anything else, or a voided passage.
     pub fn passage_checkpoint(&self, id: &str) -> Option<String> {
         self.effective_passage(self.corrections.root(id)).map(|k| k.checkpoint)
+    }
+
+    /// The corridor convoy `id` was dispatched on.
+    pub fn convoy_corridor(&self, id: &str) -> Option<&str> {
+        self.convoys.get(id).map(|c| c.corridor.as_str())
+    }
+
+    /// Whether `vehicle` is one of convoy `convoy`'s vehicles.
+    pub fn in_convoy(&self, convoy: &str, vehicle: &str) -> bool {
+        self.convoys.get(convoy).is_some_and(|c| c.vehicles.contains_key(vehicle))
     }
 
     /// The declared operation's id, if any.
@@ -436,6 +449,8 @@ impl Registry {
                 self.corridors.insert(
                     c.corridor.clone(),
                     CorridorInfo {
+                        from: c.from.clone(),
+                        to: c.to.clone(),
                         checkpoints: c.checkpoints.iter().map(|cp| cp.id.clone()).collect(),
                         groups: c.groups.iter().cloned().collect(),
                     },

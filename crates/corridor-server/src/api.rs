@@ -17,7 +17,6 @@ use axum::{Json, Router};
 use base64::Engine as _;
 use futures_util::stream::Stream;
 use serde::{Deserialize, Serialize};
-use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::StreamExt as _;
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
@@ -178,16 +177,8 @@ pub async fn post_events(State(st): St, headers: HeaderMap, body: Result<Bytes, 
     if events.is_empty() {
         return Err(ApiError::new(StatusCode::BAD_REQUEST, "no events in the body: send an event, an array of events, or one per line"));
     }
-    if events.iter().any(|e| matches!(e.body, corridor_model::Body::Incident(_))) && t.role == Role::Checkpoint {
-        // The checkpoint → corridor map must include corridors declared a moment ago.
-        let s = st.clone();
-        let _ = tokio::task::spawn_blocking(move || s.catch_up()).await;
-    }
-    {
-        let f = st.fold.read().unwrap_or_else(|p| p.into_inner());
-        let at = |id: &str| st.ledger.with_registry(|r| r.passage_checkpoint(id));
-        crate::scope::authorize(&t, &events, f.corridors_of(), &at).map_err(|e| ApiError::new(StatusCode::FORBIDDEN, e.to_string()))?;
-    }
+    // Against the ledger's registry: it knows what was declared a moment ago.
+    st.ledger.with_registry(|r| crate::scope::authorize(&t, &events, r)).map_err(|e| ApiError::new(StatusCode::FORBIDDEN, e.to_string()))?;
     let skew = st.options.max_clock_skew;
     if let Some((i, e)) = events.iter().enumerate().find(|(_, e)| e.time > now + skew) {
         return Err(ApiError::new(
@@ -273,7 +264,13 @@ pub async fn get_events(State(st): St, headers: HeaderMap, r: Result<Query<Range
     if to < from {
         return Err(ApiError::new(StatusCode::BAD_REQUEST, format!("to={to} is before from={from}")));
     }
-    let stored = st.ledger.entries(from, to).map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
+    // The store's client blocks (PostgreSQL's runs a runtime of its own):
+    // off the async workers.
+    let ledger = st.ledger.clone();
+    let stored = tokio::task::spawn_blocking(move || ledger.entries(from, to))
+        .await
+        .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, format!("cannot read the log: {e}")))?
+        .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, format!("cannot read the log: {e}")))?;
     let entries = stored
         .into_iter()
         .map(|e| {
@@ -496,14 +493,66 @@ pub struct FeedQuery {
 /// One message of the live feed, as server-sent events carry it.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct FeedEvent {
-    /// `summary` (a PublicSummary) or `event` (`{"index", "event"}`; hq and monitor tokens only).
-    #[schema(pattern = "^(summary|event)$")]
+    /// `summary` (a PublicSummary) or `event` (`{"index", "event"}`; hq and monitor tokens only); `closed` (`{"reason"}`) ends a feed whose token was revoked or expired.
+    #[schema(pattern = "^(summary|event|closed)$")]
     pub event: String,
     /// The message's JSON, as text.
     pub data: String,
 }
 
-/// Server-sent events: `summary` (the public summary, after every change) for everyone; `event` (each new entry) for hq and monitor tokens.
+/// How often a feed opened with a token checks that the token is still valid.
+pub const FEED_TOKEN_CHECK: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// A feed being streamed: what it may see, and the token it was opened with.
+struct Feed {
+    st: Arc<AppState>,
+    rx: tokio::sync::broadcast::Receiver<crate::FeedMsg>,
+    full: bool,
+    token: Option<String>,
+    check: tokio::time::Interval,
+    closed: bool,
+}
+
+impl Feed {
+    /// The next message, or `None` once the feed has ended: a `closed`
+    /// message (with the reason) is the last of a feed whose token was
+    /// revoked or expired.
+    async fn next(&mut self) -> Option<SseEvent> {
+        use tokio::sync::broadcast::error::RecvError;
+        if self.closed {
+            return None;
+        }
+        loop {
+            tokio::select! {
+                m = self.rx.recv() => match m {
+                    Ok(m) if m.public || self.full => return Some(SseEvent::default().event(m.name).data(&*m.data)),
+                    // A slow reader that fell behind gets the next summary.
+                    Ok(_) | Err(RecvError::Lagged(_)) => {}
+                    Err(RecvError::Closed) => return None,
+                },
+                _ = self.check.tick(), if self.token.is_some() => {
+                    if let Some(reason) = self.revoked().await {
+                        self.closed = true;
+                        return Some(SseEvent::default().event("closed").data(serde_json::json!({ "reason": reason }).to_string()));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Why the feed's token is no longer valid, if it is not.
+    async fn revoked(&self) -> Option<String> {
+        let (st, token) = (self.st.clone(), self.token.clone()?);
+        // The token store reads files (or a database): off the async workers.
+        match tokio::task::spawn_blocking(move || st.tokens.authenticate(&token, chrono::Utc::now())).await {
+            Ok(Ok(_)) => None,
+            Ok(Err(e)) => Some(e.to_string()),
+            Err(e) => Some(format!("cannot check the token: {e}; reconnect")),
+        }
+    }
+}
+
+/// Server-sent events: `summary` (the public summary, after every change) for everyone; `event` (each new entry) for hq and monitor tokens. A feed opened with a token ends with a `closed` event within a second of the token's revocation or expiry.
 #[utoipa::path(get, path = "/api/v1/feed", tag = "public", params(FeedQuery),
     responses((status = 200, description = "text/event-stream: each message is one FeedEvent", body = FeedEvent, content_type = "text/event-stream"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn feed(State(st): St, ConnectInfo(addr): ConnectInfo<SocketAddr>, q: Result<Query<FeedQuery>, QueryRejection>) -> ApiResult<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>> {
@@ -519,12 +568,10 @@ pub async fn feed(State(st): St, ConnectInfo(addr): ConnectInfo<SocketAddr>, q: 
     }
     let first = st.fold.read().unwrap_or_else(|p| p.into_inner()).summary_json();
     let initial = tokio_stream::once(Ok(SseEvent::default().event("summary").data(&*first)));
-    let rx = BroadcastStream::new(st.feed.subscribe());
-    let updates = rx.filter_map(move |m| match m {
-        Ok(m) if m.public || full => Some(Ok(SseEvent::default().event(m.name).data(&*m.data))),
-        // A slow reader that fell behind gets the next summary.
-        _ => None,
-    });
+    let mut check = tokio::time::interval(FEED_TOKEN_CHECK);
+    check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let feed = Feed { rx: st.feed.subscribe(), st, full, token: q.token, check, closed: false };
+    let updates = futures_util::stream::unfold(feed, |mut f| async move { f.next().await.map(|e| (Ok(e), f)) });
     Ok(Sse::new(initial.chain(updates)).keep_alive(KeepAlive::default()))
 }
 

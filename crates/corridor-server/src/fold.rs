@@ -235,11 +235,6 @@ impl Fold {
         &self.views
     }
 
-    /// Checkpoint id → the corridors it is on.
-    pub fn corridors_of(&self) -> &BTreeMap<String, BTreeSet<String>> {
-        &self.corridors_of
-    }
-
     /// Whether the fold met a correction of an entry it had applied: it
     /// must then be rebuilt from the log into [`replaying`](Self::replaying).
     pub fn needs_replay(&self) -> bool {

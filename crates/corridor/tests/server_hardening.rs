@@ -1,0 +1,217 @@
+//! Faults that probing the server found (issue 20), each driven end to end
+//! against the real `corridor serve`, on SQLite and, when DATABASE_URL is
+//! set, on PostgreSQL.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{backends, ok, token, Served};
+use reqwest::blocking::Client;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+/// A new log in `tmp/ops` on the backend `init` names.
+fn init(tmp: &std::path::Path, init: &[String]) -> std::path::PathBuf {
+    let dir = tmp.join("ops");
+    let mut args = vec!["init", "--origin", "ops.example.org/hardening"];
+    args.extend(init.iter().map(String::as_str));
+    ok(&dir, &args);
+    dir
+}
+
+fn drop_pg(init: &[String]) {
+    if let [_, url, _, schema] = init {
+        corridor_ledger::store::postgres::drop_schema(url, schema).expect("drop test schema");
+    }
+}
+
+fn airdrops(prefix: &str, n: usize) -> Value {
+    let events: Vec<Value> = (0..n)
+        .map(|i| {
+            json!({"v": 1, "id": format!("{prefix}-{i}"), "time": "2016-12-23T09:00:00Z", "author": "hq",
+                "body": {"airdrop": {"airdrop": format!("{prefix}-{i}"), "position": {"lat": 36.2, "lon": 37.15}, "contents": "food", "tonnes": 1.5, "recovered": true}}})
+        })
+        .collect();
+    Value::Array(events)
+}
+
+fn post(http: &Client, s: &Served, token: &str, events: &Value) -> (StatusCode, Value) {
+    let r = http.post(s.url("/api/v1/events")).bearer_auth(token).json(events).send().unwrap();
+    let status = r.status();
+    (status, r.json().unwrap())
+}
+
+/// Polls `check` for up to 5 s.
+fn eventually(what: &str, mut check: impl FnMut() -> Result<(), String>) {
+    let start = Instant::now();
+    loop {
+        match check() {
+            Ok(()) => return,
+            Err(e) if start.elapsed() > Duration::from_secs(5) => panic!("{what}: {e}"),
+            Err(_) => std::thread::sleep(Duration::from_millis(100)),
+        }
+    }
+}
+
+/// Issue 20, item 1: on PostgreSQL the first `GET /api/v1/events` ran the
+/// blocking client on an async worker and panicked, poisoning the
+/// ledger's reader lock; from then on writes got 201 while the public
+/// summary and the figures stayed frozen. Reads are answered, and a later
+/// write shows in both.
+#[test]
+fn reading_events_keeps_the_views_live_on_every_backend() {
+    for (name, args) in backends("events_read") {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = init(tmp.path(), &args);
+        let (hq, _) = token(&dir, &["--role", "hq"]);
+        let s = Served::start(&dir, &[]);
+        let http = Client::builder().timeout(Duration::from_secs(10)).build().unwrap();
+        let (status, answer) = post(&http, &s, &hq, &airdrops("a", 3));
+        assert_eq!(status, StatusCode::CREATED, "{name}: {answer}");
+        for _ in 0..3 {
+            let r = http.get(s.url("/api/v1/events?from=0")).bearer_auth(&hq).send().unwrap_or_else(|e| panic!("{name}: GET /api/v1/events failed: {e}"));
+            assert_eq!(r.status(), StatusCode::OK, "{name}");
+            let entries: Value = r.json().unwrap();
+            assert_eq!(entries["entries"].as_array().map(Vec::len), Some(3), "{name}: {entries}");
+        }
+        let (status, answer) = post(&http, &s, &hq, &airdrops("b", 2));
+        assert_eq!(status, StatusCode::CREATED, "{name}: {answer}");
+        eventually(&format!("{name}: the public summary shows the later write"), || {
+            let v: Value = http.get(s.url("/api/v1/public/summary")).send().map_err(|e| e.to_string())?.json().map_err(|e| e.to_string())?;
+            (v["size"] == json!(5)).then_some(()).ok_or_else(|| format!("size {}", v["size"]))
+        });
+        eventually(&format!("{name}: the figures show the later write"), || {
+            let v: Value = http.get(s.url("/api/v1/figures")).bearer_auth(&hq).send().map_err(|e| e.to_string())?.json().map_err(|e| e.to_string())?;
+            (v["recovery"]["airdrops"] == json!(5)).then_some(()).ok_or_else(|| format!("airdrops {}", v["recovery"]["airdrops"]))
+        });
+        drop(s);
+        drop_pg(&args);
+    }
+}
+
+/// The messages of a live feed, each `event: NAME\ndata: …`, read on a
+/// thread until the stream ends (the channel then disconnects).
+fn open_feed(s: &Served, token: &str) -> std::sync::mpsc::Receiver<String> {
+    use std::io::{BufRead, BufReader};
+    let (tx, rx) = std::sync::mpsc::channel();
+    let r = Client::builder().timeout(Duration::from_secs(60)).build().unwrap().get(s.url(&format!("/api/v1/feed?token={token}"))).send().unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    std::thread::spawn(move || {
+        let mut lines = BufReader::new(r);
+        let mut msg = String::new();
+        loop {
+            let mut line = String::new();
+            match lines.read_line(&mut line) {
+                Ok(0) | Err(_) => return,
+                Ok(_) if line == "\n" => {
+                    if !msg.starts_with(':') && tx.send(std::mem::take(&mut msg)).is_err() {
+                        return;
+                    }
+                    msg.clear();
+                }
+                Ok(_) => msg.push_str(&line),
+            }
+        }
+    });
+    rx
+}
+
+/// Waits until the feed ends (by `deadline`): its last message.
+fn feed_end(rx: &std::sync::mpsc::Receiver<String>, deadline: Instant) -> String {
+    let mut last = String::new();
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(m) => last = m,
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return last,
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => panic!("the feed still streams (last message: {last:?})"),
+        }
+    }
+}
+
+/// Issue 20, item 3: a feed opened with a token kept streaming every new
+/// entry after `token revoke` or the token's expiry. It now ends, with a
+/// `closed` message saying why, within a second of either.
+#[test]
+fn a_live_feed_ends_when_its_token_is_revoked_or_expires() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = init(tmp.path(), &[]);
+    let (hq, hq_id) = token(&dir, &["--role", "hq"]);
+    let (other_hq, _) = token(&dir, &["--role", "hq"]);
+    let vkey = ok(&dir, &["log", "key"]).trim().to_string();
+    let (monitor, _) = token(&dir, &["--role", "monitor", "--key", &vkey]);
+    let s = Served::start(&dir, &[]);
+    let http = Client::new();
+
+    // Revoked: both feeds get the new entries until then; the hq one ends.
+    let by_hq = open_feed(&s, &hq);
+    let by_monitor = open_feed(&s, &monitor);
+    assert!(by_hq.recv_timeout(Duration::from_secs(5)).unwrap().starts_with("event: summary"));
+    let (status, answer) = post(&http, &s, &hq, &airdrops("a", 1));
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+    let seen = |rx: &std::sync::mpsc::Receiver<String>| loop {
+        let m = rx.recv_timeout(Duration::from_secs(5)).expect("a message");
+        if m.starts_with("event: event") {
+            return m;
+        }
+    };
+    assert!(seen(&by_hq).contains("\"a-0\""));
+    assert!(seen(&by_monitor).contains("\"a-0\""));
+    ok(&dir, &["token", "revoke", &hq_id]);
+    let last = feed_end(&by_hq, Instant::now() + Duration::from_secs(2));
+    assert!(last.starts_with("event: closed\ndata: {\"reason\":") && last.contains("revoked"), "{last:?}");
+    // The monitor's feed goes on.
+    let (status, answer) = post(&http, &s, &other_hq, &airdrops("b", 1));
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+    assert!(seen(&by_monitor).contains("\"b-0\""));
+
+    // Expired: a token valid for 3 s.
+    let made = Instant::now();
+    let (short, _) = token(&dir, &["--role", "hq", "--expires-hours", "0.001"]);
+    let by_short = open_feed(&s, &short);
+    let last = feed_end(&by_short, made + Duration::from_millis(4500));
+    assert!(last.starts_with("event: closed") && last.contains("expired"), "{last:?}");
+}
+
+/// Issue 20, item 4: a checkpoint token posted, on its own corridor, an
+/// incident naming another corridor's convoy and vehicles (`vehicle_lost`
+/// for `fk-amb-001`), and it was accepted. Every id it names is now
+/// checked against its corridor.
+#[test]
+fn a_checkpoint_token_cannot_name_another_corridors_convoy_or_vehicles() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("demo");
+    ok(&dir, &["demo"]);
+    let (hq, _) = token(&dir, &["--role", "hq"]);
+    let (cp1, _) = token(&dir, &["--role", "checkpoint", "--checkpoint", "cp1-ramouseh-bridge"]);
+    let s = Served::start(&dir, &[]);
+    let http = Client::new();
+    let size = || -> u64 {
+        let v: Value = http.get(s.url("/api/v1/events?from=0&to=0")).bearer_auth(&hq).send().unwrap().json().unwrap();
+        v["size"].as_u64().unwrap()
+    };
+    let lost = |id: &str, convoy: &str, vehicle: &str| {
+        json!({"v": 1, "id": id, "time": "2016-12-22T10:00:00Z", "author": "cp1-ramouseh-bridge",
+            "body": {"incident": {"incident": id, "kind": "vehicle_lost", "corridor": "ramouseh-rashidin4", "convoy": convoy, "vehicles": [vehicle], "killed": 0, "description": "hit a mine"}}})
+    };
+    let before = size();
+    // The Fu'ah/Kafarya convoy and its ambulance, on the Ramouseh corridor.
+    let (status, answer) = post(&http, &s, &cp1, &lost("lost-fk", "convoy-023", "fk-amb-001"));
+    assert_eq!(status, StatusCode::FORBIDDEN, "{answer}");
+    assert!(answer["error"].as_str().unwrap().contains("lacks the scope corridor:fuah-kafarya-aleppo"), "{answer}");
+    // Its own corridor's convoy with the other corridor's vehicle.
+    let (status, answer) = post(&http, &s, &cp1, &lost("lost-mixed", "convoy-001", "fk-amb-001"));
+    assert_eq!(status, StatusCode::FORBIDDEN, "{answer}");
+    assert!(answer["error"].as_str().unwrap().contains("\"fk-amb-001\" is not one of convoy \"convoy-001\"'s vehicles"), "{answer}");
+    assert_eq!(size(), before, "a refused write changed the log");
+    // Its own convoy and vehicle: accepted.
+    let (status, answer) = post(&http, &s, &cp1, &lost("lost-own", "convoy-001", "amb-001"));
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+    // hq may name any.
+    let mut e = lost("lost-fk-by-hq", "convoy-023", "fk-amb-001");
+    e["author"] = json!("hq");
+    e["body"]["incident"]["corridor"] = json!("fuah-kafarya-aleppo");
+    let (status, answer) = post(&http, &s, &hq, &e);
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+}
