@@ -486,8 +486,47 @@ pub async fn consistency(State(st): St, headers: HeaderMap, q: Result<Query<Cons
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct FeedQuery {
-    /// A token (EventSource cannot send headers): hq and monitor tokens also get every new event.
+    /// A one-use ticket from `POST /api/v1/feed/ticket`, for a browser's EventSource (which cannot send headers); other clients send `Authorization: Bearer TOKEN`. Hq and monitor tokens also get every new event.
+    pub ticket: Option<String>,
+    /// Refused (400): a token in a URL ends up in proxies' and servers' logs.
     pub token: Option<String>,
+}
+
+/// How long a feed ticket may be used.
+pub const TICKET_LIFETIME: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// A feed ticket.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Ticket {
+    /// Opens `/api/v1/feed?ticket=…` once, within `expires_in` seconds, as the token that asked for it.
+    pub ticket: String,
+    pub expires_in: u64,
+}
+
+/// A one-use ticket for the live feed (any valid token): a browser's EventSource cannot send the token in a header, and a token in the URL would be logged by proxies.
+#[utoipa::path(post, path = "/api/v1/feed/ticket", tag = "read",
+    responses((status = 201, body = Ticket), (status = 401, body = ErrorBody)),
+    security(("token" = [])))]
+pub async fn post_feed_ticket(State(st): St, headers: HeaderMap) -> ApiResult<(StatusCode, Json<Ticket>)> {
+    require(&st, &headers, &[Role::Hq, Role::Monitor, Role::Checkpoint], "a feed ticket")?;
+    let token = bearer(&headers)?.unwrap_or_default().to_string();
+    let mut raw = [0u8; 32];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut raw);
+    let ticket = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw);
+    let now = Instant::now();
+    let mut tickets = st.tickets.lock().unwrap_or_else(|p| p.into_inner());
+    tickets.retain(|_, (_, until)| *until > now);
+    tickets.insert(crate::tokens::hash(&ticket), (token, now + TICKET_LIFETIME));
+    Ok((StatusCode::CREATED, Json(Ticket { ticket, expires_in: TICKET_LIFETIME.as_secs() })))
+}
+
+/// The token a ticket stands for, once.
+fn redeem(st: &AppState, ticket: &str) -> ApiResult<String> {
+    let mut tickets = st.tickets.lock().unwrap_or_else(|p| p.into_inner());
+    match tickets.remove(&crate::tokens::hash(ticket)) {
+        Some((token, until)) if until > Instant::now() => Ok(token),
+        _ => Err(ApiError::new(StatusCode::UNAUTHORIZED, "unknown, used or expired ticket: get a new one from POST /api/v1/feed/ticket")),
+    }
 }
 
 /// One message of the live feed, as server-sent events carry it.
@@ -555,11 +594,19 @@ impl Feed {
 /// Server-sent events: `summary` (the public summary, after every change) for everyone; `event` (each new entry) for hq and monitor tokens. A feed opened with a token ends with a `closed` event within a second of the token's revocation or expiry.
 #[utoipa::path(get, path = "/api/v1/feed", tag = "public", params(FeedQuery),
     responses((status = 200, description = "text/event-stream: each message is one FeedEvent", body = FeedEvent, content_type = "text/event-stream"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
-pub async fn feed(State(st): St, ConnectInfo(addr): ConnectInfo<SocketAddr>, q: Result<Query<FeedQuery>, QueryRejection>) -> ApiResult<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>> {
+pub async fn feed(State(st): St, headers: HeaderMap, ConnectInfo(addr): ConnectInfo<SocketAddr>, q: Result<Query<FeedQuery>, QueryRejection>) -> ApiResult<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>> {
     let q = query(q)?;
+    if q.token.is_some() {
+        return Err(ApiError::new(StatusCode::BAD_REQUEST, "a token in the URL ends up in logs: send `Authorization: Bearer TOKEN`, or from a browser open the feed with a ticket (POST /api/v1/feed/ticket)"));
+    }
+    let token = match (bearer(&headers)?, q.ticket.as_deref()) {
+        (Some(t), _) => Some(t.to_string()),
+        (None, Some(ticket)) => Some(redeem(&st, ticket)?),
+        (None, None) => None,
+    };
     // Only a feed of every entry (hq, monitors) is outside the public
     // limit; a checkpoint token gets the public feed, at the public rate.
-    let full = match q.token.as_deref() {
+    let full = match token.as_deref() {
         Some(t) => matches!(authenticate(&st, t)?.role, Role::Hq | Role::Monitor),
         None => false,
     };
@@ -570,7 +617,7 @@ pub async fn feed(State(st): St, ConnectInfo(addr): ConnectInfo<SocketAddr>, q: 
     let initial = tokio_stream::once(Ok(SseEvent::default().event("summary").data(&*first)));
     let mut check = tokio::time::interval(FEED_TOKEN_CHECK);
     check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let feed = Feed { rx: st.feed.subscribe(), st, full, token: q.token, check, closed: false };
+    let feed = Feed { rx: st.feed.subscribe(), st, full, token, check, closed: false };
     let updates = futures_util::stream::unfold(feed, |mut f| async move { f.next().await.map(|e| (Ok(e), f)) });
     Ok(Sse::new(initial.chain(updates)).keep_alive(KeepAlive::default()))
 }
@@ -578,7 +625,7 @@ pub async fn feed(State(st): St, ConnectInfo(addr): ConnectInfo<SocketAddr>, q: 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Corridor operations API", description = "Writes are events appended to the tamper-evident log; reads are folds of it. Tokens: `corridor token create`."),
-    paths(post_events, get_events, get_checkpoint_view, whoami, get_figures, get_reconciliation, get_convoys, get_convoy, public_summary, public_notices, public_map, get_checkpoint, post_cosign, inclusion, consistency, feed, crate::log::checkpoint, crate::log::tile),
+    paths(post_events, get_events, get_checkpoint_view, whoami, get_figures, get_reconciliation, get_convoys, get_convoy, public_summary, public_notices, public_map, get_checkpoint, post_cosign, inclusion, consistency, feed, post_feed_ticket, crate::log::checkpoint, crate::log::tile),
     modifiers(&Security, &EventSchemas)
 )]
 pub struct ApiDoc;
@@ -652,6 +699,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/api/v1/proofs/inclusion", get(inclusion))
         .route("/api/v1/proofs/consistency", get(consistency))
         .route("/api/v1/feed", get(feed))
+        .route("/api/v1/feed/ticket", post(post_feed_ticket))
         .merge(crate::log::routes())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY))

@@ -80,6 +80,9 @@ pub struct AppState {
     /// its group commits, and a replay of an id still in flight is refused
     /// like one of an id already stored.
     in_flight: std::sync::Mutex<HashSet<String>>,
+    /// Feed tickets (by their SHA-256): the token each stands for, and
+    /// until when it may be used, once (see `api::post_feed_ticket`).
+    pub(crate) tickets: std::sync::Mutex<std::collections::HashMap<String, (String, std::time::Instant)>>,
     /// One catch-up of the fold at a time.
     catch_up_lock: std::sync::Mutex<()>,
     /// Monitors' and witnesses' cosignatures, one signature line per
@@ -170,6 +173,7 @@ impl AppState {
             feed,
             wake: Notify::new(),
             in_flight: std::sync::Mutex::new(HashSet::new()),
+            tickets: std::sync::Mutex::new(std::collections::HashMap::new()),
             catch_up_lock: std::sync::Mutex::new(()),
             cosignatures: std::sync::Mutex::new(cosignatures),
             cosign_file,

@@ -106,16 +106,48 @@ fn every_endpoint_is_rate_limited() {
     let (hq, _) = common::token(&dir, &["--role", "hq"]);
     let s = Served::start_with(&dir, &["--public-rate", "1"]);
     let http = reqwest::blocking::Client::new();
-    let feed_cp = format!("/api/v1/feed?token={cp}");
-    for path in ["/", "/openapi.json", "/api/v1/checkpoint", feed_cp.as_str()] {
+    for (path, token) in [("/", None), ("/openapi.json", None), ("/api/v1/checkpoint", None), ("/api/v1/feed", Some(&cp))] {
         // A burst of twice the rate passes; then 429.
-        let statuses: Vec<u16> = (0..6).map(|_| http.get(s.url(path)).timeout(Duration::from_secs(5)).send().map(|r| r.status().as_u16()).unwrap_or(0)).collect();
+        let statuses: Vec<u16> = (0..6)
+            .map(|_| {
+                let mut req = http.get(s.url(path)).timeout(Duration::from_secs(5));
+                if let Some(t) = token {
+                    req = req.bearer_auth(t);
+                }
+                req.send().map(|r| r.status().as_u16()).unwrap_or(0)
+            })
+            .collect();
         assert!(statuses.contains(&429), "{path}: {statuses:?}");
         std::thread::sleep(Duration::from_secs(3)); // the bucket refills
     }
-    let full = format!("/api/v1/feed?token={hq}");
     for _ in 0..6 {
-        let r = http.get(s.url(&full)).timeout(Duration::from_secs(5)).send().unwrap();
+        let r = http.get(s.url("/api/v1/feed")).bearer_auth(&hq).timeout(Duration::from_secs(5)).send().unwrap();
         assert_eq!(r.status().as_u16(), 200);
     }
+}
+
+/// The token stays out of URLs (proxies log them): `?token=` is refused,
+/// a browser opens its feed with a one-use ticket that expires.
+#[test]
+fn the_feed_takes_a_header_or_a_one_use_ticket_never_a_token_in_the_url() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ops");
+    ok(&dir, &["init"]);
+    let (hq, _) = common::token(&dir, &["--role", "hq"]);
+    let s = Served::start(&dir, &[]);
+    let http = reqwest::blocking::Client::new();
+    let r = http.get(s.url(&format!("/api/v1/feed?token={hq}"))).send().unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    assert!(r.text().unwrap().contains("ticket"));
+    assert_eq!(http.post(s.url("/api/v1/feed/ticket")).send().unwrap().status().as_u16(), 401);
+    let t: serde_json::Value = http.post(s.url("/api/v1/feed/ticket")).bearer_auth(&hq).send().unwrap().json().unwrap();
+    let ticket = t["ticket"].as_str().unwrap();
+    assert!(!ticket.contains(&hq[4..]) && t["expires_in"] == 30, "{t}");
+    let mut feed = http.get(s.url(&format!("/api/v1/feed?ticket={ticket}"))).send().unwrap();
+    assert_eq!(feed.status().as_u16(), 200);
+    let mut first = [0u8; 14];
+    feed.read_exact(&mut first).unwrap();
+    assert_eq!(&first, b"event: summary");
+    // Once only.
+    assert_eq!(http.get(s.url(&format!("/api/v1/feed?ticket={ticket}"))).send().unwrap().status().as_u16(), 401);
 }

@@ -95,7 +95,7 @@ fn reading_events_keeps_the_views_live_on_every_backend() {
 fn open_feed(s: &Served, token: &str) -> std::sync::mpsc::Receiver<String> {
     use std::io::{BufRead, BufReader};
     let (tx, rx) = std::sync::mpsc::channel();
-    let r = Client::builder().timeout(Duration::from_secs(60)).build().unwrap().get(s.url(&format!("/api/v1/feed?token={token}"))).send().unwrap();
+    let r = Client::builder().timeout(Duration::from_secs(60)).build().unwrap().get(s.url("/api/v1/feed")).bearer_auth(token).send().unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     std::thread::spawn(move || {
         let mut lines = BufReader::new(r);

@@ -46,6 +46,9 @@ function watch(page, name) {
     check() {
       const outside = requests.filter(u => !u.startsWith(base) && !u.startsWith('data:'));
       assert.deepEqual(outside, [], `${name}: requests outside the server`);
+      // The token travels in headers only: a URL would be logged by proxies.
+      const inUrl = requests.filter(u => token && u.includes(encodeURIComponent(token)));
+      assert.deepEqual(inUrl, [], `${name}: the token in a URL`);
       assert.deepEqual(errors, [], `${name}: script errors`);
     },
   };
