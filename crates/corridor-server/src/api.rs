@@ -489,6 +489,8 @@ pub struct FeedQuery {
     /// A one-use ticket from `POST /api/v1/feed/ticket`, for a browser's EventSource (which cannot send headers); other clients send `Authorization: Bearer TOKEN`. Hq and monitor tokens also get every new event.
     pub ticket: Option<String>,
     /// Refused (400): a token in a URL ends up in proxies' and servers' logs.
+    /// Not in the OpenAPI document: it is not a way to call the feed.
+    #[param(ignore)]
     pub token: Option<String>,
 }
 
