@@ -90,7 +90,10 @@ fn bearer(headers: &HeaderMap) -> ApiResult<Option<&str>> {
 }
 
 fn authenticate(st: &AppState, token: &str) -> ApiResult<TokenRecord> {
-    st.tokens.authenticate(token, chrono::Utc::now()).map_err(|e: AuthError| ApiError::new(StatusCode::UNAUTHORIZED, e.to_string()))
+    st.tokens.authenticate(token, chrono::Utc::now()).map_err(|e: AuthError| {
+        let status = if matches!(e, AuthError::Unavailable(_)) { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::UNAUTHORIZED };
+        ApiError::new(status, e.to_string())
+    })
 }
 
 /// The caller's token, required, with one of `roles`.
@@ -586,7 +589,8 @@ impl Feed {
         let (st, token) = (self.st.clone(), self.token.clone()?);
         // The token store reads files (or a database): off the async workers.
         match tokio::task::spawn_blocking(move || st.tokens.authenticate(&token, chrono::Utc::now())).await {
-            Ok(Ok(_)) => None,
+            // A database that cannot be asked now has not revoked anything.
+            Ok(Ok(_)) | Ok(Err(AuthError::Unavailable(_))) => None,
             Ok(Err(e)) => Some(e.to_string()),
             Err(e) => Some(format!("cannot check the token: {e}; reconnect")),
         }

@@ -1,12 +1,15 @@
-//! API tokens: created once, shown once, stored only as SHA-256 hashes in
-//! `DATA_DIR/tokens.json`, revocable, optionally expiring.
+//! API tokens: created once, shown once, stored only as SHA-256 hashes,
+//! revocable, optionally expiring. They live beside the log: in
+//! `DATA_DIR/tokens.json` for a SQLite log (changed under a file lock), in
+//! the `tokens` table of the log's schema for a PostgreSQL log (which
+//! several servers may share: each looks a token up at every request).
 //!
 //! Roles: `hq` writes everything; `checkpoint` writes passages and incidents
 //! at its own checkpoint only; `monitor` reads everything and countersigns
 //! checkpoints with its own key. The public needs no token.
 //!
-//! The server re-reads the file when it changes, so `corridor token revoke`
-//! takes effect on a running server at its next request.
+//! `corridor token revoke` takes effect on every running server at its next
+//! request: the file is re-read when it changes, the table is asked each time.
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -81,6 +84,8 @@ pub enum TokenError {
     Invalid(String),
     #[error("{path}: {what}")]
     File { path: PathBuf, what: String },
+    #[error("the tokens in PostgreSQL: {0}")]
+    Database(String),
 }
 
 /// Why a request's token was not accepted (401).
@@ -92,6 +97,9 @@ pub enum AuthError {
     Revoked(String, String),
     #[error("token {0} expired at {1}: ask HQ for a new one")]
     Expired(String, String),
+    /// The tokens could not be read (503, not 401: the token may be fine).
+    #[error("cannot check the token now ({0}); try again shortly")]
+    Unavailable(String),
 }
 
 #[derive(Serialize, Deserialize, Default)]
@@ -99,8 +107,18 @@ struct File {
     tokens: Vec<TokenRecord>,
 }
 
-/// The token file, cached and re-read when it changes.
+/// Where the tokens are kept.
 pub struct TokenStore {
+    backing: Backing,
+}
+
+enum Backing {
+    File(TokenFile),
+    Postgres(TokenTable),
+}
+
+/// The token file, cached and re-read when it changes.
+struct TokenFile {
     path: PathBuf,
     /// The file's identity when read (inode, size, mtime: every write
     /// renames a new file into place, so the inode changes) and its tokens.
@@ -121,10 +139,9 @@ pub fn hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-impl TokenStore {
-    /// The tokens of data directory `dir` (none yet is fine).
-    pub fn open(dir: &Path) -> TokenStore {
-        TokenStore { path: dir.join("tokens.json"), cache: Mutex::new((None, Vec::new())) }
+impl TokenFile {
+    fn open(path: &Path) -> TokenFile {
+        TokenFile { path: path.to_path_buf(), cache: Mutex::new((None, Vec::new())) }
     }
 
     fn read(&self) -> Result<Vec<TokenRecord>, TokenError> {
@@ -162,9 +179,163 @@ impl TokenStore {
         Ok(out)
     }
 
-    /// Every token record (hashes only).
+    fn insert(&self, record: &TokenRecord) -> Result<(), TokenError> {
+        self.update(|all| {
+            all.push(record.clone());
+            Ok(())
+        })
+    }
+
+    fn revoke(&self, id: &str) -> Result<TokenRecord, TokenError> {
+        self.update(|all| {
+            let t = all.iter_mut().find(|t| t.id == id).ok_or_else(|| no_such(id))?;
+            revoke(t)?;
+            Ok(t.clone())
+        })
+    }
+    fn find(&self, h: &str) -> Option<TokenRecord> {
+        let mtime = std::fs::metadata(&self.path).ok().and_then(|m| Some((inode(&m), m.len(), m.modified().ok()?)));
+        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        if cache.0 != mtime || mtime.is_none() {
+            if let Ok(all) = self.read() {
+                *cache = (mtime, all);
+            }
+        }
+        cache.1.iter().find(|t| t.sha256 == h).cloned()
+    }
+}
+
+fn no_such(id: &str) -> TokenError {
+    TokenError::Invalid(format!("no token with id {id:?}: `corridor token list` shows them"))
+}
+
+/// Marks `t` revoked now; revoking twice is an error.
+fn revoke(t: &mut TokenRecord) -> Result<(), TokenError> {
+    if let Some(when) = t.revoked {
+        return Err(TokenError::Invalid(format!("token {} was already revoked at {}", t.id, when.to_rfc3339())));
+    }
+    t.revoked = Some(Utc::now());
+    Ok(())
+}
+
+/// The `tokens` table of a PostgreSQL log's schema, one row per token (its
+/// record as JSON). The synchronous client runs on a thread of its own for
+/// each call, never on an async worker; a lost connection is reopened at
+/// the next call.
+struct TokenTable {
+    url: String,
+    schema: String,
+    /// A `tokens.json` left from before the log's tokens moved here: imported
+    /// (and renamed `tokens.json.imported`) at the first connection.
+    legacy: PathBuf,
+    client: Mutex<Option<postgres::Client>>,
+}
+
+const CREATE_TOKENS: &str = "CREATE TABLE IF NOT EXISTS tokens (id TEXT PRIMARY KEY, sha256 TEXT NOT NULL UNIQUE, record TEXT NOT NULL)";
+
+impl TokenTable {
+    /// Runs `f` with a connection, on a thread of its own.
+    fn run<T: Send>(&self, f: impl FnOnce(&mut postgres::Client) -> Result<T, TokenError> + Send) -> Result<T, TokenError> {
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                let mut client = self.client.lock().unwrap_or_else(|p| p.into_inner());
+                if client.as_ref().is_none_or(|c| c.is_closed()) {
+                    *client = Some(self.connect()?);
+                }
+                let c = client.as_mut().expect("connected above");
+                let out = f(c);
+                if c.is_closed() {
+                    *client = None;
+                }
+                out
+            })
+            .join()
+            .unwrap_or_else(|_| Err(TokenError::Database("the token lookup thread failed".into())))
+        })
+    }
+
+    fn connect(&self) -> Result<postgres::Client, TokenError> {
+        let mut c = corridor_ledger::store::postgres::session(&self.url, &self.schema).map_err(|e| TokenError::Database(e.to_string()))?;
+        // Under the lock that serializes set-ups of the schema: concurrent
+        // CREATE TABLE IF NOT EXISTS collide otherwise.
+        let mut tx = c.transaction().map_err(db)?;
+        tx.execute("SELECT pg_advisory_xact_lock(hashtext('corridor schema ' || $1::text))", &[&self.schema]).map_err(db)?;
+        tx.batch_execute(CREATE_TOKENS).map_err(db)?;
+        tx.commit().map_err(db)?;
+        if let Some(old) = TokenFile::open(&self.legacy).read().ok().filter(|t| !t.is_empty()) {
+            for t in &old {
+                insert_row(&mut c, t, "ON CONFLICT DO NOTHING")?;
+            }
+            let _ = std::fs::rename(&self.legacy, self.legacy.with_extension("json.imported"));
+        }
+        Ok(c)
+    }
+
+    fn list(&self) -> Result<Vec<TokenRecord>, TokenError> {
+        self.run(|c| c.query("SELECT record FROM tokens", &[]).map_err(db)?.iter().map(|r| row(r.get(0))).collect())
+    }
+
+    fn insert(&self, record: &TokenRecord) -> Result<(), TokenError> {
+        self.run(|c| insert_row(c, record, ""))
+    }
+
+    fn revoke(&self, id: &str) -> Result<TokenRecord, TokenError> {
+        self.run(|c| {
+            let mut tx = c.transaction().map_err(db)?;
+            let text: String = tx.query_opt("SELECT record FROM tokens WHERE id = $1 FOR UPDATE", &[&id]).map_err(db)?.ok_or_else(|| no_such(id))?.get(0);
+            let mut t = row(text)?;
+            revoke(&mut t)?;
+            tx.execute("UPDATE tokens SET record = $2 WHERE id = $1", &[&id, &to_json(&t)]).map_err(db)?;
+            tx.commit().map_err(db)?;
+            Ok(t)
+        })
+    }
+
+    fn find(&self, h: &str) -> Result<Option<TokenRecord>, TokenError> {
+        self.run(|c| c.query_opt("SELECT record FROM tokens WHERE sha256 = $1", &[&h]).map_err(db)?.map(|r| row(r.get(0))).transpose())
+    }
+}
+
+fn insert_row(c: &mut postgres::Client, t: &TokenRecord, conflict: &str) -> Result<(), TokenError> {
+    c.execute(&format!("INSERT INTO tokens (id, sha256, record) VALUES ($1, $2, $3) {conflict}"), &[&t.id, &t.sha256, &to_json(t)]).map_err(db)?;
+    Ok(())
+}
+
+fn to_json(t: &TokenRecord) -> String {
+    serde_json::to_string(t).expect("a token record serializes")
+}
+
+fn row(text: String) -> Result<TokenRecord, TokenError> {
+    serde_json::from_str(&text).map_err(|e| TokenError::Database(format!("a stored token is not a token record: {e}")))
+}
+
+fn db(e: postgres::Error) -> TokenError {
+    TokenError::Database(corridor_ledger::store::StoreError::Postgres(e).to_string())
+}
+
+impl TokenStore {
+    /// The tokens of a SQLite log in data directory `dir`: `tokens.json`
+    /// (none yet is fine).
+    pub fn open(dir: &Path) -> TokenStore {
+        TokenStore { backing: Backing::File(TokenFile::open(&dir.join("tokens.json"))) }
+    }
+
+    /// The tokens of a PostgreSQL log (`url`, `schema`), whose data
+    /// directory is `dir`. Connects at the first use.
+    pub fn postgres(dir: &Path, url: &str, schema: &str) -> TokenStore {
+        TokenStore {
+            backing: Backing::Postgres(TokenTable { url: url.into(), schema: schema.into(), legacy: dir.join("tokens.json"), client: Mutex::new(None) }),
+        }
+    }
+
+    /// Every token record (hashes only), oldest first.
     pub fn list(&self) -> Result<Vec<TokenRecord>, TokenError> {
-        self.read()
+        let mut all = match &self.backing {
+            Backing::File(f) => f.read()?,
+            Backing::Postgres(t) => t.list()?,
+        };
+        all.sort_by_key(|t| t.created);
+        Ok(all)
     }
 
     /// A new token: returns the secret (show it once) and its record.
@@ -184,43 +355,36 @@ impl TokenStore {
         let secret = format!("crd_{}_{}", role.name(), base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw));
         let sha256 = hash(&secret);
         let record = TokenRecord { id: sha256[..12].to_string(), sha256, role, checkpoint, key, created: Utc::now(), expires, revoked: None };
-        self.update(|all| {
-            all.push(record.clone());
-            Ok(())
-        })?;
+        match &self.backing {
+            Backing::File(f) => f.insert(&record)?,
+            Backing::Postgres(t) => t.insert(&record)?,
+        }
         Ok((secret, record))
     }
 
     /// Revokes token `id` (from `list`); revoking twice is an error.
     pub fn revoke(&self, id: &str) -> Result<TokenRecord, TokenError> {
-        self.update(|all| {
-            let t = all.iter_mut().find(|t| t.id == id).ok_or_else(|| TokenError::Invalid(format!("no token with id {id:?}: `corridor token list` shows them")))?;
-            if let Some(when) = t.revoked {
-                return Err(TokenError::Invalid(format!("token {id} was already revoked at {}", when.to_rfc3339())));
-            }
-            t.revoked = Some(Utc::now());
-            Ok(t.clone())
-        })
+        match &self.backing {
+            Backing::File(f) => f.revoke(id),
+            Backing::Postgres(t) => t.revoke(id),
+        }
     }
 
     /// The record of `secret`, if it is valid now.
     pub fn authenticate(&self, secret: &str, now: DateTime<Utc>) -> Result<TokenRecord, AuthError> {
         let h = hash(secret);
-        let mtime = std::fs::metadata(&self.path).ok().and_then(|m| Some((inode(&m), m.len(), m.modified().ok()?)));
-        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-        if cache.0 != mtime || mtime.is_none() {
-            if let Ok(all) = self.read() {
-                *cache = (mtime, all);
-            }
-        }
-        let t = cache.1.iter().find(|t| t.sha256 == h).ok_or(AuthError::Unknown)?;
+        let t = match &self.backing {
+            Backing::File(f) => f.find(&h),
+            Backing::Postgres(t) => t.find(&h).map_err(|e| AuthError::Unavailable(e.to_string()))?,
+        };
+        let t = t.ok_or(AuthError::Unknown)?;
         if let Some(r) = t.revoked {
             return Err(AuthError::Revoked(t.id.clone(), r.to_rfc3339()));
         }
         if let Some(x) = t.expires.filter(|&x| x <= now) {
             return Err(AuthError::Expired(t.id.clone(), x.to_rfc3339()));
         }
-        Ok(t.clone())
+        Ok(t)
     }
 }
 

@@ -205,6 +205,14 @@ impl DataDir {
         })
     }
 
+    /// The API tokens, kept beside the log (see `corridor_server::tokens`).
+    pub fn tokens(&self) -> corridor_server::TokenStore {
+        match &self.config.backend {
+            Backend::Sqlite { .. } => corridor_server::TokenStore::open(&self.path),
+            Backend::Postgres { url, schema } => corridor_server::TokenStore::postgres(&self.path, url, schema),
+        }
+    }
+
     /// Takes the writer lock and opens the ledger.
     pub fn ledger(&mut self) -> Result<Ledger> {
         if self._lock.is_none() {

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use corridor_geo::export;
 use corridor_model::{Body, Operation};
 use corridor_server::witness::{serve_witness, Witness, WitnessConfig};
-use corridor_server::{AppState, Options, Role, TokenStore};
+use corridor_server::{AppState, Options, Role};
 
 use corridor::datadir::DataDir;
 
@@ -63,7 +63,7 @@ pub fn serve(dir: &Path, listen: &str, map: Option<&Path>, public_rate: f64, max
     let ledger = Arc::new(d.ledger()?);
     let op = declared_operation(&ledger)?;
     let options = Options { public_rate, map_geojson: map_geojson(&d, op.as_ref(), map)?, max_clock_skew, witnesses, limits };
-    let state = AppState::new(ledger, TokenStore::open(dir), options, dir)?;
+    let state = AppState::new(ledger, d.tokens(), options, dir)?;
     runtime()?.block_on(async {
         let listener = bind(listen).await?;
         let addr = listener.local_addr()?;
@@ -100,7 +100,7 @@ pub fn token_create(dir: &Path, role: &str, checkpoint: Option<String>, key: Opt
         Some(k) if Path::new(&k).is_file() => Some(std::fs::read_to_string(&k)?.trim().to_string()),
         k => k,
     };
-    let (secret, rec) = TokenStore::open(dir).create(role, checkpoint, key, expires)?;
+    let (secret, rec) = d.tokens().create(role, checkpoint, key, expires)?;
     println!("{secret}");
     eprintln!(
         "token {} ({}{}{}): shown once, stored only as its hash; revoke with `corridor token revoke {}`",
@@ -137,8 +137,7 @@ fn declared_checkpoint(d: &mut DataDir, id: &str) -> Result<()> {
 }
 
 pub fn token_list(dir: &Path) -> Result<()> {
-    let _ = DataDir::open(dir)?;
-    for t in TokenStore::open(dir).list()? {
+    for t in DataDir::open(dir)?.tokens().list()? {
         let state = match (t.revoked, t.expires) {
             (Some(r), _) => format!("revoked {}", r.to_rfc3339()),
             (None, Some(x)) if x <= Utc::now() => format!("expired {}", x.to_rfc3339()),
@@ -151,8 +150,7 @@ pub fn token_list(dir: &Path) -> Result<()> {
 }
 
 pub fn token_revoke(dir: &Path, id: &str) -> Result<()> {
-    let _ = DataDir::open(dir)?;
-    let t = TokenStore::open(dir).revoke(id)?;
+    let t = DataDir::open(dir)?.tokens().revoke(id)?;
     println!("revoked token {} ({}); a running server refuses it from its next request", t.id, t.role.name());
     Ok(())
 }
@@ -171,7 +169,7 @@ pub fn demo_serve(dir: &Path, scenario: Option<&Path>, listen: &str, minutes: f6
     let (sc, router) = corridor::demo::load(scenario)?;
     let outcome = corridor_plan::sim::simulate(&sc, &router)?;
     let events = outcome.events;
-    let tokens = TokenStore::open(dir);
+    let tokens = d.tokens();
     let (hq, _) = tokens.create(Role::Hq, None, None, Some(Utc::now() + chrono::Duration::days(1)))?;
     let net = router.network();
     let map = serde_json::to_string(&export::collection(export::network_features(net), &net.meta.attribution))?;

@@ -215,3 +215,44 @@ fn a_checkpoint_token_cannot_name_another_corridors_convoy_or_vehicles() {
     let (status, answer) = post(&http, &s, &hq, &e);
     assert_eq!(status, StatusCode::CREATED, "{answer}");
 }
+
+/// Tokens of a PostgreSQL log live in its schema, so every server on the
+/// log sees them: a token made through one data directory works on a
+/// server started from another (tokens.json lived in each directory, so
+/// only one server knew it), and a revocation holds on both at their next
+/// request. A tokens.json from before is imported at the first use.
+#[test]
+fn servers_sharing_a_postgres_log_share_its_tokens_and_revocations() {
+    let Some(url) = common::database_url() else { return };
+    let schema = common::unique_schema("shared_tokens");
+    let args = vec!["--database-url".to_string(), url, "--pg-schema".into(), schema];
+    let tmp = tempfile::tempdir().unwrap();
+    let a = init(tmp.path(), &args);
+    // A second data directory on the same log: its config and key.
+    let b = tmp.path().join("ops-b");
+    std::fs::create_dir(&b).unwrap();
+    for f in ["corridor.json", "log.key", "signed-checkpoint.txt"] {
+        std::fs::copy(a.join(f), b.join(f)).unwrap();
+    }
+    // A token from before tokens moved into the database.
+    let (old, _) = corridor_server::TokenStore::open(&a).create(corridor_server::Role::Hq, None, None, None).unwrap();
+    let (sa, sb) = (Served::start(&a, &[]), Served::start(&b, &[]));
+    let (hq, id) = token(&b, &["--role", "hq"]);
+    let http = Client::builder().timeout(Duration::from_secs(10)).build().unwrap();
+    let status = |s: &Served, t: &str| http.get(s.url("/api/v1/figures")).bearer_auth(t).send().unwrap().status();
+    for s in [&sa, &sb] {
+        assert_eq!(status(s, &hq), StatusCode::OK, "a token made through the other data directory");
+        assert_eq!(status(s, &old), StatusCode::OK, "a token from tokens.json");
+    }
+    assert!(!a.join("tokens.json").exists() && a.join("tokens.json.imported").exists());
+    ok(&a, &["token", "revoke", &id]);
+    for s in [&sa, &sb] {
+        assert_eq!(status(s, &hq), StatusCode::UNAUTHORIZED, "revoked, at the next request");
+        assert_eq!(status(s, &old), StatusCode::OK);
+    }
+    let list = ok(&b, &["token", "list"]);
+    assert_eq!(list.lines().count(), 2, "{list}");
+    assert!(list.lines().any(|l| l.starts_with(&id) && l.contains("revoked")), "{list}");
+    drop((sa, sb));
+    drop_pg(&args);
+}

@@ -214,6 +214,17 @@ impl PostgresStore {
     }
 }
 
+/// A connection to `url` whose unqualified names mean `schema` (created
+/// with the log's tables if missing), for state kept beside the log, such
+/// as the server's tokens. Refuses what [`PostgresStore::connect`] refuses.
+pub fn session(url: &str, schema: &str) -> Result<Client, StoreError> {
+    validate_schema_name(schema)?;
+    let mut client = connect_client(url)?;
+    client.batch_execute(&format!("SET synchronous_commit = on; SET search_path = \"{schema}\""))?;
+    ensure_schema(&mut client, schema)?;
+    Ok(client)
+}
+
 /// Drops `schema` and everything in it (for tests and `corridor` tooling
 /// that discards a log). Nothing happens if it does not exist.
 pub fn drop_schema(url: &str, schema: &str) -> Result<(), StoreError> {
