@@ -43,8 +43,8 @@ pub struct Event {
     /// Schema version: 1 (the only version this build reads and writes).
     #[schema(minimum = 1, maximum = 1)]
     pub v: u32,
-    /// Client-chosen id, unique in the log (1 to 200 bytes, no control
-    /// characters). Sending the same event again (same id, same content)
+    /// Client-chosen id, unique in the log (1 to 200 bytes of visible
+    /// characters in Unicode NFC). Sending the same event again (same id, same content)
     /// stores it once and answers with its original index; the same id
     /// with other content is refused.
     #[schema(min_length = 1, max_length = 200)]
@@ -52,7 +52,7 @@ pub struct Event {
     /// When the fact happened: an RFC 3339 instant, stored in UTC.
     pub time: DateTime<Utc>,
     /// Who recorded it: a role or token name (`hq`, a checkpoint id), never
-    /// a resident's name (1 to 200 bytes, no control characters). The
+    /// a resident's name (1 to 200 bytes of visible characters in Unicode NFC). The
     /// server requires the writing token's name.
     #[schema(min_length = 1, max_length = 200)]
     pub author: String,
@@ -179,7 +179,7 @@ impl Body {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Operation {
-    /// The operation's id (1 to 200 bytes, no control characters).
+    /// The operation's id (1 to 200 bytes of visible characters in Unicode NFC).
     #[schema(min_length = 1, max_length = 200)]
     pub operation: String,
     /// Its name, as screens and reports show it.
@@ -290,8 +290,8 @@ impl Body {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Group {
-    /// The group's id, as head counts name it (1 to 200 bytes, no control
-    /// characters; not `wounded`, which is a condition, not a group).
+    /// The group's id, as head counts name it (1 to 200 bytes of visible
+    /// characters in Unicode NFC; not `wounded`, which is a condition, not a group).
     #[schema(min_length = 1, max_length = 200)]
     pub id: String,
     /// What the group is, in words.
@@ -351,7 +351,7 @@ pub struct Position {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Site {
-    /// The site's id (1 to 200 bytes, no control characters), unique among sites.
+    /// The site's id (1 to 200 bytes of visible characters in Unicode NFC), unique among sites.
     #[schema(min_length = 1, max_length = 200)]
     pub site: String,
     /// Its name.
@@ -370,7 +370,7 @@ pub struct Site {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Checkpoint {
-    /// The checkpoint's id (1 to 200 bytes, no control characters), unique
+    /// The checkpoint's id (1 to 200 bytes of visible characters in Unicode NFC), unique
     /// across all corridors; a checkpoint token is bound to it.
     #[schema(min_length = 1, max_length = 200)]
     pub id: String,
@@ -389,7 +389,7 @@ pub struct Checkpoint {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Corridor {
-    /// The corridor's id (1 to 200 bytes, no control characters), unique among corridors.
+    /// The corridor's id (1 to 200 bytes of visible characters in Unicode NFC), unique among corridors.
     #[schema(min_length = 1, max_length = 200)]
     pub corridor: String,
     /// Its name.
@@ -429,7 +429,7 @@ pub struct CorridorRef {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TruceWindow {
-    /// The window's id (1 to 200 bytes, no control characters): new for
+    /// The window's id (1 to 200 bytes of visible characters in Unicode NFC): new for
     /// `truce_window_declared`, declared earlier for `truce_window_changed`.
     #[schema(min_length = 1, max_length = 200)]
     pub window: String,
@@ -457,7 +457,7 @@ pub enum VehicleKind {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Vehicle {
-    /// The vehicle's id (1 to 200 bytes, no control characters), e.g. its
+    /// The vehicle's id (1 to 200 bytes of visible characters in Unicode NFC), e.g. its
     /// fleet number, unique among vehicles.
     #[schema(min_length = 1, max_length = 200)]
     pub vehicle: String,
@@ -476,7 +476,7 @@ pub struct Vehicle {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Convoy {
-    /// The convoy's id (1 to 200 bytes, no control characters), unique
+    /// The convoy's id (1 to 200 bytes of visible characters in Unicode NFC), unique
     /// among convoys: a new trip is a new convoy.
     #[schema(min_length = 1, max_length = 200)]
     pub convoy: String,
@@ -542,7 +542,7 @@ pub enum IncidentKind {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Incident {
-    /// The incident's id (1 to 200 bytes, no control characters).
+    /// The incident's id (1 to 200 bytes of visible characters in Unicode NFC).
     #[schema(min_length = 1, max_length = 200)]
     pub incident: String,
     /// What happened.
@@ -574,7 +574,7 @@ pub struct Incident {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Agreement {
-    /// The agreement's id (1 to 200 bytes, no control characters).
+    /// The agreement's id (1 to 200 bytes of visible characters in Unicode NFC).
     #[schema(min_length = 1, max_length = 200)]
     pub agreement: String,
     /// The sites it links (each declared earlier).
@@ -587,7 +587,7 @@ pub struct Agreement {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AidDelivery {
-    /// The delivery's id (1 to 200 bytes, no control characters).
+    /// The delivery's id (1 to 200 bytes of visible characters in Unicode NFC).
     #[schema(min_length = 1, max_length = 200)]
     pub delivery: String,
     /// What was delivered (food parcels, water, medical supplies, …).
@@ -609,7 +609,7 @@ pub struct AidDelivery {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Airdrop {
-    /// The airdrop's id (1 to 200 bytes, no control characters).
+    /// The airdrop's id (1 to 200 bytes of visible characters in Unicode NFC).
     #[schema(min_length = 1, max_length = 200)]
     pub airdrop: String,
     /// Where it landed.
@@ -661,7 +661,7 @@ impl HazardStatus {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Hazard {
-    /// The area's id (1 to 200 bytes, no control characters), unique among hazard areas.
+    /// The area's id (1 to 200 bytes of visible characters in Unicode NFC), unique among hazard areas.
     #[schema(min_length = 1, max_length = 200)]
     pub hazard: String,
     /// What kind of hazard.
@@ -710,7 +710,7 @@ pub struct HazardStatusChange {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Clearance {
-    /// The record's id (1 to 200 bytes, no control characters).
+    /// The record's id (1 to 200 bytes of visible characters in Unicode NFC).
     #[schema(min_length = 1, max_length = 200)]
     pub record: String,
     /// The hazard area cleared (declared earlier), if the work was in one.
@@ -745,7 +745,7 @@ fn is_false(b: &bool) -> bool {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Return {
-    /// The record's id (1 to 200 bytes, no control characters).
+    /// The record's id (1 to 200 bytes of visible characters in Unicode NFC).
     #[schema(min_length = 1, max_length = 200)]
     pub record: String,
     /// The district they returned to (declared earlier).
@@ -760,7 +760,7 @@ pub struct Return {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct District {
-    /// The district's id (1 to 200 bytes, no control characters), unique among districts.
+    /// The district's id (1 to 200 bytes of visible characters in Unicode NFC), unique among districts.
     #[schema(min_length = 1, max_length = 200)]
     pub district: String,
     /// English name.
@@ -781,7 +781,7 @@ pub struct District {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DamageAssessment {
-    /// The assessment's id (1 to 200 bytes, no control characters).
+    /// The assessment's id (1 to 200 bytes of visible characters in Unicode NFC).
     #[schema(min_length = 1, max_length = 200)]
     pub assessment: String,
     /// The district (declared earlier).
@@ -818,7 +818,7 @@ pub const CLAIM_MEASURES: [&str; 10] = [
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Claim {
-    /// The claim's id (1 to 200 bytes, no control characters), unique among claims.
+    /// The claim's id (1 to 200 bytes of visible characters in Unicode NFC), unique among claims.
     #[schema(min_length = 1, max_length = 200)]
     pub claim: String,
     /// Who published it (a source's name).
@@ -855,7 +855,7 @@ pub enum Channel {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Notice {
-    /// The notice's id (1 to 200 bytes, no control characters), unique
+    /// The notice's id (1 to 200 bytes of visible characters in Unicode NFC), unique
     /// among notices: an update is a new notice that references this one.
     #[schema(min_length = 1, max_length = 200)]
     pub notice: String,
@@ -1122,10 +1122,30 @@ fn check_id(field: &str, id: &str) -> Result<(), FieldError> {
     if id.len() > 200 {
         return Err(FieldError::new(field, format!("is {} bytes long; at most 200", id.len())));
     }
-    if id.chars().any(char::is_control) {
-        return Err(FieldError::new(field, "must not contain control characters"));
+    if let Some(c) = id.chars().find(|&c| invisible(c)) {
+        return Err(FieldError::new(
+            field,
+            format!(
+                "contains U+{:04X}, an invisible or control character (a control, format or bidi mark, byte order mark, or line or paragraph separator): \
+                 write the id in visible characters only, so that one id looks like one id",
+                c as u32
+            ),
+        ));
+    }
+    if !unicode_normalization::is_nfc(id) {
+        let nfc: String = unicode_normalization::UnicodeNormalization::nfc(id).collect();
+        return Err(FieldError::new(field, format!("is not in Unicode normal form C: write it as {nfc:?} (the same letters, composed), so that one id has one spelling")));
     }
     Ok(())
+}
+
+/// A character an id may not hold: Unicode general categories Cc
+/// (controls), Cf (format: zero-width joiners and spaces, bidi marks and
+/// overrides such as U+202E, the byte order mark U+FEFF, the soft hyphen),
+/// Zl and Zp (line and paragraph separators).
+fn invisible(c: char) -> bool {
+    use unicode_properties::{GeneralCategory as G, UnicodeGeneralCategory as _};
+    matches!(c.general_category(), G::Control | G::Format | G::LineSeparator | G::ParagraphSeparator)
 }
 
 /// A quantity: finite, 0 or more, and at most `max` (a bound no real

@@ -218,3 +218,33 @@ fn claims_name_a_measure_the_ledger_has() {
     assert!(err_of(&claim("withdrawn:nowhere")).contains("unknown corridor"));
     assert!(err_of(&claim("group:dragons")).contains("body.claim_recorded.measure"));
 }
+
+/// Issue 20, item 9: ids took right-to-left overrides, zero-width joiners,
+/// byte order marks and line separators, and the NFC and NFD spellings of
+/// one id were two ids. Invisible and control characters are refused,
+/// naming the character, and a non-NFC id is refused showing its NFC form.
+#[test]
+fn ids_are_visible_and_in_nfc() {
+    let vehicle = |id: &str| {
+        let body = serde_json::json!({"vehicle_registered": {"vehicle": id, "kind": "bus", "seats": 50, "operator": "SARC"}});
+        serde_json::json!({"v": 1, "id": "v2", "time": "2016-12-15T04:00:00Z", "author": "hq", "body": body}).to_string()
+    };
+    for (c, name) in [('\u{202E}', "U+202E"), ('\u{200D}', "U+200D"), ('\u{FEFF}', "U+FEFF"), ('\u{2028}', "U+2028"), ('\u{2029}', "U+2029"), ('\u{7}', "U+0007"), ('\u{200B}', "U+200B"), ('\u{2066}', "U+2066")] {
+        let e = err_of(&vehicle(&format!("bus{c}-2")));
+        assert!(e.contains("vehicle") && e.contains(name) && e.contains("invisible"), "{name}: {e}");
+    }
+    // The envelope's id and author too.
+    let good = vehicle("bus-2");
+    let e = err_of(&good.replace(r#""id":"v2""#, "\"id\":\"v2\u{202E}\""));
+    assert!(e.contains("id") && e.contains("U+202E"), "{e}");
+    let e = err_of(&good.replace(r#""author":"hq""#, "\"author\":\"h\u{200D}q\""));
+    assert!(e.contains("author") && e.contains("U+200D"), "{e}");
+    // NFD "café" (e + combining acute) is refused, naming the NFC spelling; NFC is accepted.
+    let e = err_of(&vehicle("cafe\u{301}-bus"));
+    assert!(e.contains("normal form C") && e.contains("\"caf\u{e9}-bus\""), "{e}");
+    let events = parse_batch(&vehicle("caf\u{e9}-bus")).expect("NFC is accepted");
+    registry().apply_batch(&events).expect("NFC is accepted");
+    // Visible non-Latin ids stay welcome.
+    let events = parse_batch(&vehicle("حافلة-٢")).expect("Arabic is visible");
+    registry().apply_batch(&events).expect("Arabic is visible");
+}
