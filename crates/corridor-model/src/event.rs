@@ -32,6 +32,20 @@ pub const MAX_HECTARES: f64 = 1e9;
 pub const MAX_ROAD_KM: f64 = 1e7;
 /// Largest figure of one claim (a trillion).
 pub const MAX_FIGURE: f64 = 1e12;
+/// Largest head count of one record (ten million people): a group aboard
+/// one vehicle and all its groups together, the wounded, the killed,
+/// families or people served or returned. Far above any real evacuation;
+/// low enough that no sum a view makes of them comes near `u64::MAX`, and
+/// that no `u32` of a model type holds more than it.
+pub const MAX_PEOPLE: u32 = 10_000_000;
+/// Largest number of seats, or of stretcher places, of one vehicle (a ship's).
+pub const MAX_PLACES: u32 = 10_000;
+/// Largest number of buildings of one record (cleared, or in one damage class).
+pub const MAX_BUILDINGS: u32 = 10_000_000;
+/// Largest number of recipients of one notice (a billion).
+pub const MAX_RECIPIENTS: u64 = 1_000_000_000;
+/// Longest allowed transit of a corridor, minutes (a week).
+pub const MAX_TRANSIT_MINUTES: u32 = 7 * 24 * 60;
 
 /// One operational fact: the envelope (`v`, `id`, `time`, `author`) around
 /// one kind of fact (`body`). Its canonical JSON (compact, fields in this
@@ -409,8 +423,8 @@ pub struct Corridor {
     #[schema(min_items = 1)]
     pub groups: Vec<String>,
     /// Minutes (at least 1): longer than this between entry and exit and a
-    /// vehicle is overdue.
-    #[schema(minimum = 1)]
+    /// vehicle is overdue. At most 10,080 (a week).
+    #[schema(minimum = 1, maximum = 10080)]
     pub max_transit_minutes: u32,
 }
 
@@ -464,9 +478,13 @@ pub struct Vehicle {
     /// Bus, ambulance or truck.
     pub kind: VehicleKind,
     /// Seated places (people). A vehicle has at least one seat or stretcher place.
+    /// At most 10,000 (a ship's).
+    #[schema(maximum = 10000)]
     pub seats: u32,
     /// Stretcher places (people lying down; ambulances). Default 0.
     #[serde(default)]
+    /// At most 10,000.
+    #[schema(maximum = 10000)]
     pub stretchers: u32,
     /// Who runs it (an organisation, never a driver's name).
     pub operator: String,
@@ -502,13 +520,16 @@ pub struct Passage {
     pub checkpoint: String,
     /// People aboard by group: `{group id: people}`. Each group defined
     /// earlier, allowed on the corridor, and named once; groups are
-    /// disjoint, so the people aboard are the sum.
+    /// disjoint, so the people aboard are the sum. Each count, and their
+    /// sum, at most 10,000,000.
     #[serde(deserialize_with = "counts_without_repeats")]
     #[schema(value_type = BTreeMap<String, u32>)]
     pub counts: Counts,
     /// People aboard who are wounded, whatever their group: counted within
     /// the groups, so at most the people aboard. Default 0.
     #[serde(default)]
+    /// At most 10,000,000.
+    #[schema(maximum = 10000000)]
     pub wounded: u32,
 }
 
@@ -564,6 +585,8 @@ pub struct Incident {
     pub vehicles: Vec<String>,
     /// People killed, when known (a count, no names). Default 0.
     #[serde(default)]
+    /// At most 10,000,000.
+    #[schema(maximum = 10000000)]
     pub killed: u32,
     /// What happened, in words.
     pub description: String,
@@ -596,8 +619,12 @@ pub struct AidDelivery {
     #[schema(minimum = 0.0, maximum = 1e7)]
     pub tonnes: f64,
     /// Families served (a count).
+    /// At most 10,000,000.
+    #[schema(maximum = 10000000)]
     pub families: u32,
     /// People served (a count).
+    /// At most 10,000,000.
+    #[schema(maximum = 10000000)]
     pub people: u32,
     /// The district (declared earlier).
     pub district: String,
@@ -727,6 +754,8 @@ pub struct Clearance {
     #[schema(minimum = 0.0, maximum = 1e7)]
     pub road_km: f64,
     /// Buildings cleared (a count).
+    /// At most 10,000,000.
+    #[schema(maximum = 10000000)]
     pub buildings: u32,
     /// The team that did the work.
     pub team: String,
@@ -751,8 +780,12 @@ pub struct Return {
     /// The district they returned to (declared earlier).
     pub district: String,
     /// Families who returned (a count).
+    /// At most 10,000,000.
+    #[schema(maximum = 10000000)]
     pub families: u32,
     /// People who returned (a count).
+    /// At most 10,000,000.
+    #[schema(maximum = 10000000)]
     pub people: u32,
 }
 
@@ -789,13 +822,21 @@ pub struct DamageAssessment {
     /// Who assessed, when, with which imagery, and the data's attribution.
     pub source: String,
     /// Buildings destroyed (a count).
+    /// At most 10,000,000.
+    #[schema(maximum = 10000000)]
     pub destroyed: u32,
     /// Buildings severely damaged (a count).
+    /// At most 10,000,000.
+    #[schema(maximum = 10000000)]
     pub severe: u32,
     /// Buildings moderately damaged (a count).
+    /// At most 10,000,000.
+    #[schema(maximum = 10000000)]
     pub moderate: u32,
     /// Buildings with other or possible damage (a count). Default 0.
     #[serde(default)]
+    /// At most 10,000,000.
+    #[schema(maximum = 10000000)]
     pub other: u32,
 }
 
@@ -873,6 +914,8 @@ pub struct Notice {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub references: Option<String>,
     /// How many recipients it was sent to (a count).
+    /// At most 1,000,000,000.
+    #[schema(maximum = 1000000000)]
     pub recipients: u64,
     /// HMAC-SHA-256 (64 lowercase hex digits) of the recipient list under a
     /// key kept on the sending machine, when there is a list: the same list
@@ -1008,6 +1051,7 @@ fn check_body(at: &str, body: &Body) -> Result<(), FieldError> {
                 if c.max_transit_minutes == 0 {
                     return Err(FieldError::new(f("max_transit_minutes"), "must be greater than 0"));
                 }
+                check_count(&f("max_transit_minutes"), c.max_transit_minutes, MAX_TRANSIT_MINUTES, "minutes (a week)")?;
             }
             Body::TruceWindowDeclared(w) | Body::TruceWindowChanged(w) => {
                 check_id(&f("window"), &w.window)?;
@@ -1018,18 +1062,28 @@ fn check_body(at: &str, body: &Body) -> Result<(), FieldError> {
                     return Err(FieldError::new(f("corridors"), "a truce window opens at least one corridor"));
                 }
             }
-            Body::Incident(i) => check_id(&f("incident"), &i.incident)?,
+            Body::Incident(i) => {
+                check_id(&f("incident"), &i.incident)?;
+                check_count(&f("killed"), i.killed, MAX_PEOPLE, "people")?;
+            }
             Body::Agreement(a) => check_id(&f("agreement"), &a.agreement)?,
-            Body::ReturnRecorded(r) => check_id(&f("record"), &r.record)?,
+            Body::ReturnRecorded(r) => {
+                check_id(&f("record"), &r.record)?;
+                check_count(&f("families"), r.families, MAX_PEOPLE, "families")?;
+                check_count(&f("people"), r.people, MAX_PEOPLE, "people")?;
+            }
             Body::NoticeIssued(n) => {
                 check_id(&f("notice"), &n.notice)?;
                 check_sha256(&f("content_sha256"), &n.content_sha256)?;
+                check_count(&f("recipients"), n.recipients, MAX_RECIPIENTS, "recipients")?;
                 if let Some(h) = &n.recipients_hmac {
                     check_sha256(&f("recipients_hmac"), h)?;
                 }
             }
             Body::VehicleRegistered(v) => {
                 check_id(&f("vehicle"), &v.vehicle)?;
+                check_count(&f("seats"), v.seats, MAX_PLACES, "places")?;
+                check_count(&f("stretchers"), v.stretchers, MAX_PLACES, "places")?;
                 if v.seats == 0 && v.stretchers == 0 {
                     return Err(FieldError::new(f("seats"), "a vehicle needs at least one seat or stretcher place"));
                 }
@@ -1041,7 +1095,11 @@ fn check_body(at: &str, body: &Body) -> Result<(), FieldError> {
                 }
             }
             Body::Passage(p) => {
+                for (g, &n) in &p.counts {
+                    check_count(&f(&format!("counts.{g}")), n, MAX_PEOPLE, "people")?;
+                }
                 let total = people(&p.counts);
+                check_count(&f("counts"), total, u64::from(MAX_PEOPLE), "people aboard in all")?;
                 if u64::from(p.wounded) > total {
                     return Err(FieldError::new(
                         f("wounded"),
@@ -1052,6 +1110,8 @@ fn check_body(at: &str, body: &Body) -> Result<(), FieldError> {
             Body::AidDelivered(a) => {
                 check_id(&f("delivery"), &a.delivery)?;
                 check_amount(&f("tonnes"), a.tonnes, MAX_TONNES)?;
+                check_count(&f("families"), a.families, MAX_PEOPLE, "families")?;
+                check_count(&f("people"), a.people, MAX_PEOPLE, "people")?;
             }
             Body::Airdrop(a) => {
                 check_id(&f("airdrop"), &a.airdrop)?;
@@ -1066,11 +1126,17 @@ fn check_body(at: &str, body: &Body) -> Result<(), FieldError> {
                 check_id(&f("record"), &c.record)?;
                 check_amount(&f("hectares"), c.hectares, MAX_HECTARES)?;
                 check_amount(&f("road_km"), c.road_km, MAX_ROAD_KM)?;
+                check_count(&f("buildings"), c.buildings, MAX_BUILDINGS, "buildings")?;
                 if c.completes && c.hazard.is_none() {
                     return Err(FieldError::new(f("completes"), "only a clearance of a hazard area can complete it: name the hazard"));
                 }
             }
-            Body::DamageAssessed(d) => check_id(&f("assessment"), &d.assessment)?,
+            Body::DamageAssessed(d) => {
+                check_id(&f("assessment"), &d.assessment)?;
+                for (name, n) in [("destroyed", d.destroyed), ("severe", d.severe), ("moderate", d.moderate), ("other", d.other)] {
+                    check_count(&f(name), n, MAX_BUILDINGS, "buildings")?;
+                }
+            }
             Body::DistrictDeclared(d) => {
                 check_id(&f("district"), &d.district)?;
                 check_position(&f("position"), d.position)?;
@@ -1157,6 +1223,15 @@ fn check_amount(field: &str, x: f64, max: f64) -> Result<(), FieldError> {
     }
     if x > max {
         return Err(FieldError::new(field, format!("{x} is more than any one record can hold (at most {max:e}): check the unit")));
+    }
+    Ok(())
+}
+
+/// A count: at most `max` (`what` it counts), a bound no real operation
+/// reaches, so that no sum of counts wraps or saturates in a view or report.
+fn check_count<N: Into<u64> + Copy + std::fmt::Display>(field: &str, n: N, max: N, what: &str) -> Result<(), FieldError> {
+    if n.into() > max.into() {
+        return Err(FieldError::new(field, format!("{n} is more than any one record can hold (at most {max} {what}): check the number")));
     }
     Ok(())
 }

@@ -248,3 +248,30 @@ fn ids_are_visible_and_in_nfc() {
     let events = parse_batch(&vehicle("حافلة-٢")).expect("Arabic is visible");
     registry().apply_batch(&events).expect("Arabic is visible");
 }
+
+/// Issue 20, item 5: counts were bounded only by u32, so `killed:
+/// 4294967294` was accepted (and wrapped a 32-bit total). Every count of
+/// the model is bounded by what is physically possible and a count over
+/// its bound is refused, naming the field and the bound.
+#[test]
+fn counts_over_their_bound_are_refused() {
+    let over = corridor_model::MAX_PEOPLE + 1;
+    let e = err_of(&passage(&format!(r#"{{"women":{over}}}"#), 0, "cp1", "bus-1", "ramouseh"));
+    assert!(e.contains("counts.women") && e.contains("at most 10000000"), "{e}");
+    let half = corridor_model::MAX_PEOPLE / 2 + 1;
+    let e = err_of(&passage(&format!(r#"{{"women":{half},"children":{half}}}"#), 0, "cp1", "bus-1", "ramouseh"));
+    assert!(e.contains("counts") && e.contains("in all"), "{e}");
+    let event = |body: serde_json::Value| serde_json::json!({"v": 1, "id": "x", "time": "2016-12-15T05:00:00Z", "author": "hq", "body": body}).to_string();
+    let cases = [
+        (serde_json::json!({"incident": {"incident": "i", "kind": "attack", "killed": 4294967294u32, "description": "d"}}), "killed"),
+        (serde_json::json!({"vehicle_registered": {"vehicle": "bus-9", "kind": "bus", "seats": 10001, "operator": "SARC"}}), "seats"),
+        (serde_json::json!({"vehicle_registered": {"vehicle": "bus-9", "kind": "bus", "seats": 1, "stretchers": 4000000000u32, "operator": "SARC"}}), "stretchers"),
+    ];
+    for (body, field) in cases {
+        let e = err_of(&event(body));
+        assert!(e.contains(field) && e.contains("at most"), "{field}: {e}");
+    }
+    // At the bound is accepted.
+    let ok = passage(&format!(r#"{{"women":{}}}"#, corridor_model::MAX_PEOPLE), 0, "cp1", "bus-1", "ramouseh");
+    registry().apply_batch(&parse_batch(&ok).unwrap()).expect("the bound itself is accepted");
+}
