@@ -160,7 +160,11 @@ fn body_error(e: BytesRejection, smaller: &str) -> ApiError {
         }
         BytesRejection::FailedToBufferBody(FailedToBufferBody::UnknownBodyError(e)) => ApiError::new(
             StatusCode::BAD_REQUEST,
-            format!("the request body is malformed or was cut short ({}): nothing was read; send it again, whole (a valid Content-Length or chunked encoding)", std::error::Error::source(&e).map(|s| s.to_string()).unwrap_or_else(|| e.to_string())),
+            format!(
+                "the request body is malformed or was cut short ({}): nothing was read; send it again, whole (a valid Content-Length or chunked encoding)",
+                // The innermost cause (e.g. "invalid chunk size line"), not axum's wrapper.
+                std::iter::successors(Some(&e as &dyn std::error::Error), |c| c.source()).last().map(|c| c.to_string()).unwrap_or_default()
+            ),
         ),
         other => ApiError::new(StatusCode::BAD_REQUEST, other.body_text()),
     }
