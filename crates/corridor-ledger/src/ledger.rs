@@ -58,6 +58,8 @@ pub enum LedgerError {
     Corrupt { index: u64, what: String },
     #[error("the store belongs to log {stored:?}, but this data directory's key is for {expected:?}")]
     WrongLog { stored: String, expected: String },
+    #[error("the log {origin:?} was signed by key {origin}+{signed:08x}, but the key given to open it (the data directory's log.key) is {origin}+{given:08x}: the key was replaced. Restore the log.key that signed this log (from a backup); the entries were not checked and nothing was changed")]
+    WrongKey { origin: String, signed: u32, given: u32 },
     #[error(transparent)]
     Proof(#[from] ProofError),
     #[error("tree size {size} is beyond the log's {committed} durable entries")]
@@ -172,7 +174,11 @@ impl Ledger {
             return Err(c);
         }
         let committed = tree.len();
-        let checkpoint = match writer_store.latest_checkpoint()? {
+        let latest = writer_store.latest_checkpoint()?;
+        if let Some(signed) = latest.as_ref().and_then(|c| signed_by_other_key(&c.note, &signer.verifier())) {
+            return Err(LedgerError::WrongKey { origin, signed, given: signer.key_hash() });
+        }
+        let checkpoint = match latest {
             Some(c) if c.size == committed => {
                 let cp = parse_checkpoint(&c.note, &signer.verifier())
                     .map_err(|what| LedgerError::Corrupt { index: committed.saturating_sub(1), what })?;
@@ -434,8 +440,28 @@ pub fn sign_checkpoint(signer: &Signer, size: u64, root: Hash) -> Result<SignedC
     Ok(SignedCheckpoint { size, root, note })
 }
 
+/// The key hash of the key named like `verifier` that signed `note_text`,
+/// when `verifier` itself did not: the same log name under another key (a
+/// replaced `log.key`), not a damaged note.
+pub fn signed_by_other_key(note_text: &str, verifier: &Verifier) -> Option<u32> {
+    let sigs = note::signatures(note_text).ok()?;
+    let ours = |s: &&note::NoteSignature| s.name == verifier.name();
+    if sigs.iter().filter(ours).any(|s| s.key_hash == verifier.key_hash()) {
+        return None;
+    }
+    sigs.iter().find(ours).map(|s| s.key_hash)
+}
+
 /// Opens a signed checkpoint note with `verifier` and parses its body.
 pub fn parse_checkpoint(note_text: &str, verifier: &Verifier) -> Result<Checkpoint, String> {
+    if let Some(other) = signed_by_other_key(note_text, verifier) {
+        return Err(format!(
+            "signed by key {}+{other:08x}, not by the key checking it ({}+{:08x}): is this the log's key?",
+            verifier.name(),
+            verifier.name(),
+            verifier.key_hash()
+        ));
+    }
     let opened = note::open(note_text, std::slice::from_ref(verifier)).map_err(|e| format!("checkpoint signature: {e}"))?;
     let cp = Checkpoint::parse(&opened.text).map_err(|e| format!("checkpoint body: {e}"))?;
     if cp.origin != verifier.name() {

@@ -478,6 +478,12 @@ pub fn open(msg: &str, verifiers: &[Verifier]) -> Result<Note, NoteError> {
     Ok(note)
 }
 
+/// The names and key hashes of a note's signature lines, none checked
+/// (to say whose signature a note carries when no known key verifies it).
+pub fn signatures(msg: &str) -> Result<Vec<NoteSignature>, NoteError> {
+    Ok(parse(msg)?.1.into_iter().map(|l| l.sig).collect())
+}
+
 /// Adds `signer`'s signature line after the existing ones (a monitor
 /// countersigning a checkpoint). The existing note is kept byte for byte
 /// as a prefix; its signatures are not checked here (use [`open`]).

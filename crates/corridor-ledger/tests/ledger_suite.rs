@@ -282,3 +282,31 @@ fn tiles_hold_the_tree_and_the_leaves() {
         cleanup();
     }
 }
+
+/// Issue 20, item 10: a log opened with another key of the same name (a
+/// replaced `log.key`) was reported as "stored entry N is corrupt". It is
+/// named for what it is, with what to do, and the right key still opens it.
+#[test]
+fn a_replaced_key_is_reported_as_the_wrong_key_not_corruption() {
+    for (name, opener, cleanup) in backends("wrongkey") {
+        let signer = Signer::generate("test.invalid/wrongkey").unwrap();
+        let ledger = open(&opener, &signer);
+        ledger.append(vec![aid("a", 1.0), aid("b", 2.0)]).unwrap();
+        drop(ledger);
+        let replaced = Signer::generate("test.invalid/wrongkey").unwrap();
+        match Ledger::open(opener(), opener(), Signer::from_skey(&replaced.to_skey()).unwrap()) {
+            Err(e @ LedgerError::WrongKey { .. }) => {
+                let msg = e.to_string();
+                assert!(msg.contains("log.key") && msg.contains("Restore") && !msg.contains("corrupt"), "{name}: {msg}");
+                assert!(msg.contains(&format!("{:08x}", signer.key_hash())) && msg.contains(&format!("{:08x}", replaced.key_hash())), "{name}: {msg}");
+            }
+            Err(other) => panic!("{name}: {other}"),
+            Ok(_) => panic!("{name}: another key opened the log"),
+        }
+        // `verify` with the replaced key says whose signature it found.
+        let problems = verify_log(opener().as_mut(), &replaced.verifier(), None, &mut |_, _| {}).unwrap().problems;
+        assert!(problems.iter().any(|p| p.what.contains("is this the log's key?")), "{name}: {problems:?}");
+        assert_eq!(open(&opener, &signer).len(), 2, "{name}: the right key still opens the log");
+        cleanup();
+    }
+}

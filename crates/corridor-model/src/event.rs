@@ -32,6 +32,20 @@ pub const MAX_HECTARES: f64 = 1e9;
 pub const MAX_ROAD_KM: f64 = 1e7;
 /// Largest figure of one claim (a trillion).
 pub const MAX_FIGURE: f64 = 1e12;
+/// Largest head count of one record (ten million people): a group aboard
+/// one vehicle and all its groups together, the wounded, the killed,
+/// families or people served or returned. Far above any real evacuation;
+/// low enough that no sum a view makes of them comes near `u64::MAX`, and
+/// that no `u32` of a model type holds more than it.
+pub const MAX_PEOPLE: u32 = 10_000_000;
+/// Largest number of seats, or of stretcher places, of one vehicle (a ship's).
+pub const MAX_PLACES: u32 = 10_000;
+/// Largest number of buildings of one record (cleared, or in one damage class).
+pub const MAX_BUILDINGS: u32 = 10_000_000;
+/// Largest number of recipients of one notice (a billion).
+pub const MAX_RECIPIENTS: u64 = 1_000_000_000;
+/// Longest allowed transit of a corridor, minutes (a week).
+pub const MAX_TRANSIT_MINUTES: u32 = 7 * 24 * 60;
 
 /// One operational fact: the envelope (`v`, `id`, `time`, `author`) around
 /// one kind of fact (`body`). Its canonical JSON (compact, fields in this
@@ -43,8 +57,8 @@ pub struct Event {
     /// Schema version: 1 (the only version this build reads and writes).
     #[schema(minimum = 1, maximum = 1)]
     pub v: u32,
-    /// Client-chosen id, unique in the log (1 to 200 bytes, no control
-    /// characters). Sending the same event again (same id, same content)
+    /// Client-chosen id, unique in the log (1 to 200 bytes of visible
+    /// characters in Unicode NFC). Sending the same event again (same id, same content)
     /// stores it once and answers with its original index; the same id
     /// with other content is refused.
     #[schema(min_length = 1, max_length = 200)]
@@ -52,7 +66,7 @@ pub struct Event {
     /// When the fact happened: an RFC 3339 instant, stored in UTC.
     pub time: DateTime<Utc>,
     /// Who recorded it: a role or token name (`hq`, a checkpoint id), never
-    /// a resident's name (1 to 200 bytes, no control characters). The
+    /// a resident's name (1 to 200 bytes of visible characters in Unicode NFC). The
     /// server requires the writing token's name.
     #[schema(min_length = 1, max_length = 200)]
     pub author: String,
@@ -179,7 +193,7 @@ impl Body {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Operation {
-    /// The operation's id (1 to 200 bytes, no control characters).
+    /// The operation's id (1 to 200 bytes of visible characters in Unicode NFC).
     #[schema(min_length = 1, max_length = 200)]
     pub operation: String,
     /// Its name, as screens and reports show it.
@@ -290,8 +304,8 @@ impl Body {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Group {
-    /// The group's id, as head counts name it (1 to 200 bytes, no control
-    /// characters; not `wounded`, which is a condition, not a group).
+    /// The group's id, as head counts name it (1 to 200 bytes of visible
+    /// characters in Unicode NFC; not `wounded`, which is a condition, not a group).
     #[schema(min_length = 1, max_length = 200)]
     pub id: String,
     /// What the group is, in words.
@@ -351,7 +365,7 @@ pub struct Position {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Site {
-    /// The site's id (1 to 200 bytes, no control characters), unique among sites.
+    /// The site's id (1 to 200 bytes of visible characters in Unicode NFC), unique among sites.
     #[schema(min_length = 1, max_length = 200)]
     pub site: String,
     /// Its name.
@@ -370,7 +384,7 @@ pub struct Site {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Checkpoint {
-    /// The checkpoint's id (1 to 200 bytes, no control characters), unique
+    /// The checkpoint's id (1 to 200 bytes of visible characters in Unicode NFC), unique
     /// across all corridors; a checkpoint token is bound to it.
     #[schema(min_length = 1, max_length = 200)]
     pub id: String,
@@ -389,7 +403,7 @@ pub struct Checkpoint {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Corridor {
-    /// The corridor's id (1 to 200 bytes, no control characters), unique among corridors.
+    /// The corridor's id (1 to 200 bytes of visible characters in Unicode NFC), unique among corridors.
     #[schema(min_length = 1, max_length = 200)]
     pub corridor: String,
     /// Its name.
@@ -409,8 +423,8 @@ pub struct Corridor {
     #[schema(min_items = 1)]
     pub groups: Vec<String>,
     /// Minutes (at least 1): longer than this between entry and exit and a
-    /// vehicle is overdue.
-    #[schema(minimum = 1)]
+    /// vehicle is overdue. At most 10,080 (a week).
+    #[schema(minimum = 1, maximum = 10080)]
     pub max_transit_minutes: u32,
 }
 
@@ -429,7 +443,7 @@ pub struct CorridorRef {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TruceWindow {
-    /// The window's id (1 to 200 bytes, no control characters): new for
+    /// The window's id (1 to 200 bytes of visible characters in Unicode NFC): new for
     /// `truce_window_declared`, declared earlier for `truce_window_changed`.
     #[schema(min_length = 1, max_length = 200)]
     pub window: String,
@@ -457,16 +471,20 @@ pub enum VehicleKind {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Vehicle {
-    /// The vehicle's id (1 to 200 bytes, no control characters), e.g. its
+    /// The vehicle's id (1 to 200 bytes of visible characters in Unicode NFC), e.g. its
     /// fleet number, unique among vehicles.
     #[schema(min_length = 1, max_length = 200)]
     pub vehicle: String,
     /// Bus, ambulance or truck.
     pub kind: VehicleKind,
     /// Seated places (people). A vehicle has at least one seat or stretcher place.
+    /// At most 10,000 (a ship's).
+    #[schema(maximum = 10000)]
     pub seats: u32,
     /// Stretcher places (people lying down; ambulances). Default 0.
     #[serde(default)]
+    /// At most 10,000.
+    #[schema(maximum = 10000)]
     pub stretchers: u32,
     /// Who runs it (an organisation, never a driver's name).
     pub operator: String,
@@ -476,7 +494,7 @@ pub struct Vehicle {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Convoy {
-    /// The convoy's id (1 to 200 bytes, no control characters), unique
+    /// The convoy's id (1 to 200 bytes of visible characters in Unicode NFC), unique
     /// among convoys: a new trip is a new convoy.
     #[schema(min_length = 1, max_length = 200)]
     pub convoy: String,
@@ -502,13 +520,16 @@ pub struct Passage {
     pub checkpoint: String,
     /// People aboard by group: `{group id: people}`. Each group defined
     /// earlier, allowed on the corridor, and named once; groups are
-    /// disjoint, so the people aboard are the sum.
+    /// disjoint, so the people aboard are the sum. Each count, and their
+    /// sum, at most 10,000,000.
     #[serde(deserialize_with = "counts_without_repeats")]
     #[schema(value_type = BTreeMap<String, u32>)]
     pub counts: Counts,
     /// People aboard who are wounded, whatever their group: counted within
     /// the groups, so at most the people aboard. Default 0.
     #[serde(default)]
+    /// At most 10,000,000.
+    #[schema(maximum = 10000000)]
     pub wounded: u32,
 }
 
@@ -542,7 +563,7 @@ pub enum IncidentKind {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Incident {
-    /// The incident's id (1 to 200 bytes, no control characters).
+    /// The incident's id (1 to 200 bytes of visible characters in Unicode NFC).
     #[schema(min_length = 1, max_length = 200)]
     pub incident: String,
     /// What happened.
@@ -564,6 +585,8 @@ pub struct Incident {
     pub vehicles: Vec<String>,
     /// People killed, when known (a count, no names). Default 0.
     #[serde(default)]
+    /// At most 10,000,000.
+    #[schema(maximum = 10000000)]
     pub killed: u32,
     /// What happened, in words.
     pub description: String,
@@ -574,7 +597,7 @@ pub struct Incident {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Agreement {
-    /// The agreement's id (1 to 200 bytes, no control characters).
+    /// The agreement's id (1 to 200 bytes of visible characters in Unicode NFC).
     #[schema(min_length = 1, max_length = 200)]
     pub agreement: String,
     /// The sites it links (each declared earlier).
@@ -587,7 +610,7 @@ pub struct Agreement {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AidDelivery {
-    /// The delivery's id (1 to 200 bytes, no control characters).
+    /// The delivery's id (1 to 200 bytes of visible characters in Unicode NFC).
     #[schema(min_length = 1, max_length = 200)]
     pub delivery: String,
     /// What was delivered (food parcels, water, medical supplies, …).
@@ -596,8 +619,12 @@ pub struct AidDelivery {
     #[schema(minimum = 0.0, maximum = 1e7)]
     pub tonnes: f64,
     /// Families served (a count).
+    /// At most 10,000,000.
+    #[schema(maximum = 10000000)]
     pub families: u32,
     /// People served (a count).
+    /// At most 10,000,000.
+    #[schema(maximum = 10000000)]
     pub people: u32,
     /// The district (declared earlier).
     pub district: String,
@@ -609,7 +636,7 @@ pub struct AidDelivery {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Airdrop {
-    /// The airdrop's id (1 to 200 bytes, no control characters).
+    /// The airdrop's id (1 to 200 bytes of visible characters in Unicode NFC).
     #[schema(min_length = 1, max_length = 200)]
     pub airdrop: String,
     /// Where it landed.
@@ -661,7 +688,7 @@ impl HazardStatus {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Hazard {
-    /// The area's id (1 to 200 bytes, no control characters), unique among hazard areas.
+    /// The area's id (1 to 200 bytes of visible characters in Unicode NFC), unique among hazard areas.
     #[schema(min_length = 1, max_length = 200)]
     pub hazard: String,
     /// What kind of hazard.
@@ -710,7 +737,7 @@ pub struct HazardStatusChange {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Clearance {
-    /// The record's id (1 to 200 bytes, no control characters).
+    /// The record's id (1 to 200 bytes of visible characters in Unicode NFC).
     #[schema(min_length = 1, max_length = 200)]
     pub record: String,
     /// The hazard area cleared (declared earlier), if the work was in one.
@@ -727,6 +754,8 @@ pub struct Clearance {
     #[schema(minimum = 0.0, maximum = 1e7)]
     pub road_km: f64,
     /// Buildings cleared (a count).
+    /// At most 10,000,000.
+    #[schema(maximum = 10000000)]
     pub buildings: u32,
     /// The team that did the work.
     pub team: String,
@@ -745,14 +774,18 @@ fn is_false(b: &bool) -> bool {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Return {
-    /// The record's id (1 to 200 bytes, no control characters).
+    /// The record's id (1 to 200 bytes of visible characters in Unicode NFC).
     #[schema(min_length = 1, max_length = 200)]
     pub record: String,
     /// The district they returned to (declared earlier).
     pub district: String,
     /// Families who returned (a count).
+    /// At most 10,000,000.
+    #[schema(maximum = 10000000)]
     pub families: u32,
     /// People who returned (a count).
+    /// At most 10,000,000.
+    #[schema(maximum = 10000000)]
     pub people: u32,
 }
 
@@ -760,7 +793,7 @@ pub struct Return {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct District {
-    /// The district's id (1 to 200 bytes, no control characters), unique among districts.
+    /// The district's id (1 to 200 bytes of visible characters in Unicode NFC), unique among districts.
     #[schema(min_length = 1, max_length = 200)]
     pub district: String,
     /// English name.
@@ -781,7 +814,7 @@ pub struct District {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DamageAssessment {
-    /// The assessment's id (1 to 200 bytes, no control characters).
+    /// The assessment's id (1 to 200 bytes of visible characters in Unicode NFC).
     #[schema(min_length = 1, max_length = 200)]
     pub assessment: String,
     /// The district (declared earlier).
@@ -789,13 +822,21 @@ pub struct DamageAssessment {
     /// Who assessed, when, with which imagery, and the data's attribution.
     pub source: String,
     /// Buildings destroyed (a count).
+    /// At most 10,000,000.
+    #[schema(maximum = 10000000)]
     pub destroyed: u32,
     /// Buildings severely damaged (a count).
+    /// At most 10,000,000.
+    #[schema(maximum = 10000000)]
     pub severe: u32,
     /// Buildings moderately damaged (a count).
+    /// At most 10,000,000.
+    #[schema(maximum = 10000000)]
     pub moderate: u32,
     /// Buildings with other or possible damage (a count). Default 0.
     #[serde(default)]
+    /// At most 10,000,000.
+    #[schema(maximum = 10000000)]
     pub other: u32,
 }
 
@@ -818,7 +859,7 @@ pub const CLAIM_MEASURES: [&str; 10] = [
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Claim {
-    /// The claim's id (1 to 200 bytes, no control characters), unique among claims.
+    /// The claim's id (1 to 200 bytes of visible characters in Unicode NFC), unique among claims.
     #[schema(min_length = 1, max_length = 200)]
     pub claim: String,
     /// Who published it (a source's name).
@@ -855,7 +896,7 @@ pub enum Channel {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Notice {
-    /// The notice's id (1 to 200 bytes, no control characters), unique
+    /// The notice's id (1 to 200 bytes of visible characters in Unicode NFC), unique
     /// among notices: an update is a new notice that references this one.
     #[schema(min_length = 1, max_length = 200)]
     pub notice: String,
@@ -873,6 +914,8 @@ pub struct Notice {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub references: Option<String>,
     /// How many recipients it was sent to (a count).
+    /// At most 1,000,000,000.
+    #[schema(maximum = 1000000000)]
     pub recipients: u64,
     /// HMAC-SHA-256 (64 lowercase hex digits) of the recipient list under a
     /// key kept on the sending machine, when there is a list: the same list
@@ -1008,6 +1051,7 @@ fn check_body(at: &str, body: &Body) -> Result<(), FieldError> {
                 if c.max_transit_minutes == 0 {
                     return Err(FieldError::new(f("max_transit_minutes"), "must be greater than 0"));
                 }
+                check_count(&f("max_transit_minutes"), c.max_transit_minutes, MAX_TRANSIT_MINUTES, "minutes (a week)")?;
             }
             Body::TruceWindowDeclared(w) | Body::TruceWindowChanged(w) => {
                 check_id(&f("window"), &w.window)?;
@@ -1018,18 +1062,28 @@ fn check_body(at: &str, body: &Body) -> Result<(), FieldError> {
                     return Err(FieldError::new(f("corridors"), "a truce window opens at least one corridor"));
                 }
             }
-            Body::Incident(i) => check_id(&f("incident"), &i.incident)?,
+            Body::Incident(i) => {
+                check_id(&f("incident"), &i.incident)?;
+                check_count(&f("killed"), i.killed, MAX_PEOPLE, "people")?;
+            }
             Body::Agreement(a) => check_id(&f("agreement"), &a.agreement)?,
-            Body::ReturnRecorded(r) => check_id(&f("record"), &r.record)?,
+            Body::ReturnRecorded(r) => {
+                check_id(&f("record"), &r.record)?;
+                check_count(&f("families"), r.families, MAX_PEOPLE, "families")?;
+                check_count(&f("people"), r.people, MAX_PEOPLE, "people")?;
+            }
             Body::NoticeIssued(n) => {
                 check_id(&f("notice"), &n.notice)?;
                 check_sha256(&f("content_sha256"), &n.content_sha256)?;
+                check_count(&f("recipients"), n.recipients, MAX_RECIPIENTS, "recipients")?;
                 if let Some(h) = &n.recipients_hmac {
                     check_sha256(&f("recipients_hmac"), h)?;
                 }
             }
             Body::VehicleRegistered(v) => {
                 check_id(&f("vehicle"), &v.vehicle)?;
+                check_count(&f("seats"), v.seats, MAX_PLACES, "places")?;
+                check_count(&f("stretchers"), v.stretchers, MAX_PLACES, "places")?;
                 if v.seats == 0 && v.stretchers == 0 {
                     return Err(FieldError::new(f("seats"), "a vehicle needs at least one seat or stretcher place"));
                 }
@@ -1041,7 +1095,11 @@ fn check_body(at: &str, body: &Body) -> Result<(), FieldError> {
                 }
             }
             Body::Passage(p) => {
+                for (g, &n) in &p.counts {
+                    check_count(&f(&format!("counts.{g}")), n, MAX_PEOPLE, "people")?;
+                }
                 let total = people(&p.counts);
+                check_count(&f("counts"), total, u64::from(MAX_PEOPLE), "people aboard in all")?;
                 if u64::from(p.wounded) > total {
                     return Err(FieldError::new(
                         f("wounded"),
@@ -1052,6 +1110,8 @@ fn check_body(at: &str, body: &Body) -> Result<(), FieldError> {
             Body::AidDelivered(a) => {
                 check_id(&f("delivery"), &a.delivery)?;
                 check_amount(&f("tonnes"), a.tonnes, MAX_TONNES)?;
+                check_count(&f("families"), a.families, MAX_PEOPLE, "families")?;
+                check_count(&f("people"), a.people, MAX_PEOPLE, "people")?;
             }
             Body::Airdrop(a) => {
                 check_id(&f("airdrop"), &a.airdrop)?;
@@ -1066,11 +1126,17 @@ fn check_body(at: &str, body: &Body) -> Result<(), FieldError> {
                 check_id(&f("record"), &c.record)?;
                 check_amount(&f("hectares"), c.hectares, MAX_HECTARES)?;
                 check_amount(&f("road_km"), c.road_km, MAX_ROAD_KM)?;
+                check_count(&f("buildings"), c.buildings, MAX_BUILDINGS, "buildings")?;
                 if c.completes && c.hazard.is_none() {
                     return Err(FieldError::new(f("completes"), "only a clearance of a hazard area can complete it: name the hazard"));
                 }
             }
-            Body::DamageAssessed(d) => check_id(&f("assessment"), &d.assessment)?,
+            Body::DamageAssessed(d) => {
+                check_id(&f("assessment"), &d.assessment)?;
+                for (name, n) in [("destroyed", d.destroyed), ("severe", d.severe), ("moderate", d.moderate), ("other", d.other)] {
+                    check_count(&f(name), n, MAX_BUILDINGS, "buildings")?;
+                }
+            }
             Body::DistrictDeclared(d) => {
                 check_id(&f("district"), &d.district)?;
                 check_position(&f("position"), d.position)?;
@@ -1122,10 +1188,30 @@ fn check_id(field: &str, id: &str) -> Result<(), FieldError> {
     if id.len() > 200 {
         return Err(FieldError::new(field, format!("is {} bytes long; at most 200", id.len())));
     }
-    if id.chars().any(char::is_control) {
-        return Err(FieldError::new(field, "must not contain control characters"));
+    if let Some(c) = id.chars().find(|&c| invisible(c)) {
+        return Err(FieldError::new(
+            field,
+            format!(
+                "contains U+{:04X}, an invisible or control character (a control, format or bidi mark, byte order mark, or line or paragraph separator): \
+                 write the id in visible characters only, so that one id looks like one id",
+                c as u32
+            ),
+        ));
+    }
+    if !unicode_normalization::is_nfc(id) {
+        let nfc: String = unicode_normalization::UnicodeNormalization::nfc(id).collect();
+        return Err(FieldError::new(field, format!("is not in Unicode normal form C: write it as {nfc:?} (the same letters, composed), so that one id has one spelling")));
     }
     Ok(())
+}
+
+/// A character an id may not hold: Unicode general categories Cc
+/// (controls), Cf (format: zero-width joiners and spaces, bidi marks and
+/// overrides such as U+202E, the byte order mark U+FEFF, the soft hyphen),
+/// Zl and Zp (line and paragraph separators).
+fn invisible(c: char) -> bool {
+    use unicode_properties::{GeneralCategory as G, UnicodeGeneralCategory as _};
+    matches!(c.general_category(), G::Control | G::Format | G::LineSeparator | G::ParagraphSeparator)
 }
 
 /// A quantity: finite, 0 or more, and at most `max` (a bound no real
@@ -1137,6 +1223,15 @@ fn check_amount(field: &str, x: f64, max: f64) -> Result<(), FieldError> {
     }
     if x > max {
         return Err(FieldError::new(field, format!("{x} is more than any one record can hold (at most {max:e}): check the unit")));
+    }
+    Ok(())
+}
+
+/// A count: at most `max` (`what` it counts), a bound no real operation
+/// reaches, so that no sum of counts wraps or saturates in a view or report.
+fn check_count<N: Into<u64> + Copy + std::fmt::Display>(field: &str, n: N, max: N, what: &str) -> Result<(), FieldError> {
+    if n.into() > max.into() {
+        return Err(FieldError::new(field, format!("{n} is more than any one record can hold (at most {max} {what}): check the number")));
     }
     Ok(())
 }

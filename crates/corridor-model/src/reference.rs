@@ -150,6 +150,24 @@ field; nothing of a refused batch is appended (a batch is all or nothing).
   first fact. A declaration is not declared again: a truce window changes
   by `truce_window_changed`, a hazard area by `hazard_status_changed`;
   anything else is declared anew under a new id.
+- **One id looks like one id.** Every id (an event's `id`, its `author`,
+  and every id a body declares or names) is 1 to 200 bytes of visible
+  characters in Unicode normal form C. Refused: control, format and
+  separator characters (Unicode general categories Cc, Cf, Zl, Zp, among
+  them right-to-left overrides such as U+202E, zero-width joiners, the
+  byte order mark U+FEFF and the line separator U+2028), and a decomposed
+  spelling (NFD `e` + U+0301 for `é`): the refusal shows the id's NFC
+  form to send instead.
+- **Counts and quantities are what is physically possible**, so that no
+  total in a view or report wraps or becomes infinite: a head count (a
+  group aboard, all groups of a passage together, the wounded, the killed,
+  families or people served or returned) at most 10,000,000; seats or
+  stretcher places of a vehicle at most 10,000; buildings of a record at
+  most 10,000,000; recipients of a notice at most 1,000,000,000; a
+  corridor's `max_transit_minutes` at most 10,080 (a week); tonnes at most
+  10,000,000, road km at most 10,000,000, hectares at most 1,000,000,000,
+  a claim's figure at most 10¹², every quantity finite and not negative.
+  Totals are summed in 64-bit integers.
 - **Retries are stored once.** Sending an event again with the same id and
   the same content (the same canonical bytes) stores nothing new and is
   answered with its original index; the same id with other content is

@@ -218,3 +218,60 @@ fn claims_name_a_measure_the_ledger_has() {
     assert!(err_of(&claim("withdrawn:nowhere")).contains("unknown corridor"));
     assert!(err_of(&claim("group:dragons")).contains("body.claim_recorded.measure"));
 }
+
+/// Issue 20, item 9: ids took right-to-left overrides, zero-width joiners,
+/// byte order marks and line separators, and the NFC and NFD spellings of
+/// one id were two ids. Invisible and control characters are refused,
+/// naming the character, and a non-NFC id is refused showing its NFC form.
+#[test]
+fn ids_are_visible_and_in_nfc() {
+    let vehicle = |id: &str| {
+        let body = serde_json::json!({"vehicle_registered": {"vehicle": id, "kind": "bus", "seats": 50, "operator": "SARC"}});
+        serde_json::json!({"v": 1, "id": "v2", "time": "2016-12-15T04:00:00Z", "author": "hq", "body": body}).to_string()
+    };
+    for (c, name) in [('\u{202E}', "U+202E"), ('\u{200D}', "U+200D"), ('\u{FEFF}', "U+FEFF"), ('\u{2028}', "U+2028"), ('\u{2029}', "U+2029"), ('\u{7}', "U+0007"), ('\u{200B}', "U+200B"), ('\u{2066}', "U+2066")] {
+        let e = err_of(&vehicle(&format!("bus{c}-2")));
+        assert!(e.contains("vehicle") && e.contains(name) && e.contains("invisible"), "{name}: {e}");
+    }
+    // The envelope's id and author too.
+    let good = vehicle("bus-2");
+    let e = err_of(&good.replace(r#""id":"v2""#, "\"id\":\"v2\u{202E}\""));
+    assert!(e.contains("id") && e.contains("U+202E"), "{e}");
+    let e = err_of(&good.replace(r#""author":"hq""#, "\"author\":\"h\u{200D}q\""));
+    assert!(e.contains("author") && e.contains("U+200D"), "{e}");
+    // NFD "café" (e + combining acute) is refused, naming the NFC spelling; NFC is accepted.
+    let e = err_of(&vehicle("cafe\u{301}-bus"));
+    assert!(e.contains("normal form C") && e.contains("\"caf\u{e9}-bus\""), "{e}");
+    let events = parse_batch(&vehicle("caf\u{e9}-bus")).expect("NFC is accepted");
+    registry().apply_batch(&events).expect("NFC is accepted");
+    // Visible non-Latin ids stay welcome.
+    let events = parse_batch(&vehicle("حافلة-٢")).expect("Arabic is visible");
+    registry().apply_batch(&events).expect("Arabic is visible");
+}
+
+/// Issue 20, item 5: counts were bounded only by u32, so `killed:
+/// 4294967294` was accepted (and wrapped a 32-bit total). Every count of
+/// the model is bounded by what is physically possible and a count over
+/// its bound is refused, naming the field and the bound.
+#[test]
+fn counts_over_their_bound_are_refused() {
+    let over = corridor_model::MAX_PEOPLE + 1;
+    let e = err_of(&passage(&format!(r#"{{"women":{over}}}"#), 0, "cp1", "bus-1", "ramouseh"));
+    assert!(e.contains("counts.women") && e.contains("at most 10000000"), "{e}");
+    let half = corridor_model::MAX_PEOPLE / 2 + 1;
+    let e = err_of(&passage(&format!(r#"{{"women":{half},"children":{half}}}"#), 0, "cp1", "bus-1", "ramouseh"));
+    assert!(e.contains("counts") && e.contains("in all"), "{e}");
+    let event = |body: serde_json::Value| serde_json::json!({"v": 1, "id": "x", "time": "2016-12-15T05:00:00Z", "author": "hq", "body": body}).to_string();
+    let cases = [
+        (serde_json::json!({"incident": {"incident": "i", "kind": "attack", "killed": 4294967294u32, "description": "d"}}), "killed"),
+        (serde_json::json!({"vehicle_registered": {"vehicle": "bus-9", "kind": "bus", "seats": 10001, "operator": "SARC"}}), "seats"),
+        (serde_json::json!({"vehicle_registered": {"vehicle": "bus-9", "kind": "bus", "seats": 1, "stretchers": 4000000000u32, "operator": "SARC"}}), "stretchers"),
+    ];
+    for (body, field) in cases {
+        let e = err_of(&event(body));
+        assert!(e.contains(field) && e.contains("at most"), "{field}: {e}");
+    }
+    // At the bound is accepted.
+    let ok = passage(&format!(r#"{{"women":{}}}"#, corridor_model::MAX_PEOPLE), 0, "cp1", "bus-1", "ramouseh");
+    registry().apply_batch(&parse_batch(&ok).unwrap()).expect("the bound itself is accepted");
+}

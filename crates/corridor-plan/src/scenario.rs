@@ -11,7 +11,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
+use corridor_model::{MAX_PEOPLE, MAX_PLACES};
 use toml::Spanned;
+
+/// Largest number of vehicles of one fleet.
+pub const MAX_FLEET: u32 = 100_000;
 
 /// The bundled reference scenario (stage 2 of eastern Aleppo, December 2016).
 pub const ALEPPO_2016: &str = include_str!("../scenarios/aleppo-2016.toml");
@@ -462,6 +466,9 @@ impl Scenario {
                 }
             }
             let total: u64 = s.people.values().map(|&n| u64::from(n)).sum();
+            if total > u64::from(MAX_PEOPLE) {
+                return Err(err(sp, f("people"), format!("{total} people at one site is more than the event format can record (at most {MAX_PEOPLE}): check the numbers")));
+            }
             if u64::from(s.wounded) > total {
                 return Err(err(sp, f("wounded"), format!("{} wounded but only {total} people", s.wounded)));
             }
@@ -553,6 +560,11 @@ impl Scenario {
             }
             if let Some(s) = v.serves.iter().find(|s| site(s).is_none()) {
                 return Err(err(sp, f("serves"), format!("unknown site {s:?}")));
+            }
+            for (name, n, max) in [("seats", v.seats, MAX_PLACES), ("stretchers", v.stretchers, MAX_PLACES), ("count", v.count, MAX_FLEET)] {
+                if n > max {
+                    return Err(err(sp, f(name), format!("{n} is more than the event format can record (at most {max}): check the number")));
+                }
             }
             if v.kind == VehicleKindSpec::Ambulance && v.stretchers == 0 {
                 return Err(err(sp, f("stretchers"), "an ambulance carries 1 to 4 stretcher cases".into()));

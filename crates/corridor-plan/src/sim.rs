@@ -258,7 +258,7 @@ impl<'s> Operation<'s> {
                     .collect();
                 partitions.entry(allowed).or_default().push((g.clone(), n));
             }
-            let total: u32 = s.people.values().sum();
+            let total: u64 = s.people.values().map(|&n| u64::from(n)).sum();
             let mut wounded_left = s.wounded;
             let parts = partitions.len();
             for (part, (allowed, mut pool)) in partitions.into_iter().enumerate() {
@@ -274,9 +274,9 @@ impl<'s> Operation<'s> {
                         self.net_arcs[a].families |= 1 << family;
                     }
                 }
-                let people: u32 = pool.iter().map(|p| p.1).sum();
+                let people: u64 = pool.iter().map(|p| u64::from(p.1)).sum();
                 // This partition's share of the wounded (the last takes the rest).
-                let wounded = if part + 1 == parts { wounded_left } else { (u64::from(s.wounded) * u64::from(people) / u64::from(total.max(1))) as u32 };
+                let wounded = if part + 1 == parts { wounded_left } else { (u64::from(s.wounded) * people / total.max(1)) as u32 };
                 let wounded = wounded.min(wounded_left);
                 wounded_left -= wounded;
                 let mut amb = std::collections::VecDeque::new();
@@ -304,7 +304,7 @@ impl<'s> Operation<'s> {
                         loads: amb,
                     });
                 }
-                let left: u32 = pool.iter().map(|p| p.1).sum();
+                let left: u64 = pool.iter().map(|p| u64::from(p.1)).sum();
                 if left > 0 {
                     let Some(k) = serving(VehicleKindSpec::Bus) else {
                         return Err(SimError::Infeasible(format!(
@@ -312,7 +312,7 @@ impl<'s> Operation<'s> {
                             s.id, s.id
                         )));
                     };
-                    let seats = fleets[k].seats + fleets[k].stretchers;
+                    let seats = fleets[k].seats.saturating_add(fleets[k].stretchers);
                     let mut bus = std::collections::VecDeque::new();
                     while pool.iter().any(|p| p.1 > 0) {
                         let mut counts = draw(&mut pool, seats, &mut rng);
@@ -357,6 +357,9 @@ impl<'s> Operation<'s> {
 fn draw(pool: &mut [(String, u32)], n: u32, rng: &mut StdRng) -> Counts {
     let mut counts = Counts::new();
     for _ in 0..n {
+        // A site holds at most MAX_PEOPLE (the scenario is checked), so
+        // this u32 sum cannot wrap; u32 keeps the simulation's draws as
+        // they were.
         let left: u32 = pool.iter().map(|(_, k)| k).sum();
         if left == 0 {
             break;

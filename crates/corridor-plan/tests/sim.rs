@@ -230,3 +230,15 @@ fn aftermath_errors_name_the_line_and_field() {
     let e = scenario(&ALEPPO_2016.replace("tonnes = 70.0\nfamilies = 262", "tonnes = -70.0\nfamilies = 262")).unwrap_err().to_string();
     assert!(e.contains("aid[0].tonnes") && e.contains("not a non-negative"), "{e}");
 }
+
+/// Issue 20, item 5: a scenario's counts are bounded as the events it
+/// becomes are: two groups of 3,000,000,000 people summed past u32 (a
+/// panic or a wrapped total in the simulator); seats past a ship's are
+/// refused, naming the field.
+#[test]
+fn scenario_counts_over_the_bound_are_refused() {
+    let e = scenario(&ALEPPO_2016.replace("people = { armed = 14891", "people = { armed = 3000000000, men = 3000000000")).unwrap_err().to_string();
+    assert!(e.contains("sites[0].people") && e.contains("at most 10000000"), "{e}");
+    let e = scenario(&ALEPPO_2016.replace("seats = 50\noperator = \"SARC\"\ndepot = \"rashidin-4\"", "seats = 4294967295\noperator = \"SARC\"\ndepot = \"rashidin-4\"")).unwrap_err().to_string();
+    assert!(e.contains(".seats") && e.contains("at most 10000"), "{e}");
+}

@@ -152,6 +152,27 @@ impl ToSchema for EventBatch {
     }
 }
 
+/// A body that could not be read: 413 only when it really is over the
+/// limit; a body cut short or malformed (a bad chunked encoding, a
+/// connection dropped mid-body) is a 400 that says so.
+fn body_error(e: BytesRejection, smaller: &str) -> ApiError {
+    use axum::extract::rejection::FailedToBufferBody;
+    match e {
+        BytesRejection::FailedToBufferBody(FailedToBufferBody::LengthLimitError(_)) => {
+            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, format!("the body is over {MAX_BODY} bytes (1 MiB): {smaller}"))
+        }
+        BytesRejection::FailedToBufferBody(FailedToBufferBody::UnknownBodyError(e)) => ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "the request body is malformed or was cut short ({}): nothing was read; send it again, whole (a valid Content-Length or chunked encoding)",
+                // The innermost cause (e.g. "invalid chunk size line"), not axum's wrapper.
+                std::iter::successors(Some(&e as &dyn std::error::Error), |c| c.source()).last().map(|c| c.to_string()).unwrap_or_default()
+            ),
+        ),
+        other => ApiError::new(StatusCode::BAD_REQUEST, other.body_text()),
+    }
+}
+
 /// Append events: one event object, a JSON array of them (all or nothing),
 /// or one event per line. Acknowledged only once durable.
 #[utoipa::path(post, path = "/api/v1/events", tag = "write",
@@ -159,7 +180,7 @@ impl ToSchema for EventBatch {
     responses(
         (status = 200, description = "Every event was already in the log with the same content (a retry): nothing appended, original indexes", body = Appended),
         (status = 201, description = "Appended and durable (events already in the log with the same content keep their index)", body = Appended),
-        (status = 400, description = "Not JSON, or not events", body = ErrorBody),
+        (status = 400, description = "Not JSON, or not events, or a malformed or cut-short body (e.g. a bad chunked encoding)", body = ErrorBody),
         (status = 401, description = "No token, or an unknown, revoked or expired one", body = ErrorBody),
         (status = 403, description = "Outside the token's scope", body = ErrorBody),
         (status = 409, description = "An id already in the log with other content (a different event), or being appended by a concurrent request", body = ErrorBody),
@@ -171,10 +192,7 @@ impl ToSchema for EventBatch {
 pub async fn post_events(State(st): St, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> ApiResult<(StatusCode, Json<Appended>)> {
     let now = chrono::Utc::now();
     let t = require(&st, &headers, &[Role::Hq, Role::Checkpoint, Role::Monitor], "writing events")?;
-    let body = body.map_err(|e| match e {
-        BytesRejection::FailedToBufferBody(_) => ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, format!("the body is over {} bytes (1 MiB): send fewer events per request", MAX_BODY)),
-        other => ApiError::new(StatusCode::BAD_REQUEST, other.body_text()),
-    })?;
+    let body = body.map_err(|e| body_error(e, "send fewer events per request"))?;
     let text = std::str::from_utf8(&body).map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "the body is not UTF-8 text"))?;
     let events = corridor_model::parse::parse_batch(text).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.to_string()))?;
     if events.is_empty() {
@@ -394,7 +412,7 @@ pub async fn get_checkpoint(State(st): St, ConnectInfo(addr): ConnectInfo<Socket
     security(("token" = [])))]
 pub async fn post_cosign(State(st): St, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> ApiResult<(StatusCode, String)> {
     let t = require(&st, &headers, &[Role::Monitor], "countersigning")?;
-    let body = body.map_err(|_| ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "the body is over 1 MiB"))?;
+    let body = body.map_err(|e| body_error(e, "send the signed note alone"))?;
     let note = std::str::from_utf8(&body).map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "the body is not UTF-8 text"))?;
     let key = t.key.as_deref().unwrap_or("");
     let monitor = corridor_ledger::note::Verifier::from_vkey(key).map_err(|e| ApiError::new(StatusCode::FORBIDDEN, format!("this monitor token has no usable key: {e}")))?;

@@ -548,7 +548,7 @@ impl Views {
             Body::VehicleRegistered(v) => {
                 self.vehicles.insert(
                     v.vehicle.clone(),
-                    VehicleState { kind: v.kind, capacity: v.seats + v.stretchers, status: VehicleStatus::Idle, convoy: None, checkpoint: None, since: e.time, trips: 0 },
+                    VehicleState { kind: v.kind, capacity: v.seats.saturating_add(v.stretchers), status: VehicleStatus::Idle, convoy: None, checkpoint: None, since: e.time, trips: 0 },
                 );
             }
             Body::ConvoyDispatched(c) => {

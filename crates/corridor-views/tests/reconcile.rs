@@ -150,3 +150,29 @@ fn more_people_than_places_never_reconciles() {
     assert!(r.discrepancies[0].what.contains("450 aboard a vehicle with 50 places"), "{}", r.discrepancies[0].what);
     assert_eq!(r.reconciled, 1);
 }
+
+/// Issue 20, item 5: sums of many maximal values do not wrap. A thousand
+/// records at the model's largest count or tonnage sum exactly (1e10 people,
+/// beyond u32) and finitely; a vehicle whose places overflow a u32 (the
+/// view is handed events unchecked) saturates instead of panicking.
+#[test]
+fn sums_of_many_maximal_values_do_not_wrap() {
+    let mut op = Op::new();
+    op.push(0, Body::VehicleRegistered(Vehicle { vehicle: "huge".into(), kind: VehicleKind::Bus, seats: u32::MAX, stretchers: u32::MAX, operator: "x".into() }));
+    assert_eq!(op.views.vehicle("huge").unwrap().capacity, u32::MAX);
+    op.trip(10, "v1", MAX_PEOPLE / 2, MAX_PEOPLE / 2, MAX_PEOPLE);
+    for i in 0..1000 {
+        op.push(
+            20,
+            Body::AidDelivered(AidDelivery { delivery: format!("d{i}"), commodity: "food".into(), tonnes: MAX_TONNES, families: MAX_PEOPLE, people: MAX_PEOPLE, district: "x".into(), organisation: "o".into() }),
+        );
+        op.push(20, Body::Incident(Incident { incident: format!("i{i}"), kind: IncidentKind::Attack, corridor: None, convoy: None, site: None, vehicles: vec![], killed: MAX_PEOPLE, description: "shelling".into() }));
+    }
+    let f = op.views.figures();
+    let n = 1000 * u64::from(MAX_PEOPLE);
+    assert!(n > u64::from(u32::MAX));
+    assert_eq!((f.recovery.aid_people, f.recovery.aid_families), (n, n));
+    assert!(f.recovery.aid_tonnes.is_finite() && f.recovery.aid_tonnes == 1000.0 * MAX_TONNES, "{}", f.recovery.aid_tonnes);
+    assert_eq!(f.incidents.iter().map(|i| u64::from(i.killed)).sum::<u64>(), n);
+    assert_eq!((f.withdrawn.people, f.withdrawn.wounded), (u64::from(MAX_PEOPLE), u64::from(MAX_PEOPLE)));
+}

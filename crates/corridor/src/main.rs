@@ -33,8 +33,8 @@ enum TokenCommand {
         /// For a monitor token: its verifier key (name+hash+base64) or a file holding it.
         #[arg(long)]
         key: Option<String>,
-        /// Expire after this many hours.
-        #[arg(long)]
+        /// Expire after this many hours (more than 0, at most 87600: ten years).
+        #[arg(long, value_parser = parse_expires_hours)]
         expires_hours: Option<f64>,
     },
     /// Every token: id, role, checkpoint, created, revoked or expiry.
@@ -443,6 +443,20 @@ enum DebugCommand {
     CrashWriter,
 }
 
+/// The most a token may live: ten years, in hours.
+const MAX_TOKEN_HOURS: f64 = 10.0 * 8760.0;
+
+/// `--expires-hours`: a finite number of hours, more than 0 and at most ten
+/// years (0 or NaN would make a token that is expired when made; 1e12 or
+/// inf a date no clock reaches).
+fn parse_expires_hours(s: &str) -> Result<f64, String> {
+    let h: f64 = s.trim().parse().map_err(|_| format!("{s:?} is not a number of hours: write e.g. 12 or 0.5"))?;
+    if !(h.is_finite() && h > 0.0 && h <= MAX_TOKEN_HOURS) {
+        return Err(format!("{s:?} is out of range: a token expires after more than 0 and at most {MAX_TOKEN_HOURS} hours (ten years); leave --expires-hours out for a token that does not expire"));
+    }
+    Ok(h)
+}
+
 /// `5m`, `90s`, `1h`, or seconds.
 fn parse_skew(s: &str) -> Result<chrono::Duration, String> {
     let (n, unit) = s.trim().split_at(s.trim().find(|c: char| !c.is_ascii_digit()).unwrap_or(s.trim().len()));
@@ -459,9 +473,33 @@ fn parse_skew(s: &str) -> Result<chrono::Duration, String> {
     Ok(chrono::Duration::seconds(secs))
 }
 
+/// The exit code of a command whose standard output was closed (`| head`):
+/// 128 + SIGPIPE, as a shell reports a process that SIGPIPE ended.
+const CLOSED_PIPE: i32 = 141;
+
+/// Whether `e` is the reader of standard output having gone away.
+fn closed_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe))
+}
+
 fn main() {
+    // A reader that stops reading (`corridor demo | head`) ends the command
+    // quietly, whether the write that noticed was a `println!` (which
+    // panics) or one that returned its error: no panic message, no
+    // backtrace, exit code 141. Decided here, once, for every command.
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let msg = info.payload().downcast_ref::<String>().map(String::as_str).or_else(|| info.payload().downcast_ref::<&str>().copied()).unwrap_or("");
+        if msg.starts_with("failed printing to stdout") && msg.contains("os error 32") {
+            std::process::exit(CLOSED_PIPE);
+        }
+        default_hook(info)
+    }));
     let cli = Cli::parse();
     if let Err(e) = run(cli) {
+        if closed_pipe(&e) {
+            std::process::exit(CLOSED_PIPE);
+        }
         if let Some(a) = e.downcast_ref::<corridor::monitor::Alarm>() {
             eprintln!("{a}");
             std::process::exit(2);
@@ -1038,14 +1076,11 @@ fn report_cmd(
     Ok(())
 }
 
-/// Writes `bytes` to standard output; a reader that has gone away (`| head`)
-/// is not an error.
+/// Writes `bytes` to standard output (a reader that has gone away, `| head`,
+/// ends the command quietly in `main`).
 fn stdout_write(bytes: &[u8]) -> Result<()> {
     let mut out = std::io::stdout().lock();
-    match out.write_all(bytes).and_then(|()| out.flush()) {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        r => r.context("cannot write to standard output"),
-    }
+    out.write_all(bytes).and_then(|()| out.flush()).context("cannot write to standard output")
 }
 
 /// `corridor plan`: the plan at the scenario's start and its convoys.

@@ -126,7 +126,9 @@ fn a_resent_event_is_200_with_its_index_and_a_reused_id_is_409() {
 #[test]
 fn expired_and_revoked_tokens_are_401() {
     let s = Server::start();
-    let (expired, _) = token(s.dir.path(), &["--role", "hq", "--expires-hours=-1"]);
+    // A lifetime must be more than 0 hours: one of about a second, run out.
+    let (expired, _) = token(s.dir.path(), &["--role", "hq", "--expires-hours", "0.0003"]);
+    std::thread::sleep(std::time::Duration::from_millis(1500));
     let e = passage("p-expired", "hq", "convoy-001", "amb-001", "cp1-ramouseh-bridge");
     let msg = s.refused(&expired, e.to_string(), StatusCode::UNAUTHORIZED);
     assert!(msg.contains("expired"), "{msg}");

@@ -82,7 +82,7 @@ impl SqliteStore {
     /// Corridor (a larger `schema_version`).
     pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
         let fail = |e: rusqlite::Error| {
-            StoreError::Unusable(format!("cannot open SQLite ledger at {}: {e} ({})", path.display(), open_hint(&e)))
+            StoreError::Unusable(format!("cannot open SQLite ledger at {}: {e} ({})", path.display(), open_hint(&e, path)))
         };
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(path, flags).map_err(fail)?;
@@ -116,7 +116,7 @@ impl SqliteStore {
         };
         let sql_fail = |e: rusqlite::Error| match e.sqlite_error_code() {
             Some(ErrorCode::CannotOpen) => fail(&e, "does the file exist, and is it readable?"),
-            _ => fail(&e, open_hint(&e)),
+            _ => fail(&e, &open_hint(&e, path)),
         };
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(path, flags).map_err(sql_fail)?;
@@ -235,20 +235,35 @@ impl SqliteStore {
     }
 }
 
-/// What to do about an error met while opening a ledger file.
-fn open_hint(e: &rusqlite::Error) -> &'static str {
+/// What to do about an error met while opening the ledger file at `path`.
+/// Only a busy or locked database blames another process; an I/O error is
+/// explained by the error writing in the file's directory gives (e.g. "No
+/// space left on device"), which SQLite's "disk I/O error" hides.
+fn open_hint(e: &rusqlite::Error, path: &Path) -> String {
+    let io = || write_probe(path).err().map(|io| format!("writing in its directory fails: {io}; free some space or fix the file system, then start again"));
     match e.sqlite_error_code() {
         Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => {
-            "another corridor process is holding it; stop that process or wait for it to finish"
+            "another corridor process is holding it; stop that process or wait for it to finish".into()
         }
-        Some(ErrorCode::NotADatabase) => "the file is not a SQLite database; check the path",
-        Some(ErrorCode::DatabaseCorrupt) => "the file is damaged; restore it from a backup",
+        Some(ErrorCode::NotADatabase) => "the file is not a SQLite database; check the path".into(),
+        Some(ErrorCode::DatabaseCorrupt) => "the file is damaged; restore it from a backup".into(),
         Some(ErrorCode::CannotOpen | ErrorCode::PermissionDenied | ErrorCode::ReadOnly) => {
-            "check that its directory exists and that this user may write there"
+            io().unwrap_or_else(|| "check that its directory exists and that this user may write there".into())
         }
-        Some(ErrorCode::DiskFull) => "the disk is full; free some space",
-        _ => "is another corridor process holding it, and is its directory writable?",
+        Some(ErrorCode::DiskFull) => io().unwrap_or_else(|| "the disk is full; free some space".into()),
+        _ => io().unwrap_or_else(|| "check the disk and the file system (free space, `dmesg`) and that this user may write in its directory".into()),
     }
+}
+
+/// Writes, syncs and removes a small file next to `path`: the operating
+/// system's own error when the directory cannot take a write.
+fn write_probe(path: &Path) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let probe = dir.join(format!(".corridor-write-probe-{}", std::process::id()));
+    let wrote = std::fs::File::create(&probe).and_then(|mut f| f.write_all(&[0; 4096]).and_then(|()| f.sync_all()));
+    let _ = std::fs::remove_file(&probe);
+    wrote
 }
 
 fn to_sql_index(what: &str, n: u64) -> Result<i64, StoreError> {
@@ -457,4 +472,27 @@ pub fn raw_baseline_insert(path: &Path, payloads: &[Vec<u8>], batch: usize) -> R
         tx.commit()?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 20, item 10: a full disk at start ("disk I/O error" from
+    /// SQLite) was blamed on "another corridor process". Only a busy or
+    /// locked database blames one; an I/O error gives the error writing in
+    /// the directory gives.
+    #[test]
+    fn an_io_error_at_open_names_the_real_error_not_another_process() {
+        let io = rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_IOERR), None);
+        let dir = tempfile::tempdir().unwrap();
+        let hint = open_hint(&io, &dir.path().join("ledger.sqlite"));
+        assert!(!hint.contains("another"), "{hint}");
+        // A directory that cannot take a write: the operating system's own words.
+        let hint = open_hint(&io, &dir.path().join("gone").join("ledger.sqlite"));
+        assert!(hint.contains("writing in its directory fails") && hint.contains("No such file or directory"), "{hint}");
+        assert!(!hint.contains("another"), "{hint}");
+        let busy = rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY), None);
+        assert!(open_hint(&busy, &dir.path().join("ledger.sqlite")).contains("another corridor process"));
+    }
 }
