@@ -548,11 +548,11 @@ pub fn simulate(sc: &Scenario, router: &Router) -> Result<Outcome, SimError> {
         next += 1;
         now_ms = until;
         let at = d.time;
+        let mut destroyed = Vec::new();
         match d.kind {
             DKind::Incident(i) => {
                 let x = sc.incidents[i].get_ref();
                 let c = op.corridors.iter().position(|b| b.id == x.corridor).expect("checked");
-                let mut destroyed = Vec::new();
                 if x.kind == IncidentKindSpec::Attack {
                     let mut on_road: Vec<&OnRoad> = outcome.on_road.iter().filter(|r| r.corridor == c).collect();
                     on_road.sort_by_key(|r| (r.convoy.clone(), r.vehicle));
@@ -680,6 +680,33 @@ pub fn simulate(sc: &Scenario, router: &Router) -> Result<Outcome, SimError> {
                 }
                 why = format!("after {}", a.id);
             }
+        }
+        // The vehicles cut off on their way that the disruption did not
+        // destroy turn back, recorded after it so that no vehicle is both
+        // lost and turning back.
+        let mut back: BTreeMap<&str, (usize, u32)> = BTreeMap::new();
+        for r in outcome.on_road.iter().filter(|r| !destroyed.contains(&r.vehicle)) {
+            let e = back.entry(r.convoy.as_str()).or_insert((r.corridor, 0));
+            e.1 += 1;
+        }
+        for (id, (c, n)) in back {
+            emit(
+                &mut out,
+                hq(
+                    format!("turned-back-{id}"),
+                    at,
+                    Body::Incident(Incident {
+                        incident: format!("turned-back-{id}"),
+                        kind: IncidentKind::Halt,
+                        corridor: Some(cid(c)),
+                        convoy: Some(id.to_string()),
+                        site: None,
+                        vehicles: vec![],
+                        killed: 0,
+                        description: format!("{n} vehicles of {id} not yet counted in turn back: the corridor was halted"),
+                    }),
+                ),
+            );
         }
     }
     // The corridors open and close at their windows' edges, except while halted.
@@ -833,7 +860,8 @@ fn plan_now(
     Ok((the_plan, report))
 }
 
-/// A vehicle on its way along a corridor's road when a trip was cut off.
+/// A vehicle on its way along a corridor's road, not yet counted in, when
+/// its trip was cut off: it turns back unless the disruption destroys it.
 struct OnRoad {
     vehicle: usize,
     corridor: usize,
@@ -1016,7 +1044,6 @@ fn run_plan(
     let mut arrived: Vec<Option<u64>> = vec![None; trips.len()];
     let mut current: HashMap<usize, usize> = HashMap::new();
     let mut on_road = Vec::new();
-    let mut turned_back: Vec<usize> = Vec::new();
     let j = |rng: &mut StdRng, ms: u64, lo: f64, hi: f64| (ms as f64 * rng.gen_range(lo..hi)) as u64;
     while let Some(Reverse((t, _, step))) = heap.pop() {
         match step {
@@ -1046,7 +1073,6 @@ fn run_plan(
                     // on its way, it turns back.
                     if approach_start < until {
                         started[i] = Some(approach_start);
-                        turned_back.push(i);
                         on_road.push(OnRoad {
                             vehicle: v,
                             corridor: corridor[i],
@@ -1073,7 +1099,6 @@ fn run_plan(
                     if start >= until {
                         // The queue at the entry outlasted the cut-off: it turns back.
                         let began = started[i].unwrap_or(t);
-                        turned_back.push(i);
                         on_road.push(OnRoad {
                             vehicle: v,
                             corridor: corridor[i],
@@ -1146,24 +1171,6 @@ fn run_plan(
                 ));
             }
             last = last.max(arrived[i]);
-        }
-        let back: Vec<usize> = left.iter().copied().filter(|i| turned_back.contains(i)).collect();
-        if !back.is_empty() {
-            events.push(Event::new(
-                format!("turned-back-{id}"),
-                at(until),
-                "hq",
-                Body::Incident(Incident {
-                    incident: format!("turned-back-{id}"),
-                    kind: IncidentKind::Halt,
-                    corridor: Some(bc.id.clone()),
-                    convoy: Some(id.clone()),
-                    site: None,
-                    vehicles: vec![],
-                    killed: 0,
-                    description: format!("{} vehicles of {id} not yet counted in turn back: the corridor was halted", back.len()),
-                }),
-            ));
         }
         if let Some(last) = last {
             events.push(Event::new(

@@ -71,6 +71,9 @@ pub struct PublicReconciliation {
     pub in_transit: usize,
     pub discrepancies: usize,
     pub overdue: usize,
+    /// Every trip counted in was counted out with the same people, none is
+    /// overdue and none is in transit (decided by the views).
+    pub all_reconciled: bool,
     /// Vehicles counted in outside every truce window or while their corridor was closed or halted.
     pub flagged: usize,
     /// Entries corrected (or voided) by later entries.
@@ -324,6 +327,7 @@ impl Fold {
                 in_transit: rec.in_transit,
                 discrepancies: rec.discrepancies.len(),
                 overdue: rec.overdue.len(),
+                all_reconciled: rec.all_reconciled,
                 flagged: rec.flags.len(),
                 corrections: f.corrections.len(),
             },
@@ -369,16 +373,8 @@ impl Fold {
     }
 
     fn convoy_rows(&self) -> Vec<ConvoyRow> {
-        let v = &self.views;
-        let mut furthest: BTreeMap<&str, usize> = BTreeMap::new();
-        for s in v.vehicles().values() {
-            if let (Some(c), Some(k)) = (&s.convoy, &s.checkpoint) {
-                let order = v.convoys().get(c).and_then(|cs| v.checkpoints(&cs.corridor)).and_then(|ks| ks.iter().position(|x| x == k)).unwrap_or(0);
-                let e = furthest.entry(c.as_str()).or_insert(order);
-                *e = (*e).max(order);
-            }
-        }
-        v.convoys()
+        self.views
+            .convoys()
             .iter()
             .map(|(id, c)| ConvoyRow {
                 convoy: id.clone(),
@@ -387,7 +383,7 @@ impl Fold {
                 vehicles: c.vehicles.len(),
                 people_out: c.people_out,
                 dispatched_at: c.dispatched_at,
-                checkpoint: furthest.get(id.as_str()).and_then(|&i| v.checkpoints(&c.corridor).and_then(|ks| ks.get(i).cloned())),
+                checkpoint: c.checkpoint.clone(),
             })
             .collect()
     }

@@ -202,6 +202,11 @@ pub struct ConvoyState {
     pub status: ConvoyStatus,
     pub dispatched_at: DateTime<Utc>,
     pub people_out: u64,
+    /// The furthest checkpoint any of its vehicles was counted at on this
+    /// convoy's trip (the exit once it has arrived), `None` before the first
+    /// count-in. Kept here, not read off the vehicles, whose later convoys
+    /// would overwrite it.
+    pub checkpoint: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -253,10 +258,14 @@ pub struct Reconciliation {
     /// Passages counted outside every truce window of their corridor or
     /// while it was closed or halted: kept, and shown.
     pub flags: Vec<Flag>,
+    /// [`all_reconciled`](Self::all_reconciled), decided here so that every
+    /// view (the CLI, the dashboard) says the same.
+    pub all_reconciled: bool,
 }
 
 impl Reconciliation {
-    /// Every trip that entered has left with the same people, and none is overdue.
+    /// Every trip that entered has left with the same people, none is
+    /// overdue and none is still in transit.
     pub fn all_reconciled(&self) -> bool {
         self.discrepancies.is_empty() && self.overdue.is_empty() && self.in_transit == 0
     }
@@ -570,6 +579,7 @@ impl Views {
                         status: ConvoyStatus::Dispatched,
                         dispatched_at: e.time,
                         people_out: 0,
+                        checkpoint: None,
                     },
                 );
             }
@@ -589,6 +599,20 @@ impl Views {
                         s.since = e.time;
                     }
                 }
+                // A convoy halted (or its road closed) before some of its
+                // vehicles were counted in: those turn back and are free
+                // again (a later count-in puts them back on the trip).
+                if let (IncidentKind::Halt | IncidentKind::RoadClosed, Some(convoy)) = (i.kind, &i.convoy) {
+                    for v in self.convoys.get(convoy).map_or(&[][..], |c| c.vehicles.as_slice()) {
+                        if let Some(s) = self.vehicles.get_mut(v) {
+                            if s.status == VehicleStatus::Dispatched && s.convoy.as_ref() == Some(convoy) {
+                                s.status = VehicleStatus::Idle;
+                                s.convoy = None;
+                                s.since = e.time;
+                            }
+                        }
+                    }
+                }
                 if let Some(c) = i.corridor.as_ref().and_then(|c| self.corridors.get_mut(c)) {
                     match i.kind {
                         IncidentKind::Halt | IncidentKind::RoadClosed => c.halted = true,
@@ -600,7 +624,9 @@ impl Views {
                 if let Some(c) = i.convoy.as_ref().and_then(|c| self.convoys.get_mut(c)) {
                     match i.kind {
                         IncidentKind::Attack | IncidentKind::VehicleLost => c.status = ConvoyStatus::Attacked,
-                        IncidentKind::Halt | IncidentKind::RoadClosed => c.status = ConvoyStatus::Halted,
+                        // Attacked stays attacked: the halt that follows does not hide it.
+                        IncidentKind::Halt | IncidentKind::RoadClosed if c.status != ConvoyStatus::Attacked => c.status = ConvoyStatus::Halted,
+                        IncidentKind::Halt | IncidentKind::RoadClosed => {}
                         IncidentKind::Resumed => c.status = ConvoyStatus::InCorridor,
                     }
                 }
@@ -782,12 +808,17 @@ impl Views {
                     v.trips += 1;
                 }
             }
+            v.convoy = Some(p.convoy.clone());
             v.checkpoint = Some(p.checkpoint.clone());
             v.since = time;
         }
         if let Some(c) = self.convoys.get_mut(&p.convoy) {
             if pos == last {
                 c.people_out += people(&p.counts);
+            }
+            let furthest = c.checkpoint.as_ref().and_then(|k| corridor.checkpoints.iter().position(|x| x == k));
+            if furthest.is_none_or(|f| pos > f) {
+                c.checkpoint = Some(p.checkpoint.clone());
             }
             if c.status == ConvoyStatus::Dispatched {
                 c.status = ConvoyStatus::InCorridor;
@@ -818,7 +849,7 @@ impl Views {
     /// of the latest event, so the same log always gives the same answer).
     pub fn reconcile(&self, as_of: Option<DateTime<Utc>>) -> Reconciliation {
         let as_of = as_of.or(self.last_time);
-        let mut r = Reconciliation { as_of, trips: 0, reconciled: 0, in_transit: 0, discrepancies: vec![], overdue: vec![], flags: self.flags.clone() };
+        let mut r = Reconciliation { as_of, trips: 0, reconciled: 0, in_transit: 0, discrepancies: vec![], overdue: vec![], flags: self.flags.clone(), all_reconciled: false };
         for trip in self.trips.values() {
             r.trips += 1;
             let Some(corridor) = self.corridors.get(&trip.corridor) else { continue };
@@ -890,6 +921,7 @@ impl Views {
                 r.in_transit += 1;
             }
         }
+        r.all_reconciled = r.all_reconciled();
         r
     }
 

@@ -1,0 +1,44 @@
+//! The server's monitor view agrees with the log (issue 20, item 11): over
+//! the reference demo, replayed entry by entry, an arrived convoy is shown
+//! at its exit (not at the entry with `"checkpoint": null`), and the public
+//! summary never says "all reconciled" beside a trip in transit.
+
+use corridor_server::Fold;
+use serde_json::Value;
+
+#[test]
+fn the_monitor_view_agrees_with_the_log_through_the_reference_replay() {
+    let (_, out) = corridor::demo::reference().unwrap();
+    let mut fold = Fold::default();
+    let mut in_transit_seen = 0;
+    for (i, e) in out.events.iter().enumerate() {
+        fold.apply(i as u64, e);
+        if i % 200 != 0 && i + 1 != out.events.len() {
+            continue;
+        }
+        fold.refresh(String::new());
+        let summary: Value = serde_json::from_str(&fold.summary_json()).unwrap();
+        let r = &summary["reconciliation"];
+        let busy = r["in_transit"].as_u64().unwrap() + r["overdue"].as_u64().unwrap() + r["discrepancies"].as_u64().unwrap();
+        in_transit_seen += usize::from(r["in_transit"].as_u64().unwrap() > 0);
+        assert_eq!(r["all_reconciled"].as_bool(), Some(busy == 0), "after {}: {r}", e.id);
+    }
+    assert!(in_transit_seen > 0, "the replay should have trips in transit at some point");
+    let summary: Value = serde_json::from_str(&fold.summary_json()).unwrap();
+    assert_eq!(summary["reconciliation"]["all_reconciled"], true);
+    let convoys: Vec<Value> = serde_json::from_str(&fold.convoys_json()).unwrap();
+    let exit = |corridor: &str| fold.views().checkpoints(corridor).and_then(|k| k.last().cloned());
+    let mut arrived = 0;
+    for c in &convoys {
+        if c["status"] == "arrived" {
+            arrived += 1;
+            assert_eq!(c["checkpoint"].as_str().map(String::from), exit(c["corridor"].as_str().unwrap()), "{c}");
+        }
+    }
+    assert!(arrived > 20, "{arrived} arrived convoys");
+    // No vehicle is left dispatched when the operation is over.
+    let f = fold.views().figures();
+    for (kind, states) in &f.vehicles {
+        assert_eq!(states.get(&corridor_views::VehicleStatus::Dispatched), None, "{kind:?}: {states:?}");
+    }
+}
