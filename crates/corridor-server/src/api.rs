@@ -338,7 +338,7 @@ pub async fn get_convoy(State(st): St, headers: HeaderMap, Path(id): Path<String
     let f = st.fold.read().unwrap_or_else(|p| p.into_inner());
     let v = f.views();
     let c = v.convoy(&id).ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("no convoy {id:?} in the log")))?;
-    let vehicles: serde_json::Map<String, serde_json::Value> = c.vehicles.iter().filter_map(|x| Some((x.clone(), serde_json::to_value(v.vehicle(x)?).ok()?))).collect();
+    let vehicles: serde_json::Map<String, serde_json::Value> = c.vehicles.iter().filter_map(|x| Some((x.clone(), serde_json::to_value(v.vehicle_on_trip(&id, x)?).ok()?))).collect();
     Ok(Json(serde_json::json!({ "convoy": id, "state": c, "vehicles": vehicles })))
 }
 

@@ -991,6 +991,32 @@ impl Views {
         self.vehicles.get(id)
     }
 
+    /// Vehicle `id` as it stands on convoy `convoy`'s trip: its state now
+    /// while that is its convoy; once it has gone on with a later convoy,
+    /// how this trip ended: exited at the corridor's exit, or in the
+    /// corridor at the last checkpoint it was counted at, or idle when it
+    /// was never counted (turned back). `None` if it is not in the convoy.
+    pub fn vehicle_on_trip(&self, convoy: &str, id: &str) -> Option<VehicleState> {
+        let c = self.convoys.get(convoy)?;
+        if !c.vehicles.iter().any(|v| v == id) {
+            return None;
+        }
+        let now = self.vehicles.get(id)?;
+        if now.convoy.as_deref() == Some(convoy) {
+            return Some(now.clone());
+        }
+        let checkpoints = self.checkpoints(&c.corridor).unwrap_or_default();
+        let last = self.trips.get(&(convoy.to_string(), id.to_string())).and_then(|t| t.passages.iter().enumerate().rev().find_map(|(i, s)| Some((i, s.as_ref()?))));
+        let (status, checkpoint, since) = match last {
+            None => (VehicleStatus::Idle, None, c.dispatched_at),
+            Some((i, seen)) => {
+                let status = if i + 1 == checkpoints.len() { VehicleStatus::Exited } else { VehicleStatus::InCorridor };
+                (status, checkpoints.get(i).cloned(), seen.time)
+            }
+        };
+        Some(VehicleState { status, convoy: Some(convoy.to_string()), checkpoint, since, ..now.clone() })
+    }
+
     /// Every convoy by id.
     pub fn convoys(&self) -> &BTreeMap<String, ConvoyState> {
         &self.convoys

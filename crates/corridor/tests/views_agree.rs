@@ -1,7 +1,8 @@
 //! The server's monitor view agrees with the log (issue 20, item 11): over
 //! the reference demo, replayed entry by entry, an arrived convoy is shown
 //! at its exit (not at the entry with `"checkpoint": null`), and the public
-//! summary never says "all reconciled" beside a trip in transit.
+//! summary never says "all reconciled" beside a trip in transit; a convoy's
+//! detail shows each vehicle on that convoy's trip, not on a later one.
 
 use corridor_server::Fold;
 use serde_json::Value;
@@ -28,14 +29,28 @@ fn the_monitor_view_agrees_with_the_log_through_the_reference_replay() {
     assert_eq!(summary["reconciliation"]["all_reconciled"], true);
     let convoys: Vec<Value> = serde_json::from_str(&fold.convoys_json()).unwrap();
     let exit = |corridor: &str| fold.views().checkpoints(corridor).and_then(|k| k.last().cloned());
-    let mut arrived = 0;
+    let (mut arrived, mut reused) = (0, 0);
     for c in &convoys {
         if c["status"] == "arrived" {
             arrived += 1;
             assert_eq!(c["checkpoint"].as_str().map(String::from), exit(c["corridor"].as_str().unwrap()), "{c}");
+            // Its detail shows each vehicle on this trip (out at the exit,
+            // or idle if a halt turned it back before it was counted), not
+            // on the later convoy it went on with.
+            let id = c["convoy"].as_str().unwrap();
+            let views = fold.views();
+            for v in &views.convoy(id).unwrap().vehicles {
+                let on = views.vehicle_on_trip(id, v).unwrap();
+                let counted = views.trips().any(|t| t.convoy == id && t.vehicle == *v);
+                let expect = if counted { (corridor_views::VehicleStatus::Exited, exit(c["corridor"].as_str().unwrap())) } else { (corridor_views::VehicleStatus::Idle, None) };
+                assert_eq!(on.convoy.as_deref(), Some(id), "{id} {v}");
+                assert_eq!((on.status, on.checkpoint.clone()), expect, "{id} {v}");
+                reused += usize::from(views.vehicle(v).unwrap().convoy.as_deref() != Some(id));
+            }
         }
     }
     assert!(arrived > 20, "{arrived} arrived convoys");
+    assert!(reused > 0, "some vehicles of arrived convoys went on with later ones");
     // No vehicle is left dispatched when the operation is over.
     let f = fold.views().figures();
     for (kind, states) in &f.vehicles {
