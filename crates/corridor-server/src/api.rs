@@ -486,6 +486,83 @@ pub async fn inclusion(State(st): St, headers: HeaderMap, q: Result<Query<Inclus
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+pub struct ReceiptsQuery {
+    /// Entry indexes, comma-separated (at most 1,000), e.g. `5,17,230`.
+    pub indexes: String,
+}
+
+/// One entry's receipt: its leaf and its inclusion proof at the checkpoint's size.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Receipt {
+    pub index: u64,
+    /// The leaf bytes exactly as hashed (base64): the event's canonical JSON.
+    pub leaf: String,
+    /// Base64 hashes, RFC 6962 order, up to the checkpoint's root.
+    pub proof: Vec<String>,
+}
+
+/// Receipts against one signed checkpoint.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Receipts {
+    /// The latest signed checkpoint (C2SP signed note): check its signature
+    /// with the log's key, then each proof against its root.
+    pub checkpoint: String,
+    pub size: u64,
+    pub receipts: Vec<Receipt>,
+    /// Indexes the checkpoint does not cover yet: ask again shortly.
+    pub pending: Vec<u64>,
+}
+
+/// Receipts for entries: each leaf with its inclusion proof against the
+/// latest signed checkpoint, which comes with them, so that a device can
+/// check that what it recorded is in the signed log (every token role;
+/// leaves hold no personal data).
+#[utoipa::path(get, path = "/api/v1/receipts", tag = "read", params(ReceiptsQuery),
+    responses((status = 200, body = Receipts), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 503, body = ErrorBody)),
+    security(("token" = [])))]
+pub async fn receipts(State(st): St, headers: HeaderMap, q: Result<Query<ReceiptsQuery>, QueryRejection>) -> ApiResult<Json<Receipts>> {
+    require(&st, &headers, &[Role::Hq, Role::Monitor, Role::Checkpoint], "receipts")?;
+    let q = query(q)?;
+    let mut indexes = Vec::new();
+    for part in q.indexes.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let i: u64 = part.parse().map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, format!("indexes: {part:?} is not an entry index (a whole number); send them comma-separated, e.g. indexes=5,17,230")))?;
+        indexes.push(index_param("indexes", Some(i))?.unwrap_or(i));
+    }
+    if indexes.is_empty() || indexes.len() as u64 > MAX_PAGE {
+        return Err(ApiError::new(StatusCode::BAD_REQUEST, format!("indexes: give 1 to {MAX_PAGE} entry indexes, comma-separated")));
+    }
+    indexes.sort_unstable();
+    indexes.dedup();
+    let cp = st.ledger.checkpoint();
+    let (covered, pending): (Vec<u64>, Vec<u64>) = indexes.into_iter().partition(|&i| i < cp.size);
+    let ledger = st.ledger.clone();
+    let size = cp.size;
+    let read = move || -> Result<Vec<Receipt>, corridor_ledger::LedgerError> {
+        let mut out = Vec::with_capacity(covered.len());
+        // Runs of consecutive indexes are read together.
+        let mut i = 0;
+        while i < covered.len() {
+            let mut j = i + 1;
+            while j < covered.len() && covered[j] == covered[j - 1] + 1 {
+                j += 1;
+            }
+            for e in ledger.entries(covered[i], covered[j - 1] + 1)? {
+                let proof = ledger.inclusion_proof(e.index, size)?;
+                out.push(Receipt { index: e.index, leaf: b64(&e.leaf), proof: proof.iter().map(|h| b64(h.as_ref())).collect() });
+            }
+            i = j;
+        }
+        Ok(out)
+    };
+    let receipts = tokio::task::spawn_blocking(read)
+        .await
+        .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, format!("cannot read the log: {e}")))?
+        .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, format!("cannot read the log: {e}; try again shortly")))?;
+    Ok(Json(Receipts { checkpoint: cp.note, size, receipts, pending }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ConsistencyQuery {
     pub old: u64,
     /// Default: the latest checkpoint's size.
@@ -649,7 +726,7 @@ pub async fn feed(State(st): St, headers: HeaderMap, ConnectInfo(addr): ConnectI
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Corridor operations API", description = "Writes are events appended to the tamper-evident log; reads are folds of it. Tokens: `corridor token create`."),
-    paths(post_events, get_events, get_checkpoint_view, whoami, get_figures, get_reconciliation, get_convoys, get_convoy, public_summary, public_notices, public_map, get_checkpoint, post_cosign, inclusion, consistency, feed, post_feed_ticket, crate::log::checkpoint, crate::log::tile),
+    paths(post_events, get_events, get_checkpoint_view, whoami, get_figures, get_reconciliation, get_convoys, get_convoy, public_summary, public_notices, public_map, get_checkpoint, post_cosign, inclusion, consistency, receipts, feed, post_feed_ticket, crate::log::checkpoint, crate::log::tile),
     modifiers(&Security, &EventSchemas)
 )]
 pub struct ApiDoc;
@@ -722,9 +799,11 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/api/v1/checkpoint/cosign", post(post_cosign))
         .route("/api/v1/proofs/inclusion", get(inclusion))
         .route("/api/v1/proofs/consistency", get(consistency))
+        .route("/api/v1/receipts", get(receipts))
         .route("/api/v1/feed", get(feed))
         .route("/api/v1/feed/ticket", post(post_feed_ticket))
         .merge(crate::log::routes())
+        .merge(crate::field::routes())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(state)

@@ -174,6 +174,10 @@ pub struct CheckpointCorridor {
     pub checkpoints: Vec<String>,
     /// The groups that may use it (one count each).
     pub groups: Vec<String>,
+    /// Each group's label, as declared (`groups_defined`).
+    pub group_labels: BTreeMap<String, String>,
+    /// The corridor's name in Arabic, if declared.
+    pub name_ar: Option<String>,
     #[schema(value_type = Vec<Object>)]
     pub windows: Vec<corridor_model::TruceWindow>,
 }
@@ -219,6 +223,8 @@ pub struct Fold {
     views: Views,
     corridors: BTreeMap<String, CorridorState>,
     corridors_of: BTreeMap<String, BTreeSet<String>>,
+    /// Each group's declared label.
+    group_labels: BTreeMap<String, String>,
     /// Declarations, windows, openings and closings: what notices need.
     notice_events: Vec<Event>,
     summary: Arc<str>,
@@ -261,6 +267,11 @@ impl Fold {
                     languages: o.languages.clone(),
                     map: PublicMap { name: o.map.name.clone(), attribution: o.map.attribution.clone() },
                 });
+            }
+            Body::GroupsDefined(g) => {
+                for x in &g.groups {
+                    self.group_labels.insert(x.id.clone(), x.label.clone());
+                }
             }
             Body::CorridorDeclared(c) => {
                 for k in &c.checkpoints {
@@ -424,7 +435,11 @@ impl Fold {
         Some(CheckpointView {
             checkpoint,
             position,
-            corridor: CheckpointCorridor { id: corridor_id.clone(), name: c.name.clone(), status: state.status.name().into(), checkpoints: state.checkpoints.clone(), groups: state.groups.clone(), windows: state.windows.clone() },
+            corridor: CheckpointCorridor { id: corridor_id.clone(), name: c.name.clone(), status: state.status.name().into(), checkpoints: state.checkpoints.clone(), groups: state.groups.clone(),
+                group_labels: state.groups.iter().map(|g| (g.clone(), self.group_labels.get(g).cloned().unwrap_or_else(|| g.clone()))).collect(),
+                name_ar: c.name_ar.clone(),
+                windows: state.windows.clone(),
+            },
             timezone: v.timezone().to_string(),
             passages,
             corrections,

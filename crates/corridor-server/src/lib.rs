@@ -14,6 +14,7 @@
 
 pub mod api;
 pub mod conn;
+pub mod field;
 pub mod fold;
 pub mod limit;
 pub mod log;
@@ -48,11 +49,15 @@ pub struct Options {
     pub witnesses: Vec<witness::WitnessConfig>,
     /// Timeouts and the connection limit.
     pub limits: conn::Limits,
+    /// Serve the field app from this directory (its files as in
+    /// `crates/corridor-server/field/`) instead of the built-in copy: to try
+    /// a changed or translated app without rebuilding.
+    pub field_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { public_rate: 20.0, map_geojson: None, max_clock_skew: chrono::Duration::minutes(5), witnesses: vec![], limits: conn::Limits::default() }
+        Options { public_rate: 20.0, map_geojson: None, max_clock_skew: chrono::Duration::minutes(5), witnesses: vec![], limits: conn::Limits::default(), field_dir: None }
     }
 }
 

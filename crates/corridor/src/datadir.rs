@@ -282,8 +282,15 @@ pub fn read_private(path: &Path, what: &str) -> Result<String> {
     Ok(text)
 }
 
-/// Writes a new file readable by its owner only (0600), synced.
+/// Writes a new text file (with a final newline) readable by its owner
+/// only (0600), synced.
 pub fn write_private(path: &Path, text: &str) -> Result<()> {
+    write_private_bytes(path, if text.is_empty() { String::new() } else { format!("{text}\n") }.as_bytes())
+}
+
+/// Writes a new file readable by its owner only (0600), synced; an
+/// existing file is not overwritten.
+pub fn write_private_bytes(path: &Path, bytes: &[u8]) -> Result<()> {
     let mut opts = OpenOptions::new();
     opts.write(true).create_new(true);
     #[cfg(unix)]
@@ -293,9 +300,7 @@ pub fn write_private(path: &Path, text: &str) -> Result<()> {
     }
     let mut f = opts.open(path).with_context(|| format!("cannot create {}", path.display()))?;
     use std::io::Write;
-    if !text.is_empty() {
-        writeln!(f, "{text}")?;
-    }
+    f.write_all(bytes)?;
     f.sync_all()?;
     Ok(())
 }

@@ -36,6 +36,16 @@ enum TokenCommand {
         /// Expire after this many hours (more than 0, at most 87600: ten years).
         #[arg(long, value_parser = parse_expires_hours)]
         expires_hours: Option<f64>,
+        /// The server's address as phones reach it (e.g. https://ops.example.org):
+        /// prints the field app's link, which carries the token and the log's key.
+        #[arg(long, value_name = "URL")]
+        link: Option<String>,
+        /// Also print the link as a QR code in the terminal (needs --link).
+        #[arg(long, requires = "link")]
+        qr: bool,
+        /// Also write the link's QR code as a PNG (readable by its owner only; needs --link).
+        #[arg(long, value_name = "FILE", requires = "link")]
+        qr_png: Option<std::path::PathBuf>,
     },
     /// Every token: id, role, checkpoint, created, revoked or expiry.
     List,
@@ -151,6 +161,9 @@ enum Command {
         /// Connections open at once; past that, the next waits until one closes.
         #[arg(long, default_value_t = 1024)]
         max_connections: usize,
+        /// Serve the field app (/field/) from this directory instead of the built-in copy, re-read at each request: to try a changed or translated app without rebuilding (its files as in crates/corridor-server/field/).
+        #[arg(long, value_name = "DIR")]
+        field_app: Option<PathBuf>,
     },
     /// API tokens: create (shown once), list, revoke.
     #[command(subcommand)]
@@ -524,7 +537,7 @@ fn run(cli: Cli) -> Result<()> {
         },
         Command::Demo { scenario, serve: true, listen, replay_minutes } => serve::demo_serve(dir, scenario.as_deref(), &listen, replay_minutes)?,
         Command::Demo { scenario, .. } => demo_cmd(dir, scenario.as_deref())?,
-        Command::Serve { listen, map, public_rate, max_clock_skew, witness, witness_key, header_timeout, body_timeout, max_connections } => {
+        Command::Serve { listen, map, public_rate, max_clock_skew, witness, witness_key, header_timeout, body_timeout, max_connections, field_app } => {
             if witness.len() != witness_key.len() {
                 anyhow::bail!("{} --witness but {} --witness-key: give each witness its key, in the same order", witness.len(), witness_key.len());
             }
@@ -538,9 +551,14 @@ fn run(cli: Cli) -> Result<()> {
                 .collect::<Result<Vec<_>>>()?;
             let secs = |d: chrono::Duration| std::time::Duration::from_secs(d.num_seconds().max(1) as u64);
             let limits = corridor_server::conn::Limits { header_timeout: secs(header_timeout), body_timeout: secs(body_timeout), max_connections: max_connections.max(1), ..Default::default() };
-            serve::serve(dir, &listen, map.as_deref(), public_rate, max_clock_skew, witnesses, limits)?
+            if let Some(f) = field_app.as_deref().filter(|f| !f.join("app.js").is_file()) {
+                anyhow::bail!("--field-app {}: no app.js there; give a copy of crates/corridor-server/field/", f.display());
+            }
+            serve::serve(dir, &listen, map.as_deref(), public_rate, max_clock_skew, witnesses, limits, field_app)?
         }
-        Command::Token(TokenCommand::Create { role, checkpoint, key, expires_hours }) => serve::token_create(dir, &role, checkpoint, key, expires_hours)?,
+        Command::Token(TokenCommand::Create { role, checkpoint, key, expires_hours, link, qr, qr_png }) => {
+            serve::token_create(dir, &role, checkpoint, key, expires_hours, serve::Link { url: link, qr, png: qr_png })?
+        }
         Command::Token(TokenCommand::List) => serve::token_list(dir)?,
         Command::Token(TokenCommand::Revoke { id }) => serve::token_revoke(dir, &id)?,
         Command::Plan { scenario } => plan_cmd(scenario.as_deref())?,

@@ -58,16 +58,16 @@ async fn bind(listen: &str) -> Result<tokio::net::TcpListener> {
     tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen} (in use? try another --listen)"))
 }
 
-pub fn serve(dir: &Path, listen: &str, map: Option<&Path>, public_rate: f64, max_clock_skew: chrono::Duration, witnesses: Vec<WitnessConfig>, limits: corridor_server::conn::Limits) -> Result<()> {
+pub fn serve(dir: &Path, listen: &str, map: Option<&Path>, public_rate: f64, max_clock_skew: chrono::Duration, witnesses: Vec<WitnessConfig>, limits: corridor_server::conn::Limits, field_dir: Option<std::path::PathBuf>) -> Result<()> {
     let mut d = DataDir::open(dir)?;
     let ledger = Arc::new(d.ledger()?);
     let op = declared_operation(&ledger)?;
-    let options = Options { public_rate, map_geojson: map_geojson(&d, op.as_ref(), map)?, max_clock_skew, witnesses, limits };
+    let options = Options { public_rate, map_geojson: map_geojson(&d, op.as_ref(), map)?, max_clock_skew, witnesses, limits, field_dir };
     let state = AppState::new(ledger, d.tokens(), options, dir)?;
     runtime()?.block_on(async {
         let listener = bind(listen).await?;
         let addr = listener.local_addr()?;
-        println!("serving the log {} ({} entries) at http://{addr}/ (API under /api/v1, OpenAPI at /openapi.json); Ctrl-C stops", state.ledger.origin(), state.ledger.len());
+        println!("serving the log {} ({} entries) at http://{addr}/ (API under /api/v1, OpenAPI at /openapi.json, field app at /field/); Ctrl-C stops", state.ledger.origin(), state.ledger.len());
         corridor_server::serve(state, listener).await.context("the server failed")
     })
 }
@@ -87,7 +87,57 @@ pub fn witness(dir: &Path, listen: &str, logs: Vec<corridor_ledger::note::Verifi
     })
 }
 
-pub fn token_create(dir: &Path, role: &str, checkpoint: Option<String>, key: Option<String>, expires_hours: Option<f64>) -> Result<()> {
+/// How to hand a token to a phone: the field app's link, as text, a
+/// terminal QR code and a PNG.
+pub struct Link {
+    pub url: Option<String>,
+    pub qr: bool,
+    pub png: Option<std::path::PathBuf>,
+}
+
+/// The field app's link: the token and the log's key in the fragment,
+/// which browsers never send to a server (nor proxies log).
+pub fn field_link(server: &str, token: &str, log_key: &str) -> Result<String> {
+    let base = server.trim_end_matches('/');
+    let u = reqwest::Url::parse(base).with_context(|| format!("--link {server:?} is not a URL: give the server's address as phones reach it, e.g. https://ops.example.org"))?;
+    if !matches!(u.scheme(), "http" | "https") || u.host_str().is_none() {
+        bail!("--link {server:?} is not an http(s) address: give the server's address as phones reach it, e.g. https://ops.example.org");
+    }
+    let enc = |s: &str| s.replace('%', "%25").replace('+', "%2B").replace('&', "%26").replace('#', "%23").replace('=', "%3D");
+    Ok(format!("{base}/field/#token={}&key={}", enc(token), enc(log_key)))
+}
+
+/// The QR code of `text` for a terminal: two modules per character row.
+pub fn qr_terminal(text: &str) -> Result<String> {
+    let code = qrcode::QrCode::with_error_correction_level(text, qrcode::EcLevel::M).context("the link is too long for a QR code")?;
+    Ok(code.render::<qrcode::render::unicode::Dense1x2>().dark_color(qrcode::render::unicode::Dense1x2::Light).light_color(qrcode::render::unicode::Dense1x2::Dark).quiet_zone(true).build())
+}
+
+/// The QR code of `text` as a greyscale PNG, 8 pixels a module, with the
+/// standard quiet zone of 4 modules.
+pub fn qr_png(text: &str) -> Result<Vec<u8>> {
+    let code = qrcode::QrCode::with_error_correction_level(text, qrcode::EcLevel::M).context("the link is too long for a QR code")?;
+    let (w, scale, quiet) = (code.width(), 8usize, 4usize);
+    let side = (w + 2 * quiet) * scale;
+    let colors = code.to_colors();
+    let mut pixels = vec![255u8; side * side];
+    for (i, c) in colors.iter().enumerate() {
+        if *c == qrcode::Color::Dark {
+            let (x, y) = ((i % w + quiet) * scale, (i / w + quiet) * scale);
+            for row in y..y + scale {
+                pixels[row * side + x..row * side + x + scale].fill(0);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    let mut enc = png::Encoder::new(&mut out, side as u32, side as u32);
+    enc.set_color(png::ColorType::Grayscale);
+    enc.set_depth(png::BitDepth::Eight);
+    enc.write_header()?.write_image_data(&pixels)?;
+    Ok(out)
+}
+
+pub fn token_create(dir: &Path, role: &str, checkpoint: Option<String>, key: Option<String>, expires_hours: Option<f64>, link: Link) -> Result<()> {
     let mut d = DataDir::open(dir)?;
     let role = Role::parse(role)?;
     match (role, &checkpoint) {
@@ -100,8 +150,27 @@ pub fn token_create(dir: &Path, role: &str, checkpoint: Option<String>, key: Opt
         Some(k) if Path::new(&k).is_file() => Some(std::fs::read_to_string(&k)?.trim().to_string()),
         k => k,
     };
+    // The link is checked before a token exists that nobody could use.
+    let log_key = d.signer()?.verifier().to_vkey();
+    if let Some(u) = &link.url {
+        field_link(u, "x", &log_key)?;
+    }
+    if let Some(p) = link.png.as_deref().filter(|p| p.exists()) {
+        bail!("{} already exists: give --qr-png a new file (it will hold the token)", p.display());
+    }
     let (secret, rec) = d.tokens().create(role, checkpoint, key, expires)?;
     println!("{secret}");
+    if let Some(u) = &link.url {
+        let url = field_link(u, &secret, &log_key)?;
+        eprintln!("field app: {url}");
+        if link.qr {
+            eprintln!("{}", qr_terminal(&url)?);
+        }
+        if let Some(p) = &link.png {
+            corridor::datadir::write_private_bytes(p, &qr_png(&url)?).with_context(|| format!("cannot write the QR code to {}", p.display()))?;
+            eprintln!("QR code written to {} (it holds the token: hand it over and delete it)", p.display());
+        }
+    }
     eprintln!(
         "token {} ({}{}{}): shown once, stored only as its hash; revoke with `corridor token revoke {}`",
         rec.id,
