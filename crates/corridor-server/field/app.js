@@ -185,6 +185,8 @@ function wakeIn(ms) { clearTimeout(wakeTimer); wakeTimer = setTimeout(() => pump
 
 async function pump() {
   if (pumping || !cfg.token) return;
+  // No network at all: nothing to try until the browser says it is back.
+  if (navigator.onLine === false) { online = false; problem = null; render(); return; }
   pumping = true;
   try {
     for (;;) {
@@ -393,9 +395,28 @@ function render() {
   renderCheckpoint(screen);
 }
 
+// The screen is made of parts; a part with a signature is rebuilt only
+// when it changes (a form being typed into is never replaced under the
+// officer's fingers: that would close the keyboard and lose what is typed).
+const parts = new Map();
+let formEpoch = 0;  // bumped to rebuild a form (after a submit, a tap on an expected vehicle)
+function layout(screen, list) {
+  const nodes = list.map(([key, sig, make]) => {
+    let p = parts.get(key);
+    if (!p || sig === null || p.sig !== sig) {
+      const node = make();
+      if (p && p.node.parentNode === screen) p.node.replaceWith(node);
+      p = { node, sig };
+      parts.set(key, p);
+    }
+    return p.node;
+  });
+  if (nodes.length !== screen.children.length || nodes.some((n, i) => screen.children[i] !== n)) screen.replaceChildren(...nodes);
+}
+
 let draft = {};     // the form's values survive re-renders
 function renderCheckpoint(screen) {
-  if (!view) { screen.replaceChildren(el('section', {}, el('p', { text: t('no_view') })), renderEntries()); return; }
+  if (!view) { layout(screen, [['wait', null, () => el('section', {}, el('p', { text: t('no_view') }))], ['entries', null, renderEntries]]); return; }
   const c = view.corridor, k = view.checkpoint;
   $('title').textContent = `${t('checkpoint')}: ${(lang === 'ar' && k.name_ar) || k.name || k.id}`;
   const wn = windowNow();
@@ -407,9 +428,10 @@ function renderCheckpoint(screen) {
   // form), the rest found by typing in Vehicle.
   const SHOW = 24, ex = view.expected;
   const exp = el('section', { class: 'expected', 'aria-label': t('expected') }, el('h2', { text: `${t('expected')} (${ex.length})` }),
-    ex.length ? ex.slice(0, SHOW).map(v => el('button', { type: 'button', class: 'small', onclick: () => { draft.vehicle = v.vehicle; draft.convoy = v.convoy; render(); $('vehicle').focus(); } }, `${v.vehicle} · ${v.convoy}`)) : el('p', { class: 'muted', text: t('none_expected') }),
+    ex.length ? ex.slice(0, SHOW).map(v => el('button', { type: 'button', class: 'small', onclick: () => { draft.vehicle = v.vehicle; draft.convoy = v.convoy; formEpoch++; render(); $('vehicle').focus(); } }, `${v.vehicle} · ${v.convoy}`)) : el('p', { class: 'muted', text: t('none_expected') }),
     ex.length > SHOW ? el('p', { class: 'muted', text: t('more_expected', ex.length - SHOW) }) : null);
-  screen.replaceChildren(head, el('section', {}, passageForm()), renderEntries(), exp, tools());
+  const formSig = JSON.stringify([lang, c.id, c.groups, c.group_labels, view.vehicles.length, formEpoch]);
+  layout(screen, [['head', null, () => head], ['form', formSig, () => el('section', {}, passageForm())], ['entries', null, renderEntries], ['expected', null, () => exp], ['tools', lang, tools]]);
 }
 
 function vehicleInfo(id) { return view?.vehicles.find(v => v.vehicle === id); }
@@ -457,12 +479,14 @@ function passageForm(correcting) {
     if (here.some(x => x.vehicle === p.vehicle && x.convoy === p.convoy)) warnings.push(t('warn_counted', p.vehicle));
     const total = Object.values(p.counts).reduce((a, b) => a + b, 0), places = vehicleInfo(p.vehicle).places;
     if (total > places) warnings.push(t('warn_places', total, places));
-    if (c.status !== 'open') warnings.push(t('warn_status', t(c.status)));
+    // The view as it is now (the form may be older than the last halt).
+    const now = view.corridor.status;
+    if (now !== 'open') warnings.push(t('warn_status', t(now)));
     else if (!windowNow()?.now) warnings.push(t('warn_window'));
     if (warnings.length && !(await confirmDialog(warnings))) return;
-    await enqueue(event('passage', p));
     draft = {};
-    render();
+    formEpoch++;
+    await enqueue(event('passage', p));
   };
   return f;
 }
@@ -509,7 +533,7 @@ function renderEntries() {
       el('span', { class: 'what' }, describe(q.event), el('br'), el('span', { class: 'muted', text: `${fmt(q.event.time, true)}` + (q.index != null ? ` · ${t('index')} ${q.index}` : '') })),
       el('span', { class: 'state-' + q.state, text: t(q.state) + (q.reason ? `: ${q.reason}` : '') }),
       (q.state === 'sent' || q.state === 'receipt') && q.event.body.passage && view ? el('button', { type: 'button', class: 'small', onclick: () => correctDialog(q), text: t('correct') }) : null,
-      q.state === 'refused' && q.event.body.passage ? el('button', { type: 'button', class: 'small', text: t('edit'), onclick: async () => { const p = q.event.body.passage; draft = { vehicle: p.vehicle, convoy: p.convoy, counts: { ...p.counts }, wounded: p.wounded }; await discard(q); window.scrollTo(0, 0); } }) : null,
+      q.state === 'refused' && q.event.body.passage ? el('button', { type: 'button', class: 'small', text: t('edit'), onclick: async () => { const p = q.event.body.passage; draft = { vehicle: p.vehicle, convoy: p.convoy, counts: { ...p.counts }, wounded: p.wounded }; formEpoch++; await discard(q); window.scrollTo(0, 0); } }) : null,
       q.state === 'refused' ? el('button', { type: 'button', class: 'small', text: t('discard'), onclick: () => discard(q) }) : null))));
 }
 async function discard(q) { await del('queue', q.id); queue = queue.filter(x => x !== q); render(); }
@@ -521,10 +545,12 @@ function tools() {
     el('p', { class: 'muted', text: `${t('version')} ${VERSION}` }));
 }
 
-// What is not yet in the signed log, as JSON lines that `corridor log
-// append` (or this app on another device) accepts; resends are safe.
+// What is not yet proven in the signed log (waiting, sent, or whose proof
+// failed), as JSON lines that `corridor log append` (or this app on
+// another device) accepts; resends are safe. Refused entries stay here to
+// be corrected.
 function exportQueue() {
-  const lines = queue.filter(q => q.state !== 'receipt').sort((a, b) => a.seq - b.seq).map(q => JSON.stringify(q.event) + '\n');
+  const lines = queue.filter(q => q.state === 'waiting' || q.state === 'sent' || q.state === 'bad-proof').sort((a, b) => a.seq - b.seq).map(q => JSON.stringify(q.event) + '\n');
   const a = el('a', { href: URL.createObjectURL(new Blob(lines, { type: 'application/x-ndjson' })), download: `corridor-queue-${cfg.who?.author || 'device'}-${new Date().toISOString().slice(0, 19).replace(/:/g, '')}.jsonl` });
   document.body.append(a); a.click(); a.remove();
 }
@@ -566,10 +592,19 @@ const HQ_FORMS = {
 };
 function renderHq(screen) {
   $('title').textContent = t('hq');
+  const lists = { corridors: hqData?.corridors.map(c => c.id) || [], convoys: hqData?.convoys.map(c => c.convoy) || [] };
+  layout(screen, [['hq', JSON.stringify([lang, hqTab, formEpoch]), hqForm], ['entries', null, renderEntries], ['tools', lang, tools]]);
+  // The suggestions follow the log without rebuilding the form.
+  for (const [id, items] of [['hq-corridor-list', lists.corridors], ['hq-convoy-list', lists.convoys]]) {
+    const dl = $(id);
+    if (dl && dl.children.length !== items.length) dl.replaceChildren(...items.map(v => el('option', { value: v })));
+  }
+}
+
+function hqForm() {
   const tabs = el('nav', { class: 'tabs', 'aria-label': t('hq') }, Object.keys(HQ_FORMS).map(k => el('button', { type: 'button', 'aria-pressed': String(hqTab === k), onclick: () => { hqTab = k; render(); }, text: t('k_' + k) })));
   const [kind, fields] = HQ_FORMS[hqTab];
   const f = el('form', { novalidate: true, id: 'hq-form' });
-  const lists = { corridors: hqData?.corridors.map(c => c.id) || [], convoys: hqData?.convoys.map(c => c.convoy || c.id) || [] };
   for (const [name, type] of fields) {
     const id = 'hq-' + name, opt = typeof type === 'string' && type.endsWith('?');
     const base = typeof type === 'string' ? type.replace('?', '') : type;
@@ -580,7 +615,7 @@ function renderHq(screen) {
     else if (base === 'corridors' || base === 'convoys') input = el('input', { id, name, list: id + '-list', autocomplete: 'off', required: !opt });
     else input = el('input', { id, name, autocomplete: 'off', required: !opt, placeholder: base === 'list' ? 'a, b, c' : null });
     f.append(el('label', { for: id, text: name }), input);
-    if (base === 'corridors' || base === 'convoys') f.append(el('datalist', { id: id + '-list' }, lists[base].map(v => el('option', { value: v }))));
+    if (base === 'corridors' || base === 'convoys') f.append(el('datalist', { id: id + '-list' }));
   }
   const msg = el('p', { class: 'warn', 'aria-live': 'assertive' });
   f.append(msg, el('button', { type: 'submit', class: 'primary', text: `${t('send')}: ${kind}` }));
@@ -593,10 +628,10 @@ function renderHq(screen) {
       if (name === 'content') { body.content_sha256 = Array.from(await sha256(enc.encode(v)), b => b.toString(16).padStart(2, '0')).join(''); continue; }
       body[name] = base === 'list' ? v.split(/[,\s]+/).filter(Boolean) : base === 'number' ? Number(v || 0) : v;
     }
-    await enqueue(event(kind, body));
     f.reset();
+    await enqueue(event(kind, body));
   };
-  screen.replaceChildren(el('section', {}, el('p', { class: 'muted', text: t('hq_note') }), tabs, f), renderEntries(), tools());
+  return el('section', {}, el('p', { class: 'muted', text: t('hq_note') }), tabs, f);
 }
 
 // ---------------------------------------------------------------- start

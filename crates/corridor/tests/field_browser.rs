@@ -146,6 +146,7 @@ fn the_field_app_in_a_browser() {
         .env("SHOTS", &shots)
         .env("N", n.to_string())
         .env("BIG", big.to_string())
+        .env("EXPORT_FILE", tmp.path().join("exported.jsonl"))
         .env("PLAYWRIGHT_CORE_DIR", &npm)
         .env("CHROMIUM", &chromium)
         .env_remove("CORRIDOR_DATABASE_URL")
@@ -159,6 +160,10 @@ fn the_field_app_in_a_browser() {
         let p = shots.join(format!("{name}.png"));
         assert!(std::fs::metadata(&p).map(|m| m.len() > 10_000).unwrap_or(false), "no screenshot {}", p.display());
     }
+    // The queue the app exported is what `corridor log append` takes: its
+    // entries, sent since, are in the log already, so nothing is added.
+    let appended = ok(&dir, &["log", "append", tmp.path().join("exported.jsonl").to_str().unwrap()]);
+    assert!(appended.contains("appended 0 new event(s), 2 already in the log"), "{appended}");
     // The log checks out after all of it.
     let v = ok(&dir, &["verify"]);
     assert!(v.contains("verified"), "{v}");

@@ -115,7 +115,8 @@ async function record(page, vehicle, c, { confirm, convoy } = {}) {
     await d.getByRole('button', { name: confirm ? 'Record anyway' : 'Cancel' }).click();
     return text;
   }
-  await until(`${vehicle} queued`, async () => (await page.getByLabel('Vehicle', { exact: true }).inputValue()) === '' || 'form not cleared', 5000);
+  // Held on the device (not only a cleared form).
+  await until(`${vehicle} queued`, async () => (await held(page)).some(q => q.event.body.passage?.vehicle === vehicle && q.event.body.passage.counts.women === c.women) || 'not held', 5000);
 }
 
 let ctx, page;
@@ -134,7 +135,7 @@ try {
   log('app version', v1, 'status:', await status(page));
   await shot(page, 'checkpoint-en');
   await page.getByRole('button', { name: 'عربي' }).click();
-  assert.equal(await page.evaluate(() => document.documentElement.dir), 'rtl');
+  await until('right to left', async () => (await page.evaluate(() => document.documentElement.dir)) === 'rtl' || 'ltr', 5000);
   await page.getByRole('button', { name: 'سجّل العبور' }).waitFor();
   await shot(page, 'checkpoint-ar');
   await page.getByRole('button', { name: 'English' }).click();
@@ -179,7 +180,7 @@ try {
   await page.getByRole('button', { name: 'Record passage' }).waitFor();
   for (const v of vehicles.slice(2 * third)) await record(page, v, { men: 30, Wounded: 2 });
   for (const q of await held(page)) if (q.state === 'waiting') offlineIds.add(q.id);
-  assert.equal(offlineIds.size, N + 1, 'every passage recorded offline is held');
+  assert.equal(offlineIds.size, N + 1, `every passage recorded offline is held: ${JSON.stringify(await counts(page))}, ${JSON.stringify((await held(page)).filter(q => q.state !== 'waiting').map(q => [q.event.body.passage?.vehicle, q.state, q.reason]))}`);
   assert.match(await status(page), new RegExp(`offline.*${N + 1} waiting`));
 
   // 4. The network back: each sent once, each with a checked receipt,
@@ -224,6 +225,11 @@ try {
   await page.evaluate(() => window.dispatchEvent(new Event('online')));
   await until('the refusal explained', async () => /refused this device's token.*Ask HQ for a new link/.test(await status(page)) || await status(page), 30_000);
   assert.equal((await counts(page)).waiting, 2, 'entries kept under a revoked token');
+  // The queue exported as a file (for `corridor log append` or another device).
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export queue' }).click()]);
+  await download.saveAs(env.EXPORT_FILE);
+  const exported = (await import('node:fs')).readFileSync(env.EXPORT_FILE, 'utf8').trim().split('\n').map(l => JSON.parse(l));
+  assert.deepEqual(exported.map(e => e.body.passage.vehicle).sort(), ['bus-250', 'bus-251']);
   // A new link from HQ (token create prints it on standard error).
   const made = spawnSync(env.CORRIDOR_BIN, ['--data-dir', env.DATA_DIR, 'token', 'create', '--role', 'checkpoint', '--checkpoint', 'cp-fontvieille', '--link', base], { encoding: 'utf8' });
   assert.equal(made.status, 0, made.stderr);
