@@ -1,6 +1,6 @@
 //! Messages that misled (issue 20, item 10), each through the real binary:
-//! a malformed request body, token lifetimes out of range, and a reader
-//! that closes standard output early.
+//! a malformed request body, token lifetimes out of range, a reader that
+//! closes standard output early; and field app links checked first.
 
 mod common;
 
@@ -81,6 +81,29 @@ fn token_lifetimes_out_of_range_are_refused() {
     assert!(!ok(&dir, &["token", "list"]).contains("hq"), "a refused token was stored");
     token(&dir, &["--role", "hq", "--expires-hours", "0.5"]);
     token(&dir, &["--role", "hq", "--expires-hours", "87600"]);
+}
+
+/// A field app link is checked before the token exists: a bad address or
+/// a QR file that would be overwritten makes no token nobody could use.
+#[test]
+fn field_links_are_checked_before_a_token_is_made() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = init(tmp.path(), &[]);
+    let taken = tmp.path().join("taken.png");
+    std::fs::write(&taken, b"someone's file").unwrap();
+    for (args, says) in [
+        (vec!["--link", "not a url"], "is not a URL"),
+        (vec!["--link", "ftp://ops.example.org"], "not an http(s) address"),
+        (vec!["--link", "https://ops.example.org", "--qr-png", taken.to_str().unwrap()], "already exists"),
+        (vec!["--qr"], "--link"),
+    ] {
+        let mut all = vec!["token", "create", "--role", "hq"];
+        all.extend(args.iter().copied());
+        let err = fails(&dir, &all);
+        assert!(err.contains(says) && !err.contains("panicked"), "{args:?}: {err}");
+    }
+    assert_eq!(std::fs::read(&taken).unwrap(), b"someone's file");
+    assert!(!ok(&dir, &["token", "list"]).contains("hq"), "a refused token was stored");
 }
 
 /// Runs `corridor ARGS` with its standard output closed before it writes.
