@@ -488,6 +488,7 @@ pub async fn inclusion(State(st): St, headers: HeaderMap, q: Result<Query<Inclus
 #[into_params(parameter_in = Query)]
 pub struct ReceiptsQuery {
     /// Entry indexes, comma-separated (at most 1,000), e.g. `5,17,230`.
+    #[param(pattern = r"^[0-9]{1,18}(,[0-9]{1,18}){0,999}$")]
     pub indexes: String,
 }
 

@@ -59,7 +59,7 @@ async function logEntries() {
   const out = [];
   for (let from = 0; ; from += 1000) {
     const r = await api(`/api/v1/events?from=${from}`);
-    out.push(...r.entries.map(e => e.event));
+    out.push(...r.entries);
     if (from + 1000 >= r.size) return out;
   }
 }
@@ -195,27 +195,37 @@ try {
   const refused = (await held(page)).find(q => q.state === 'refused');
   assert.match(refused.reason, /^422: .*amb-001/, 'the refusal says why');
   assert.equal(await page.locator('#entries li[data-state=refused]').count(), 1, 'the refused entry is shown');
-  const inLog = (await logEntries()).filter(e => offlineIds.has(e.id));
+  const inLog = (await logEntries()).filter(e => offlineIds.has(e.event.id));
   assert.equal(inLog.length, N, 'each offline passage is in the log once');
-  assert.equal(new Set(inLog.map(e => e.id)).size, N);
+  assert.equal(new Set(inLog.map(e => e.event.id)).size, N);
 
   // 5. Faults: 503s, then the server killed mid-sync; nothing lost, nothing doubled.
   await ctx.setOffline(true);
   const more = Array.from({ length: 40 }, (_, i) => `bus-${String(N + 2 + i).padStart(3, '0')}`);
   for (const v of more) await record(page, v, { women: 5 });
   const faultIds = new Set((await held(page)).filter(q => q.state === 'waiting').map(q => q.id));
-  let refusedWith503 = 0;
-  await ctx.route('**/api/v1/events', r => (r.request().method() === 'POST' && refusedWith503++ < 3 ? r.fulfill({ status: 503, contentType: 'application/json', body: '{"error":"storage failed"}' }) : r.continue()));
+  // The first answer is lost on the way back (the server appended), then
+  // three 503s, then the server is killed.
+  let posts = 0;
+  await ctx.route('**/api/v1/events', async r => {
+    if (r.request().method() !== 'POST') return r.continue();
+    posts++;
+    if (posts === 1) { await r.fetch(); return r.abort('connectionreset'); }
+    if (posts <= 4) return r.fulfill({ status: 503, contentType: 'application/json', body: '{"error":"storage failed"}' });
+    return r.continue();
+  });
   await ctx.setOffline(false);
   await page.evaluate(() => window.dispatchEvent(new Event('online')));
-  await until('a 503 answered', () => refusedWith503 >= 3 || refusedWith503, 30_000);
+  await until('a lost answer and three 503s', () => posts >= 4 || posts, 30_000);
   killServer();
   await sleep(1500);
   await startServer();
   await until('receipts after 503s and a kill', async () => { const c = await counts(page, faultIds); return c.receipt === 40 || c; }, 120_000);
   await ctx.unroute('**/api/v1/events');
-  const after = (await logEntries()).filter(e => faultIds.has(e.id));
-  assert.equal(after.length, 40, 'after 503s and a kill, each once');
+  const after = (await logEntries()).filter(e => faultIds.has(e.event.id));
+  assert.equal(after.length, 40, 'after a lost answer, 503s and a kill, each once');
+  const at = new Map(after.map(e => [e.event.id, e.index]));
+  for (const q of (await held(page)).filter(q => faultIds.has(q.id))) assert.equal(q.index, at.get(q.id), `${q.id}: the app holds the index the log has`);
 
   // 6. A revoked token mid-queue: kept, and the officer told what to do.
   await ctx.setOffline(true);
@@ -254,6 +264,19 @@ try {
   const hqCtx = await chromium.launch({ executablePath: env.CHROMIUM || '/usr/bin/chromium', headless: true }).then(b => b.newContext(phone));
   const hq = watch(await hqCtx.newPage());
   await hq.goto(env.HQ_LINK);
+  // A convoy dispatched from the console is expected at the checkpoint.
+  await hq.getByRole('button', { name: 'Convoy dispatched', exact: true }).click();
+  await hq.getByLabel('convoy', { exact: true }).fill('convoy-2');
+  await hq.getByLabel('corridor', { exact: true }).fill('fontvieille-larvotto');
+  await hq.getByLabel('vehicles', { exact: true }).fill('amb-001, amb-002');
+  await hq.getByRole('button', { name: /^Record: convoy_dispatched/ }).click();
+  // The officer types the ambulance: its new convoy fills itself in.
+  await until('convoy-2 expected at the checkpoint', async () => {
+    await page.getByLabel('Vehicle', { exact: true }).fill('amb-001');
+    return (await page.getByLabel('Convoy', { exact: true }).inputValue()) === 'convoy-2' || 'not yet';
+  }, 10_000);
+  await page.getByLabel('Vehicle', { exact: true }).fill('');
+  await page.getByLabel('Convoy', { exact: true }).fill('');
   await hq.getByRole('button', { name: 'Incident', exact: true }).click();
   await hq.getByLabel('incident', { exact: true }).fill('halt-port');
   await hq.getByLabel('kind', { exact: true }).selectOption('halt');
@@ -269,7 +292,7 @@ try {
   assert.ok(halt < 1.0, `the halt took ${halt} s to reach the checkpoint screen`);
   await hq.getByRole('button', { name: 'عربي' }).click();
   await shot(hq, 'hq-ar');
-  await until('the halt in the signed log on HQ\'s device', async () => (await counts(hq)).receipt === 1 || await counts(hq), 30_000);
+  await until('the dispatch and the halt in the signed log on HQ\'s device', async () => (await counts(hq)).receipt === 2 || await counts(hq), 30_000);
   w = await record(page, 'bus-253', { women: 4 }, { confirm: true });
   assert.match(w, /The corridor is halted: the count will be kept but flagged/);
   await until('the flagged count in the signed log', async () => (await counts(page)).receipt >= N + 40 + 5 || await counts(page), 30_000);
@@ -314,7 +337,7 @@ try {
     const bigIds = new Set(Array.from({ length: BIG }, (_, i) => `big-${i}`));
     await until('the big queue\'s receipts', async () => { const c = await counts(page, bigIds); return c.receipt === BIG || c; }, 60_000 + BIG * 100);
     console.log(`figure: ${BIG} passages queued offline: reconnect to the last checked receipt in ${((Date.now() - tb) / 1000).toFixed(2)} s`);
-    const big = (await logEntries()).filter(e => bigIds.has(e.id));
+    const big = (await logEntries()).filter(e => bigIds.has(e.event.id));
     assert.equal(big.length, BIG);
     rmSync(file);
   }
