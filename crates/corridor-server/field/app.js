@@ -35,6 +35,16 @@ const WORDS = {
     warn_status: s => `The corridor is ${s}: the count will be kept but flagged.`,
     warn_window: 'No truce window is open now: the count will be kept but flagged.',
     need_vehicle: 'Choose a vehicle from the list.', need_convoy: 'Give the convoy (trip) this vehicle travels in.', need_count: 'Give at least one count.',
+    bad_count: g => `${g}: give a whole number of people, from 0 to 10,000,000.`,
+    bad_wounded: (w, n) => `${w} wounded is more than the ${n} people counted: the wounded are counted within the groups.`,
+    need_reason: 'Say why you correct this passage (a recount, the wrong vehicle, …).',
+    need_field: f => `Give ${f}.`, voided: 'voided', corrected: 'corrected',
+    k_open: 'Corridor opened', k_close: 'Corridor closed', corridors_now: 'Corridors now',
+    h_convoy: 'The convoy\'s id (a new one for a new trip, e.g. convoy-7)', h_corridor: 'The corridor (its id)', h_vehicles: 'Registered vehicle ids, separated by commas',
+    h_incident: 'A new id for this incident, e.g. halt-3', h_kind: 'What happened', h_site: 'A site id, if it concerns one', h_killed: 'People killed, if known (a count)',
+    h_description: 'What happened, in words', h_agreement: 'A new id for the agreement', h_sites: 'The sites it links, by id, separated by commas', h_terms: 'Its terms, in words',
+    h_notice: 'A new id for the notice', h_channel: 'How it was sent', h_language: 'The language it was written in', h_window: 'The truce window it announces (its id), if any',
+    h_references: 'The notice it updates or cancels (its id), if any', h_recipients: 'How many people it was sent to', h_content: 'The text as sent (only its SHA-256 is recorded)', h_reason: 'Why, in words (optional)',
     q_online: 'online', q_offline: 'offline: entries are kept on this device and sent when the network is back',
     q_summary: (w, s, r, x) => `${w} waiting · ${s} sent · ${r} in the signed log` + (x ? ` · ${x} need attention` : ''),
     q_revoked: m => `The server refused this device's token (${m}). Nothing is lost: the entries stay here. Ask HQ for a new link, open it on this device, and they will be sent.`,
@@ -64,6 +74,16 @@ const WORDS = {
     warn_status: s => `الممر ${s}: سيُحفظ العدّ مع إشارة.`,
     warn_window: 'لا هدنة سارية الآن: سيُحفظ العدّ مع إشارة.',
     need_vehicle: 'اختر مركبة من القائمة.', need_convoy: 'اذكر القافلة التي تسير فيها المركبة.', need_count: 'أدخل عدداً واحداً على الأقل.',
+    bad_count: g => `${g}: أدخل عدداً صحيحاً من الأشخاص بين 0 و10,000,000.`,
+    bad_wounded: (w, n) => `عدد الجرحى ${w} أكبر من عدد الأشخاص ${n}: الجرحى محسوبون ضمن الفئات.`,
+    need_reason: 'اذكر سبب تصحيح هذا العبور (إعادة العدّ، مركبة خاطئة، …).',
+    need_field: f => `أدخل ${f}.`, voided: 'أُلغي', corrected: 'صُحّح',
+    k_open: 'فتح الممر', k_close: 'إغلاق الممر', corridors_now: 'الممرات الآن',
+    h_convoy: 'رقم القافلة (رقم جديد لرحلة جديدة، مثل convoy-7)', h_corridor: 'الممر (رقمه)', h_vehicles: 'أرقام المركبات المسجلة، تفصل بينها فواصل',
+    h_incident: 'رقم جديد لهذا الحادث، مثل halt-3', h_kind: 'ما الذي حدث', h_site: 'رقم الموقع إن كان يعنيه', h_killed: 'عدد القتلى إن عُرف',
+    h_description: 'ما الذي حدث، بالكلمات', h_agreement: 'رقم جديد للاتفاق', h_sites: 'المواقع التي يربطها، بأرقامها، تفصل بينها فواصل', h_terms: 'شروطه، بالكلمات',
+    h_notice: 'رقم جديد للإشعار', h_channel: 'كيف أُرسل', h_language: 'اللغة التي كُتب بها', h_window: 'الهدنة التي يعلنها (رقمها) إن وجدت',
+    h_references: 'الإشعار الذي يحدّثه أو يلغيه (رقمه) إن وجد', h_recipients: 'عدد من أُرسل إليهم', h_content: 'النص كما أُرسل (يُسجَّل بصمته SHA-256 فقط)', h_reason: 'السبب، بالكلمات (اختياري)',
     q_online: 'متصل', q_offline: 'غير متصل: تُحفظ السجلات على الجهاز وتُرسل عند عودة الشبكة',
     q_summary: (w, s, r, x) => `${w} بانتظار الإرسال · ${s} أُرسل · ${r} في السجل الموقَّع` + (x ? ` · ${x} تحتاج انتباهاً` : ''),
     q_revoked: m => `رفض الخادم رمز هذا الجهاز (${m}). لم يُفقد شيء: السجلات باقية هنا. اطلب من القيادة رابطاً جديداً وافتحه على هذا الجهاز لتُرسل.`,
@@ -379,7 +399,7 @@ function statusLine() {
   if (bad) parts.push(t('q_proof_failed', bad));
   if (problem) parts.push(problem);
   $('status').textContent = parts.join(' — ');
-  $('status').className = bad || problem ? 'alarm' : '';
+  $('status').className = bad || x || problem ? 'alarm' : '';
 }
 
 function render() {
@@ -426,7 +446,8 @@ function renderCheckpoint(screen) {
       wn ? el('span', { class: 'muted', text: ` (${fmt(wn.w.start, true)} – ${fmt(wn.w.end, true)}, ${view.timezone})` }) : null));
   // The vehicles expected: the first few as buttons (a tap fills the
   // form), the rest found by typing in Vehicle.
-  const SHOW = 24, ex = view.expected;
+  const mine = new Set(queue.filter(q => q.event.body.passage && q.state !== 'refused').map(q => q.event.body.passage.convoy + ' ' + q.event.body.passage.vehicle));
+  const SHOW = 24, ex = view.expected.filter(v => !mine.has(v.convoy + ' ' + v.vehicle));
   const exp = el('section', { class: 'expected', 'aria-label': t('expected') }, el('h2', { text: `${t('expected')} (${ex.length})` }),
     ex.length ? ex.slice(0, SHOW).map(v => el('button', { type: 'button', class: 'small', onclick: () => { draft.vehicle = v.vehicle; draft.convoy = v.convoy; formEpoch++; render(); $('vehicle').focus(); } }, `${v.vehicle} · ${v.convoy}`)) : el('p', { class: 'muted', text: t('none_expected') }),
     ex.length > SHOW ? el('p', { class: 'muted', text: t('more_expected', ex.length - SHOW) }) : null);
@@ -449,7 +470,7 @@ function passageForm(correcting) {
     el('input', { id: (correcting ? 'c-' : 'g-') + g, type: 'number', inputmode: 'numeric', min: 0, max: 10000000, value: d.counts?.[g] ?? '', oninput: e => { (d.counts ||= {})[g] = e.target.value; } })));
   const wounded = el('input', { id: correcting ? 'c-wounded' : 'wounded', type: 'number', inputmode: 'numeric', min: 0, value: d.wounded ?? '', oninput: e => { d.wounded = e.target.value; } });
   const msg = el('p', { class: 'warn', 'aria-live': 'assertive' });
-  f.append(el('h2', { text: correcting ? `${t('correct')}: ${correcting.rec.event.body.passage.vehicle}` : t('record') }),
+  f.append(correcting ? null : el('h2', { text: t('record') }),
     ...field(vehicle.id, t('vehicle'), vehicle), list, ...field(convoy.id, t('convoy'), convoy),
     el('div', { class: 'grid' }, counts.map(c => el('div', {}, c))), ...field(wounded.id, t('wounded'), wounded));
   let reason, voidBox;
@@ -463,10 +484,24 @@ function passageForm(correcting) {
     ev.preventDefault();
     msg.textContent = '';
     const p = { vehicle: vehicle.value.trim(), convoy: convoy.value.trim(), corridor: c.id, checkpoint: view.checkpoint.id, counts: {}, wounded: Number(wounded.value || 0) };
-    for (const g of c.groups) { const v = f.querySelector('#' + CSS.escape((correcting ? 'c-' : 'g-') + g)).value; if (v !== '') p.counts[g] = Number(v); }
+    // Counts are whole numbers of people within what the model takes
+    // (checked here, so that an officer offline learns it at once).
+    const MAX = 10000000, whole = x => Number.isInteger(x) && x >= 0 && x <= MAX;
+    for (const g of c.groups) {
+      const input = f.querySelector('#' + CSS.escape((correcting ? 'c-' : 'g-') + g));
+      if (input.value === '' && !input.validity.badInput) continue;
+      const n = Number(input.value);
+      if (input.validity.badInput || !/^\d+$/.test(input.value.trim()) || !whole(n)) { msg.textContent = t('bad_count', c.group_labels?.[g] || g); input.focus(); return; }
+      p.counts[g] = n;
+    }
+    if (wounded.validity.badInput || (wounded.value !== '' && !/^\d+$/.test(wounded.value.trim())) || !whole(p.wounded)) { msg.textContent = t('bad_count', t('wounded')); wounded.focus(); return; }
+    const people = Object.values(p.counts).reduce((a, b) => a + b, 0);
+    if (p.wounded > people) { msg.textContent = t('bad_wounded', p.wounded, people); wounded.focus(); return; }
     if (correcting) {
-      if (!reason.value.trim()) { msg.textContent = t('reason'); reason.focus(); return; }
-      const body = voidBox.checked ? { corrects: correcting.rec.id, reason: reason.value.trim(), void: true } : { corrects: correcting.rec.id, reason: reason.value.trim(), body: { passage: p } };
+      if (!reason.value.trim()) { msg.textContent = t('need_reason'); reason.focus(); return; }
+      // A passage corrected before on this device: the chain goes on from its latest correction.
+      const target = latestCorrection(correcting.rec.id)?.id || correcting.rec.id;
+      const body = voidBox.checked ? { corrects: target, reason: reason.value.trim(), void: true } : { corrects: target, reason: reason.value.trim(), body: { passage: p } };
       await enqueue(event('entry_corrected', body));
       closeDialog();
       return;
@@ -510,18 +545,50 @@ function closeDialog() { const d = $('confirm'); if (d.open) d.close(); }
 function correctDialog(rec) {
   const p = rec.event.body.passage;
   const d = $('confirm');
-  $('confirm-title').textContent = t('correct');
-  $('confirm-text').replaceChildren(passageForm({ rec, values: { vehicle: p.vehicle, convoy: p.convoy, counts: { ...p.counts }, wounded: p.wounded } }));
+  $('confirm-title').textContent = `${t('correct')}: ${p.vehicle}`;
+  // What the passage says now, with this device's corrections.
+  const cur = shownPassage(rec) || p;
+  $('confirm-text').replaceChildren(passageForm({ rec, values: { vehicle: cur.vehicle, convoy: cur.convoy, counts: { ...cur.counts }, wounded: cur.wounded } }));
   $('confirm-yes').hidden = true;
   $('confirm-no').textContent = t('cancel');
   $('confirm-no').onclick = () => d.close();
   d.showModal();
 }
 
-function describe(ev) {
+// The latest correction recorded on this device of entry `id` (following
+// chains), not counting refused ones.
+function latestCorrection(id) {
+  let last = null;
+  for (let cur = id, guard = 0; guard < 100; guard++) {
+    const next = queue.filter(q => q.state !== 'refused' && q.event.body.entry_corrected?.corrects === cur).sort((a, b) => b.seq - a.seq)[0];
+    if (!next) break;
+    last = next; cur = next.id;
+  }
+  return last;
+}
+// A passage as it stands after this device's corrections: null if voided.
+function shownPassage(rec) {
+  const c = latestCorrection(rec.id)?.event.body.entry_corrected;
+  if (!c) return rec.event.body.passage;
+  return c.void ? null : c.body?.passage || rec.event.body.passage;
+}
+const people = b => Object.values(b.counts).reduce((a, x) => a + x, 0);
+function describe(rec) {
+  const ev = rec.event;
   const [kind, b] = Object.entries(ev.body)[0];
-  if (kind === 'passage') return `${b.vehicle} · ${b.convoy} · ${Object.values(b.counts).reduce((a, x) => a + x, 0)} (${t('wounded')} ${b.wounded || 0})`;
-  if (kind === 'entry_corrected') return `${t('correct')} ${b.corrects}: ${b.reason}`;
+  if (kind === 'passage') {
+    const now = shownPassage(rec);
+    const was = `${b.vehicle} · ${b.convoy} · ${people(b)} (${t('wounded')} ${b.wounded || 0})`;
+    if (now === b) return was;
+    return now ? `${was} → ${people(now)} (${t('wounded')} ${now.wounded || 0}), ${t('corrected')}` : `${was}: ${t('voided')}`;
+  }
+  if (kind === 'entry_corrected') {
+    // Named by the vehicle of the passage it corrects, not its hidden id.
+    let target = queue.find(q => q.id === b.corrects);
+    while (target?.event.body.entry_corrected) target = queue.find(q => q.id === target.event.body.entry_corrected.corrects);
+    const what = target?.event.body.passage?.vehicle || b.corrects;
+    return `${t('correct')} ${what}: ${b.reason}`;
+  }
   return `${kind}: ${b.convoy || b.incident || b.agreement || b.notice || ''} ${b.kind || ''}`;
 }
 
@@ -530,9 +597,9 @@ function renderEntries() {
   const shown = queue.filter((q, i) => i < 50 || q.state === 'refused' || q.state === 'bad-proof');
   return el('section', { 'aria-label': t('entries') }, el('h2', { text: `${t('entries')} (${queue.length})` }),
     el('ul', { class: 'entries', id: 'entries' }, shown.map(q => el('li', { class: q.state, 'data-id': q.id, 'data-state': q.state },
-      el('span', { class: 'what' }, describe(q.event), el('br'), el('span', { class: 'muted', text: `${fmt(q.event.time, true)}` + (q.index != null ? ` · ${t('index')} ${q.index}` : '') })),
+      el('span', { class: 'what' }, describe(q), el('br'), el('span', { class: 'muted', text: `${fmt(q.event.time, true)}` + (q.index != null ? ` · ${t('index')} ${q.index}` : '') })),
       el('span', { class: 'state-' + q.state, text: t(q.state) + (q.reason ? `: ${q.reason}` : '') }),
-      (q.state === 'sent' || q.state === 'receipt') && q.event.body.passage && view ? el('button', { type: 'button', class: 'small', onclick: () => correctDialog(q), text: t('correct') }) : null,
+      (q.state === 'sent' || q.state === 'receipt') && q.event.body.passage && shownPassage(q) && view ? el('button', { type: 'button', class: 'small', onclick: () => correctDialog(q), text: t('correct') }) : null,
       q.state === 'refused' && q.event.body.passage ? el('button', { type: 'button', class: 'small', text: t('edit'), onclick: async () => { const p = q.event.body.passage; draft = { vehicle: p.vehicle, convoy: p.convoy, counts: { ...p.counts }, wounded: p.wounded }; formEpoch++; await discard(q); window.scrollTo(0, 0); } }) : null,
       q.state === 'refused' ? el('button', { type: 'button', class: 'small', text: t('discard'), onclick: () => discard(q) }) : null))));
 }
@@ -570,7 +637,7 @@ async function importQueue(f) {
 }
 
 // ---------------------------------------------------------------- HQ
-let hqTab = 'incident', hqData = null;
+let hqTab = 'dispatch', hqData = null;
 async function refreshHq() {
   try {
     const s = await api('/api/v1/public/summary');
@@ -585,6 +652,8 @@ async function refreshHq() {
   render();
 }
 const HQ_FORMS = {
+  open: ['corridor_opened', [['corridor', 'corridors']]],
+  close: ['corridor_closed', [['corridor', 'corridors'], ['reason', 'area?']]],
   dispatch: ['convoy_dispatched', [['convoy', 'text'], ['corridor', 'corridors'], ['vehicles', 'list']]],
   incident: ['incident', [['incident', 'text'], ['kind', ['halt', 'attack', 'vehicle_lost', 'road_closed', 'resumed']], ['corridor', 'corridors?'], ['convoy', 'convoys?'], ['site', 'text?'], ['vehicles', 'list?'], ['killed', 'number'], ['description', 'area']]],
   agreement: ['agreement', [['agreement', 'text'], ['sites', 'list'], ['terms', 'area']]],
@@ -593,7 +662,10 @@ const HQ_FORMS = {
 function renderHq(screen) {
   $('title').textContent = t('hq');
   const lists = { corridors: hqData?.corridors.map(c => c.id) || [], convoys: hqData?.convoys.map(c => c.convoy) || [] };
-  layout(screen, [['hq', JSON.stringify([lang, hqTab, formEpoch]), hqForm], ['entries', null, renderEntries], ['tools', lang, tools]]);
+  // The corridors as they stand, so HQ sees what a form will change.
+  const now = el('section', { 'aria-label': t('corridors_now') }, el('h2', { text: t('corridors_now') }),
+    (hqData?.corridors || []).map(c => el('p', {}, `${(lang === 'ar' && c.name_ar) || c.name} (${c.id}) `, el('span', { class: 'badge ' + c.status, 'data-corridor': c.id, text: t(c.status) }))));
+  layout(screen, [['now', null, () => now], ['hq', JSON.stringify([lang, hqTab, formEpoch]), hqForm], ['entries', null, renderEntries], ['tools', lang, tools]]);
   // The suggestions follow the log without rebuilding the form.
   for (const [id, items] of [['hq-corridor-list', lists.corridors], ['hq-convoy-list', lists.convoys]]) {
     const dl = $(id);
@@ -614,17 +686,20 @@ function hqForm() {
     else if (base === 'number') input = el('input', { id, name, type: 'number', inputmode: 'numeric', min: 0, value: 0 });
     else if (base === 'corridors' || base === 'convoys') input = el('input', { id, name, list: id + '-list', autocomplete: 'off', required: !opt });
     else input = el('input', { id, name, autocomplete: 'off', required: !opt, placeholder: base === 'list' ? 'a, b, c' : null });
-    f.append(el('label', { for: id, text: name }), input);
+    // The accessible name is the API's field name; the hint says it in words.
+    const hint = el('span', { class: 'muted', id: id + '-hint', text: t('h_' + name) });
+    input.setAttribute('aria-describedby', hint.id);
+    f.append(el('label', { for: id, text: name }), hint, input);
     if (base === 'corridors' || base === 'convoys') f.append(el('datalist', { id: id + '-list' }));
   }
   const msg = el('p', { class: 'warn', 'aria-live': 'assertive' });
-  f.append(msg, el('button', { type: 'submit', class: 'primary', text: `${t('send')}: ${kind}` }));
+  f.append(msg, el('button', { type: 'submit', class: 'primary', text: `${t('send')}: ${t('k_' + hqTab)}` }));
   f.onsubmit = async ev => {
     ev.preventDefault();
     const body = {};
     for (const [name, type] of fields) {
       const v = f.elements[name].value.trim(), base = typeof type === 'string' ? type.replace('?', '') : type;
-      if (!v) { if (typeof type === 'string' && type.endsWith('?')) continue; if (base !== 'number') { msg.textContent = `${name}?`; f.elements[name].focus(); return; } }
+      if (!v) { if (typeof type === 'string' && type.endsWith('?')) continue; if (base !== 'number') { msg.textContent = t('need_field', name); f.elements[name].focus(); return; } }
       if (name === 'content') { body.content_sha256 = Array.from(await sha256(enc.encode(v)), b => b.toString(16).padStart(2, '0')).join(''); continue; }
       body[name] = base === 'list' ? v.split(/[,\s]+/).filter(Boolean) : base === 'number' ? Number(v || 0) : v;
     }

@@ -288,9 +288,9 @@ pub fn write_private(path: &Path, text: &str) -> Result<()> {
     write_private_bytes(path, if text.is_empty() { String::new() } else { format!("{text}\n") }.as_bytes())
 }
 
-/// Writes a new file readable by its owner only (0600), synced; an
-/// existing file is not overwritten.
-pub fn write_private_bytes(path: &Path, bytes: &[u8]) -> Result<()> {
+/// Creates a new file readable by its owner only (0600); an existing file
+/// is not overwritten.
+pub fn create_private(path: &Path) -> Result<fs::File> {
     let mut opts = OpenOptions::new();
     opts.write(true).create_new(true);
     #[cfg(unix)]
@@ -298,8 +298,14 @@ pub fn write_private_bytes(path: &Path, bytes: &[u8]) -> Result<()> {
         use std::os::unix::fs::OpenOptionsExt;
         opts.mode(0o600);
     }
-    let mut f = opts.open(path).with_context(|| format!("cannot create {}", path.display()))?;
+    opts.open(path).with_context(|| format!("cannot create {}", path.display()))
+}
+
+/// Writes a new file readable by its owner only (0600), synced; an
+/// existing file is not overwritten.
+pub fn write_private_bytes(path: &Path, bytes: &[u8]) -> Result<()> {
     use std::io::Write;
+    let mut f = create_private(path)?;
     f.write_all(bytes)?;
     f.sync_all()?;
     Ok(())

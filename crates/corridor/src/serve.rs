@@ -98,11 +98,16 @@ pub struct Link {
 /// The field app's link: the token and the log's key in the fragment,
 /// which browsers never send to a server (nor proxies log).
 pub fn field_link(server: &str, token: &str, log_key: &str) -> Result<String> {
-    let base = server.trim_end_matches('/');
-    let u = reqwest::Url::parse(base).with_context(|| format!("--link {server:?} is not a URL: give the server's address as phones reach it, e.g. https://ops.example.org"))?;
+    let u = reqwest::Url::parse(server).with_context(|| format!("--link {server:?} is not a URL: give the server's address as phones reach it, e.g. https://ops.example.org"))?;
     if !matches!(u.scheme(), "http" | "https") || u.host_str().is_none() {
         bail!("--link {server:?} is not an http(s) address: give the server's address as phones reach it, e.g. https://ops.example.org");
     }
+    if u.query().is_some() || u.fragment().is_some() {
+        bail!("--link {server:?} has a query or a fragment: give the server's address alone (e.g. https://ops.example.org, or https://example.org/ops behind a proxy's path)");
+    }
+    // The app's own address given instead of the server's: the same link.
+    let base = server.trim_end_matches('/');
+    let base = base.strip_suffix("/field").unwrap_or(base);
     let enc = |s: &str| s.replace('%', "%25").replace('+', "%2B").replace('&', "%26").replace('#', "%23").replace('=', "%3D");
     Ok(format!("{base}/field/#token={}&key={}", enc(token), enc(log_key)))
 }
@@ -155,10 +160,22 @@ pub fn token_create(dir: &Path, role: &str, checkpoint: Option<String>, key: Opt
     if let Some(u) = &link.url {
         field_link(u, "x", &log_key)?;
     }
-    if let Some(p) = link.png.as_deref().filter(|p| p.exists()) {
-        bail!("{} already exists: give --qr-png a new file (it will hold the token)", p.display());
-    }
-    let (secret, rec) = d.tokens().create(role, checkpoint, key, expires)?;
+    // The QR file is made (empty, owner-only) before the token, so that a
+    // path that cannot be written leaves no token behind.
+    let png_file = match link.png.as_deref() {
+        Some(p) if p.exists() => bail!("{} already exists: give --qr-png a new file (it will hold the token)", p.display()),
+        Some(p) => Some(corridor::datadir::create_private(p).with_context(|| format!("cannot write the QR code to {}", p.display()))?),
+        None => None,
+    };
+    let (secret, rec) = match d.tokens().create(role, checkpoint, key, expires) {
+        Ok(made) => made,
+        Err(e) => {
+            if let Some(p) = &link.png {
+                let _ = std::fs::remove_file(p);
+            }
+            return Err(e.into());
+        }
+    };
     println!("{secret}");
     if let Some(u) = &link.url {
         let url = field_link(u, &secret, &log_key)?;
@@ -166,8 +183,9 @@ pub fn token_create(dir: &Path, role: &str, checkpoint: Option<String>, key: Opt
         if link.qr {
             eprintln!("{}", qr_terminal(&url)?);
         }
-        if let Some(p) = &link.png {
-            corridor::datadir::write_private_bytes(p, &qr_png(&url)?).with_context(|| format!("cannot write the QR code to {}", p.display()))?;
+        if let (Some(p), Some(mut f)) = (&link.png, png_file) {
+            use std::io::Write;
+            f.write_all(&qr_png(&url)?).and_then(|()| f.sync_all()).with_context(|| format!("cannot write the QR code to {}", p.display()))?;
             eprintln!("QR code written to {} (it holds the token: hand it over and delete it)", p.display());
         }
     }
@@ -175,7 +193,7 @@ pub fn token_create(dir: &Path, role: &str, checkpoint: Option<String>, key: Opt
         "token {} ({}{}{}): shown once, stored only as its hash; revoke with `corridor token revoke {}`",
         rec.id,
         rec.role.name(),
-        rec.checkpoint.as_deref().map(|c| format!(" at checkpoint {c}")).unwrap_or_default(),
+        rec.checkpoint.as_deref().map(|c| format!(" for {c}")).unwrap_or_default(),
         rec.expires.map(|x| format!(", expires {}", x.to_rfc3339())).unwrap_or_default(),
         rec.id
     );

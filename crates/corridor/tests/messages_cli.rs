@@ -96,6 +96,8 @@ fn field_links_are_checked_before_a_token_is_made() {
         (vec!["--link", "ftp://ops.example.org"], "not an http(s) address"),
         (vec!["--link", "https://ops.example.org", "--qr-png", taken.to_str().unwrap()], "already exists"),
         (vec!["--qr"], "--link"),
+        (vec!["--link", "https://ops.example.org/?x=1#y"], "has a query or a fragment"),
+        (vec!["--link", "https://ops.example.org", "--qr-png", "/nonexistent-dir/x.png"], "cannot write the QR code"),
     ] {
         let mut all = vec!["token", "create", "--role", "hq"];
         all.extend(args.iter().copied());
@@ -104,6 +106,12 @@ fn field_links_are_checked_before_a_token_is_made() {
     }
     assert_eq!(std::fs::read(&taken).unwrap(), b"someone's file");
     assert!(!ok(&dir, &["token", "list"]).contains("hq"), "a refused token was stored");
+    // The app's own address is taken for the server's.
+    for given in ["https://ops.example.org/field/", "https://ops.example.org/field", "https://ops.example.org/"] {
+        let out = corridor(&dir, &["token", "create", "--role", "hq", "--link", given]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("field app: https://ops.example.org/field/#token="), "{given}: {err}");
+    }
 }
 
 /// Runs `corridor ARGS` with its standard output closed before it writes.

@@ -147,6 +147,15 @@ try {
   assert.match(w, /bus-001 was already counted here on this trip/);
   w = await record(page, 'bus-002', { women: 40, men: 30 }, { confirm: false });
   assert.match(w, /70 people is more than the vehicle's 50 places/);
+  // Counts the model would refuse are caught in the app, offline too.
+  for (const [c, says] of [[{ women: '-5' }, /women: give a whole number of people/], [{ women: '2', Wounded: '3' }, /3 wounded is more than the 2 people counted/]]) {
+    await page.getByLabel('Vehicle', { exact: true }).fill('bus-002');
+    for (const g of ['women', 'children', 'men', 'elderly', 'Wounded']) await page.getByLabel(g, { exact: true }).fill(c[g] ?? '');
+    await page.getByRole('button', { name: 'Record passage' }).click();
+    await until('the form says why', async () => { const w = (await page.locator('form .warn').allTextContents()).join(' | '); return says.test(w) || w; }, 5000);
+    for (const g of Object.keys(c)) await page.getByLabel(g, { exact: true }).fill('');
+  }
+  assert.equal((await held(page)).length, 1, 'nothing queued from a refused form');
   await page.getByLabel('Vehicle', { exact: true }).fill('');
   await page.locator('#entries li[data-state=receipt]').first().getByRole('button', { name: 'Correct' }).click();
   const dlg = page.getByRole('dialog');
@@ -154,6 +163,8 @@ try {
   await dlg.getByLabel('Reason').fill('recount at the port: 21 women');
   await dlg.getByRole('button', { name: 'Record correction' }).click();
   await until('the correction in the signed log', async () => (await counts(page)).receipt === 2 || await counts(page));
+  assert.match(await page.locator('#entries').textContent(), /bus-001 · convoy-1 · 45 \(Wounded 0\) → 46 \(Wounded 0\), corrected/);
+  assert.match(await page.locator('#entries').textContent(), /Correct bus-001: recount at the port/);
   const view = await api('/api/v1/checkpoints/cp-fontvieille');
   assert.equal(view.corrections.length, 1, 'the correction is in the checkpoint view');
   assert.equal(view.passages.find(p => p.vehicle === 'bus-001').counts.women, 21);
@@ -269,7 +280,7 @@ try {
   await hq.getByLabel('convoy', { exact: true }).fill('convoy-2');
   await hq.getByLabel('corridor', { exact: true }).fill('fontvieille-larvotto');
   await hq.getByLabel('vehicles', { exact: true }).fill('amb-001, amb-002');
-  await hq.getByRole('button', { name: /^Record: convoy_dispatched/ }).click();
+  await hq.getByRole('button', { name: /^Record: Convoy dispatched/ }).click();
   // The officer types the ambulance: its new convoy fills itself in.
   await until('convoy-2 expected at the checkpoint', async () => {
     await page.getByLabel('Vehicle', { exact: true }).fill('amb-001');
@@ -285,8 +296,9 @@ try {
   await shot(hq, 'hq-en');
   assert.equal(await page.locator('#corridor-status').textContent(), 'open');
   const th = Date.now();
-  await hq.getByRole('button', { name: /^Record: incident/ }).click();
+  await hq.getByRole('button', { name: /^Record: Incident/ }).click();
   await until('halted on the checkpoint screen', async () => (await page.locator('#corridor-status').textContent()) === 'halted' || 'not yet', 10_000);
+  await until('halted on the console', async () => (await hq.locator('[data-corridor=fontvieille-larvotto]').textContent()) === 'halted' || 'not yet', 10_000);
   const halt = (Date.now() - th) / 1000;
   console.log(`figure: HQ halt to the checkpoint screen in ${halt.toFixed(2)} s`);
   assert.ok(halt < 1.0, `the halt took ${halt} s to reach the checkpoint screen`);
@@ -350,6 +362,8 @@ try {
     await shot(page, 'failure').catch(() => {});
     const reasons = await held(page).then(h => h.filter(q => q.reason).map(q => `${q.id} ${q.state}: ${q.reason}`)).catch(() => []);
     if (reasons.length) console.error('entries needing attention:\n' + reasons.slice(0, 10).join('\n'));
+    const all = await held(page).catch(() => []);
+    console.error(`${all.length} entries held; the newest: ` + JSON.stringify(all.sort((a, b) => b.seq - a.seq).slice(0, 3).map(q => [q.state, q.event.body])));
   }
   process.exitCode = 1;
 } finally {
