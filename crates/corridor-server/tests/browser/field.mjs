@@ -206,6 +206,10 @@ try {
   const refused = (await held(page)).find(q => q.state === 'refused');
   assert.match(refused.reason, /^422: .*amb-001/, 'the refusal says why');
   assert.equal(await page.locator('#entries li[data-state=refused]').count(), 1, 'the refused entry is shown');
+  // A long refusal wraps: the page stays as wide as the phone.
+  assert.equal(await page.evaluate(() => document.documentElement.scrollWidth), 360, 'the page is wider than the phone');
+  await page.locator('#entries li[data-state=refused]').scrollIntoViewIfNeeded();
+  await page.screenshot({ path: path.join(env.SHOTS, 'checkpoint-refused.png') });
   const inLog = (await logEntries()).filter(e => offlineIds.has(e.event.id));
   assert.equal(inLog.length, N, 'each offline passage is in the log once');
   assert.equal(new Set(inLog.map(e => e.event.id)).size, N);
