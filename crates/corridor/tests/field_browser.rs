@@ -10,6 +10,9 @@
 //! Screenshots at phone size, in English and Arabic, land in
 //! `target/tmp/field/`.
 //!
+//! On SQLite, and on PostgreSQL when DATABASE_URL is set (the PostgreSQL
+//! run's screenshots go to `target/tmp/field-postgres/`).
+//!
 //! Needs what the dashboard's browser test needs (node, playwright-core in
 //! `target/dashboard-npm`, Chromium); prints `skipped: …` without them.
 //! `FIELD_N` (default 200) sets the passages recorded offline, `FIELD_BIG`
@@ -61,6 +64,7 @@ fn read_qr(png_path: &Path) -> String {
     grids[0].decode().expect("the QR code decodes").1
 }
 
+/// On SQLite, and on PostgreSQL when DATABASE_URL is set.
 #[test]
 fn the_field_app_in_a_browser() {
     let (npm, chromium) = match tools() {
@@ -70,12 +74,26 @@ fn the_field_app_in_a_browser() {
             return;
         }
     };
+    for (backend, init) in common::backends("field") {
+        run(&npm, &chromium, &backend, &init);
+        if let [_, url, _, schema] = init.as_slice() {
+            corridor_ledger::store::postgres::drop_schema(url, schema).expect("drop test schema");
+        }
+    }
+}
+
+fn run(npm: &Path, chromium: &Path, backend: &str, init: &[String]) {
     let t0 = Instant::now();
     let n: usize = std::env::var("FIELD_N").ok().and_then(|s| s.parse().ok()).unwrap_or(200);
     let big: usize = std::env::var("FIELD_BIG").ok().and_then(|s| s.parse().ok()).unwrap_or(0);
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("ops");
     let now = chrono::Utc::now();
+    if !init.is_empty() {
+        let mut args = vec!["init", "--origin", "ops.example.org/monaco-example"];
+        args.extend(init.iter().map(String::as_str));
+        ok(&dir, &args);
+    }
     // The operation: the README's Monaco example, its window open now, and
     // enough buses for every passage (each counted once on its trip).
     let cnet = tmp.path().join("monaco.cnet");
@@ -131,7 +149,7 @@ fn the_field_app_in_a_browser() {
     for f in ["index.html", "app.js", "sw.js", "manifest.webmanifest", "icon.svg"] {
         std::fs::copy(Path::new(env!("CARGO_MANIFEST_DIR")).join("../corridor-server/field").join(f), field.join(f)).unwrap();
     }
-    let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("field");
+    let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join(if backend == "sqlite" { "field".to_string() } else { format!("field-{backend}") });
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../corridor-server/tests/browser/field.mjs");
     let out = Command::new("node")
         .arg(&script)
@@ -147,15 +165,15 @@ fn the_field_app_in_a_browser() {
         .env("N", n.to_string())
         .env("BIG", big.to_string())
         .env("EXPORT_FILE", tmp.path().join("exported.jsonl"))
-        .env("PLAYWRIGHT_CORE_DIR", &npm)
-        .env("CHROMIUM", &chromium)
+        .env("PLAYWRIGHT_CORE_DIR", npm)
+        .env("CHROMIUM", chromium)
         .env_remove("CORRIDOR_DATABASE_URL")
         .stderr(std::process::Stdio::inherit())
         .output()
         .expect("node runs");
     let stdout = String::from_utf8_lossy(&out.stdout);
     println!("{stdout}");
-    assert!(out.status.success(), "the field browser test failed; screenshots in {}", shots.display());
+    assert!(out.status.success(), "{backend}: the field browser test failed; screenshots in {}", shots.display());
     for name in ["checkpoint-en", "checkpoint-ar", "checkpoint-offline", "hq-en", "hq-ar"] {
         let p = shots.join(format!("{name}.png"));
         assert!(std::fs::metadata(&p).map(|m| m.len() > 10_000).unwrap_or(false), "no screenshot {}", p.display());
@@ -167,5 +185,5 @@ fn the_field_app_in_a_browser() {
     // The log checks out after all of it.
     let v = ok(&dir, &["verify"]);
     assert!(v.contains("verified"), "{v}");
-    println!("field browser test passed in {:.1} s; screenshots in {}", t0.elapsed().as_secs_f64(), shots.display());
+    println!("{backend}: field browser test passed in {:.1} s; screenshots in {}", t0.elapsed().as_secs_f64(), shots.display());
 }
