@@ -59,6 +59,9 @@ const WORDS = {
     hq: 'HQ console', hq_note: 'Live facts only; set-up (corridors, vehicles, windows) stays in corridor apply.',
     k_dispatch: 'Convoy dispatched', k_incident: 'Incident', k_agreement: 'Agreement', k_notice: 'Notice issued',
     send: 'Record', total: 'total', at: 'at', index: 'index', in_log: 'in log',
+    no_key: 'The link carries no usable log key, so receipts cannot be checked here: ask HQ for a new link (your entries are kept and sent).',
+    no_crypto: 'This browser cannot check the log\'s signatures (it needs HTTPS and a recent browser): entries are sent, but their receipts are not checked here.',
+    not_recorded: e => `NOT recorded: ${e}. Try again; if it fails again, write the count down.`,
   },
   ar: {
     title: 'الممر - الميدان', checkpoint: 'نقطة التفتيش', corridor: 'الممر', open: 'مفتوح', closed: 'مغلق', halted: 'متوقف',
@@ -98,6 +101,9 @@ const WORDS = {
     hq: 'لوحة القيادة', hq_note: 'الوقائع الحية فقط؛ الإعداد يبقى في corridor apply.',
     k_dispatch: 'إرسال قافلة', k_incident: 'حادث', k_agreement: 'اتفاق', k_notice: 'إصدار إشعار',
     send: 'سجّل', total: 'المجموع', at: 'في', index: 'الرقم', in_log: 'في السجل',
+    no_key: 'الرابط لا يحمل مفتاح السجل، فلا يمكن التحقق من الإيصالات هنا: اطلب رابطاً جديداً من القيادة (السجلات محفوظة وتُرسل).',
+    no_crypto: 'هذا المتصفح لا يستطيع التحقق من تواقيع السجل (يحتاج HTTPS ومتصفحاً حديثاً): تُرسل السجلات لكن لا يُتحقق من إيصالاتها هنا.',
+    not_recorded: e => `لم يُسجَّل: ${e}. حاول مجدداً؛ وإن فشل فاكتب العدد على ورق.`,
   },
 };
 let lang = 'en';
@@ -126,7 +132,9 @@ function openDb() {
           const v = c.value;
           if (v.state === undefined) {
             // Schema 1's status: 'pending' | 'sent' | 'failed'.
-            v.state = { pending: 'waiting', sent: 'sent', failed: 'refused' }[v.status] || 'waiting';
+            // Schema 1 kept no index: a sent entry is sent again, which
+            // the server answers with its first index.
+            v.state = { failed: 'refused' }[v.status] || 'waiting';
             v.seq = v.seq ?? Date.parse(v.event?.time || 0) * 1000 + (seq++ % 1000);
             v.created = v.created ?? v.event?.time;
             delete v.status;
@@ -141,9 +149,9 @@ function openDb() {
     r.onblocked = () => fail(new Error('another tab holds an older version of this app open: close it'));
   });
 }
-function tx(store, mode, fn) {
+function tx(store, mode, fn, durability = 'default') {
   return new Promise((ok, fail) => {
-    const x = db.transaction(store, mode);
+    const x = db.transaction(store, mode, { durability });
     let out;
     x.oncomplete = () => ok(out);
     x.onerror = x.onabort = () => fail(x.error || new Error('storage failed'));
@@ -152,7 +160,7 @@ function tx(store, mode, fn) {
 }
 const req = r => new Promise((ok, fail) => { r.onsuccess = () => ok(r.result); r.onerror = () => fail(r.error); });
 async function getAll(store) { let out; await tx(store, 'readonly', s => { req(s.getAll()).then(v => { out = v; }); }); return out; }
-async function put(store, v) { await tx(store, 'readwrite', s => { s.put(v); }); }
+async function put(store, v, durability) { await tx(store, 'readwrite', s => { s.put(v); }, durability); }
 async function putMany(store, vs) { await tx(store, 'readwrite', s => { for (const v of vs) s.put(v); }); }
 async function del(store, k) { await tx(store, 'readwrite', s => { s.delete(k); }); }
 async function config(k) { let out; await tx('config', 'readonly', s => { req(s.get(k)).then(v => { out = v?.v; }); }); return out; }
@@ -186,12 +194,13 @@ function newId(kind) {
   return `${cfg.who.author}-${kind}-${stamp}-${Array.from(rnd, b => b.toString(16).padStart(2, '0')).join('')}`;
 }
 function event(kind, fields) {
+  if (!cfg.who) throw new Error('this device has not reached the server since its link was opened');
   return { v: 1, id: newId(kind.replace(/_/g, '-')), time: new Date().toISOString().replace(/\.\d+Z$/, 'Z'), author: cfg.who.author, body: { [kind]: fields } };
 }
 // Stored first, then sent: nothing exists only in memory.
 async function enqueue(ev, extra = {}) {
   const rec = { id: ev.id, seq: seqNext++, event: ev, state: 'waiting', created: ev.time, tries: 0, ...extra };
-  await put('queue', rec);
+  await put('queue', rec, 'strict');
   queue.unshift(rec);
   render();
   pump();
@@ -201,7 +210,7 @@ async function enqueue(ev, extra = {}) {
 // ---------------------------------------------------------------- sending
 const BATCH = 100;
 let pumping = false, backoff = 0, wakeTimer = null;
-function wakeIn(ms) { clearTimeout(wakeTimer); wakeTimer = setTimeout(() => pump(), ms); }
+function wakeIn(ms) { clearTimeout(wakeTimer); wakeTimer = setTimeout(() => { wakeTimer = null; pump(); }, ms); }
 
 async function pump() {
   if (pumping || !cfg.token) return;
@@ -292,6 +301,15 @@ function parseVkey(v) {
   return { name, hash: Uint8Array.from(hash.match(/../g), h => parseInt(h, 16)), pub: k.slice(1) };
 }
 
+// Whether this browser's WebCrypto has Ed25519 (Chromium 137+, Firefox 129+, Safari 17+).
+let ed25519 = null;
+async function ed25519Works() {
+  if (ed25519 === null) {
+    try { await crypto.subtle.importKey('raw', new Uint8Array(32), { name: 'Ed25519' }, false, ['verify']); ed25519 = true; } catch (_) { ed25519 = false; }
+  }
+  return ed25519;
+}
+
 // A C2SP signed note checked with the log's key: {size, root} or an error.
 async function openCheckpoint(note, vkey) {
   const cut = note.indexOf('\n\n');
@@ -323,7 +341,8 @@ function canon(x) {
 }
 const sameEvent = (a, b) => JSON.stringify(canon(a)) === JSON.stringify(canon(b));
 
-let checking = false;
+let checking = false, receiptsTimer = null;
+function receiptsIn(ms) { clearTimeout(receiptsTimer); receiptsTimer = setTimeout(() => { receiptsTimer = null; receipts(); }, ms); }
 async function receipts() {
   if (checking || !cfg.token) return;
   checking = true;
@@ -332,10 +351,15 @@ async function receipts() {
       const sent = queue.filter(q => q.state === 'sent').sort((a, b) => a.index - b.index).slice(0, 1000);
       if (!sent.length) return;
       let r;
-      try { r = await api('/api/v1/receipts?indexes=' + sent.map(q => q.index).join(',')); } catch (_) { online = false; setTimeout(receipts, 2000); return; }
-      if (!r.ok) { setTimeout(receipts, r.status === 401 ? 30000 : 2000); return; }
+      try { r = await api('/api/v1/receipts?indexes=' + sent.map(q => q.index).join(',')); } catch (_) { online = false; receiptsIn(2000); return; }
+      if (!r.ok || typeof r.body?.checkpoint !== 'string' || !Array.isArray(r.body.receipts)) { receiptsIn(r.status === 401 ? 30000 : 2000); return; }
+      // What this device cannot check is said once and the entries stay
+      // "sent"; only a signature or a proof that fails marks them.
+      let vkey;
+      try { vkey = parseVkey(cfg.key); } catch (e) { problem = t('no_key'); render(); return; }
+      if (!crypto.subtle || !(await ed25519Works())) { problem = t('no_crypto'); render(); return; }
       let cp;
-      try { cp = await openCheckpoint(r.body.checkpoint, parseVkey(cfg.key)); } catch (e) {
+      try { cp = await openCheckpoint(r.body.checkpoint, vkey); } catch (e) {
         for (const q of sent) Object.assign(q, { state: 'bad-proof', reason: e.message });
         await putMany('queue', sent); render(); return;
       }
@@ -359,7 +383,7 @@ async function receipts() {
       }
       if (done.length) await putMany('queue', done);
       render();
-      if (r.body.pending.length) { setTimeout(receipts, 1000); return; }
+      if (r.body.pending?.length) { receiptsIn(1000); return; }
     }
   } finally { checking = false; }
 }
@@ -480,8 +504,14 @@ function passageForm(correcting) {
     f.append(...field('c-reason', t('reason'), reason), el('label', { for: 'c-void' }, voidBox, ' ', t('void')));
   }
   f.append(msg, el('button', { type: 'submit', class: 'primary', text: correcting ? t('record_correction') : t('record_passage') }));
+  let busy = false;
   f.onsubmit = async ev => {
     ev.preventDefault();
+    if (busy) return; // a second tap while the first is being kept
+    busy = true;
+    try { await submitPassage(); } finally { busy = false; }
+  };
+  const submitPassage = async () => {
     msg.textContent = '';
     const p = { vehicle: vehicle.value.trim(), convoy: convoy.value.trim(), corridor: c.id, checkpoint: view.checkpoint.id, counts: {}, wounded: Number(wounded.value || 0) };
     // Counts are whole numbers of people within what the model takes
@@ -500,9 +530,11 @@ function passageForm(correcting) {
     if (correcting) {
       if (!reason.value.trim()) { msg.textContent = t('need_reason'); reason.focus(); return; }
       // A passage corrected before on this device: the chain goes on from its latest correction.
+      // (A void names the passage itself: voiding a correction would
+      // bring back the passage as first counted.)
       const target = latestCorrection(correcting.rec.id)?.id || correcting.rec.id;
-      const body = voidBox.checked ? { corrects: target, reason: reason.value.trim(), void: true } : { corrects: target, reason: reason.value.trim(), body: { passage: p } };
-      await enqueue(event('entry_corrected', body));
+      const body = voidBox.checked ? { corrects: correcting.rec.id, reason: reason.value.trim(), void: true } : { corrects: target, reason: reason.value.trim(), body: { passage: p } };
+      try { await enqueue(event('entry_corrected', body)); } catch (e) { msg.textContent = t('not_recorded', e.message); return; }
       closeDialog();
       return;
     }
@@ -519,9 +551,12 @@ function passageForm(correcting) {
     if (now !== 'open') warnings.push(t('warn_status', t(now)));
     else if (!windowNow()?.now) warnings.push(t('warn_window'));
     if (warnings.length && !(await confirmDialog(warnings))) return;
+    try {
+      await enqueue(event('passage', p));
+    } catch (e) { msg.textContent = t('not_recorded', e.message); return; }
     draft = {};
     formEpoch++;
-    await enqueue(event('passage', p));
+    render();
   };
   return f;
 }
@@ -628,7 +663,9 @@ async function importQueue(f) {
   for (const line of (await f.text()).split('\n')) {
     if (!line.trim()) continue;
     let ev; try { ev = JSON.parse(line); } catch (_) { continue; }
-    if (!ev || typeof ev.id !== 'string' || known.has(ev.id)) continue;
+    const kinds = ev && typeof ev.body === 'object' && ev.body ? Object.keys(ev.body) : [];
+    if (ev?.v !== 1 || typeof ev.id !== 'string' || typeof ev.time !== 'string' || typeof ev.author !== 'string' || kinds.length !== 1 || typeof ev.body[kinds[0]] !== 'object' || known.has(ev.id)) continue;
+    if (kinds[0] === 'passage' && (typeof ev.body.passage.counts !== 'object' || !ev.body.passage.counts)) continue;
     const rec = { id: ev.id, seq: seqNext++, event: ev, state: 'waiting', created: ev.time, tries: 0 };
     await put('queue', rec); queue.unshift(rec); known.add(ev.id); n++;
   }
@@ -703,8 +740,9 @@ function hqForm() {
       if (name === 'content') { body.content_sha256 = Array.from(await sha256(enc.encode(v)), b => b.toString(16).padStart(2, '0')).join(''); continue; }
       body[name] = base === 'list' ? v.split(/[,\s]+/).filter(Boolean) : base === 'number' ? Number(v || 0) : v;
     }
+    try { await enqueue(event(kind, body)); } catch (e) { msg.textContent = t('not_recorded', e.message); return; }
     f.reset();
-    await enqueue(event(kind, body));
+    msg.textContent = '';
   };
   return el('section', {}, el('p', { class: 'muted', text: t('hq_note') }), tabs, f);
 }
@@ -718,7 +756,7 @@ async function adoptLink() {
   if (!h.get('token')) return;
   await setConfig('token', h.get('token'));
   if (h.get('key')) await setConfig('key', h.get('key'));
-  await setConfig('who', null);
+  // The device's former identity stays until the server names the new one.
   history.replaceState(null, '', location.pathname);
 }
 
@@ -738,8 +776,14 @@ function connectFeed() {
   feed = new EventSource('/api/v1/feed');
   feed.addEventListener('summary', () => { if (cfg.who?.role === 'checkpoint') refreshView(); else refreshHq(); });
   feed.onopen = () => { online = true; pump(); receipts(); };
-  feed.onerror = () => { online = navigator.onLine && online; statusLine(); };
+  feed.onerror = () => {
+    online = navigator.onLine && online;
+    statusLine();
+    // The browser gives up after an error answer (a 429, a proxy's 502): start again.
+    if (feed.readyState === EventSource.CLOSED) { clearTimeout(feedTimer); feedTimer = setTimeout(connectFeed, 5000); }
+  };
 }
+let feedTimer = null;
 
 async function start() {
   await openDb();
@@ -773,7 +817,9 @@ async function start() {
   setInterval(() => { const c = $('countdown'); const wn = windowNow(); if (c && wn) c.textContent = hms(wn.ms); }, 1000);
   // A foreground loop: whatever waits is tried again (Background Sync is
   // Chromium's alone).
-  setInterval(() => { if (queue.some(q => q.state === 'waiting')) pump(); if (queue.some(q => q.state === 'sent')) receipts(); }, 5000);
+  setInterval(() => { if (queue.some(q => q.state === 'waiting') && !wakeTimer) pump(); if (queue.some(q => q.state === 'sent') && !receiptsTimer) receipts(); }, 5000);
+  // The view again every 30 s, whatever the feed does.
+  setInterval(() => { if (cfg.who?.role === 'checkpoint') refreshView(); else if (cfg.who) refreshHq(); }, 30000);
   if (cfg.token) connectFeed();
   pump(); receipts();
 }

@@ -168,6 +168,14 @@ try {
   const view = await api('/api/v1/checkpoints/cp-fontvieille');
   assert.equal(view.corrections.length, 1, 'the correction is in the checkpoint view');
   assert.equal(view.passages.find(p => p.vehicle === 'bus-001').counts.women, 21);
+  // Voided after its correction: gone from the views (the void names the passage).
+  await page.locator('#entries li[data-state=receipt]', { hasText: 'bus-001 · convoy-1 · 45' }).getByRole('button', { name: 'Correct' }).click();
+  await dlg.getByLabel('Void: this passage should not have been recorded').check();
+  await dlg.getByLabel('Reason').fill('counted at the wrong checkpoint');
+  await dlg.getByRole('button', { name: 'Record correction' }).click();
+  await until('the void in the signed log', async () => (await counts(page)).receipt === 3 || await counts(page));
+  await until('bus-001 gone from the checkpoint view', async () => !(await api('/api/v1/checkpoints/cp-fontvieille')).passages.some(p => p.vehicle === 'bus-001') || 'still there', 10_000);
+  assert.match(await page.locator('#entries').textContent(), /bus-001 · convoy-1 · 45 \(Wounded 0\): voided/);
 
   // 3. Offline: N passages across a reload and a browser restart, and one
   //    the model will refuse (an ambulance that is not in the convoy).
@@ -311,7 +319,7 @@ try {
   await until('the dispatch and the halt in the signed log on HQ\'s device', async () => (await counts(hq)).receipt === 2 || await counts(hq), 30_000);
   w = await record(page, 'bus-253', { women: 4 }, { confirm: true });
   assert.match(w, /The corridor is halted: the count will be kept but flagged/);
-  await until('the flagged count in the signed log', async () => (await counts(page)).receipt >= N + 40 + 5 || await counts(page), 30_000);
+  await until('the flagged count in the signed log', async () => (await counts(page)).receipt >= N + 40 + 6 || await counts(page), 30_000);
   await hqCtx.close();
 
   // 9. A device holding entries in the app's first storage schema: the
@@ -326,10 +334,10 @@ try {
     const tx = db.transaction(['queue', 'config'], 'readwrite');
     tx.objectStore('config').put({ k: 'token', v: token });
     tx.objectStore('config').put({ k: 'key', v: key });
-    for (const v of ['bus-254', 'bus-255', 'bus-256']) {
+    for (const [v, status] of [['bus-254', 'pending'], ['bus-255', 'pending'], ['bus-256', 'sent']]) {
       const id = 'cp-fontvieille-v1-' + v;
       ids.push(id);
-      tx.objectStore('queue').put({ id, status: 'pending', event: { v: 1, id, time: new Date(Date.now() - 60000).toISOString().replace(/\.\d+Z$/, 'Z'), author: 'cp-fontvieille', body: { passage: { vehicle: v, convoy: 'convoy-1', corridor: 'fontvieille-larvotto', checkpoint: 'cp-fontvieille', counts: { women: 7 }, wounded: 0 } } } });
+      tx.objectStore('queue').put({ id, status, event: { v: 1, id, time: new Date(Date.now() - 60000).toISOString().replace(/\.\d+Z$/, 'Z'), author: 'cp-fontvieille', body: { passage: { vehicle: v, convoy: 'convoy-1', corridor: 'fontvieille-larvotto', checkpoint: 'cp-fontvieille', counts: { women: 7 }, wounded: 0 } } } });
     }
     await new Promise(ok => { tx.oncomplete = ok; });
     db.close();
