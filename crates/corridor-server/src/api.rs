@@ -524,10 +524,14 @@ pub struct Receipts {
 pub async fn receipts(State(st): St, headers: HeaderMap, q: Result<Query<ReceiptsQuery>, QueryRejection>) -> ApiResult<Json<Receipts>> {
     require(&st, &headers, &[Role::Hq, Role::Monitor, Role::Checkpoint], "receipts")?;
     let q = query(q)?;
+    // Exactly what the documented pattern says: 1 to 18 digits each, commas between.
     let mut indexes = Vec::new();
-    for part in q.indexes.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let i: u64 = part.parse().map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, format!("indexes: {part:?} is not an entry index (a whole number); send them comma-separated, e.g. indexes=5,17,230")))?;
-        indexes.push(index_param("indexes", Some(i))?.unwrap_or(i));
+    for part in q.indexes.split(',').filter(|_| !q.indexes.is_empty()) {
+        let i: u64 = Some(part)
+            .filter(|p| (1..=18).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|p| p.parse().ok())
+            .ok_or_else(|| ApiError::new(StatusCode::BAD_REQUEST, format!("indexes: {part:?} is not an entry index (1 to 18 digits); send them comma-separated, e.g. indexes=5,17,230")))?;
+        indexes.push(i);
     }
     if indexes.is_empty() || indexes.len() as u64 > MAX_PAGE {
         return Err(ApiError::new(StatusCode::BAD_REQUEST, format!("indexes: give 1 to {MAX_PAGE} entry indexes, comma-separated")));

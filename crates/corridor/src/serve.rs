@@ -156,10 +156,15 @@ pub fn token_create(dir: &Path, role: &str, checkpoint: Option<String>, key: Opt
         k => k,
     };
     // The link is checked before a token exists that nobody could use.
-    let log_key = d.signer()?.verifier().to_vkey();
-    if let Some(u) = &link.url {
-        field_link(u, "x", &log_key)?;
-    }
+    // The log's public key, for a link only (it is read from the signing key).
+    let log_key = match &link.url {
+        Some(u) => {
+            let k = d.signer()?.verifier().to_vkey();
+            field_link(u, "x", &k)?;
+            k
+        }
+        None => String::new(),
+    };
     // The QR file is made (empty, owner-only) before the token, so that a
     // path that cannot be written leaves no token behind.
     let png_file = match link.png.as_deref() {

@@ -66,7 +66,7 @@ fn receipts_prove_each_entry_against_the_signed_checkpoint() {
         }
 
         // Bad requests say what to send; no token is a 401.
-        for (q, says) in [("?indexes=abc", "is not an entry index"), ("?indexes=", "give 1 to 1000"), ("", "indexes"), ("?indexes=99999999999999999999", "")] {
+        for (q, says) in [("?indexes=abc", "is not an entry index"), ("?indexes=", "give 1 to 1000"), ("", "indexes"), ("?indexes=99999999999999999999", "1 to 18 digits"), ("?indexes=5,%206", "is not an entry index"), ("?indexes=5,,6", "is not an entry index"), ("?indexes=%2B5", "is not an entry index")] {
             let r = get(q, &hq);
             assert_eq!(r.status(), 400, "{backend}: {q}");
             let e: Value = r.json().unwrap();
