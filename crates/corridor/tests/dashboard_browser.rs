@@ -13,36 +13,14 @@
 mod common;
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-fn workspace_target() -> PathBuf {
-    // CARGO_TARGET_TMPDIR is <target>/tmp.
-    Path::new(env!("CARGO_TARGET_TMPDIR")).parent().expect("target dir").to_path_buf()
-}
-
-/// What the browser test needs, or why it cannot run.
-fn tools() -> Result<(PathBuf, PathBuf), String> {
-    match Command::new("node").arg("--version").output() {
-        Ok(o) if o.status.success() => {}
-        _ => return Err("node is not installed".into()),
-    }
-    let npm = std::env::var_os("PLAYWRIGHT_CORE_DIR").map(PathBuf::from).unwrap_or_else(|| workspace_target().join("dashboard-npm"));
-    if !npm.join("node_modules/playwright-core/package.json").exists() {
-        return Err(format!("playwright-core is not in {} (npm install --prefix target/dashboard-npm --no-audit --no-fund playwright-core@1)", npm.display()));
-    }
-    let chromium = std::env::var_os("CHROMIUM").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
-    if !chromium.exists() {
-        return Err(format!("no Chromium at {} (apt-get install chromium, or set CHROMIUM)", chromium.display()));
-    }
-    Ok((npm, chromium))
-}
-
 #[test]
 fn dashboard_in_a_browser() {
-    let (npm, chromium) = match tools() {
+    let (npm, chromium) = match common::browser_tools() {
         Ok(t) => t,
         Err(why) => {
             eprintln!("skipped: {why}");

@@ -20,7 +20,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
@@ -31,23 +31,6 @@ const EXAMPLE: &str = include_str!("../../../docs/examples/monaco.toml");
 
 fn rfc(t: chrono::DateTime<chrono::Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-}
-
-fn tools() -> Result<(PathBuf, PathBuf), String> {
-    match Command::new("node").arg("--version").output() {
-        Ok(o) if o.status.success() => {}
-        _ => return Err("node is not installed".into()),
-    }
-    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).parent().expect("target dir").to_path_buf();
-    let npm = std::env::var_os("PLAYWRIGHT_CORE_DIR").map(PathBuf::from).unwrap_or_else(|| target.join("dashboard-npm"));
-    if !npm.join("node_modules/playwright-core/package.json").exists() {
-        return Err(format!("playwright-core is not in {}", npm.display()));
-    }
-    let chromium = std::env::var_os("CHROMIUM").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
-    if !chromium.exists() {
-        return Err(format!("no Chromium at {}", chromium.display()));
-    }
-    Ok((npm, chromium))
 }
 
 /// Reads a QR code from a greyscale PNG with an independent decoder (rqrr).
@@ -67,7 +50,7 @@ fn read_qr(png_path: &Path) -> String {
 /// On SQLite, and on PostgreSQL when DATABASE_URL is set.
 #[test]
 fn the_field_app_in_a_browser() {
-    let (npm, chromium) = match tools() {
+    let (npm, chromium) = match common::browser_tools() {
         Ok(t) => t,
         Err(why) => {
             eprintln!("skipped: {why}");

@@ -146,3 +146,27 @@ impl Drop for Killed {
         let _ = self.0.wait();
     }
 }
+
+/// What a browser test needs (node, playwright-core in
+/// `target/dashboard-npm` or `PLAYWRIGHT_CORE_DIR`, Chromium at
+/// `/usr/bin/chromium` or `CHROMIUM`): (playwright-core's folder,
+/// Chromium), or why it cannot run.
+#[allow(dead_code)]
+pub fn browser_tools() -> Result<(std::path::PathBuf, std::path::PathBuf), String> {
+    use std::path::PathBuf;
+    match Command::new("node").arg("--version").output() {
+        Ok(o) if o.status.success() => {}
+        _ => return Err("node is not installed".into()),
+    }
+    // CARGO_TARGET_TMPDIR is <target>/tmp.
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).parent().expect("target dir").to_path_buf();
+    let npm = std::env::var_os("PLAYWRIGHT_CORE_DIR").map(PathBuf::from).unwrap_or_else(|| target.join("dashboard-npm"));
+    if !npm.join("node_modules/playwright-core/package.json").exists() {
+        return Err(format!("playwright-core is not in {} (npm install --prefix target/dashboard-npm --no-audit --no-fund playwright-core@1)", npm.display()));
+    }
+    let chromium = std::env::var_os("CHROMIUM").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
+    if !chromium.exists() {
+        return Err(format!("no Chromium at {} (apt-get install chromium, or set CHROMIUM)", chromium.display()));
+    }
+    Ok((npm, chromium))
+}
