@@ -227,6 +227,10 @@ impl AppState {
                 }
                 at = end;
             }
+            // Rendered before it replaces the served fold: readers never
+            // see a fold without its answers (an empty summary).
+            let rendered = again.render(checkpoint.clone());
+            again.install(rendered);
             *self.fold.write().unwrap_or_else(|p| p.into_inner()) = again;
         }
         let rendered = self.fold.read().unwrap_or_else(|p| p.into_inner()).render(checkpoint);

@@ -256,3 +256,51 @@ fn servers_sharing_a_postgres_log_share_its_tokens_and_revocations() {
     drop((sa, sb));
     drop_pg(&args);
 }
+
+/// A correction of an entry already folded makes the server fold the log
+/// again; the new fold used to be served before its answers were rendered,
+/// so a reader could get `200` with an empty body (operation_monaco on
+/// PostgreSQL failed on it in CI). Readers hammer the summary while
+/// corrections force refolds of a 20,000-entry log: every answer is JSON.
+#[test]
+fn a_refold_never_serves_an_empty_summary() {
+    for (backend, init_args) in backends("refold") {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = init(tmp.path(), &init_args);
+        let file = tmp.path().join("drops.jsonl");
+        let lines: Vec<String> = airdrops("d", 20_000).as_array().unwrap().iter().map(|e| e.to_string()).collect();
+        std::fs::write(&file, lines.join("\n")).unwrap();
+        ok(&dir, &["log", "append", file.to_str().unwrap()]);
+        let (hq, _) = token(&dir, &["--role", "hq"]);
+        let s = Served::start(&dir, &[]);
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let reader = {
+            let (url, stop) = (s.url("/api/v1/public/summary"), stop.clone());
+            std::thread::spawn(move || {
+                let http = Client::new();
+                let mut reads = 0;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let r = http.get(&url).send().unwrap();
+                    assert_eq!(r.status(), StatusCode::OK);
+                    let body = r.text().unwrap();
+                    assert!(serde_json::from_str::<Value>(&body).is_ok(), "a summary that is not JSON: {body:?}");
+                    reads += 1;
+                }
+                reads
+            })
+        };
+        let http = Client::new();
+        for i in 0..5 {
+            let fix = json!({"v": 1, "id": format!("fix-{i}"), "time": "2016-12-23T10:00:00Z", "author": "hq",
+                "body": {"entry_corrected": {"corrects": format!("d-{i}"), "reason": "counted twice", "void": true}}});
+            let (st, a) = post(&http, &s, &hq, &fix);
+            assert_eq!(st, StatusCode::CREATED, "{backend}: {a}");
+            std::thread::sleep(Duration::from_millis(300));
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let reads = reader.join().expect("every summary read was JSON");
+        assert!(reads > 10, "{backend}: only {reads} reads");
+        drop(s);
+        drop_pg(&init_args);
+    }
+}
