@@ -216,7 +216,15 @@ try {
   assert.equal(await page.locator('#entries li[data-state=refused]').count(), 1, 'the refused entry is shown');
   // A long refusal wraps: the page stays as wide as the phone.
   assert.equal(await page.evaluate(() => document.documentElement.scrollWidth), 360, 'the page is wider than the phone');
-  await page.locator('#entries li[data-state=refused]').scrollIntoViewIfNeeded();
+  // The list is re-rendered on a timer and as receipts arrive, so an element
+  // handle can go stale between finding and scrolling: find and scroll in one
+  // step inside the page.
+  await until('the refused entry in view', () => page.evaluate(() => {
+    const li = document.querySelector('#entries li[data-state=refused]');
+    if (!li) return 'no refused entry shown';
+    li.scrollIntoView({ block: 'center' });
+    return true;
+  }), 10_000);
   await page.screenshot({ path: path.join(env.SHOTS, 'checkpoint-refused.png') });
   const inLog = (await logEntries()).filter(e => offlineIds.has(e.event.id));
   assert.equal(inLog.length, N, 'each offline passage is in the log once');
