@@ -72,6 +72,8 @@ pub enum LedgerError {
     NoSuchTile { path: String, size: u64 },
     #[error("cannot sign the checkpoint: {0}")]
     Note(#[from] note::NoteError),
+    #[error("this server does not sequence the log now (another server of the cluster does): nothing was appended; send the write again")]
+    NotWriter,
 }
 
 /// A signed checkpoint and what it commits to.
@@ -86,7 +88,7 @@ pub struct SignedCheckpoint {
 struct State {
     tree: Tree,
     /// Every event id in the tree (staged or durable): position and leaf hash.
-    ids: HashMap<String, (u64, Hash), foldhash::quality::RandomState>,
+    ids: Ids,
     registry: Registry,
     /// Entries durable in the store (the tree may hold staged ones beyond).
     committed: u64,
@@ -122,15 +124,15 @@ struct Request {
 /// group-committed.
 pub struct Ledger {
     shared: Arc<Shared>,
-    tx: Option<Sender<Request>>,
-    /// The stager and committer threads.
-    threads: Vec<JoinHandle<()>>,
+    /// The stager and committer threads, when this ledger writes.
+    writer: Mutex<Option<Writer>>,
 }
 
 impl Ledger {
     /// Opens the log held in `writer_store` (a second connection,
-    /// `reader_store`, serves reads), reloading and re-hashing every entry.
-    /// `signer`'s name is the log's origin; an empty log is bound to it.
+    /// `reader_store`, serves reads), reloading and re-hashing every entry,
+    /// and starts writing. `signer`'s name is the log's origin; an empty
+    /// log is bound to it.
     pub fn open(
         mut writer_store: Box<dyn Store>,
         reader_store: Box<dyn Store>,
@@ -142,89 +144,172 @@ impl Ledger {
             Some(_) => {}
             None => writer_store.set_meta("origin", &origin)?,
         }
-        let mut tree = Tree::new();
-        let mut ids = HashMap::with_hasher(foldhash::quality::RandomState::default());
-        let mut registry = Registry::new();
-        let mut corrupt = None;
-        writer_store.scan(&mut |e: StoredEntry| {
-            let fail = |what: String| StoreError::Corrupt(format!("{}\u{1}{what}", e.index));
-            if e.index != tree.len() {
-                return Err(fail(format!("expected index {}", tree.len())));
-            }
-            if leaf_hash(&e.leaf) != e.hash {
-                return Err(fail("its bytes do not match its stored hash".into()));
-            }
-            let event = parse_leaf(&e.leaf).map_err(|err| fail(err.to_string()))?;
-            registry.apply(&event).map_err(|err| fail(err.to_string()))?;
-            tree.push(e.hash);
-            if let Some((first, _)) = ids.insert(event.id, (e.index, e.hash)) {
-                return Err(fail(format!("its event id is already used by entry {first}: an event was counted twice")));
-            }
-            Ok(())
-        })
-        .or_else(|err| match err {
-            StoreError::Corrupt(msg) if msg.contains('\u{1}') => {
-                let (i, what) = msg.split_once('\u{1}').expect("checked");
-                corrupt = Some(LedgerError::Corrupt { index: i.parse().unwrap_or(0), what: what.into() });
-                Ok(())
-            }
-            other => Err(other),
-        })?;
-        if let Some(c) = corrupt {
-            return Err(c);
+        if writer_store.get_meta(VERIFIER_KEY)?.is_none() {
+            writer_store.set_meta(VERIFIER_KEY, &signer.verifier().to_vkey())?;
         }
-        let committed = tree.len();
-        let latest = writer_store.latest_checkpoint()?;
-        if let Some(signed) = latest.as_ref().and_then(|c| signed_by_other_key(&c.note, &signer.verifier())) {
-            return Err(LedgerError::WrongKey { origin, signed, given: signer.key_hash() });
+        let (state, empty) = load(&mut *writer_store, &signer)?;
+        if let Some(cp) = empty {
+            writer_store.append(&[], Some(&cp))?;
         }
-        let checkpoint = match latest {
-            Some(c) if c.size == committed => {
-                let cp = parse_checkpoint(&c.note, &signer.verifier())
-                    .map_err(|what| LedgerError::Corrupt { index: committed.saturating_sub(1), what })?;
-                if cp.size != committed || cp.root != tree.root() {
-                    return Err(LedgerError::Corrupt {
-                        index: committed.saturating_sub(1),
-                        what: "the entries do not hash to the root of the latest signed checkpoint".into(),
-                    });
-                }
-                SignedCheckpoint { size: c.size, root: cp.root, note: c.note }
-            }
-            Some(c) => {
-                return Err(LedgerError::Corrupt {
-                    index: committed.min(c.size).saturating_sub(1),
-                    what: format!("the latest signed checkpoint covers {} entries but {committed} are stored (entries were removed or added outside the ledger)", c.size),
-                })
-            }
-            None if committed > 0 => {
-                return Err(LedgerError::Corrupt { index: 0, what: "the log has entries but no signed checkpoint".into() })
-            }
-            None => {
-                // A new log: sign its empty checkpoint.
-                let cp = sign_checkpoint(&signer, committed, tree.root())?;
-                writer_store.append(&[], Some(&StoredCheckpoint { size: cp.size, note: cp.note.clone() }))?;
-                cp
-            }
-        };
+        let ledger = Ledger::new(state, reader_store, signer);
+        ledger.start(writer_store);
+        Ok(ledger)
+    }
+
+    /// Opens the log held in `reader_store` to read only: a server of a
+    /// cluster that does not sequence. [`Ledger::refresh`] reads what the
+    /// sequencer appended since; [`Ledger::promote`] makes it the writer.
+    pub fn open_follower(mut reader_store: Box<dyn Store>, signer: Signer) -> Result<Ledger, LedgerError> {
+        let origin = signer.name().to_string();
+        match reader_store.get_meta("origin")? {
+            Some(stored) if stored != origin => return Err(LedgerError::WrongLog { stored, expected: origin }),
+            Some(_) => {}
+            None => return Err(LedgerError::Store(StoreError::Unusable(format!("the store holds no log yet (no origin): open log {origin:?} once with a writer (`corridor init`) before servers join it")))),
+        }
+        let (state, empty) = load(&mut *reader_store, &signer)?;
+        if empty.is_some() {
+            return Err(LedgerError::Corrupt { index: 0, what: "the log has no signed checkpoint yet: open it once with a writer".into() });
+        }
+        Ok(Ledger::new(state, reader_store, signer))
+    }
+
+    fn new(state: State, reader_store: Box<dyn Store>, signer: Signer) -> Ledger {
+        let origin = signer.name().to_string();
         let shared = Arc::new(Shared {
-            state: RwLock::new(State { tree, ids, registry, committed, checkpoint, failed: None }),
+            state: RwLock::new(state),
             reader: Mutex::new(reader_store),
             remembered: Mutex::new(None),
             signer,
             origin,
         });
+        Ledger { shared, writer: Mutex::new(None) }
+    }
+
+    /// Starts the stager and committer threads writing to `store`.
+    fn start(&self, store: Box<dyn Store>) {
         let (tx, rx) = mpsc::channel();
         let (commit_tx, commit_rx) = mpsc::sync_channel(1);
-        let (s1, s2) = (shared.clone(), shared.clone());
+        let (s1, s2) = (self.shared.clone(), self.shared.clone());
         let stager = std::thread::Builder::new()
             .name("ledger-stager".into())
             .spawn(move || stager_loop(s1, rx, commit_tx))
             .expect("can spawn the ledger stager thread");
         let committer = std::thread::Builder::new()
             .name("ledger-committer".into())
-            .spawn(move || committer_loop(s2, writer_store, commit_rx))
+            .spawn(move || committer_loop(s2, store, commit_rx))
             .expect("can spawn the ledger committer thread");
-        Ok(Ledger { shared, tx: Some(tx), threads: vec![stager, committer] })
+        *self.writer.lock().unwrap_or_else(|p| p.into_inner()) = Some(Writer { tx, threads: vec![stager, committer] });
+    }
+
+    /// Whether this ledger writes (it opened as the writer, or was promoted).
+    pub fn is_writer(&self) -> bool {
+        self.writer.lock().unwrap_or_else(|p| p.into_inner()).is_some()
+    }
+
+    /// Why the writer stopped (a storage failure, a lost lease), if it did.
+    pub fn failed(&self) -> Option<String> {
+        self.read().failed.clone()
+    }
+
+    /// A follower: reads the entries and the signed checkpoint the writer
+    /// stored since the last call, checking each entry as [`Ledger::open`]
+    /// does and the checkpoint's signature and root. Answers how many
+    /// entries were new. A writer has nothing to read: 0.
+    pub fn refresh(&self) -> Result<u64, LedgerError> {
+        if self.is_writer() {
+            return Ok(0);
+        }
+        let mut reader = self.shared.reader.lock().unwrap_or_else(|p| p.into_inner());
+        self.refresh_from(&mut **reader)
+    }
+
+    fn refresh_from(&self, store: &mut dyn Store) -> Result<u64, LedgerError> {
+        let Some(latest) = store.latest_checkpoint()? else { return Ok(0) };
+        let from = self.len();
+        if latest.size == from {
+            return Ok(0);
+        }
+        let result = (|| {
+            if latest.size < from {
+                return Err(LedgerError::Corrupt {
+                    index: latest.size,
+                    what: format!("the stored log shrank from {from} to {} entries: it was truncated or replaced", latest.size),
+                });
+            }
+            let cp = parse_checkpoint(&latest.note, &self.verifier()).map_err(|what| LedgerError::Corrupt { index: latest.size - 1, what })?;
+            // Checked on a copy of the tree first: the served state only
+            // ever holds entries that the signed checkpoint covers.
+            let mut at = from;
+            let mut entries = Vec::new();
+            while at < latest.size {
+                let end = (at + 10_000).min(latest.size);
+                let chunk = store.read(at, end)?;
+                if chunk.len() as u64 != end - at {
+                    return Err(LedgerError::Corrupt { index: at, what: format!("the signed checkpoint covers {} entries but entries {at}..{end} are not all stored", latest.size) });
+                }
+                entries.extend(chunk);
+                at = end;
+            }
+            let mut guard = self.shared.state.write().unwrap_or_else(|p| p.into_inner());
+            let state = &mut *guard;
+            if state.committed != from {
+                return Ok(0); // another refresh did it meanwhile
+            }
+            // Applied in place; `committed` (what is served) moves only once
+            // the signed root matches. A mismatch stops this ledger for good.
+            for e in &entries {
+                load_entry(&mut state.tree, &mut state.ids, &mut state.registry, e)?;
+            }
+            if state.tree.root() != cp.root || cp.size != latest.size {
+                state.tree.truncate(from);
+                return Err(LedgerError::Corrupt { index: latest.size - 1, what: "the stored entries do not hash to the root of the latest signed checkpoint".into() });
+            }
+            state.committed = latest.size;
+            state.checkpoint = SignedCheckpoint { size: cp.size, root: cp.root, note: latest.note.clone() };
+            let cp = state.checkpoint.clone();
+            drop(guard);
+            if let Err(e) = remember(&self.shared, &cp) {
+                tracing_free_warn(&e);
+            }
+            Ok(latest.size - from)
+        })();
+        if let Err(e) = &result {
+            if matches!(e, LedgerError::Corrupt { .. }) {
+                self.shared.state.write().unwrap_or_else(|p| p.into_inner()).failed.get_or_insert_with(|| e.to_string());
+            }
+        }
+        result
+    }
+
+    /// Makes a follower the writer, appending through `store`, which must
+    /// hold the writer's lease (so that nothing else appends meanwhile):
+    /// reads what the previous writer stored, then starts writing from
+    /// there.
+    pub fn promote(&self, mut store: Box<dyn Store>) -> Result<(), LedgerError> {
+        if self.is_writer() {
+            return Ok(());
+        }
+        self.refresh_from(&mut *store)?;
+        let stored = store.len()?;
+        if stored != self.len() {
+            return Err(LedgerError::Corrupt { index: stored.min(self.len()), what: format!("{stored} entries are stored but the latest signed checkpoint covers {}", self.len()) });
+        }
+        self.start(store);
+        Ok(())
+    }
+
+    /// Stops writing (the lease was lost) and reloads the log as stored:
+    /// what was staged but never stored is forgotten. The ledger is a
+    /// follower afterwards.
+    pub fn demote(&self) -> Result<(), LedgerError> {
+        let writer = self.writer.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(w) = writer {
+            w.stop();
+        }
+        let mut reader = self.shared.reader.lock().unwrap_or_else(|p| p.into_inner());
+        let (state, _) = load(&mut **reader, &self.shared.signer)?;
+        *self.shared.state.write().unwrap_or_else(|p| p.into_inner()) = state;
+        Ok(())
     }
 
     /// Appends a batch, all or nothing, and returns once it is durable.
@@ -242,7 +327,9 @@ impl Ledger {
             .collect::<Result<Vec<_>, LedgerError>>()?;
         let (reply, rx) = mpsc::sync_channel(1);
         let stopped = || LedgerError::Stopped("the writer thread has stopped".into());
-        self.tx.as_ref().ok_or_else(stopped)?.send(Request { events, reply }).map_err(|_| stopped())?;
+        let tx = self.writer.lock().unwrap_or_else(|p| p.into_inner()).as_ref().map(|w| w.tx.clone()).ok_or(LedgerError::NotWriter)?;
+        tx.send(Request { events, reply }).map_err(|_| stopped())?;
+        drop(tx);
         let (answer, spent) = rx.recv().map_err(|_| stopped())?;
         drop(spent);
         answer
@@ -395,11 +482,109 @@ impl Ledger {
 
 impl Drop for Ledger {
     fn drop(&mut self) {
-        self.tx.take();
-        for t in self.threads.drain(..) {
+        if let Some(w) = self.writer.get_mut().unwrap_or_else(|p| p.into_inner()).take() {
+            w.stop();
+        }
+    }
+}
+
+/// The writer's two threads and the way to them.
+struct Writer {
+    tx: Sender<Request>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl Writer {
+    /// Lets the threads finish what they were given, and waits for them.
+    fn stop(self) {
+        drop(self.tx);
+        for t in self.threads {
             let _ = t.join();
         }
     }
+}
+
+/// The meta key under which the log's verifier key (its public part) is
+/// kept in the store, for the servers and tools that share the log.
+pub const VERIFIER_KEY: &str = "verifier_key";
+
+type Ids = HashMap<String, (u64, Hash), foldhash::quality::RandomState>;
+
+/// The one check of a stored entry, wherever the log is loaded: its index
+/// continues the tree, its bytes match its hash, it parses, it is valid
+/// against what the log declared before it, and its id is new. Adds it to
+/// the tree, the ids and the registry.
+fn load_entry(tree: &mut Tree, ids: &mut Ids, registry: &mut Registry, e: &StoredEntry) -> Result<(), LedgerError> {
+    let fail = |what: String| LedgerError::Corrupt { index: e.index, what };
+    if e.index != tree.len() {
+        return Err(fail(format!("expected index {}", tree.len())));
+    }
+    if leaf_hash(&e.leaf) != e.hash {
+        return Err(fail("its bytes do not match its stored hash".into()));
+    }
+    let event = parse_leaf(&e.leaf).map_err(|err| fail(err.to_string()))?;
+    if let Some(&(first, _)) = ids.get(&event.id) {
+        return Err(fail(format!("its event id is already used by entry {first}: an event was counted twice")));
+    }
+    registry.apply(&event).map_err(|err| fail(err.to_string()))?;
+    tree.push(e.hash);
+    ids.insert(event.id, (e.index, e.hash));
+    Ok(())
+}
+
+/// Reads and checks the whole log in `store` against its latest signed
+/// checkpoint. A new, empty log also answers the empty tree's checkpoint,
+/// signed, for the caller to store.
+fn load(store: &mut dyn Store, signer: &Signer) -> Result<(State, Option<StoredCheckpoint>), LedgerError> {
+    let origin = signer.name().to_string();
+    let (mut tree, mut ids, mut registry) = (Tree::new(), Ids::default(), Registry::new());
+    let mut bad = None;
+    store
+        .scan(&mut |e: StoredEntry| {
+            load_entry(&mut tree, &mut ids, &mut registry, &e).map_err(|err| {
+                bad = Some(err);
+                StoreError::Corrupt(String::new())
+            })
+        })
+        .or_else(|err| if bad.is_some() { Ok(()) } else { Err(err) })?;
+    if let Some(b) = bad {
+        return Err(b);
+    }
+    let committed = tree.len();
+    let latest = store.latest_checkpoint()?;
+    if let Some(signed) = latest.as_ref().and_then(|c| signed_by_other_key(&c.note, &signer.verifier())) {
+        return Err(LedgerError::WrongKey { origin, signed, given: signer.key_hash() });
+    }
+    let mut empty = None;
+    let checkpoint = match latest {
+        Some(c) if c.size == committed => {
+            let cp = parse_checkpoint(&c.note, &signer.verifier())
+                .map_err(|what| LedgerError::Corrupt { index: committed.saturating_sub(1), what })?;
+            if cp.size != committed || cp.root != tree.root() {
+                return Err(LedgerError::Corrupt {
+                    index: committed.saturating_sub(1),
+                    what: "the entries do not hash to the root of the latest signed checkpoint".into(),
+                });
+            }
+            SignedCheckpoint { size: c.size, root: cp.root, note: c.note }
+        }
+        Some(c) => {
+            return Err(LedgerError::Corrupt {
+                index: committed.min(c.size).saturating_sub(1),
+                what: format!("the latest signed checkpoint covers {} entries but {committed} are stored (entries were removed or added outside the ledger)", c.size),
+            })
+        }
+        None if committed > 0 => {
+            return Err(LedgerError::Corrupt { index: 0, what: "the log has entries but no signed checkpoint".into() })
+        }
+        None => {
+            // A new log: its empty checkpoint, signed.
+            let cp = sign_checkpoint(signer, committed, tree.root())?;
+            empty = Some(StoredCheckpoint { size: cp.size, note: cp.note.clone() });
+            cp
+        }
+    };
+    Ok((State { tree, ids, registry, committed, checkpoint, failed: None }, empty))
 }
 
 /// Writes `cp` where [`Ledger::remember_signed`] keeps it, unless a
@@ -511,7 +696,7 @@ fn stager_loop(shared: Arc<Shared>, rx: Receiver<Request>, tx: SyncSender<Commit
 fn stage_group(shared: &Shared, requests: Vec<Request>) -> Commit {
     let mut entries = Vec::new();
     let mut answers = Vec::with_capacity(requests.len());
-    let mut guard = shared.state.write().expect("ledger state lock");
+    let mut guard = shared.state.write().unwrap_or_else(|p| p.into_inner());
     let state = &mut *guard;
     if state.failed.is_some() {
         // The committer answers "stopped" to all of them.
@@ -537,8 +722,26 @@ fn stage_group(shared: &Shared, requests: Vec<Request>) -> Commit {
 /// one transaction, then answers every caller in it. After a failure it
 /// writes nothing more and answers "stopped".
 fn committer_loop(shared: Arc<Shared>, mut store: Box<dyn Store>, rx: Receiver<Commit>) {
-    while let Ok(c) = rx.recv() {
-        let failed = shared.state.read().expect("ledger state lock").failed.clone();
+    let every = store.renew_every();
+    loop {
+        let c = match every {
+            None => match rx.recv() {
+                Ok(c) => c,
+                Err(_) => break,
+            },
+            Some(every) => match rx.recv_timeout(every) {
+                Ok(c) => c,
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    // Idle: keep the writer's lease; once it is lost, write nothing more.
+                    if let Err(e) = store.renew() {
+                        shared.state.write().unwrap_or_else(|p| p.into_inner()).failed.get_or_insert_with(|| e.to_string());
+                    }
+                    continue;
+                }
+            },
+        };
+        let failed = shared.state.read().unwrap_or_else(|p| p.into_inner()).failed.clone();
         let outcome = match (failed, &c.checkpoint) {
             (Some(why), _) => Err(why),
             (None, _) if c.entries.is_empty() => Ok(()),
@@ -548,7 +751,7 @@ fn committer_loop(shared: Arc<Shared>, mut store: Box<dyn Store>, rx: Receiver<C
                 .map_err(|e| e.to_string()),
         };
         {
-            let mut state = shared.state.write().expect("ledger state lock");
+            let mut state = shared.state.write().unwrap_or_else(|p| p.into_inner());
             match &outcome {
                 Ok(()) => {
                     if let Some(cp) = c.checkpoint {

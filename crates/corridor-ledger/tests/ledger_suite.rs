@@ -310,3 +310,66 @@ fn a_replaced_key_is_reported_as_the_wrong_key_not_corruption() {
         cleanup();
     }
 }
+
+/// Two servers on one PostgreSQL log: the follower reads what the writer
+/// appends; when the writer's lease is taken over, the new writer continues
+/// the same tree and the old one can neither store nor sign anything, and
+/// once demoted reads the new writer's entries. Also a follower's own
+/// append is refused as "not the writer".
+#[test]
+fn a_follower_takes_over_and_the_old_writer_is_fenced() {
+    let Ok(url) = std::env::var("DATABASE_URL") else {
+        eprintln!("skipped: DATABASE_URL not set (PostgreSQL tests)");
+        return;
+    };
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+    let schema = format!("t_ledger_cluster_{}_{nanos}", std::process::id());
+    let connect = || PostgresStore::connect(&url, &schema).unwrap();
+    let signer = Signer::generate("corridor.test/cluster").unwrap();
+    let key = || Signer::from_skey(&signer.to_skey()).unwrap();
+    let lease = std::time::Duration::from_secs(30);
+
+    let mut sa = connect();
+    assert_eq!(sa.acquire("a", "http://a", lease).unwrap(), Ok(1));
+    let a = Ledger::open(Box::new(sa), Box::new(connect()), key()).unwrap();
+    a.append(vec![aid("a-1", 1.0), aid("a-2", 2.0)]).unwrap();
+
+    let b = Ledger::open_follower(Box::new(connect()), key()).unwrap();
+    assert!(!b.is_writer());
+    assert_eq!(b.len(), 2);
+    assert!(matches!(b.append(vec![aid("b-0", 1.0)]), Err(LedgerError::NotWriter)));
+    a.append(vec![aid("a-3", 3.0)]).unwrap();
+    assert_eq!(b.refresh().unwrap(), 1);
+    assert_eq!(b.checkpoint(), a.checkpoint());
+    let before = a.checkpoint();
+
+    // a's lease runs out (as if paused); b takes it over and continues.
+    let mut admin = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    admin.execute(format!("UPDATE \"{schema}\".sequencer SET lease_until = clock_timestamp() - interval '1 second'").as_str(), &[]).unwrap();
+    let mut sb = connect();
+    assert_eq!(sb.acquire("b", "http://b", lease).unwrap(), Ok(2));
+    b.promote(Box::new(sb)).unwrap();
+    assert!(b.is_writer());
+    assert_eq!(b.append(vec![aid("b-1", 1.0), aid("a-3", 3.0)]).unwrap(), vec![Appended::New(3), Appended::Duplicate(2)]);
+
+    // a, resumed, cannot write: nothing of it is stored or signed.
+    let late = a.append(vec![aid("a-late", 9.0)]);
+    assert!(matches!(late, Err(LedgerError::Stopped(ref why)) if why.contains("another server")), "{late:?}");
+    assert!(a.failed().is_some());
+    assert_eq!(a.checkpoint(), before, "the old writer serves no checkpoint it could not store");
+    a.demote().unwrap();
+    assert!(!a.is_writer() && a.failed().is_none());
+    a.refresh().unwrap();
+    assert_eq!(a.checkpoint(), b.checkpoint());
+    assert_eq!(a.position_of("a-late"), None);
+    assert_eq!(a.position_of("b-1"), Some(3));
+    let new = parse_checkpoint(&b.checkpoint().note, &signer.verifier()).unwrap();
+    let proof = b.consistency_proof(before.size, new.size).unwrap();
+    verify_consistency(before.size, new.size, &before.root, &new.root, &proof).unwrap();
+    let mut check = connect();
+    let report = verify_log(&mut check, &signer.verifier(), Some(&before.note), &mut |_, _| {}).unwrap();
+    assert!(report.ok(), "{:?}", report.problems);
+    assert_eq!(report.entries, 4);
+    drop((a, b, check));
+    drop_schema(&url, &schema).unwrap();
+}

@@ -9,7 +9,7 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use corridor_ledger::store::postgres::{drop_schema, validate_schema_name, PostgresStore};
+use corridor_ledger::store::postgres::{drop_schema, validate_schema_name, PostgresStore, SCHEMA_VERSION};
 use corridor_ledger::store::sqlite::{raw_baseline_insert, SqliteStore, BUSY_TIMEOUT};
 use corridor_ledger::store::{Store, StoreError, StoredCheckpoint, StoredEntry};
 use sha2::{Digest, Sha256};
@@ -138,6 +138,7 @@ fn suite(backend: &str, open: &mut dyn FnMut() -> Box<dyn Store>) {
     assert_eq!(s.latest_checkpoint().unwrap().map(|c| c.size), Some(6));
 
     // Meta.
+    let version = if backend == "postgres" { SCHEMA_VERSION } else { corridor_ledger::store::sqlite::SCHEMA_VERSION };
     assert_eq!(s.get_meta("origin").unwrap(), None);
     s.set_meta("origin", "corridor.test/log").unwrap();
     assert_eq!(s.get_meta("origin").unwrap().as_deref(), Some("corridor.test/log"));
@@ -146,7 +147,7 @@ fn suite(backend: &str, open: &mut dyn FnMut() -> Box<dyn Store>) {
     s.set_meta("empty", "").unwrap();
     assert_eq!(s.get_meta("empty").unwrap().as_deref(), Some(""));
     assert_eq!(s.get_meta("Origin").unwrap(), None, "meta keys are exact");
-    assert_eq!(s.get_meta("schema_version").unwrap().as_deref(), Some("1"));
+    assert_eq!(s.get_meta("schema_version").unwrap(), Some(version.to_string()));
     match s.set_meta("schema_version", "99") {
         Err(StoreError::Unusable(msg)) => assert!(msg.contains("reserved"), "{msg}"),
         other => panic!("setting schema_version: {other:?}"),
@@ -481,11 +482,12 @@ fn postgres_refuses_newer_schema() {
     let schema = PgSchema::new(&url);
     drop(schema.connect());
     let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
-    let q = format!("UPDATE \"{}\".meta SET value = '2' WHERE key = 'schema_version'", schema.name);
+    let newer = SCHEMA_VERSION + 1;
+    let q = format!("UPDATE \"{}\".meta SET value = '{newer}' WHERE key = 'schema_version'", schema.name);
     assert_eq!(c.execute(q.as_str(), &[]).unwrap(), 1);
     match PostgresStore::connect(&url, &schema.name) {
         Err(StoreError::Unusable(msg)) => {
-            assert!(msg.contains("schema version 2") && msg.contains("newer") && msg.contains("upgrade"), "{msg}")
+            assert!(msg.contains(&format!("schema version {newer}")) && msg.contains("newer") && msg.contains("upgrade"), "{msg}")
         }
         other => panic!("connect to a newer schema: {other:?}"),
     }
@@ -584,4 +586,77 @@ fn postgres_unreachable_server_is_reported() {
         Err(StoreError::Unusable(msg)) => assert!(msg.contains("invalid PostgreSQL URL"), "{msg}"),
         other => panic!("connect with a bad URL: {:?}", other.map(|_| ())),
     }
+}
+
+#[test]
+fn postgres_version_1_schema_is_migrated() {
+    let Some(url) = database_url() else { return };
+    let schema = PgSchema::new(&url);
+    let mut s = schema.connect();
+    s.append(&entries(0, 3, "a"), Some(&cp(3))).unwrap();
+    drop(s);
+    // As version 1 left it: no sequencer or cosignatures table.
+    let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    c.batch_execute(&format!(
+        "SET search_path = \"{}\"; DROP TABLE sequencer; DROP TABLE cosignatures; UPDATE meta SET value = '1' WHERE key = 'schema_version'",
+        schema.name
+    ))
+    .unwrap();
+    let mut s = schema.connect();
+    assert_eq!(s.get_meta("schema_version").unwrap(), Some(SCHEMA_VERSION.to_string()));
+    assert_eq!(s.len().unwrap(), 3, "the entries are kept");
+    assert!(s.acquire("a", "http://a", Duration::from_secs(3)).unwrap().is_ok(), "the lease table exists again");
+}
+
+/// The writer's lease: one holder at a time; a holder whose lease was
+/// taken over can neither append nor renew, and nothing of its write is
+/// stored; a holder whose session died is replaced at once.
+#[test]
+fn postgres_lease_fences_the_old_writer() {
+    let Some(url) = database_url() else { return };
+    let schema = PgSchema::new(&url);
+    let lease = Duration::from_secs(30);
+    let mut a = schema.connect();
+    assert_eq!(a.sequencer().unwrap(), None);
+    assert_eq!(a.acquire("a", "http://a", lease).unwrap(), Ok(1));
+    a.append(&entries(0, 2, "a"), Some(&cp(2))).unwrap();
+
+    let mut b = schema.connect();
+    let held = b.acquire("b", "http://b", lease).unwrap().expect_err("the lease is held");
+    assert_eq!((held.epoch, held.holder.as_str(), held.url.as_str(), held.live), (1, "a", "http://a", true));
+    // b is not a writer: it may not write while a holds the lease... but
+    // the store does not stop a non-holder (the ledger never writes without
+    // the lease). What matters is that a, once replaced, cannot write.
+
+    // The lease runs out (as if a were paused), and b takes it over.
+    let mut admin = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    admin.execute(format!("UPDATE \"{}\".sequencer SET lease_until = clock_timestamp() - interval '1 second'", schema.name).as_str(), &[]).unwrap();
+    assert_eq!(b.sequencer().unwrap().map(|s| s.live), Some(false));
+    assert_eq!(b.acquire("b", "http://b", lease).unwrap(), Ok(2));
+    assert!(matches!(a.append(&entries(2, 1, "late"), Some(&cp(3))), Err(StoreError::Fenced(1))));
+    assert!(matches!(a.renew(), Err(StoreError::Fenced(1))));
+    assert_eq!(b.len().unwrap(), 2, "nothing of the fenced write was stored");
+    b.append(&entries(2, 1, "b"), Some(&cp(3))).unwrap();
+    b.renew().unwrap();
+
+    // b's session dies (its process was killed): c takes over at once,
+    // although b's lease has not run out.
+    let mut c = schema.connect();
+    assert!(c.acquire("c", "http://c", lease).unwrap().is_err());
+    admin.execute(format!("SELECT pg_terminate_backend(backend_pid) FROM \"{}\".sequencer", schema.name).as_str(), &[]).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let epoch = loop {
+        match c.acquire("c", "http://c", lease).unwrap() {
+            Ok(e) => break e,
+            Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+            Err(s) => panic!("the lease of a dead session was not taken over: {s:?}"),
+        }
+    };
+    assert_eq!(epoch, 3);
+    assert!(b.append(&entries(3, 1, "dead"), Some(&cp(4))).is_err());
+
+    // A holder that ends gives the lease up at once.
+    drop(c);
+    let mut d = schema.connect();
+    assert_eq!(d.acquire("d", "http://d", lease).unwrap(), Ok(4));
 }

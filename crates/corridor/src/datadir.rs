@@ -66,12 +66,28 @@ pub struct Config {
 #[derive(Debug)]
 pub struct Locked {
     pub path: PathBuf,
+    /// Who holds the log's sequencer lease, for a PostgreSQL log.
+    pub holder: Option<String>,
 }
 
 impl std::fmt::Display for Locked {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "another corridor process is writing the log in {} (a running `corridor serve`?); stop it first", self.path.display())
+        match &self.holder {
+            None => write!(f, "another corridor process is writing the log in {} (a running `corridor serve`?); stop it first", self.path.display()),
+            Some(h) => write!(f, "another corridor process sequences the log of {} in PostgreSQL ({h}); stop it first, or write through its server", self.path.display()),
+        }
     }
+}
+
+/// How long a PostgreSQL writer's lease lasts without renewal: a server
+/// that stops renewing (paused, cut off) is replaced after this long; one
+/// whose process died, at once.
+pub const DEFAULT_LEASE: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Who a lease holder is, as others see it: `WHAT pid N on HOST`.
+pub fn holder_name(what: &str) -> String {
+    let host = fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_string()).unwrap_or_else(|_| "this host".into());
+    format!("{what} pid {} on {host}", std::process::id())
 }
 
 impl std::error::Error for Locked {}
@@ -215,19 +231,45 @@ impl DataDir {
 
     /// Takes the writer lock and opens the ledger.
     pub fn ledger(&mut self) -> Result<Ledger> {
+        self.lock()?;
+        let writer = match &self.config.backend {
+            Backend::Sqlite { .. } => self.store()?,
+            Backend::Postgres { .. } => Box::new(self.leased_store(&holder_name("corridor"), "", DEFAULT_LEASE)?.map_err(|s| Locked { path: self.path.clone(), holder: Some(s.holder) })?),
+        };
+        let ledger = Ledger::open(writer, self.store()?, self.signer()?)?;
+        ledger.remember_signed(&self.path.join(SIGNED))?;
+        Ok(ledger)
+    }
+
+    /// A connection to a PostgreSQL log that holds its writer's lease for
+    /// `holder` (reachable at `url`), or who holds it now.
+    pub fn leased_store(&self, holder: &str, url: &str, lease: std::time::Duration) -> Result<std::result::Result<PostgresStore, corridor_ledger::store::postgres::Sequencer>> {
+        let Backend::Postgres { url: db, schema } = &self.config.backend else { bail!("only a PostgreSQL log has a writer's lease") };
+        let mut store = PostgresStore::connect(db, schema).with_context(|| format!("cannot open PostgreSQL schema {schema:?}"))?;
+        Ok(store.acquire(holder, url, lease).context("cannot take the log's writer lease")?.map(|_| store))
+    }
+
+    /// Opens the ledger to read only, as a server of a cluster that does not
+    /// sequence (yet): see `corridor serve --advertise`.
+    pub fn follower(&self) -> Result<Ledger> {
+        let ledger = Ledger::open_follower(self.store()?, self.signer()?)?;
+        ledger.remember_signed(&self.path.join(SIGNED))?;
+        Ok(ledger)
+    }
+
+    /// Takes the data directory's own lock (one process per directory).
+    pub fn lock(&mut self) -> Result<()> {
         if self._lock.is_none() {
             let p = self.path.join("lock");
             let f = OpenOptions::new().create(true).truncate(false).write(true).open(&p).with_context(|| format!("cannot open {}", p.display()))?;
             match f.try_lock() {
                 Ok(()) => {}
-                Err(fs::TryLockError::WouldBlock) => return Err(Locked { path: self.path.clone() }.into()),
+                Err(fs::TryLockError::WouldBlock) => return Err(Locked { path: self.path.clone(), holder: None }.into()),
                 Err(fs::TryLockError::Error(e)) => return Err(e).context("cannot lock the data directory"),
             }
             self._lock = Some(f);
         }
-        let ledger = Ledger::open(self.store()?, self.store()?, self.signer()?)?;
-        ledger.remember_signed(&self.path.join(SIGNED))?;
-        Ok(ledger)
+        Ok(())
     }
 }
 

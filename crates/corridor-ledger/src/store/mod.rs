@@ -47,6 +47,10 @@ pub enum StoreError {
     /// The message says what was wrong and what to do.
     #[error("{0}")]
     Unusable(String),
+    /// Another server took the log's sequencer lease (epoch given here was
+    /// this one's): this process must not write any more.
+    #[error("another server now sequences this log (this one's lease, epoch {0}, was taken over): nothing from this write was stored; it goes to the new sequencer")]
+    Fenced(i64),
 }
 
 impl From<::postgres::Error> for StoreError {
@@ -102,4 +106,17 @@ pub trait Store: Send {
     /// Small key/value metadata (e.g. the log origin).
     fn get_meta(&mut self, key: &str) -> Result<Option<String>, StoreError>;
     fn set_meta(&mut self, key: &str, value: &str) -> Result<(), StoreError>;
+
+    /// How often an idle writer must call [`Store::renew`] to keep its
+    /// writer's lease, if the store has one (a PostgreSQL log shared by
+    /// several servers).
+    fn renew_every(&self) -> Option<std::time::Duration> {
+        None
+    }
+
+    /// Renews the writer's lease; fails with [`StoreError::Fenced`] once
+    /// another writer holds it.
+    fn renew(&mut self) -> Result<(), StoreError> {
+        Ok(())
+    }
 }

@@ -11,6 +11,13 @@
 //! Connections are plain TCP or Unix socket, without TLS. A lost connection
 //! is not re-established: the call fails and the ledger stops writing.
 //!
+//! Several servers may share one schema (a cluster): exactly one of them,
+//! the sequencer, writes. It holds the lease row `sequencer` (see
+//! [`PostgresStore::acquire`]) with a fencing epoch: every append it makes
+//! first renews the lease of ITS epoch in the same transaction, so once
+//! another server has taken the lease (a new epoch) the old one can never
+//! commit again, even after a pause or a network partition.
+//!
 //! Layout (version [`SCHEMA_VERSION`], recorded as `schema_version` in
 //! `meta`), in schema `<schema>`:
 //!
@@ -18,6 +25,10 @@
 //! entries(idx BIGINT PRIMARY KEY, leaf BYTEA NOT NULL, hash BYTEA NOT NULL)
 //! checkpoints(size BIGINT PRIMARY KEY, note TEXT NOT NULL)
 //! meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)
+//! sequencer(id INT PRIMARY KEY CHECK (id = 1), epoch BIGINT, holder TEXT,
+//!           url TEXT, backend_pid INT, lease_until TIMESTAMPTZ)      -- v2
+//! cosignatures(size BIGINT, key_name TEXT, key_hash BIGINT, line TEXT,
+//!              PRIMARY KEY (size, key_name, key_hash))               -- v2
 //! ```
 //!
 //! Event ids live in the leaf bytes only: the ledger enforces their
@@ -35,7 +46,7 @@ use super::{Store, StoreError, StoredCheckpoint, StoredEntry};
 
 /// The layout this build writes and reads. A schema with a larger version
 /// was written by a newer Corridor and is refused.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Rows fetched per round trip by [`Store::scan`].
 pub const SCAN_CHUNK: i32 = 10_000;
@@ -56,7 +67,63 @@ CREATE TABLE IF NOT EXISTS meta (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS sequencer (
+    id          INT PRIMARY KEY CHECK (id = 1),
+    epoch       BIGINT NOT NULL,
+    holder      TEXT NOT NULL,
+    url         TEXT NOT NULL,
+    backend_pid INT NOT NULL,
+    lease_until TIMESTAMPTZ NOT NULL
+);
+CREATE TABLE IF NOT EXISTS cosignatures (
+    size     BIGINT NOT NULL,
+    key_name TEXT NOT NULL,
+    key_hash BIGINT NOT NULL,
+    line     TEXT NOT NULL,
+    PRIMARY KEY (size, key_name, key_hash)
+);
 ";
+
+/// Takes the lease when it is free: never held, run out, or held by a
+/// session that no longer exists (its process died: no need to wait for
+/// the lease to run out). Answers the new epoch, or no row.
+const ACQUIRE: &str = "
+INSERT INTO sequencer AS s (id, epoch, holder, url, backend_pid, lease_until)
+VALUES (1, 1, $1, $2, pg_backend_pid(), clock_timestamp() + $3::float8 * interval '1 millisecond')
+ON CONFLICT (id) DO UPDATE SET
+    epoch = s.epoch + 1, holder = EXCLUDED.holder, url = EXCLUDED.url,
+    backend_pid = EXCLUDED.backend_pid, lease_until = EXCLUDED.lease_until
+WHERE s.lease_until < clock_timestamp()
+   OR NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.pid = s.backend_pid)
+RETURNING epoch";
+
+/// Extends the lease of epoch $1 by $2 ms: the fence. No row means another
+/// server holds the lease now.
+const RENEW: &str =
+    "UPDATE sequencer SET lease_until = clock_timestamp() + $2::float8 * interval '1 millisecond' WHERE id = 1 AND epoch = $1";
+
+const SELECT_SEQUENCER: &str = "
+SELECT epoch, holder, url,
+       lease_until > clock_timestamp() AND EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.pid = s.backend_pid)
+FROM sequencer s WHERE id = 1";
+
+/// Who sequences a log shared by several servers, as the lease row says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sequencer {
+    /// The fencing epoch: incremented at every change of holder.
+    pub epoch: i64,
+    /// Who holds (or last held) the lease, e.g. `http://10.0.0.2:8080 pid 4242`.
+    pub holder: String,
+    /// Where the holder takes writes (its advertised URL).
+    pub url: String,
+    /// The lease is current and its holder's session exists.
+    pub live: bool,
+}
+
+/// The lease row of the schema `client` uses, if any server ever held it.
+pub fn sequencer(client: &mut Client) -> Result<Option<Sequencer>, StoreError> {
+    Ok(client.query_opt(SELECT_SEQUENCER, &[])?.map(|r| Sequencer { epoch: r.get(0), holder: r.get(1), url: r.get(2), live: r.get(3) }))
+}
 
 const SELECT_META: &str = "SELECT value FROM meta WHERE key = $1";
 const UPSERT_META: &str =
@@ -164,6 +231,8 @@ pub struct PostgresStore {
     client: Client,
     schema: String,
     stmts: Statements,
+    /// The lease this store holds: its epoch and length.
+    fence: Option<(i64, Duration)>,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -198,7 +267,52 @@ impl PostgresStore {
             select_meta: client.prepare_typed(SELECT_META, &[Type::TEXT])?,
             upsert_meta: client.prepare_typed(UPSERT_META, &[Type::TEXT, Type::TEXT])?,
         };
-        Ok(PostgresStore { client, schema: schema.to_string(), stmts })
+        Ok(PostgresStore { client, schema: schema.to_string(), stmts, fence: None })
+    }
+
+    /// Tries to become the log's only writer for `lease` (renewed by every
+    /// append and by [`Store::renew`]): answers the fencing epoch taken, or
+    /// who holds the lease now. Once taken, every append renews the lease of
+    /// this epoch first and fails with [`StoreError::Fenced`] if another
+    /// server has taken it meanwhile.
+    ///
+    /// The session is set so that a paused or cut-off holder cannot keep
+    /// the lease row locked: a transaction idle longer than the lease is
+    /// ended by the server, a statement by `statement_timeout`, and a dead
+    /// peer is found by TCP keepalives.
+    pub fn acquire(&mut self, holder: &str, url: &str, lease: Duration) -> Result<Result<i64, Sequencer>, StoreError> {
+        let ms = lease.as_millis().max(1) as u64;
+        self.client.batch_execute(&format!(
+            "SET idle_in_transaction_session_timeout = {ms}; SET statement_timeout = {}; \
+             SET tcp_keepalives_idle = 5; SET tcp_keepalives_interval = 2; SET tcp_keepalives_count = 3",
+            ms.max(5_000)
+        ))?;
+        let mut tx = self.client.transaction()?;
+        // Wait at most a second behind the holder's commit (it renews the row).
+        tx.batch_execute("SET LOCAL lock_timeout = 1000")?;
+        let taken = match tx.query_opt(ACQUIRE, &[&holder, &url, &(ms as f64)]) {
+            Ok(row) => row.map(|r| r.get::<_, i64>(0)),
+            Err(e) if e.code() == Some(&postgres::error::SqlState::LOCK_NOT_AVAILABLE) => None,
+            Err(e) => return Err(e.into()),
+        };
+        tx.commit()?;
+        match taken {
+            Some(epoch) => {
+                self.fence = Some((epoch, lease));
+                Ok(Ok(epoch))
+            }
+            None => Ok(Err(sequencer(&mut self.client)?.unwrap_or(Sequencer { epoch: 0, holder: String::new(), url: String::new(), live: true }))),
+        }
+    }
+
+    /// The lease row: who sequences this log.
+    pub fn sequencer(&mut self) -> Result<Option<Sequencer>, StoreError> {
+        sequencer(&mut self.client)
+    }
+
+    /// The epoch of the lease this store holds, if it holds one.
+    pub fn epoch(&self) -> Option<i64> {
+        self.fence.map(|(e, _)| e)
     }
 
     /// The schema this store uses.
@@ -264,7 +378,8 @@ fn ensure_schema(client: &mut Client, schema: &str) -> Result<(), StoreError> {
         }
     }
     tx.batch_execute(CREATE_TABLES)?;
-    // Only version 1 exists: there is nothing to migrate yet.
+    // Version 1 lacked the sequencer and cosignatures tables, which
+    // CREATE ... IF NOT EXISTS adds: nothing else changed.
     tx.execute(UPSERT_META, &[&SCHEMA_VERSION_KEY, &SCHEMA_VERSION.to_string()])?;
     tx.commit()?;
     Ok(())
@@ -302,6 +417,13 @@ impl Store for PostgresStore {
         }
         // Dropping `tx` on any error below rolls the whole call back.
         let mut tx = self.client.transaction()?;
+        if let Some((epoch, lease)) = self.fence {
+            // First: holds the lease row until the commit, so no one takes
+            // the lease while this transaction may still commit.
+            if tx.execute(RENEW, &[&epoch, &(lease.as_millis() as f64)])? == 0 {
+                return Err(StoreError::Fenced(epoch));
+            }
+        }
         if !entries.is_empty() {
             // The next index, read inside the transaction (an index seek). A
             // concurrent writer that read the same value fails on the
@@ -380,4 +502,44 @@ impl Store for PostgresStore {
         self.client.execute(&self.stmts.upsert_meta, &[&key, &value])?;
         Ok(())
     }
+
+    fn renew_every(&self) -> Option<Duration> {
+        self.fence.map(|(_, lease)| lease / 3)
+    }
+
+    fn renew(&mut self) -> Result<(), StoreError> {
+        if let Some((epoch, lease)) = self.fence {
+            if self.client.execute(RENEW, &[&epoch, &(lease.as_millis() as f64)])? == 0 {
+                return Err(StoreError::Fenced(epoch));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Drop for PostgresStore {
+    /// Gives the lease up at once (a CLI command ending, a server stopping),
+    /// rather than leaving it to run out.
+    fn drop(&mut self) {
+        if let Some((epoch, _)) = self.fence {
+            let _ = self.client.execute("UPDATE sequencer SET lease_until = '-infinity' WHERE id = 1 AND epoch = $1", &[&epoch]);
+        }
+    }
+}
+
+/// Cosignatures of a log's checkpoints, kept in its schema and shared by
+/// its servers: `(size, key name, key hash)` to the signature line.
+/// Answers whether the line was new.
+pub fn keep_cosignature(client: &mut Client, size: u64, key_name: &str, key_hash: u32, line: &str) -> Result<bool, StoreError> {
+    let n = client.execute(
+        "INSERT INTO cosignatures (size, key_name, key_hash, line) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+        &[&to_sql_index("checkpoint size", size)?, &key_name, &i64::from(key_hash), &line],
+    )?;
+    Ok(n == 1)
+}
+
+/// The cosignature lines kept for the checkpoint of `size`, by key.
+pub fn cosignatures(client: &mut Client, size: u64) -> Result<Vec<(String, u32, String)>, StoreError> {
+    let rows = client.query("SELECT key_name, key_hash, line FROM cosignatures WHERE size = $1 ORDER BY key_name, key_hash", &[&to_sql_index("checkpoint size", size)?])?;
+    Ok(rows.iter().map(|r| (r.get(0), r.get::<_, i64>(1) as u32, r.get(2))).collect())
 }
