@@ -152,7 +152,7 @@ fn suite(backend: &str, open: &mut dyn FnMut() -> Box<dyn Store>) {
         Err(StoreError::Unusable(msg)) => assert!(msg.contains("reserved"), "{msg}"),
         other => panic!("setting schema_version: {other:?}"),
     }
-    assert_eq!(s.get_meta("schema_version").unwrap().as_deref(), Some("1"));
+    assert_eq!(s.get_meta("schema_version").unwrap(), Some(version.to_string()));
 
     // Refused appends store nothing, not even their checkpoint, and leave the
     // store usable.
