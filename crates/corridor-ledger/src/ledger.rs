@@ -147,7 +147,7 @@ impl Ledger {
         if writer_store.get_meta(VERIFIER_KEY)?.is_none() {
             writer_store.set_meta(VERIFIER_KEY, &signer.verifier().to_vkey())?;
         }
-        let (state, empty) = load(&mut *writer_store, &signer)?;
+        let (state, empty) = load(&mut *writer_store, &signer, false)?;
         if let Some(cp) = empty {
             writer_store.append(&[], Some(&cp))?;
         }
@@ -166,7 +166,7 @@ impl Ledger {
             Some(_) => {}
             None => return Err(LedgerError::Store(StoreError::Unusable(format!("the store holds no log yet (no origin): open log {origin:?} once with a writer (`corridor init`) before servers join it")))),
         }
-        let (state, empty) = load(&mut *reader_store, &signer)?;
+        let (state, empty) = load(&mut *reader_store, &signer, true)?;
         if empty.is_some() {
             return Err(LedgerError::Corrupt { index: 0, what: "the log has no signed checkpoint yet: open it once with a writer".into() });
         }
@@ -307,7 +307,7 @@ impl Ledger {
             w.stop();
         }
         let mut reader = self.shared.reader.lock().unwrap_or_else(|p| p.into_inner());
-        let (state, _) = load(&mut **reader, &self.shared.signer)?;
+        let (state, _) = load(&mut **reader, &self.shared.signer, true)?;
         *self.shared.state.write().unwrap_or_else(|p| p.into_inner()) = state;
         Ok(())
     }
@@ -535,23 +535,39 @@ fn load_entry(tree: &mut Tree, ids: &mut Ids, registry: &mut Registry, e: &Store
 /// Reads and checks the whole log in `store` against its latest signed
 /// checkpoint. A new, empty log also answers the empty tree's checkpoint,
 /// signed, for the caller to store.
-fn load(store: &mut dyn Store, signer: &Signer) -> Result<(State, Option<StoredCheckpoint>), LedgerError> {
+///
+/// `follower`: another process may be appending meanwhile, so the log is
+/// read up to the latest signed checkpoint as it was when reading began
+/// (entries and checkpoints are stored together, one transaction each).
+/// Otherwise this process holds the writer's lock and an entry beyond the
+/// latest checkpoint was added outside the ledger.
+fn load(store: &mut dyn Store, signer: &Signer, follower: bool) -> Result<(State, Option<StoredCheckpoint>), LedgerError> {
     let origin = signer.name().to_string();
+    let first = if follower { store.latest_checkpoint()? } else { None };
+    let limit = first.as_ref().map_or(u64::MAX, |c| c.size);
     let (mut tree, mut ids, mut registry) = (Tree::new(), Ids::default(), Registry::new());
     let mut bad = None;
+    let mut enough = false;
     store
         .scan(&mut |e: StoredEntry| {
+            if e.index >= limit {
+                enough = true;
+                return Err(StoreError::Corrupt(String::new()));
+            }
             load_entry(&mut tree, &mut ids, &mut registry, &e).map_err(|err| {
                 bad = Some(err);
                 StoreError::Corrupt(String::new())
             })
         })
-        .or_else(|err| if bad.is_some() { Ok(()) } else { Err(err) })?;
+        .or_else(|err| if bad.is_some() || enough { Ok(()) } else { Err(err) })?;
     if let Some(b) = bad {
         return Err(b);
     }
     let committed = tree.len();
-    let latest = store.latest_checkpoint()?;
+    let latest = match first {
+        Some(c) => Some(c),
+        None => store.latest_checkpoint()?,
+    };
     if let Some(signed) = latest.as_ref().and_then(|c| signed_by_other_key(&c.note, &signer.verifier())) {
         return Err(LedgerError::WrongKey { origin, signed, given: signer.key_hash() });
     }

@@ -52,6 +52,10 @@ impl IntoResponse for ApiError {
         if self.0 == StatusCode::UNAUTHORIZED {
             r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
+        if self.0 == StatusCode::SERVICE_UNAVAILABLE {
+            // Nothing was acknowledged: the same request may be sent again.
+            r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
         r
     }
 }
@@ -186,10 +190,13 @@ fn body_error(e: BytesRejection, smaller: &str) -> ApiError {
         (status = 409, description = "An id already in the log with other content (a different event), or being appended by a concurrent request", body = ErrorBody),
         (status = 413, description = "Body over 1 MiB", body = ErrorBody),
         (status = 422, description = "Events refused by the model (unknown corridor, bad counts, …), or dated in the server's future beyond its allowed clock skew", body = ErrorBody),
-        (status = 503, description = "Storage failed; nothing acknowledged", body = ErrorBody),
+        (status = 503, description = "Storage failed, or no server of the cluster sequences the log at this moment (a failover); nothing acknowledged: send the same request again after Retry-After", body = ErrorBody),
     ),
     security(("token" = [])))]
-pub async fn post_events(State(st): St, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> ApiResult<(StatusCode, Json<Appended>)> {
+pub async fn post_events(State(st): St, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> ApiResult<Response> {
+    if st.cluster.is_some() && !st.ledger.is_writer() {
+        return forward(&st, &headers, body).await;
+    }
     let now = chrono::Utc::now();
     let t = require(&st, &headers, &[Role::Hq, Role::Checkpoint, Role::Monitor], "writing events")?;
     let body = body.map_err(|e| body_error(e, "send fewer events per request"))?;
@@ -227,7 +234,99 @@ pub async fn post_events(State(st): St, headers: HeaderMap, body: Result<Bytes, 
     })?;
     let new = outcome.iter().filter(|o| matches!(o, corridor_ledger::Appended::New(_))).count() as u64;
     let status = if new == 0 { StatusCode::OK } else { StatusCode::CREATED };
-    Ok((status, Json(Appended { indexes: outcome.into_iter().map(corridor_ledger::Appended::index).collect(), new, size: st.ledger.len() })))
+    Ok((status, Json(Appended { indexes: outcome.into_iter().map(corridor_ledger::Appended::index).collect(), new, size: st.ledger.len() })).into_response())
+}
+
+/// Marks a write one server of a cluster forwarded to another: it is not
+/// forwarded again.
+const FORWARDED: &str = "x-corridor-forwarded";
+
+/// A write sent to a server of a cluster that does not sequence the log:
+/// sent on, as it came, to the one that does, and its answer given back.
+/// When no server sequences it (a failover under way) or the sequencer
+/// cannot be reached, 503 with Retry-After: nothing was acknowledged, and
+/// the same request can be sent again (event ids make that safe).
+async fn forward(st: &Arc<AppState>, headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> ApiResult<Response> {
+    static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
+    let body = body.map_err(|e| body_error(e, "send fewer events per request"))?;
+    let unavailable = |why: String| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, format!("{why}: nothing was appended; send the same request again in a moment"));
+    if headers.contains_key(FORWARDED) {
+        return Err(unavailable("this server stopped sequencing the log as the write reached it (a failover)".into()));
+    }
+    let status = st.cluster.as_ref().map(|c| c.status()).unwrap_or_default();
+    let Some(url) = status.sequencer else {
+        return Err(unavailable("no server sequences the log at this moment (a failover is under way)".into()));
+    };
+    let client = CLIENT.get_or_init(|| reqwest::Client::builder().timeout(std::time::Duration::from_secs(30)).build().unwrap_or_default());
+    let mut req = client.post(format!("{}/api/v1/events", url.trim_end_matches('/'))).header(FORWARDED, "1").body(body);
+    for h in [header::AUTHORIZATION, header::CONTENT_TYPE] {
+        if let Some(v) = headers.get(&h) {
+            req = req.header(h, v.clone());
+        }
+    }
+    let answer = req.send().await.map_err(|e| unavailable(format!("the sequencer at {url} cannot be reached ({e})")))?;
+    let code = StatusCode::from_u16(answer.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
+    let kind = answer.headers().get(reqwest::header::CONTENT_TYPE).and_then(|v| HeaderValue::from_bytes(v.as_bytes()).ok());
+    let retry = answer.headers().get(reqwest::header::RETRY_AFTER).and_then(|v| HeaderValue::from_bytes(v.as_bytes()).ok());
+    // A write the sequencer made durable but whose answer is lost here
+    // is answered 503: its retry is answered with its index.
+    let bytes = answer.bytes().await.map_err(|e| unavailable(format!("the sequencer's answer was cut short ({e})")))?;
+    if code.is_success() {
+        // This server's copy catches up before it answers, so the writer
+        // reads its write here next.
+        let s = st.clone();
+        if let Ok(Ok(n)) = tokio::task::spawn_blocking(move || s.ledger.refresh()).await {
+            if n > 0 {
+                st.wake.notify_one();
+            }
+        }
+    }
+    let mut r = (code, bytes).into_response();
+    for (name, v) in [(header::CONTENT_TYPE, kind), (header::RETRY_AFTER, retry)] {
+        if let Some(v) = v {
+            r.headers_mut().insert(name, v);
+        }
+    }
+    Ok(r)
+}
+
+/// Whether this server is ready to serve (for a load balancer), and its
+/// place in its cluster.
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    /// `single` (the only server of its log), `sequencer` or `follower`.
+    pub role: String,
+    /// Entries this server serves.
+    pub size: u64,
+    /// The cluster's sequencer (advertised URL), when one is live.
+    pub sequencer: Option<String>,
+    /// Ready to serve reads and take writes: the log is open and not
+    /// stopped, and (in a cluster) a live sequencer is known.
+    pub ready: bool,
+    /// Why not ready.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
+}
+
+/// Readiness, for load balancers: 200 when this server can serve, 503 (with the reason) when not.
+#[utoipa::path(get, path = "/api/v1/health", tag = "public",
+    responses((status = 200, description = "Ready", body = Health), (status = 503, description = "Not ready (the log stopped, or no sequencer is live)", body = Health)))]
+pub async fn health(State(st): St) -> Response {
+    let size = st.ledger.len();
+    let (role, sequencer, mut problem) = match &st.cluster {
+        None => ("single".to_string(), None, None),
+        Some(c) => {
+            let s = c.status();
+            let problem = s.sequencer.is_none().then(|| "no live sequencer: a failover is under way".to_string());
+            (s.role.to_string(), s.sequencer, problem)
+        }
+    };
+    if let Some(why) = st.ledger.failed() {
+        problem = Some(format!("the log stopped: {why}"));
+    }
+    let ready = problem.is_none();
+    let code = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (code, [(header::CACHE_CONTROL, "no-store")], Json(Health { role, size, sequencer, ready, problem })).into_response()
 }
 
 /// A duration in words: `2 h 5 min`, `40 s`.
@@ -425,6 +524,11 @@ pub async fn post_cosign(State(st): St, headers: HeaderMap, body: Result<Bytes, 
         return Err(ApiError::new(StatusCode::BAD_REQUEST, format!("the note carries no valid signature by your key {:?}", monitor.name())));
     }
     let cp = corridor_ledger::parse_checkpoint(note, &st.ledger.verifier()).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e))?;
+    if cp.size > st.ledger.len() && st.cluster.is_some() {
+        // Signed by the sequencer a moment ago: this server catches up first.
+        let s = st.clone();
+        let _ = tokio::task::spawn_blocking(move || s.ledger.refresh()).await;
+    }
     let root = st.ledger.root_at(cp.size).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.to_string()))?;
     if root != cp.root {
         return Err(ApiError::new(StatusCode::BAD_REQUEST, "the checkpoint's root is not this log's root at that size"));
@@ -731,7 +835,7 @@ pub async fn feed(State(st): St, headers: HeaderMap, ConnectInfo(addr): ConnectI
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Corridor operations API", description = "Writes are events appended to the tamper-evident log; reads are folds of it. Tokens: `corridor token create`."),
-    paths(post_events, get_events, get_checkpoint_view, whoami, get_figures, get_reconciliation, get_convoys, get_convoy, public_summary, public_notices, public_map, get_checkpoint, post_cosign, inclusion, consistency, receipts, feed, post_feed_ticket, crate::log::checkpoint, crate::log::tile),
+    paths(post_events, get_events, health, get_checkpoint_view, whoami, get_figures, get_reconciliation, get_convoys, get_convoy, public_summary, public_notices, public_map, get_checkpoint, post_cosign, inclusion, consistency, receipts, feed, post_feed_ticket, crate::log::checkpoint, crate::log::tile),
     modifiers(&Security, &EventSchemas)
 )]
 pub struct ApiDoc;
@@ -793,6 +897,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/api/v1/events", post(post_events).get(get_events))
         .route("/api/v1/checkpoints/{id}", get(get_checkpoint_view))
         .route("/api/v1/whoami", get(whoami))
+        .route("/api/v1/health", get(health))
         .route("/api/v1/figures", get(get_figures))
         .route("/api/v1/reconciliation", get(get_reconciliation))
         .route("/api/v1/convoys", get(get_convoys))

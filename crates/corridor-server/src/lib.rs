@@ -13,6 +13,7 @@
 //!   event record is reachable without a token.
 
 pub mod api;
+pub mod cluster;
 pub mod conn;
 pub mod field;
 pub mod fold;
@@ -53,11 +54,16 @@ pub struct Options {
     /// `crates/corridor-server/field/`) instead of the built-in copy: to try
     /// a changed or translated app without rebuilding.
     pub field_dir: Option<std::path::PathBuf>,
+    /// A PostgreSQL log's URL and schema: cosignatures are kept there,
+    /// shared by every server of the log (else in `cosignatures.log`).
+    pub database: Option<(String, String)>,
+    /// This server is one of several on one PostgreSQL log (see [`cluster`]).
+    pub cluster: Option<cluster::Config>,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { public_rate: 20.0, map_geojson: None, max_clock_skew: chrono::Duration::minutes(5), witnesses: vec![], limits: conn::Limits::default(), field_dir: None }
+        Options { public_rate: 20.0, map_geojson: None, max_clock_skew: chrono::Duration::minutes(5), witnesses: vec![], limits: conn::Limits::default(), field_dir: None, database: None, cluster: None }
     }
 }
 
@@ -78,7 +84,9 @@ pub struct AppState {
     pub fold: RwLock<Fold>,
     pub feed: broadcast::Sender<FeedMsg>,
     pub limiter: limit::Limiter,
-    wake: Notify,
+    /// This server's place among several on one log, if it is one of them.
+    pub cluster: Option<Arc<cluster::Cluster>>,
+    pub(crate) wake: Notify,
     /// The ids of the batches being appended now (checked and reserved
     /// together with the duplicate pre-check, released once the ledger has
     /// answered): concurrent appends go to the ledger together and share
@@ -91,9 +99,35 @@ pub struct AppState {
     /// One catch-up of the fold at a time.
     catch_up_lock: std::sync::Mutex<()>,
     /// Monitors' and witnesses' cosignatures, one signature line per
-    /// checkpoint size and key, kept in `cosignatures.log`.
+    /// checkpoint size and key, kept in `cosignatures.log` or in the log's
+    /// PostgreSQL schema.
     cosignatures: std::sync::Mutex<Cosignatures>,
-    cosign_file: std::path::PathBuf,
+    cosign_keep: CosignKeep,
+}
+
+/// Where cosignatures are kept durably.
+enum CosignKeep {
+    File(std::path::PathBuf),
+    /// In the log's schema, shared by its servers (a connection opened
+    /// when first needed, again after a failure).
+    Postgres { url: String, schema: String, client: std::sync::Mutex<Option<postgres::Client>> },
+}
+
+impl CosignKeep {
+    /// Runs `f` on the database connection (opened if needed; dropped after
+    /// an error so the next call reconnects).
+    fn with_db<R>(&self, f: impl FnOnce(&mut postgres::Client) -> Result<R, corridor_ledger::store::StoreError>) -> std::io::Result<R> {
+        let CosignKeep::Postgres { url, schema, client } = self else { return Err(std::io::Error::other("not a database")) };
+        let mut c = client.lock().unwrap_or_else(|p| p.into_inner());
+        if c.is_none() {
+            *c = Some(corridor_ledger::store::postgres::session(url, schema).map_err(std::io::Error::other)?);
+        }
+        let out = f(c.as_mut().expect("just set"));
+        if out.is_err() {
+            *c = None;
+        }
+        out.map_err(std::io::Error::other)
+    }
 }
 
 /// Cosignature lines by (checkpoint size, key name, key hash).
@@ -167,9 +201,25 @@ impl AppState {
     /// A state over `ledger`, reading the log once into the fold.
     pub fn new(ledger: Arc<Ledger>, tokens: TokenStore, options: Options, data_dir: &std::path::Path) -> Result<Arc<AppState>, LedgerError> {
         let (feed, _) = broadcast::channel(4096);
-        let cosign_file = data_dir.join("cosignatures.log");
         let cosignatures = load_cosignatures(data_dir, ledger.origin());
+        let cosign_keep = match &options.database {
+            None => CosignKeep::File(data_dir.join("cosignatures.log")),
+            Some((url, schema)) => CosignKeep::Postgres { url: url.clone(), schema: schema.clone(), client: std::sync::Mutex::new(None) },
+        };
+        if matches!(cosign_keep, CosignKeep::Postgres { .. }) && !cosignatures.is_empty() {
+            // Kept in a file by an earlier version: shared from now on.
+            let kept = cosign_keep.with_db(|c| {
+                for ((size, name, hash), line) in &cosignatures {
+                    corridor_ledger::store::postgres::keep_cosignature(c, *size, name, *hash, line)?;
+                }
+                Ok(())
+            });
+            if let Err(e) = kept {
+                tracing::warn!("cannot copy the cosignatures of cosignatures.log to the database: {e}");
+            }
+        }
         let state = Arc::new(AppState {
+            cluster: options.cluster.clone().map(|c| Arc::new(cluster::Cluster::new(c))),
             limiter: limit::Limiter::new(options.public_rate),
             ledger,
             tokens,
@@ -181,8 +231,9 @@ impl AppState {
             tickets: std::sync::Mutex::new(std::collections::HashMap::new()),
             catch_up_lock: std::sync::Mutex::new(()),
             cosignatures: std::sync::Mutex::new(cosignatures),
-            cosign_file,
+            cosign_keep,
         });
+        state.refresh_cosignatures();
         state.catch_up()?;
         Ok(state)
     }
@@ -307,11 +358,35 @@ impl AppState {
         if cos.contains_key(&(size, name.clone(), hash)) {
             return Ok(Kept::AlreadyKept);
         }
-        let mut f = std::fs::OpenOptions::new().create(true).append(true).open(&self.cosign_file)?;
-        f.write_all(format!("{size}\t{line}\n").as_bytes())?;
-        f.sync_all()?;
+        let new = match &self.cosign_keep {
+            CosignKeep::File(path) => {
+                let mut f = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+                f.write_all(format!("{size}\t{line}\n").as_bytes())?;
+                f.sync_all()?;
+                true
+            }
+            db => db.with_db(|c| corridor_ledger::store::postgres::keep_cosignature(c, size, &name, hash, line))?,
+        };
         cos.insert((size, name, hash), line.to_string());
-        Ok(Kept::New)
+        Ok(if new { Kept::New } else { Kept::AlreadyKept })
+    }
+
+    /// Reads the cosignatures other servers of the log kept for the latest
+    /// checkpoint (a log in PostgreSQL only). Blocking.
+    pub fn refresh_cosignatures(&self) {
+        if matches!(self.cosign_keep, CosignKeep::File(_)) {
+            return;
+        }
+        let size = self.ledger.checkpoint().size;
+        match self.cosign_keep.with_db(|c| corridor_ledger::store::postgres::cosignatures(c, size)) {
+            Ok(lines) => {
+                let mut cos = self.cosignatures.lock().unwrap_or_else(|p| p.into_inner());
+                for (name, hash, line) in lines {
+                    cos.entry((size, name, hash)).or_insert(line);
+                }
+            }
+            Err(e) => tracing::warn!("cannot read the cosignatures kept in the database: {e}"),
+        }
     }
 }
 
@@ -336,6 +411,7 @@ pub fn spawn_follower(state: Arc<AppState>) {
 /// (see [`conn`]).
 pub async fn serve(state: Arc<AppState>, listener: tokio::net::TcpListener) -> std::io::Result<()> {
     spawn_follower(state.clone());
+    cluster::spawn(state.clone());
     witness::spawn_pusher(state.clone(), state.options.witnesses.clone());
     let limits = state.options.limits.clone();
     conn::serve_connections(listener, app(state), &limits, conn::stop_signal()).await

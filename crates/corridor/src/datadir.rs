@@ -135,6 +135,34 @@ impl DataDir {
         Ok(dir)
     }
 
+    /// A data directory for one more server of an existing PostgreSQL log
+    /// (`url`, `schema`), signing with `key_file` (the log's `log.key`,
+    /// copied here readable by its owner only). Refuses a key that is not
+    /// the log's, and a schema that holds no log.
+    pub fn join(path: &Path, key_file: &Path, url: String, schema: &str) -> Result<DataDir> {
+        if path.join(CONFIG).exists() {
+            bail!("{} already holds a Corridor log (found {CONFIG}); use another --data-dir", path.display());
+        }
+        let skey = fs::read_to_string(key_file).with_context(|| format!("cannot read the key file {}", key_file.display()))?;
+        let signer = Signer::from_skey(skey.trim()).with_context(|| format!("{} is not a signing key (give the log's log.key)", key_file.display()))?;
+        let mut store = PostgresStore::connect(&url, schema).with_context(|| format!("cannot open PostgreSQL schema {schema:?}"))?;
+        let origin = store.get_meta("origin")?.ok_or_else(|| anyhow::anyhow!("PostgreSQL schema {schema:?} holds no log yet: create it with `corridor init --database-url URL --pg-schema {schema}`, then join it"))?;
+        if origin != signer.name() {
+            bail!("the key in {} is for log {:?}, but schema {schema:?} holds log {origin:?}: give that log's log.key", key_file.display(), signer.name());
+        }
+        if let Some(vkey) = store.get_meta(corridor_ledger::VERIFIER_KEY)? {
+            if vkey != signer.verifier().to_vkey() {
+                bail!("the key in {} is named like log {origin:?} but is not its key (the log's verifier key is {vkey}): give that log's log.key", key_file.display());
+            }
+        }
+        drop(store);
+        private_dir(path)?;
+        write_private(&path.join(KEY), &signer.to_skey())?;
+        let config = Config { origin, backend: Backend::Postgres { url, schema: schema.to_string() } };
+        write_private(&path.join(CONFIG), serde_json::to_string_pretty(&config)?.as_str())?;
+        Ok(DataDir { path: path.to_path_buf(), config, _lock: None })
+    }
+
     /// Opens an existing data directory (without locking it).
     pub fn open(path: &Path) -> Result<DataDir> {
         let file = path.join(CONFIG);

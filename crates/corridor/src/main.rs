@@ -82,6 +82,12 @@ enum Command {
         /// The PostgreSQL schema to keep the log in ([a-z0-9_]).
         #[arg(long, default_value = "corridor")]
         pg_schema: String,
+        /// Join an existing PostgreSQL log as one more server of it (see `serve --advertise`), with its signing key: needs --database-url, --pg-schema and --key-file; creates no log.
+        #[arg(long, requires_all = ["database_url", "key_file"], conflicts_with = "origin")]
+        join: bool,
+        /// With --join: the log's signing key (the `log.key` of the data directory that created it), copied into this one.
+        #[arg(long, requires = "join", value_name = "FILE")]
+        key_file: Option<PathBuf>,
     },
     /// Append, show and export log entries; print the signed checkpoint and the key.
     #[command(subcommand)]
@@ -164,6 +170,12 @@ enum Command {
         /// Serve the field app (/field/) from this directory instead of the built-in copy, re-read at each request: to try a changed or translated app without rebuilding (its files as in crates/corridor-server/field/).
         #[arg(long, value_name = "DIR")]
         field_app: Option<PathBuf>,
+        /// Run as one of several servers of a PostgreSQL log, reachable by the others at this base URL (e.g. http://10.0.0.2:8080): one of them sequences the log at a time and the others forward writes to it, taking over within seconds if it fails. See the README, "Several servers on one log".
+        #[arg(long, value_name = "URL")]
+        advertise: Option<String>,
+        /// With --advertise: how long the sequencer's lease lasts without renewal: a paused or cut-off sequencer is replaced after this long (one whose process died, at once).
+        #[arg(long, default_value = "3s", value_parser = parse_skew, requires = "advertise")]
+        lease: chrono::Duration,
     },
     /// API tokens: create (shown once), list, revoke.
     #[command(subcommand)]
@@ -525,7 +537,13 @@ fn main() {
 fn run(cli: Cli) -> Result<()> {
     let dir = cli.data_dir.as_path();
     match cli.command {
-        Command::Init { origin, database_url, pg_schema } => {
+        Command::Init { database_url: Some(url), pg_schema, join: true, key_file: Some(key), .. } => {
+            let d = DataDir::join(dir, &key, url, &pg_schema)?;
+            println!("joined log {:?} (PostgreSQL schema {pg_schema:?}) in {}", d.config.origin, dir.display());
+            println!("verifier key: {}", d.signer()?.verifier().to_vkey());
+            println!("start this server with `corridor --data-dir {} serve --advertise http://ADDRESS:PORT --listen ADDRESS:PORT`", dir.display());
+        }
+        Command::Init { origin, database_url, pg_schema, .. } => {
             let d = DataDir::init(dir, origin, database_url, &pg_schema)?;
             println!("created log {:?} in {}", d.config.origin, dir.display());
             println!("verifier key: {}", d.signer()?.verifier().to_vkey());
@@ -537,7 +555,7 @@ fn run(cli: Cli) -> Result<()> {
         },
         Command::Demo { scenario, serve: true, listen, replay_minutes } => serve::demo_serve(dir, scenario.as_deref(), &listen, replay_minutes)?,
         Command::Demo { scenario, .. } => demo_cmd(dir, scenario.as_deref())?,
-        Command::Serve { listen, map, public_rate, max_clock_skew, witness, witness_key, header_timeout, body_timeout, max_connections, field_app } => {
+        Command::Serve { listen, map, public_rate, max_clock_skew, witness, witness_key, header_timeout, body_timeout, max_connections, field_app, advertise, lease } => {
             if witness.len() != witness_key.len() {
                 anyhow::bail!("{} --witness but {} --witness-key: give each witness its key, in the same order", witness.len(), witness_key.len());
             }
@@ -554,7 +572,8 @@ fn run(cli: Cli) -> Result<()> {
             if let Some(f) = field_app.as_deref().filter(|f| !f.join("app.js").is_file()) {
                 anyhow::bail!("--field-app {}: no app.js there; give a copy of crates/corridor-server/field/", f.display());
             }
-            serve::serve(dir, &listen, map.as_deref(), public_rate, max_clock_skew, witnesses, limits, field_app)?
+            let cluster = advertise.map(|url| serve::Join { advertise: url, lease: secs(lease) });
+            serve::serve(dir, &listen, map.as_deref(), public_rate, max_clock_skew, witnesses, limits, field_app, cluster)?
         }
         Command::Token(TokenCommand::Create { role, checkpoint, key, expires_hours, link, qr, qr_png }) => {
             serve::token_create(dir, &role, checkpoint, key, expires_hours, serve::Link { url: link, qr, png: qr_png })?

@@ -13,7 +13,7 @@ use corridor_model::{Body, Operation};
 use corridor_server::witness::{serve_witness, Witness, WitnessConfig};
 use corridor_server::{AppState, Options, Role};
 
-use corridor::datadir::DataDir;
+use corridor::datadir::{Backend, DataDir};
 
 /// The map the dashboard draws: the operation's map (`DATA_DIR/map.cnet`,
 /// or `--map FILE`, either checked against the SHA-256 the log declares);
@@ -58,11 +58,45 @@ async fn bind(listen: &str) -> Result<tokio::net::TcpListener> {
     tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen} (in use? try another --listen)"))
 }
 
-pub fn serve(dir: &Path, listen: &str, map: Option<&Path>, public_rate: f64, max_clock_skew: chrono::Duration, witnesses: Vec<WitnessConfig>, limits: corridor_server::conn::Limits, field_dir: Option<std::path::PathBuf>) -> Result<()> {
+/// How a server joins the other servers of its PostgreSQL log.
+pub struct Join {
+    /// Where the others reach this server.
+    pub advertise: String,
+    pub lease: Duration,
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn serve(dir: &Path, listen: &str, map: Option<&Path>, public_rate: f64, max_clock_skew: chrono::Duration, witnesses: Vec<WitnessConfig>, limits: corridor_server::conn::Limits, field_dir: Option<std::path::PathBuf>, join: Option<Join>) -> Result<()> {
     let mut d = DataDir::open(dir)?;
-    let ledger = Arc::new(d.ledger()?);
+    let database = match &d.config.backend {
+        Backend::Postgres { url, schema } => Some((url.clone(), schema.clone())),
+        Backend::Sqlite { .. } => None,
+    };
+    let cluster = match (join, &database) {
+        (None, _) => None,
+        (Some(_), None) => bail!("--advertise needs a log in PostgreSQL (servers share it there); this data directory's log is in SQLite. Create one with `corridor init --database-url URL`, or join one with `corridor init --join`"),
+        (Some(j), Some((url, schema))) => {
+            let u = reqwest::Url::parse(&j.advertise).ok().filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some());
+            if u.is_none() {
+                bail!("--advertise {:?} is not an http(s) URL: give the address the other servers reach this one at, e.g. http://10.0.0.2:8080", j.advertise);
+            }
+            Some(corridor_server::cluster::Config {
+                database_url: url.clone(),
+                schema: schema.clone(),
+                holder: corridor::datadir::holder_name(&format!("corridor serve {}", j.advertise)),
+                advertise: j.advertise,
+                lease: j.lease,
+            })
+        }
+    };
+    let ledger = Arc::new(if cluster.is_some() {
+        d.lock()?;
+        d.follower()?
+    } else {
+        d.ledger()?
+    });
     let op = declared_operation(&ledger)?;
-    let options = Options { public_rate, map_geojson: map_geojson(&d, op.as_ref(), map)?, max_clock_skew, witnesses, limits, field_dir };
+    let options = Options { public_rate, map_geojson: map_geojson(&d, op.as_ref(), map)?, max_clock_skew, witnesses, limits, field_dir, database, cluster };
     let state = AppState::new(ledger, d.tokens(), options, dir)?;
     runtime()?.block_on(async {
         let listener = bind(listen).await?;
