@@ -408,3 +408,37 @@ fn a_paused_sequencer_neither_extends_nor_signs_the_log_once_replaced() {
     drop(servers);
     drop_schema(&url, &schema).unwrap();
 }
+
+/// `init --join` takes only the log's own key, for a schema that holds a
+/// log; a second server started without --advertise is refused while
+/// another holds the log, saying who does; --advertise needs PostgreSQL.
+#[test]
+fn joining_needs_the_logs_key_and_a_second_writer_is_refused() {
+    let Some(url) = database_url() else { return };
+    let root = tempfile::tempdir().unwrap();
+    let schema = unique_schema("join");
+    let (mut servers, _, _) = cluster(root.path(), &url, &schema, 1);
+    let other = root.path().join("other");
+    ok(&other, &["init", "--origin", "cluster.test/log"]);
+    let e = common::fails(&root.path().join("j1"), &["init", "--join", "--database-url", &url, "--pg-schema", &schema, "--key-file", other.join("log.key").to_str().unwrap()]);
+    assert!(e.contains("is not its key") && e.contains("log.key"), "{e}");
+    let e = common::fails(&root.path().join("j2"), &["init", "--join", "--database-url", &url, "--pg-schema", &unique_schema("none"), "--key-file", servers[0].dir.join("log.key").to_str().unwrap()]);
+    assert!(e.contains("holds no log yet"), "{e}");
+    assert!(!root.path().join("j1").join("corridor.json").exists() && !root.path().join("j2").join("corridor.json").exists());
+    let joined = root.path().join("j3");
+    ok(&joined, &["init", "--join", "--database-url", &url, "--pg-schema", &schema, "--key-file", servers[0].dir.join("log.key").to_str().unwrap()]);
+    // Give the cluster's server the lease, then try a lone writer beside it.
+    let http = client();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while sequencer(&http, &[servers[0].base()]).is_none() {
+        assert!(Instant::now() < deadline);
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let e = common::fails(&joined, &["serve", "--listen", "127.0.0.1:0"]);
+    assert!(e.contains("sequences the log") && e.contains(&format!("corridor serve {}", servers[0].base())), "{e}");
+    let e = common::fails(&other, &["serve", "--listen", "127.0.0.1:0", "--advertise", "http://127.0.0.1:1"]);
+    assert!(e.contains("--advertise needs a log in PostgreSQL"), "{e}");
+    servers[0].kill();
+    drop(servers);
+    drop_schema(&url, &schema).unwrap();
+}

@@ -228,15 +228,12 @@ fn servers_sharing_a_postgres_log_share_its_tokens_and_revocations() {
     let args = vec!["--database-url".to_string(), url, "--pg-schema".into(), schema];
     let tmp = tempfile::tempdir().unwrap();
     let a = init(tmp.path(), &args);
-    // A second data directory on the same log: its config and key.
+    // A second server of the same log, with its own data directory.
     let b = tmp.path().join("ops-b");
-    std::fs::create_dir(&b).unwrap();
-    for f in ["corridor.json", "log.key", "signed-checkpoint.txt"] {
-        std::fs::copy(a.join(f), b.join(f)).unwrap();
-    }
+    ok(&b, &["init", "--join", &args[0], &args[1], &args[2], &args[3], "--key-file", a.join("log.key").to_str().unwrap()]);
     // A token from before tokens moved into the database.
     let (old, _) = corridor_server::TokenStore::open(&a).create(corridor_server::Role::Hq, None, None, None).unwrap();
-    let (sa, sb) = (Served::start(&a, &[]), Served::start(&b, &[]));
+    let (sa, sb) = (Served::join(&a), Served::join(&b));
     let (hq, id) = token(&b, &["--role", "hq"]);
     let http = Client::builder().timeout(Duration::from_secs(10)).build().unwrap();
     let status = |s: &Served, t: &str| http.get(s.url("/api/v1/figures")).bearer_auth(t).send().unwrap().status();

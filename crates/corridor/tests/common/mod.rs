@@ -99,13 +99,23 @@ impl Served {
         Served::start_with(dir, &args)
     }
 
-    /// `corridor serve --listen 127.0.0.1:0 ARGS…`.
+    /// One of several servers of a PostgreSQL log (`serve --advertise`),
+    /// on a free loopback port.
+    pub fn join(dir: &Path) -> Served {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let (listen, base) = (format!("127.0.0.1:{port}"), format!("http://127.0.0.1:{port}"));
+        Served::start(dir, &["--listen", &listen, "--advertise", &base])
+    }
+
+    /// `corridor serve --listen 127.0.0.1:0 ARGS…` (unless ARGS has a --listen).
     pub fn start_with(dir: &Path, args: &[&str]) -> Served {
         use std::io::{BufRead, BufReader};
+        let listen: &[&str] = if args.contains(&"--listen") { &[] } else { &["--listen", "127.0.0.1:0"] };
         let mut child = Command::new(env!("CARGO_BIN_EXE_corridor"))
             .arg("--data-dir")
             .arg(dir)
-            .args(["serve", "--listen", "127.0.0.1:0"])
+            .arg("serve")
+            .args(listen)
             .args(args)
             .env_remove("CORRIDOR_DATABASE_URL")
             .stdout(std::process::Stdio::piped())
