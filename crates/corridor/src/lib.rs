@@ -8,6 +8,7 @@
 //! figures with `corridor-views`.
 
 pub mod bench;
+pub mod bench_cluster;
 pub mod bench_plan;
 pub mod bench_route;
 pub mod bench_monitor;

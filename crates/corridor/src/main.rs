@@ -434,6 +434,8 @@ enum BenchCommand {
     Serve(corridor::bench_serve::ServeBenchArgs),
     /// Following a large log from outside: tile throughput (server vs static files) and a monitor's catch-up from empty.
     Monitor(corridor::bench_monitor::MonitorBenchArgs),
+    /// Servers on one PostgreSQL log: writes/s and latency with 1 and 3 servers, and failover time over repeated SIGKILLs of the sequencer.
+    Cluster(corridor::bench_cluster::ClusterBenchArgs),
 }
 
 #[derive(Args)]
@@ -623,6 +625,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Bench(BenchCommand::Plan(args)) => corridor::bench_plan::run(&args)?,
         Command::Bench(BenchCommand::Serve(args)) => corridor::bench_serve::run(&args)?,
         Command::Bench(BenchCommand::Monitor(args)) => corridor::bench_monitor::run(&args)?,
+        Command::Bench(BenchCommand::Cluster(args)) => corridor::bench_cluster::run(&args)?,
         Command::Debug(DebugCommand::CrashWriter) => crash_writer(dir)?,
     }
     Ok(())
