@@ -99,6 +99,12 @@ pub fn spawn_pusher(state: Arc<AppState>, witnesses: Vec<WitnessConfig>) {
         let now = tokio::time::Instant::now();
         let mut peers: Vec<Peer> = witnesses.into_iter().map(|config| Peer { config, known: None, done: None, retry_at: now, backoff: Duration::ZERO, failing: None }).collect();
         loop {
+            if state.cluster.is_some() && !state.ledger.is_writer() {
+                // In a cluster the sequencer asks the witnesses; the
+                // cosignatures it keeps are shared through the database.
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                continue;
+            }
             let cp = state.ledger.checkpoint();
             let now = tokio::time::Instant::now();
             for p in peers.iter_mut().filter(|p| p.done != Some(cp.size) && p.retry_at <= now) {

@@ -262,7 +262,22 @@ impl DataDir {
         self.lock()?;
         let writer = match &self.config.backend {
             Backend::Sqlite { .. } => self.store()?,
-            Backend::Postgres { .. } => Box::new(self.leased_store(&holder_name("corridor"), "", DEFAULT_LEASE)?.map_err(|s| Locked { path: self.path.clone(), holder: Some(s.holder) })?),
+            Backend::Postgres { .. } => {
+                // A holder whose process just ended may keep its database
+                // session a moment longer (killed, not dropped): retry for
+                // up to a second before saying the log is held.
+                let mut tries = 0;
+                loop {
+                    match self.leased_store(&holder_name("corridor"), "", DEFAULT_LEASE)? {
+                        Ok(store) => break Box::new(store),
+                        Err(_) if tries < 10 => {
+                            tries += 1;
+                            std::thread::sleep(std::time::Duration::from_millis(100));
+                        }
+                        Err(s) => return Err(Locked { path: self.path.clone(), holder: Some(s.holder) }.into()),
+                    }
+                }
+            }
         };
         let ledger = Ledger::open(writer, self.store()?, self.signer()?)?;
         ledger.remember_signed(&self.path.join(SIGNED))?;
