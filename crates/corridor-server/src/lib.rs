@@ -247,11 +247,12 @@ impl AppState {
     /// so writes (scope checks) and reads are not held up meanwhile.
     pub fn catch_up(&self) -> Result<u64, LedgerError> {
         let _one = self.catch_up_lock.lock().unwrap_or_else(|p| p.into_inner());
-        let (from, to) = {
+        let (from, to, rendered) = {
             let f = self.fold.read().unwrap_or_else(|p| p.into_inner());
-            (f.size(), self.ledger.len())
+            (f.size(), self.ledger.len(), !f.summary_json().is_empty())
         };
-        if to <= from {
+        // (An empty log is rendered once too: its summary is served.)
+        if to <= from && rendered {
             return Ok(0);
         }
         let events = self.ledger.events(from, to)?;

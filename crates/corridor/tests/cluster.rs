@@ -442,3 +442,39 @@ fn joining_needs_the_logs_key_and_a_second_writer_is_refused() {
     drop(servers);
     drop_schema(&url, &schema).unwrap();
 }
+
+/// What a monitor countersigns through one server is served by the others
+/// (cosignatures live in the database), and a monitor following any server
+/// checks the same log.
+#[test]
+fn a_cosignature_kept_by_one_server_is_served_by_the_others() {
+    let Some(url) = database_url() else { return };
+    let root = tempfile::tempdir().unwrap();
+    let schema = unique_schema("cosign");
+    let (servers, hq, verifier) = cluster(root.path(), &url, &schema, 2);
+    let bases: Vec<String> = servers.iter().map(Server::base).collect();
+    let http = client();
+    for i in 0..30 {
+        write(&http, &bases, i, &hq, &format!("e-{i}"));
+    }
+    let mon = root.path().join("monitor");
+    let vkey = ok(&mon, &["monitor", "key", "--name", "icrc.example/monitor-1"]).trim().to_string();
+    let (mt, _) = token(&servers[0].dir, &["--role", "monitor", "--key", &vkey]);
+    let out = ok(&mon, &["monitor", "follow", &bases[0], "--log-key", &verifier.to_vkey(), "--token", &mt, "--once"]);
+    assert!(out.contains("cosigned"), "{out}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let cp = http.get(format!("{}/log/checkpoint", bases[1])).send().unwrap().text().unwrap();
+        if cp.lines().any(|l| l.starts_with("— icrc.example/monitor-1 ")) {
+            assert!(cp.starts_with("cluster.test/log\n30\n"), "{cp}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "the other server does not serve the cosignature: {cp}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Following the other server: the same log, already cosigned at this size.
+    let out = ok(&mon, &["monitor", "follow", &bases[1], "--log-key", &verifier.to_vkey(), "--token", &mt, "--once"]);
+    assert!(out.contains("size 30: 0 new entries"), "{out}");
+    drop(servers);
+    drop_schema(&url, &schema).unwrap();
+}

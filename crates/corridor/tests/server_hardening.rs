@@ -301,3 +301,24 @@ fn a_refold_never_serves_an_empty_summary() {
         drop_pg(&init_args);
     }
 }
+
+/// A server on a new, empty log serves its summary (size 0) and says it is
+/// ready: the summary used to be an empty body until the first entry.
+#[test]
+fn an_empty_log_serves_its_summary_and_is_ready() {
+    for (name, args) in backends("empty_summary") {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = init(tmp.path(), &args);
+        let s = Served::start(&dir, &[]);
+        let http = Client::builder().timeout(Duration::from_secs(10)).build().unwrap();
+        let text = http.get(s.url("/api/v1/public/summary")).send().unwrap().text().unwrap();
+        let summary: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: the summary is not JSON ({e}): {text:?}"));
+        assert_eq!(summary["size"], 0, "{name}: {summary}");
+        let health = http.get(s.url("/api/v1/health")).send().unwrap();
+        assert_eq!(health.status(), StatusCode::OK, "{name}");
+        let h: Value = health.json().unwrap();
+        assert_eq!((h["role"].as_str(), h["ready"].as_bool(), h["size"].as_u64()), (Some("single"), Some(true), Some(0)), "{name}: {h}");
+        drop(s);
+        drop_pg(&args);
+    }
+}
