@@ -741,7 +741,7 @@ fn redeem(st: &AppState, ticket: &str) -> ApiResult<String> {
 /// One message of the live feed, as server-sent events carry it.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct FeedEvent {
-    /// `summary` (a PublicSummary) or `event` (`{"index", "event"}`; hq and monitor tokens only); `closed` (`{"reason"}`) ends a feed whose token was revoked or expired.
+    /// `summary` (a PublicSummary) or `event` (`{"index", "event"}`; hq and monitor tokens only); `closed` (`{"reason"}`) ends a feed whose token was revoked or expired, or (`{"reason", "resume_from"}`) one following every entry that fell behind: read from `resume_from` with /api/v1/events, then reopen.
     #[schema(pattern = "^(summary|event|closed)$")]
     pub event: String,
     /// The message's JSON, as text.
@@ -759,6 +759,9 @@ struct Feed {
     token: Option<String>,
     check: tokio::time::Interval,
     closed: bool,
+    /// The index after the last entry this feed delivered (or the log's
+    /// size when it opened): where a reader that fell behind resumes.
+    next_index: u64,
 }
 
 impl Feed {
@@ -773,9 +776,25 @@ impl Feed {
         loop {
             tokio::select! {
                 m = self.rx.recv() => match m {
-                    Ok(m) if m.public || self.full => return Some(SseEvent::default().event(m.name).data(&*m.data)),
-                    // A slow reader that fell behind gets the next summary.
-                    Ok(_) | Err(RecvError::Lagged(_)) => {}
+                    Ok(m) if m.public || self.full => {
+                        if let Some(i) = m.index {
+                            self.next_index = i + 1;
+                        }
+                        return Some(SseEvent::default().event(m.name).data(&*m.data));
+                    }
+                    Ok(_) => {}
+                    // A public reader that fell behind gets the next summary.
+                    Err(RecvError::Lagged(_)) if !self.full => {}
+                    // One that follows every entry would miss some: it is
+                    // told where to resume, and the feed ends.
+                    Err(RecvError::Lagged(n)) => {
+                        self.closed = true;
+                        let reason = format!(
+                            "this feed fell behind the log ({n} messages were dropped while the connection was not read): read the entries from index {next} with GET /api/v1/events?from={next}, then open the feed again",
+                            next = self.next_index
+                        );
+                        return Some(SseEvent::default().event("closed").data(serde_json::json!({ "reason": reason, "resume_from": self.next_index }).to_string()));
+                    }
                     Err(RecvError::Closed) => return None,
                 },
                 _ = self.check.tick(), if self.token.is_some() => {
@@ -827,7 +846,8 @@ pub async fn feed(State(st): St, headers: HeaderMap, ConnectInfo(addr): ConnectI
     let initial = tokio_stream::once(Ok(SseEvent::default().event("summary").data(&*first)));
     let mut check = tokio::time::interval(FEED_TOKEN_CHECK);
     check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let feed = Feed { rx: st.feed.subscribe(), st, full, token, check, closed: false };
+    let next_index = st.fold.read().unwrap_or_else(|p| p.into_inner()).size();
+    let feed = Feed { rx: st.feed.subscribe(), st, full, token, check, closed: false, next_index };
     let updates = futures_util::stream::unfold(feed, |mut f| async move { f.next().await.map(|e| (Ok(e), f)) });
     Ok(Sse::new(initial.chain(updates)).keep_alive(KeepAlive::default()))
 }

@@ -74,6 +74,8 @@ pub struct FeedMsg {
     pub name: &'static str,
     pub public: bool,
     pub data: Arc<str>,
+    /// The log index of an `event` message.
+    pub index: Option<u64>,
 }
 
 /// Everything the handlers share.
@@ -291,9 +293,9 @@ impl AppState {
         self.fold.write().unwrap_or_else(|p| p.into_inner()).install(rendered);
         for (i, e) in &fresh {
             let data = serde_json::json!({ "index": i, "event": e }).to_string();
-            let _ = self.feed.send(FeedMsg { name: "event", public: false, data: data.into() });
+            let _ = self.feed.send(FeedMsg { name: "event", public: false, data: data.into(), index: Some(*i) });
         }
-        let _ = self.feed.send(FeedMsg { name: "summary", public: true, data: summary });
+        let _ = self.feed.send(FeedMsg { name: "summary", public: true, data: summary, index: None });
         Ok(fresh.len() as u64)
     }
 

@@ -322,3 +322,60 @@ fn an_empty_log_serves_its_summary_and_is_ready() {
         drop_pg(&args);
     }
 }
+
+/// Issue 24: a reader of every entry that does not keep up used to miss
+/// entries silently (the feed skipped what it could not hold). Now its
+/// feed ends with a `closed` message giving the index to resume from: the
+/// entries it got run without a gap up to just before that index.
+#[test]
+fn a_feed_reader_that_falls_behind_is_told_where_to_resume() {
+    use std::io::{BufRead, BufReader};
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = init(tmp.path(), &[]);
+    let (hq, _) = token(&dir, &["--role", "hq"]);
+    let s = Served::start(&dir, &[]);
+    let http = Client::builder().timeout(Duration::from_secs(60)).build().unwrap();
+    // Opened, then not read while far more is appended than the feed holds
+    // (4,096 messages) and the sockets buffer.
+    let feed = http.get(s.url("/api/v1/feed")).bearer_auth(&hq).send().unwrap();
+    assert_eq!(feed.status(), StatusCode::OK);
+    let total = 80_000;
+    for b in 0..total / 2000 {
+        let (status, answer) = post(&http, &s, &hq, &airdrops(&format!("lag{b}"), 2000));
+        assert_eq!(status, StatusCode::CREATED, "{answer}");
+    }
+    let mut lines = BufReader::new(feed);
+    let (mut indexes, mut closed) = (Vec::new(), None);
+    let mut data = String::new();
+    let mut name = String::new();
+    loop {
+        let mut line = String::new();
+        if lines.read_line(&mut line).unwrap_or(0) == 0 {
+            break;
+        }
+        if let Some(n) = line.strip_prefix("event: ") {
+            name = n.trim().to_string();
+        } else if let Some(d) = line.strip_prefix("data: ") {
+            data = d.trim().to_string();
+        } else if line == "\n" {
+            let v: Value = serde_json::from_str(&data).unwrap_or(Value::Null);
+            match name.as_str() {
+                "event" => indexes.push(v["index"].as_u64().unwrap()),
+                "closed" => {
+                    closed = Some(v);
+                    break;
+                }
+                _ => {}
+            }
+            if indexes.last() == Some(&(total as u64 - 1)) {
+                break; // every entry came through: it never fell behind
+            }
+        }
+    }
+    let closed = closed.unwrap_or_else(|| panic!("the feed delivered {} of {total} entries and never said it fell behind", indexes.len()));
+    let reason = closed["reason"].as_str().unwrap();
+    assert!(reason.contains("fell behind") && reason.contains("/api/v1/events?from="), "{reason}");
+    let resume = closed["resume_from"].as_u64().unwrap();
+    assert!(resume < total as u64, "{closed}");
+    assert_eq!(indexes, (resume - indexes.len() as u64..resume).collect::<Vec<_>>(), "the entries delivered run without a gap up to resume_from");
+}
