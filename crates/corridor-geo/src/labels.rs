@@ -62,7 +62,7 @@ const NONE: u32 = u32::MAX;
 /// may hold per node of the network: 100 entries are 800 bytes per node
 /// (the grid city's prepared network takes about 1,200; the query also
 /// keeps 4 bytes per CCH arc and 20 per node). On the million-node
-/// grid city of `corridor bench route` that puts the cut at depth 530 of
+/// grid city of `corridor-bench route` that puts the cut at depth 530 of
 /// 609, and the median query at about 30 µs, against about 45 µs with
 /// 40 entries and 175 µs with none (`k = 0`).
 pub const ENTRIES_PER_NODE: u64 = 100;

@@ -25,7 +25,7 @@
 //! resolution) of the earliest; strict CCRP would repair after each
 //! reservation. On the 320×320 grid with 2M evacuees this cuts the repairs
 //! from 17,387 to about 400 and the planning time by about 3×; the lower
-//! bound ([`crate::bound`]) measures what it costs (`corridor bench plan`).
+//! bound ([`crate::bound`]) measures what it costs (`corridor-bench plan`).
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};

@@ -1,7 +1,7 @@
 //! What every plan must satisfy, checked independently of the planner:
 //! routes contiguous in space and time from their source to an exit, no
 //! arc entered outside its gate, no slot over capacity, every load sent.
-//! The tests and `corridor bench plan` check every plan they make with it.
+//! The tests and `corridor-bench plan` check every plan they make with it.
 //! Also [`spread`], the evacuees of the network benchmarks.
 
 use std::collections::HashMap;

@@ -7,7 +7,7 @@ use anyhow::{bail, Context, Result};
 use base64::Engine as _;
 use clap::{Args, Parser, Subcommand};
 use corridor::datadir::DataDir;
-use corridor::{bench, demo, map, print};
+use corridor::{demo, map, print};
 use corridor_ledger::note::Verifier;
 use corridor_ledger::verify::verify_log;
 use corridor_ledger::Appended;
@@ -55,7 +55,7 @@ enum TokenCommand {
 
 /// Many threads allocate events and free them on the ledger's threads;
 /// mimalloc handles that cross-thread traffic far better than the system
-/// allocator (measured with `corridor bench ledger`).
+/// allocator (measured with `corridor-bench ledger`).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -330,9 +330,6 @@ enum Command {
     /// Follow an operation's log from outside, as an independent monitor: make a key, keep a checked copy, countersign.
     #[command(subcommand)]
     Monitor(MonitorCommand),
-    /// Benchmarks.
-    #[command(subcommand)]
-    Bench(BenchCommand),
     #[command(subcommand, hide = true)]
     Debug(DebugCommand),
 }
@@ -420,48 +417,6 @@ enum LogCommand {
     Checkpoint,
     /// The log's verifier key, in signed-note `name+hash+base64` form.
     Key,
-}
-
-#[derive(Subcommand)]
-enum BenchCommand {
-    /// Durable ledger appends vs raw SQLite inserts, and proof generation on a large tree.
-    Ledger(LedgerBenchArgs),
-    /// Routing: import, preparation, CCH queries vs plain Dijkstra, hazard updates, tables.
-    Route(corridor::bench_route::RouteBenchArgs),
-    /// Evacuation planning: plan quality against the lower bound, and planning time against evacuees.
-    Plan(corridor::bench_plan::PlanBenchArgs),
-    /// The operations server under load on loopback: open-loop passages from four checkpoints, the log checked against the acknowledgements, public summary reads.
-    Serve(corridor::bench_serve::ServeBenchArgs),
-    /// Following a large log from outside: tile throughput (server vs static files) and a monitor's catch-up from empty.
-    Monitor(corridor::bench_monitor::MonitorBenchArgs),
-    /// Servers on one PostgreSQL log: writes/s and latency with 1 and 3 servers, and failover time over repeated SIGKILLs of the sequencer.
-    Cluster(corridor::bench_cluster::ClusterBenchArgs),
-}
-
-#[derive(Args)]
-struct LedgerBenchArgs {
-    /// Events appended per round.
-    #[arg(long, default_value_t = 200_000)]
-    events: usize,
-    /// Events per append call (and per raw SQLite transaction).
-    #[arg(long, default_value_t = 1_000)]
-    batch: usize,
-    /// Threads appending concurrently, as a server's request handlers do
-    /// (their batches share group commits; with few writers the pipeline
-    /// stalls while every caller waits for the same commit).
-    #[arg(long, default_value_t = 16)]
-    writers: usize,
-    #[arg(long, default_value_t = 5)]
-    rounds: usize,
-    /// Leaves in the proof benchmark's tree.
-    #[arg(long, default_value_t = 1_000_000)]
-    tree: u64,
-    /// Proofs of each kind generated.
-    #[arg(long, default_value_t = 200_000)]
-    proofs: usize,
-    /// Where the benchmark's temporary databases go (default: a temporary directory).
-    #[arg(long)]
-    dir: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -620,12 +575,6 @@ fn run(cli: Cli) -> Result<()> {
             let logs = log_key.iter().map(|k| Verifier::from_vkey(&key_arg(k)?).with_context(|| format!("--log-key {k:?} is not a verifier key"))).collect::<Result<Vec<_>>>()?;
             serve::witness(dir, &listen, logs)?
         }
-        Command::Bench(BenchCommand::Ledger(args)) => bench_ledger(args)?,
-        Command::Bench(BenchCommand::Route(args)) => corridor::bench_route::run(&args)?,
-        Command::Bench(BenchCommand::Plan(args)) => corridor::bench_plan::run(&args)?,
-        Command::Bench(BenchCommand::Serve(args)) => corridor::bench_serve::run(&args)?,
-        Command::Bench(BenchCommand::Monitor(args)) => corridor::bench_monitor::run(&args)?,
-        Command::Bench(BenchCommand::Cluster(args)) => corridor::bench_cluster::run(&args)?,
         Command::Debug(DebugCommand::CrashWriter) => crash_writer(dir)?,
     }
     Ok(())
@@ -1206,32 +1155,6 @@ fn demo_cmd(dir: &Path, scenario_file: Option<&Path>) -> Result<()> {
     );
     println!("watch it live: corridor demo --serve --data-dir corridor-live (or corridor serve --data-dir {})", dir.display());
     println!("done in {:.1} s", started.elapsed().as_secs_f64());
-    Ok(())
-}
-
-fn bench_ledger(a: LedgerBenchArgs) -> Result<()> {
-    let tmp;
-    let dir = match &a.dir {
-        Some(d) => d.clone(),
-        None => {
-            tmp = tempfile::tempdir()?;
-            tmp.path().to_path_buf()
-        }
-    };
-    println!("ledger appends: {} events per round, {} per batch, {} writers, {} rounds, in {}", a.events, a.batch, a.writers, a.rounds, dir.display());
-    let cfg = bench::LedgerBench { events: a.events, batch: a.batch, writers: a.writers, rounds: a.rounds };
-    let rounds = bench::ledger_appends(&cfg, &dir, &|line| println!("  {line}"))?;
-    let (ledger, raw, ratio) = bench::summarize(&rounds);
-    println!("median: ledger {ledger:.0} durable events/s, raw SQLite {raw:.0} rows/s, ledger/raw {ratio:.2}");
-    println!("proofs: building a {}-leaf tree…", a.tree);
-    let p = bench::proofs(a.tree, a.proofs, 7)?;
-    println!(
-        "  built in {:.2} s; inclusion {:.0}/s, consistency {:.0}/s, both together {:.0} proofs/s",
-        p.build.as_secs_f64(),
-        p.inclusion_per_s,
-        p.consistency_per_s,
-        p.both_per_s
-    );
     Ok(())
 }
 

@@ -231,20 +231,12 @@ fn help_works_on_every_command() {
         vec!["log", "key", "--help"],
         vec!["verify", "--help"],
         vec!["demo", "--help"],
-        vec!["bench", "ledger", "--help"],
     ] {
         let out = ok(tmp.path(), &args);
         assert!(out.contains("Usage:"), "{args:?}: {out}");
     }
     let err = fails(&tmp.path().join("none"), &["verify"]);
     assert!(err.contains("corridor init"), "a missing log says how to make one: {err}");
-}
-
-#[test]
-fn the_monitor_benchmark_runs_on_a_small_log() {
-    let tmp = tempfile::tempdir().unwrap();
-    let out = ok(tmp.path(), &["bench", "monitor", "--entries", "3000", "--seconds", "0.5", "--connections", "4", "--dir", tmp.path().to_str().unwrap()]);
-    assert!(out.contains("server / static:") && out.contains("size 3000: 3000 new entries") && out.contains("follow / download:"), "{out}");
 }
 
 /// The ledger holds every vehicle record, the config may hold a database
@@ -334,13 +326,6 @@ fn tokens_survive_concurrent_creates_and_revokes() {
         }
         drop_pg(&init);
     }
-}
-
-#[test]
-fn the_benchmark_runs_on_a_small_load() {
-    let tmp = tempfile::tempdir().unwrap();
-    let out = ok(tmp.path(), &["bench", "ledger", "--events", "9000", "--rounds", "1", "--writers", "3", "--tree", "1000", "--proofs", "100", "--dir", tmp.path().to_str().unwrap()]);
-    assert!(out.contains("median: ledger") && out.contains("proofs/s"), "{out}");
 }
 
 #[test]

@@ -1,4 +1,4 @@
-//! `corridor bench ledger`: durable appends of the ledger against a raw
+//! `corridor-bench ledger`: durable appends of the ledger against a raw
 //! SQLite batched insert of the same payloads with the same durability, and
 //! proof generation on a large tree. Both sides run in the same process, one
 //! after the other, several rounds; medians are reported, and ratios within a
@@ -18,7 +18,7 @@ use corridor_model::{Body, Event};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use crate::demo;
+use corridor::demo;
 
 pub struct LedgerBench {
     pub events: usize,
@@ -30,9 +30,6 @@ pub struct LedgerBench {
 pub struct Round {
     pub ledger: f64,
     pub raw: f64,
-    /// The ledger's own SQLite store alone (its schema: id index, leaf hash,
-    /// checkpoints), fed prepared entries: where the storage time goes.
-    pub store: f64,
 }
 
 /// The demo's declarations followed by `n` passages: the demo's convoys
@@ -154,7 +151,7 @@ pub fn ledger_appends(cfg: &LedgerBench, dir: &Path, progress: &dyn Fn(&str)) ->
             ledger_rate / raw,
             store_rate
         ));
-        rounds.push(Round { ledger: ledger_rate, raw, store: store_rate });
+        rounds.push(Round { ledger: ledger_rate, raw });
     }
     Ok(rounds)
 }

@@ -1,4 +1,4 @@
-//! `corridor bench plan`: what the evacuation planner (`corridor_plan`,
+//! `corridor-bench plan`: what the evacuation planner (`corridor_plan`,
 //! CCRP) is worth and what it costs, on generated and real road networks.
 //!
 //! **Quality.** Evacuees in bus loads of `--load` people (no fleet limit:
@@ -42,7 +42,7 @@ use corridor_geo::{aleppo, grid, roads, NoProgress, RoadNetwork};
 use corridor_plan::bound::bounds;
 use corridor_plan::{plan, FlowNet, Plan, Problem};
 
-use crate::print::thousands;
+use corridor::print::thousands;
 
 const DEFAULT_OSM_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/osm");
 const DEFAULT_ALEPPO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/aleppo/neighborhoods.geojson");
@@ -51,7 +51,7 @@ const DEFAULT_ALEPPO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shar
 const MAX_RATIO: f64 = 1.10;
 const MAX_2M: Duration = Duration::from_secs(5);
 
-/// Options of `corridor bench plan`.
+/// Options of `corridor-bench plan`.
 #[derive(clap::Args, Debug, Clone)]
 pub struct PlanBenchArgs {
     /// People per vehicle load (a bus).
@@ -291,7 +291,7 @@ pub fn run(a: &PlanBenchArgs) -> Result<()> {
     let started = Instant::now();
     let mut floors: Vec<(String, String, bool)> = Vec::new();
     println!(
-        "corridor bench plan: CCRP (corridor_plan::plan) against its lower bound (corridor_plan::bound); loads of {} people, no fleet limit, {} s slots",
+        "corridor-bench plan: CCRP (corridor_plan::plan) against its lower bound (corridor_plan::bound); loads of {} people, no fleet limit, {} s slots",
         a.load, a.slot_s
     );
     println!("(all figures measured in this run, on this machine)");

@@ -1,4 +1,4 @@
-//! `corridor bench cluster`: servers on one PostgreSQL log. Closed-loop
+//! `corridor-bench cluster`: servers on one PostgreSQL log. Closed-loop
 //! writers send one event per request for a while to one server, then
 //! spread over three (followers forward to the sequencer); then the
 //! sequencer is killed (SIGKILL) again and again under the same load, and
@@ -17,7 +17,7 @@ use anyhow::{bail, Context, Result};
 use corridor_ledger::store::postgres::{drop_schema, PostgresStore};
 use corridor_ledger::store::Store;
 
-use crate::datadir::DataDir;
+use corridor::datadir::DataDir;
 
 #[derive(clap::Args)]
 pub struct ClusterBenchArgs {
@@ -52,7 +52,7 @@ impl Server {
 
     fn start(&mut self) -> Result<()> {
         use std::io::{BufRead, BufReader};
-        let exe = std::env::current_exe().context("cannot find the corridor binary")?;
+        let exe = corridor_binary()?;
         let base = self.base();
         let mut child = Command::new(exe)
             .arg("--data-dir")
@@ -84,6 +84,16 @@ impl Drop for Server {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// The `corridor` binary built beside this one (same target directory).
+fn corridor_binary() -> Result<PathBuf> {
+    let me = std::env::current_exe().context("cannot find this program's path")?;
+    let exe = me.with_file_name(format!("corridor{}", std::env::consts::EXE_SUFFIX));
+    if !exe.is_file() {
+        bail!("{} is missing: this benchmark starts real `corridor serve` processes; build it first (`cargo build --release` builds both)", exe.display());
+    }
+    Ok(exe)
 }
 
 fn free_port() -> Result<u16> {

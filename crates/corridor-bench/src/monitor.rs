@@ -1,7 +1,7 @@
-//! `corridor bench monitor`: following a large log from outside.
+//! `corridor-bench monitor`: following a large log from outside.
 //!
 //! Builds a log of `--entries` events (the demo's declarations, then its
-//! passages run again and again: [`crate::bench::workload`]) in a fresh
+//! passages run again and again: [`crate::ledger::workload`]) in a fresh
 //! SQLite data directory, serves it in this process, then:
 //!
 //! 1. **Tile throughput**: `--connections` clients fetch the log's full
@@ -30,8 +30,8 @@ use corridor_server::{AppState, Options, TokenStore};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 
-use crate::datadir::DataDir;
-use crate::monitor::{Follow, MonitorDir, Source};
+use corridor::datadir::DataDir;
+use corridor::monitor::{Follow, MonitorDir, Source};
 
 #[derive(clap::Args)]
 pub struct MonitorBenchArgs {
@@ -73,7 +73,7 @@ pub fn run(a: &MonitorBenchArgs) -> Result<()> {
     let log_key = d.signer()?.verifier().to_vkey();
 
     let t = Instant::now();
-    let (setup, events) = crate::bench::workload(a.entries);
+    let (setup, events) = crate::ledger::workload(a.entries);
     let setup: Vec<_> = setup.into_iter().take(a.entries).collect();
     let rest = a.entries - setup.len();
     ledger.append(setup).context("appending the setup")?;
@@ -153,7 +153,7 @@ pub fn run(a: &MonitorBenchArgs) -> Result<()> {
     let mon = MonitorDir::new(&tmp.path().join("monitor"));
     let t = Instant::now();
     let f = Follow { url: base.clone(), log_key, token: None, once: true, interval: Duration::from_secs(1) };
-    crate::monitor::follow(&mon, &f).context("the monitor did not catch up")?;
+    corridor::monitor::follow(&mon, &f).context("the monitor did not catch up")?;
     let catch_up = t.elapsed().as_secs_f64();
     println!("monitor catch-up from empty to {size} entries ({:.0} MB of leaves in {} bundles):", bytes as f64 / 1e6, size.div_ceil(256));
     println!("  monitor follow --once (download, re-validate, tree, root, figures)  {catch_up:>6.1} s  {:>8.0} entries/s", size as f64 / catch_up);

@@ -1,4 +1,4 @@
-//! `corridor bench route`: what routing costs, measured on real and
+//! `corridor-bench route`: what routing costs, measured on real and
 //! generated maps in one run, against plain Dijkstra on the same queries.
 //!
 //! Maps, one after the other (each dropped before the next is built):
@@ -75,7 +75,7 @@ const MAX_TABLE: Duration = Duration::from_secs(1);
 /// Table cells checked against `Router::route`.
 const TABLE_CHECKS: usize = 100;
 
-/// Options of `corridor bench route`.
+/// Options of `corridor-bench route`.
 #[derive(clap::Args, Debug, Clone)]
 pub struct RouteBenchArgs {
     /// Random node pairs per map: CCH queries and plain Dijkstra on the same pairs.
@@ -204,7 +204,7 @@ fn ratio(slow: Duration, fast: Duration) -> f64 {
 }
 
 fn thousands(n: usize) -> String {
-    crate::print::thousands(n as u64)
+    corridor::print::thousands(n as u64)
 }
 
 fn met(ok: bool) -> &'static str {
@@ -260,7 +260,7 @@ fn maps(a: &RouteBenchArgs) -> Result<Vec<MapSpec>> {
 pub fn run(a: &RouteBenchArgs) -> Result<()> {
     let started = Instant::now();
     let specs = maps(a)?;
-    println!("corridor bench route: {} map(s), {} node pairs, {} routes, {} hazard trials, {}×{} table, seed {}", specs.len(), a.pairs, a.route_pairs, a.hazard_trials, a.table, a.table, a.seed);
+    println!("corridor-bench route: {} map(s), {} node pairs, {} routes, {} hazard trials, {}×{} table, seed {}", specs.len(), a.pairs, a.route_pairs, a.hazard_trials, a.table, a.table, a.seed);
     println!("(all figures below were measured in this run, on this machine, each map's on that map)");
     let mut floors = Vec::new();
     for (i, spec) in specs.iter().enumerate() {

@@ -1,4 +1,4 @@
-//! `corridor bench serve`: the operations server under load, on loopback.
+//! `corridor-bench serve`: the operations server under load, on loopback.
 //!
 //! Starts the server in this process (its own tokio runtime) on a fresh
 //! SQLite data directory, declares (as hq, over HTTP) the groups, two sites,
@@ -32,7 +32,7 @@ use chrono::{DateTime, Utc};
 use corridor_model::{Body, Checkpoint, Convoy, Corridor, CorridorRef, Event, GroupsDefined, Passage, Site, SiteKind, Vehicle, VehicleKind};
 use corridor_server::{AppState, Options, Role, TokenStore};
 
-use crate::datadir::DataDir;
+use corridor::datadir::DataDir;
 
 #[derive(clap::Args)]
 pub struct ServeBenchArgs {

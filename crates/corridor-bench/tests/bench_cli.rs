@@ -1,0 +1,38 @@
+//! The benchmark programs run, on loads small enough for the suite.
+
+use std::process::Command;
+
+fn bench(args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_corridor-bench")).args(args).output().expect("corridor-bench runs");
+    assert!(out.status.success(), "corridor-bench {args:?} failed:\n{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).expect("utf-8 output")
+}
+
+#[test]
+fn every_benchmark_has_help() {
+    for b in ["ledger", "route", "plan", "serve", "monitor", "cluster"] {
+        assert!(bench(&[b, "--help"]).contains("Usage: corridor-bench"), "{b}");
+    }
+}
+
+#[test]
+fn the_ledger_benchmark_runs_on_a_small_load() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = bench(&["ledger", "--events", "9000", "--rounds", "1", "--writers", "3", "--tree", "1000", "--proofs", "100", "--dir", tmp.path().to_str().unwrap()]);
+    assert!(out.contains("median: ledger") && out.contains("proofs/s"), "{out}");
+}
+
+#[test]
+fn the_monitor_benchmark_runs_on_a_small_log() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = bench(&["monitor", "--entries", "3000", "--seconds", "0.5", "--connections", "4", "--dir", tmp.path().to_str().unwrap()]);
+    assert!(out.contains("server / static:") && out.contains("size 3000: 3000 new entries") && out.contains("follow / download:"), "{out}");
+}
+
+#[test]
+fn the_cluster_benchmark_says_it_needs_postgresql() {
+    let out = Command::new(env!("CARGO_BIN_EXE_corridor-bench")).args(["cluster"]).env_remove("DATABASE_URL").output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("needs PostgreSQL") && err.contains("--database-url"), "{err}");
+}
