@@ -207,6 +207,39 @@ pub struct ConvoyState {
     /// count-in. Kept here, not read off the vehicles, whose later convoys
     /// would overwrite it.
     pub checkpoint: Option<String>,
+    /// Its vehicles, as a set, and how many of them are out on this convoy
+    /// (exited or lost with it as their convoy): all out is one comparison
+    /// per exit passage, not a look at every vehicle (which made convoys
+    /// of 1,000 vehicles quadratic).
+    #[serde(skip)]
+    members: std::collections::HashSet<String>,
+    #[serde(skip)]
+    out: usize,
+}
+
+/// After vehicle `v` changed: moves it between its convoys' counts of
+/// vehicles out, from the convoy it was out of `before`.
+fn track(convoys: &mut BTreeMap<String, ConvoyState>, vehicles: &BTreeMap<String, VehicleState>, v: &str, before: Option<String>) {
+    let after = vehicles.get(v).and_then(VehicleState::out_of);
+    if before.as_deref() == after {
+        return;
+    }
+    for (convoy, up) in [(before.as_deref(), false), (after, true)] {
+        if let Some(c) = convoy.and_then(|c| convoys.get_mut(c)).filter(|c| c.members.contains(v)) {
+            if up {
+                c.out += 1;
+            } else {
+                c.out = c.out.saturating_sub(1);
+            }
+        }
+    }
+}
+
+impl VehicleState {
+    /// The convoy this vehicle is out of (exited or lost on it), if any.
+    fn out_of(&self) -> Option<&str> {
+        matches!(self.status, VehicleStatus::Exited | VehicleStatus::Lost).then_some(self.convoy.as_deref()).flatten()
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -555,13 +588,16 @@ impl Views {
                 }
             }
             Body::VehicleRegistered(v) => {
+                let before = self.out_of(&v.vehicle);
                 self.vehicles.insert(
                     v.vehicle.clone(),
                     VehicleState { kind: v.kind, capacity: v.seats.saturating_add(v.stretchers), status: VehicleStatus::Idle, convoy: None, checkpoint: None, since: e.time, trips: 0 },
                 );
+                self.track(&v.vehicle, before);
             }
             Body::ConvoyDispatched(c) => {
                 for v in &c.vehicles {
+                    let before = self.out_of(v);
                     if let Some(s) = self.vehicles.get_mut(v) {
                         if s.status != VehicleStatus::Lost {
                             s.status = VehicleStatus::Dispatched;
@@ -570,7 +606,11 @@ impl Views {
                             s.since = e.time;
                         }
                     }
+                    self.track(v, before);
                 }
+                let members: std::collections::HashSet<String> = c.vehicles.iter().cloned().collect();
+                // Counted once here; kept up to date by `track` from now on.
+                let out = members.iter().filter(|v| self.vehicles.get(*v).and_then(VehicleState::out_of) == Some(c.convoy.as_str())).count();
                 self.convoys.insert(
                     c.convoy.clone(),
                     ConvoyState {
@@ -580,6 +620,8 @@ impl Views {
                         dispatched_at: e.time,
                         people_out: 0,
                         checkpoint: None,
+                        members,
+                        out,
                     },
                 );
             }
@@ -594,10 +636,12 @@ impl Views {
             }
             Body::Incident(i) => {
                 for v in &i.vehicles {
+                    let before = self.out_of(v);
                     if let Some(s) = self.vehicles.get_mut(v) {
                         s.status = VehicleStatus::Lost;
                         s.since = e.time;
                     }
+                    self.track(v, before);
                 }
                 // A convoy halted (or its road closed) before some of its
                 // vehicles were counted in: those turn back and are free
@@ -787,6 +831,17 @@ impl Views {
             .collect()
     }
 
+    /// The convoy vehicle `v` is out of now (see [`VehicleState::out_of`]).
+    fn out_of(&self, v: &str) -> Option<String> {
+        self.vehicles.get(v).and_then(VehicleState::out_of).map(str::to_string)
+    }
+
+    /// After vehicle `v` changed: moves it between its convoys' counts of
+    /// vehicles out, from the convoy it was out of `before`.
+    fn track(&mut self, v: &str, before: Option<String>) {
+        track(&mut self.convoys, &self.vehicles, v, before);
+    }
+
     fn passage(&mut self, index: u64, id: &str, time: DateTime<Utc>, p: &corridor_model::Passage) {
         let Some(corridor) = self.corridors.get(&p.corridor) else { return };
         let Some(pos) = corridor.checkpoints.iter().position(|c| *c == p.checkpoint) else { return };
@@ -801,6 +856,7 @@ impl Views {
         if pos == 0 {
             self.entered.add(&p.counts, p.wounded);
         }
+        let before = self.out_of(&p.vehicle);
         if let Some(v) = self.vehicles.get_mut(&p.vehicle) {
             if v.status != VehicleStatus::Lost {
                 v.status = if pos == last { VehicleStatus::Exited } else { VehicleStatus::InCorridor };
@@ -812,6 +868,7 @@ impl Views {
             v.checkpoint = Some(p.checkpoint.clone());
             v.since = time;
         }
+        track(&mut self.convoys, &self.vehicles, &p.vehicle, before);
         if let Some(c) = self.convoys.get_mut(&p.convoy) {
             if pos == last {
                 c.people_out += people(&p.counts);
@@ -823,17 +880,9 @@ impl Views {
             if c.status == ConvoyStatus::Dispatched {
                 c.status = ConvoyStatus::InCorridor;
             }
-            if pos == last && c.status == ConvoyStatus::InCorridor {
-                let vehicles = &self.vehicles;
-                let all_out = c.vehicles.iter().all(|v| {
-                    vehicles.get(v).is_some_and(|s| {
-                        s.convoy.as_deref() == Some(&p.convoy)
-                            && matches!(s.status, VehicleStatus::Exited | VehicleStatus::Lost)
-                    })
-                });
-                if all_out {
-                    c.status = ConvoyStatus::Exited;
-                }
+            // Every vehicle of the convoy out (exited, or lost) on it.
+            if pos == last && c.status == ConvoyStatus::InCorridor && c.out == c.members.len() {
+                c.status = ConvoyStatus::Exited;
             }
         }
         if pos == last {
@@ -1098,4 +1147,76 @@ fn difference(entry: &Counts, entry_wounded: u32, later: &Counts, later_wounded:
         parts.push(format!("wounded: {entry_wounded} in, {later_wounded} here"));
     }
     (!parts.is_empty()).then(|| parts.join("; "))
+}
+
+#[cfg(test)]
+mod all_out_tests {
+    use super::*;
+    use serde_json::json;
+
+    fn event(n: &mut u32, body: serde_json::Value) -> Event {
+        *n += 1;
+        serde_json::from_value(json!({"v": 1, "id": format!("e{n}"), "time": "2026-03-14T07:00:00Z", "author": "hq", "body": body})).expect("a valid event")
+    }
+
+    /// The count each convoy keeps of its vehicles out equals, after every
+    /// event of a long random operation (dispatches that reuse vehicles,
+    /// passages in any order, lost vehicles, halts, re-registrations), the
+    /// definition it replaces: its vehicles whose convoy is it and that
+    /// exited or were lost; so "all out" is decided as before.
+    #[test]
+    fn the_count_of_vehicles_out_matches_its_definition_after_every_event() {
+        let mut views = Views::default();
+        let mut n = 0;
+        let cp = |id: &str| json!({"id": id, "name": id, "position": {"lat": 43.73, "lon": 7.42}});
+        views.apply(0, &event(&mut n, json!({"corridor_declared": {"corridor": "c", "name": "C", "from": "a", "to": "b", "checkpoints": [cp("cp-a"), cp("cp-m"), cp("cp-b")], "groups": ["women"], "max_transit_minutes": 120}})));
+        let vehicles: Vec<String> = (0..8).map(|i| format!("v{i}")).collect();
+        let register = |v: &str| json!({"vehicle_registered": {"vehicle": v, "kind": "bus", "seats": 50, "stretchers": 0, "operator": "x"}});
+        for v in &vehicles {
+            views.apply(0, &event(&mut n, register(v)));
+        }
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut rnd = |m: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % m as u64) as usize
+        };
+        let mut convoys: Vec<String> = vec![];
+        let mut crews: Vec<Vec<String>> = vec![];
+        let (mut exited, mut checks) = (0, 0);
+        for step in 0..4000u64 {
+            let body = match rnd(30) {
+                0 | 5 if convoys.len() < 300 => {
+                    let id = format!("k{}", convoys.len());
+                    let take = 1 + rnd(4);
+                    let mut vs: Vec<&String> = (0..take).map(|_| &vehicles[rnd(vehicles.len())]).collect();
+                    vs.sort();
+                    vs.dedup();
+                    convoys.push(id.clone());
+                    crews.push(vs.iter().map(|v| v.to_string()).collect());
+                    json!({"convoy_dispatched": {"convoy": id, "corridor": "c", "vehicles": vs}})
+                }
+                1 => json!({"incident": {"incident": format!("i{step}"), "kind": "vehicle_lost", "convoy": convoys.get(rnd(convoys.len().max(1))), "vehicles": [vehicles[rnd(vehicles.len())]], "killed": 0, "description": "x"}}),
+                2 if !convoys.is_empty() => json!({"incident": {"incident": format!("h{step}"), "kind": "halt", "convoy": convoys[rnd(convoys.len())], "killed": 0, "description": "x"}}),
+                3 => register(&vehicles[rnd(vehicles.len())]),
+                _ if !convoys.is_empty() => {
+                    let cp = ["cp-a", "cp-m", "cp-b"][rnd(3)];
+                    let k = convoys.len() - 1 - rnd(convoys.len().min(3));
+                    // Mostly a vehicle of that convoy, sometimes any.
+                    let v = if rnd(5) == 0 { vehicles[rnd(vehicles.len())].clone() } else { crews[k][rnd(crews[k].len())].clone() };
+                    json!({"passage": {"vehicle": v, "convoy": convoys[k], "corridor": "c", "checkpoint": cp, "counts": {"women": 1}}})
+                }
+                _ => continue,
+            };
+            views.apply(step, &event(&mut n, body));
+            for (id, c) in &views.convoys {
+                let definition = c.members.iter().filter(|v| views.vehicles.get(*v).is_some_and(|s| s.convoy.as_deref() == Some(id) && matches!(s.status, VehicleStatus::Exited | VehicleStatus::Lost))).count();
+                assert_eq!(c.out, definition, "convoy {id} after step {step}");
+                checks += 1;
+            }
+        }
+        exited += views.convoys.values().filter(|c| c.status == ConvoyStatus::Exited).count();
+        assert!(exited > 5 && checks > 10_000, "the operation exercised too little: {exited} convoys exited, {checks} checks");
+    }
 }
