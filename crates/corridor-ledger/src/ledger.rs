@@ -224,12 +224,24 @@ impl Ledger {
     }
 
     fn refresh_from(&self, store: &mut dyn Store) -> Result<u64, LedgerError> {
-        let Some(latest) = store.latest_checkpoint()? else { return Ok(0) };
         let from = self.len();
-        if latest.size == from {
-            return Ok(0);
-        }
+        let latest = store.latest_checkpoint()?;
         let result = (|| {
+            let Some(latest) = latest else {
+                // A new log has its empty checkpoint from the start.
+                return Err(LedgerError::Corrupt { index: 0, what: "the store holds no signed checkpoint any more: the log was removed or replaced".into() });
+            };
+            if latest.size == from {
+                // The same size: the same tree, or another history.
+                let ours = self.checkpoint();
+                if latest.note != ours.note {
+                    let cp = parse_checkpoint(&latest.note, &self.verifier()).map_err(|what| LedgerError::Corrupt { index: from.saturating_sub(1), what })?;
+                    if cp.root != ours.root {
+                        return Err(LedgerError::Corrupt { index: from.saturating_sub(1), what: "the stored log's signed root differs from the one this server holds at the same size: the log was replaced".into() });
+                    }
+                }
+                return Ok(0);
+            }
             if latest.size < from {
                 return Err(LedgerError::Corrupt {
                     index: latest.size,
@@ -308,7 +320,15 @@ impl Ledger {
         }
         let mut reader = self.shared.reader.lock().unwrap_or_else(|p| p.into_inner());
         let (state, _) = load(&mut **reader, &self.shared.signer, true)?;
-        *self.shared.state.write().unwrap_or_else(|p| p.into_inner()) = state;
+        let mut current = self.shared.state.write().unwrap_or_else(|p| p.into_inner());
+        // What was served stays served: the stored log must extend it.
+        let served = current.committed;
+        if state.committed < served || state.tree.root_at(served).ok() != current.tree.root_at(served).ok() {
+            let why = format!("the stored log no longer extends the {served} entries this server served: it was truncated or replaced");
+            current.failed = Some(why.clone());
+            return Err(LedgerError::Corrupt { index: served.saturating_sub(1), what: why });
+        }
+        *current = state;
         Ok(())
     }
 

@@ -300,8 +300,10 @@ pub struct Health {
     pub size: u64,
     /// The cluster's sequencer (advertised URL), when one is live.
     pub sequencer: Option<String>,
-    /// Ready to serve reads and take writes: the log is open and not
-    /// stopped, and (in a cluster) a live sequencer is known.
+    /// Ready to serve: the log is open and not stopped, and (in a cluster)
+    /// this server reads the log's database. Writes also need a live
+    /// sequencer (`sequencer` not null); during a failover they are
+    /// answered 503 with Retry-After.
     pub ready: bool,
     /// Why not ready.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -310,14 +312,17 @@ pub struct Health {
 
 /// Readiness, for load balancers: 200 when this server can serve, 503 (with the reason) when not.
 #[utoipa::path(get, path = "/api/v1/health", tag = "public",
-    responses((status = 200, description = "Ready", body = Health), (status = 503, description = "Not ready (the log stopped, or no sequencer is live)", body = Health)))]
+    responses((status = 200, description = "Ready", body = Health), (status = 503, description = "Not ready (the log stopped, or this server cannot read the log's database)", body = Health)))]
 pub async fn health(State(st): St) -> Response {
     let size = st.ledger.len();
     let (role, sequencer, mut problem) = match &st.cluster {
         None => ("single".to_string(), None, None),
         Some(c) => {
             let s = c.status();
-            let problem = s.sequencer.is_none().then(|| "no live sequencer: a failover is under way".to_string());
+            let behind = c.out_of_touch();
+            // Without a live sequencer (a failover, a fraction of a second)
+            // reads go on; writes are answered 503 with Retry-After.
+            let problem = (behind > std::time::Duration::from_secs(2)).then(|| format!("cannot read the log's database for {} s: this server's copy may be behind", behind.as_secs()));
             (s.role.to_string(), s.sequencer, problem)
         }
     };

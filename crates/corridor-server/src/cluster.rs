@@ -59,11 +59,19 @@ pub struct Status {
 pub struct Cluster {
     pub config: Config,
     status: RwLock<Status>,
+    /// When this server last read the log's database successfully.
+    last_ok: RwLock<std::time::Instant>,
 }
 
 impl Cluster {
     pub fn new(config: Config) -> Cluster {
-        Cluster { config, status: RwLock::new(Status { role: "follower", sequencer: None, epoch: 0 }) }
+        Cluster { config, status: RwLock::new(Status { role: "follower", sequencer: None, epoch: 0 }), last_ok: RwLock::new(std::time::Instant::now()) }
+    }
+
+    /// How long since this server last read the log's database: its copy
+    /// of the log may be that far behind.
+    pub fn out_of_touch(&self) -> Duration {
+        self.last_ok.read().unwrap_or_else(|p| p.into_inner()).elapsed()
     }
 
     pub fn status(&self) -> Status {
@@ -85,13 +93,15 @@ pub fn spawn(state: Arc<AppState>) {
             let mut admin = None;
             let mut said = String::new();
             loop {
-                if let Err(e) = step(&state, &cluster, &mut admin) {
-                    let e = e.to_string();
-                    if e != said {
-                        tracing::warn!("cluster: {e}");
-                        said = e;
+                match step(&state, &cluster, &mut admin) {
+                    Ok(()) => *cluster.last_ok.write().unwrap_or_else(|p| p.into_inner()) = std::time::Instant::now(),
+                    Err(e) => {
+                        if e != said {
+                            tracing::warn!("cluster: {e}");
+                            said = e;
+                        }
+                        admin = None;
                     }
-                    admin = None;
                 }
                 std::thread::sleep(Duration::from_millis(100));
             }
@@ -116,7 +126,7 @@ fn step(state: &Arc<AppState>, cluster: &Cluster, admin: &mut Option<::postgres:
     }
     state.refresh_cosignatures();
     if admin.is_none() {
-        *admin = Some(postgres::session(&c.database_url, &c.schema).map_err(|e| e.to_string())?);
+        *admin = Some(postgres::session_existing(&c.database_url, &c.schema).map_err(|e| e.to_string())?);
     }
     let client = admin.as_mut().expect("just set");
     let row = postgres::sequencer(client).map_err(|e| e.to_string())?;
@@ -127,7 +137,7 @@ fn step(state: &Arc<AppState>, cluster: &Cluster, admin: &mut Option<::postgres:
             cluster.set(Status { role: "follower", sequencer: Some(url).filter(|u| !u.is_empty()), epoch });
         }
         _ => {
-            let mut store = PostgresStore::connect(&c.database_url, &c.schema).map_err(|e| e.to_string())?;
+            let mut store = PostgresStore::connect_existing(&c.database_url, &c.schema).map_err(|e| e.to_string())?;
             match store.acquire(&c.holder, &c.advertise, c.lease).map_err(|e| e.to_string())? {
                 Ok(epoch) => {
                     // Dropping the store on failure gives the lease back.

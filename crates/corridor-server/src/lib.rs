@@ -122,7 +122,7 @@ impl CosignKeep {
         let CosignKeep::Postgres { url, schema, client } = self else { return Err(std::io::Error::other("not a database")) };
         let mut c = client.lock().unwrap_or_else(|p| p.into_inner());
         if c.is_none() {
-            *c = Some(corridor_ledger::store::postgres::session(url, schema).map_err(std::io::Error::other)?);
+            *c = Some(corridor_ledger::store::postgres::session_existing(url, schema).map_err(std::io::Error::other)?);
         }
         let out = f(c.as_mut().expect("just set"));
         if out.is_err() {

@@ -255,7 +255,7 @@ impl TokenTable {
     }
 
     fn connect(&self) -> Result<postgres::Client, TokenError> {
-        let mut c = corridor_ledger::store::postgres::session(&self.url, &self.schema).map_err(|e| TokenError::Database(e.to_string()))?;
+        let mut c = corridor_ledger::store::postgres::session_existing(&self.url, &self.schema).map_err(|e| TokenError::Database(e.to_string()))?;
         // Under the lock that serializes set-ups of the schema: concurrent
         // CREATE TABLE IF NOT EXISTS collide otherwise.
         let mut tx = c.transaction().map_err(db)?;

@@ -120,7 +120,7 @@ impl DataDir {
         let dir = DataDir { path: path.to_path_buf(), config, _lock: None };
         // Create the store before the config, so that a bad URL leaves no
         // half-made log behind.
-        if let Err(e) = dir.store() {
+        if let Err(e) = dir.open_store(true) {
             let _ = fs::remove_file(path.join(KEY));
             if let Backend::Sqlite { file } = &dir.config.backend {
                 let _ = fs::remove_file(path.join(file));
@@ -145,8 +145,12 @@ impl DataDir {
         }
         let skey = fs::read_to_string(key_file).with_context(|| format!("cannot read the key file {}", key_file.display()))?;
         let signer = Signer::from_skey(skey.trim()).with_context(|| format!("{} is not a signing key (give the log's log.key)", key_file.display()))?;
-        let mut store = PostgresStore::connect(&url, schema).with_context(|| format!("cannot open PostgreSQL schema {schema:?}"))?;
-        let origin = store.get_meta("origin")?.ok_or_else(|| anyhow::anyhow!("PostgreSQL schema {schema:?} holds no log yet: create it with `corridor init --database-url URL --pg-schema {schema}`, then join it"))?;
+        let no_log = || anyhow::anyhow!("PostgreSQL schema {schema:?} holds no log yet: create it with `corridor init --database-url URL --pg-schema {schema}`, then join it");
+        let mut store = match PostgresStore::connect_existing(&url, schema) {
+            Err(corridor_ledger::store::StoreError::NoLog(_)) => return Err(no_log()),
+            other => other.with_context(|| format!("cannot open PostgreSQL schema {schema:?}"))?,
+        };
+        let origin = store.get_meta("origin")?.ok_or_else(no_log)?;
         if origin != signer.name() {
             bail!("the key in {} is for log {:?}, but schema {schema:?} holds log {origin:?}: give that log's log.key", key_file.display(), signer.name());
         }
@@ -236,15 +240,21 @@ impl DataDir {
         check_map(&bytes, file, op, &format!("give the file the operation was declared with, or drop --map to use {}", self.map_path().display()))
     }
 
-    /// A new connection to the log's storage.
+    /// A new connection to the log's storage. A PostgreSQL schema that
+    /// holds no log (dropped since) is refused, not made anew.
     pub fn store(&self) -> Result<Box<dyn Store>> {
+        self.open_store(false)
+    }
+
+    fn open_store(&self, create: bool) -> Result<Box<dyn Store>> {
         Ok(match &self.config.backend {
             Backend::Sqlite { file } => {
                 let p = self.path.join(file);
                 Box::new(SqliteStore::open(&p).with_context(|| format!("cannot open {}", p.display()))?)
             }
             Backend::Postgres { url, schema } => Box::new(
-                PostgresStore::connect(url, schema).with_context(|| format!("cannot open PostgreSQL schema {schema:?}"))?,
+                if create { PostgresStore::connect(url, schema) } else { PostgresStore::connect_existing(url, schema) }
+                    .with_context(|| format!("cannot open PostgreSQL schema {schema:?}"))?,
             ),
         })
     }
@@ -288,7 +298,7 @@ impl DataDir {
     /// `holder` (reachable at `url`), or who holds it now.
     pub fn leased_store(&self, holder: &str, url: &str, lease: std::time::Duration) -> Result<std::result::Result<PostgresStore, corridor_ledger::store::postgres::Sequencer>> {
         let Backend::Postgres { url: db, schema } = &self.config.backend else { bail!("only a PostgreSQL log has a writer's lease") };
-        let mut store = PostgresStore::connect(db, schema).with_context(|| format!("cannot open PostgreSQL schema {schema:?}"))?;
+        let mut store = PostgresStore::connect_existing(db, schema).with_context(|| format!("cannot open PostgreSQL schema {schema:?}"))?;
         Ok(store.acquire(holder, url, lease).context("cannot take the log's writer lease")?.map(|_| store))
     }
 

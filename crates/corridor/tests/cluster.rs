@@ -478,3 +478,54 @@ fn a_cosignature_kept_by_one_server_is_served_by_the_others() {
     drop(servers);
     drop_schema(&url, &schema).unwrap();
 }
+
+/// Health: every server of a running cluster is ready and names the same
+/// sequencer; one whose database is gone says it is not ready, and why.
+#[test]
+fn health_tells_a_balancer_which_servers_are_ready() {
+    let Some(url) = database_url() else { return };
+    let root = tempfile::tempdir().unwrap();
+    let schema = unique_schema("health");
+    let (servers, hq, _) = cluster(root.path(), &url, &schema, 2);
+    let bases: Vec<String> = servers.iter().map(Server::base).collect();
+    let http = client();
+    for i in 0..12 {
+        write(&http, &bases, i, &hq, &format!("h-{i}"));
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let seq = loop {
+        if let Some(s) = sequencer(&http, &bases) {
+            break s;
+        }
+        assert!(Instant::now() < deadline);
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    for b in &bases {
+        let r = http.get(format!("{b}/api/v1/health")).send().unwrap();
+        assert_eq!(r.status().as_u16(), 200);
+        let h: serde_json::Value = r.json().unwrap();
+        assert_eq!((h["ready"].as_bool(), h["sequencer"].as_str()), (Some(true), Some(seq.as_str())), "{h}");
+    }
+    // The schema is dropped under the servers: neither is ready any more,
+    // and neither starts a new, empty log in its place (a second history
+    // under the same key).
+    drop_schema(&url, &schema).unwrap();
+    for b in &bases {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let r = http.get(format!("{b}/api/v1/health")).send().unwrap();
+            if r.status().as_u16() == 503 {
+                let h: serde_json::Value = r.json().unwrap();
+                assert!(!h["ready"].as_bool().unwrap() && h["problem"].is_string(), "{h}");
+                assert_eq!(h["size"], 12, "{b} serves another log: {h}");
+                break;
+            }
+            assert!(Instant::now() < deadline, "{b}, which cannot read the log, still says it is ready");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    std::thread::sleep(Duration::from_secs(1));
+    let exists = PostgresStore::connect_existing(&url, &schema);
+    assert!(matches!(exists, Err(corridor_ledger::store::StoreError::NoLog(_))), "a server made the dropped schema anew");
+    drop(servers);
+}

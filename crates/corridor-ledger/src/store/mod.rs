@@ -47,6 +47,9 @@ pub enum StoreError {
     /// The message says what was wrong and what to do.
     #[error("{0}")]
     Unusable(String),
+    /// A PostgreSQL schema that should hold a log holds none.
+    #[error("PostgreSQL schema {0:?} holds no Corridor log (was it dropped, or does the URL name another database?); nothing was created: restore the log there, or point the data directory's corridor.json at it")]
+    NoLog(String),
     /// Another server took the log's sequencer lease (epoch given here was
     /// this one's): this process must not write any more.
     #[error("another server now sequences this log (this one's lease, epoch {0}, was taken over): nothing from this write was stored; it goes to the new sequencer")]

@@ -246,12 +246,19 @@ impl PostgresStore {
     /// at most 63 characters), creating the schema and tables if missing.
     /// Refuses a schema written by a newer Corridor.
     pub fn connect(url: &str, schema: &str) -> Result<PostgresStore, StoreError> {
-        validate_schema_name(schema)?;
-        let mut client = connect_client(url)?;
-        // Session settings, outside any transaction so they persist: commits
-        // wait for the WAL flush; unqualified names mean this schema.
-        client.batch_execute(&format!("SET synchronous_commit = on; SET search_path = \"{schema}\""))?;
-        ensure_schema(&mut client, schema)?;
+        Self::open(url, schema, true)
+    }
+
+    /// Like [`PostgresStore::connect`], for a log that must exist already:
+    /// a schema that holds no log (dropped, or another database) is
+    /// refused, never made anew, so that a server or command never starts
+    /// a second, empty history in its place.
+    pub fn connect_existing(url: &str, schema: &str) -> Result<PostgresStore, StoreError> {
+        Self::open(url, schema, false)
+    }
+
+    fn open(url: &str, schema: &str, create: bool) -> Result<PostgresStore, StoreError> {
+        let mut client = session_with(url, schema, create)?;
         let stmts = Statements {
             next_index: client.prepare("SELECT COALESCE(MAX(idx) + 1, 0) FROM entries")?,
             insert_checkpoint: client.prepare_typed(
@@ -332,10 +339,22 @@ impl PostgresStore {
 /// with the log's tables if missing), for state kept beside the log, such
 /// as the server's tokens. Refuses what [`PostgresStore::connect`] refuses.
 pub fn session(url: &str, schema: &str) -> Result<Client, StoreError> {
+    session_with(url, schema, true)
+}
+
+/// [`session`] for a log that must exist already (see
+/// [`PostgresStore::connect_existing`]).
+pub fn session_existing(url: &str, schema: &str) -> Result<Client, StoreError> {
+    session_with(url, schema, false)
+}
+
+fn session_with(url: &str, schema: &str, create: bool) -> Result<Client, StoreError> {
     validate_schema_name(schema)?;
     let mut client = connect_client(url)?;
+    // Session settings, outside any transaction so they persist: commits
+    // wait for the WAL flush; unqualified names mean this schema.
     client.batch_execute(&format!("SET synchronous_commit = on; SET search_path = \"{schema}\""))?;
-    ensure_schema(&mut client, schema)?;
+    ensure_schema(&mut client, schema, create)?;
     Ok(client)
 }
 
@@ -348,15 +367,18 @@ pub fn drop_schema(url: &str, schema: &str) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn ensure_schema(client: &mut Client, schema: &str) -> Result<(), StoreError> {
+fn ensure_schema(client: &mut Client, schema: &str, create: bool) -> Result<(), StoreError> {
     let mut tx = client.transaction()?;
     // Serialize concurrent set-ups of the same schema (CREATE ... IF NOT
     // EXISTS races otherwise).
     tx.execute("SELECT pg_advisory_xact_lock(hashtext('corridor schema ' || $1::text))", &[&schema])?;
-    tx.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\""))?;
     let has_meta: bool = tx
         .query_one("SELECT to_regclass(format('%I.meta', $1::text)) IS NOT NULL", &[&schema])?
         .get(0);
+    if !has_meta && !create {
+        return Err(StoreError::NoLog(schema.to_string()));
+    }
+    tx.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\""))?;
     if has_meta {
         let version: Option<String> =
             tx.query_opt(SELECT_META, &[&SCHEMA_VERSION_KEY])?.map(|r| r.get::<_, String>(0));
