@@ -373,3 +373,38 @@ fn a_follower_takes_over_and_the_old_writer_is_fenced() {
     drop((a, b, check));
     drop_schema(&url, &schema).unwrap();
 }
+
+/// A follower never follows a log that went back: one truncated to an
+/// earlier checkpoint, or emptied, is refused and the follower stops
+/// (it keeps serving what it had, and says why).
+#[test]
+fn a_follower_refuses_a_log_that_shrank_or_vanished() {
+    let Ok(url) = std::env::var("DATABASE_URL") else {
+        eprintln!("skipped: DATABASE_URL not set (PostgreSQL tests)");
+        return;
+    };
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+    let schema = format!("t_ledger_shrink_{}_{nanos}", std::process::id());
+    let connect = || PostgresStore::connect(&url, &schema).unwrap();
+    let signer = Signer::generate("corridor.test/shrink").unwrap();
+    let key = || Signer::from_skey(&signer.to_skey()).unwrap();
+    let mut admin = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    for (case, sql) in [("truncated", "DELETE FROM entries WHERE idx >= 2; DELETE FROM checkpoints WHERE size > 2"), ("emptied", "DELETE FROM entries; DELETE FROM checkpoints")] {
+        drop_schema(&url, &schema).unwrap();
+        let a = Ledger::open(Box::new(connect()), Box::new(connect()), key()).unwrap();
+        a.append(vec![aid("s-1", 1.0), aid("s-2", 2.0)]).unwrap();
+        a.append(vec![aid("s-3", 3.0)]).unwrap();
+        drop(a);
+        let b = Ledger::open_follower(Box::new(connect()), key()).unwrap();
+        assert_eq!(b.len(), 3);
+        let before = b.checkpoint();
+        admin.batch_execute(&format!("SET search_path = \"{schema}\"; {sql}")).unwrap();
+        let e = b.refresh().expect_err(case);
+        assert!(matches!(e, LedgerError::Corrupt { .. }), "{case}: {e}");
+        assert!(b.failed().is_some(), "{case}: the follower stops");
+        assert_eq!(b.checkpoint(), before, "{case}: it keeps what it served");
+        assert!(b.demote().is_err(), "{case}: a reload does not adopt the shorter log");
+        assert_eq!(b.len(), 3);
+    }
+    drop_schema(&url, &schema).unwrap();
+}
