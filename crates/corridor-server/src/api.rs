@@ -257,7 +257,11 @@ async fn forward(st: &Arc<AppState>, headers: &HeaderMap, body: Result<Bytes, By
     let Some(url) = status.sequencer else {
         return Err(unavailable("no server sequences the log at this moment (a failover is under way)".into()));
     };
-    let client = CLIENT.get_or_init(|| reqwest::Client::builder().timeout(std::time::Duration::from_secs(30)).build().unwrap_or_default());
+    // A sequencer that does not answer within 10 s (paused, cut off) is
+    // being replaced: the client is told to resend.
+    let client = CLIENT.get_or_init(|| {
+        reqwest::Client::builder().connect_timeout(std::time::Duration::from_secs(2)).timeout(std::time::Duration::from_secs(10)).build().unwrap_or_default()
+    });
     let mut req = client.post(format!("{}/api/v1/events", url.trim_end_matches('/'))).header(FORWARDED, "1").body(body);
     for h in [header::AUTHORIZATION, header::CONTENT_TYPE] {
         if let Some(v) = headers.get(&h) {
