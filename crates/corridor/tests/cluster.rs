@@ -11,12 +11,12 @@ mod common;
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{database_url, ok, token, unique_schema};
+use common::{database_url, ok, token, unique_schema, Served};
 use corridor_ledger::merkle::{verify_consistency, Tree};
 use corridor_ledger::note::Verifier;
 use corridor_ledger::store::postgres::{drop_schema, PostgresStore};
@@ -27,7 +27,7 @@ use corridor_ledger::store::Store;
 struct Server {
     dir: PathBuf,
     port: u16,
-    child: Option<Child>,
+    running: Option<Served>,
 }
 
 impl Server {
@@ -36,38 +36,19 @@ impl Server {
     }
 
     fn start(&mut self) {
-        use std::io::{BufRead, BufReader};
-        let base = self.base();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_corridor"))
-            .arg("--data-dir")
-            .arg(&self.dir)
-            .args(["serve", "--listen", &format!("127.0.0.1:{}", self.port), "--advertise", &base, "--lease", "2s", "--public-rate", "100000"])
-            .env_remove("CORRIDOR_DATABASE_URL")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("corridor serve starts");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("the server's first line");
-        assert!(line.contains(&base), "server did not start: {line:?}");
-        self.child = Some(child);
+        let (listen, base) = (format!("127.0.0.1:{}", self.port), self.base());
+        let served = Served::start(&self.dir, &["--listen", &listen, "--advertise", &base, "--lease", "2s"]);
+        assert_eq!(served.base, base);
+        self.running = Some(served);
     }
 
+    /// SIGKILL, and wait for the process to end.
     fn kill(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill(); // SIGKILL
-            let _ = c.wait();
-        }
+        self.running = None;
     }
 
     fn pid(&self) -> u32 {
-        self.child.as_ref().expect("running").id()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.kill();
+        self.running.as_ref().expect("running").child.id()
     }
 }
 
@@ -81,11 +62,11 @@ fn cluster(root: &Path, url: &str, schema: &str, n: usize) -> (Vec<Server>, Stri
     let first = root.join("s0");
     ok(&first, &["init", "--origin", "cluster.test/log", "--database-url", url, "--pg-schema", schema]);
     let key = first.join("log.key");
-    let mut servers = vec![Server { dir: first.clone(), port: free_port(), child: None }];
+    let mut servers = vec![Server { dir: first.clone(), port: free_port(), running: None }];
     for i in 1..n {
         let dir = root.join(format!("s{i}"));
         ok(&dir, &["init", "--join", "--database-url", url, "--pg-schema", schema, "--key-file", key.to_str().unwrap()]);
-        servers.push(Server { dir, port: free_port(), child: None });
+        servers.push(Server { dir, port: free_port(), running: None });
     }
     let (hq, _) = token(&first, &["--role", "hq"]);
     let vkey = ok(&first, &["log", "key"]);
