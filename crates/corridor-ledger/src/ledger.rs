@@ -249,8 +249,8 @@ impl Ledger {
                 });
             }
             let cp = parse_checkpoint(&latest.note, &self.verifier()).map_err(|what| LedgerError::Corrupt { index: latest.size - 1, what })?;
-            // Checked on a copy of the tree first: the served state only
-            // ever holds entries that the signed checkpoint covers.
+            // Every entry up to the signed size (stored in the same
+            // transactions as the checkpoints, so all there).
             let mut at = from;
             let mut entries = Vec::new();
             while at < latest.size {
@@ -269,12 +269,15 @@ impl Ledger {
             }
             // Applied in place; `committed` (what is served) moves only once
             // the signed root matches. A mismatch stops this ledger for good.
-            for e in &entries {
-                load_entry(&mut state.tree, &mut state.ids, &mut state.registry, e)?;
-            }
-            if state.tree.root() != cp.root || cp.size != latest.size {
+            let checked = entries.iter().try_for_each(|e| load_entry(&mut state.tree, &mut state.ids, &mut state.registry, e)).and_then(|()| {
+                if state.tree.root() != cp.root || cp.size != latest.size {
+                    return Err(LedgerError::Corrupt { index: latest.size - 1, what: "the stored entries do not hash to the root of the latest signed checkpoint".into() });
+                }
+                Ok(())
+            });
+            if let Err(e) = checked {
                 state.tree.truncate(from);
-                return Err(LedgerError::Corrupt { index: latest.size - 1, what: "the stored entries do not hash to the root of the latest signed checkpoint".into() });
+                return Err(e);
             }
             state.committed = latest.size;
             state.checkpoint = SignedCheckpoint { size: cp.size, root: cp.root, note: latest.note.clone() };
