@@ -118,13 +118,12 @@ fn step(state: &Arc<AppState>, cluster: &Cluster, admin: &mut Option<::postgres:
             ledger.demote().map_err(|e| format!("cannot reload the log after stepping down: {e}"))?;
             cluster.set(Status { role: "follower", sequencer: None, epoch: cluster.status().epoch });
         }
-        state.refresh_cosignatures();
-        return Ok(());
+        return state.refresh_cosignatures();
     }
     if ledger.refresh().map_err(|e| format!("cannot read the log the sequencer stores: {e}"))? > 0 {
         state.wake.notify_one();
     }
-    state.refresh_cosignatures();
+    state.refresh_cosignatures()?;
     if admin.is_none() {
         *admin = Some(postgres::session_existing(&c.database_url, &c.schema).map_err(|e| e.to_string())?);
     }

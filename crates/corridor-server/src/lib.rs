@@ -235,7 +235,9 @@ impl AppState {
             cosignatures: std::sync::Mutex::new(cosignatures),
             cosign_keep,
         });
-        state.refresh_cosignatures();
+        if let Err(e) = state.refresh_cosignatures() {
+            tracing::warn!("{e}");
+        }
         state.catch_up()?;
         Ok(state)
     }
@@ -376,20 +378,20 @@ impl AppState {
 
     /// Reads the cosignatures other servers of the log kept for the latest
     /// checkpoint (a log in PostgreSQL only). Blocking.
-    pub fn refresh_cosignatures(&self) {
+    pub fn refresh_cosignatures(&self) -> Result<(), String> {
         if matches!(self.cosign_keep, CosignKeep::File(_)) {
-            return;
+            return Ok(());
         }
         let size = self.ledger.checkpoint().size;
-        match self.cosign_keep.with_db(|c| corridor_ledger::store::postgres::cosignatures(c, size)) {
-            Ok(lines) => {
-                let mut cos = self.cosignatures.lock().unwrap_or_else(|p| p.into_inner());
-                for (name, hash, line) in lines {
-                    cos.entry((size, name, hash)).or_insert(line);
-                }
-            }
-            Err(e) => tracing::warn!("cannot read the cosignatures kept in the database: {e}"),
+        let lines = self
+            .cosign_keep
+            .with_db(|c| corridor_ledger::store::postgres::cosignatures(c, size))
+            .map_err(|e| format!("cannot read the cosignatures kept in the database: {e}"))?;
+        let mut cos = self.cosignatures.lock().unwrap_or_else(|p| p.into_inner());
+        for (name, hash, line) in lines {
+            cos.entry((size, name, hash)).or_insert(line);
         }
+        Ok(())
     }
 }
 
