@@ -311,6 +311,21 @@ fn a_replaced_key_is_reported_as_the_wrong_key_not_corruption() {
     }
 }
 
+/// The PostgreSQL URL and a schema name of its own, when the PostgreSQL
+/// tests run.
+fn pg_schema(tag: &str) -> Option<(String, String)> {
+    match std::env::var("DATABASE_URL") {
+        Ok(url) if !url.is_empty() => {
+            let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+            Some((url, format!("t_ledger_{tag}_{}_{nanos}", std::process::id())))
+        }
+        _ => {
+            eprintln!("skipped: DATABASE_URL not set (PostgreSQL tests)");
+            None
+        }
+    }
+}
+
 /// Two servers on one PostgreSQL log: the follower reads what the writer
 /// appends; when the writer's lease is taken over, the new writer continues
 /// the same tree and the old one can neither store nor sign anything, and
@@ -318,12 +333,7 @@ fn a_replaced_key_is_reported_as_the_wrong_key_not_corruption() {
 /// append is refused as "not the writer".
 #[test]
 fn a_follower_takes_over_and_the_old_writer_is_fenced() {
-    let Ok(url) = std::env::var("DATABASE_URL") else {
-        eprintln!("skipped: DATABASE_URL not set (PostgreSQL tests)");
-        return;
-    };
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
-    let schema = format!("t_ledger_cluster_{}_{nanos}", std::process::id());
+    let Some((url, schema)) = pg_schema("cluster") else { return };
     let connect = || PostgresStore::connect(&url, &schema).unwrap();
     let signer = Signer::generate("corridor.test/cluster").unwrap();
     let key = || Signer::from_skey(&signer.to_skey()).unwrap();
@@ -379,12 +389,7 @@ fn a_follower_takes_over_and_the_old_writer_is_fenced() {
 /// (it keeps serving what it had, and says why).
 #[test]
 fn a_follower_refuses_a_log_that_shrank_or_vanished() {
-    let Ok(url) = std::env::var("DATABASE_URL") else {
-        eprintln!("skipped: DATABASE_URL not set (PostgreSQL tests)");
-        return;
-    };
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
-    let schema = format!("t_ledger_shrink_{}_{nanos}", std::process::id());
+    let Some((url, schema)) = pg_schema("shrink") else { return };
     let connect = || PostgresStore::connect(&url, &schema).unwrap();
     let signer = Signer::generate("corridor.test/shrink").unwrap();
     let key = || Signer::from_skey(&signer.to_skey()).unwrap();

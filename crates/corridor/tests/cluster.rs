@@ -95,6 +95,18 @@ fn sequencer(http: &reqwest::blocking::Client, bases: &[String]) -> Option<Strin
     })
 }
 
+/// Waits (at most 30 s) until one of `bases` says it sequences the log.
+fn wait_sequencer(http: &reqwest::blocking::Client, bases: &[String]) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(s) = sequencer(http, bases) {
+            return s;
+        }
+        assert!(Instant::now() < deadline, "no server became the sequencer within 30 s");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// Sends `id` to the servers in turn (from `start`) until one acknowledges
 /// it: 201 (new) or 200 (already in the log: a retry of a write whose
 /// answer was lost). 503 and lost connections are retried; anything else
@@ -190,11 +202,7 @@ fn three_servers_lose_no_acknowledged_event_through_ten_sequencer_kills() {
     let (mut servers, hq, verifier) = cluster(root.path(), &url, &schema, 3);
     let bases: Vec<String> = servers.iter().map(Server::base).collect();
     let http = client();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while sequencer(&http, &bases).is_none() {
-        assert!(Instant::now() < deadline, "no server became the sequencer");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_sequencer(&http, &bases);
 
     let stop = Arc::new(AtomicBool::new(false));
     let notes = Arc::new(Mutex::new(HashSet::new()));
@@ -226,12 +234,7 @@ fn three_servers_lose_no_acknowledged_event_through_ten_sequencer_kills() {
     let mut failovers = Vec::new();
     for kill in 0..10 {
         std::thread::sleep(Duration::from_millis(300 + (kill * 137) % 600));
-        let seq = loop {
-            if let Some(s) = sequencer(&http, &bases) {
-                break s;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        };
+        let seq = wait_sequencer(&http, &bases);
         let victim = servers.iter_mut().find(|s| s.base() == seq).expect("the sequencer is one of ours");
         let before = created.lock().unwrap().len();
         victim.kill();
@@ -297,14 +300,7 @@ fn a_paused_sequencer_neither_extends_nor_signs_the_log_once_replaced() {
     let (mut servers, hq, verifier) = cluster(root.path(), &url, &schema, 2);
     let bases: Vec<String> = servers.iter().map(Server::base).collect();
     let http = client();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let seq = loop {
-        if let Some(s) = sequencer(&http, &bases) {
-            break s;
-        }
-        assert!(Instant::now() < deadline, "no server became the sequencer");
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let seq = wait_sequencer(&http, &bases);
     for i in 0..20 {
         assert_eq!(write(&http, &bases, i, &hq, &format!("before-{i}")), 201);
     }
@@ -410,11 +406,7 @@ fn joining_needs_the_logs_key_and_a_second_writer_is_refused() {
     ok(&joined, &["init", "--join", "--database-url", &url, "--pg-schema", &schema, "--key-file", servers[0].dir.join("log.key").to_str().unwrap()]);
     // Give the cluster's server the lease, then try a lone writer beside it.
     let http = client();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while sequencer(&http, &[servers[0].base()]).is_none() {
-        assert!(Instant::now() < deadline);
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_sequencer(&http, &[servers[0].base()]);
     let e = common::fails(&joined, &["serve", "--listen", "127.0.0.1:0"]);
     assert!(e.contains("sequences the log") && e.contains(&format!("corridor serve {}", servers[0].base())), "{e}");
     let e = common::fails(&other, &["serve", "--listen", "127.0.0.1:0", "--advertise", "http://127.0.0.1:1"]);
@@ -473,14 +465,7 @@ fn health_tells_a_balancer_which_servers_are_ready() {
     for i in 0..12 {
         write(&http, &bases, i, &hq, &format!("h-{i}"));
     }
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let seq = loop {
-        if let Some(s) = sequencer(&http, &bases) {
-            break s;
-        }
-        assert!(Instant::now() < deadline);
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let seq = wait_sequencer(&http, &bases);
     for b in &bases {
         let r = http.get(format!("{b}/api/v1/health")).send().unwrap();
         assert_eq!(r.status().as_u16(), 200);
