@@ -40,13 +40,16 @@ pub struct Bounds {
     /// some distance, and those the relaxation does not draw more loads
     /// from than they have.
     pub far_ms: u64,
+    /// Regions (every node but the exits, and the densest cuts) left by
+    /// their arcs out, one slot's capacity at a time, at free-flow speed.
+    pub crossing_ms: u64,
     pub fleet_ms: u64,
     pub gates_ms: u64,
 }
 
 impl Bounds {
     pub fn best(&self) -> u64 {
-        self.flow_ms.max(self.per_source_ms).max(self.far_ms).max(self.fleet_ms).max(self.gates_ms)
+        self.flow_ms.max(self.per_source_ms).max(self.far_ms).max(self.crossing_ms).max(self.fleet_ms).max(self.gates_ms)
     }
     /// Which bound is the largest.
     pub fn binding(&self) -> &'static str {
@@ -57,6 +60,8 @@ impl Bounds {
             "fleet size against round-trip time"
         } else if b == self.per_source_ms {
             "one site's flow over time"
+        } else if b == self.crossing_ms {
+            "the exits' (or a region's) slots and the time to reach them"
         } else if b == self.far_ms {
             "flow over time of a subset of the sites"
         } else {
@@ -69,13 +74,23 @@ impl Bounds {
 pub fn bounds(p: &Problem) -> Bounds {
     let loads: u64 = p.sources.iter().map(|s| s.loads).sum();
     if loads == 0 {
-        return Bounds { flow_ms: 0, per_source_ms: 0, far_ms: 0, fleet_ms: 0, gates_ms: 0 };
+        return Bounds { flow_ms: 0, per_source_ms: 0, far_ms: 0, crossing_ms: 0, fleet_ms: 0, gates_ms: 0 };
     }
     let all: Vec<usize> = (0..p.sources.len()).filter(|&i| p.sources[i].loads > 0).collect();
     let flow_ms = flow_bound(p, &all);
     let per_source_ms = if all.len() <= 16 && all.len() > 1 { all.iter().map(|&i| flow_bound(p, &[i])).max().unwrap_or(0) } else { 0 };
-    let far_ms = far_bound(p, &all).max(supply_bound(p, &all));
-    Bounds { flow_ms, per_source_ms, far_ms, fleet_ms: fleet_bound(p), gates_ms: gates_bound(p) }
+    let mut far_ms = far_bound(p, &all).max(supply_bound(p, &all));
+    let mut cuts = densest_cuts(p, &all);
+    cuts.insert(0, (p.net.sink.iter().map(|&s| !s).collect(), all.clone()));
+    let mut crossing_ms = 0;
+    for (k, (side, inside)) in cuts.iter().enumerate() {
+        if k > 0 {
+            far_ms = far_ms.max(finite(flow_bound(p, inside)));
+        }
+        let floor = flow_ms.max(per_source_ms).max(far_ms).max(crossing_ms);
+        crossing_ms = crossing_ms.max(crossing_bound(p, side, inside, if finite(floor) == floor { floor } else { 0 }));
+    }
+    Bounds { flow_ms, per_source_ms, far_ms, crossing_ms, fleet_ms: fleet_bound(p), gates_ms: gates_bound(p) }
 }
 
 /// The loads of any subset of sources cannot all arrive sooner than that
@@ -129,6 +144,209 @@ fn supply_bound(p: &Problem, all: &[usize]) -> u64 {
         which = keep;
     }
     best
+}
+
+/// The densest cuts: a set of nodes X holding `b(X)` loads whose arcs out
+/// admit `u(X)` vehicles per slot cannot be emptied in fewer than
+/// `b(X)/u(X)` slots, whatever the rest of the network does. The relaxation
+/// of [`flow_bound`] lets every source send without end, so a region of
+/// many people behind a narrow road is bounded only through the whole
+/// network's exits; the sources inside a dense X are bounded alone.
+///
+/// The X of largest ratio is found by Dinkelbach's method: at ratio λ a
+/// maximum flow from the sources (capacity their loads) through the arcs
+/// (capacity λ per vehicle per slot) to the exits leaves on its source side
+/// the X maximising `b(X) − λ·u(X)`; λ becomes that X's ratio, until no X
+/// beats it. Every X met on the way is returned (its nodes, the sources
+/// in it), the densest last.
+fn densest_cuts(p: &Problem, all: &[usize]) -> Vec<(Vec<bool>, Vec<usize>)> {
+    let net = p.net;
+    let slot = p.slot_ms.max(1);
+    let n = net.node_count();
+    let (ss, tt) = (n, n + 1);
+    let mut g = crate::maxflow::MaxFlow::new(n + 2);
+    let mut arcs: Vec<(usize, u64)> = Vec::new();
+    for a in 0..net.arc_count() {
+        let cap = u64::from(net_slot_peak(net, a, slot));
+        if cap == 0 || net.sink[net.tail[a] as usize] {
+            continue;
+        }
+        arcs.push((g.add(net.tail[a] as usize, net.head[a] as usize, 0), cap));
+    }
+    let mut supply = vec![0u64; n];
+    for &i in all {
+        supply[p.sources[i].node as usize] += p.sources[i].loads;
+    }
+    let sources: Vec<(usize, u64)> = (0..n).filter(|&v| supply[v] > 0 && !net.sink[v]).map(|v| (g.add(ss, v, 0), supply[v])).collect();
+    let to_sink: Vec<usize> = (0..n).filter(|&v| net.sink[v]).map(|v| g.add(v, tt, 0)).collect();
+    // λ = num/den slots; start from the whole network's ratio (X = every node but the exits).
+    let exits: u64 = (0..net.arc_count())
+        .filter(|&a| net.sink[net.head[a] as usize] && !net.sink[net.tail[a] as usize])
+        .map(|a| u64::from(net_slot_peak(net, a, slot)))
+        .sum();
+    let total: u64 = sources.iter().map(|s| s.1).sum();
+    let mut cuts: Vec<(Vec<bool>, Vec<usize>)> = Vec::new();
+    if exits == 0 || total == 0 {
+        return cuts;
+    }
+    let (mut num, mut den) = (total, exits);
+    for _ in 0..12 {
+        // Supplies ×den and capacities ×num keep every figure an integer.
+        for &(e, b) in &sources {
+            g.set_cap(e, b.saturating_mul(den));
+        }
+        for &(e, u) in &arcs {
+            g.set_cap(e, u.saturating_mul(num));
+        }
+        for &e in &to_sink {
+            g.set_cap(e, u64::MAX / 4);
+        }
+        let flow = g.run(ss, tt);
+        if flow >= total.saturating_mul(den) {
+            break;
+        }
+        let mut side = g.source_side(ss);
+        side.truncate(n);
+        let inside: Vec<usize> = all.iter().copied().filter(|&i| side[p.sources[i].node as usize]).collect();
+        let b_x: u64 = inside.iter().map(|&i| p.sources[i].loads).sum();
+        let u_x: u64 = (0..net.arc_count())
+            .filter(|&a| side[net.tail[a] as usize] && !side[net.head[a] as usize] && !net.sink[net.tail[a] as usize])
+            .map(|a| u64::from(net_slot_peak(net, a, slot)))
+            .sum();
+        if inside.is_empty() || cuts.iter().any(|c| c.1 == inside) {
+            break;
+        }
+        cuts.push((side, inside));
+        if u_x == 0 || b_x.saturating_mul(den) <= num.saturating_mul(u_x) {
+            break;
+        }
+        (num, den) = (b_x, u_x);
+    }
+    cuts
+}
+
+/// `u64::MAX` (no plan exists in the relaxation) as no information.
+fn finite(b: u64) -> u64 {
+    if b == u64::MAX { 0 } else { b }
+}
+
+/// Most arcs out of a region the crossing bound takes (one reverse search
+/// per arc's tail).
+const MAX_CROSSING_ARCS: usize = 64;
+
+/// The crossing bound of a region `inside` (no exit in it) for the loads
+/// of `which` (sources inside it). Each load leaves the region by some arc
+/// `a` out of it: it enters `a` no sooner than its release plus its
+/// free-flow time to `a`'s tail, in a slot of `a` that admits no more than
+/// `a`'s slot capacity, and arrives no sooner than that plus `a`'s transit
+/// and the free-flow time on to an exit. Everything else about the network
+/// (the capacity of every other arc) is relaxed away, and times are exact
+/// to the millisecond: no rounding of transit times to slots, so this is
+/// the bound that sees how long loads take to reach the exits when the
+/// exits are what limits the evacuation. The earliest completion of this
+/// relaxation is found by a maximum flow (sources → the first slot each can
+/// reach of each arc → later slots of that arc → the sink, each slot
+/// carrying its capacity) per candidate completion time, in a binary
+/// search; `floor` is a completion time already known to be too soon.
+fn crossing_bound(p: &Problem, inside: &[bool], which: &[usize], floor: u64) -> u64 {
+    let net = p.net;
+    let slot = p.slot_ms.max(1);
+    let out: Vec<usize> = (0..net.arc_count())
+        .filter(|&a| inside[net.tail[a] as usize] && !inside[net.head[a] as usize] && net.cap_vph[a] > 0 && !net.sink[net.tail[a] as usize])
+        .collect();
+    if out.is_empty() || out.len() > MAX_CROSSING_ARCS || which.is_empty() {
+        return 0;
+    }
+    let (first_in, arcs_in) = net.reverse_index();
+    let on_to_exit = net.free_flow_to_exits(&first_in, &arcs_in);
+    let mut tails: Vec<u32> = out.iter().map(|&a| net.tail[a]).collect();
+    tails.sort_unstable();
+    tails.dedup();
+    let to_tail: Vec<Vec<u64>> = tails.iter().map(|&t| net.free_flow_from(t, true)).collect();
+    // Per arc out: its transit plus the rest of the way, and for each
+    // source the earliest instant it can enter the arc.
+    let rest: Vec<u64> = out.iter().map(|&a| u64::from(net.transit_ms[a]).saturating_add(on_to_exit[net.head[a] as usize])).collect();
+    let mut earliest: Vec<Vec<(usize, u64)>> = Vec::with_capacity(which.len());
+    for &i in which {
+        let s = &p.sources[i];
+        let release = s.ready_ms + s.load_ms;
+        let mine: Vec<(usize, u64)> = out
+            .iter()
+            .enumerate()
+            .filter(|&(j, &a)| rest[j] != u64::MAX && net.families[a] & (1u64 << (s.family % 64)) != 0)
+            .filter_map(|(j, &a)| {
+                let t = tails.binary_search(&net.tail[a]).ok()?;
+                let d = to_tail[t][s.node as usize];
+                (d != u64::MAX).then(|| (j, release + d))
+            })
+            .collect();
+        if mine.is_empty() {
+            return 0;
+        }
+        earliest.push(mine);
+    }
+    let demand: u64 = which.iter().map(|&i| p.sources[i].loads).sum();
+    let feasible = |c: u64| -> bool {
+        // Slots usable on each arc: entered at k·slot at the soonest, it
+        // must still arrive by c.
+        let last: Vec<Option<u64>> = rest.iter().map(|&r| c.checked_sub(r).map(|x| x / slot)).collect();
+        let mut hub = Vec::with_capacity(out.len());
+        let mut nodes = 2 + which.len();
+        for l in &last {
+            hub.push(nodes);
+            nodes += l.map_or(0, |l| l as usize + 1);
+        }
+        let (ss, tt) = (0, 1);
+        let mut g = crate::maxflow::MaxFlow::new(nodes);
+        for (j, l) in last.iter().enumerate() {
+            let Some(l) = *l else { continue };
+            let a = out[j];
+            for k in 0..=l {
+                let h = hub[j] + k as usize;
+                let open = net.next_open(a, k * slot).is_some_and(|t| t < (k + 1) * slot);
+                let cap = if open { net.slot_cap(a, k, slot) } else { 0 };
+                g.add(h, tt, u64::from(cap));
+                // Later slots serve too; the longer jumps (same flows)
+                // keep augmenting paths short for the maximum flow.
+                for jump in [1, 8, 64] {
+                    if k + jump <= l {
+                        g.add(h, h + jump as usize, demand);
+                    }
+                }
+            }
+        }
+        for (w, (&i, mine)) in which.iter().zip(&earliest).enumerate() {
+            g.add(ss, 2 + w, p.sources[i].loads);
+            for &(j, e) in mine {
+                if last[j].is_some() && e.saturating_add(rest[j]) <= c {
+                    g.add(2 + w, hub[j] + (e / slot) as usize, demand);
+                }
+            }
+        }
+        g.run(ss, tt) >= demand
+    };
+    // Exponential, then binary search for the first feasible completion
+    // (to the second: what is returned is never above it).
+    let mut lo = floor;
+    let mut step = slot;
+    let mut hi = lo.saturating_add(step);
+    while !feasible(hi) {
+        lo = hi + 1;
+        step = step.saturating_mul(2);
+        hi = hi.saturating_add(step);
+        if hi > p.horizon_ms.saturating_add(24 * 3_600_000) {
+            return 0;
+        }
+    }
+    while hi - lo > 1_000 {
+        let mid = lo + (hi - lo) / 2;
+        if feasible(mid) {
+            hi = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    lo
 }
 
 /// Free-flow time from every node to its nearest exit (`u64::MAX` where none).

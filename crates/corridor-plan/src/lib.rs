@@ -21,6 +21,7 @@ pub mod bound;
 pub mod ccrp;
 pub mod check;
 pub mod declare;
+pub mod maxflow;
 pub mod net;
 pub mod scenario;
 pub mod sim;

@@ -1,5 +1,6 @@
-//! Plan quality on small networks: CCRP's completion within 10% of the
-//! lower bound on grid cities and the Aleppo district network, with every
+//! Plan quality on small networks: CCRP's completion within 5% of the
+//! lower bound on small grid cities (where one slot is 4% of the plan) and
+//! within 2% on the Aleppo district network, with every
 //! load sent, routes contiguous and no arc over its capacity in any slot.
 
 use std::collections::HashMap;
@@ -64,7 +65,7 @@ fn grid_cities_with_four_exits() {
     for (side, loads) in [(10, 2_000), (30, 6_000)] {
         let net = grid_net(side);
         let r = ratio(&format!("grid {side}×{side}"), &problem(&net, loads));
-        assert!(r <= 1.10, "grid {side}×{side}: ratio {r:.3}");
+        assert!(r <= 1.05, "grid {side}×{side}: ratio {r:.3}");
     }
 }
 
@@ -75,5 +76,8 @@ fn aleppo_district_network() {
     let exits = exits_at(&r, &[place(aleppo::RASHIDIN_4), place(aleppo::IDLIB)]);
     let net = FlowNet::from_roads(&r, &exits);
     let x = ratio("aleppo districts", &problem(&net, 10_000));
-    assert!(x <= 1.10, "aleppo: ratio {x:.3}");
+    // 1.055 before the densest cuts and the crossing bound.
+    assert!(x <= 1.02, "aleppo: ratio {x:.3}");
 }
+
+
