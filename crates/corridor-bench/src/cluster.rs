@@ -52,7 +52,7 @@ impl Server {
 
     fn start(&mut self) -> Result<()> {
         use std::io::{BufRead, BufReader};
-        let exe = corridor_binary()?;
+        let exe = crate::corridor_binary()?;
         let base = self.base();
         let mut child = Command::new(exe)
             .arg("--data-dir")
@@ -84,16 +84,6 @@ impl Drop for Server {
     fn drop(&mut self) {
         self.kill();
     }
-}
-
-/// The `corridor` binary built beside this one (same target directory).
-fn corridor_binary() -> Result<PathBuf> {
-    let me = std::env::current_exe().context("cannot find this program's path")?;
-    let exe = me.with_file_name(format!("corridor{}", std::env::consts::EXE_SUFFIX));
-    if !exe.is_file() {
-        bail!("{} is missing: this benchmark starts real `corridor serve` processes; build it first (`cargo build --release` builds both)", exe.display());
-    }
-    Ok(exe)
 }
 
 fn free_port() -> Result<u16> {

@@ -7,6 +7,7 @@
 //! through failovers. See the README's "Benchmarks".
 
 mod cluster;
+mod jobs;
 mod ledger;
 mod monitor;
 mod plan;
@@ -46,6 +47,8 @@ enum Command {
     Monitor(monitor::MonitorBenchArgs),
     /// Servers on one PostgreSQL log: writes/s and latency with 1 and 3 servers, and failover time over repeated SIGKILLs of the sequencer.
     Cluster(cluster::ClusterBenchArgs),
+    /// The million-scale jobs on a generated operation: `report` and the HXL export against `verify` and `log export`, wall time and peak memory.
+    Jobs(jobs::JobsBenchArgs),
 }
 
 #[derive(Args)]
@@ -100,6 +103,18 @@ fn bench_ledger(a: LedgerBenchArgs) -> Result<()> {
     Ok(())
 }
 
+/// The `corridor` binary built beside this one (same target directory):
+/// the benchmarks that measure commands as a user runs them start it.
+fn corridor_binary() -> Result<PathBuf> {
+    use anyhow::Context;
+    let me = std::env::current_exe().context("cannot find this program's path")?;
+    let exe = me.with_file_name(format!("corridor{}", std::env::consts::EXE_SUFFIX));
+    if !exe.is_file() {
+        anyhow::bail!("{} is missing: this benchmark runs the real `corridor` program; build it first (`cargo build --release` builds both)", exe.display());
+    }
+    Ok(exe)
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
@@ -109,6 +124,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve::run(&args),
         Command::Monitor(args) => monitor::run(&args),
         Command::Cluster(args) => cluster::run(&args),
+        Command::Jobs(args) => jobs::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -10,7 +10,7 @@ fn bench(args: &[&str]) -> String {
 
 #[test]
 fn every_benchmark_has_help() {
-    for b in ["ledger", "route", "plan", "serve", "monitor", "cluster"] {
+    for b in ["ledger", "route", "plan", "serve", "monitor", "cluster", "jobs"] {
         assert!(bench(&[b, "--help"]).contains("Usage: corridor-bench"), "{b}");
     }
 }
@@ -35,4 +35,17 @@ fn the_cluster_benchmark_says_it_needs_postgresql() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("needs PostgreSQL") && err.contains("--database-url"), "{err}");
+}
+
+/// The jobs benchmark generates a valid operation and runs the real
+/// `corridor` program on it (built beside this one by `cargo test
+/// --workspace`): every command must succeed, `verify` included, so a
+/// generated log the views or the checks refuse fails here.
+#[test]
+fn the_jobs_benchmark_runs_on_a_small_operation() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = bench(&["jobs", "--events", "3000", "--vehicles", "100", "--convoy-size", "20", "--reps", "1", "--dir", tmp.path().to_str().unwrap()]);
+    for line in ["events appended", "verify (baseline", "log export", "report (Markdown)", "report --format hxl --table evacuation", "report --format hxl (districts)"] {
+        assert!(out.contains(line), "{line:?} missing from:\n{out}");
+    }
 }

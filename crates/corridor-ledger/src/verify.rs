@@ -3,9 +3,8 @@
 //! the tree is rebuilt from the leaf bytes, and every signed checkpoint the
 //! log wrote must match the rebuilt tree at its size.
 
-use std::collections::HashMap;
 
-use corridor_model::{parse::parse_leaf, Event, Registry};
+use corridor_model::{parse::parse_leaf, Event, IdMap, Registry};
 
 use crate::checkpoint::Checkpoint;
 use crate::ledger::parse_checkpoint;
@@ -51,6 +50,58 @@ impl Report {
     }
 }
 
+/// One entry as the reading thread leaves it.
+struct Read {
+    /// The position the store gave it.
+    index: u64,
+    /// The hash of its bytes, as read.
+    hash: Hash,
+    /// Whether that is the hash recorded when it was appended.
+    hash_matches: bool,
+    event: Result<Event, corridor_model::FieldError>,
+    /// The entry that used this event's id before, if one did.
+    id_first_used_at: Option<u64>,
+}
+
+const CHUNK: usize = 1024;
+
+/// Reads every stored entry, hashes and parses it and checks that its id
+/// is new, and sends the results on in chunks. Stops early, without an
+/// error, when the receiving side is gone.
+fn read_entries(store: &mut dyn Store, tx: std::sync::mpsc::SyncSender<Vec<Read>>) -> Result<(), StoreError> {
+    let mut ids: IdMap<u64> = IdMap::new();
+    let mut chunk = Vec::with_capacity(CHUNK);
+    let mut position = 0u64;
+    let mut gone = false;
+    store.scan(&mut |e: StoredEntry| {
+        if gone {
+            return Ok(());
+        }
+        let hash = leaf_hash(&e.leaf);
+        let event = parse_leaf(&e.leaf);
+        let id_first_used_at = match &event {
+            Ok(ev) => match ids.get(&ev.id) {
+                Some(&first) => Some(first),
+                None => {
+                    ids.insert(&ev.id, position);
+                    None
+                }
+            },
+            Err(_) => None,
+        };
+        chunk.push(Read { index: e.index, hash, hash_matches: hash == e.hash, event, id_first_used_at });
+        position += 1;
+        if chunk.len() == CHUNK && tx.send(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK))).is_err() {
+            gone = true;
+        }
+        Ok(())
+    })?;
+    if !chunk.is_empty() {
+        let _ = tx.send(chunk);
+    }
+    Ok(())
+}
+
 /// Verifies the log in `store` with `verifier` (the log's public key). Calls
 /// `on_event` for every entry that parses, in log order, so the caller can
 /// recompute views. `earlier` is a signed checkpoint note a monitor kept:
@@ -64,33 +115,46 @@ pub fn verify_log(
     let mut problems = Vec::new();
     let mut tree = Tree::new();
     let mut registry = Registry::new();
-    let mut ids: HashMap<String, u64> = HashMap::new();
     // What the log had signed before reading: the entries read must reach it.
     let signed_before = store.latest_checkpoint()?.map_or(0, |c| c.size);
-    store.scan(&mut |e: StoredEntry| {
-        let index = tree.len();
-        let mut bad = |what: String| problems.push(Problem { index: Some(index), what });
-        if e.index != index {
-            bad(format!("stored at position {} but found at position {index} (an entry is missing or duplicated)", e.index));
-        }
-        let h = leaf_hash(&e.leaf);
-        if h != e.hash {
-            bad("its bytes do not hash to the leaf hash recorded when it was appended: the entry was altered".into());
-        }
-        match parse_leaf(&e.leaf) {
-            Err(err) => bad(format!("not a valid event: {err}")),
-            Ok(event) => {
-                if let Some(first) = ids.insert(event.id.clone(), index) {
-                    bad(format!("event id {:?} is already used by entry {first}: an event was counted twice", event.id));
+    // Two threads: one reads, hashes and parses the entries and checks that
+    // each id is new (nothing there depends on earlier events); this one
+    // checks each event against the registry, hands it on, and builds the
+    // tree. Chunks keep the hand-over cheap; a bounded channel keeps the
+    // memory bounded.
+    let reading: &mut dyn Store = &mut *store;
+    std::thread::scope(|scope| -> Result<(), StoreError> {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Read>>(8);
+        let reader = scope.spawn(move || read_entries(reading, tx));
+        for chunk in rx {
+            for r in chunk {
+                let index = tree.len();
+                let mut bad = |what: String| problems.push(Problem { index: Some(index), what });
+                if r.index != index {
+                    bad(format!("stored at position {} but found at position {index} (an entry is missing or duplicated)", r.index));
                 }
-                if let Err(err) = registry.apply(&event) {
-                    bad(format!("event {:?} is not valid at this position: {err}", event.id));
+                if !r.hash_matches {
+                    bad("its bytes do not hash to the leaf hash recorded when it was appended: the entry was altered".into());
                 }
-                on_event(index, &event);
+                match r.event {
+                    Err(err) => bad(format!("not a valid event: {err}")),
+                    Ok(event) => {
+                        if let Some(first) = r.id_first_used_at {
+                            bad(format!("event id {:?} is already used by entry {first}: an event was counted twice", event.id));
+                        }
+                        if let Err(err) = registry.apply(&event) {
+                            bad(format!("event {:?} is not valid at this position: {err}", event.id));
+                        }
+                        on_event(index, &event);
+                    }
+                }
+                tree.push(r.hash);
             }
         }
-        tree.push(h);
-        Ok(())
+        match reader.join() {
+            Ok(result) => result,
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
     })?;
     let n = tree.len();
 

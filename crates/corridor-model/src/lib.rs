@@ -17,6 +17,7 @@
 //!   checkpoint, vehicle, group…) against what the log has declared so far.
 
 mod corrections;
+mod idmap;
 mod event;
 mod examples;
 pub mod parse;
@@ -24,6 +25,7 @@ pub mod reference;
 mod registry;
 
 pub use corrections::{Corrections, Effective};
+pub use idmap::IdMap;
 pub use event::*;
 pub use examples::{example_destination, examples};
 pub use registry::{CorridorInfo, Registry};

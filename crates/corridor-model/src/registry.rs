@@ -26,29 +26,64 @@ struct ConvoyInfo {
     vehicles: HashMap<String, u64>,
 }
 
-/// What a passage is about (which vehicle where), to keep "counted once per
-/// checkpoint and trip" true when passages are corrected.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct PassageKey {
-    convoy: String,
-    vehicle: String,
-    corridor: String,
-    checkpoint: String,
+/// A name kept once (a vehicle, convoy, corridor, checkpoint or author id):
+/// a log of a million passages names the same few thousand things again
+/// and again.
+type Name = u32;
+
+/// The names, each stored once, by number.
+#[derive(Debug, Clone, Default)]
+struct Names {
+    numbers: HashMap<Box<str>, Name>,
+    names: Vec<Box<str>>,
 }
 
-impl PassageKey {
-    fn of(p: &Passage) -> Self {
-        PassageKey { convoy: p.convoy.clone(), vehicle: p.vehicle.clone(), corridor: p.corridor.clone(), checkpoint: p.checkpoint.clone() }
+impl Names {
+    fn intern(&mut self, s: &str) -> Name {
+        if let Some(&n) = self.numbers.get(s) {
+            return n;
+        }
+        let n = Name::try_from(self.names.len()).expect("fewer than 2^32 distinct names");
+        self.names.push(s.into());
+        self.numbers.insert(s.into(), n);
+        n
+    }
+
+    fn get(&self, s: &str) -> Option<Name> {
+        self.numbers.get(s).copied()
+    }
+
+    fn name(&self, n: Name) -> &str {
+        &self.names[n as usize]
     }
 }
 
+/// What a passage is about (which vehicle where), to keep "counted once per
+/// checkpoint and trip" true when passages are corrected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct PassageKey {
+    convoy: Name,
+    vehicle: Name,
+    corridor: Name,
+    checkpoint: Name,
+}
+
 /// An entry that can be corrected, as the registry keeps it.
-#[derive(Debug, Clone)]
-pub struct EntryInfo {
+#[derive(Debug, Clone, Copy)]
+pub struct EntryInfo<'a> {
     /// Its kind (`passage`, `incident`, …; a correction's is `entry_corrected`).
     pub kind: &'static str,
     /// Who recorded it.
-    pub author: String,
+    pub author: &'a str,
+}
+
+/// A correctable entry as stored: its kind, author and, for a passage, what
+/// it counted where.
+#[derive(Debug, Clone)]
+struct Entry {
+    kind: &'static str,
+    author: Name,
+    passage: Option<PassageKey>,
 }
 
 /// The declared groups, sites, corridors, checkpoints, vehicles, convoys,
@@ -72,9 +107,10 @@ pub struct Registry {
     claims: HashSet<String>,
     operation: Option<String>,
     /// Entries that can be corrected, by event id.
-    entries: HashMap<String, EntryInfo>,
-    /// Every passage as recorded, by event id.
-    passages: HashMap<String, PassageKey>,
+    entries: crate::IdMap<Entry>,
+    /// The ids of the vehicles, convoys, corridors and checkpoints that
+    /// passages name, and of authors.
+    names: Names,
     corrections: Corrections,
 }
 
@@ -101,14 +137,14 @@ impl Registry {
     }
 
     /// A correctable entry by event id.
-    pub fn entry(&self, id: &str) -> Option<&EntryInfo> {
-        self.entries.get(id)
+    pub fn entry(&self, id: &str) -> Option<EntryInfo<'_>> {
+        self.entries.get(id).map(|e| EntryInfo { kind: e.kind, author: self.names.name(e.author) })
     }
 
     /// The checkpoint a passage (by event id) stands at now, corrections
     /// applied; `None` for anything else, or a voided passage.
     pub fn passage_checkpoint(&self, id: &str) -> Option<String> {
-        self.effective_passage(self.corrections.root(id)).map(|k| k.checkpoint)
+        self.effective_passage(self.corrections.root(id)).map(|k| self.names.name(k.checkpoint).to_string())
     }
 
     /// The corridor convoy `id` was dispatched on.
@@ -136,12 +172,22 @@ impl Registry {
         self.windows.contains(id)
     }
 
+    /// What passage `p` counts where, when all it names is declared.
+    fn key(&self, p: &Passage) -> Option<PassageKey> {
+        Some(PassageKey {
+            convoy: self.names.get(&p.convoy)?,
+            vehicle: self.names.get(&p.vehicle)?,
+            corridor: self.names.get(&p.corridor)?,
+            checkpoint: self.names.get(&p.checkpoint)?,
+        })
+    }
+
     /// The passage `root` (not a correction) as it stands.
     fn effective_passage(&self, root: &str) -> Option<PassageKey> {
-        let own = self.passages.get(root)?;
+        let own = self.entries.get(root)?.passage?;
         match self.corrections.effective(root) {
-            Effective::Unchanged | Effective::Replaced { body: None, .. } => Some(own.clone()),
-            Effective::Replaced { body: Some(Body::Passage(p)), .. } => Some(PassageKey::of(p)),
+            Effective::Unchanged | Effective::Replaced { body: None, .. } => Some(own),
+            Effective::Replaced { body: Some(Body::Passage(p)), .. } => self.key(p),
             Effective::Replaced { body: Some(_), .. } | Effective::Voided => None,
         }
     }
@@ -203,7 +249,7 @@ impl Registry {
                 let _ = o;
             }
             Body::EntryCorrected(c) => {
-                let Some(target) = self.entries.get(&c.corrects) else {
+                let Some(target) = self.entries.get(c.corrects.as_str()) else {
                     return Err(FieldError::new(
                         f("corrects"),
                         format!(
@@ -305,7 +351,7 @@ impl Registry {
                     ));
                 };
                 let at = corridor.checkpoints.iter().position(|c| *c == p.checkpoint).expect("checked above");
-                let again = replacing.is_some_and(|k| k.convoy == p.convoy && k.vehicle == p.vehicle && k.checkpoint == p.checkpoint);
+                let again = replacing.is_some_and(|k| Some(k) == self.key(p).as_ref());
                 if seen & (1 << at) != 0 && !again {
                     return Err(FieldError::new(
                         f("checkpoint"),
@@ -411,13 +457,19 @@ impl Registry {
     /// Records a checked event: its declarations, and for a passage the
     /// checkpoint where its vehicle has now been counted.
     pub fn record(&mut self, e: &Event) {
+        let passage = match &e.body {
+            Body::Passage(p) => self.key(p),
+            _ => None,
+        };
         if e.body.correctable() {
-            self.entries.insert(e.id.clone(), EntryInfo { kind: e.body.kind(), author: e.author.clone() });
+            let author = self.names.intern(&e.author);
+            self.entries.insert(&e.id, Entry { kind: e.body.kind(), author, passage });
         }
         match &e.body {
-            Body::Passage(p) => {
-                self.passages.insert(e.id.clone(), PassageKey::of(p));
-                self.mark(&PassageKey::of(p), true);
+            Body::Passage(_) => {
+                if let Some(k) = passage {
+                    self.mark(&k, true);
+                }
             }
             Body::OperationDeclared(o) => self.operation = Some(o.operation.clone()),
             Body::EntryCorrected(c) => {
@@ -443,7 +495,9 @@ impl Registry {
                 self.sites.insert(s.site.clone());
             }
             Body::CorridorDeclared(c) => {
+                self.names.intern(&c.corridor);
                 for cp in &c.checkpoints {
+                    self.names.intern(&cp.id);
                     self.checkpoints.insert(cp.id.clone(), c.corridor.clone());
                 }
                 self.corridors.insert(
@@ -460,9 +514,11 @@ impl Registry {
                 self.windows.insert(w.window.clone());
             }
             Body::VehicleRegistered(v) => {
+                self.names.intern(&v.vehicle);
                 self.vehicles.insert(v.vehicle.clone(), v.clone());
             }
             Body::ConvoyDispatched(c) => {
+                self.names.intern(&c.convoy);
                 self.convoys.insert(
                     c.convoy.clone(),
                     ConvoyInfo { corridor: c.corridor.clone(), vehicles: c.vehicles.iter().map(|v| (v.clone(), 0)).collect() },
@@ -492,17 +548,16 @@ impl Registry {
     /// Forgets a recorded entry that declares nothing (a passage, an
     /// incident, …), to roll back a refused batch.
     pub fn unrecord(&mut self, e: &Event) {
-        self.entries.remove(&e.id);
-        if let Body::Passage(p) = &e.body {
-            self.passages.remove(&e.id);
-            self.mark(&PassageKey::of(p), false);
+        if let Some(Entry { passage: Some(k), .. }) = self.entries.remove(&e.id) {
+            self.mark(&k, false);
         }
     }
 
     /// Marks (or unmarks) a passage's vehicle as counted at its checkpoint.
     fn mark(&mut self, k: &PassageKey, counted: bool) {
-        let Some(at) = self.corridors.get(&k.corridor).and_then(|c| c.checkpoints.iter().position(|c| *c == k.checkpoint)) else { return };
-        if let Some(seen) = self.convoys.get_mut(&k.convoy).and_then(|c| c.vehicles.get_mut(&k.vehicle)) {
+        let checkpoint = self.names.name(k.checkpoint);
+        let Some(at) = self.corridors.get(self.names.name(k.corridor)).and_then(|c| c.checkpoints.iter().position(|c| **c == *checkpoint)) else { return };
+        if let Some(seen) = self.convoys.get_mut(self.names.name(k.convoy)).and_then(|c| c.vehicles.get_mut(self.names.name(k.vehicle))) {
             if counted {
                 *seen |= 1 << at;
             } else {

@@ -417,7 +417,7 @@ impl Fold {
         for trip in v.trips().filter(|t| t.corridor == corridor_id) {
             if let Some(Some(s)) = trip.passages.get(position) {
                 counted.insert((trip.convoy.as_str(), trip.vehicle.as_str()));
-                passages.push(CheckpointPassage { index: s.index, id: s.id.clone(), time: s.time, convoy: trip.convoy.clone(), vehicle: trip.vehicle.clone(), counts: s.counts.clone(), wounded: s.wounded });
+                passages.push(CheckpointPassage { index: s.index, id: s.id.clone(), time: s.time, convoy: trip.convoy.clone(), vehicle: trip.vehicle.clone(), counts: s.counts.to_counts(), wounded: s.wounded });
             }
         }
         passages.sort_by(|a, b| b.index.cmp(&a.index));

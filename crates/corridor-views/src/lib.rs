@@ -44,7 +44,12 @@ impl Tally {
         self.people += people(counts);
         self.wounded += u64::from(wounded);
         for (g, &n) in counts {
-            *self.by_group.entry(g.clone()).or_default() += u64::from(n);
+            match self.by_group.get_mut(g) {
+                Some(sum) => *sum += u64::from(n),
+                None => {
+                    self.by_group.insert(g.clone(), u64::from(n));
+                }
+            }
         }
     }
 }
@@ -157,8 +162,42 @@ pub struct Seen {
     /// The passage's event id (the entry a correction names).
     pub id: String,
     pub time: DateTime<Utc>,
-    pub counts: Counts,
+    pub counts: HeadCount,
     pub wounded: u32,
+}
+
+/// A passage's head count as the views keep it: by group, with the group
+/// names shared among all passages (a million passages kept a million
+/// copies of "women", "children" and "men").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeadCount(Box<[(std::sync::Arc<str>, u32)]>);
+
+/// Written as the passage's `counts` object.
+impl Serialize for HeadCount {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.0.iter().map(|(g, n)| (&**g, n)))
+    }
+}
+
+impl HeadCount {
+    /// People counted in `group`.
+    pub fn get(&self, group: &str) -> Option<u32> {
+        self.0.iter().find(|(g, _)| &**g == group).map(|&(_, n)| n)
+    }
+
+    /// The groups counted, in order.
+    pub fn groups(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(|(g, _)| &**g)
+    }
+
+    pub fn people(&self) -> u64 {
+        self.0.iter().map(|&(_, n)| u64::from(n)).sum()
+    }
+
+    /// As the passage recorded it.
+    pub fn to_counts(&self) -> Counts {
+        self.0.iter().map(|(g, n)| (g.to_string(), *n)).collect()
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -215,6 +254,26 @@ pub struct ConvoyState {
     members: std::collections::HashSet<String>,
     #[serde(skip)]
     out: usize,
+}
+
+/// Sets `slot` to `value`, reusing the string already there.
+fn set(slot: &mut Option<String>, value: &str) {
+    match slot {
+        Some(s) if s == value => {}
+        Some(s) => {
+            s.clear();
+            s.push_str(value);
+        }
+        None => *slot = Some(value.to_string()),
+    }
+}
+
+/// The tally kept under `key`, created when first needed.
+fn tally<'a>(m: &'a mut BTreeMap<String, Tally>, key: &str) -> &'a mut Tally {
+    if !m.contains_key(key) {
+        m.insert(key.to_string(), Tally::default());
+    }
+    m.get_mut(key).expect("inserted above")
 }
 
 /// After vehicle `v` changed: moves it between its convoys' counts of
@@ -410,6 +469,8 @@ pub struct Views {
     operation: Option<Operation>,
     zone: Option<chrono_tz::Tz>,
     groups: Vec<String>,
+    /// Every group name met in a head count, kept once.
+    group_names: std::collections::HashSet<std::sync::Arc<str>>,
     corridors: BTreeMap<String, CorridorState>,
     /// The corrections known before this fold began (a replay's).
     known: Corrections,
@@ -426,7 +487,8 @@ pub struct Views {
     by_corridor: BTreeMap<String, Tally>,
     by_day: BTreeMap<NaiveDate, Tally>,
     by_day_and_corridor: BTreeMap<NaiveDate, BTreeMap<String, Tally>>,
-    trips: BTreeMap<(String, String), Trip>,
+    /// By convoy, then vehicle.
+    trips: BTreeMap<String, BTreeMap<String, Trip>>,
     vehicles: BTreeMap<String, VehicleState>,
     convoys: BTreeMap<String, ConvoyState>,
     incidents: Vec<IncidentRow>,
@@ -846,13 +908,35 @@ impl Views {
         let Some(corridor) = self.corridors.get(&p.corridor) else { return };
         let Some(pos) = corridor.checkpoints.iter().position(|c| *c == p.checkpoint) else { return };
         let last = corridor.checkpoints.len() - 1;
-        let trip = self.trips.entry((p.convoy.clone(), p.vehicle.clone())).or_insert_with(|| Trip {
-            convoy: p.convoy.clone(),
-            vehicle: p.vehicle.clone(),
-            corridor: p.corridor.clone(),
-            passages: vec![None; corridor.checkpoints.len()],
-        });
-        trip.passages[pos] = Some(Seen { index, id: id.to_string(), time, counts: p.counts.clone(), wounded: p.wounded });
+        // Looked up before inserting: a trip is counted at every checkpoint
+        // but created once.
+        if !self.trips.contains_key(&p.convoy) {
+            self.trips.insert(p.convoy.clone(), BTreeMap::new());
+        }
+        let by_vehicle = self.trips.get_mut(&p.convoy).expect("inserted above");
+        if !by_vehicle.contains_key(&p.vehicle) {
+            let trip = Trip { convoy: p.convoy.clone(), vehicle: p.vehicle.clone(), corridor: p.corridor.clone(), passages: vec![None; corridor.checkpoints.len()] };
+            by_vehicle.insert(p.vehicle.clone(), trip);
+        }
+        let trip = by_vehicle.get_mut(&p.vehicle).expect("inserted above");
+        let names = &mut self.group_names;
+        let counts = HeadCount(
+            p.counts
+                .iter()
+                .map(|(g, &n)| {
+                    let name = match names.get(g.as_str()) {
+                        Some(name) => name.clone(),
+                        None => {
+                            let name: std::sync::Arc<str> = g.as_str().into();
+                            names.insert(name.clone());
+                            name
+                        }
+                    };
+                    (name, n)
+                })
+                .collect(),
+        );
+        trip.passages[pos] = Some(Seen { index, id: id.to_string(), time, counts, wounded: p.wounded });
         if pos == 0 {
             self.entered.add(&p.counts, p.wounded);
         }
@@ -864,8 +948,8 @@ impl Views {
                     v.trips += 1;
                 }
             }
-            v.convoy = Some(p.convoy.clone());
-            v.checkpoint = Some(p.checkpoint.clone());
+            set(&mut v.convoy, &p.convoy);
+            set(&mut v.checkpoint, &p.checkpoint);
             v.since = time;
         }
         track(&mut self.convoys, &self.vehicles, &p.vehicle, before);
@@ -887,10 +971,10 @@ impl Views {
         }
         if pos == last {
             self.withdrawn.add(&p.counts, p.wounded);
-            self.by_corridor.entry(p.corridor.clone()).or_default().add(&p.counts, p.wounded);
+            tally(&mut self.by_corridor, &p.corridor).add(&p.counts, p.wounded);
             let day = self.day(time);
             self.by_day.entry(day).or_default().add(&p.counts, p.wounded);
-            self.by_day_and_corridor.entry(day).or_default().entry(p.corridor.clone()).or_default().add(&p.counts, p.wounded);
+            tally(self.by_day_and_corridor.entry(day).or_default(), &p.corridor).add(&p.counts, p.wounded);
         }
     }
 
@@ -899,7 +983,7 @@ impl Views {
     pub fn reconcile(&self, as_of: Option<DateTime<Utc>>) -> Reconciliation {
         let as_of = as_of.or(self.last_time);
         let mut r = Reconciliation { as_of, trips: 0, reconciled: 0, in_transit: 0, discrepancies: vec![], overdue: vec![], flags: self.flags.clone(), all_reconciled: false };
-        for trip in self.trips.values() {
+        for trip in self.trips.values().flat_map(BTreeMap::values) {
             r.trips += 1;
             let Some(corridor) = self.corridors.get(&trip.corridor) else { continue };
             let disc = |checkpoint: Option<&str>, what: String| Discrepancy {
@@ -921,7 +1005,7 @@ impl Views {
                     .passages
                     .iter()
                     .zip(&corridor.checkpoints)
-                    .filter_map(|(s, cp)| s.as_ref().map(|s| (people(&s.counts), cp)))
+                    .filter_map(|(s, cp)| s.as_ref().map(|s| (s.counts.people(), cp)))
                     .max_by_key(|&(n, _)| n)
                     .expect("entry was seen");
                 if n > u64::from(v.capacity) {
@@ -963,7 +1047,7 @@ impl Views {
                     corridor: trip.corridor.clone(),
                     last_checkpoint: last_cp.clone(),
                     since: last_seen.time,
-                    aboard: people(&last_seen.counts),
+                    aboard: last_seen.counts.people(),
                     lost,
                 });
             } else {
@@ -1055,7 +1139,7 @@ impl Views {
             return Some(now.clone());
         }
         let checkpoints = self.checkpoints(&c.corridor).unwrap_or_default();
-        let last = self.trips.get(&(convoy.to_string(), id.to_string())).and_then(|t| t.passages.iter().enumerate().rev().find_map(|(i, s)| Some((i, s.as_ref()?))));
+        let last = self.trips.get(convoy).and_then(|m| m.get(id)).and_then(|t| t.passages.iter().enumerate().rev().find_map(|(i, s)| Some((i, s.as_ref()?))));
         let (status, checkpoint, since) = match last {
             None => (VehicleStatus::Idle, None, c.dispatched_at),
             Some((i, seen)) => {
@@ -1091,7 +1175,7 @@ impl Views {
 
     /// Every vehicle trip (convoy, vehicle) with its passages.
     pub fn trips(&self) -> impl Iterator<Item = &Trip> {
-        self.trips.values()
+        self.trips.values().flat_map(BTreeMap::values)
     }
 
     /// Every corridor: its status and windows.
@@ -1133,12 +1217,12 @@ fn describe_body(body: &Body) -> String {
 }
 
 /// Describes how a later count differs from the entry count, if it does.
-fn difference(entry: &Counts, entry_wounded: u32, later: &Counts, later_wounded: u32) -> Option<String> {
+fn difference(entry: &HeadCount, entry_wounded: u32, later: &HeadCount, later_wounded: u32) -> Option<String> {
     let mut parts = Vec::new();
-    let groups: std::collections::BTreeSet<&String> = entry.keys().chain(later.keys()).collect();
+    let groups: std::collections::BTreeSet<&str> = entry.groups().chain(later.groups()).collect();
     for g in groups {
-        let a = entry.get(g).copied().unwrap_or(0);
-        let b = later.get(g).copied().unwrap_or(0);
+        let a = entry.get(g).unwrap_or(0);
+        let b = later.get(g).unwrap_or(0);
         if a != b {
             parts.push(format!("{g}: {a} in, {b} here ({:+})", i64::from(b) - i64::from(a)));
         }

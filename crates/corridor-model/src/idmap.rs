@@ -1,0 +1,190 @@
+//! [`IdMap`]: event ids to values, without an allocation per id.
+//!
+//! A log of a million events has a million distinct ids, and whoever walks
+//! it must know every one of them (an id used twice is an event counted
+//! twice; a correction names the entry it corrects by id). A `HashMap<String,
+//! _>` spends an allocation and about 60 bytes of bookkeeping on each; here
+//! the ids are kept one after another in one text, and the table holds only
+//! a 64-bit hash and a position. Two ids with the same hash are told apart
+//! by their text: the second goes to a small map of its own.
+
+use std::collections::HashMap;
+use std::hash::BuildHasher;
+
+/// Ids to values of type `V`.
+#[derive(Debug, Clone)]
+pub struct IdMap<V> {
+    hasher: foldhash::fast::FixedState,
+    /// Every id ever inserted, one after another.
+    text: String,
+    /// Per slot: where its id is in `text`, and its value (`None` once removed).
+    slots: Vec<(u32, u32, Option<V>)>,
+    /// Hash of an id -> its slot, for the first id with that hash.
+    by_hash: HashMap<u64, u32, NoHash>,
+    /// Ids whose hash an earlier, different id already has -> slot.
+    collided: HashMap<Box<str>, u32>,
+    /// Tests: every id gets the same hash, so every id after the first
+    /// takes the collision path.
+    #[cfg(test)]
+    all_collide: bool,
+}
+
+impl<V> Default for IdMap<V> {
+    fn default() -> Self {
+        IdMap {
+            hasher: foldhash::fast::FixedState::with_seed(0x636f_7272_6964_6f72),
+            text: String::new(),
+            slots: Vec::new(),
+            by_hash: HashMap::default(),
+            collided: HashMap::new(),
+            #[cfg(test)]
+            all_collide: false,
+        }
+    }
+}
+
+impl<V> IdMap<V> {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn hash(&self, id: &str) -> u64 {
+        #[cfg(test)]
+        if self.all_collide {
+            return 7;
+        }
+        self.hasher.hash_one(id)
+    }
+
+    fn id(&self, slot: u32) -> &str {
+        let (at, len, _) = self.slots[slot as usize];
+        &self.text[at as usize..(at + len) as usize]
+    }
+
+    /// The slot of `id`, if it was ever inserted.
+    fn slot(&self, id: &str, hash: u64) -> Option<u32> {
+        let slot = *self.by_hash.get(&hash)?;
+        if self.id(slot) == id {
+            Some(slot)
+        } else {
+            self.collided.get(id).copied()
+        }
+    }
+
+    pub fn get(&self, id: &str) -> Option<&V> {
+        let slot = self.slot(id, self.hash(id))?;
+        self.slots[slot as usize].2.as_ref()
+    }
+
+    pub fn contains_key(&self, id: &str) -> bool {
+        self.get(id).is_some()
+    }
+
+    /// Sets `id`'s value; returns the value it had.
+    pub fn insert(&mut self, id: &str, value: V) -> Option<V> {
+        let hash = self.hash(id);
+        if let Some(slot) = self.slot(id, hash) {
+            return self.slots[slot as usize].2.replace(value);
+        }
+        // Positions are u32: a text of 4 GiB of ids is far beyond any log
+        // (events are at most a few kB and ids at most 128 bytes).
+        let at = u32::try_from(self.text.len()).expect("under 4 GiB of ids");
+        let len = u32::try_from(id.len()).expect("an id under 4 GiB");
+        let slot = u32::try_from(self.slots.len()).expect("under 2^32 ids");
+        self.text.push_str(id);
+        self.slots.push((at, len, Some(value)));
+        match self.by_hash.entry(hash) {
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(slot);
+            }
+            std::collections::hash_map::Entry::Occupied(_) => {
+                self.collided.insert(id.into(), slot);
+            }
+        }
+        None
+    }
+
+    /// Removes `id`; returns the value it had. (Its text stays: removals
+    /// are rare, a refused batch rolled back.)
+    pub fn remove(&mut self, id: &str) -> Option<V> {
+        let slot = self.slot(id, self.hash(id))?;
+        self.slots[slot as usize].2.take()
+    }
+}
+
+/// The table's keys are hashes already.
+#[derive(Debug, Clone, Copy, Default)]
+struct NoHash;
+
+impl BuildHasher for NoHash {
+    type Hasher = PassThrough;
+    fn build_hasher(&self) -> PassThrough {
+        PassThrough(0)
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct PassThrough(u64);
+
+impl std::hash::Hasher for PassThrough {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        // Only u64 keys are hashed; fold anything else in all the same.
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Insert(String, u32),
+        Remove(String),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        // Few distinct ids, so inserts hit, replace and follow removals.
+        let id = "[a-c]{0,3}";
+        prop_oneof![3 => (id, any::<u32>()).prop_map(|(k, v)| Op::Insert(k, v)), 1 => id.prop_map(Op::Remove)]
+    }
+
+    fn check(ops: Vec<Op>, all_collide: bool) -> Result<(), TestCaseError> {
+        let mut ours = IdMap { all_collide, ..IdMap::new() };
+        let mut theirs: HashMap<String, u32> = HashMap::new();
+        for op in ops {
+            match op {
+                Op::Insert(k, v) => prop_assert_eq!(ours.insert(&k, v), theirs.insert(k, v)),
+                Op::Remove(k) => prop_assert_eq!(ours.remove(&k), theirs.remove(&k)),
+            }
+            for k in ["", "a", "b", "ab", "abc", "cc"] {
+                prop_assert_eq!(ours.get(k), theirs.get(k));
+                prop_assert_eq!(ours.contains_key(k), theirs.contains_key(k));
+            }
+        }
+        Ok(())
+    }
+
+    proptest! {
+        /// Behaves exactly as a `HashMap<String, u32>`.
+        #[test]
+        fn same_as_a_hash_map(ops in proptest::collection::vec(op(), 0..200)) {
+            check(ops, false)?;
+        }
+
+        /// And so it does when every id has the same hash.
+        #[test]
+        fn same_as_a_hash_map_when_all_hashes_collide(ops in proptest::collection::vec(op(), 0..200)) {
+            check(ops, true)?;
+        }
+    }
+}
