@@ -6,6 +6,7 @@
 //! catch-up against the download alone, and servers on one PostgreSQL log
 //! through failovers. See the README's "Benchmarks".
 
+mod broadcast;
 mod cluster;
 mod ledger;
 mod monitor;
@@ -46,6 +47,8 @@ enum Command {
     Monitor(monitor::MonitorBenchArgs),
     /// Servers on one PostgreSQL log: writes/s and latency with 1 and 3 servers, and failover time over repeated SIGKILLs of the sequencer.
     Cluster(cluster::ClusterBenchArgs),
+    /// The demo's SMS notices to a million recipients (or more): time and peak memory, and a broadcast killed (SIGKILL) half-way and resumed, every recipient checked to get every message exactly once.
+    Broadcast(broadcast::BroadcastBenchArgs),
 }
 
 #[derive(Args)]
@@ -109,6 +112,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve::run(&args),
         Command::Monitor(args) => monitor::run(&args),
         Command::Cluster(args) => cluster::run(&args),
+        Command::Broadcast(args) => broadcast::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -11,7 +11,7 @@
 //! [`deliver`] offers each pending message, oldest first, to a [`Sender`],
 //! reading its list in batches ([`Sender::batch_size`]); before a batch
 //! goes, `sending A B` is appended (and synced) to `OUTBOX/journal/ID.log`,
-//! after it `done B`. A message every recipient has is moved to
+//! after it `done B` (synced with the next batch's `sending`). A message every recipient has is moved to
 //! `OUTBOX/sent/`; a failed one stays pending, its error is returned, and
 //! the next run goes on from where the journal says it stopped.
 //!
@@ -812,7 +812,9 @@ struct JournalState {
 /// `journal/ID.log`: `sending A B` before recipients A..B (0-based, B
 /// excluded) are handed to the sender, `done B` once they were (or `done
 /// A` when none was), `uncertain A B` for an interrupted batch not sent
-/// again. Each line is synced before the program goes on.
+/// again. A `sending` line is synced before its batch goes; a batch's
+/// `done` is written and synced with the next batch's `sending` (or alone
+/// after the last).
 struct Journal {
     path: PathBuf,
     file: Option<fs::File>,
@@ -947,6 +949,7 @@ fn deliver_one(outbox: &Outbox, sender: &mut dyn Sender, path: &Path, file: &mut
         write_uncertain(&outbox.uncertain_dir(), &outbox.uncertain_path(&msg.id), &list_path, &uncertain)?;
     }
     let size = sender.batch_size().max(1) as u64;
+    let mut last_done = None;
     loop {
         let batch = match resend.take() {
             Some(b) => b,
@@ -956,10 +959,18 @@ fn deliver_one(outbox: &Outbox, sender: &mut dyn Sender, path: &Path, file: &mut
             break;
         }
         let (a, b) = (done, done + batch.len() as u64);
-        journal.append(&format!("sending {a} {b}"))?;
+        // The previous batch's `done` goes with this one's `sending`, in
+        // one sync: lost, it would only leave that batch in flight, which
+        // the sender recovers (sent again by the folder, which cuts it
+        // back first; reported uncertain by Kannel, never sent twice).
+        let line = match last_done.take() {
+            Some(d) => format!("done {d}\nsending {a} {b}"),
+            None => format!("sending {a} {b}"),
+        };
+        journal.append(&line)?;
         match sender.send(&msg, &batch) {
             Ok(()) => {
-                journal.append(&format!("done {b}"))?;
+                last_done = Some(b);
                 done = b;
             }
             Err(SendError::Partial { done: k, source, .. }) => {
@@ -975,6 +986,9 @@ fn deliver_one(outbox: &Outbox, sender: &mut dyn Sender, path: &Path, file: &mut
                 return Err(if done > 0 { SendError::Partial { id: msg.id, done, of: count, source: Box::new(e) } } else { e });
             }
         }
+    }
+    if let Some(d) = last_done {
+        journal.append(&format!("done {d}"))?;
     }
     if done != count {
         return Err(SendError::bad(&list_path, format!("it holds {done} numbers, the message was queued for {count}")));
@@ -1021,7 +1035,8 @@ fn write_uncertain(dir: &Path, path: &Path, list: &Path, ranges: &[(u64, u64)]) 
 #[derive(Debug)]
 pub struct Folder {
     pub dir: PathBuf,
-    /// Recipients per batch (default 10,000).
+    /// Recipients per batch (default 100,000: a few MB in memory, and
+    /// few syncs).
     pub batch: usize,
     /// The message being written: its id, the part file and how many recipients it holds.
     part: Option<(String, fs::File, u64)>,
@@ -1032,7 +1047,7 @@ const FOLDER_INDENT: &[u8] = b"    ";
 
 impl Folder {
     pub fn new(dir: impl Into<PathBuf>) -> Self {
-        Folder { dir: dir.into(), batch: 10_000, part: None }
+        Folder { dir: dir.into(), batch: 100_000, part: None }
     }
 
     pub fn part_path(&self, id: &str) -> PathBuf {
