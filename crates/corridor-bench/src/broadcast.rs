@@ -169,6 +169,7 @@ fn recipient_index(line: &str) -> Option<u64> {
 }
 
 /// What the folder outbox holds.
+#[derive(Debug)]
 struct OutboxCheck {
     /// Whole messages (`out/ID.json`).
     messages: usize,
@@ -342,4 +343,43 @@ pub fn run(a: &BroadcastBenchArgs) -> Result<()> {
     }
     println!("  resumed: {}; {messages} messages × {n} recipients, each recipient in each exactly once; {recorded} notices recorded once each", m.summary());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(recipients: &[u64]) -> String {
+        let lines: Vec<String> = recipients.iter().map(|i| format!("    \"+96390{i:08}\"")).collect();
+        format!("{{\n  \"id\": \"x\",\n  \"text\": \"+9639000000001\",\n  \"recipients\": [\n{}\n  ]\n}}\n", lines.join(",\n"))
+    }
+
+    #[test]
+    fn the_outbox_check_finds_a_duplicate_a_missing_recipient_and_half_written_messages() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path();
+        fs::write(out.join("a.json"), message(&[0, 1, 2, 3])).unwrap();
+        fs::write(out.join("b.json"), message(&[3, 2, 1, 0])).unwrap();
+        let c = check_outbox(out, 4, true).unwrap();
+        assert_eq!((c.messages, c.parts), (2, 0));
+        fs::write(out.join(".c.json.part"), &message(&[0, 1])[..60]).unwrap();
+        assert!(check_outbox(out, 4, true).unwrap_err().to_string().contains("half-written"));
+        let c = check_outbox(out, 4, false).unwrap();
+        assert_eq!((c.messages, c.parts), (2, 1));
+        fs::remove_file(out.join(".c.json.part")).unwrap();
+        fs::write(out.join("b.json"), message(&[0, 1, 2, 1])).unwrap();
+        assert!(check_outbox(out, 4, true).unwrap_err().to_string().contains("b.json: recipient 1 is in the message twice"));
+        fs::write(out.join("b.json"), message(&[0, 1, 2])).unwrap();
+        assert!(check_outbox(out, 4, true).unwrap_err().to_string().contains("b.json: 3 of 4 recipients"));
+        fs::write(out.join("b.json"), message(&[0, 1, 2, 7])).unwrap();
+        assert!(check_outbox(out, 4, true).unwrap_err().to_string().contains("never in the list"));
+    }
+
+    #[test]
+    fn wait4_reports_the_peak_memory_of_a_child() {
+        let child = Command::new("sh").args(["-c", "exit 3"]).spawn().unwrap();
+        let (code, signal, peak) = wait4(child.id(), false).unwrap().unwrap();
+        assert_eq!((code, signal), (Some(3), None));
+        assert!(peak > 100_000 && peak < 100_000_000, "{peak}");
+    }
 }
