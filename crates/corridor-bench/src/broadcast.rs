@@ -55,9 +55,13 @@ impl Measured {
     }
 }
 
+/// How a child ended: its exit code, or the signal that killed it, and its
+/// peak resident set size in bytes.
+type Ended = (Option<i32>, Option<i32>, u64);
+
 /// Waits for child `pid` (reaping it) and reads its resource usage:
 /// `None` while it runs when `nohang`.
-fn wait4(pid: u32, nohang: bool) -> Result<Option<(Option<i32>, Option<i32>, u64)>> {
+fn wait4(pid: u32, nohang: bool) -> Result<Option<Ended>> {
     let mut status: libc::c_int = 0;
     // SAFETY: rusage is plain data that wait4 fills in.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
@@ -376,6 +380,8 @@ mod tests {
     }
 
     #[test]
+    // wait4 reaps it.
+    #[allow(clippy::zombie_processes)]
     fn wait4_reports_the_peak_memory_of_a_child() {
         let child = Command::new("sh").args(["-c", "exit 3"]).spawn().unwrap();
         let (code, signal, peak) = wait4(child.id(), false).unwrap().unwrap();
