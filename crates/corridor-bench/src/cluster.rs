@@ -52,7 +52,7 @@ impl Server {
 
     fn start(&mut self) -> Result<()> {
         use std::io::{BufRead, BufReader};
-        let exe = crate::corridor_binary()?;
+        let exe = crate::child::corridor_binary()?;
         let base = self.base();
         let mut child = Command::new(exe)
             .arg("--data-dir")

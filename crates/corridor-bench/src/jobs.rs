@@ -130,10 +130,9 @@ pub struct Measured {
 /// child's own maximum resident set). A failed command is an error with its
 /// standard error.
 pub fn measured(cmd: &mut Command) -> Result<Measured> {
-    use std::os::unix::process::ExitStatusExt;
     let started = Instant::now();
     let child = cmd.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::piped()).spawn().with_context(|| format!("cannot start {cmd:?}"))?;
-    let pid = child.id() as libc::pid_t;
+    let pid = child.id();
     // Drain standard error on a thread so a chatty child cannot block.
     let mut stderr = child.stderr.context("no stderr")?;
     let reader = std::thread::spawn(move || {
@@ -141,22 +140,13 @@ pub fn measured(cmd: &mut Command) -> Result<Measured> {
         let _ = std::io::Read::read_to_string(&mut stderr, &mut s);
         s
     });
-    let mut status = 0;
-    // SAFETY: an all-zero rusage is a valid value to be filled in.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: `pid` is our child, not yet waited for; the pointers are valid.
-    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let (code, signal, peak_bytes) = crate::child::wait4(pid, false)?.context("the child process vanished")?;
     let wall = started.elapsed();
-    if r != pid {
-        bail!("waiting for {cmd:?}: {}", std::io::Error::last_os_error());
-    }
     let err = reader.join().unwrap_or_default();
-    let st = std::process::ExitStatus::from_raw(status);
-    if !st.success() {
-        bail!("{cmd:?} failed ({st}):\n{err}");
+    if code != Some(0) {
+        bail!("{cmd:?} failed (exit code {code:?}, signal {signal:?}):\n{err}");
     }
-    // Linux reports ru_maxrss in KiB.
-    Ok(Measured { wall, peak_bytes: usage.ru_maxrss as u64 * 1024 })
+    Ok(Measured { wall, peak_bytes })
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -181,7 +171,7 @@ pub fn run(a: &JobsBenchArgs) -> Result<()> {
     if let Some(dir) = &a.generate_into {
         return generate(a, dir);
     }
-    let exe = crate::corridor_binary()?;
+    let exe = crate::child::corridor_binary()?;
     let tmp = match &a.dir {
         Some(d) => tempfile::tempdir_in(d)?,
         None => tempfile::tempdir()?,

@@ -6,6 +6,8 @@
 //! catch-up against the download alone, and servers on one PostgreSQL log
 //! through failovers. See the README's "Benchmarks".
 
+mod broadcast;
+mod child;
 mod cluster;
 mod jobs;
 mod ledger;
@@ -49,6 +51,8 @@ enum Command {
     Cluster(cluster::ClusterBenchArgs),
     /// The million-scale jobs on a generated operation: `report` and the HXL export against `verify` and `log export`, wall time and peak memory.
     Jobs(jobs::JobsBenchArgs),
+    /// The demo's SMS notices to a million recipients (or more): time and peak memory, and a broadcast killed (SIGKILL) half-way and resumed, every recipient checked to get every message exactly once.
+    Broadcast(broadcast::BroadcastBenchArgs),
 }
 
 #[derive(Args)]
@@ -103,17 +107,6 @@ fn bench_ledger(a: LedgerBenchArgs) -> Result<()> {
     Ok(())
 }
 
-/// The `corridor` binary built beside this one (same target directory):
-/// the benchmarks that measure commands as a user runs them start it.
-fn corridor_binary() -> Result<PathBuf> {
-    use anyhow::Context;
-    let me = std::env::current_exe().context("cannot find this program's path")?;
-    let exe = me.with_file_name(format!("corridor{}", std::env::consts::EXE_SUFFIX));
-    if !exe.is_file() {
-        anyhow::bail!("{} is missing: this benchmark runs the real `corridor` program; build it first (`cargo build --release` builds both)", exe.display());
-    }
-    Ok(exe)
-}
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -125,6 +118,7 @@ fn main() -> ExitCode {
         Command::Monitor(args) => monitor::run(&args),
         Command::Cluster(args) => cluster::run(&args),
         Command::Jobs(args) => jobs::run(&args),
+        Command::Broadcast(args) => broadcast::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -10,7 +10,7 @@ fn bench(args: &[&str]) -> String {
 
 #[test]
 fn every_benchmark_has_help() {
-    for b in ["ledger", "route", "plan", "serve", "monitor", "cluster", "jobs"] {
+    for b in ["ledger", "route", "plan", "serve", "monitor", "cluster", "jobs", "broadcast"] {
         assert!(bench(&[b, "--help"]).contains("Usage: corridor-bench"), "{b}");
     }
 }
@@ -48,4 +48,23 @@ fn the_jobs_benchmark_runs_on_a_small_operation() {
     for line in ["events appended", "verify (baseline", "log export", "report (Markdown)", "report --format hxl --table evacuation", "report --format hxl (districts)"] {
         assert!(out.contains(line), "{line:?} missing from:\n{out}");
     }
+}
+
+#[test]
+fn the_broadcast_benchmark_kills_resumes_and_checks_every_recipient_once() {
+    // It runs the real `corridor` next to corridor-bench (`cargo build -p corridor` builds it).
+    let corridor = std::path::Path::new(env!("CARGO_BIN_EXE_corridor-bench")).with_file_name(format!("corridor{}", std::env::consts::EXE_SUFFIX));
+    assert!(corridor.is_file(), "{} is missing: run `cargo build -p corridor` first", corridor.display());
+    let tmp = tempfile::tempdir().unwrap();
+    let out = bench(&["broadcast", "--recipients", "30000", "--dir", tmp.path().to_str().unwrap()]);
+    assert!(out.contains("8 messages × 30000 recipients, each recipient in each exactly once; 8 notices recorded"), "{out}");
+    assert!(out.contains("crash: SIGKILL after") && out.contains("resumed: "), "{out}");
+    let peak = |line: &str| -> f64 {
+        let l = out.lines().find(|l| l.contains(line)).unwrap_or_else(|| panic!("{out}"));
+        l.split("peak RSS ").nth(1).and_then(|r| r.split(' ').next()).and_then(|m| m.parse().ok()).unwrap_or_else(|| panic!("{l}"))
+    };
+    assert!(peak("  broadcast:") > 1.0 && peak("  broadcast:") < 100.0, "{out}");
+    // Half a message was on disk when it was killed, and the resumed run made it whole.
+    let crash = out.lines().find(|l| l.contains("crash:")).unwrap();
+    assert!(crash.contains("1 being written"), "{crash}");
 }

@@ -268,7 +268,7 @@ fn sms_cmd(
     dir: &Path,
     a: &NoticeArgs,
     events: &[Event],
-    list: &[NoticeSpec],
+    list_notices: &[NoticeSpec],
     langs: &[Lang],
     renderer: &Renderer,
     at: DateTime<Utc>,
@@ -277,7 +277,7 @@ fn sms_cmd(
 ) -> Result<usize> {
     let mut messages = Vec::new();
     let how = a.send.as_deref().unwrap_or("outbox");
-    for n in list {
+    for n in list_notices {
         for &lang in langs {
             let text = renderer.render(n, lang, Part::Message)?;
             let id = format!("{}.sms.{how}.{}", n.id, lang.code());
@@ -297,31 +297,57 @@ fn sms_cmd(
         }
     }
     if a.send.is_none() {
+        if let Some(file) = &a.recipients {
+            // What a send to this list would record, without sending or
+            // storing anything: its count and digest (no numbers).
+            let key = recipients_key(dir)?;
+            let mut digest = send::RecipientsDigest::new(&key);
+            let reader = std::fs::File::open(file).with_context(|| format!("cannot read {}", file.display()))?;
+            send::read_recipients(reader, &file.display().to_string(), |n| {
+                digest.add(n);
+                Ok(())
+            })?;
+            if digest.count() == 0 {
+                bail!("{}: no phone numbers (one a line, E.164, e.g. +963944000000)", file.display());
+            }
+            println!("{}: {} recipient(s), digest {} (recorded with each notice sent to them; add --send outbox|kannel to send)", file.display(), digest.count(), digest.finish());
+        }
         return Ok(0);
     }
     if a.at.is_some() {
         eprintln!("warning: --at looks at the log as of {}, but what is sent now is recorded now", at.to_rfc3339());
     }
     let file = a.recipients.as_ref().ok_or_else(|| anyhow::anyhow!("--send needs --recipients FILE (one phone number per line, E.164, e.g. +963944000000)"))?;
-    let recipients = read_recipients(file)?;
+    let mut sender: Box<dyn send::Sender> = match how {
+        "outbox" => Box::new(send::Folder::new(dir.join("sms").join(how).join("out"))),
+        "kannel" => Box::new(send::Kannel::new(&a.kannel_url, &a.kannel_user, &a.kannel_password, a.kannel_from.clone())),
+        s => bail!("unknown --send {s:?}: use outbox or kannel"),
+    };
     let key = recipients_key(dir)?;
     let outbox = send::Outbox::open(dir.join("sms").join(how))?;
+    // The list is read a line at a time and stored in the outbox
+    // (owner-only), never held in memory: millions of numbers take the
+    // same memory as three.
+    let reader = std::fs::File::open(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let list = outbox.store_recipients(reader, &file.display().to_string(), Some(&key))?;
+    println!("{}: {} recipient(s)", file.display(), list.count);
     let all = content::notices(events, at);
     let tag = format!("sms.{how}");
-    let event_for = |id: &str, msg_recipients: &[String], text: &str| {
+    let event_for = |id: &str, count: u64, hmac: String, text: &str| {
         let (notice, lang) = sms_parts(id);
-        let spec = list.iter().chain(&all).find(|n| n.id == notice);
-        notice_event(notice, Channel::Sms, &tag, lang, spec, msg_recipients.len() as u64, Some(send::recipients_hmac(&key, msg_recipients)), text.as_bytes(), issued)
+        let spec = list_specs(list_notices, &all, notice);
+        notice_event(notice, Channel::Sms, &tag, lang, spec, count, Some(hmac), text.as_bytes(), issued)
     };
+    let list_hmac = list.hmac.clone().unwrap_or_default();
     for (id, text, encoded) in messages {
         if issued.contains(&format!("notice-{id}")) {
             println!("{id}: already sent (in the log)");
             continue;
         }
-        if outbox.queue(&send::OutMessage { id: id.clone(), text: text.clone(), encoded, recipients: recipients.clone() })? == send::Queued::AlreadySent {
+        if outbox.queue(&send::OutMessage { id: id.clone(), text: text.clone(), encoded }, &list)? == send::Queued::AlreadySent {
             // Sent by an earlier run whose record did not reach the log.
             println!("{id}: already sent (in the outbox); recording it");
-            records.push(event_for(&id, &recipients, &text));
+            records.push(event_for(&id, list.count, list_hmac.clone(), &text));
         }
     }
     // A message queued earlier for a notice that has since been replaced
@@ -331,27 +357,35 @@ fn sms_cmd(
     let mut pending = Vec::new();
     for p in outbox.pending()? {
         if current.contains(sms_parts(&p.message.id).0) {
-            pending.push(p.message);
+            pending.push(p);
         } else {
             std::fs::create_dir_all(&superseded)?;
             std::fs::rename(&p.path, superseded.join(p.path.file_name().unwrap_or_default()))?;
             println!("{}: not sent, its notice is no longer current (kept in {})", p.message.id, superseded.display());
         }
     }
-    let mut sender: Box<dyn send::Sender> = match how {
-        "outbox" => Box::new(send::Folder::new(outbox.out_dir())),
-        "kannel" => Box::new(send::Kannel::new(&a.kannel_url, &a.kannel_user, &a.kannel_password, a.kannel_from.clone())),
-        s => bail!("unknown --send {s:?}: use outbox or kannel"),
-    };
     // Every pending message is offered, also those an earlier run failed to
-    // send; each one accepted is recorded with the notice it carries.
+    // send or a crash interrupted (each goes on where it stopped); each one
+    // accepted is recorded with the notice it carries.
     let mut failed = 0;
     for (id, result) in send::deliver(&outbox, sender.as_mut()) {
         match result {
             Ok(receipt) => {
                 println!("sent {id} through {}: {} segment(s) to {} recipient(s)", sender.name(), receipt.segments_sent, receipt.recipients);
-                if let Some(msg) = pending.iter().find(|m| m.id == id) {
-                    records.push(event_for(&id, &msg.recipients, &msg.text));
+                if receipt.uncertain > 0 {
+                    eprintln!(
+                        "warning: {id}: {} recipient(s) of a batch a crash interrupted may or may not have it; they were not sent it again (the gateway cannot say what it took). Their numbers are in {}",
+                        receipt.uncertain,
+                        outbox.uncertain_path(&id).display()
+                    );
+                }
+                if let Some(p) = pending.iter().find(|p| p.message.id == id) {
+                    let hmac = match &p.recipients_hmac {
+                        Some(h) => h.clone(),
+                        // Queued by an older version: the digest from its stored list.
+                        None => list_digest(&p.list, &key)?,
+                    };
+                    records.push(event_for(&id, p.recipients, hmac, &p.message.text));
                 }
             }
             Err(e) => {
@@ -363,23 +397,18 @@ fn sms_cmd(
     Ok(failed)
 }
 
-fn read_recipients(file: &Path) -> Result<Vec<String>> {
-    let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
-    let mut out = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        let l = line.trim();
-        if l.is_empty() || l.starts_with('#') {
-            continue;
-        }
-        let digits = l.strip_prefix('+').unwrap_or("");
-        if digits.len() < 7 || digits.len() > 15 || !digits.bytes().all(|b| b.is_ascii_digit()) {
-            // The line itself is not shown: it is likely a phone number.
-            bail!("{}:{}: not a phone number in E.164 form (+ then 7 to 15 digits, e.g. +963944000000)", file.display(), i + 1);
-        }
-        out.push(l.to_string());
-    }
-    if out.is_empty() {
-        bail!("{}: no phone numbers", file.display());
-    }
-    Ok(out)
+/// The notice `id` among those listed now or ever in the log.
+fn list_specs<'a>(list: &'a [NoticeSpec], all: &'a [NoticeSpec], id: &str) -> Option<&'a NoticeSpec> {
+    list.iter().chain(all).find(|n| n.id == id)
+}
+
+/// The [`send::RecipientsDigest`] of a list stored in an outbox.
+fn list_digest(path: &Path, key: &[u8]) -> Result<String> {
+    let mut digest = send::RecipientsDigest::new(key);
+    let reader = std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    send::read_recipients(reader, &path.display().to_string(), |n| {
+        digest.add(n);
+        Ok(())
+    })?;
+    Ok(digest.finish())
 }

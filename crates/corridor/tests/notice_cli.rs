@@ -2,7 +2,8 @@
 //! segments, sent through the outbox and recorded once (counts and hashes,
 //! no phone numbers); an unreachable gateway leaves the message pending and
 //! unrecorded; CAP and speech files written and recorded only with
-//! `--issue`; bad requests refused.
+//! `--issue`; bad requests refused; a broadcast killed half-way resumes
+//! with every recipient getting every message exactly once.
 
 mod common;
 use common::{fails, ok};
@@ -123,11 +124,108 @@ fn bad_requests_say_what_to_do() {
     assert!(err.contains("cannot reach the server at http://127.0.0.1:9") && err.contains("Nothing was sent, written or recorded"), "{err}");
     assert!(!tmp.path().join("c").exists(), "nothing is written before the server is known to take the records");
     let bad = tmp.path().join("bad.txt");
-    std::fs::write(&bad, "0944 000 001\n").unwrap();
+    std::fs::write(&bad, "# hq\n+963944000001\n\n0944 000 001\n").unwrap();
     let err = fails(&dir, &["notice", "--format", "sms", "--at", AT, "--send", "outbox", "--recipients", bad.to_str().unwrap()]);
-    assert!(err.contains("bad.txt:1: not a phone number in E.164 form"), "{err}");
+    assert!(err.contains("bad.txt:4: not a phone number in E.164 form"), "{err}");
     assert!(!err.contains("0944"), "the bad line is likely a phone number: not echoed: {err}");
+    assert_eq!(std::fs::read_dir(dir.join("sms/outbox/out")).map(|d| d.count()).unwrap_or(0), 0, "a bad list sends nothing");
+    let err = fails(&dir, &["notice", "--format", "sms", "--at", AT, "--recipients", bad.to_str().unwrap()]);
+    assert!(err.contains("bad.txt:4: not a phone number"), "{err}");
+    let none = tmp.path().join("none.txt");
+    std::fs::write(&none, "# nobody yet\n").unwrap();
+    let err = fails(&dir, &["notice", "--format", "sms", "--at", AT, "--send", "outbox", "--recipients", none.to_str().unwrap()]);
+    assert!(err.contains("none.txt: no phone numbers"), "{err}");
     // Today, long after the reference case: nothing to announce, and it says why.
     let out = ok(&dir, &["notice", "--format", "sms"]);
     assert!(out.starts_with("no corridor is open or scheduled in the log as of"), "{out}");
+}
+
+/// The recipients of an outbox message file (`sms/outbox/out/ID.json`).
+fn out_recipients(path: &std::path::Path) -> Vec<String> {
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    v["recipients"].as_array().unwrap().iter().map(|r| r.as_str().unwrap().to_string()).collect()
+}
+
+#[test]
+fn a_broadcast_killed_half_way_resumes_and_no_one_gets_a_message_twice() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("d");
+    ok(&dir, &["demo"]);
+    let n = 300_000;
+    let numbers: Vec<String> = (0..n).map(|i| format!("+96390{i:08}")).collect();
+    let list = tmp.path().join("numbers.txt");
+    std::fs::write(&list, numbers.iter().map(|x| format!("{x}\n")).collect::<String>()).unwrap();
+
+    // Without --send: the count and digest, nothing sent or stored.
+    let out = ok(&dir, &["notice", "--format", "sms", "--at", AT, "--recipients", list.to_str().unwrap()]);
+    let digest = out.lines().find_map(|l| l.split_once(&format!("numbers.txt: {n} recipient(s), digest "))).map(|(_, d)| d[..64].to_string()).unwrap_or_else(|| panic!("{out}"));
+    assert!(!dir.join("sms").exists(), "a count sends nothing: {out}");
+
+    let send = ["notice", "--format", "sms", "--at", AT, "--send", "outbox", "--recipients", list.to_str().unwrap()];
+    let out_dir = dir.join("sms/outbox/out");
+    let whole = || std::fs::read_dir(&out_dir).map(|d| d.filter_map(|e| e.ok()).filter(|e| !e.file_name().to_string_lossy().starts_with('.')).count()).unwrap_or(0);
+    let writing = || {
+        std::fs::read_dir(&out_dir)
+            .map(|d| d.filter_map(|e| e.ok()).any(|e| e.file_name().to_string_lossy().ends_with(".part") && e.metadata().is_ok_and(|m| m.len() > 2_300_000)))
+            .unwrap_or(false)
+    };
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_corridor"))
+        .arg("--data-dir")
+        .arg(&dir)
+        .args(send)
+        .env_remove("CORRIDOR_DATABASE_URL")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // SIGKILL in the middle of a message, after at least one is whole, and
+    // past the message's first batch of 100,000 (22 bytes each): the
+    // resumed run must cut back what the journal does not have as done.
+    let t = std::time::Instant::now();
+    loop {
+        assert!(child.try_wait().unwrap().is_none(), "the broadcast ended before it could be killed half-way");
+        if whole() >= 1 && writing() {
+            child.kill().unwrap();
+            break;
+        }
+        assert!(t.elapsed() < std::time::Duration::from_secs(120));
+        std::thread::sleep(std::time::Duration::from_micros(300));
+    }
+    child.wait().unwrap();
+    let done_before = whole();
+    assert!(done_before < 8, "killed after the end");
+    assert!(notices_in_log(&dir).is_empty(), "nothing is recorded before the run ends");
+
+    // Run again: it goes on where it stopped.
+    let out = ok(&dir, &send);
+    assert!(out.contains("8 notice(s) recorded in the log as notice_issued"), "{out}");
+    let files: Vec<_> = std::fs::read_dir(&out_dir).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(files.len(), 8, "eight whole messages, no part file left: {files:?}");
+    for f in &files {
+        assert_eq!(out_recipients(f), numbers, "{}: each recipient exactly once, in order", f.display());
+    }
+    let recorded = notices_in_log(&dir);
+    assert_eq!(recorded.len(), 8);
+    for e in &recorded {
+        let notice = &e["body"]["notice_issued"];
+        assert_eq!(notice["recipients"], n);
+        assert_eq!(notice["recipients_hmac"], digest.as_str(), "the log records the digest the count printed");
+    }
+    // Phone numbers stay in owner-only files: none in pending/ or the log.
+    for entry in std::fs::read_dir(dir.join("sms/outbox/sent")).unwrap() {
+        assert!(!std::fs::read_to_string(entry.unwrap().path()).unwrap().contains("+96390"));
+    }
+    assert!(!ok(&dir, &["log", "show", "--json"]).contains("+96390"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(dir.join("sms/outbox")).unwrap().permissions().mode() & 0o077, 0, "the outbox is its owner's only");
+        for f in files.iter().chain(std::fs::read_dir(dir.join("sms/outbox/lists")).unwrap().map(|e| e.unwrap().path()).collect::<Vec<_>>().iter()) {
+            assert_eq!(std::fs::metadata(f).unwrap().permissions().mode() & 0o077, 0, "{}", f.display());
+        }
+    }
+    // Sent is sent.
+    let out = ok(&dir, &send);
+    assert!(out.contains("already sent (in the log)") && !out.contains("recorded in the log"), "{out}");
+    ok(&dir, &["verify"]);
 }
