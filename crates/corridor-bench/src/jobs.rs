@@ -38,6 +38,10 @@ pub struct JobsBenchArgs {
     /// Where the temporary data directory goes (default: the system's temporary directory).
     #[arg(long)]
     pub dir: Option<PathBuf>,
+    /// The `corridor` program to measure (default: the one built beside
+    /// this benchmark), e.g. an older build to compare with.
+    #[arg(long)]
+    pub corridor: Option<PathBuf>,
     /// Keep the operation in this data directory: generated there if it
     /// does not exist, reused as it is if it does.
     #[arg(long, conflicts_with = "dir")]
@@ -171,7 +175,10 @@ pub fn run(a: &JobsBenchArgs) -> Result<()> {
     if let Some(dir) = &a.generate_into {
         return generate(a, dir);
     }
-    let exe = crate::child::corridor_binary()?;
+    let exe = match &a.corridor {
+        Some(p) => p.clone(),
+        None => crate::child::corridor_binary()?,
+    };
     let tmp = match &a.dir {
         Some(d) => tempfile::tempdir_in(d)?,
         None => tempfile::tempdir()?,
@@ -235,7 +242,7 @@ mod tests {
     /// every convoy arrives and every vehicle's counts reconcile.
     #[test]
     fn the_generated_operation_is_valid() {
-        let a = JobsBenchArgs { events: 5_000, vehicles: 120, convoy_size: 50, reps: 1, dir: None, data: None, generate_into: None };
+        let a = JobsBenchArgs { events: 5_000, vehicles: 120, convoy_size: 50, reps: 1, dir: None, corridor: None, data: None, generate_into: None };
         let events = all(&a);
         assert!(events.len() as u64 >= a.events);
         let mut views = corridor_views::Views::new();

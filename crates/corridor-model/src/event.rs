@@ -942,6 +942,29 @@ impl Event {
         serde_json::to_vec(self).expect("an Event always serializes")
     }
 
+    /// Whether `bytes` are exactly [`Event::canonical_bytes`], checked as
+    /// they are written, without building them.
+    pub fn is_canonical(&self, bytes: &[u8]) -> bool {
+        /// Compares what is written with what is left of the expected bytes.
+        struct Same<'a>(&'a [u8]);
+        impl std::io::Write for Same<'_> {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                match self.0.strip_prefix(buf) {
+                    Some(rest) => {
+                        self.0 = rest;
+                        Ok(buf.len())
+                    }
+                    None => Err(std::io::Error::other("differs")),
+                }
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let mut same = Same(bytes);
+        serde_json::to_writer(&mut same, self).is_ok() && same.0.is_empty()
+    }
+
     /// The canonical bytes as the log stores them: refused past
     /// [`MAX_EVENT_BYTES`] (a C2SP tlog-tiles entry bundle prefixes each
     /// entry with its length as a 16-bit number).

@@ -71,7 +71,7 @@ pub fn parse_leaf(bytes: &[u8]) -> Result<Event, FieldError> {
     }
     let event: Event = serde_json::from_slice(bytes)
         .map_err(|e| FieldError::new("(leaf)", format!("not a valid event: {e}")))?;
-    if event.canonical_bytes() != bytes {
+    if !event.is_canonical(bytes) {
         return Err(FieldError::new("(leaf)", "bytes are not the canonical form of the event they encode"));
     }
     Ok(event)

@@ -129,9 +129,20 @@ fn registry_batch_is_all_or_nothing() {
 #[test]
 fn non_canonical_leaf_is_refused() {
     let events = parse_batch(&passage(r#"{"women":3}"#, 0, "cp1", "bus-1", "ramouseh")).unwrap();
-    let mut bytes = events[0].canonical_bytes();
+    let canonical = events[0].canonical_bytes();
+    assert!(parse_leaf(&canonical).is_ok() && events[0].is_canonical(&canonical));
+    let mut bytes = canonical.clone();
     bytes.insert(1, b' ');
     assert!(parse_leaf(&bytes).is_err());
+    // Trailing white space parses as JSON; the bytes are not canonical.
+    let mut bytes = canonical.clone();
+    bytes.push(b'\n');
+    assert!(parse_leaf(&bytes).is_err() && !events[0].is_canonical(&bytes));
+    assert!(!events[0].is_canonical(&canonical[..canonical.len() - 1]));
+    let mut bytes = canonical.clone();
+    let at = bytes.len() / 2;
+    bytes[at] ^= 1;
+    assert!(!events[0].is_canonical(&bytes));
 }
 
 #[test]

@@ -251,7 +251,7 @@ pub struct ConvoyState {
     /// per exit passage, not a look at every vehicle (which made convoys
     /// of 1,000 vehicles quadratic).
     #[serde(skip)]
-    members: std::collections::HashSet<String>,
+    members: std::collections::HashSet<String, foldhash::quality::RandomState>,
     #[serde(skip)]
     out: usize,
 }
@@ -470,7 +470,7 @@ pub struct Views {
     zone: Option<chrono_tz::Tz>,
     groups: Vec<String>,
     /// Every group name met in a head count, kept once.
-    group_names: std::collections::HashSet<std::sync::Arc<str>>,
+    group_names: std::collections::HashSet<std::sync::Arc<str>, foldhash::quality::RandomState>,
     corridors: BTreeMap<String, CorridorState>,
     /// The corrections known before this fold began (a replay's).
     known: Corrections,
@@ -670,7 +670,7 @@ impl Views {
                     }
                     self.track(v, before);
                 }
-                let members: std::collections::HashSet<String> = c.vehicles.iter().cloned().collect();
+                let members: std::collections::HashSet<String, foldhash::quality::RandomState> = c.vehicles.iter().cloned().collect();
                 // Counted once here; kept up to date by `track` from now on.
                 let out = members.iter().filter(|v| self.vehicles.get(*v).and_then(VehicleState::out_of) == Some(c.convoy.as_str())).count();
                 self.convoys.insert(
