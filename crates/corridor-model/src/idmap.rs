@@ -18,7 +18,7 @@ pub struct IdMap<V> {
     /// Every id ever inserted, one after another.
     text: String,
     /// Per slot: where its id is in `text`, and its value (`None` once removed).
-    slots: Vec<(u32, u32, Option<V>)>,
+    slots: Vec<(u64, u32, Option<V>)>,
     /// Hash of an id -> its slot, for the first id with that hash.
     by_hash: HashMap<u64, u32, NoHash>,
     /// Ids whose hash an earlier, different id already has -> slot.
@@ -58,7 +58,8 @@ impl<V> IdMap<V> {
 
     fn id(&self, slot: u32) -> &str {
         let (at, len, _) = self.slots[slot as usize];
-        &self.text[at as usize..(at + len) as usize]
+        let at = at as usize;
+        &self.text[at..at + len as usize]
     }
 
     /// The slot of `id`, if it was ever inserted.
@@ -86,11 +87,11 @@ impl<V> IdMap<V> {
         if let Some(slot) = self.slot(id, hash) {
             return self.slots[slot as usize].2.replace(value);
         }
-        // Positions are u32: a text of 4 GiB of ids is far beyond any log
-        // (events are at most a few kB and ids at most 128 bytes).
-        let at = u32::try_from(self.text.len()).expect("under 4 GiB of ids");
-        let len = u32::try_from(id.len()).expect("an id under 4 GiB");
-        let slot = u32::try_from(self.slots.len()).expect("under 2^32 ids");
+        // An id is at most an event's size (64 kB), and a log holds fewer
+        // than 2^32 entries (4 billion; a tile index would overflow first).
+        let at = self.text.len() as u64;
+        let len = u32::try_from(id.len()).expect("an id is shorter than 4 GiB");
+        let slot = u32::try_from(self.slots.len()).expect("fewer than 2^32 ids");
         self.text.push_str(id);
         self.slots.push((at, len, Some(value)));
         match self.by_hash.entry(hash) {
