@@ -44,12 +44,7 @@ impl Tally {
         self.people += people(counts);
         self.wounded += u64::from(wounded);
         for (g, &n) in counts {
-            match self.by_group.get_mut(g) {
-                Some(sum) => *sum += u64::from(n),
-                None => {
-                    self.by_group.insert(g.clone(), u64::from(n));
-                }
-            }
+            *at_key(&mut self.by_group, g) += u64::from(n);
         }
     }
 }
@@ -268,10 +263,12 @@ fn set(slot: &mut Option<String>, value: &str) {
     }
 }
 
-/// The tally kept under `key`, created when first needed.
-fn tally<'a>(m: &'a mut BTreeMap<String, Tally>, key: &str) -> &'a mut Tally {
+/// The value kept under `key`, created when first needed: looked up
+/// before inserting, so the key is copied once, not on every call (a
+/// passage's tallies are met a million times in a large log).
+fn at_key<'a, V: Default>(m: &'a mut BTreeMap<String, V>, key: &str) -> &'a mut V {
     if !m.contains_key(key) {
-        m.insert(key.to_string(), Tally::default());
+        m.insert(key.to_string(), V::default());
     }
     m.get_mut(key).expect("inserted above")
 }
@@ -910,10 +907,7 @@ impl Views {
         let last = corridor.checkpoints.len() - 1;
         // Looked up before inserting: a trip is counted at every checkpoint
         // but created once.
-        if !self.trips.contains_key(&p.convoy) {
-            self.trips.insert(p.convoy.clone(), BTreeMap::new());
-        }
-        let by_vehicle = self.trips.get_mut(&p.convoy).expect("inserted above");
+        let by_vehicle = at_key(&mut self.trips, &p.convoy);
         if !by_vehicle.contains_key(&p.vehicle) {
             let trip = Trip { convoy: p.convoy.clone(), vehicle: p.vehicle.clone(), corridor: p.corridor.clone(), passages: vec![None; corridor.checkpoints.len()] };
             by_vehicle.insert(p.vehicle.clone(), trip);
@@ -971,10 +965,10 @@ impl Views {
         }
         if pos == last {
             self.withdrawn.add(&p.counts, p.wounded);
-            tally(&mut self.by_corridor, &p.corridor).add(&p.counts, p.wounded);
+            at_key(&mut self.by_corridor, &p.corridor).add(&p.counts, p.wounded);
             let day = self.day(time);
             self.by_day.entry(day).or_default().add(&p.counts, p.wounded);
-            tally(self.by_day_and_corridor.entry(day).or_default(), &p.corridor).add(&p.counts, p.wounded);
+            at_key(self.by_day_and_corridor.entry(day).or_default(), &p.corridor).add(&p.counts, p.wounded);
         }
     }
 
