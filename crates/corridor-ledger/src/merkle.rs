@@ -135,6 +135,18 @@ impl Tree {
         Self::default()
     }
 
+    /// An empty tree with room for `leaves` leaves (and their subtrees)
+    /// reserved at once.
+    pub fn with_capacity(leaves: u64) -> Self {
+        let mut levels = Vec::new();
+        let mut n = usize::try_from(leaves).unwrap_or(0);
+        while n > 0 {
+            levels.push(Vec::with_capacity(n));
+            n /= 2;
+        }
+        Tree { levels, border: OnceLock::new() }
+    }
+
     /// Appends a leaf hash and returns its index. Amortised O(1): every
     /// subtree the new leaf completes is hashed once, here.
     pub fn push(&mut self, leaf_hash: Hash) -> u64 {

@@ -68,8 +68,8 @@ const CHUNK: usize = 1024;
 /// Reads every stored entry, hashes and parses it and checks that its id
 /// is new, and sends the results on in chunks. Stops early, without an
 /// error, when the receiving side is gone.
-fn read_entries(store: &mut dyn Store, tx: std::sync::mpsc::SyncSender<Vec<Read>>) -> Result<(), StoreError> {
-    let mut ids: IdMap<u64> = IdMap::new();
+fn read_entries(store: &mut dyn Store, expected: usize, tx: std::sync::mpsc::SyncSender<Vec<Read>>) -> Result<(), StoreError> {
+    let mut ids: IdMap<u64> = IdMap::with_capacity(expected, 0);
     let mut chunk = Vec::with_capacity(CHUNK);
     let mut position = 0u64;
     let mut gone = false;
@@ -113,10 +113,16 @@ pub fn verify_log(
     on_event: &mut dyn FnMut(u64, &Event),
 ) -> Result<Report, StoreError> {
     let mut problems = Vec::new();
-    let mut tree = Tree::new();
-    let mut registry = Registry::new();
     // What the log had signed before reading: the entries read must reach it.
     let signed_before = store.latest_checkpoint()?.map_or(0, |c| c.size);
+    // Room for what was signed and is stored, reserved at once. Only a
+    // hint (more or fewer entries cost growing or spare room), read before
+    // anything is checked, so held to what is plausible: a tampered size
+    // must not reserve the machine's memory.
+    let expected = signed_before.min(store.len()?).min(1 << 28);
+    let mut tree = Tree::with_capacity(expected);
+    let expected = usize::try_from(expected).unwrap_or(0);
+    let mut registry = Registry::with_capacity(expected);
     // Two threads: one reads, hashes and parses the entries and checks that
     // each id is new (nothing there depends on earlier events); this one
     // checks each event against the registry, hands it on, and builds the
@@ -125,7 +131,7 @@ pub fn verify_log(
     let reading: &mut dyn Store = &mut *store;
     std::thread::scope(|scope| -> Result<(), StoreError> {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Read>>(8);
-        let reader = scope.spawn(move || read_entries(reading, tx));
+        let reader = scope.spawn(move || read_entries(reading, expected, tx));
         for chunk in rx {
             for r in chunk {
                 let index = tree.len();

@@ -306,3 +306,35 @@ fn incremental_roots_match_recursive_definition() {
         assert_eq!(tree.root_at(i / 2 + 1).unwrap(), mth(&leaves[..(i / 2 + 1) as usize]));
     }
 }
+
+/// A tree made with room reserved (`Tree::with_capacity`, as `verify` makes
+/// it from the log's signed size) is the same tree whatever the room: fewer
+/// leaves than reserved, exactly as many, or more. Every root and every
+/// proof up to 70 leaves equals the plain tree's.
+#[test]
+fn reserved_room_changes_nothing() {
+    for size in 0u64..=70 {
+        let leaves: Vec<Hash> = (0..size).map(|i| leaf_hash(&i.to_be_bytes())).collect();
+        let mut plain = Tree::new();
+        for l in &leaves {
+            plain.push(*l);
+        }
+        for room in [0, size / 2, size, size + 1, 2 * size + 3] {
+            let mut t = Tree::with_capacity(room);
+            for l in &leaves {
+                t.push(*l);
+            }
+            assert_eq!(t.len(), size);
+            assert_eq!(t.root(), plain.root(), "size {size}, room {room}");
+            for n in 1..=size {
+                assert_eq!(t.root_at(n).unwrap(), plain.root_at(n).unwrap(), "root at {n} of {size}, room {room}");
+                for i in 0..n {
+                    assert_eq!(t.inclusion_proof(i, n).unwrap(), plain.inclusion_proof(i, n).unwrap());
+                }
+                for m in 1..=n {
+                    assert_eq!(t.consistency_proof(m, n).unwrap(), plain.consistency_proof(m, n).unwrap());
+                }
+            }
+        }
+    }
+}

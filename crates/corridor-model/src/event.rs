@@ -942,27 +942,25 @@ impl Event {
         serde_json::to_vec(self).expect("an Event always serializes")
     }
 
-    /// Whether `bytes` are exactly [`Event::canonical_bytes`], checked as
-    /// they are written, without building them.
+    /// Whether `bytes` are exactly [`Event::canonical_bytes`]: written into
+    /// a buffer this thread keeps for the purpose (no allocation per event
+    /// once it has grown; one comparison, not one per piece written).
     pub fn is_canonical(&self, bytes: &[u8]) -> bool {
-        /// Compares what is written with what is left of the expected bytes.
-        struct Same<'a>(&'a [u8]);
-        impl std::io::Write for Same<'_> {
-            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-                match self.0.strip_prefix(buf) {
-                    Some(rest) => {
-                        self.0 = rest;
-                        Ok(buf.len())
-                    }
-                    None => Err(std::io::Error::other("differs")),
-                }
-            }
-            fn flush(&mut self) -> std::io::Result<()> {
-                Ok(())
-            }
+        thread_local! {
+            static WRITTEN: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
         }
-        let mut same = Same(bytes);
-        serde_json::to_writer(&mut same, self).is_ok() && same.0.is_empty()
+        WRITTEN.with(|written| {
+            // A nested call (none today) would find the buffer taken; it
+            // gets a buffer of its own.
+            let mut own = Vec::new();
+            let mut taken = written.try_borrow_mut();
+            let buf = match taken.as_deref_mut() {
+                Ok(buf) => buf,
+                Err(_) => &mut own,
+            };
+            buf.clear();
+            serde_json::to_writer(&mut *buf, self).is_ok() && buf.as_slice() == bytes
+        })
     }
 
     /// The canonical bytes as the log stores them: refused past
@@ -1194,8 +1192,13 @@ fn counts_without_repeats<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Coun
             let mut counts = Counts::new();
             while let Some(group) = map.next_key::<String>()? {
                 let n: u32 = map.next_value()?;
-                if counts.insert(group.clone(), n).is_some() {
-                    return Err(serde::de::Error::custom(format!("group {group:?} is counted twice; give each group once")));
+                match counts.entry(group) {
+                    std::collections::btree_map::Entry::Vacant(v) => {
+                        v.insert(n);
+                    }
+                    std::collections::btree_map::Entry::Occupied(o) => {
+                        return Err(serde::de::Error::custom(format!("group {:?} is counted twice; give each group once", o.key())));
+                    }
                 }
             }
             Ok(counts)

@@ -48,6 +48,21 @@ impl<V> IdMap<V> {
         Self::default()
     }
 
+    /// Room for `ids` ids of `bytes` bytes in all, reserved at once: a
+    /// walk that knows the log's size grows nothing entry by entry.
+    pub fn with_capacity(ids: usize, bytes: usize) -> Self {
+        let mut m = Self::default();
+        m.reserve(ids, bytes);
+        m
+    }
+
+    /// Room for `ids` more ids of `bytes` more bytes in all.
+    pub fn reserve(&mut self, ids: usize, bytes: usize) {
+        self.text.reserve(bytes);
+        self.slots.reserve(ids);
+        self.by_hash.reserve(ids);
+    }
+
     fn hash(&self, id: &str) -> u64 {
         #[cfg(test)]
         if self.all_collide {
@@ -159,8 +174,8 @@ mod tests {
         prop_oneof![3 => (id, any::<u32>()).prop_map(|(k, v)| Op::Insert(k, v)), 1 => id.prop_map(Op::Remove)]
     }
 
-    fn check(ops: Vec<Op>, all_collide: bool) -> Result<(), TestCaseError> {
-        let mut ours = IdMap { all_collide, ..IdMap::new() };
+    fn check(ops: Vec<Op>, all_collide: bool, room: (usize, usize)) -> Result<(), TestCaseError> {
+        let mut ours = IdMap { all_collide, ..IdMap::with_capacity(room.0, room.1) };
         let mut theirs: HashMap<String, u32> = HashMap::new();
         for op in ops {
             match op {
@@ -179,13 +194,19 @@ mod tests {
         /// Behaves exactly as a `HashMap<String, u32>`.
         #[test]
         fn same_as_a_hash_map(ops in proptest::collection::vec(op(), 0..200)) {
-            check(ops, false)?;
+            check(ops, false, (0, 0))?;
+        }
+
+        /// Whatever room was reserved beforehand.
+        #[test]
+        fn same_as_a_hash_map_with_room_reserved(ops in proptest::collection::vec(op(), 0..200), ids in 0usize..300, bytes in 0usize..900) {
+            check(ops, false, (ids, bytes))?;
         }
 
         /// And so it does when every id has the same hash.
         #[test]
         fn same_as_a_hash_map_when_all_hashes_collide(ops in proptest::collection::vec(op(), 0..200)) {
-            check(ops, true)?;
+            check(ops, true, (0, 0))?;
         }
     }
 }

@@ -119,6 +119,12 @@ impl Registry {
         Self::default()
     }
 
+    /// An empty registry with room for `entries` correctable entries
+    /// reserved at once (a walk that knows the log's size).
+    pub fn with_capacity(entries: usize) -> Self {
+        Registry { entries: crate::IdMap::with_capacity(entries, 0), ..Self::default() }
+    }
+
     pub fn groups(&self) -> &BTreeMap<String, String> {
         &self.groups
     }

@@ -934,8 +934,14 @@ impl Views {
         if pos == 0 {
             self.entered.add(&p.counts, p.wounded);
         }
-        let before = self.out_of(&p.vehicle);
+        // The vehicle and its convoy are each looked up once here (this is
+        // the fold's most frequent event); `track` does the same for the
+        // rarer events that move a vehicle in or out of a convoy.
+        let mut out_now = false;
         if let Some(v) = self.vehicles.get_mut(&p.vehicle) {
+            // The convoy it was out of: copied only when it was out (a
+            // vehicle's first passage on a new trip).
+            let before = v.out_of().map(str::to_owned);
             if v.status != VehicleStatus::Lost {
                 v.status = if pos == last { VehicleStatus::Exited } else { VehicleStatus::InCorridor };
                 if pos == last {
@@ -945,9 +951,19 @@ impl Views {
             set(&mut v.convoy, &p.convoy);
             set(&mut v.checkpoint, &p.checkpoint);
             v.since = time;
+            // Out now, it is out of this passage's convoy.
+            let after = v.out_of();
+            if before.as_deref() != after {
+                out_now = after.is_some();
+                if let Some(c) = before.and_then(|b| self.convoys.get_mut(b.as_str())).filter(|c| c.members.contains(&p.vehicle)) {
+                    c.out = c.out.saturating_sub(1);
+                }
+            }
         }
-        track(&mut self.convoys, &self.vehicles, &p.vehicle, before);
         if let Some(c) = self.convoys.get_mut(&p.convoy) {
+            if out_now && c.members.contains(&p.vehicle) {
+                c.out += 1;
+            }
             if pos == last {
                 c.people_out += people(&p.counts);
             }

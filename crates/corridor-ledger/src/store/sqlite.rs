@@ -272,8 +272,9 @@ fn to_sql_index(what: &str, n: u64) -> Result<i64, StoreError> {
 
 fn entry_from_row(row: &Row<'_>) -> Result<StoredEntry, StoreError> {
     let index: i64 = row.get(0)?;
-    let hash: Vec<u8> = row.get(2)?;
-    let hash = <[u8; 32]>::try_from(hash.as_slice()).map_err(|_| {
+    // Borrowed from the row: no copy of the hash before it is checked.
+    let hash = row.get_ref(2)?.as_blob().map_err(|e| StoreError::Corrupt(format!("entry {index}: its stored leaf hash is not a blob ({e})")))?;
+    let hash = <[u8; 32]>::try_from(hash).map_err(|_| {
         StoreError::Corrupt(format!("entry {index}: its stored leaf hash is {} bytes long, not 32", hash.len()))
     })?;
     let index = u64::try_from(index).map_err(|_| StoreError::Corrupt(format!("an entry has a negative index {index}")))?;
