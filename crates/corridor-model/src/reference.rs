@@ -96,10 +96,8 @@ fn unsigned(s: &mut RefOr<Schema>) {
                 }
             }
             o.properties.values_mut().for_each(unsigned);
-            if let Some(ap) = o.additional_properties.as_deref_mut() {
-                if let AdditionalProperties::RefOr(r) = ap {
-                    unsigned(r);
-                }
+            if let Some(AdditionalProperties::RefOr(r)) = o.additional_properties.as_deref_mut() {
+                unsigned(r);
             }
         }
         Schema::Array(a) => {
