@@ -133,10 +133,19 @@ impl Ledger {
     /// `reader_store`, serves reads), reloading and re-hashing every entry,
     /// and starts writing. `signer`'s name is the log's origin; an empty
     /// log is bound to it.
-    pub fn open(
+    pub fn open(writer_store: Box<dyn Store>, reader_store: Box<dyn Store>, signer: Signer) -> Result<Ledger, LedgerError> {
+        Self::open_folding(writer_store, reader_store, signer, &mut |_, _| {})
+    }
+
+    /// [`Ledger::open`], calling `on_event` with each entry of the log, in
+    /// order, as the opening walk checks it: whoever keeps views of the log
+    /// (the server's fold) builds them in the same walk instead of reading
+    /// the log again. On an error the events seen are to be discarded.
+    pub fn open_folding(
         mut writer_store: Box<dyn Store>,
         reader_store: Box<dyn Store>,
         signer: Signer,
+        on_event: &mut dyn FnMut(u64, &Event),
     ) -> Result<Ledger, LedgerError> {
         let origin = signer.name().to_string();
         match writer_store.get_meta("origin")? {
@@ -147,7 +156,7 @@ impl Ledger {
         if writer_store.get_meta(VERIFIER_KEY)?.is_none() {
             writer_store.set_meta(VERIFIER_KEY, &signer.verifier().to_vkey())?;
         }
-        let (state, empty) = load(&mut *writer_store, &signer, false)?;
+        let (state, empty) = load(&mut *writer_store, &signer, false, on_event)?;
         if let Some(cp) = empty {
             writer_store.append(&[], Some(&cp))?;
         }
@@ -159,14 +168,20 @@ impl Ledger {
     /// Opens the log held in `reader_store` to read only: a server of a
     /// cluster that does not sequence. [`Ledger::refresh`] reads what the
     /// sequencer appended since; [`Ledger::promote`] makes it the writer.
-    pub fn open_follower(mut reader_store: Box<dyn Store>, signer: Signer) -> Result<Ledger, LedgerError> {
+    pub fn open_follower(reader_store: Box<dyn Store>, signer: Signer) -> Result<Ledger, LedgerError> {
+        Self::open_follower_folding(reader_store, signer, &mut |_, _| {})
+    }
+
+    /// [`Ledger::open_follower`], calling `on_event` as
+    /// [`Ledger::open_folding`] does.
+    pub fn open_follower_folding(mut reader_store: Box<dyn Store>, signer: Signer, on_event: &mut dyn FnMut(u64, &Event)) -> Result<Ledger, LedgerError> {
         let origin = signer.name().to_string();
         match reader_store.get_meta("origin")? {
             Some(stored) if stored != origin => return Err(LedgerError::WrongLog { stored, expected: origin }),
             Some(_) => {}
             None => return Err(LedgerError::Store(StoreError::Unusable(format!("the store holds no log yet (no origin): open log {origin:?} once with a writer (`corridor init`) before servers join it")))),
         }
-        let (state, empty) = load(&mut *reader_store, &signer, true)?;
+        let (state, empty) = load(&mut *reader_store, &signer, true, on_event)?;
         if empty.is_some() {
             return Err(LedgerError::Corrupt { index: 0, what: "the log has no signed checkpoint yet: open it once with a writer".into() });
         }
@@ -269,7 +284,7 @@ impl Ledger {
             }
             // Applied in place; `committed` (what is served) moves only once
             // the signed root matches. A mismatch stops this ledger for good.
-            let checked = entries.iter().try_for_each(|e| load_entry(&mut state.tree, &mut state.ids, &mut state.registry, e)).and_then(|()| {
+            let checked = entries.iter().try_for_each(|e| load_entry(&mut state.tree, &mut state.ids, &mut state.registry, e, &mut |_, _| {})).and_then(|()| {
                 if state.tree.root() != cp.root || cp.size != latest.size {
                     return Err(LedgerError::Corrupt { index: latest.size - 1, what: "the stored entries do not hash to the root of the latest signed checkpoint".into() });
                 }
@@ -322,7 +337,7 @@ impl Ledger {
             w.stop();
         }
         let mut reader = self.shared.reader.lock().unwrap_or_else(|p| p.into_inner());
-        let (state, _) = load(&mut **reader, &self.shared.signer, true)?;
+        let (state, _) = load(&mut **reader, &self.shared.signer, true, &mut |_, _| {})?;
         let mut current = self.shared.state.write().unwrap_or_else(|p| p.into_inner());
         // What was served stays served: the stored log must extend it.
         let served = current.committed;
@@ -537,7 +552,7 @@ type Ids = HashMap<String, (u64, Hash), foldhash::quality::RandomState>;
 /// continues the tree, its bytes match its hash, it parses, it is valid
 /// against what the log declared before it, and its id is new. Adds it to
 /// the tree, the ids and the registry.
-fn load_entry(tree: &mut Tree, ids: &mut Ids, registry: &mut Registry, e: &StoredEntry) -> Result<(), LedgerError> {
+fn load_entry(tree: &mut Tree, ids: &mut Ids, registry: &mut Registry, e: &StoredEntry, on_event: &mut dyn FnMut(u64, &Event)) -> Result<(), LedgerError> {
     let fail = |what: String| LedgerError::Corrupt { index: e.index, what };
     if e.index != tree.len() {
         return Err(fail(format!("expected index {}", tree.len())));
@@ -550,6 +565,7 @@ fn load_entry(tree: &mut Tree, ids: &mut Ids, registry: &mut Registry, e: &Store
         return Err(fail(format!("its event id is already used by entry {first}: an event was counted twice")));
     }
     registry.apply(&event).map_err(|err| fail(err.to_string()))?;
+    on_event(e.index, &event);
     tree.push(e.hash);
     ids.insert(event.id, (e.index, e.hash));
     Ok(())
@@ -564,7 +580,7 @@ fn load_entry(tree: &mut Tree, ids: &mut Ids, registry: &mut Registry, e: &Store
 /// (entries and checkpoints are stored together, one transaction each).
 /// Otherwise this process holds the writer's lock and an entry beyond the
 /// latest checkpoint was added outside the ledger.
-fn load(store: &mut dyn Store, signer: &Signer, follower: bool) -> Result<(State, Option<StoredCheckpoint>), LedgerError> {
+fn load(store: &mut dyn Store, signer: &Signer, follower: bool, on_event: &mut dyn FnMut(u64, &Event)) -> Result<(State, Option<StoredCheckpoint>), LedgerError> {
     let origin = signer.name().to_string();
     let first = if follower { store.latest_checkpoint()? } else { None };
     let limit = first.as_ref().map_or(u64::MAX, |c| c.size);
@@ -577,7 +593,7 @@ fn load(store: &mut dyn Store, signer: &Signer, follower: bool) -> Result<(State
                 enough = true;
                 return Err(StoreError::Corrupt(String::new()));
             }
-            load_entry(&mut tree, &mut ids, &mut registry, &e).map_err(|err| {
+            load_entry(&mut tree, &mut ids, &mut registry, &e, on_event).map_err(|err| {
                 bad = Some(err);
                 StoreError::Corrupt(String::new())
             })

@@ -117,6 +117,17 @@ fn appends_dedup_conflicts_and_reopen() {
         assert_eq!(events[3].1, aid("d", 1.0));
         drop(ledger);
 
+        // Opened folding: every entry is handed on once, in order, as the
+        // opening walk checks it (the server builds its views so).
+        let mut seen = Vec::new();
+        let ledger = Ledger::open_folding(opener(), opener(), Signer::from_skey(&signer.to_skey()).unwrap(), &mut |i, e| seen.push((i, e.clone()))).unwrap();
+        assert_eq!(seen, events, "{name}: the events the opening walk hands on");
+        drop(ledger);
+        let mut seen = Vec::new();
+        let follower = Ledger::open_follower_folding(opener(), Signer::from_skey(&signer.to_skey()).unwrap(), &mut |i, e| seen.push((i, e.clone()))).unwrap();
+        assert_eq!(seen, events, "{name}: and a follower's");
+        drop(follower);
+
         // Another key cannot take over the log.
         let other = Signer::generate("test.invalid/other").unwrap();
         assert!(matches!(Ledger::open(opener(), opener(), other), Err(LedgerError::WrongLog { .. })), "{name}");

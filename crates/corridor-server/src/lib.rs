@@ -202,6 +202,13 @@ pub enum AppendError {
 impl AppState {
     /// A state over `ledger`, reading the log once into the fold.
     pub fn new(ledger: Arc<Ledger>, tokens: TokenStore, options: Options, data_dir: &std::path::Path) -> Result<Arc<AppState>, LedgerError> {
+        Self::with_fold(ledger, Fold::default(), tokens, options, data_dir)
+    }
+
+    /// A state over `ledger` whose `fold` already holds the log's first
+    /// entries, folded as the ledger opened ([`Ledger::open_folding`]): only
+    /// what follows them is read again.
+    pub fn with_fold(ledger: Arc<Ledger>, fold: Fold, tokens: TokenStore, options: Options, data_dir: &std::path::Path) -> Result<Arc<AppState>, LedgerError> {
         let (feed, _) = broadcast::channel(4096);
         let cosignatures = load_cosignatures(data_dir, ledger.origin());
         let cosign_keep = match &options.database {
@@ -226,7 +233,7 @@ impl AppState {
             ledger,
             tokens,
             options,
-            fold: RwLock::new(Fold::default()),
+            fold: RwLock::new(fold),
             feed,
             wake: Notify::new(),
             in_flight: std::sync::Mutex::new(HashSet::new()),
@@ -238,7 +245,8 @@ impl AppState {
         if let Err(e) = state.refresh_cosignatures() {
             tracing::warn!("{e}");
         }
-        state.catch_up()?;
+        // No one can be listening yet: the feed is not told.
+        state.catch_up_telling(false)?;
         Ok(state)
     }
 
@@ -250,6 +258,12 @@ impl AppState {
     /// costly part, growing with the log) are rendered under a read lock,
     /// so writes (scope checks) and reads are not held up meanwhile.
     pub fn catch_up(&self) -> Result<u64, LedgerError> {
+        self.catch_up_telling(true)
+    }
+
+    /// [`AppState::catch_up`]; `tell` whether to send the new entries on
+    /// the feed. Reads the new entries a chunk at a time.
+    fn catch_up_telling(&self, tell: bool) -> Result<u64, LedgerError> {
         let _one = self.catch_up_lock.lock().unwrap_or_else(|p| p.into_inner());
         let (from, to, rendered) = {
             let f = self.fold.read().unwrap_or_else(|p| p.into_inner());
@@ -259,17 +273,27 @@ impl AppState {
         if to <= from && rendered {
             return Ok(0);
         }
-        let events = self.ledger.events(from, to)?;
         let checkpoint = self.ledger.checkpoint().note;
         let mut fresh = Vec::new();
-        let stale = {
+        let mut applied = 0;
+        let mut at = from;
+        while at < to {
+            let end = (at + 10_000).min(to);
+            let events = self.ledger.events(at, end)?;
             let mut f = self.fold.write().unwrap_or_else(|p| p.into_inner());
             for (i, e) in events {
                 if i == f.size() {
                     f.apply(i, &e);
-                    fresh.push((i, e));
+                    applied += 1;
+                    if tell {
+                        fresh.push((i, e));
+                    }
                 }
             }
+            at = end;
+        }
+        let stale = {
+            let f = self.fold.read().unwrap_or_else(|p| p.into_inner());
             f.needs_replay().then(|| (f.replaying(), f.size()))
         };
         if let Some((mut again, size)) = stale {
@@ -297,8 +321,10 @@ impl AppState {
             let data = serde_json::json!({ "index": i, "event": e }).to_string();
             let _ = self.feed.send(FeedMsg { name: "event", public: false, data: data.into(), index: Some(*i) });
         }
-        let _ = self.feed.send(FeedMsg { name: "summary", public: true, data: summary, index: None });
-        Ok(fresh.len() as u64)
+        if tell {
+            let _ = self.feed.send(FeedMsg { name: "summary", public: true, data: summary, index: None });
+        }
+        Ok(applied)
     }
 
     /// Appends a batch already authorized, all or nothing: an event already

@@ -269,6 +269,12 @@ impl DataDir {
 
     /// Takes the writer lock and opens the ledger.
     pub fn ledger(&mut self) -> Result<Ledger> {
+        self.ledger_folding(&mut |_, _| {})
+    }
+
+    /// [`DataDir::ledger`], calling `on_event` with each entry as the
+    /// opening walk checks it (see [`Ledger::open_folding`]).
+    pub fn ledger_folding(&mut self, on_event: &mut dyn FnMut(u64, &corridor_model::Event)) -> Result<Ledger> {
         self.lock()?;
         let writer = match &self.config.backend {
             Backend::Sqlite { .. } => self.store()?,
@@ -289,7 +295,7 @@ impl DataDir {
                 }
             }
         };
-        let ledger = Ledger::open(writer, self.store()?, self.signer()?)?;
+        let ledger = Ledger::open_folding(writer, self.store()?, self.signer()?, on_event)?;
         ledger.remember_signed(&self.path.join(SIGNED))?;
         Ok(ledger)
     }
@@ -305,7 +311,12 @@ impl DataDir {
     /// Opens the ledger to read only, as a server of a cluster that does not
     /// sequence (yet): see `corridor serve --advertise`.
     pub fn follower(&self) -> Result<Ledger> {
-        let ledger = Ledger::open_follower(self.store()?, self.signer()?)?;
+        self.follower_folding(&mut |_, _| {})
+    }
+
+    /// [`DataDir::follower`], calling `on_event` as [`DataDir::ledger_folding`] does.
+    pub fn follower_folding(&self, on_event: &mut dyn FnMut(u64, &corridor_model::Event)) -> Result<Ledger> {
+        let ledger = Ledger::open_follower_folding(self.store()?, self.signer()?, on_event)?;
         ledger.remember_signed(&self.path.join(SIGNED))?;
         Ok(ledger)
     }

@@ -31,22 +31,6 @@ fn map_geojson(d: &DataDir, op: Option<&Operation>, map: Option<&Path>) -> Resul
     Ok(Some(serde_json::to_string(&export::collection(export::network_features(&net), &net.meta.attribution))?))
 }
 
-/// The operation the log declares: its first `operation_declared` (read in
-/// chunks, so a log that starts with it costs one chunk).
-fn declared_operation(ledger: &corridor_ledger::Ledger) -> Result<Option<Operation>> {
-    let (mut at, len) = (0, ledger.len());
-    while at < len {
-        let stop = (at + 1000).min(len);
-        for (_, e) in ledger.events(at, stop).context("reading the log")? {
-            if let Body::OperationDeclared(o) = e.body {
-                return Ok(Some(o));
-            }
-        }
-        at = stop;
-    }
-    Ok(None)
-}
-
 fn runtime() -> Result<tokio::runtime::Runtime> {
     // What the server notes as it runs (a witness that cannot be reached, a
     // failed read) goes to standard error.
@@ -89,15 +73,24 @@ pub fn serve(dir: &Path, listen: &str, map: Option<&Path>, public_rate: f64, max
             })
         }
     };
+    // One walk of the log: the ledger checks each entry as it opens and the
+    // fold (the served views) takes it in the same pass.
+    let mut fold = corridor_server::Fold::default();
+    let mut op = None;
+    let mut on_event = |i: u64, e: &corridor_model::Event| {
+        if let (None, Body::OperationDeclared(o)) = (&op, &e.body) {
+            op = Some(o.clone());
+        }
+        fold.apply(i, e);
+    };
     let ledger = Arc::new(if cluster.is_some() {
         d.lock()?;
-        d.follower()?
+        d.follower_folding(&mut on_event)?
     } else {
-        d.ledger()?
+        d.ledger_folding(&mut on_event)?
     });
-    let op = declared_operation(&ledger)?;
     let options = Options { public_rate, map_geojson: map_geojson(&d, op.as_ref(), map)?, max_clock_skew, witnesses, limits, field_dir, database, cluster };
-    let state = AppState::new(ledger, d.tokens(), options, dir)?;
+    let state = AppState::with_fold(ledger, fold, d.tokens(), options, dir)?;
     runtime()?.block_on(async {
         let listener = bind(listen).await?;
         let addr = listener.local_addr()?;

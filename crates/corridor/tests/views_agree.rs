@@ -57,3 +57,48 @@ fn the_monitor_view_agrees_with_the_log_through_the_reference_replay() {
         assert_eq!(states.get(&corridor_views::VehicleStatus::Dispatched), None, "{kind:?}: {states:?}");
     }
 }
+
+/// The server's fold built in the ledger's opening walk (`serve` on an
+/// existing log) answers exactly as the fold read by catching up after
+/// opening: every summary and convoy figure the same, every entry once.
+#[test]
+fn the_fold_built_while_the_ledger_opens_answers_as_one_caught_up() {
+    use corridor_server::{AppState, Options};
+    let (_, out) = corridor::demo::reference().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let mut d = corridor::datadir::DataDir::open_or_init(tmp.path(), Some("corridor.invalid/one-walk".into())).unwrap();
+    let ledger = d.ledger().unwrap();
+    for chunk in out.events.chunks(500) {
+        ledger.append(chunk.to_vec()).unwrap();
+    }
+    let n = ledger.len();
+    assert_eq!(n, out.events.len() as u64);
+    drop(ledger);
+    drop(d);
+
+    let answers = |state: &AppState| {
+        let f = state.fold.read().unwrap();
+        (f.size(), f.summary_json().to_string(), f.convoys_json().to_string())
+    };
+    let mut d = corridor::datadir::DataDir::open(tmp.path()).unwrap();
+    let caught_up = AppState::new(std::sync::Arc::new(d.ledger().unwrap()), d.tokens(), Options::default(), tmp.path()).unwrap();
+    let expected = answers(&caught_up);
+    drop(caught_up);
+    drop(d);
+
+    let mut d = corridor::datadir::DataDir::open(tmp.path()).unwrap();
+    let mut fold = Fold::default();
+    let mut handed = 0u64;
+    let ledger = d
+        .ledger_folding(&mut |i, e| {
+            assert_eq!(i, handed, "entries are handed on in order, once each");
+            handed += 1;
+            fold.apply(i, e);
+        })
+        .unwrap();
+    assert_eq!(handed, n);
+    let folded = AppState::with_fold(std::sync::Arc::new(ledger), fold, d.tokens(), Options::default(), tmp.path()).unwrap();
+    let got = answers(&folded);
+    assert_eq!(got.0, n);
+    assert_eq!(got, expected);
+}
