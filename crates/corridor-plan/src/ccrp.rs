@@ -792,8 +792,11 @@ impl Tree {
             self.best = sh.sinks.iter().map(|&z| self.label(z)).min().unwrap_or(u64::MAX);
         }
         // Each invalidated node's best offer from the sources there and
-        // the arcs from labels that stand (one heap entry for it).
-        let affected = std::mem::take(&mut self.affected);
+        // the arcs from labels that stand (one heap entry for it). Each
+        // offer depends on labels that stand only, so the order does not
+        // matter: by node, the arrays are read in address order.
+        let mut affected = std::mem::take(&mut self.affected);
+        affected.sort_unstable();
         for &v in &affected {
             let (mut t, mut parent, mut source) = (u64::MAX, NONE, NONE);
             for &i in sh.sources_at(v) {
