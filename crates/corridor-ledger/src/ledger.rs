@@ -20,6 +20,7 @@ use corridor_model::{parse::parse_leaf, Event, FieldError, Registry};
 
 use crate::checkpoint::Checkpoint;
 use crate::merkle::{leaf_hash, Hash, ProofError, Tree};
+use crate::verify::{expected_entries, walk, Read};
 use crate::note::{self, Signer, Verifier};
 use crate::tiles::{self, Tile, TileKind};
 use crate::store::{StoreError, StoredCheckpoint, StoredEntry, Store};
@@ -284,7 +285,7 @@ impl Ledger {
             }
             // Applied in place; `committed` (what is served) moves only once
             // the signed root matches. A mismatch stops this ledger for good.
-            let checked = entries.iter().try_for_each(|e| load_entry(&mut state.tree, &mut state.ids, &mut state.registry, e, &mut |_, _| {})).and_then(|()| {
+            let checked = entries.iter().try_for_each(|e| load_entry(&mut state.tree, &mut state.ids, &mut state.registry, Read::of(e), &mut |_, _| {})).and_then(|()| {
                 if state.tree.root() != cp.root || cp.size != latest.size {
                     return Err(LedgerError::Corrupt { index: latest.size - 1, what: "the stored entries do not hash to the root of the latest signed checkpoint".into() });
                 }
@@ -552,22 +553,22 @@ type Ids = HashMap<String, (u64, Hash), foldhash::quality::RandomState>;
 /// continues the tree, its bytes match its hash, it parses, it is valid
 /// against what the log declared before it, and its id is new. Adds it to
 /// the tree, the ids and the registry.
-fn load_entry(tree: &mut Tree, ids: &mut Ids, registry: &mut Registry, e: &StoredEntry, on_event: &mut dyn FnMut(u64, &Event)) -> Result<(), LedgerError> {
-    let fail = |what: String| LedgerError::Corrupt { index: e.index, what };
-    if e.index != tree.len() {
+fn load_entry(tree: &mut Tree, ids: &mut Ids, registry: &mut Registry, r: Read, on_event: &mut dyn FnMut(u64, &Event)) -> Result<(), LedgerError> {
+    let fail = |what: String| LedgerError::Corrupt { index: r.index, what };
+    if r.index != tree.len() {
         return Err(fail(format!("expected index {}", tree.len())));
     }
-    if leaf_hash(&e.leaf) != e.hash {
+    if !r.hash_matches {
         return Err(fail("its bytes do not match its stored hash".into()));
     }
-    let event = parse_leaf(&e.leaf).map_err(|err| fail(err.to_string()))?;
+    let event = r.event.map_err(|err| fail(err.to_string()))?;
     if let Some(&(first, _)) = ids.get(&event.id) {
         return Err(fail(format!("its event id is already used by entry {first}: an event was counted twice")));
     }
     registry.apply(&event).map_err(|err| fail(err.to_string()))?;
-    on_event(e.index, &event);
-    tree.push(e.hash);
-    ids.insert(event.id, (e.index, e.hash));
+    on_event(r.index, &event);
+    tree.push(r.hash);
+    ids.insert(event.id, (r.index, r.hash));
     Ok(())
 }
 
@@ -584,21 +585,31 @@ fn load(store: &mut dyn Store, signer: &Signer, follower: bool, on_event: &mut d
     let origin = signer.name().to_string();
     let first = if follower { store.latest_checkpoint()? } else { None };
     let limit = first.as_ref().map_or(u64::MAX, |c| c.size);
-    let (mut tree, mut ids, mut registry) = (Tree::new(), Ids::default(), Registry::new());
+    // Room for what was signed and is stored (a writer's log ends at its
+    // latest checkpoint, or it is refused below).
+    let signed = match &first {
+        Some(c) => c.size,
+        None => store.latest_checkpoint()?.map_or(0, |c| c.size),
+    };
+    let expected = expected_entries(store, signed)?;
+    let mut tree = Tree::with_capacity(expected as u64);
+    let mut ids = Ids::with_capacity_and_hasher(expected, Default::default());
+    let mut registry = Registry::with_capacity(expected);
     let mut bad = None;
-    let mut enough = false;
-    store
-        .scan(&mut |e: StoredEntry| {
-            if e.index >= limit {
-                enough = true;
-                return Err(StoreError::Corrupt(String::new()));
-            }
-            load_entry(&mut tree, &mut ids, &mut registry, &e, on_event).map_err(|err| {
+    // The one walk (`verify` reads so too): read, hashed and parsed on a
+    // second thread, checked and folded here; the first fault stops it.
+    walk(store, expected, false, &mut |r| {
+        if r.index >= limit {
+            return false;
+        }
+        match load_entry(&mut tree, &mut ids, &mut registry, r, on_event) {
+            Ok(()) => true,
+            Err(err) => {
                 bad = Some(err);
-                StoreError::Corrupt(String::new())
-            })
-        })
-        .or_else(|err| if bad.is_some() || enough { Ok(()) } else { Err(err) })?;
+                false
+            }
+        }
+    })?;
     if let Some(b) = bad {
         return Err(b);
     }

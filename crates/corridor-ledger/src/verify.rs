@@ -50,56 +50,98 @@ impl Report {
     }
 }
 
-/// One entry as the reading thread leaves it.
-struct Read {
+/// One entry as the reading thread of [`walk`] leaves it.
+pub(crate) struct Read {
     /// The position the store gave it.
-    index: u64,
+    pub index: u64,
     /// The hash of its bytes, as read.
-    hash: Hash,
+    pub hash: Hash,
     /// Whether that is the hash recorded when it was appended.
-    hash_matches: bool,
-    event: Result<Event, corridor_model::FieldError>,
-    /// The entry that used this event's id before, if one did.
-    id_first_used_at: Option<u64>,
+    pub hash_matches: bool,
+    pub event: Result<Event, corridor_model::FieldError>,
+    /// The entry that used this event's id before, if one did (only when
+    /// the walk checks ids).
+    pub id_first_used_at: Option<u64>,
+}
+
+impl Read {
+    /// `e` read, hashed and parsed here (an entry not from a [`walk`]).
+    pub(crate) fn of(e: &StoredEntry) -> Read {
+        let hash = leaf_hash(&e.leaf);
+        Read { index: e.index, hash, hash_matches: hash == e.hash, event: parse_leaf(&e.leaf), id_first_used_at: None }
+    }
 }
 
 const CHUNK: usize = 1024;
 
-/// Reads every stored entry, hashes and parses it and checks that its id
-/// is new, and sends the results on in chunks. Stops early, without an
-/// error, when the receiving side is gone.
-fn read_entries(store: &mut dyn Store, expected: usize, tx: std::sync::mpsc::SyncSender<Vec<Read>>) -> Result<(), StoreError> {
-    let mut ids: IdMap<u64> = IdMap::with_capacity(expected, 0);
+/// Reads every stored entry, hashes and parses it and (with `ids`) checks
+/// that its id is new, and sends the results on in chunks. Stops early,
+/// without an error, when the receiving side is gone.
+fn read_entries(store: &mut dyn Store, expected: usize, check_ids: bool, tx: std::sync::mpsc::SyncSender<Vec<Read>>) -> Result<(), StoreError> {
+    let mut ids: IdMap<u64> = IdMap::with_capacity(if check_ids { expected } else { 0 }, 0);
     let mut chunk = Vec::with_capacity(CHUNK);
     let mut position = 0u64;
     let mut gone = false;
-    store.scan(&mut |e: StoredEntry| {
-        if gone {
-            return Ok(());
-        }
-        let hash = leaf_hash(&e.leaf);
-        let event = parse_leaf(&e.leaf);
-        let id_first_used_at = match &event {
-            Ok(ev) => match ids.get(&ev.id) {
+    let scanned = store.scan(&mut |e: StoredEntry| {
+        let r = Read::of(&e);
+        let id_first_used_at = match &r.event {
+            Ok(ev) if check_ids => match ids.get(&ev.id) {
                 Some(&first) => Some(first),
                 None => {
                     ids.insert(&ev.id, position);
                     None
                 }
             },
-            Err(_) => None,
+            _ => None,
         };
-        chunk.push(Read { index: e.index, hash, hash_matches: hash == e.hash, event, id_first_used_at });
+        chunk.push(Read { id_first_used_at, ..r });
         position += 1;
         if chunk.len() == CHUNK && tx.send(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK))).is_err() {
+            // No one reads on: the scan stops here.
             gone = true;
+            return Err(StoreError::Corrupt(String::new()));
         }
         Ok(())
-    })?;
+    });
+    match scanned {
+        Err(_) if gone => return Ok(()),
+        other => other?,
+    }
     if !chunk.is_empty() {
         let _ = tx.send(chunk);
     }
     Ok(())
+}
+
+/// The one walk of a stored log: every entry read, hashed and parsed (and,
+/// with `check_ids`, its id checked to be new) on a second thread, and
+/// handed to `each` on this one, in store order, until `each` answers
+/// false. `expected`: how many entries to make room for (a hint). Chunks
+/// keep the hand-over cheap; a bounded channel keeps the memory bounded.
+pub(crate) fn walk(store: &mut dyn Store, expected: usize, check_ids: bool, each: &mut dyn FnMut(Read) -> bool) -> Result<(), StoreError> {
+    std::thread::scope(|scope| -> Result<(), StoreError> {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Read>>(8);
+        let reader = scope.spawn(move || read_entries(store, expected, check_ids, tx));
+        'entries: for chunk in rx {
+            for r in chunk {
+                if !each(r) {
+                    break 'entries;
+                }
+            }
+        }
+        match reader.join() {
+            Ok(result) => result,
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    })
+}
+
+/// How many entries a walk of `store` should make room for: what was
+/// signed and is stored. Only a hint, read before anything is checked, so
+/// held to what is plausible: a tampered size must not reserve the
+/// machine's memory.
+pub(crate) fn expected_entries(store: &mut dyn Store, signed: u64) -> Result<usize, StoreError> {
+    Ok(usize::try_from(signed.min(store.len()?).min(1 << 28)).unwrap_or(0))
 }
 
 /// Verifies the log in `store` with `verifier` (the log's public key). Calls
@@ -115,52 +157,35 @@ pub fn verify_log(
     let mut problems = Vec::new();
     // What the log had signed before reading: the entries read must reach it.
     let signed_before = store.latest_checkpoint()?.map_or(0, |c| c.size);
-    // Room for what was signed and is stored, reserved at once. Only a
-    // hint (more or fewer entries cost growing or spare room), read before
-    // anything is checked, so held to what is plausible: a tampered size
-    // must not reserve the machine's memory.
-    let expected = signed_before.min(store.len()?).min(1 << 28);
-    let mut tree = Tree::with_capacity(expected);
-    let expected = usize::try_from(expected).unwrap_or(0);
+    let expected = expected_entries(store, signed_before)?;
+    let mut tree = Tree::with_capacity(expected as u64);
     let mut registry = Registry::with_capacity(expected);
-    // Two threads: one reads, hashes and parses the entries and checks that
-    // each id is new (nothing there depends on earlier events); this one
-    // checks each event against the registry, hands it on, and builds the
-    // tree. Chunks keep the hand-over cheap; a bounded channel keeps the
-    // memory bounded.
-    let reading: &mut dyn Store = &mut *store;
-    std::thread::scope(|scope| -> Result<(), StoreError> {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Read>>(8);
-        let reader = scope.spawn(move || read_entries(reading, expected, tx));
-        for chunk in rx {
-            for r in chunk {
-                let index = tree.len();
-                let mut bad = |what: String| problems.push(Problem { index: Some(index), what });
-                if r.index != index {
-                    bad(format!("stored at position {} but found at position {index} (an entry is missing or duplicated)", r.index));
+    // This thread checks each event against the registry, hands it on,
+    // and builds the tree; the walk's thread reads, hashes, parses and
+    // checks ids (nothing there depends on earlier events).
+    walk(store, expected, true, &mut |r| {
+        let index = tree.len();
+        let mut bad = |what: String| problems.push(Problem { index: Some(index), what });
+        if r.index != index {
+            bad(format!("stored at position {} but found at position {index} (an entry is missing or duplicated)", r.index));
+        }
+        if !r.hash_matches {
+            bad("its bytes do not hash to the leaf hash recorded when it was appended: the entry was altered".into());
+        }
+        match r.event {
+            Err(err) => bad(format!("not a valid event: {err}")),
+            Ok(event) => {
+                if let Some(first) = r.id_first_used_at {
+                    bad(format!("event id {:?} is already used by entry {first}: an event was counted twice", event.id));
                 }
-                if !r.hash_matches {
-                    bad("its bytes do not hash to the leaf hash recorded when it was appended: the entry was altered".into());
+                if let Err(err) = registry.apply(&event) {
+                    bad(format!("event {:?} is not valid at this position: {err}", event.id));
                 }
-                match r.event {
-                    Err(err) => bad(format!("not a valid event: {err}")),
-                    Ok(event) => {
-                        if let Some(first) = r.id_first_used_at {
-                            bad(format!("event id {:?} is already used by entry {first}: an event was counted twice", event.id));
-                        }
-                        if let Err(err) = registry.apply(&event) {
-                            bad(format!("event {:?} is not valid at this position: {err}", event.id));
-                        }
-                        on_event(index, &event);
-                    }
-                }
-                tree.push(r.hash);
+                on_event(index, &event);
             }
         }
-        match reader.join() {
-            Ok(result) => result,
-            Err(panic) => std::panic::resume_unwind(panic),
-        }
+        tree.push(r.hash);
+        true
     })?;
     let n = tree.len();
 
