@@ -583,16 +583,14 @@ fn load_entry(tree: &mut Tree, ids: &mut Ids, registry: &mut Registry, r: Read, 
 /// latest checkpoint was added outside the ledger.
 fn load(store: &mut dyn Store, signer: &Signer, follower: bool, on_event: &mut dyn FnMut(u64, &Event)) -> Result<(State, Option<StoredCheckpoint>), LedgerError> {
     let origin = signer.name().to_string();
-    let first = if follower { store.latest_checkpoint()? } else { None };
-    let limit = first.as_ref().map_or(u64::MAX, |c| c.size);
-    // Room for what was signed and is stored (a writer's log ends at its
-    // latest checkpoint, or it is refused below).
-    let signed = match &first {
-        Some(c) => c.size,
-        None => store.latest_checkpoint()?.map_or(0, |c| c.size),
-    };
-    let expected = expected_entries(store, signed)?;
-    let mut tree = Tree::with_capacity(expected as u64);
+    // Read once, before the entries: a follower reads up to it; a writer
+    // holds the lock, so nothing is added meanwhile. Room is made for what
+    // it signed and is stored (a writer's log ends at its latest
+    // checkpoint, or it is refused below).
+    let latest = store.latest_checkpoint()?;
+    let limit = if follower { latest.as_ref().map_or(u64::MAX, |c| c.size) } else { u64::MAX };
+    let expected = expected_entries(store, latest.as_ref().map_or(0, |c| c.size))?;
+    let mut tree = Tree::with_capacity(expected);
     let mut ids = Ids::with_capacity_and_hasher(expected, Default::default());
     let mut registry = Registry::with_capacity(expected);
     let mut bad = None;
@@ -614,10 +612,6 @@ fn load(store: &mut dyn Store, signer: &Signer, follower: bool, on_event: &mut d
         return Err(b);
     }
     let committed = tree.len();
-    let latest = match first {
-        Some(c) => Some(c),
-        None => store.latest_checkpoint()?,
-    };
     if let Some(signed) = latest.as_ref().and_then(|c| signed_by_other_key(&c.note, &signer.verifier())) {
         return Err(LedgerError::WrongKey { origin, signed, given: signer.key_hash() });
     }

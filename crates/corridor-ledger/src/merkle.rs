@@ -137,9 +137,9 @@ impl Tree {
 
     /// An empty tree with room for `leaves` leaves (and their subtrees)
     /// reserved at once.
-    pub fn with_capacity(leaves: u64) -> Self {
+    pub fn with_capacity(leaves: usize) -> Self {
         let mut levels = Vec::new();
-        let mut n = usize::try_from(leaves).unwrap_or(0);
+        let mut n = leaves;
         while n > 0 {
             levels.push(Vec::with_capacity(n));
             n /= 2;

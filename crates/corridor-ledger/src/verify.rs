@@ -74,7 +74,7 @@ impl Read {
 
 const CHUNK: usize = 1024;
 
-/// Reads every stored entry, hashes and parses it and (with `ids`) checks
+/// Reads every stored entry, hashes and parses it and (with `check_ids`) checks
 /// that its id is new, and sends the results on in chunks. Stops early,
 /// without an error, when the receiving side is gone.
 fn read_entries(store: &mut dyn Store, expected: usize, check_ids: bool, tx: std::sync::mpsc::SyncSender<Vec<Read>>) -> Result<(), StoreError> {
@@ -158,7 +158,7 @@ pub fn verify_log(
     // What the log had signed before reading: the entries read must reach it.
     let signed_before = store.latest_checkpoint()?.map_or(0, |c| c.size);
     let expected = expected_entries(store, signed_before)?;
-    let mut tree = Tree::with_capacity(expected as u64);
+    let mut tree = Tree::with_capacity(expected);
     let mut registry = Registry::with_capacity(expected);
     // This thread checks each event against the registry, hands it on,
     // and builds the tree; the walk's thread reads, hashes, parses and

@@ -320,7 +320,7 @@ fn reserved_room_changes_nothing() {
             plain.push(*l);
         }
         for room in [0, size / 2, size, size + 1, 2 * size + 3] {
-            let mut t = Tree::with_capacity(room);
+            let mut t = Tree::with_capacity(room as usize);
             for l in &leaves {
                 t.push(*l);
             }
