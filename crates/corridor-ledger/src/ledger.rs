@@ -94,17 +94,36 @@ struct State {
     /// Entries durable in the store (the tree may hold staged ones beyond).
     committed: u64,
     checkpoint: SignedCheckpoint,
-    failed: Option<String>,
 }
 
 struct Shared {
     state: RwLock<State>,
+    /// What is served (`state.checkpoint`, copied under `state`'s write
+    /// lock whenever it changes): read without waiting for `state`, which
+    /// the writer holds while it stages a group, so that a server's
+    /// handlers never wait on the writer for the log's size.
+    served: RwLock<SignedCheckpoint>,
+    /// Why the writer stopped (a storage failure, a lost lease), if it did.
+    failed: Mutex<Option<String>>,
     /// Where the latest signed checkpoint is kept outside the store, and
     /// the size written there last ([`Ledger::remember_signed`]).
     remembered: Mutex<Option<(std::path::PathBuf, u64)>>,
     reader: Mutex<Box<dyn Store>>,
     signer: Signer,
     origin: String,
+}
+
+impl Shared {
+    /// Serves `cp` (called under `state`'s write lock, as `cp` is installed there).
+    fn serve(&self, cp: &SignedCheckpoint) {
+        *self.served.write().unwrap_or_else(|p| p.into_inner()) = cp.clone();
+    }
+
+    /// Stops the writer for `why`, unless it already stopped (the first
+    /// failure is the one reported).
+    fn fail(&self, why: String) {
+        self.failed.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert(why);
+    }
 }
 
 /// An event checked on its own, with its canonical bytes and leaf hash,
@@ -192,6 +211,8 @@ impl Ledger {
     fn new(state: State, reader_store: Box<dyn Store>, signer: Signer) -> Ledger {
         let origin = signer.name().to_string();
         let shared = Arc::new(Shared {
+            served: RwLock::new(state.checkpoint.clone()),
+            failed: Mutex::new(None),
             state: RwLock::new(state),
             reader: Mutex::new(reader_store),
             remembered: Mutex::new(None),
@@ -224,7 +245,7 @@ impl Ledger {
 
     /// Why the writer stopped (a storage failure, a lost lease), if it did.
     pub fn failed(&self) -> Option<String> {
-        self.read().failed.clone()
+        self.shared.failed.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// A follower: reads the entries and the signed checkpoint the writer
@@ -298,6 +319,7 @@ impl Ledger {
             state.committed = latest.size;
             state.checkpoint = SignedCheckpoint { size: cp.size, root: cp.root, note: latest.note.clone() };
             let cp = state.checkpoint.clone();
+            self.shared.serve(&cp);
             drop(guard);
             if let Err(e) = remember(&self.shared, &cp) {
                 tracing_free_warn(&e);
@@ -306,7 +328,7 @@ impl Ledger {
         })();
         if let Err(e) = &result {
             if matches!(e, LedgerError::Corrupt { .. }) {
-                self.shared.state.write().unwrap_or_else(|p| p.into_inner()).failed.get_or_insert_with(|| e.to_string());
+                self.shared.fail(e.to_string());
             }
         }
         result
@@ -344,10 +366,13 @@ impl Ledger {
         let served = current.committed;
         if state.committed < served || state.tree.root_at(served).ok() != current.tree.root_at(served).ok() {
             let why = format!("the stored log no longer extends the {served} entries this server served: it was truncated or replaced");
-            current.failed = Some(why.clone());
+            self.shared.fail(why.clone());
             return Err(LedgerError::Corrupt { index: served.saturating_sub(1), what: why });
         }
+        self.shared.serve(&state.checkpoint);
         *current = state;
+        // Reloaded from what is stored: whatever stopped the writer is behind it.
+        *self.shared.failed.lock().unwrap_or_else(|p| p.into_inner()) = None;
         Ok(())
     }
 
@@ -396,7 +421,7 @@ impl Ledger {
 
     /// Number of durable entries.
     pub fn len(&self) -> u64 {
-        self.read().committed
+        self.served().size
     }
 
     pub fn is_empty(&self) -> bool {
@@ -405,7 +430,7 @@ impl Ledger {
 
     /// The latest signed checkpoint (covers every durable entry).
     pub fn checkpoint(&self) -> SignedCheckpoint {
-        self.read().checkpoint.clone()
+        self.served().clone()
     }
 
     /// Root of the first `size` entries.
@@ -516,6 +541,10 @@ impl Ledger {
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {
         self.shared.state.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn served(&self) -> std::sync::RwLockReadGuard<'_, SignedCheckpoint> {
+        self.shared.served.read().unwrap_or_else(|p| p.into_inner())
     }
 }
 
@@ -644,7 +673,7 @@ fn load(store: &mut dyn Store, signer: &Signer, follower: bool, on_event: &mut d
             cp
         }
     };
-    Ok((State { tree, ids, registry, committed, checkpoint, failed: None }, empty))
+    Ok((State { tree, ids, registry, committed, checkpoint }, empty))
 }
 
 /// Writes `cp` where [`Ledger::remember_signed`] keeps it, unless a
@@ -758,7 +787,7 @@ fn stage_group(shared: &Shared, requests: Vec<Request>) -> Commit {
     let mut answers = Vec::with_capacity(requests.len());
     let mut guard = shared.state.write().unwrap_or_else(|p| p.into_inner());
     let state = &mut *guard;
-    if state.failed.is_some() {
+    if shared.failed.lock().unwrap_or_else(|p| p.into_inner()).is_some() {
         // The committer answers "stopped" to all of them.
         answers.extend(requests.into_iter().map(|r| (r.reply, Ok(vec![]), vec![])));
         return Commit { entries, checkpoint: None, answers };
@@ -772,7 +801,7 @@ fn stage_group(shared: &Shared, requests: Vec<Request>) -> Commit {
     if !entries.is_empty() {
         match sign_checkpoint(&shared.signer, state.tree.len(), state.tree.root()) {
             Ok(cp) => checkpoint = Some(cp),
-            Err(e) => state.failed = Some(e.to_string()),
+            Err(e) => shared.fail(e.to_string()),
         }
     }
     Commit { entries, checkpoint, answers }
@@ -795,13 +824,13 @@ fn committer_loop(shared: Arc<Shared>, mut store: Box<dyn Store>, rx: Receiver<C
                 Err(mpsc::RecvTimeoutError::Timeout) => {
                     // Idle: keep the writer's lease; once it is lost, write nothing more.
                     if let Err(e) = store.renew() {
-                        shared.state.write().unwrap_or_else(|p| p.into_inner()).failed.get_or_insert_with(|| e.to_string());
+                        shared.fail(e.to_string());
                     }
                     continue;
                 }
             },
         };
-        let failed = shared.state.read().unwrap_or_else(|p| p.into_inner()).failed.clone();
+        let failed = shared.failed.lock().unwrap_or_else(|p| p.into_inner()).clone();
         let outcome = match (failed, &c.checkpoint) {
             (Some(why), _) => Err(why),
             (None, _) if c.entries.is_empty() => Ok(()),
@@ -819,11 +848,12 @@ fn committer_loop(shared: Arc<Shared>, mut store: Box<dyn Store>, rx: Receiver<C
                             tracing_free_warn(&e);
                         }
                         state.committed = cp.size;
+                        shared.serve(&cp);
                         state.checkpoint = cp;
                     }
                 }
                 Err(why) => {
-                    state.failed.get_or_insert_with(|| why.clone());
+                    shared.fail(why.clone());
                 }
             }
         }
@@ -925,4 +955,26 @@ fn stage_inner(
         state.registry = s;
     }
     Ok(outcomes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::memory::MemoryStore;
+
+    /// A server's handlers ask the log's size, checkpoint and health on
+    /// the async workers: they must not wait for the writer, which holds
+    /// the state's write lock while it stages a group.
+    #[test]
+    fn the_size_checkpoint_and_health_are_answered_while_the_writer_stages() {
+        let signer = Signer::generate("test.invalid/served").unwrap();
+        let ledger = Arc::new(Ledger::open(Box::new(MemoryStore::new()), Box::new(MemoryStore::new()), signer).unwrap());
+        let staging = ledger.shared.state.write().unwrap();
+        let (tx, rx) = mpsc::channel();
+        let l = ledger.clone();
+        std::thread::spawn(move || tx.send((l.len(), l.checkpoint().size, l.failed())).unwrap());
+        let answered = rx.recv_timeout(std::time::Duration::from_secs(10));
+        drop(staging);
+        assert_eq!(answered.expect("answered while the state was locked"), (0, 0, None));
+    }
 }

@@ -20,99 +20,28 @@ use serde::{Deserialize, Serialize};
 use tokio_stream::StreamExt as _;
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
+use crate::auth::{authenticate, bearer, limited, AnyRole, Auth, HqOrMonitor, MonitorOnly, Public};
+pub use crate::error::{ApiError, ApiResult, ErrorBody, MAX_BODY};
+use crate::error::blocking;
 use crate::fold::{PublicNotice, PublicSummary};
-use crate::tokens::{AuthError, Role, TokenRecord};
-use crate::{AppState, AppendError};
+use crate::tokens::{AuthError, Role};
+use crate::AppState;
 
-/// Largest request body accepted.
-pub const MAX_BODY: usize = 1 << 20;
 /// Most events one read returns.
 pub const MAX_PAGE: u64 = 1000;
 
 type St = State<Arc<AppState>>;
 
-/// An error answer: `{"error": "what was wrong and what to do"}`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ErrorBody {
-    pub error: String,
-}
-
-pub struct ApiError(StatusCode, String);
-
-
-impl ApiError {
-    pub(crate) fn new(status: StatusCode, msg: impl Into<String>) -> Self {
-        ApiError(status, msg.into())
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let mut r = (self.0, Json(ErrorBody { error: self.1 })).into_response();
-        if self.0 == StatusCode::UNAUTHORIZED {
-            r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-        }
-        if self.0 == StatusCode::SERVICE_UNAVAILABLE {
-            // Nothing was acknowledged: the same request may be sent again.
-            r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-        }
-        r
-    }
-}
-
-pub(crate) type ApiResult<T> = Result<T, ApiError>;
-
-/// A query string that failed to parse, as a JSON 400 (axum's own answer
-/// is plain text). Handlers take `Result<Query<T>, QueryRejection>` and
-/// call this after the token check, so a missing token is a 401 whatever
-/// the query.
-fn query<T>(q: Result<Query<T>, QueryRejection>) -> ApiResult<T> {
-    q.map(|Query(q)| q).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("{}: see the parameters in /openapi.json", e.body_text())))
-}
-
 /// Log indexes and sizes are at most 2^63 − 1 (`format: int64`).
 fn index_param(name: &str, v: Option<u64>) -> ApiResult<Option<u64>> {
     match v {
-        Some(n) if n > i64::MAX as u64 => Err(ApiError::new(StatusCode::BAD_REQUEST, format!("{name}={n} is beyond any log (at most {})", i64::MAX))),
+        Some(n) if n > i64::MAX as u64 => Err(ApiError::BadRequest(format!("{name}={n} is beyond any log (at most {})", i64::MAX))),
         v => Ok(v),
     }
 }
 
 fn json_text(s: Arc<str>) -> Response {
     ([(header::CONTENT_TYPE, "application/json")], s.to_string()).into_response()
-}
-
-/// The token of `Authorization: Bearer …`, if any.
-fn bearer(headers: &HeaderMap) -> ApiResult<Option<&str>> {
-    match headers.get(header::AUTHORIZATION) {
-        None => Ok(None),
-        Some(v) => {
-            let v = v.to_str().map_err(|_| ApiError::new(StatusCode::UNAUTHORIZED, "the Authorization header is not text"))?;
-            v.strip_prefix("Bearer ").map(|t| Some(t.trim())).ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "use `Authorization: Bearer TOKEN`"))
-        }
-    }
-}
-
-fn authenticate(st: &AppState, token: &str) -> ApiResult<TokenRecord> {
-    st.tokens.authenticate(token, chrono::Utc::now()).map_err(|e: AuthError| {
-        let status = if matches!(e, AuthError::Unavailable(_)) { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::UNAUTHORIZED };
-        ApiError::new(status, e.to_string())
-    })
-}
-
-/// The caller's token, required, with one of `roles`.
-pub(crate) fn require(st: &AppState, headers: &HeaderMap, roles: &[Role], what: &str) -> ApiResult<TokenRecord> {
-    let token = bearer(headers)?.ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, format!("{what} needs a token (`Authorization: Bearer TOKEN`; `corridor token create` makes one)")))?;
-    let t = authenticate(st, token)?;
-    if !roles.contains(&t.role) {
-        let names: Vec<&str> = roles.iter().map(|r| r.name()).collect();
-        return Err(ApiError::new(StatusCode::FORBIDDEN, format!("{what} needs the role {}; this token is a {} token", names.join(" or "), t.role.name())));
-    }
-    Ok(t)
-}
-
-pub(crate) fn limited(st: &AppState, addr: SocketAddr) -> ApiResult<()> {
-    st.limiter.take(addr.ip(), Instant::now()).map_err(|wait| ApiError::new(StatusCode::TOO_MANY_REQUESTS, format!("too many requests from {}: retry in {:.1} s", addr.ip(), wait)))
 }
 
 /// Events appended (201), or all already in the log (200).
@@ -156,27 +85,6 @@ impl ToSchema for EventBatch {
     }
 }
 
-/// A body that could not be read: 413 only when it really is over the
-/// limit; a body cut short or malformed (a bad chunked encoding, a
-/// connection dropped mid-body) is a 400 that says so.
-fn body_error(e: BytesRejection, smaller: &str) -> ApiError {
-    use axum::extract::rejection::FailedToBufferBody;
-    match e {
-        BytesRejection::FailedToBufferBody(FailedToBufferBody::LengthLimitError(_)) => {
-            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, format!("the body is over {MAX_BODY} bytes (1 MiB): {smaller}"))
-        }
-        BytesRejection::FailedToBufferBody(FailedToBufferBody::UnknownBodyError(e)) => ApiError::new(
-            StatusCode::BAD_REQUEST,
-            format!(
-                "the request body is malformed or was cut short ({}): nothing was read; send it again, whole (a valid Content-Length or chunked encoding)",
-                // The innermost cause (e.g. "invalid chunk size line"), not axum's wrapper.
-                std::iter::successors(Some(&e as &dyn std::error::Error), |c| c.source()).last().map(|c| c.to_string()).unwrap_or_default()
-            ),
-        ),
-        other => ApiError::new(StatusCode::BAD_REQUEST, other.body_text()),
-    }
-}
-
 /// Append events: one event object, a JSON array of them (all or nothing),
 /// or one event per line. Acknowledged only once durable.
 #[utoipa::path(post, path = "/api/v1/events", tag = "write",
@@ -193,24 +101,24 @@ fn body_error(e: BytesRejection, smaller: &str) -> ApiError {
         (status = 503, description = "Storage failed, or no server of the cluster sequences the log at this moment (a failover); nothing acknowledged: send the same request again after Retry-After", body = ErrorBody),
     ),
     security(("token" = [])))]
-pub async fn post_events(State(st): St, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> ApiResult<Response> {
+pub async fn post_events(Auth { token: t, .. }: Auth<AnyRole>, State(st): St, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> ApiResult<Response> {
+    let body = body?;
     if st.cluster.is_some() && !st.ledger.is_writer() {
         return forward(&st, &headers, body).await;
     }
     let now = chrono::Utc::now();
-    let t = require(&st, &headers, &[Role::Hq, Role::Checkpoint, Role::Monitor], "writing events")?;
-    let body = body.map_err(|e| body_error(e, "send fewer events per request"))?;
-    let text = std::str::from_utf8(&body).map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "the body is not UTF-8 text"))?;
-    let events = corridor_model::parse::parse_batch(text).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.to_string()))?;
+    let mut events = corridor_model::parse::parse_batch(std::str::from_utf8(&body)?)?;
     if events.is_empty() {
-        return Err(ApiError::new(StatusCode::BAD_REQUEST, "no events in the body: send an event, an array of events, or one per line"));
+        return Err(ApiError::BadRequest("no events in the body: send an event, an array of events, or one per line".into()));
     }
-    // Against the ledger's registry: it knows what was declared a moment ago.
-    st.ledger.with_registry(|r| crate::scope::authorize(&t, &events, r)).map_err(|e| ApiError::new(StatusCode::FORBIDDEN, e.to_string()))?;
+    // Against the ledger's registry: it knows what was declared a moment
+    // ago. (Its lock is the writer's while a group is staged: off the
+    // async workers.)
+    let ledger = st.ledger.clone();
+    events = blocking(move || ledger.with_registry(|r| crate::scope::authorize(&t, &events, r)).map(|()| events)).await?;
     let skew = st.options.max_clock_skew;
     if let Some((i, e)) = events.iter().enumerate().find(|(_, e)| e.time > now + skew) {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
+        return Err(ApiError::Unprocessable(
             format!(
                 "event #{i} ({:?}) is dated {}, {} ahead of this server's clock ({}; at most {} s ahead is accepted): nothing from this batch was appended. Check the date and time (and time zone) of the device that recorded it; a fact is recorded when it happens",
                 e.id,
@@ -221,17 +129,7 @@ pub async fn post_events(State(st): St, headers: HeaderMap, body: Result<Bytes, 
             ),
         ));
     }
-    let outcome = st.append(events).await.map_err(|e| match e {
-        AppendError::InFlight { .. } => ApiError::new(StatusCode::CONFLICT, e.to_string()),
-        AppendError::Ledger(l) => match l {
-            corridor_ledger::LedgerError::Invalid { .. } => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, l.to_string()),
-            corridor_ledger::LedgerError::Conflict { position, id, index } => ApiError::new(
-                StatusCode::CONFLICT,
-                format!("event #{position}: id {id:?} is already in the log at index {index} as a different event (its content differs from what you sent): nothing from this batch was appended. A resend of the same event is answered with its index; a new fact needs a new id; to change a recorded fact, record an entry_corrected naming {id:?}"),
-            ),
-            other => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, other.to_string()),
-        },
-    })?;
+    let outcome = st.append(events).await?;
     let new = outcome.iter().filter(|o| matches!(o, corridor_ledger::Appended::New(_))).count() as u64;
     let status = if new == 0 { StatusCode::OK } else { StatusCode::CREATED };
     Ok((status, Json(Appended { indexes: outcome.into_iter().map(corridor_ledger::Appended::index).collect(), new, size: st.ledger.len() })).into_response())
@@ -246,10 +144,9 @@ const FORWARDED: &str = "x-corridor-forwarded";
 /// When no server sequences it (a failover under way) or the sequencer
 /// cannot be reached, 503 with Retry-After: nothing was acknowledged, and
 /// the same request can be sent again (event ids make that safe).
-async fn forward(st: &Arc<AppState>, headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> ApiResult<Response> {
+async fn forward(st: &Arc<AppState>, headers: &HeaderMap, body: Bytes) -> ApiResult<Response> {
     static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
-    let body = body.map_err(|e| body_error(e, "send fewer events per request"))?;
-    let unavailable = |why: String| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, format!("{why}: nothing was appended; send the same request again in a moment"));
+    let unavailable = |why: String| ApiError::Unavailable(format!("{why}: nothing was appended; send the same request again in a moment"));
     if headers.contains_key(FORWARDED) {
         return Err(unavailable("this server stopped sequencing the log as the write reached it (a failover)".into()));
     }
@@ -381,29 +278,24 @@ pub struct Entries {
 #[utoipa::path(get, path = "/api/v1/events", tag = "read", params(Range),
     responses((status = 200, body = Entries), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("token" = [])))]
-pub async fn get_events(State(st): St, headers: HeaderMap, r: Result<Query<Range>, QueryRejection>) -> ApiResult<Json<Entries>> {
-    require(&st, &headers, &[Role::Hq, Role::Monitor], "reading events")?;
-    let r = query(r)?;
+pub async fn get_events(_: Auth<HqOrMonitor>, State(st): St, r: Result<Query<Range>, QueryRejection>) -> ApiResult<Json<Entries>> {
+    let Query(r) = r?;
     let size = st.ledger.len();
     let from = index_param("from", r.from)?.unwrap_or(0);
     let to = index_param("to", r.to)?.unwrap_or(size).min(size).min(from.saturating_add(MAX_PAGE));
     if from > size {
-        return Err(ApiError::new(StatusCode::BAD_REQUEST, format!("from={from} is beyond the log's {size} entries")));
+        return Err(ApiError::BadRequest(format!("from={from} is beyond the log's {size} entries")));
     }
     if to < from {
-        return Err(ApiError::new(StatusCode::BAD_REQUEST, format!("to={to} is before from={from}")));
+        return Err(ApiError::BadRequest(format!("to={to} is before from={from}")));
     }
-    // The store's client blocks (PostgreSQL's runs a runtime of its own):
-    // off the async workers.
+    // The store's client blocks (PostgreSQL's runs a runtime of its own).
     let ledger = st.ledger.clone();
-    let stored = tokio::task::spawn_blocking(move || ledger.entries(from, to))
-        .await
-        .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, format!("cannot read the log: {e}")))?
-        .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, format!("cannot read the log: {e}")))?;
+    let stored = blocking(move || ledger.entries(from, to)).await?;
     let entries = stored
         .into_iter()
         .map(|e| {
-            let event = corridor_model::parse::parse_leaf(&e.leaf).map_err(|err| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, format!("stored entry {} is unreadable: {err}; run `corridor verify`", e.index)))?;
+            let event = corridor_model::parse::parse_leaf(&e.leaf).map_err(|err| ApiError::Unavailable(format!("stored entry {} is unreadable: {err}; run `corridor verify`", e.index)))?;
             Ok(Entry { index: e.index, event, leaf: b64(&e.leaf), leaf_hash: b64(&e.hash) })
         })
         .collect::<ApiResult<_>>()?;
@@ -414,8 +306,7 @@ pub async fn get_events(State(st): St, headers: HeaderMap, r: Result<Query<Range
 #[utoipa::path(get, path = "/api/v1/figures", tag = "read",
     responses((status = 200, description = "The views' figures", body = Object), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("token" = [])))]
-pub async fn get_figures(State(st): St, headers: HeaderMap) -> ApiResult<Response> {
-    require(&st, &headers, &[Role::Hq, Role::Monitor], "the full figures")?;
+pub async fn get_figures(_: Auth<HqOrMonitor>, State(st): St) -> ApiResult<Response> {
     Ok(json_text(st.fold.read().unwrap_or_else(|p| p.into_inner()).figures_json()))
 }
 
@@ -423,8 +314,7 @@ pub async fn get_figures(State(st): St, headers: HeaderMap) -> ApiResult<Respons
 #[utoipa::path(get, path = "/api/v1/reconciliation", tag = "read",
     responses((status = 200, body = Object), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("token" = [])))]
-pub async fn get_reconciliation(State(st): St, headers: HeaderMap) -> ApiResult<Response> {
-    require(&st, &headers, &[Role::Hq, Role::Monitor], "the reconciliation")?;
+pub async fn get_reconciliation(_: Auth<HqOrMonitor>, State(st): St) -> ApiResult<Response> {
     Ok(json_text(st.fold.read().unwrap_or_else(|p| p.into_inner()).reconciliation_json()))
 }
 
@@ -432,8 +322,7 @@ pub async fn get_reconciliation(State(st): St, headers: HeaderMap) -> ApiResult<
 #[utoipa::path(get, path = "/api/v1/convoys", tag = "read",
     responses((status = 200, body = [crate::fold::ConvoyRow]), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("token" = [])))]
-pub async fn get_convoys(State(st): St, headers: HeaderMap) -> ApiResult<Response> {
-    require(&st, &headers, &[Role::Hq, Role::Monitor], "convoy records")?;
+pub async fn get_convoys(_: Auth<HqOrMonitor>, State(st): St) -> ApiResult<Response> {
     Ok(json_text(st.fold.read().unwrap_or_else(|p| p.into_inner()).convoys_json()))
 }
 
@@ -441,11 +330,10 @@ pub async fn get_convoys(State(st): St, headers: HeaderMap) -> ApiResult<Respons
 #[utoipa::path(get, path = "/api/v1/convoys/{id}", tag = "read", params(("id" = String, Path, description = "Convoy id")),
     responses((status = 200, body = Object), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("token" = [])))]
-pub async fn get_convoy(State(st): St, headers: HeaderMap, Path(id): Path<String>) -> ApiResult<Json<serde_json::Value>> {
-    require(&st, &headers, &[Role::Hq, Role::Monitor], "convoy records")?;
+pub async fn get_convoy(_: Auth<HqOrMonitor>, State(st): St, Path(id): Path<String>) -> ApiResult<Json<serde_json::Value>> {
     let f = st.fold.read().unwrap_or_else(|p| p.into_inner());
     let v = f.views();
-    let c = v.convoy(&id).ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("no convoy {id:?} in the log")))?;
+    let c = v.convoy(&id).ok_or_else(|| ApiError::NotFound(format!("no convoy {id:?} in the log")))?;
     let vehicles: serde_json::Map<String, serde_json::Value> = c.vehicles.iter().filter_map(|x| Some((x.clone(), serde_json::to_value(v.vehicle_on_trip(&id, x)?).ok()?))).collect();
     Ok(Json(serde_json::json!({ "convoy": id, "state": c, "vehicles": vehicles })))
 }
@@ -454,62 +342,55 @@ pub async fn get_convoy(State(st): St, headers: HeaderMap, Path(id): Path<String
 #[utoipa::path(get, path = "/api/v1/checkpoints/{id}", tag = "read", params(("id" = String, Path, description = "Checkpoint id")),
     responses((status = 200, body = crate::fold::CheckpointView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("token" = [])))]
-pub async fn get_checkpoint_view(State(st): St, headers: HeaderMap, Path(id): Path<String>) -> ApiResult<Json<crate::fold::CheckpointView>> {
-    let t = require(&st, &headers, &[Role::Hq, Role::Monitor, Role::Checkpoint], "a checkpoint's view")?;
+pub async fn get_checkpoint_view(Auth { token: t, .. }: Auth<AnyRole>, State(st): St, Path(id): Path<String>) -> ApiResult<Json<crate::fold::CheckpointView>> {
     if t.role == Role::Checkpoint && t.checkpoint.as_deref() != Some(id.as_str()) {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
+        return Err(ApiError::Forbidden(
             format!("this token is for checkpoint {:?}: it reads that checkpoint's view only (GET /api/v1/checkpoints/{})", t.checkpoint.as_deref().unwrap_or(""), t.checkpoint.as_deref().unwrap_or("")),
         ));
     }
     // An officer reads right after recording: show what the log holds now.
     if st.fold.read().unwrap_or_else(|p| p.into_inner()).size() < st.ledger.len() {
         let s = st.clone();
-        let _ = tokio::task::spawn_blocking(move || s.catch_up()).await;
+        blocking(move || s.catch_up()).await?;
     }
     let f = st.fold.read().unwrap_or_else(|p| p.into_inner());
-    f.checkpoint_view(&id).map(Json).ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("no checkpoint {id:?} is declared in the log")))
+    f.checkpoint_view(&id).map(Json).ok_or_else(|| ApiError::NotFound(format!("no checkpoint {id:?} is declared in the log")))
 }
 
 /// The caller's token: its role and, for a checkpoint token, its checkpoint (so an app knows what to show).
 #[utoipa::path(get, path = "/api/v1/whoami", tag = "read",
     responses((status = 200, body = Object), (status = 401, body = ErrorBody)),
     security(("token" = [])))]
-pub async fn whoami(State(st): St, headers: HeaderMap) -> ApiResult<Json<serde_json::Value>> {
-    let t = require(&st, &headers, &[Role::Hq, Role::Monitor, Role::Checkpoint], "whoami")?;
-    Ok(Json(serde_json::json!({ "id": t.id, "role": t.role.name(), "checkpoint": t.checkpoint, "author": t.author(), "expires": t.expires })))
+pub async fn whoami(Auth { token: t, .. }: Auth<AnyRole>) -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "id": t.id, "role": t.role.name(), "checkpoint": t.checkpoint, "author": t.author(), "expires": t.expires }))
 }
 
 /// What the public may see: aggregates by corridor, day and group; corridors open or closed; incident counts.
 #[utoipa::path(get, path = "/api/v1/public/summary", tag = "public",
     responses((status = 200, body = PublicSummary), (status = 429, body = ErrorBody)))]
-pub async fn public_summary(State(st): St, ConnectInfo(addr): ConnectInfo<SocketAddr>) -> ApiResult<Response> {
-    limited(&st, addr)?;
+pub async fn public_summary(_: Public, State(st): St) -> ApiResult<Response> {
     Ok(json_text(st.fold.read().unwrap_or_else(|p| p.into_inner()).summary_json()))
 }
 
 /// The notices in force at the log's latest event, in English and Arabic.
 #[utoipa::path(get, path = "/api/v1/public/notices", tag = "public",
     responses((status = 200, body = [PublicNotice]), (status = 429, body = ErrorBody)))]
-pub async fn public_notices(State(st): St, ConnectInfo(addr): ConnectInfo<SocketAddr>) -> ApiResult<Response> {
-    limited(&st, addr)?;
+pub async fn public_notices(_: Public, State(st): St) -> ApiResult<Response> {
     Ok(json_text(st.fold.read().unwrap_or_else(|p| p.into_inner()).notices_json()))
 }
 
 /// The road network and corridors as GeoJSON (RFC 7946), for maps.
 #[utoipa::path(get, path = "/api/v1/public/map", tag = "public",
     responses((status = 200, description = "GeoJSON FeatureCollection", body = Object, content_type = "application/geo+json"), (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
-pub async fn public_map(State(st): St, ConnectInfo(addr): ConnectInfo<SocketAddr>) -> ApiResult<Response> {
-    limited(&st, addr)?;
-    let g = st.options.map_geojson.clone().ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "this server has no map: the log declares no operation (operation_declared names the operation's map) and the server was started without one; declare the operation (`corridor apply`), or restart with `corridor serve --map FILE.cnet`"))?;
+pub async fn public_map(_: Public, State(st): St) -> ApiResult<Response> {
+    let g = st.options.map_geojson.clone().ok_or_else(|| ApiError::NotFound("this server has no map: the log declares no operation (operation_declared names the operation's map) and the server was started without one; declare the operation (`corridor apply`), or restart with `corridor serve --map FILE.cnet`".into()))?;
     Ok(([(header::CONTENT_TYPE, "application/geo+json")], g).into_response())
 }
 
 /// The latest signed checkpoint (C2SP signed note), with monitors' countersignatures of it.
 #[utoipa::path(get, path = "/api/v1/checkpoint", tag = "public",
     responses((status = 200, description = "Signed note", body = String, content_type = "text/plain"), (status = 429, body = ErrorBody)))]
-pub async fn get_checkpoint(State(st): St, ConnectInfo(addr): ConnectInfo<SocketAddr>) -> ApiResult<Response> {
-    limited(&st, addr)?;
+pub async fn get_checkpoint(_: Public, State(st): St) -> ApiResult<Response> {
     Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], st.checkpoint_note()).into_response())
 }
 
@@ -518,37 +399,33 @@ pub async fn get_checkpoint(State(st): St, ConnectInfo(addr): ConnectInfo<Socket
     request_body(content = String, content_type = "text/plain"),
     responses((status = 201, description = "Kept", body = String), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 413, body = ErrorBody)),
     security(("token" = [])))]
-pub async fn post_cosign(State(st): St, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> ApiResult<(StatusCode, String)> {
-    let t = require(&st, &headers, &[Role::Monitor], "countersigning")?;
-    let body = body.map_err(|e| body_error(e, "send the signed note alone"))?;
-    let note = std::str::from_utf8(&body).map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "the body is not UTF-8 text"))?;
+pub async fn post_cosign(Auth { token: t, .. }: Auth<MonitorOnly>, State(st): St, body: Result<Bytes, BytesRejection>) -> ApiResult<(StatusCode, String)> {
+    let body = body?;
+    let note = std::str::from_utf8(&body)?;
     let key = t.key.as_deref().unwrap_or("");
-    let monitor = corridor_ledger::note::Verifier::from_vkey(key).map_err(|e| ApiError::new(StatusCode::FORBIDDEN, format!("this monitor token has no usable key: {e}")))?;
-    let opened = corridor_ledger::note::open(note, &[st.ledger.verifier(), monitor.clone()]).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("not a signed note this log and your key can check: {e}")))?;
+    let monitor = corridor_ledger::note::Verifier::from_vkey(key).map_err(|e| ApiError::Forbidden(format!("this monitor token has no usable key: {e}")))?;
+    let opened = corridor_ledger::note::open(note, &[st.ledger.verifier(), monitor.clone()]).map_err(|e| ApiError::BadRequest(format!("not a signed note this log and your key can check: {e}")))?;
     let signed_by = |name: &str| opened.verified.iter().any(|s| s.name == name);
     if !signed_by(st.ledger.origin()) {
-        return Err(ApiError::new(StatusCode::BAD_REQUEST, "the note carries no valid signature of this log: countersign a checkpoint from GET /api/v1/checkpoint"));
+        return Err(ApiError::BadRequest("the note carries no valid signature of this log: countersign a checkpoint from GET /api/v1/checkpoint".into()));
     }
-    if !signed_by(monitor.name()) {
-        return Err(ApiError::new(StatusCode::BAD_REQUEST, format!("the note carries no valid signature by your key {:?}", monitor.name())));
-    }
-    let cp = corridor_ledger::parse_checkpoint(note, &st.ledger.verifier()).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e))?;
-    if cp.size > st.ledger.len() && st.cluster.is_some() {
-        // Signed by the sequencer a moment ago: this server catches up first.
-        let s = st.clone();
-        let _ = tokio::task::spawn_blocking(move || s.ledger.refresh()).await;
-    }
-    let root = st.ledger.root_at(cp.size).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.to_string()))?;
-    if root != cp.root {
-        return Err(ApiError::new(StatusCode::BAD_REQUEST, "the checkpoint's root is not this log's root at that size"));
-    }
-    let sig = opened.verified.iter().find(|s| s.name == monitor.name() && s.key_hash == monitor.key_hash()).expect("checked above");
+    let Some(sig) = opened.verified.iter().find(|s| s.name == monitor.name() && s.key_hash == monitor.key_hash()) else {
+        return Err(ApiError::BadRequest(format!("the note carries no valid signature by your key {:?}", monitor.name())));
+    };
     let line = format!("\u{2014} {} {}", sig.name, sig.base64);
-    let state = st.clone();
-    let kept = tokio::task::spawn_blocking(move || state.keep_cosignature(cp.size, &line))
-        .await
-        .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, format!("cannot store the countersignature: {e}")))?
-        .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, format!("cannot store the countersignature: {e}")))?;
+    let cp = corridor_ledger::parse_checkpoint(note, &st.ledger.verifier()).map_err(ApiError::BadRequest)?;
+    let s = st.clone();
+    let kept = blocking(move || {
+        if cp.size > s.ledger.len() && s.cluster.is_some() {
+            // Signed by the sequencer a moment ago: this server catches up first.
+            let _ = s.ledger.refresh();
+        }
+        if s.ledger.root_at(cp.size)? != cp.root {
+            return Err(ApiError::BadRequest("the checkpoint's root is not this log's root at that size".into()));
+        }
+        s.keep_cosignature(cp.size, &line).map_err(|e| ApiError::Unavailable(format!("cannot store the countersignature: {e}")))
+    })
+    .await?;
     Ok(match kept {
         crate::Kept::New => (StatusCode::CREATED, format!("countersignature by {} of size {} kept", monitor.name(), cp.size)),
         crate::Kept::AlreadyKept => (StatusCode::OK, format!("a countersignature by {} of size {} was already kept", monitor.name(), cp.size)),
@@ -576,25 +453,34 @@ fn b64(h: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(h)
 }
 
-/// A proof at tree `size` with that tree's root; a size or index the log
-/// does not have is the caller's error (400).
-fn proof_answer<H: AsRef<[u8]>>(st: &AppState, size: u64, proof: Result<Vec<H>, corridor_ledger::LedgerError>) -> ApiResult<Json<Proof>> {
-    let bad = |e: corridor_ledger::LedgerError| ApiError::new(StatusCode::BAD_REQUEST, e.to_string());
-    let proof = proof.map_err(bad)?;
-    let root = st.ledger.root_at(size).map_err(bad)?;
-    Ok(Json(Proof { size, proof: proof.iter().map(|h| b64(h.as_ref())).collect(), root: b64(&root) }))
+/// A proof at tree `size` (default: the latest checkpoint's) with that
+/// tree's root, made off the async workers (the tree is behind the ledger's
+/// lock, which the writer holds while it stages a group). A size or index
+/// the log does not have is the caller's error (400).
+async fn proof_answer<H: AsRef<[u8]>>(
+    st: &Arc<AppState>,
+    size: Option<u64>,
+    proof: impl FnOnce(&corridor_ledger::Ledger, u64) -> Result<Vec<H>, corridor_ledger::LedgerError> + Send + 'static,
+) -> ApiResult<Json<Proof>> {
+    let ledger = st.ledger.clone();
+    blocking(move || {
+        let size = size.unwrap_or_else(|| ledger.checkpoint().size);
+        let proof = proof(&ledger, size)?;
+        let root = ledger.root_at(size)?;
+        Ok::<_, ApiError>(Json(Proof { size, proof: proof.iter().map(|h| b64(h.as_ref())).collect(), root: b64(&root) }))
+    })
+    .await
 }
 
 /// An RFC 6962 inclusion proof of entry `index` in the tree of `size` (hq and monitors).
 #[utoipa::path(get, path = "/api/v1/proofs/inclusion", tag = "read", params(InclusionQuery),
     responses((status = 200, body = Proof), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("token" = [])))]
-pub async fn inclusion(State(st): St, headers: HeaderMap, q: Result<Query<InclusionQuery>, QueryRejection>) -> ApiResult<Json<Proof>> {
-    require(&st, &headers, &[Role::Hq, Role::Monitor], "proofs")?;
-    let q = query(q)?;
+pub async fn inclusion(_: Auth<HqOrMonitor>, State(st): St, q: Result<Query<InclusionQuery>, QueryRejection>) -> ApiResult<Json<Proof>> {
+    let Query(q) = q?;
     index_param("index", Some(q.index))?;
-    let size = index_param("size", q.size)?.unwrap_or_else(|| st.ledger.checkpoint().size);
-    proof_answer(&st, size, st.ledger.inclusion_proof(q.index, size))
+    let size = index_param("size", q.size)?;
+    proof_answer(&st, size, move |l, size| l.inclusion_proof(q.index, size)).await
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -634,20 +520,19 @@ pub struct Receipts {
 #[utoipa::path(get, path = "/api/v1/receipts", tag = "read", params(ReceiptsQuery),
     responses((status = 200, body = Receipts), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 503, body = ErrorBody)),
     security(("token" = [])))]
-pub async fn receipts(State(st): St, headers: HeaderMap, q: Result<Query<ReceiptsQuery>, QueryRejection>) -> ApiResult<Json<Receipts>> {
-    require(&st, &headers, &[Role::Hq, Role::Monitor, Role::Checkpoint], "receipts")?;
-    let q = query(q)?;
+pub async fn receipts(_: Auth<AnyRole>, State(st): St, q: Result<Query<ReceiptsQuery>, QueryRejection>) -> ApiResult<Json<Receipts>> {
+    let Query(q) = q?;
     // Exactly what the documented pattern says: 1 to 18 digits each, commas between.
     let mut indexes = Vec::new();
     for part in q.indexes.split(',').filter(|_| !q.indexes.is_empty()) {
         let i: u64 = Some(part)
             .filter(|p| (1..=18).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit()))
             .and_then(|p| p.parse().ok())
-            .ok_or_else(|| ApiError::new(StatusCode::BAD_REQUEST, format!("indexes: {part:?} is not an entry index (1 to 18 digits); send them comma-separated, e.g. indexes=5,17,230")))?;
+            .ok_or_else(|| ApiError::BadRequest(format!("indexes: {part:?} is not an entry index (1 to 18 digits); send them comma-separated, e.g. indexes=5,17,230")))?;
         indexes.push(i);
     }
     if indexes.is_empty() || indexes.len() as u64 > MAX_PAGE {
-        return Err(ApiError::new(StatusCode::BAD_REQUEST, format!("indexes: give 1 to {MAX_PAGE} entry indexes, comma-separated")));
+        return Err(ApiError::BadRequest(format!("indexes: give 1 to {MAX_PAGE} entry indexes, comma-separated")));
     }
     indexes.sort_unstable();
     indexes.dedup();
@@ -672,10 +557,7 @@ pub async fn receipts(State(st): St, headers: HeaderMap, q: Result<Query<Receipt
         }
         Ok(out)
     };
-    let receipts = tokio::task::spawn_blocking(read)
-        .await
-        .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, format!("cannot read the log: {e}")))?
-        .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, format!("cannot read the log: {e}; try again shortly")))?;
+    let receipts = blocking(read).await?;
     Ok(Json(Receipts { checkpoint: cp.note, size, receipts, pending }))
 }
 
@@ -691,12 +573,11 @@ pub struct ConsistencyQuery {
 #[utoipa::path(get, path = "/api/v1/proofs/consistency", tag = "read", params(ConsistencyQuery),
     responses((status = 200, body = Proof), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("token" = [])))]
-pub async fn consistency(State(st): St, headers: HeaderMap, q: Result<Query<ConsistencyQuery>, QueryRejection>) -> ApiResult<Json<Proof>> {
-    require(&st, &headers, &[Role::Hq, Role::Monitor], "proofs")?;
-    let q = query(q)?;
+pub async fn consistency(_: Auth<HqOrMonitor>, State(st): St, q: Result<Query<ConsistencyQuery>, QueryRejection>) -> ApiResult<Json<Proof>> {
+    let Query(q) = q?;
     index_param("old", Some(q.old))?;
-    let size = index_param("new", q.new)?.unwrap_or_else(|| st.ledger.checkpoint().size);
-    proof_answer(&st, size, st.ledger.consistency_proof(q.old, size))
+    let size = index_param("new", q.new)?;
+    proof_answer(&st, size, move |l, size| l.consistency_proof(q.old, size)).await
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -725,9 +606,7 @@ pub struct Ticket {
 #[utoipa::path(post, path = "/api/v1/feed/ticket", tag = "read",
     responses((status = 201, body = Ticket), (status = 401, body = ErrorBody)),
     security(("token" = [])))]
-pub async fn post_feed_ticket(State(st): St, headers: HeaderMap) -> ApiResult<(StatusCode, Json<Ticket>)> {
-    require(&st, &headers, &[Role::Hq, Role::Monitor, Role::Checkpoint], "a feed ticket")?;
-    let token = bearer(&headers)?.unwrap_or_default().to_string();
+pub async fn post_feed_ticket(Auth { secret: token, .. }: Auth<AnyRole>, State(st): St) -> (StatusCode, Json<Ticket>) {
     let mut raw = [0u8; 32];
     rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut raw);
     let ticket = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw);
@@ -735,7 +614,7 @@ pub async fn post_feed_ticket(State(st): St, headers: HeaderMap) -> ApiResult<(S
     let mut tickets = st.tickets.lock().unwrap_or_else(|p| p.into_inner());
     tickets.retain(|_, (_, until)| *until > now);
     tickets.insert(crate::tokens::hash(&ticket), (token, now + TICKET_LIFETIME));
-    Ok((StatusCode::CREATED, Json(Ticket { ticket, expires_in: TICKET_LIFETIME.as_secs() })))
+    (StatusCode::CREATED, Json(Ticket { ticket, expires_in: TICKET_LIFETIME.as_secs() }))
 }
 
 /// The token a ticket stands for, once.
@@ -743,7 +622,7 @@ fn redeem(st: &AppState, ticket: &str) -> ApiResult<String> {
     let mut tickets = st.tickets.lock().unwrap_or_else(|p| p.into_inner());
     match tickets.remove(&crate::tokens::hash(ticket)) {
         Some((token, until)) if until > Instant::now() => Ok(token),
-        _ => Err(ApiError::new(StatusCode::UNAUTHORIZED, "unknown, used or expired ticket: get a new one from POST /api/v1/feed/ticket")),
+        _ => Err(ApiError::Unauthorized("unknown, used or expired ticket: get a new one from POST /api/v1/feed/ticket".into())),
     }
 }
 
@@ -833,9 +712,9 @@ impl Feed {
 #[utoipa::path(get, path = "/api/v1/feed", tag = "public", params(FeedQuery),
     responses((status = 200, description = "text/event-stream: each message is one FeedEvent", body = FeedEvent, content_type = "text/event-stream"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn feed(State(st): St, headers: HeaderMap, ConnectInfo(addr): ConnectInfo<SocketAddr>, q: Result<Query<FeedQuery>, QueryRejection>) -> ApiResult<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>> {
-    let q = query(q)?;
+    let Query(q) = q?;
     if q.token.is_some() {
-        return Err(ApiError::new(StatusCode::BAD_REQUEST, "a token in the URL ends up in logs: send `Authorization: Bearer TOKEN`, or from a browser open the feed with a ticket (POST /api/v1/feed/ticket)"));
+        return Err(ApiError::BadRequest("a token in the URL ends up in logs: send `Authorization: Bearer TOKEN`, or from a browser open the feed with a ticket (POST /api/v1/feed/ticket)".into()));
     }
     let token = match (bearer(&headers)?, q.ticket.as_deref()) {
         (Some(t), _) => Some(t.to_string()),
@@ -845,7 +724,7 @@ pub async fn feed(State(st): St, headers: HeaderMap, ConnectInfo(addr): ConnectI
     // Only a feed of every entry (hq, monitors) is outside the public
     // limit; a checkpoint token gets the public feed, at the public rate.
     let full = match token.as_deref() {
-        Some(t) => matches!(authenticate(&st, t)?.role, Role::Hq | Role::Monitor),
+        Some(t) => matches!(authenticate(&st, t).await?.role, Role::Hq | Role::Monitor),
         None => false,
     };
     if !full {
@@ -900,22 +779,20 @@ impl utoipa::Modify for Security {
     }
 }
 
-async fn openapi(State(st): St, ConnectInfo(addr): ConnectInfo<SocketAddr>) -> ApiResult<Response> {
-    limited(&st, addr)?;
+async fn openapi(_: Public) -> Response {
     static DOC: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     let doc = DOC.get_or_init(|| ApiDoc::openapi().to_json().expect("the OpenAPI document serializes"));
-    Ok(([(header::CONTENT_TYPE, "application/json")], doc.as_str()).into_response())
+    ([(header::CONTENT_TYPE, "application/json")], doc.as_str()).into_response()
 }
 
 const DASHBOARD: &str = include_str!("../dashboard/index.html");
 
-async fn dashboard(State(st): St, ConnectInfo(addr): ConnectInfo<SocketAddr>) -> ApiResult<Html<&'static str>> {
-    limited(&st, addr)?;
-    Ok(Html(DASHBOARD))
+async fn dashboard(_: Public) -> Html<&'static str> {
+    Html(DASHBOARD)
 }
 
 async fn not_found() -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "no such endpoint: see /openapi.json")
+    ApiError::NotFound("no such endpoint: see /openapi.json".into())
 }
 
 /// The whole app: API, feed, OpenAPI and dashboard.

@@ -4,17 +4,17 @@
 //! version is a hash of its files, so a changed app is a new service
 //! worker, which phones fetch at their next visit.
 
-use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 
-use axum::extract::{ConnectInfo, State};
-use axum::http::{header, StatusCode};
+use axum::extract::State;
+use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
 use sha2::{Digest, Sha256};
 
-use crate::api::{limited, ApiError, ApiResult};
+use crate::auth::Public;
+use crate::error::{blocking, ApiError, ApiResult};
 use crate::AppState;
 
 type St = State<Arc<AppState>>;
@@ -50,50 +50,50 @@ impl Files {
 
 const NAMES: [&str; 5] = ["index.html", "app.js", "sw.js", "manifest.webmanifest", "icon.svg"];
 
-/// The built-in app, or the one in `--field-app DIR` (read at each request).
-fn files(st: &AppState) -> Result<Arc<Files>, ApiError> {
+/// The built-in app, or the one in `--field-app DIR` (read at each
+/// request, off the async workers).
+async fn files(st: &AppState) -> ApiResult<Arc<Files>> {
     static BUILT_IN: OnceLock<Arc<Files>> = OnceLock::new();
-    match &st.options.field_dir {
-        None => Ok(BUILT_IN.get_or_init(|| Arc::new(Files::new([INDEX, APP, SW, MANIFEST, ICON].map(String::from)))).clone()),
-        Some(dir) => {
-            let mut texts: [String; 5] = Default::default();
-            for (t, name) in texts.iter_mut().zip(NAMES) {
-                *t = std::fs::read_to_string(dir.join(name))
-                    .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, format!("the field app's {name} cannot be read from {} ({e}): check --field-app", dir.display())))?;
-            }
-            Ok(Arc::new(Files::new(texts)))
+    let Some(dir) = st.options.field_dir.clone() else {
+        return Ok(BUILT_IN.get_or_init(|| Arc::new(Files::new([INDEX, APP, SW, MANIFEST, ICON].map(String::from)))).clone());
+    };
+    blocking(move || {
+        let mut texts: [String; 5] = Default::default();
+        for (t, name) in texts.iter_mut().zip(NAMES) {
+            *t = std::fs::read_to_string(dir.join(name)).map_err(|e| ApiError::Unavailable(format!("the field app's {name} cannot be read from {} ({e}): check --field-app", dir.display())))?;
         }
-    }
+        Ok::<_, ApiError>(Arc::new(Files::new(texts)))
+    })
+    .await
 }
 
 /// The app shell is revalidated every time (the service worker serves it
 /// offline); a new version is picked up at the next visit online.
-fn file(st: &AppState, addr: SocketAddr, ct: &'static str, pick: fn(&Files) -> &String) -> ApiResult<Response> {
-    limited(st, addr)?;
-    let f = files(st)?;
+async fn file(st: &AppState, ct: &'static str, pick: fn(&Files) -> &String) -> ApiResult<Response> {
+    let f = files(st).await?;
     let mut r = ([(header::CONTENT_TYPE, ct), (header::CACHE_CONTROL, "no-cache")], pick(&f).clone()).into_response();
     r.headers_mut().insert("x-content-type-options", header::HeaderValue::from_static("nosniff"));
     Ok(r)
 }
 
-async fn index(State(st): St, ConnectInfo(addr): ConnectInfo<SocketAddr>) -> ApiResult<Response> {
-    file(&st, addr, "text/html; charset=utf-8", |f| &f.index)
+async fn index(_: Public, State(st): St) -> ApiResult<Response> {
+    file(&st, "text/html; charset=utf-8", |f| &f.index).await
 }
 
-async fn app_js(State(st): St, ConnectInfo(addr): ConnectInfo<SocketAddr>) -> ApiResult<Response> {
-    file(&st, addr, "text/javascript; charset=utf-8", |f| &f.app)
+async fn app_js(_: Public, State(st): St) -> ApiResult<Response> {
+    file(&st, "text/javascript; charset=utf-8", |f| &f.app).await
 }
 
-async fn sw_js(State(st): St, ConnectInfo(addr): ConnectInfo<SocketAddr>) -> ApiResult<Response> {
-    file(&st, addr, "text/javascript; charset=utf-8", |f| &f.sw)
+async fn sw_js(_: Public, State(st): St) -> ApiResult<Response> {
+    file(&st, "text/javascript; charset=utf-8", |f| &f.sw).await
 }
 
-async fn manifest(State(st): St, ConnectInfo(addr): ConnectInfo<SocketAddr>) -> ApiResult<Response> {
-    file(&st, addr, "application/manifest+json", |f| &f.manifest)
+async fn manifest(_: Public, State(st): St) -> ApiResult<Response> {
+    file(&st, "application/manifest+json", |f| &f.manifest).await
 }
 
-async fn icon(State(st): St, ConnectInfo(addr): ConnectInfo<SocketAddr>) -> ApiResult<Response> {
-    file(&st, addr, "image/svg+xml", |f| &f.icon)
+async fn icon(_: Public, State(st): St) -> ApiResult<Response> {
+    file(&st, "image/svg+xml", |f| &f.icon).await
 }
 
 /// The `/field/` routes (`/field` redirects there: the service worker's

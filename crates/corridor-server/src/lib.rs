@@ -13,8 +13,10 @@
 //!   event record is reachable without a token.
 
 pub mod api;
+pub mod auth;
 pub mod cluster;
 pub mod conn;
+pub mod error;
 pub mod field;
 pub mod fold;
 pub mod limit;
@@ -94,7 +96,7 @@ pub struct AppState {
     /// answered): concurrent appends go to the ledger together and share
     /// its group commits, and a replay of an id still in flight is refused
     /// like one of an id already stored.
-    in_flight: std::sync::Mutex<HashSet<String>>,
+    in_flight: InFlight,
     /// Feed tickets (by their SHA-256): the token each stands for, and
     /// until when it may be used, once (see `api::post_feed_ticket`).
     pub(crate) tickets: std::sync::Mutex<std::collections::HashMap<String, (String, std::time::Instant)>>,
@@ -104,6 +106,9 @@ pub struct AppState {
     /// checkpoint size and key, kept in `cosignatures.log` or in the log's
     /// PostgreSQL schema.
     cosignatures: std::sync::Mutex<Cosignatures>,
+    /// One cosignature written at a time, without holding `cosignatures`
+    /// (read by every checkpoint request) across the write and its fsync.
+    cosign_write: std::sync::Mutex<()>,
     cosign_keep: CosignKeep,
 }
 
@@ -190,6 +195,40 @@ fn signature_key(line: &str) -> Option<(String, u32)> {
     Some((name.to_string(), hash))
 }
 
+/// The ids of the batches being appended now.
+#[derive(Default)]
+struct InFlight(Arc<std::sync::Mutex<HashSet<String>>>);
+
+/// Ids reserved for one batch: released when dropped, whether the append
+/// answered, failed or panicked (a panic must not leave them reserved,
+/// every retry answered 409 "in flight" for good).
+struct Reserved {
+    set: Arc<std::sync::Mutex<HashSet<String>>>,
+    ids: Vec<String>,
+}
+
+impl InFlight {
+    /// Reserves the batch's ids, or says which one is being appended by
+    /// another request. (An id twice in one batch is the ledger's to judge.)
+    fn reserve(&self, events: &[Event]) -> Result<Reserved, AppendError> {
+        let mut busy = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((position, e)) = events.iter().enumerate().find(|(_, e)| busy.contains(&e.id)) {
+            return Err(AppendError::InFlight { position, id: e.id.clone() });
+        }
+        let ids = events.iter().filter(|e| busy.insert(e.id.clone())).map(|e| e.id.clone()).collect();
+        Ok(Reserved { set: self.0.clone(), ids })
+    }
+}
+
+impl Drop for Reserved {
+    fn drop(&mut self) {
+        let mut busy = self.set.lock().unwrap_or_else(|p| p.into_inner());
+        for id in &self.ids {
+            busy.remove(id);
+        }
+    }
+}
+
 /// What an append did.
 #[derive(Debug, thiserror::Error)]
 pub enum AppendError {
@@ -236,10 +275,11 @@ impl AppState {
             fold: RwLock::new(fold),
             feed,
             wake: Notify::new(),
-            in_flight: std::sync::Mutex::new(HashSet::new()),
+            in_flight: InFlight::default(),
             tickets: std::sync::Mutex::new(std::collections::HashMap::new()),
             catch_up_lock: std::sync::Mutex::new(()),
             cosignatures: std::sync::Mutex::new(cosignatures),
+            cosign_write: std::sync::Mutex::new(()),
             cosign_keep,
         });
         if let Err(e) = state.refresh_cosignatures() {
@@ -339,25 +379,14 @@ impl AppState {
     /// either durable, reserved, or free to append). Concurrent batches thus
     /// reach the ledger together and are written in one group commit.
     pub async fn append(self: &Arc<Self>, events: Vec<Event>) -> Result<Vec<Appended>, AppendError> {
-        let reserved = {
-            let mut busy = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
-            for (position, e) in events.iter().enumerate() {
-                if busy.contains(&e.id) {
-                    return Err(AppendError::InFlight { position, id: e.id.clone() });
-                }
-            }
-            // (An id twice in one batch is the ledger's to judge, as before.)
-            events.iter().filter(|e| busy.insert(e.id.clone())).map(|e| e.id.clone()).collect::<Vec<_>>()
-        };
+        let reserved = self.in_flight.reserve(&events)?;
         let state = self.clone();
         // The reservation is released inside the blocking task, after the
-        // ledger's answer, even if this request is dropped meanwhile.
+        // ledger's answer, even if this request is dropped meanwhile, and
+        // by its drop if the append panics.
         let outcome = tokio::task::spawn_blocking(move || {
             let outcome = state.ledger.append(events);
-            let mut busy = state.in_flight.lock().unwrap_or_else(|p| p.into_inner());
-            for id in &reserved {
-                busy.remove(id);
-            }
+            drop(reserved);
             outcome
         })
         .await
@@ -385,8 +414,8 @@ impl AppState {
     pub fn keep_cosignature(&self, size: u64, line: &str) -> std::io::Result<Kept> {
         use std::io::Write;
         let (name, hash) = signature_key(line).ok_or_else(|| std::io::Error::other("not a signature line"))?;
-        let mut cos = self.cosignatures.lock().unwrap_or_else(|p| p.into_inner());
-        if cos.contains_key(&(size, name.clone(), hash)) {
+        let _one = self.cosign_write.lock().unwrap_or_else(|p| p.into_inner());
+        if self.cosignatures.lock().unwrap_or_else(|p| p.into_inner()).contains_key(&(size, name.clone(), hash)) {
             return Ok(Kept::AlreadyKept);
         }
         let new = match &self.cosign_keep {
@@ -398,7 +427,7 @@ impl AppState {
             }
             db => db.with_db(|c| corridor_ledger::store::postgres::keep_cosignature(c, size, &name, hash, line))?,
         };
-        cos.insert((size, name, hash), line.to_string());
+        self.cosignatures.lock().unwrap_or_else(|p| p.into_inner()).insert((size, name, hash), line.to_string());
         Ok(if new { Kept::New } else { Kept::AlreadyKept })
     }
 
@@ -446,4 +475,30 @@ pub async fn serve(state: Arc<AppState>, listener: tokio::net::TcpListener) -> s
     witness::spawn_pusher(state.clone(), state.options.witnesses.clone());
     let limits = state.options.limits.clone();
     conn::serve_connections(listener, app(state), &limits, conn::stop_signal()).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(id: &str) -> Event {
+        serde_json::from_value(serde_json::json!({"v": 1, "id": id, "time": "2016-12-15T04:00:00Z", "author": "hq", "body": {"incident": {"incident": id, "kind": "halt", "killed": 0, "description": "x"}}})).unwrap()
+    }
+
+    /// A panic while a batch is appended releases its ids: a retry is not
+    /// answered "in flight" for good.
+    #[test]
+    fn a_panic_during_an_append_releases_its_ids() {
+        let f = InFlight::default();
+        let batch = vec![event("a"), event("b")];
+        let reserved = f.reserve(&batch).unwrap();
+        assert!(matches!(f.reserve(&[event("b")]), Err(AppendError::InFlight { position: 0, .. })));
+        let panicked = std::thread::spawn(move || {
+            let _held = reserved;
+            panic!("the ledger panicked mid-append");
+        })
+        .join();
+        assert!(panicked.is_err());
+        assert!(f.reserve(&batch).is_ok(), "the ids are free again");
+    }
 }

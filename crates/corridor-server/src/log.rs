@@ -5,19 +5,18 @@
 //! Anonymous requests share the public rate limit; a monitor or HQ token
 //! is not limited (a monitor catching up reads thousands of tiles).
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::extract::{ConnectInfo, Path, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::header;
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use corridor_ledger::tiles::Tile;
-use corridor_ledger::LedgerError;
 
-use crate::api::{limited, require, ApiError, ApiResult};
-use crate::tokens::Role;
+use crate::auth::{limited, peer, Auth, HqOrMonitor};
+use crate::error::{blocking, ApiError, ApiResult};
 use crate::AppState;
 
 type St = State<Arc<AppState>>;
@@ -27,11 +26,20 @@ const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 /// A partial tile is replaced by a wider one as the log grows.
 const SHORT: &str = "public, max-age=10";
 
-fn gate(st: &AppState, headers: &HeaderMap, addr: SocketAddr) -> ApiResult<()> {
-    if headers.contains_key(header::AUTHORIZATION) {
-        require(st, headers, &[Role::Monitor, Role::Hq], "reading tiles with a token").map(drop)
-    } else {
-        limited(st, addr)
+/// A reader of the log: with a token (monitors and HQ, not limited), or
+/// anonymous within the public rate.
+pub struct Reader;
+
+impl FromRequestParts<Arc<AppState>> for Reader {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, st: &Arc<AppState>) -> ApiResult<Self> {
+        if parts.headers.contains_key(header::AUTHORIZATION) {
+            Auth::<HqOrMonitor>::from_request_parts(parts, st).await?;
+        } else {
+            limited(st, peer(parts)?)?;
+        }
+        Ok(Reader)
     }
 }
 
@@ -39,9 +47,8 @@ fn gate(st: &AppState, headers: &HeaderMap, addr: SocketAddr) -> ApiResult<()> {
 /// and witnesses' cosignatures of it.
 #[utoipa::path(get, path = "/log/checkpoint", tag = "public",
     responses((status = 200, description = "Signed note", body = String, content_type = "text/plain"), (status = 429, body = crate::api::ErrorBody)))]
-pub async fn checkpoint(State(st): St, headers: HeaderMap, ConnectInfo(addr): ConnectInfo<SocketAddr>) -> ApiResult<Response> {
-    gate(&st, &headers, addr)?;
-    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8"), (header::CACHE_CONTROL, "no-cache")], st.checkpoint_note()).into_response())
+pub async fn checkpoint(_: Reader, State(st): St) -> Response {
+    ([(header::CONTENT_TYPE, "text/plain; charset=utf-8"), (header::CACHE_CONTROL, "no-cache")], st.checkpoint_note()).into_response()
 }
 
 /// A hash tile (`tile/<L>/<N>[.p/<W>]`) or an entry bundle
@@ -49,17 +56,10 @@ pub async fn checkpoint(State(st): St, headers: HeaderMap, ConnectInfo(addr): Co
 #[utoipa::path(get, path = "/log/tile/{path}", tag = "public",
     params(("path" = String, Path, description = "`<L>/<N>[.p/<W>]` or `entries/<N>[.p/<W>]`, N in 3-digit elements (x001/x234/067)")),
     responses((status = 200, description = "Tile bytes", body = Vec<u8>, content_type = "application/octet-stream"), (status = 404, body = crate::api::ErrorBody), (status = 429, body = crate::api::ErrorBody)))]
-pub async fn tile(State(st): St, headers: HeaderMap, ConnectInfo(addr): ConnectInfo<SocketAddr>, Path(path): Path<String>) -> ApiResult<Response> {
-    gate(&st, &headers, addr)?;
-    let tile = Tile::parse(&format!("tile/{path}")).map_err(|e| ApiError::new(StatusCode::NOT_FOUND, e.to_string()))?;
+pub async fn tile(_: Reader, State(st): St, Path(path): Path<String>) -> ApiResult<Response> {
+    let tile = Tile::parse(&format!("tile/{path}")).map_err(|e| ApiError::NotFound(e.to_string()))?;
     let ledger = st.ledger.clone();
-    let data = tokio::task::spawn_blocking(move || ledger.tile(tile))
-        .await
-        .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, format!("cannot read the tile: {e}")))?
-        .map_err(|e| match e {
-            LedgerError::NoSuchTile { .. } => ApiError::new(StatusCode::NOT_FOUND, e.to_string()),
-            e => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, format!("cannot read the tile: {e}")),
-        })?;
+    let data = blocking(move || ledger.tile(tile)).await?;
     let cache = if tile.is_full() { IMMUTABLE } else { SHORT };
     Ok(([(header::CONTENT_TYPE, "application/octet-stream"), (header::CACHE_CONTROL, cache)], data).into_response())
 }
