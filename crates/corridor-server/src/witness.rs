@@ -137,7 +137,13 @@ async fn push(state: &Arc<AppState>, client: &reqwest::Client, p: &mut Peer, cp:
         if p.known.is_some_and(|k| k > cp.size) {
             return Err(format!("the witness has cosigned size {} but this log holds {}: it saw another history of this log", p.known.unwrap_or(0), cp.size));
         }
-        let proof = if old == 0 || old == cp.size { vec![] } else { state.ledger.consistency_proof(old, cp.size).map_err(|e| e.to_string())? };
+        let proof = if old == 0 || old == cp.size {
+            vec![]
+        } else {
+            // The tree is behind the ledger's lock: off the async workers.
+            let (ledger, size) = (state.ledger.clone(), cp.size);
+            tokio::task::spawn_blocking(move || ledger.consistency_proof(old, size)).await.map_err(|e| e.to_string())?.map_err(|e| e.to_string())?
+        };
         let r = client.post(&url).body(request_body(old, &proof, &cp.note)).send().await.map_err(|e| format!("cannot reach it: {e}"))?;
         let status = r.status();
         let text = r.text().await.unwrap_or_default();
