@@ -180,7 +180,7 @@ impl From<BytesRejection> for ApiError {
     fn from(e: BytesRejection) -> Self {
         match e {
             BytesRejection::FailedToBufferBody(FailedToBufferBody::LengthLimitError(_)) => {
-                ApiError::TooLarge(format!("the body is over {MAX_BODY} bytes (1 MiB): send it in smaller requests (fewer events per request)"))
+                ApiError::TooLarge(format!("the body is over {MAX_BODY} bytes (1 MiB): send fewer events per request"))
             }
             BytesRejection::FailedToBufferBody(FailedToBufferBody::UnknownBodyError(e)) => ApiError::BadRequest(format!(
                 "the request body is malformed or was cut short ({}): nothing was read; send it again, whole (a valid Content-Length or chunked encoding)",

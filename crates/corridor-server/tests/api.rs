@@ -202,7 +202,7 @@ fn no_or_a_bad_token_is_401_and_a_wrong_role_or_scope_is_403() {
         let a = s.post(None, e.clone());
         assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{name}: {}", a.text);
         assert_eq!(a.headers.get(header::WWW_AUTHENTICATE).map(|v| v.to_str().unwrap()), Some("Bearer"), "{name}");
-        assert!(a.error().contains("writing events needs a token (`Authorization: Bearer TOKEN`"), "{name}: {}", a.text);
+        assert!(a.error().contains("POST /api/v1/events needs a token (`Authorization: Bearer TOKEN`"), "{name}: {}", a.text);
         let r = Request::post("/api/v1/events").header(header::AUTHORIZATION, "Basic aHE6aHE=").body(Body::from(e.clone())).unwrap();
         let a = s.call(r);
         assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{name}: {}", a.text);
@@ -220,16 +220,16 @@ fn no_or_a_bad_token_is_401_and_a_wrong_role_or_scope_is_403() {
         assert!(a.error().contains(&format!("token {} was revoked at", rec.id)), "{name}: {}", a.text);
         let a = s.get("/api/v1/figures", None);
         assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{name}: {}", a.text);
-        assert!(a.error().contains("the full figures needs a token"), "{name}: {}", a.text);
+        assert!(a.error().contains("GET /api/v1/figures needs a token"), "{name}: {}", a.text);
 
         // 403: a role that may not read this, another checkpoint's view, a
         // write outside the token's scope, a monitor writing operations.
         let a = s.get("/api/v1/figures", Some(&s.cp));
         assert_eq!(a.status, StatusCode::FORBIDDEN, "{name}: {}", a.text);
-        assert_eq!(a.error(), "the full figures needs the role hq or monitor; this token is a checkpoint token", "{name}");
+        assert_eq!(a.error(), "GET /api/v1/figures needs the role hq or monitor; this token is a checkpoint token", "{name}");
         let a = s.get("/api/v1/events?from=0&to=1", Some(&s.cp));
         assert_eq!(a.status, StatusCode::FORBIDDEN, "{name}: {}", a.text);
-        assert!(a.error().contains("reading events needs the role hq or monitor"), "{name}: {}", a.text);
+        assert!(a.error().contains("GET /api/v1/events needs the role hq or monitor"), "{name}: {}", a.text);
         let a = s.get("/api/v1/checkpoints/cp-stade", Some(&s.cp));
         assert_eq!(a.status, StatusCode::FORBIDDEN, "{name}: {}", a.text);
         assert!(a.error().contains("this token is for checkpoint \"cp-port\": it reads that checkpoint's view only"), "{name}: {}", a.text);
