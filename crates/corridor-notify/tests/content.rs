@@ -240,10 +240,10 @@ fn a_halt_reported_alone_closes_the_corridor_and_only_its_resumption_reopens_it(
     // used to go on saying the corridor was open.)
     evs.push(incident("halt", "2016-12-16T09:00:00Z", Halt));
     let closing = ("c1.w16.1".to_string(), Kind::Closing, "halt".to_string(), "halt reported".to_string());
-    assert_eq!(w16(&evs, "2016-12-16T09:30:00Z")[1..], [closing.clone()]);
+    assert_eq!(w16(&evs, "2016-12-16T09:30:00Z")[1..], *std::slice::from_ref(&closing));
     // hq's opening does not end a halt (the notices used to announce the corridor open again).
     evs.push(hq("open-again", "2016-12-16T10:00:00Z", true));
-    assert_eq!(w16(&evs, "2016-12-16T10:30:00Z")[1..], [closing.clone()]);
+    assert_eq!(w16(&evs, "2016-12-16T10:30:00Z")[1..], *std::slice::from_ref(&closing));
     // Its resumption does.
     evs.push(incident("resumed", "2016-12-16T11:00:00Z", Resumed));
     let change = ("c1.w16.2".to_string(), Kind::Change, "resumed".to_string(), "resumed reported".to_string());
@@ -262,10 +262,10 @@ fn a_halt_and_hqs_closing_at_one_instant_are_one_closing_naming_hqs() {
     evs.push(hq("close", "2016-12-16T09:00:00Z", false));
     evs.push(incident("turned-back", "2016-12-16T09:00:00Z", Halt));
     let closing = ("c1.w16.1".to_string(), Kind::Closing, "close".to_string(), "close by hq".to_string());
-    assert_eq!(w16(&evs, "2016-12-16T09:30:00Z")[1..], [closing.clone()]);
+    assert_eq!(w16(&evs, "2016-12-16T09:30:00Z")[1..], *std::slice::from_ref(&closing));
     // Resumed but still closed by hq: nothing to announce; hq opens it: a change.
     evs.push(incident("resumed", "2016-12-16T10:00:00Z", Resumed));
-    assert_eq!(w16(&evs, "2016-12-16T10:30:00Z")[1..], [closing.clone()]);
+    assert_eq!(w16(&evs, "2016-12-16T10:30:00Z")[1..], *std::slice::from_ref(&closing));
     evs.push(hq("reopen", "2016-12-16T11:00:00Z", true));
     let change = ("c1.w16.2".to_string(), Kind::Change, "reopen".to_string(), "reopen by hq".to_string());
     assert_eq!(w16(&evs, "2016-12-16T11:30:00Z")[1..], [closing, change]);
