@@ -467,6 +467,17 @@ pub enum VehicleKind {
     Truck,
 }
 
+impl VehicleKind {
+    /// The snake_case name, as JSON writes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            VehicleKind::Bus => "bus",
+            VehicleKind::Ambulance => "ambulance",
+            VehicleKind::Truck => "truck",
+        }
+    }
+}
+
 /// A vehicle and its places.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -557,6 +568,19 @@ pub enum IncidentKind {
     VehicleLost,
     RoadClosed,
     Resumed,
+}
+
+impl IncidentKind {
+    /// The snake_case name, as JSON writes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            IncidentKind::Halt => "halt",
+            IncidentKind::Attack => "attack",
+            IncidentKind::VehicleLost => "vehicle_lost",
+            IncidentKind::RoadClosed => "road_closed",
+            IncidentKind::Resumed => "resumed",
+        }
+    }
 }
 
 /// An incident.

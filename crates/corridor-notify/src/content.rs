@@ -6,10 +6,18 @@
 //!   chain, since the declaration is the news that the halt is over;
 //! - a window changed (`truce_window_changed`) adds a **change**, except to a
 //!   chain left closed by a halt: new hours do not reopen a halted corridor;
-//! - a corridor closed other than at a window's end (a halt) adds a
-//!   **closing** to every chain of its windows not yet ended, and opening it
-//!   again adds a **change** to every chain that closing left closed;
+//! - a corridor closed by hq other than at a window's end, or halted by an
+//!   incident, adds a **closing** to every chain of its windows not yet
+//!   ended; once it is open again (hq opened it and no halt is in force)
+//!   a **change** goes to every chain that closing left closed;
 //! - a chain whose newest notice has ended is over and is not announced.
+//!
+//! Whether a corridor is open, closed or halted is the views' decision
+//! ([`corridor_views::Switch`], the same the dashboard and reports show):
+//! the entries recorded at one instant that open, close, halt or resume
+//! corridors are taken together, and a notice follows from how each
+//! corridor stood before them and after. A closing names hq's closing of
+//! that instant when there is one, else the incident that halted it.
 //!
 //! Every notice after the first references the one before, so an update
 //! always says which notice it replaces. Ids are `CORRIDOR.WINDOW.N`, N
@@ -23,7 +31,8 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use corridor_model::{Body, Event, Operation, Position};
+use corridor_model::{Body, Event, IncidentKind, Operation, Position};
+use corridor_views::{CorridorStatus, Switch};
 use serde::{Serialize, Serializer};
 
 use crate::NotifyError;
@@ -34,6 +43,17 @@ pub enum Kind {
     Opening,
     Change,
     Closing,
+}
+
+impl Kind {
+    /// The snake_case name, as JSON writes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Opening => "opening",
+            Kind::Change => "change",
+            Kind::Closing => "closing",
+        }
+    }
 }
 
 /// A named place, with its position when the log has one.
@@ -170,7 +190,72 @@ pub fn notices(events: &[Event], at: DateTime<Utc>) -> Vec<NoticeSpec> {
         windows.iter().filter(|(_, w)| w.end > t && w.corridors.iter().any(|x| x == c)).map(|(id, _)| id.clone()).collect()
     };
 
-    for e in events.iter().filter(|e| e.time <= at) {
+    // Each declared corridor's switch, as the views keep it.
+    let mut switches: BTreeMap<String, Switch> = BTreeMap::new();
+    let seen: Vec<&Event> = events.iter().filter(|e| e.time <= at).collect();
+    let mut next = 0;
+    while next < seen.len() {
+        let e = seen[next];
+        if Switch::corridor(&e.body).is_some() {
+            // The entries of this instant that open, close, halt or resume
+            // corridors, taken together.
+            let run = seen[next..].iter().take_while(|x| x.time == e.time && Switch::corridor(&x.body).is_some()).count();
+            let run = &seen[next..next + run];
+            next += run.len();
+            let mut touched: Vec<&str> = Vec::new();
+            for x in run {
+                let c = Switch::corridor(&x.body).expect("in the run");
+                if !touched.contains(&c) {
+                    touched.push(c);
+                }
+            }
+            for c in touched {
+                let Some(switch) = switches.get_mut(c) else { continue };
+                let before = switch.status();
+                // hq's closing other than at a window's end (the routine
+                // close), the incident that halted it, what opened it.
+                let (mut closed_by, mut halted_by, mut opened_by) = (None, None, None);
+                for x in run.iter().filter(|x| Switch::corridor(&x.body) == Some(c)) {
+                    let was = switch.status();
+                    switch.apply(&x.body);
+                    let now = switch.status();
+                    match &x.body {
+                        Body::CorridorClosed(r) if !windows.values().any(|w| w.end == x.time && w.corridors.contains(&r.corridor)) => closed_by = Some((*x, r.reason.as_str())),
+                        Body::Incident(i) if now == CorridorStatus::Halted && was != CorridorStatus::Halted && halted_by.is_none() => halted_by = Some((*x, i.description.as_str())),
+                        _ => {}
+                    }
+                    if now == CorridorStatus::Open && was != CorridorStatus::Open {
+                        let reason = match &x.body {
+                            Body::CorridorOpened(r) => r.reason.as_str(),
+                            Body::Incident(i) if i.kind == IncidentKind::Resumed => i.description.as_str(),
+                            _ => "",
+                        };
+                        opened_by = Some((*x, reason));
+                    }
+                }
+                let after = switch.status();
+                let halted = after == CorridorStatus::Halted && before != CorridorStatus::Halted;
+                let (kind, by) = if after != CorridorStatus::Open && (closed_by.is_some() || halted) {
+                    (Kind::Closing, closed_by.or(halted_by))
+                } else if after == CorridorStatus::Open && before != CorridorStatus::Open {
+                    (Kind::Change, opened_by)
+                } else {
+                    continue;
+                };
+                let Some((x, reason)) = by else { continue };
+                for w in live(&windows, c, x.time) {
+                    // A closing goes to every chain not closed yet; a change to every chain left closed.
+                    let closed = last(&chains, c, &w) == Some(Kind::Closing);
+                    if (kind == Kind::Closing && last(&chains, c, &w).is_some() && !closed) || (kind == Kind::Change && closed) {
+                        if let Some(n) = spec(kind, x, reason, c, &w, &corridors, &windows, &sites, &labels) {
+                            push(&mut chains, n);
+                        }
+                    }
+                }
+            }
+            continue;
+        }
+        next += 1;
         match &e.body {
             Body::GroupsDefined(g) => {
                 for g in &g.groups {
@@ -181,6 +266,7 @@ pub fn notices(events: &[Event], at: DateTime<Utc>) -> Vec<NoticeSpec> {
                 sites.insert(s.site.clone(), Place { id: s.site.clone(), name: s.name.clone(), name_ar: s.name_ar.clone(), position: s.position });
             }
             Body::CorridorDeclared(c) => {
+                switches.insert(c.corridor.clone(), Switch::default());
                 corridors.insert(
                     c.corridor.clone(),
                     CorridorInfo {
@@ -225,30 +311,6 @@ pub fn notices(events: &[Event], at: DateTime<Utc>) -> Vec<NoticeSpec> {
                 for c in before.iter().filter(|c| !w.corridors.contains(c)) {
                     if last(&chains, c, &w.window).is_some_and(|k| k != Kind::Closing) {
                         if let Some(n) = spec(Kind::Closing, e, "the corridor was taken out of the truce window", c, &w.window, &corridors, &windows, &sites, &labels) {
-                            push(&mut chains, n);
-                        }
-                    }
-                }
-            }
-            Body::CorridorClosed(r) => {
-                // Closing at the end of one of its windows is routine.
-                let routine = windows.values().any(|w| w.end == e.time && w.corridors.contains(&r.corridor));
-                if routine {
-                    continue;
-                }
-                for w in live(&windows, &r.corridor, e.time) {
-                    if last(&chains, &r.corridor, &w).is_some_and(|k| k != Kind::Closing) {
-                        if let Some(n) = spec(Kind::Closing, e, &r.reason, &r.corridor, &w, &corridors, &windows, &sites, &labels) {
-                            push(&mut chains, n);
-                        }
-                    }
-                }
-            }
-            Body::CorridorOpened(r) => {
-                // Every chain left closed by a halt is open again.
-                for w in live(&windows, &r.corridor, e.time) {
-                    if last(&chains, &r.corridor, &w) == Some(Kind::Closing) {
-                        if let Some(n) = spec(Kind::Change, e, &r.reason, &r.corridor, &w, &corridors, &windows, &sites, &labels) {
                             push(&mut chains, n);
                         }
                     }

@@ -214,3 +214,66 @@ fn a_chain_starts_with_an_opening_whatever_starts_it() {
         assert!(!r.render(&n, Lang::En, Part::Message).unwrap().contains("none"));
     }
 }
+
+fn incident(id: &str, time: &str, kind: corridor_model::IncidentKind) -> Event {
+    let i = corridor_model::Incident { incident: id.into(), kind, corridor: Some("c1".into()), convoy: None, site: None, vehicles: vec![], killed: 0, description: format!("{id} reported") };
+    ev(id, time, Body::Incident(i))
+}
+
+fn hq(id: &str, time: &str, open: bool) -> Event {
+    let r = CorridorRef { corridor: "c1".into(), reason: format!("{id} by hq") };
+    ev(id, time, if open { Body::CorridorOpened(r) } else { Body::CorridorClosed(r) })
+}
+
+/// The second window's chain at `t`: (id, kind, cause, reason) of each notice.
+fn w16(events: &[Event], t: &str) -> Vec<(String, Kind, String, String)> {
+    notices(events, at(t)).into_iter().filter(|n| n.window == "w16").map(|n| (n.id, n.kind, n.cause, n.reason)).collect()
+}
+
+#[test]
+fn a_halt_reported_alone_closes_the_corridor_and_only_its_resumption_reopens_it() {
+    use corridor_model::IncidentKind::{Halt, Resumed};
+    let mut evs = undeclared();
+    evs.truncate(6);
+    evs.push(hq("open", "2016-12-16T04:00:00Z", true));
+    // A checkpoint reports a halt; hq records no closing. (The notices
+    // used to go on saying the corridor was open.)
+    evs.push(incident("halt", "2016-12-16T09:00:00Z", Halt));
+    let closing = ("c1.w16.1".to_string(), Kind::Closing, "halt".to_string(), "halt reported".to_string());
+    assert_eq!(w16(&evs, "2016-12-16T09:30:00Z")[1..], *std::slice::from_ref(&closing));
+    // hq's opening does not end a halt (the notices used to announce the corridor open again).
+    evs.push(hq("open-again", "2016-12-16T10:00:00Z", true));
+    assert_eq!(w16(&evs, "2016-12-16T10:30:00Z")[1..], *std::slice::from_ref(&closing));
+    // Its resumption does.
+    evs.push(incident("resumed", "2016-12-16T11:00:00Z", Resumed));
+    let change = ("c1.w16.2".to_string(), Kind::Change, "resumed".to_string(), "resumed reported".to_string());
+    assert_eq!(w16(&evs, "2016-12-16T11:30:00Z")[1..], [closing, change]);
+}
+
+#[test]
+fn a_halt_and_hqs_closing_at_one_instant_are_one_closing_naming_hqs() {
+    use corridor_model::IncidentKind::{Halt, Resumed};
+    let mut evs = undeclared();
+    evs.truncate(6);
+    evs.push(hq("open", "2016-12-16T04:00:00Z", true));
+    // As the simulator records a halt: the incident, hq's closing, then the
+    // convoys turned back, all at once.
+    evs.push(incident("halt", "2016-12-16T09:00:00Z", Halt));
+    evs.push(hq("close", "2016-12-16T09:00:00Z", false));
+    evs.push(incident("turned-back", "2016-12-16T09:00:00Z", Halt));
+    let closing = ("c1.w16.1".to_string(), Kind::Closing, "close".to_string(), "close by hq".to_string());
+    assert_eq!(w16(&evs, "2016-12-16T09:30:00Z")[1..], *std::slice::from_ref(&closing));
+    // Resumed but still closed by hq: nothing to announce; hq opens it: a change.
+    evs.push(incident("resumed", "2016-12-16T10:00:00Z", Resumed));
+    assert_eq!(w16(&evs, "2016-12-16T10:30:00Z")[1..], *std::slice::from_ref(&closing));
+    evs.push(hq("reopen", "2016-12-16T11:00:00Z", true));
+    let change = ("c1.w16.2".to_string(), Kind::Change, "reopen".to_string(), "reopen by hq".to_string());
+    assert_eq!(w16(&evs, "2016-12-16T11:30:00Z")[1..], [closing, change]);
+}
+
+#[test]
+fn the_kinds_names_are_their_json_names() {
+    for k in [Kind::Opening, Kind::Change, Kind::Closing] {
+        assert_eq!(serde_json::to_value(k).unwrap(), k.name());
+    }
+}

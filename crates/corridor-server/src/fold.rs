@@ -1,7 +1,10 @@
 //! The server's fold of the log: the views' figures, plus what the server
-//! itself needs (corridors open or closed, which checkpoint is on which
-//! corridor, the events notices are made from), with the JSON answers
-//! cached so reads cost a clone of an `Arc`.
+//! itself needs (corridors' names and checkpoints, which checkpoint is on
+//! which corridor, the events notices are made from), with the JSON answers
+//! cached so reads cost a clone of an `Arc`. Every state it serves (a
+//! corridor open, closed or halted, a convoy's or vehicle's status) and
+//! every name of one is the views' ([`corridor_views`]); the notices read
+//! the same corridor switch ([`corridor_views::Switch`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -9,7 +12,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use corridor_model::{Body, Event};
 use corridor_notify::{content, Lang, Part, Renderer};
-use corridor_views::{CorridorStatus, Tally, Views};
+use corridor_views::{ConvoyStatus, CorridorStatus, Switch, Tally, Views, VehicleStatus};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -212,7 +215,6 @@ pub struct Rendered {
     pub reconciliation: Arc<str>,
     pub notices: Arc<str>,
     pub convoys: Arc<str>,
-    pub checkpoint: String,
 }
 
 /// The fold and its cached answers.
@@ -225,14 +227,14 @@ pub struct Fold {
     corridors_of: BTreeMap<String, BTreeSet<String>>,
     /// Each group's declared label.
     group_labels: BTreeMap<String, String>,
-    /// Declarations, windows, openings and closings: what notices need.
+    /// Declarations, windows, openings, closings and incidents on a
+    /// corridor: what notices need.
     notice_events: Vec<Event>,
     summary: Arc<str>,
     figures: Arc<str>,
     reconciliation: Arc<str>,
     notices: Arc<str>,
     convoys: Arc<str>,
-    checkpoint: String,
 }
 
 impl Fold {
@@ -288,29 +290,37 @@ impl Fold {
             }
             _ => {}
         }
-        if matches!(
-            e.body,
-            Body::OperationDeclared(_) | Body::GroupsDefined(_) | Body::SiteDeclared(_) | Body::CorridorDeclared(_) | Body::CorridorOpened(_) | Body::CorridorClosed(_) | Body::TruceWindowDeclared(_) | Body::TruceWindowChanged(_)
-        ) {
+        if matches!(e.body, Body::OperationDeclared(_) | Body::GroupsDefined(_) | Body::SiteDeclared(_) | Body::CorridorDeclared(_) | Body::TruceWindowDeclared(_) | Body::TruceWindowChanged(_))
+            || Switch::corridor(&e.body).is_some()
+        {
             self.notice_events.push(e.clone());
         }
     }
 
-    /// Recomputes the cached answers (after a batch of `apply`).
-    pub fn refresh(&mut self, checkpoint: String) {
-        let r = self.render(checkpoint);
+    /// [`answers`](Self::answers) under its old name; the checkpoint note it
+    /// takes was never read. Kept so that its callers (the server's
+    /// `catch_up_telling`, the CLI's monitor) build until they call
+    /// `answers()`: then delete it.
+    pub fn render(&self, _checkpoint: String) -> Rendered {
+        self.answers()
+    }
+
+    /// `install(answers())`, under its old name; only a test calls it
+    /// (corridor's `views_agree`). Delete it once that test does so itself.
+    pub fn refresh(&mut self, _checkpoint: String) {
+        let r = self.answers();
         self.install(r);
     }
 
     /// The cached answers for the fold as it is, computed from `&self` so
     /// that readers (under a read lock) are not held up meanwhile.
-    pub fn render(&self, checkpoint: String) -> Rendered {
+    pub fn answers(&self) -> Rendered {
         let f = self.views.figures();
         let rec = &f.reconciliation;
         let mut incidents: BTreeMap<String, u64> = BTreeMap::new();
         let mut lost = 0u64;
         for i in &f.incidents {
-            *incidents.entry(serde_json::to_value(i.kind).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()).or_default() += 1;
+            *incidents.entry(i.kind.name().to_string()).or_default() += 1;
             lost += i.vehicles_lost as u64;
         }
         let summary = PublicSummary {
@@ -350,11 +360,10 @@ impl Fold {
             reconciliation: serde_json::to_string(&f.reconciliation).expect("serializes").into(),
             notices: serde_json::to_string(&self.current_notices()).expect("serializes").into(),
             convoys: serde_json::to_string(&self.convoy_rows()).expect("serializes").into(),
-            checkpoint,
         }
     }
 
-    /// Installs answers from [`render`](Self::render) (of this fold at its
+    /// Installs answers from [`answers`](Self::answers) (of this fold at its
     /// current size).
     pub fn install(&mut self, r: Rendered) {
         debug_assert_eq!(r.size, self.size, "answers rendered from another state of the fold");
@@ -363,7 +372,6 @@ impl Fold {
         self.reconciliation = r.reconciliation;
         self.notices = r.notices;
         self.convoys = r.convoys;
-        self.checkpoint = r.checkpoint;
     }
 
     /// The notices current at the log's latest event (the operation's clock,
@@ -377,8 +385,7 @@ impl Fold {
             .filter_map(|n| {
                 let en = r.render(&n, Lang::En, Part::Message).ok()?;
                 let ar = r.render(&n, Lang::Ar, Part::Message).ok()?;
-                let kind = serde_json::to_value(n.kind).ok()?.as_str()?.to_string();
-                Some(PublicNotice { id: n.id, kind, corridor: n.corridor, window: n.window, start: n.start, end: n.end, en, ar })
+                Some(PublicNotice { id: n.id, kind: n.kind.name().into(), corridor: n.corridor, window: n.window, start: n.start, end: n.end, en, ar })
             })
             .collect()
     }
@@ -390,7 +397,7 @@ impl Fold {
             .map(|(id, c)| ConvoyRow {
                 convoy: id.clone(),
                 corridor: c.corridor.clone(),
-                status: serde_json::to_value(c.status).ok().and_then(|s| s.as_str().map(String::from)).unwrap_or_default(),
+                status: c.status.name().into(),
                 vehicles: c.vehicles.len(),
                 people_out: c.people_out,
                 dispatched_at: c.dispatched_at,
@@ -407,11 +414,6 @@ impl Fold {
         let state = v.corridors().get(&corridor_id)?;
         let position = state.checkpoints.iter().position(|k| k == id)?;
         let checkpoint = c.checkpoints.iter().find(|k| k.id == id)?.clone();
-        let kind = |k: corridor_model::VehicleKind| match k {
-            corridor_model::VehicleKind::Bus => "bus",
-            corridor_model::VehicleKind::Ambulance => "ambulance",
-            corridor_model::VehicleKind::Truck => "truck",
-        };
         let mut passages = Vec::new();
         let mut counted: BTreeSet<(&str, &str)> = BTreeSet::new();
         for trip in v.trips().filter(|t| t.corridor == corridor_id) {
@@ -423,15 +425,15 @@ impl Fold {
         passages.sort_by(|a, b| b.index.cmp(&a.index));
         let corrections = v.corrections().into_iter().filter(|r| r.checkpoint.as_deref() == Some(id)).collect();
         let mut expected = Vec::new();
-        for (cid, cs) in v.convoys().iter().filter(|(_, cs)| cs.corridor == corridor_id && !matches!(cs.status, corridor_views::ConvoyStatus::Arrived)) {
+        for (cid, cs) in v.convoys().iter().filter(|(_, cs)| cs.corridor == corridor_id && cs.status != ConvoyStatus::Arrived) {
             for veh in &cs.vehicles {
                 let Some(vs) = v.vehicle(veh) else { continue };
-                if vs.convoy.as_deref() == Some(cid.as_str()) && vs.status != corridor_views::VehicleStatus::Lost && !counted.contains(&(cid.as_str(), veh.as_str())) {
-                    expected.push(ExpectedVehicle { vehicle: veh.clone(), kind: kind(vs.kind).into(), places: vs.capacity, convoy: Some(cid.clone()) });
+                if vs.convoy.as_deref() == Some(cid.as_str()) && vs.status != VehicleStatus::Lost && !counted.contains(&(cid.as_str(), veh.as_str())) {
+                    expected.push(ExpectedVehicle { vehicle: veh.clone(), kind: vs.kind.name().into(), places: vs.capacity, convoy: Some(cid.clone()) });
                 }
             }
         }
-        let vehicles = v.vehicles().iter().map(|(id, vs)| ExpectedVehicle { vehicle: id.clone(), kind: kind(vs.kind).into(), places: vs.capacity, convoy: None }).collect();
+        let vehicles = v.vehicles().iter().map(|(id, vs)| ExpectedVehicle { vehicle: id.clone(), kind: vs.kind.name().into(), places: vs.capacity, convoy: None }).collect();
         Some(CheckpointView {
             checkpoint,
             position,
@@ -463,5 +465,79 @@ impl Fold {
     }
     pub fn notices_json(&self) -> Arc<str> {
         self.notices.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{json, Value};
+
+    fn event(id: &str, time: &str, body: Value) -> Event {
+        serde_json::from_value(json!({"v": 1, "id": id, "time": time, "author": "hq", "body": body})).expect("a valid event")
+    }
+
+    /// After each entry of a halt, the corridor's status as the views
+    /// decide it, as the public summary serves it, and whether the notice
+    /// residents are shown says it is closed. Before, a halt reported
+    /// without hq's closing left the notice saying "open", and hq's opening
+    /// during a halt announced it open again while the views and the
+    /// summary said "halted".
+    #[test]
+    fn views_the_public_summary_and_the_notices_agree_through_a_halt() {
+        let incident = |kind: &str| json!({"incident": {"incident": format!("i-{kind}"), "kind": kind, "corridor": "c1", "killed": 0, "description": kind}});
+        let hq = |what: &str| json!({ what: {"corridor": "c1", "reason": "hq"} });
+        let cp = |id: &str| json!({"id": id, "name": id});
+        let log = [
+            event("c1", "2016-12-16T03:00:00Z", json!({"corridor_declared": {"corridor": "c1", "name": "C1", "from": "a", "to": "b", "checkpoints": [cp("k1"), cp("k2")], "groups": ["women"], "max_transit_minutes": 120}})),
+            event("w16", "2016-12-16T03:00:00Z", json!({"truce_window_declared": {"window": "w16", "corridors": ["c1"], "start": "2016-12-16T04:00:00Z", "end": "2016-12-16T18:00:00Z"}})),
+            event("open", "2016-12-16T04:00:00Z", hq("corridor_opened")),
+            event("halt", "2016-12-16T09:00:00Z", incident("halt")),
+            event("open-again", "2016-12-16T10:00:00Z", hq("corridor_opened")),
+            event("resumed", "2016-12-16T11:00:00Z", incident("resumed")),
+            event("close", "2016-12-16T12:00:00Z", hq("corridor_closed")),
+            event("road-closed", "2016-12-16T12:00:00Z", incident("road_closed")),
+            event("reopen", "2016-12-16T13:00:00Z", hq("corridor_opened")),
+            event("resumed-2", "2016-12-16T14:00:00Z", incident("resumed")),
+        ];
+        let expected = ["closed", "closed", "open", "halted", "halted", "open", "closed", "halted", "halted", "open"];
+        let mut fold = Fold::default();
+        for (i, (e, status)) in log.iter().zip(expected).enumerate() {
+            fold.apply(i as u64, e);
+            let r = fold.answers();
+            fold.install(r);
+            assert_eq!(fold.views().corridors()["c1"].status.name(), status, "views after {}", e.id);
+            let summary: Value = serde_json::from_str(&fold.summary_json()).unwrap();
+            let c1 = &summary["corridors"][0];
+            assert_eq!((c1["status"].as_str(), c1["open"].as_bool()), (Some(status), Some(status == "open")), "public summary after {}", e.id);
+            let notices: Value = serde_json::from_str(&fold.notices_json()).unwrap();
+            // The window's one notice: announced (an opening, or a change
+            // when open again) or withdrawn (a closing) as the corridor stands
+            // once hq has opened it.
+            if i >= 2 {
+                let kind = notices[0]["kind"].as_str().unwrap();
+                assert_eq!(kind == "closing", status != "open", "notice {kind} after {}, the corridor {status}", e.id);
+            }
+        }
+    }
+
+    #[test]
+    fn the_names_served_are_the_json_names() {
+        use corridor_model::{IncidentKind, VehicleKind};
+        for k in [IncidentKind::Halt, IncidentKind::Attack, IncidentKind::VehicleLost, IncidentKind::RoadClosed, IncidentKind::Resumed] {
+            assert_eq!(serde_json::to_value(k).unwrap(), k.name());
+        }
+        for k in [VehicleKind::Bus, VehicleKind::Ambulance, VehicleKind::Truck] {
+            assert_eq!(serde_json::to_value(k).unwrap(), k.name());
+        }
+        for s in [ConvoyStatus::Dispatched, ConvoyStatus::InCorridor, ConvoyStatus::Exited, ConvoyStatus::Arrived, ConvoyStatus::Halted, ConvoyStatus::Attacked] {
+            assert_eq!(serde_json::to_value(s).unwrap(), s.name());
+        }
+        for s in [VehicleStatus::Idle, VehicleStatus::Dispatched, VehicleStatus::InCorridor, VehicleStatus::Exited, VehicleStatus::Lost] {
+            assert_eq!(serde_json::to_value(s).unwrap(), s.name());
+        }
+        for s in [CorridorStatus::Closed, CorridorStatus::Open, CorridorStatus::Halted] {
+            assert_eq!(serde_json::to_value(s).unwrap(), s.name());
+        }
     }
 }

@@ -13,7 +13,8 @@
 //! `operation_declared`; UTC for a log that declares none).
 //!
 //! **State is decided here, once**: whether a corridor is open, closed or
-//! halted ([`CorridorStatus`]), what each vehicle and convoy is doing, and
+//! halted ([`CorridorStatus`], from its [`Switch`], which the notices keep
+//! too), what each vehicle and convoy is doing (and their names), and
 //! which passages were counted outside a truce window or while their
 //! corridor was closed (kept as facts, flagged in [`Reconciliation::flags`]).
 //!
@@ -72,6 +73,56 @@ impl CorridorStatus {
     }
 }
 
+/// What decides a corridor's [`CorridorStatus`]: hq's last word on it
+/// (`corridor_opened`, `corridor_closed`) and whether an incident halted it
+/// (`halt`, `road_closed`) and it has not `resumed` since. The views keep
+/// one per corridor; the notices (corridor-notify) keep their own from the
+/// same events, so both say the same of every corridor at every entry.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Switch {
+    opened: bool,
+    halted: bool,
+}
+
+impl Switch {
+    /// The corridor an event may open, close, halt or resume: hq's
+    /// openings and closings, and incidents naming a corridor (only
+    /// `halt`, `road_closed` and `resumed` change it).
+    pub fn corridor(body: &Body) -> Option<&str> {
+        match body {
+            Body::CorridorOpened(c) | Body::CorridorClosed(c) => Some(&c.corridor),
+            Body::Incident(i) => i.corridor.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// The switch after `body`, an event [`Switch::corridor`] names this
+    /// corridor for.
+    pub fn apply(&mut self, body: &Body) {
+        match body {
+            Body::CorridorOpened(_) => self.opened = true,
+            Body::CorridorClosed(_) => self.opened = false,
+            Body::Incident(i) => match i.kind {
+                IncidentKind::Halt | IncidentKind::RoadClosed => self.halted = true,
+                IncidentKind::Resumed => self.halted = false,
+                IncidentKind::Attack | IncidentKind::VehicleLost => {}
+            },
+            _ => {}
+        }
+    }
+
+    /// Halted whatever hq said until it resumes; else open once hq opened it.
+    pub fn status(self) -> CorridorStatus {
+        if self.halted {
+            CorridorStatus::Halted
+        } else if self.opened {
+            CorridorStatus::Open
+        } else {
+            CorridorStatus::Closed
+        }
+    }
+}
+
 /// A corridor as the views keep it.
 #[derive(Debug, Clone, Serialize)]
 pub struct CorridorState {
@@ -80,28 +131,17 @@ pub struct CorridorState {
     pub checkpoints: Vec<String>,
     /// The groups that may use it.
     pub groups: Vec<String>,
+    /// Its [`Switch`]'s status.
     pub status: CorridorStatus,
     /// Its truce windows (as last declared or changed), by start.
     pub windows: Vec<TruceWindow>,
     #[serde(skip)]
     max_transit: i64,
     #[serde(skip)]
-    opened: bool,
-    #[serde(skip)]
-    halted: bool,
+    switch: Switch,
 }
 
 impl CorridorState {
-    fn update(&mut self) {
-        self.status = if self.halted {
-            CorridorStatus::Halted
-        } else if self.opened {
-            CorridorStatus::Open
-        } else {
-            CorridorStatus::Closed
-        };
-    }
-
     /// The window in force at `t`, if any.
     pub fn window_at(&self, t: DateTime<Utc>) -> Option<&TruceWindow> {
         self.windows.iter().find(|w| w.start <= t && t < w.end)
@@ -205,6 +245,19 @@ pub enum VehicleStatus {
     Lost,
 }
 
+impl VehicleStatus {
+    /// The snake_case name, as JSON writes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            VehicleStatus::Idle => "idle",
+            VehicleStatus::Dispatched => "dispatched",
+            VehicleStatus::InCorridor => "in_corridor",
+            VehicleStatus::Exited => "exited",
+            VehicleStatus::Lost => "lost",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct VehicleState {
     pub kind: VehicleKind,
@@ -227,6 +280,20 @@ pub enum ConvoyStatus {
     Arrived,
     Halted,
     Attacked,
+}
+
+impl ConvoyStatus {
+    /// The snake_case name, as JSON writes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            ConvoyStatus::Dispatched => "dispatched",
+            ConvoyStatus::InCorridor => "in_corridor",
+            ConvoyStatus::Exited => "exited",
+            ConvoyStatus::Arrived => "arrived",
+            ConvoyStatus::Halted => "halted",
+            ConvoyStatus::Attacked => "attacked",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -607,6 +674,10 @@ impl Views {
     /// A fact as it stands (corrections applied).
     fn apply_fact(&mut self, index: u64, e: &Event) {
         self.last_time = Some(self.last_time.map_or(e.time, |t| t.max(e.time)));
+        if let Some(c) = Switch::corridor(&e.body).and_then(|c| self.corridors.get_mut(c)) {
+            c.switch.apply(&e.body);
+            c.status = c.switch.status();
+        }
         match &e.body {
             Body::OperationDeclared(o) => {
                 self.zone = o.timezone.parse().ok();
@@ -624,17 +695,11 @@ impl Views {
                         status: CorridorStatus::Closed,
                         windows: Vec::new(),
                         max_transit: i64::from(c.max_transit_minutes),
-                        opened: false,
-                        halted: false,
+                        switch: Switch::default(),
                     },
                 );
             }
-            Body::CorridorOpened(c) | Body::CorridorClosed(c) => {
-                if let Some(v) = self.corridors.get_mut(&c.corridor) {
-                    v.opened = matches!(e.body, Body::CorridorOpened(_));
-                    v.update();
-                }
-            }
+            Body::CorridorOpened(_) | Body::CorridorClosed(_) => {}
             Body::TruceWindowDeclared(w) | Body::TruceWindowChanged(w) => {
                 for c in self.corridors.values_mut() {
                     c.windows.retain(|x| x.window != w.window);
@@ -715,14 +780,6 @@ impl Views {
                             }
                         }
                     }
-                }
-                if let Some(c) = i.corridor.as_ref().and_then(|c| self.corridors.get_mut(c)) {
-                    match i.kind {
-                        IncidentKind::Halt | IncidentKind::RoadClosed => c.halted = true,
-                        IncidentKind::Resumed => c.halted = false,
-                        _ => {}
-                    }
-                    c.update();
                 }
                 if let Some(c) = i.convoy.as_ref().and_then(|c| self.convoys.get_mut(c)) {
                     match i.kind {
