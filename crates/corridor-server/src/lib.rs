@@ -313,7 +313,6 @@ impl AppState {
         if to <= from && rendered {
             return Ok(0);
         }
-        let checkpoint = self.ledger.checkpoint().note;
         let mut fresh = Vec::new();
         let mut applied = 0;
         let mut at = from;
@@ -349,11 +348,11 @@ impl AppState {
             }
             // Rendered before it replaces the served fold: readers never
             // see a fold without its answers (an empty summary).
-            let rendered = again.render(checkpoint.clone());
+            let rendered = again.answers();
             again.install(rendered);
             *self.fold.write().unwrap_or_else(|p| p.into_inner()) = again;
         }
-        let rendered = self.fold.read().unwrap_or_else(|p| p.into_inner()).render(checkpoint);
+        let rendered = self.fold.read().unwrap_or_else(|p| p.into_inner()).answers();
         let summary = rendered.summary.clone();
         // Nothing else applies meanwhile (one catch-up at a time).
         self.fold.write().unwrap_or_else(|p| p.into_inner()).install(rendered);
