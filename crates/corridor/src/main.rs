@@ -959,7 +959,7 @@ const UNOSAT_SOURCE: &str = "UNOSAT building damage assessment of Aleppo (Pleiad
 fn import_damage(dir: &Path, file: &Path) -> Result<()> {
     use corridor_model::{Body, DamageAssessment, Event};
     let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
-    let (rows, outside) = corridor_geo::aleppo::damage_by_district(&text, corridor_geo::aleppo::NEIGHBORHOODS_GEOJSON)
+    let (rows, outside) = corridor_aleppo::damage_by_district(&text, corridor_aleppo::NEIGHBORHOODS_GEOJSON)
         .with_context(|| format!("{}: not UNOSAT damage sites (a GeoJSON FeatureCollection of points)", file.display()))?;
     let at = chrono::DateTime::parse_from_rfc3339("2015-05-01T00:00:00Z").expect("a valid instant").to_utc();
     let events: Vec<Event> = rows
