@@ -4,11 +4,13 @@
 //! ledger against raw SQLite inserts, routes against plain Dijkstra, plans
 //! against their lower bound, the server under open-loop load, a monitor's
 //! catch-up against the download alone, and servers on one PostgreSQL log
-//! through failovers. See the README's "Benchmarks".
+//! through failovers. See the README's "Benchmarks". Also the writer the
+//! crash tests kill (`crash-writer`).
 
 mod broadcast;
 mod child;
 mod cluster;
+mod crash;
 mod jobs;
 mod ledger;
 mod monitor;
@@ -53,6 +55,8 @@ enum Command {
     Jobs(jobs::JobsBenchArgs),
     /// The demo's SMS notices to a million recipients (or more): time and peak memory, and a broadcast killed (SIGKILL) half-way and resumed, every recipient checked to get every message exactly once.
     Broadcast(broadcast::BroadcastBenchArgs),
+    /// For the crash tests: appends to a data directory's log forever from two threads, printing `ACK id…` once each batch is durable, until it is killed.
+    CrashWriter(crash::CrashWriterArgs),
 }
 
 #[derive(Args)]
@@ -119,6 +123,7 @@ fn main() -> ExitCode {
         Command::Cluster(args) => cluster::run(&args),
         Command::Jobs(args) => jobs::run(&args),
         Command::Broadcast(args) => broadcast::run(&args),
+        Command::CrashWriter(args) => crash::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

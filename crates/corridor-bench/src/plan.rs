@@ -39,7 +39,8 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
-use corridor_geo::{aleppo, grid, roads, NoProgress, RoadNetwork};
+use corridor_aleppo as aleppo;
+use corridor_geo::{grid, roads, NoProgress, RoadNetwork};
 use corridor_plan::bound::bounds;
 use corridor_plan::{plan, FlowNet, Plan, Problem, Source, VehicleState};
 

@@ -10,7 +10,7 @@ fn bench(args: &[&str]) -> String {
 
 #[test]
 fn every_benchmark_has_help() {
-    for b in ["ledger", "route", "plan", "serve", "monitor", "cluster", "jobs", "broadcast"] {
+    for b in ["ledger", "route", "plan", "serve", "monitor", "cluster", "jobs", "broadcast", "crash-writer"] {
         assert!(bench(&[b, "--help"]).contains("Usage: corridor-bench"), "{b}");
     }
 }

@@ -55,7 +55,7 @@ pub struct NetworkMeta {
     pub source: String,
     /// The data's attribution (e.g. "© OpenStreetMap contributors").
     pub attribution: String,
-    /// True for a derived, coarse network (the Aleppo district network).
+    /// True for a derived, coarse network (e.g. one derived from district polygons, not surveyed streets).
     pub approximate: bool,
     pub stats: ImportStats,
 }

@@ -18,7 +18,6 @@
 //! at import; a hazard change only re-customizes the metric, and only the
 //! part of it the changed roads reach ([`customize`]).
 
-pub mod aleppo;
 pub mod corridor;
 pub mod customize;
 pub mod export;

@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use chrono::{DateTime, Utc};
-use corridor_geo::{aleppo, PreparedNetwork, Router};
+use corridor_aleppo as aleppo;
+use corridor_geo::{PreparedNetwork, Router};
 use corridor_model::{Body, Event, TruceWindow};
 use corridor_notify::cap::{self, oasiscap, CapOptions};
 use corridor_notify::{content, Kind, Lang, NoticeSpec, Renderer};

@@ -23,7 +23,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use corridor_geo::{aleppo, PreparedNetwork, Router};
+use corridor_aleppo as aleppo;
+use corridor_geo::{PreparedNetwork, Router};
 use corridor_notify::send::{deliver, recipients_hmac, Kannel, OutMessage, Outbox, Queued, SendError};
 use corridor_notify::sms::{self, Encoding};
 use corridor_notify::{content, Lang, Part, Renderer};

@@ -10,7 +10,8 @@ use std::path::Path;
 use std::process::Command;
 
 use chrono::{DateTime, Utc};
-use corridor_geo::{aleppo, PreparedNetwork, Router};
+use corridor_aleppo as aleppo;
+use corridor_geo::{PreparedNetwork, Router};
 use corridor_model::Event;
 use corridor_notify::render::arabic_digits;
 use corridor_notify::{content, leaflet, Lang, Part, Renderer};

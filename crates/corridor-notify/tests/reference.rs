@@ -4,7 +4,8 @@
 mod common;
 
 use chrono::{DateTime, Utc};
-use corridor_geo::{aleppo, PreparedNetwork, Router};
+use corridor_aleppo as aleppo;
+use corridor_geo::{PreparedNetwork, Router};
 use corridor_model::Event;
 use corridor_notify::{content, Kind, Lang, Part, Renderer};
 use corridor_plan::scenario::{Scenario, ALEPPO_2016};

@@ -71,7 +71,7 @@ pub fn events(sc: &Scenario) -> Vec<Event> {
         ));
     }
     for c in sc.clearance_campaigns.iter().map(|c| c.get_ref()) {
-        let areas: Vec<&corridor_geo::aleppo::DistrictRecord> = c.districts.iter().filter_map(|id| districts.iter().find(|d| &d.id == id)).collect();
+        let areas: Vec<&corridor_aleppo::DistrictRecord> = c.districts.iter().filter_map(|id| districts.iter().find(|d| &d.id == id)).collect();
         let weights: Vec<f64> = areas.iter().map(|d| d.hectares).collect();
         let n = c.records_per_area as usize;
         // Hundredths of a hectare and of a km, and buildings, per area then per record.

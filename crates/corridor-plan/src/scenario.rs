@@ -609,9 +609,9 @@ impl Scenario {
     }
 
     /// The districts the aftermath refers to (empty without an `[aftermath]`).
-    pub fn districts(&self) -> Vec<corridor_geo::aleppo::DistrictRecord> {
+    pub fn districts(&self) -> Vec<corridor_aleppo::DistrictRecord> {
         match &self.aftermath {
-            Some(a) if a.get_ref().districts == "aleppo-neighbourhoods" => corridor_geo::aleppo::districts(corridor_geo::aleppo::NEIGHBORHOODS_GEOJSON).unwrap_or_default(),
+            Some(a) if a.get_ref().districts == "aleppo-neighbourhoods" => corridor_aleppo::districts(corridor_aleppo::NEIGHBORHOODS_GEOJSON).unwrap_or_default(),
             _ => Vec::new(),
         }
     }

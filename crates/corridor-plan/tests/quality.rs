@@ -5,7 +5,8 @@
 
 use std::collections::HashMap;
 
-use corridor_geo::{aleppo, grid, roads, RoadNetwork};
+use corridor_aleppo as aleppo;
+use corridor_geo::{grid, roads, RoadNetwork};
 use corridor_plan::bound::bounds;
 use corridor_plan::{plan, FlowNet, Problem};
 

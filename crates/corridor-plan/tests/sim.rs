@@ -4,7 +4,8 @@
 //! scenarios that cannot be run are refused with a sentence that says why.
 
 use chrono::{TimeZone, Utc};
-use corridor_geo::{aleppo, PreparedNetwork, Router};
+use corridor_aleppo as aleppo;
+use corridor_geo::{PreparedNetwork, Router};
 use corridor_model::Body;
 use corridor_plan::scenario::{Scenario, ScenarioError, ALEPPO_2016};
 use corridor_plan::sim::{simulate, SimError};

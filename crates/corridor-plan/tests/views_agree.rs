@@ -8,7 +8,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use corridor_geo::{aleppo, PreparedNetwork, Router};
+use corridor_aleppo as aleppo;
+use corridor_geo::{PreparedNetwork, Router};
 use corridor_model::{Body, Event, IncidentKind};
 use corridor_plan::scenario::{Scenario, ALEPPO_2016};
 use corridor_plan::sim::{simulate, SimError};

@@ -3,7 +3,8 @@
 //! and Arabic, the claim beside the ledger's figure, a flagged return; and
 //! the HXL CSV is read by the reference HXL library (libhxl) when Python has it.
 
-use corridor_geo::{aleppo, PreparedNetwork, Router};
+use corridor_aleppo as aleppo;
+use corridor_geo::{PreparedNetwork, Router};
 use corridor_plan::scenario::{Scenario, ALEPPO_2016};
 use corridor_views::{Figures, Views};
 

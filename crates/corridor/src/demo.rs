@@ -10,7 +10,8 @@
 //! byte for byte, so running the demo twice appends nothing the second time.
 
 use anyhow::{Context, Result};
-use corridor_geo::{aleppo, PreparedNetwork, Router};
+use corridor_aleppo as aleppo;
+use corridor_geo::{PreparedNetwork, Router};
 use corridor_plan::scenario::{Scenario, ALEPPO_2016};
 use corridor_plan::sim::{simulate, Outcome};
 

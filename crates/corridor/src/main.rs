@@ -330,8 +330,6 @@ enum Command {
     /// Follow an operation's log from outside, as an independent monitor: make a key, keep a checked copy, countersign.
     #[command(subcommand)]
     Monitor(MonitorCommand),
-    #[command(subcommand, hide = true)]
-    Debug(DebugCommand),
 }
 
 /// The prepared network and the hazards to route around.
@@ -417,12 +415,6 @@ enum LogCommand {
     Checkpoint,
     /// The log's verifier key, in signed-note `name+hash+base64` form.
     Key,
-}
-
-#[derive(Subcommand)]
-enum DebugCommand {
-    /// Appends forever from two threads, printing `ACK id…` once each batch is durable (for the crash test).
-    CrashWriter,
 }
 
 /// The most a token may live: ten years, in hours.
@@ -575,7 +567,6 @@ fn run(cli: Cli) -> Result<()> {
             let logs = log_key.iter().map(|k| Verifier::from_vkey(&key_arg(k)?).with_context(|| format!("--log-key {k:?} is not a verifier key"))).collect::<Result<Vec<_>>>()?;
             serve::witness(dir, &listen, logs)?
         }
-        Command::Debug(DebugCommand::CrashWriter) => crash_writer(dir)?,
     }
     Ok(())
 }
@@ -959,7 +950,7 @@ const UNOSAT_SOURCE: &str = "UNOSAT building damage assessment of Aleppo (Pleiad
 fn import_damage(dir: &Path, file: &Path) -> Result<()> {
     use corridor_model::{Body, DamageAssessment, Event};
     let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
-    let (rows, outside) = corridor_geo::aleppo::damage_by_district(&text, corridor_geo::aleppo::NEIGHBORHOODS_GEOJSON)
+    let (rows, outside) = corridor_aleppo::damage_by_district(&text, corridor_aleppo::NEIGHBORHOODS_GEOJSON)
         .with_context(|| format!("{}: not UNOSAT damage sites (a GeoJSON FeatureCollection of points)", file.display()))?;
     let at = chrono::DateTime::parse_from_rfc3339("2015-05-01T00:00:00Z").expect("a valid instant").to_utc();
     let events: Vec<Event> = rows
@@ -1155,57 +1146,5 @@ fn demo_cmd(dir: &Path, scenario_file: Option<&Path>) -> Result<()> {
     );
     println!("watch it live: corridor demo --serve --data-dir corridor-live (or corridor serve --data-dir {})", dir.display());
     println!("done in {:.1} s", started.elapsed().as_secs_f64());
-    Ok(())
-}
-
-/// Appends batches of 1–40 aid events forever from two threads; prints the
-/// ids of each batch once `append` has returned (the batch is durable).
-fn crash_writer(dir: &Path) -> Result<()> {
-    use corridor_model::{AidDelivery, Body, District, Event, Position};
-    let mut d = DataDir::open(dir)?;
-    let ledger = d.ledger()?;
-    // The district the deliveries go to (the same event every run: a no-op after the first).
-    let t0 = chrono::DateTime::parse_from_rfc3339("2016-12-23T00:00:00Z").expect("a valid instant").to_utc();
-    let district = District { district: "crash-test".into(), name: "Crash test".into(), name_ar: String::new(), position: Position { lat: 36.2, lon: 37.15 }, hectares: 100.0 };
-    ledger.append(vec![Event::new("district-crash-test", t0, "crash-test", Body::DistrictDeclared(district))])?;
-    let pid = std::process::id();
-    let out = std::sync::Mutex::new(std::io::stdout());
-    std::thread::scope(|s| {
-        for thread in 0..2u32 {
-            let ledger = &ledger;
-            let out = &out;
-            s.spawn(move || -> Result<()> {
-                let mut seq = 0u64;
-                loop {
-                    let n = 1 + (seq % 40) as usize;
-                    let events: Vec<Event> = (0..n)
-                        .map(|k| {
-                            let id = format!("crash-{pid}-{thread}-{seq}-{k}");
-                            Event::new(
-                                id.clone(),
-                                chrono::Utc::now(),
-                                "crash-test",
-                                Body::AidDelivered(AidDelivery {
-                                    delivery: id,
-                                    commodity: "flour".into(),
-                                    tonnes: 0.5,
-                                    families: 3,
-                                    people: 14,
-                                    district: "crash-test".into(),
-                                    organisation: "test".into(),
-                                }),
-                            )
-                        })
-                        .collect();
-                    let ids: Vec<String> = events.iter().map(|e| e.id.clone()).collect();
-                    ledger.append(events)?;
-                    let mut o = out.lock().expect("stdout lock");
-                    writeln!(o, "ACK {}", ids.join(" "))?;
-                    o.flush()?;
-                    seq += 1;
-                }
-            });
-        }
-    });
     Ok(())
 }

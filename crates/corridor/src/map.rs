@@ -5,8 +5,9 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
+use corridor_aleppo as aleppo;
 use corridor_geo::corridor::{self, CheckpointSpec, CorridorSpec, Placement};
-use corridor_geo::{aleppo, export, netfile, roads, HazardSet, LatLon, PreparedNetwork, Progress, Route, Router};
+use corridor_geo::{export, netfile, roads, HazardSet, LatLon, PreparedNetwork, Progress, Route, Router};
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// A progress bar on a terminal; nothing in CI or when piped.

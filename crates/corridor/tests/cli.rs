@@ -237,6 +237,9 @@ fn help_works_on_every_command() {
     }
     let err = fails(&tmp.path().join("none"), &["verify"]);
     assert!(err.contains("corridor init"), "a missing log says how to make one: {err}");
+    // The crash tests' writer is tooling (`corridor-bench crash-writer`), not a hidden command of the product.
+    let err = fails(&tmp.path().join("none"), &["debug", "crash-writer"]);
+    assert!(err.contains("unrecognized subcommand 'debug'"), "{err}");
 }
 
 /// The ledger holds every vehicle record, the config may hold a database
@@ -326,50 +329,6 @@ fn tokens_survive_concurrent_creates_and_revokes() {
         }
         drop_pg(&init);
     }
-}
-
-#[test]
-fn reads_and_verify_work_while_another_process_appends() {
-    use std::io::{BufRead, BufReader};
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = demo_dir(tmp.path(), &[]);
-    let mut writer = std::process::Command::new(env!("CARGO_BIN_EXE_corridor"))
-        .arg("--data-dir")
-        .arg(&dir)
-        .args(["debug", "crash-writer"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    // Wait until it holds the lock and has appended; keep reading its
-    // acknowledgements so that it keeps writing.
-    let stdout = writer.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let _ = tx.send(line);
-        }
-    });
-    let first = rx.recv().unwrap().unwrap();
-    assert!(first.starts_with("ACK "), "{first}");
-    let result = std::panic::catch_unwind(|| {
-        let err = fails(&dir, &["log", "append", "-"]);
-        assert!(err.contains("another corridor process is writing"), "{err}");
-        for _ in 0..3 {
-            let leaves = tmp.path().join("live.b64");
-            let cp_file = tmp.path().join("live-cp.txt");
-            ok(&dir, &["log", "export", "--out", leaves.to_str().unwrap(), "--checkpoint-out", cp_file.to_str().unwrap()]);
-            let size: usize = std::fs::read_to_string(&cp_file).unwrap().lines().nth(1).unwrap().parse().unwrap();
-            assert_eq!(std::fs::read_to_string(&leaves).unwrap().lines().count(), size, "export stops at its checkpoint");
-            assert!(ok(&dir, &["log", "checkpoint"]).contains("corridor.invalid/aleppo-2016-demo\n"));
-            assert!(ok(&dir, &["log", "show", "--from", "6000"]).contains("aid_delivered"));
-            let out = ok(&dir, &["verify"]);
-            assert!(out.contains("verified:"), "{out}");
-        }
-    });
-    writer.kill().unwrap();
-    writer.wait().unwrap();
-    result.unwrap();
 }
 
 #[test]

@@ -4,14 +4,14 @@
 //! a detour that never crosses it; a destination enclosed by hazards is
 //! refused as unreachable.
 
-use corridor_geo::{aleppo, roads, HazardArea, HazardSet, LatLon, PreparedNetwork, Router};
+use corridor_geo::{roads, HazardArea, HazardSet, LatLon, PreparedNetwork, Router};
 use corridor_model::{Body, Clearance, Event, HazardKind, HazardStatus, HazardStatusChange};
 use geo::{Coord, Intersects, Line, LineString, MultiPolygon, Polygon};
 
 fn network() -> (Router, serde_json::Value) {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/aleppo/neighborhoods.geojson");
     let text = std::fs::read_to_string(path).expect("the shared data folder beside the project");
-    let fc = aleppo::district_network(&text).unwrap();
+    let fc = corridor_aleppo::district_network(&text).unwrap();
     let net = roads::import_geojson(&fc.to_string(), "aleppo districts").unwrap();
     assert!(net.meta.approximate, "the derived network is labelled approximate");
     assert_eq!(net.meta.stats.dropped_nodes(), 0, "the district network is strongly connected");
@@ -19,7 +19,7 @@ fn network() -> (Router, serde_json::Value) {
 }
 
 fn place(id: &str) -> LatLon {
-    let p = aleppo::place(id).unwrap();
+    let p = corridor_aleppo::place(id).unwrap();
     LatLon::new(p.lat, p.lon)
 }
 
@@ -58,12 +58,12 @@ fn ramouseh_to_rashidin_4() {
     let mut st = router.new_state();
     let ramouseh = districts(&fc, "Ad-Ramouseh");
     assert_eq!(ramouseh.len(), 4);
-    let bridge = router.route(&mut st, place(aleppo::RAMOUSEH_BRIDGE), place(aleppo::RASHIDIN_4)).unwrap();
+    let bridge = router.route(&mut st, place(corridor_aleppo::RAMOUSEH_BRIDGE), place(corridor_aleppo::RASHIDIN_4)).unwrap();
     eprintln!("Ramouseh bridge → Rashidin-4: {:.2} km, {:.1} min", bridge.length_m / 1000.0, bridge.time_ms as f64 / 60_000.0);
     // The seeds say "about 6 km".
     assert!((5_000.0..7_500.0).contains(&bridge.length_m), "{}", bridge.length_m);
     for (i, &d) in ramouseh.iter().enumerate() {
-        let r = router.route(&mut st, d, place(aleppo::RASHIDIN_4)).unwrap();
+        let r = router.route(&mut st, d, place(corridor_aleppo::RASHIDIN_4)).unwrap();
         eprintln!("Ad-Ramouseh district {} → Rashidin-4: {:.2} km", i + 1, r.length_m / 1000.0);
         assert!(r.length_m > bridge.length_m * 0.8 && r.length_m < bridge.length_m + 5_000.0, "{}", r.length_m);
     }
@@ -75,7 +75,7 @@ fn ramouseh_to_rashidin_4() {
     set.areas.insert("fire".into(), HazardArea { id: "fire".into(), kind: HazardKind::UnderFire, status: HazardStatus::Active, area: area.clone() });
     let up = router.set_hazards(set.clone());
     assert!(up.blocked_arcs >= 2, "the hazard closes the corridor road");
-    let detour = router.route(&mut st, place(aleppo::RAMOUSEH_BRIDGE), place(aleppo::RASHIDIN_4)).unwrap();
+    let detour = router.route(&mut st, place(corridor_aleppo::RAMOUSEH_BRIDGE), place(corridor_aleppo::RASHIDIN_4)).unwrap();
     eprintln!("with a hazard across it: {:.2} km, {:.1} min", detour.length_m / 1000.0, detour.time_ms as f64 / 60_000.0);
     assert!(detour.time_ms > bridge.time_ms);
     assert!(!crosses(&detour.points, &area), "the detour crosses the hazard");
@@ -95,12 +95,12 @@ fn ramouseh_to_rashidin_4() {
         completes: true,
     }))));
     router.set_hazards(set2.clone());
-    let again = router.route(&mut st, place(aleppo::RAMOUSEH_BRIDGE), place(aleppo::RASHIDIN_4)).unwrap();
+    let again = router.route(&mut st, place(corridor_aleppo::RAMOUSEH_BRIDGE), place(corridor_aleppo::RASHIDIN_4)).unwrap();
     assert_eq!(again.time_ms, bridge.time_ms);
     // …and closed again by a status change.
     assert!(set2.apply(&ev("s1", Body::HazardStatusChanged(HazardStatusChange { hazard: "fire".into(), status: HazardStatus::Active }))));
     router.set_hazards(set2);
-    assert_eq!(router.route(&mut st, place(aleppo::RAMOUSEH_BRIDGE), place(aleppo::RASHIDIN_4)).unwrap().time_ms, detour.time_ms);
+    assert_eq!(router.route(&mut st, place(corridor_aleppo::RAMOUSEH_BRIDGE), place(corridor_aleppo::RASHIDIN_4)).unwrap().time_ms, detour.time_ms);
 }
 
 #[test]
@@ -123,7 +123,7 @@ fn an_enclosed_destination_is_unreachable() {
     router.set_hazards(set);
     let snap = router.snap(target, "destination").unwrap();
     assert!(snap.distance_m < 1.0, "the destination snaps to a road inside the ring ({} m)", snap.distance_m);
-    let e = router.route(&mut st, place(aleppo::RAMOUSEH_BRIDGE), target).unwrap_err().to_string();
+    let e = router.route(&mut st, place(corridor_aleppo::RAMOUSEH_BRIDGE), target).unwrap_err().to_string();
     eprintln!("{e}");
     assert!(e.contains("no route") && e.contains("crosses an active hazard area (ring)"), "{e}");
 }

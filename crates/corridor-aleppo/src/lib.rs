@@ -1,16 +1,37 @@
-//! A coarse, **approximate** district road network of Aleppo, and the named
-//! places of the 2016 evacuation corridor west of the city.
+//! The reference case's data: eastern Aleppo's neighbourhoods (Columbia CSR,
+//! MIT), the places of the December 2016 evacuation, the coarse,
+//! **approximate** district road network derived from them, the
+//! neighbourhoods as districts for aid, clearance and returns, and UNOSAT's
+//! building damage counted by district.
+//!
+//! # Where it sits
+//!
+//! Data flows one way: this crate reads polygons and hands out plain data
+//! (a GeoJSON road collection, a [`corridor_geo::RoadNetwork`],
+//! [`DistrictRecord`]s, damage counts). It uses `corridor-geo` (to import
+//! the derived network like any GeoJSON road file) and `corridor-model`; the
+//! map library knows nothing of Aleppo. `corridor-plan` depends on this crate
+//! for one thing only: a scenario whose `[aftermath]` names the built-in
+//! district set (`districts = "aleppo-neighbourhoods"`) resolves it through
+//! [`districts`] when the scenario is parsed, so that every reference to a
+//! district is checked at its line of the file. Passing the records in from
+//! the caller instead would make every caller of `Scenario::parse` load
+//! Aleppo's polygons (or forget to), for the one district set there is. The
+//! command line uses it for the built-in map (`corridor demo`), `corridor
+//! import --districts` and `corridor import-damage`.
 //!
 //! No OpenStreetMap road extract of Aleppo is available offline, so this
-//! module derives a stand-in network from the real neighbourhood polygons of
+//! crate derives a stand-in network from the real neighbourhood polygons of
 //! the "Conflict Urbanism: Aleppo" project
 //! (`CenterForSpatialResearch/aleppo_test`, commit 3f750b9,
 //! `map/data/neighborhoods.geojson`: 133 MultiPolygons with `NAME`, `NAME_A`,
 //! `Id`).
 //!
 //! **Attribution.** Neighbourhood geometry © 2019 Columbia Center for Spatial
-//! Research, MIT licence (`shared/data/aleppo/LICENSE-columbia-csr.txt`).
-//! Every feature this module emits carries [`ATTRIBUTION`]; keep it wherever
+//! Research, MIT licence (`shared/data/aleppo/LICENSE-columbia-csr.txt`; the
+//! copy built in is `data/aleppo-neighborhoods.geojson`, licence and
+//! attribution beside it in `data/`).
+//! Every feature this crate emits carries [`ATTRIBUTION`]; keep it wherever
 //! the network or anything derived from it ships.
 //!
 //! # What the network is
@@ -1519,14 +1540,14 @@ mod tests {
 
 /// The neighbourhood polygons built into the binary (a copy of
 /// `shared/data/aleppo/neighborhoods.geojson`; attribution and licence in
-/// `crates/corridor-geo/data/`).
+/// `crates/corridor-aleppo/data/`).
 pub const NEIGHBORHOODS_GEOJSON: &str = include_str!("../data/aleppo-neighborhoods.geojson");
 
 /// The approximate district network derived from the built-in polygons,
 /// ready to route on.
-pub fn builtin_network() -> Result<crate::RoadNetwork, crate::GeoError> {
-    let fc = district_network(NEIGHBORHOODS_GEOJSON).map_err(|e| crate::GeoError::GeoJson { file: "built-in Aleppo neighbourhoods".into(), reason: e.to_string() })?;
-    crate::roads::import_geojson(&fc.to_string(), "Aleppo district network (built in; derived from the Columbia CSR neighbourhood polygons)")
+pub fn builtin_network() -> Result<corridor_geo::RoadNetwork, corridor_geo::GeoError> {
+    let fc = district_network(NEIGHBORHOODS_GEOJSON).map_err(|e| corridor_geo::GeoError::GeoJson { file: "built-in Aleppo neighbourhoods".into(), reason: e.to_string() })?;
+    corridor_geo::roads::import_geojson(&fc.to_string(), "Aleppo district network (built in; derived from the Columbia CSR neighbourhood polygons)")
 }
 
 /// A neighbourhood as a district for aid, clearance and returns.
