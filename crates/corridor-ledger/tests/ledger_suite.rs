@@ -30,18 +30,13 @@ fn backends(tag: &str) -> Vec<Backend> {
         Box::new(move || Box::new(SqliteStore::open(&path).unwrap()) as Box<dyn Store>),
         Box::new(move || drop(keep)),
     )];
-    match std::env::var("DATABASE_URL") {
-        Ok(url) if !url.is_empty() => {
-            let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
-            let schema = format!("t_ledger_{tag}_{}_{nanos}", std::process::id());
-            let (u, s) = (url.clone(), schema.clone());
-            v.push((
-                "postgres",
-                Box::new(move || Box::new(PostgresStore::connect(&u, &s).unwrap()) as Box<dyn Store>),
-                Box::new(move || drop_schema(&url, &schema).unwrap()),
-            ));
-        }
-        _ => eprintln!("skipped: DATABASE_URL not set (PostgreSQL tests)"),
+    if let Some((url, schema)) = pg_schema(tag) {
+        let (u, s) = (url.clone(), schema.clone());
+        v.push((
+            "postgres",
+            Box::new(move || Box::new(PostgresStore::connect(&u, &s).unwrap()) as Box<dyn Store>),
+            Box::new(move || drop_schema(&url, &schema).unwrap()),
+        ));
     }
     v
 }
@@ -325,16 +320,7 @@ fn a_replaced_key_is_reported_as_the_wrong_key_not_corruption() {
 /// The PostgreSQL URL and a schema name of its own, when the PostgreSQL
 /// tests run.
 fn pg_schema(tag: &str) -> Option<(String, String)> {
-    match std::env::var("DATABASE_URL") {
-        Ok(url) if !url.is_empty() => {
-            let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
-            Some((url, format!("t_ledger_{tag}_{}_{nanos}", std::process::id())))
-        }
-        _ => {
-            eprintln!("skipped: DATABASE_URL not set (PostgreSQL tests)");
-            None
-        }
-    }
+    corridor_testkit::database_url().map(|url| (url, corridor_testkit::unique_schema(&format!("ledger_{tag}"))))
 }
 
 /// Two servers on one PostgreSQL log: the follower reads what the writer

@@ -447,7 +447,8 @@ fn reference_subproof(m: usize, leaves: &[Hash], complete: bool) -> Vec<Hash> {
 /// Every (index, size) and every (old, new) up to 64 leaves, as
 /// transparency-dev/merkle tests its proofs: the tree's roots, inclusion
 /// and consistency proofs equal the RFC's recursive definitions, each
-/// verifies, and a proof with one hash changed does not.
+/// verifies, and none verifies once corrupted: one hash changed, a hash
+/// too few or too many, another leaf, index, size or root.
 #[test]
 fn every_proof_up_to_64_leaves_matches_the_rfc_definition() {
     const N: usize = 64;
@@ -471,6 +472,24 @@ fn every_proof_up_to_64_leaves_matches_the_rfc_definition() {
             for i in 0..proof.len() {
                 assert!(verify_inclusion(index as u64, size as u64, &leaves[index], &flip(&proof, i), &root).is_err(), "a changed inclusion proof of {index} in {size} verifies");
             }
+            // As transparency-dev corrupts a verification: another leaf,
+            // another index, a root of another size, an index beyond the
+            // tree, a hash too few or too many.
+            for other in (0..size).filter(|&o| o != index) {
+                assert!(verify_inclusion(index as u64, size as u64, &leaves[other], &proof, &root).is_err(), "leaf {other} verifies at {index} in {size}");
+                assert!(verify_inclusion(other as u64, size as u64, &leaves[index], &proof, &root).is_err(), "leaf {index} verifies at {other} in {size}");
+            }
+            for other in [size - 1, size + 1].into_iter().filter(|&o| o >= 1 && o <= N) {
+                assert!(verify_inclusion(index as u64, size as u64, &leaves[index], &proof, &reference_root(&leaves[..other])).is_err(), "{index} in {size} verifies against the root of {other}");
+            }
+            assert!(verify_inclusion(size as u64, size as u64, &leaves[index], &proof, &root).is_err());
+            assert!(verify_inclusion(index as u64, index as u64, &leaves[index], &proof, &root).is_err());
+            if let Some((_, shorter)) = proof.split_last() {
+                assert!(verify_inclusion(index as u64, size as u64, &leaves[index], shorter, &root).is_err(), "{index} in {size} verifies with a hash too few");
+            }
+            for longer in [[proof.clone(), vec![root]].concat(), [vec![leaves[index]], proof.clone()].concat()] {
+                assert!(verify_inclusion(index as u64, size as u64, &leaves[index], &longer, &root).is_err(), "{index} in {size} verifies with a hash too many");
+            }
         }
         for old in 1..=size {
             let proof = tree.consistency_proof(old as u64, size as u64).unwrap();
@@ -481,6 +500,27 @@ fn every_proof_up_to_64_leaves_matches_the_rfc_definition() {
             for i in 0..proof.len() {
                 assert!(verify_consistency(old as u64, size as u64, &old_root, &root, &flip(&proof, i)).is_err(), "a changed consistency proof {old} -> {size} verifies");
             }
+            // Roots swapped or of other sizes, other sizes, a hash too few
+            // or too many.
+            if old != size {
+                assert!(verify_consistency(old as u64, size as u64, &root, &old_root, &proof).is_err(), "{old} -> {size} verifies with the roots swapped");
+            }
+            for other in [old - 1, old + 1].into_iter().filter(|&o| o >= 1 && o <= size && o != old) {
+                let other_root = reference_root(&leaves[..other]);
+                assert!(verify_consistency(old as u64, size as u64, &other_root, &root, &proof).is_err(), "{old} -> {size} verifies from the root of {other}");
+                assert!(verify_consistency(other as u64, size as u64, &old_root, &root, &proof).is_err(), "{old} -> {size} verifies as {other} -> {size}");
+            }
+            // (Not "as OLD -> SIZE+1" with the same roots: a proof's hashes
+            // do not say the size, and 1 -> 3 has the shape of 1 -> 4; the
+            // signed checkpoint binds the root to its size.)
+            if size < N {
+                assert!(verify_consistency(old as u64, size as u64, &old_root, &reference_root(&leaves[..size + 1]), &proof).is_err(), "{old} -> {size} verifies to the root of {}", size + 1);
+            }
+            if let Some((_, shorter)) = proof.split_last() {
+                assert!(verify_consistency(old as u64, size as u64, &old_root, &root, shorter).is_err(), "{old} -> {size} verifies with a hash too few");
+            }
+            let longer = [proof.clone(), vec![root]].concat();
+            assert!(verify_consistency(old as u64, size as u64, &old_root, &root, &longer).is_err(), "{old} -> {size} verifies with a hash too many");
         }
     }
 }

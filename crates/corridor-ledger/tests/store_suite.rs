@@ -6,8 +6,7 @@
 //! `postgres://postgres@127.0.0.1:5432/test`); each test uses a schema of its
 //! own and drops it at the end.
 
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use corridor_ledger::store::postgres::{drop_schema, validate_schema_name, PostgresStore, SCHEMA_VERSION};
 use corridor_ledger::store::sqlite::{raw_baseline_insert, SqliteStore, BUSY_TIMEOUT};
@@ -403,16 +402,6 @@ fn sqlite_raw_baseline() {
 // ---------------------------------------------------------------------------
 // PostgreSQL.
 
-fn database_url() -> Option<String> {
-    match std::env::var("DATABASE_URL") {
-        Ok(url) if !url.trim().is_empty() => Some(url),
-        _ => {
-            eprintln!("skipped: DATABASE_URL not set (PostgreSQL tests)");
-            None
-        }
-    }
-}
-
 /// A schema of this test's own, dropped when the test ends (even by panic).
 struct PgSchema {
     url: String,
@@ -421,10 +410,7 @@ struct PgSchema {
 
 impl PgSchema {
     fn new(url: &str) -> PgSchema {
-        static COUNTER: AtomicU32 = AtomicU32::new(0);
-        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
-        let name = format!("t_{}_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed), nanos);
-        PgSchema { url: url.to_string(), name }
+        PgSchema { url: url.to_string(), name: corridor_testkit::unique_schema("store") }
     }
 
     fn connect(&self) -> PostgresStore {
@@ -454,7 +440,7 @@ fn with_param(url: &str, param: &str) -> String {
 
 #[test]
 fn postgres_suite() {
-    let Some(url) = database_url() else { return };
+    let Some(url) = corridor_testkit::database_url() else { return };
     let schema = PgSchema::new(&url);
     suite("postgres", &mut || Box::new(schema.connect()));
     assert!(schema.exists());
@@ -462,7 +448,7 @@ fn postgres_suite() {
 
 #[test]
 fn postgres_forces_synchronous_commit() {
-    let Some(url) = database_url() else { return };
+    let Some(url) = corridor_testkit::database_url() else { return };
     // A session whose default is synchronous_commit=off ...
     let url_off = with_param(&url, "options=-c%20synchronous_commit%3Doff");
     let mut plain = postgres::Client::connect(&url_off, postgres::NoTls).unwrap();
@@ -478,7 +464,7 @@ fn postgres_forces_synchronous_commit() {
 
 #[test]
 fn postgres_refuses_newer_schema() {
-    let Some(url) = database_url() else { return };
+    let Some(url) = corridor_testkit::database_url() else { return };
     let schema = PgSchema::new(&url);
     drop(schema.connect());
     let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
@@ -495,7 +481,7 @@ fn postgres_refuses_newer_schema() {
 
 #[test]
 fn postgres_schemas_are_separate_and_dropped() {
-    let Some(url) = database_url() else { return };
+    let Some(url) = corridor_testkit::database_url() else { return };
     let (a, b) = (PgSchema::new(&url), PgSchema::new(&url));
     let mut sa = a.connect();
     let mut sb = b.connect();
@@ -517,7 +503,7 @@ fn postgres_schemas_are_separate_and_dropped() {
 
 #[test]
 fn postgres_errors_are_readable() {
-    let Some(url) = database_url() else { return };
+    let Some(url) = corridor_testkit::database_url() else { return };
     let schema = PgSchema::new(&url);
     let mut s = schema.connect();
     s.append(&entries(0, 1, "r"), Some(&cp(1))).unwrap();
@@ -539,7 +525,7 @@ fn postgres_errors_are_readable() {
 
 #[test]
 fn postgres_scan_follows_index_order() {
-    let Some(url) = database_url() else { return };
+    let Some(url) = corridor_testkit::database_url() else { return };
     let schema = PgSchema::new(&url);
     let mut s = schema.connect();
     let log = entries(0, 30, "order");
@@ -590,7 +576,7 @@ fn postgres_unreachable_server_is_reported() {
 
 #[test]
 fn postgres_version_1_schema_is_migrated() {
-    let Some(url) = database_url() else { return };
+    let Some(url) = corridor_testkit::database_url() else { return };
     let schema = PgSchema::new(&url);
     let mut s = schema.connect();
     s.append(&entries(0, 3, "a"), Some(&cp(3))).unwrap();
@@ -613,7 +599,7 @@ fn postgres_version_1_schema_is_migrated() {
 /// stored; a holder whose session died is replaced at once.
 #[test]
 fn postgres_lease_fences_the_old_writer() {
-    let Some(url) = database_url() else { return };
+    let Some(url) = corridor_testkit::database_url() else { return };
     let schema = PgSchema::new(&url);
     let lease = Duration::from_secs(30);
     let mut a = schema.connect();

@@ -132,7 +132,7 @@ fn the_alerts_say_what_the_notices_say() {
 #[test]
 fn every_alert_validates_against_the_cap_1_2_schema() {
     if !have("xmllint", &["--version"]) {
-        println!("skipped: xmllint not installed (Debian libxml2-utils)");
+        corridor_testkit::skip("xmllint not installed (apt-get install libxml2-utils)");
         return;
     }
     let w = write_alerts();
@@ -195,7 +195,7 @@ print(f"cap-tools: {seen} accepted, {len(state.alerts)} current")
 #[test]
 fn an_independent_cap_implementation_accepts_them() {
     if !have("python3", &["-c", "import cap_tools, xsdata"]) {
-        println!("skipped: python3 cannot import cap_tools (pip install cap-tools==3.1.1)");
+        corridor_testkit::skip("python3 cannot import cap_tools (python3 -m pip install cap-tools==3.1.1)");
         return;
     }
     let w = write_alerts();

@@ -155,11 +155,11 @@ fn reference_leaflet_is_one_a4_page_with_the_hours_in_both_languages() {
     }
 
     if corridor_report::pdf::chromium().is_none() {
-        println!("skipped: no Chromium on the PATH (apt-get install chromium)");
+        corridor_testkit::skip("no Chromium on the PATH (apt-get install chromium)");
         return;
     }
     if !["pdfinfo", "pdftotext", "pdffonts", "pdftoppm"].iter().all(|t| have(t)) {
-        println!("skipped: poppler-utils missing (apt-get install poppler-utils)");
+        corridor_testkit::skip("poppler-utils missing (apt-get install poppler-utils)");
         return;
     }
     let pdf = dir.join(format!("leaflet-{}.pdf", n.id));

@@ -58,7 +58,7 @@ fn libhxl_reads_the_hxl_csv() {
     std::fs::write(&e, &evacuation).unwrap();
     let has_hxl = std::process::Command::new("python3").args(["-c", "import hxl"]).status().is_ok_and(|s| s.success());
     if !has_hxl {
-        eprintln!("skipped: the Python package libhxl is not installed (pip install libhxl; .ci/run installs it)");
+        corridor_testkit::skip("the Python package libhxl is not installed (python3 -m pip install libhxl; .ci/run installs it)");
         return;
     }
     let script = r#"
@@ -101,7 +101,7 @@ fn the_pdf_and_the_charts_render() {
     let html = corridor_report::html::page(&blocks);
     assert!(html.contains("<td dir=\"rtl\" lang=\"ar\">هنانو</td>"), "Arabic cells are right-to-left");
     if corridor_report::pdf::chromium().is_none() {
-        eprintln!("skipped: no Chromium on the PATH (apt-get install chromium; .ci/run installs it), so no PDF or PNG");
+        corridor_testkit::skip("no Chromium on the PATH (apt-get install chromium; .ci/run installs it), so no PDF or PNG");
         return;
     }
     // Kept as test artifacts in target/tmp/report/.

@@ -14,6 +14,11 @@ examples=${2:-${SCHEMATHESIS_MAX_EXAMPLES:-40}}
 here=$(cd "$(dirname "$0")" && pwd)
 st=$(command -v schemathesis || command -v st || true)
 if [ -z "$st" ]; then
+    # Under CORRIDOR_TEST_REQUIRE_ALL (CI) a missing tool fails, as in the Rust tests.
+    if [ -n "${CORRIDOR_TEST_REQUIRE_ALL:-}" ] && [ "${CORRIDOR_TEST_REQUIRE_ALL}" != 0 ]; then
+        echo "schemathesis is not installed (python3 -m pip install schemathesis==4.32.5), and CORRIDOR_TEST_REQUIRE_ALL is set" >&2
+        exit 1
+    fi
     echo "skipped: schemathesis is not installed (python3 -m pip install schemathesis)"
     exit 0
 fi

@@ -193,7 +193,7 @@ fn export_checkpoint_and_key_check_out_independently() {
         let out = std::process::Command::new("python3").arg(script).arg(&leaves_file).arg(&cp_file).arg(&vkey).output().unwrap();
         assert!(!out.status.success());
     } else {
-        eprintln!("skipped: python3 with the `cryptography` package not found (independent Python verifier)");
+        common::skip("python3 with the `cryptography` package not found (independent Python verifier: python3 -m pip install cryptography)");
     }
 }
 

@@ -52,10 +52,7 @@ fn read_qr(png_path: &Path) -> String {
 fn the_field_app_in_a_browser() {
     let (npm, chromium) = match common::browser_tools() {
         Ok(t) => t,
-        Err(why) => {
-            eprintln!("skipped: {why}");
-            return;
-        }
+        Err(why) => return common::skip(&why),
     };
     for (backend, init) in common::backends("field") {
         run(&npm, &chromium, &backend, &init);

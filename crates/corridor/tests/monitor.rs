@@ -364,22 +364,9 @@ fn verify_reads_an_export_and_a_static_copy_without_a_data_directory() {
     assert!(err.contains("--key"), "{err}");
 }
 
-/// `corridor monitor witness` on a free port: (child, base URL).
-fn start_witness(dir: &Path, log_key: &str) -> (common::Killed, String) {
-    use std::io::{BufRead, BufReader};
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_corridor"))
-        .arg("--data-dir")
-        .arg(dir)
-        .args(["monitor", "witness", "--listen", "127.0.0.1:0", "--log-key", log_key])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    // "witnessing ORIGIN at http://ADDR/add-checkpoint; …"
-    let addr = line.split("http://").nth(1).and_then(|r| r.split('/').next()).unwrap_or_else(|| panic!("no address in {line:?}")).to_string();
-    (common::Killed(child), format!("http://{addr}"))
+/// `corridor monitor witness` on a free port.
+fn start_witness(dir: &Path, log_key: &str) -> Served {
+    Served::spawn(dir, &["monitor", "witness", "--listen", "127.0.0.1:0", "--log-key", log_key])
 }
 
 /// Waits until the served checkpoint has `size` entries and a valid
@@ -417,7 +404,8 @@ fn a_witness_cosigns_each_new_checkpoint_over_add_checkpoint() {
         let (dir, key) = setup(tmp.path(), &init);
         let wdir = tmp.path().join("who");
         let wkey = ok(&wdir, &["monitor", "key", "--name", "who.example/witness"]).trim().to_string();
-        let (witness, w) = start_witness(&wdir, &key);
+        let witness = start_witness(&wdir, &key);
+        let w = witness.base.clone();
         let (hq, _) = token(&dir, &["--role", "hq"]);
         let args = ["--witness", w.as_str(), "--witness-key", wkey.as_str()];
         let mut total = 0;
@@ -440,7 +428,8 @@ fn a_witness_cosigns_each_new_checkpoint_over_add_checkpoint() {
         drop(s);
         // The witness's state survives its restart.
         drop(witness);
-        let (_witness, w) = start_witness(&wdir, &key);
+        let witness = start_witness(&wdir, &key);
+        let w = witness.base.clone();
         let (status, ctype, body) = add_checkpoint(&w, &format!("old 0\n\n{cp}"));
         assert_eq!((status, ctype.as_str(), body.as_str()), (409, "text/x.tlog.size", format!("{total}\n").as_str()), "{name}");
         // The same checkpoint again: cosigned again (nothing new, nothing against it).

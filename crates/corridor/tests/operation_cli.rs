@@ -112,8 +112,7 @@ fn the_leaflet_is_drawn_on_the_declared_monaco_map() {
     let out = corridor(&dir, &["notice", "--format", "pdf", "--at", AT, "--out", out_dir.to_str().unwrap()]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     if !out.status.success() && stderr.contains("needs Chromium") {
-        eprintln!("skipped: {stderr}");
-        return;
+        return common::skip(&stderr);
     }
     assert!(out.status.success(), "{stderr}");
     let pdf = out_dir.join("coast.w-4dec.0.pdf");
@@ -130,7 +129,7 @@ fn the_leaflet_is_drawn_on_the_declared_monaco_map() {
             let png = out_dir.join("monaco-leaflet");
             let _ = Command::new("pdftoppm").args(["-png", "-r", "60", "-f", "1", "-l", "1", "-singlefile"]).arg(&pdf).arg(&png).status();
         }
-        _ => eprintln!("skipped: the leaflet's text (pdftotext, poppler-utils, is not installed)"),
+        _ => common::skip("the leaflet's text: pdftotext is not installed (apt-get install poppler-utils)"),
     }
 }
 

@@ -215,7 +215,7 @@ fn run_operation(init: &[String], tamper: bool) {
         let out = ok(&dir, &["notice", "--format", "pdf", "--out", pdf_dir.to_str().unwrap()]);
         assert!(out.contains(".pdf"), "{out}");
     } else {
-        eprintln!("skipped the leaflet: chromium is not installed");
+        common::skip("the leaflet: chromium is not installed (apt-get install chromium)");
     }
 
     // 6. The report: figures corrected, the correction and the flag listed; verify passes.

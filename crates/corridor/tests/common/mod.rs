@@ -27,22 +27,8 @@ pub fn fails(dir: &Path, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-/// The PostgreSQL URL when the PostgreSQL tests should run.
-pub fn database_url() -> Option<String> {
-    match std::env::var("DATABASE_URL") {
-        Ok(u) if !u.is_empty() => Some(u),
-        _ => {
-            eprintln!("skipped: DATABASE_URL not set (PostgreSQL tests)");
-            None
-        }
-    }
-}
-
-/// A schema name no other test run uses.
-pub fn unique_schema(tag: &str) -> String {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
-    format!("t_{tag}_{}_{nanos}", std::process::id())
-}
+#[allow(unused_imports)]
+pub use corridor_testkit::{database_url, skip, unique_schema};
 
 /// The backends a test runs on: `init` arguments for each.
 pub fn backends(tag: &str) -> Vec<(String, Vec<String>)> {
@@ -51,6 +37,21 @@ pub fn backends(tag: &str) -> Vec<(String, Vec<String>)> {
         v.push(("postgres".into(), vec!["--database-url".into(), url, "--pg-schema".into(), unique_schema(tag)]));
     }
     v
+}
+
+/// Drops the PostgreSQL schema named in `init` arguments from [`backends`]
+/// (`--database-url URL --pg-schema SCHEMA`; nothing for SQLite's) when
+/// dropped: keep it after whatever holds the schema open.
+pub struct DropSchema(pub Vec<String>);
+
+impl Drop for DropSchema {
+    fn drop(&mut self) {
+        if let [_, url, _, schema] = self.0.as_slice() {
+            if let Err(e) = corridor_ledger::store::postgres::drop_schema(url, schema) {
+                eprintln!("cannot drop the test schema {schema}: {e}");
+            }
+        }
+    }
 }
 
 /// `../shared/data/PATH`.
@@ -77,7 +78,8 @@ pub fn declare_operation(dir: &Path, id: &str, name: &str, zone: &str, cnet: &Pa
 }
 
 
-/// `corridor serve` on a free loopback port over `dir`; killed on drop.
+/// A `corridor` server (`serve`, `monitor witness`) on a loopback port over
+/// `dir`; killed on drop.
 pub struct Served {
     pub child: std::process::Child,
     /// `http://127.0.0.1:PORT`
@@ -109,23 +111,27 @@ impl Served {
 
     /// `corridor serve --listen 127.0.0.1:0 ARGS…` (unless ARGS has a --listen).
     pub fn start_with(dir: &Path, args: &[&str]) -> Served {
-        use std::io::{BufRead, BufReader};
         let listen: &[&str] = if args.contains(&"--listen") { &[] } else { &["--listen", "127.0.0.1:0"] };
+        Served::spawn(dir, &[&["serve"], listen, args].concat())
+    }
+
+    /// `corridor --data-dir DIR ARGS…`, a command that serves: its address
+    /// is the first `http://ADDR/` of the first line it prints ("serving
+    /// the log … at http://ADDR/ (…)", "witnessing … at http://ADDR/add-checkpoint").
+    pub fn spawn(dir: &Path, args: &[&str]) -> Served {
+        use std::io::{BufRead, BufReader};
         let mut child = Command::new(env!("CARGO_BIN_EXE_corridor"))
             .arg("--data-dir")
             .arg(dir)
-            .arg("serve")
-            .args(listen)
             .args(args)
             .env_remove("CORRIDOR_DATABASE_URL")
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::inherit())
             .spawn()
-            .expect("corridor serve starts");
+            .unwrap_or_else(|e| panic!("corridor {args:?} does not start: {e}"));
         let mut line = String::new();
         BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("the server's first line");
-        // "serving the log … at http://ADDR/ (API under /api/v1, …)"
-        let addr = line.split("http://").nth(1).and_then(|r| r.split('/').next()).unwrap_or_else(|| panic!("no address in {line:?}")).to_string();
+        let addr = line.split("http://").nth(1).and_then(|r| r.split('/').next()).unwrap_or_else(|| panic!("corridor {args:?}: no address in {line:?}")).to_string();
         Served { child, base: format!("http://{addr}") }
     }
 
