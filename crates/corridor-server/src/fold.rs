@@ -305,13 +305,6 @@ impl Fold {
         self.answers()
     }
 
-    /// `install(answers())`, under its old name; only a test calls it
-    /// (corridor's `views_agree`). Delete it once that test does so itself.
-    pub fn refresh(&mut self, _checkpoint: String) {
-        let r = self.answers();
-        self.install(r);
-    }
-
     /// The cached answers for the fold as it is, computed from `&self` so
     /// that readers (under a read lock) are not held up meanwhile.
     pub fn answers(&self) -> Rendered {
