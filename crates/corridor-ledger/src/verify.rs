@@ -144,6 +144,83 @@ pub(crate) fn expected_entries(store: &mut dyn Store, signed: u64) -> Result<usi
     Ok(usize::try_from(signed.min(store.len()?).min(1 << 28)).unwrap_or(0))
 }
 
+/// Why a [`replay`] stopped: the entry at fault, or the tree against the
+/// size and root it must reach.
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayError {
+    #[error("entry {index} is stored at position {stored_at}: an entry is missing or duplicated; run `corridor verify`")]
+    OutOfPlace { index: u64, stored_at: u64 },
+    #[error("entry {index}: its bytes do not hash to the leaf hash recorded when it was appended: the entry was altered; run `corridor verify`")]
+    Altered { index: u64 },
+    #[error("entry {index} is not a valid event: {error}; run `corridor verify`")]
+    Invalid { index: u64, error: corridor_model::FieldError },
+    #[error("the log holds {stored} entries but was checked at {size}: entries from index {stored} on were removed; run `corridor verify`")]
+    Missing { size: u64, stored: u64 },
+    #[error("the first {size} stored entries do not hash to the root they were checked at: the log was altered since; run `corridor verify`")]
+    Root { size: u64 },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl ReplayError {
+    /// The entry at fault, when one can be named.
+    pub fn index(&self) -> Option<u64> {
+        match self {
+            ReplayError::OutOfPlace { index, .. } | ReplayError::Altered { index } | ReplayError::Invalid { index, .. } => Some(*index),
+            ReplayError::Missing { stored, .. } => Some(*stored),
+            ReplayError::Root { .. } | ReplayError::Store(_) => None,
+        }
+    }
+}
+
+/// The first `size` entries of a log already checked whole (by
+/// [`verify_log`] or a ledger's opening walk) read again through the same
+/// [`walk`], for a reader that needs them twice (a fold redone after a
+/// correction, a range shown after the check): each entry in order, its
+/// bytes re-hashed against the hash recorded when it was appended and
+/// re-parsed (canonical form), and the tree they make against `root`, the
+/// root the first walk verified at `size`. The first fault stops it.
+/// `on_entry` gets each entry's index, leaf hash and event before the
+/// root is compared: on an error, what it was given is to be discarded.
+/// (The registry and ids are not checked again: the same bytes passed
+/// them in the first walk, which the root proves.)
+pub fn replay(store: &mut dyn Store, size: u64, root: &Hash, on_entry: &mut dyn FnMut(u64, &Hash, &Event)) -> Result<(), ReplayError> {
+    let expected = expected_entries(store, size)?;
+    let mut tree = Tree::with_capacity(expected);
+    let mut fault = None;
+    if size > 0 {
+        walk(store, expected, false, &mut |r| {
+            let index = tree.len();
+            let stop = |fault: &mut Option<ReplayError>, e| {
+                *fault = Some(e);
+                false
+            };
+            if r.index != index {
+                return stop(&mut fault, ReplayError::OutOfPlace { index, stored_at: r.index });
+            }
+            if !r.hash_matches {
+                return stop(&mut fault, ReplayError::Altered { index });
+            }
+            match r.event {
+                Err(error) => return stop(&mut fault, ReplayError::Invalid { index, error }),
+                Ok(event) => on_entry(index, &r.hash, &event),
+            }
+            tree.push(r.hash);
+            tree.len() < size
+        })?;
+    }
+    if let Some(f) = fault {
+        return Err(f);
+    }
+    if tree.len() < size {
+        return Err(ReplayError::Missing { size, stored: tree.len() });
+    }
+    if tree.root() != *root {
+        return Err(ReplayError::Root { size });
+    }
+    Ok(())
+}
+
 /// Verifies the log in `store` with `verifier` (the log's public key). Calls
 /// `on_event` for every entry that parses, in log order, so the caller can
 /// recompute views. `earlier` is a signed checkpoint note a monitor kept:
