@@ -358,3 +358,74 @@ pub fn verify_log(
         problems,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::memory::MemoryStore;
+
+    /// The model's example events as a stored log, and its root.
+    fn log() -> (MemoryStore, Vec<Vec<u8>>, Hash) {
+        let leaves: Vec<Vec<u8>> = corridor_model::examples().iter().map(|e| e.leaf_bytes().unwrap()).collect();
+        let mut store = MemoryStore::new();
+        let mut tree = Tree::new();
+        for (i, leaf) in leaves.iter().enumerate() {
+            store.append(&[StoredEntry { index: i as u64, hash: leaf_hash(leaf), leaf: leaf.clone() }], None).unwrap();
+            tree.push(leaf_hash(leaf));
+        }
+        (store, leaves, tree.root())
+    }
+
+    /// `leaves` stored at their positions, each with the hash `hash_of` gives it.
+    fn stored(leaves: &[Vec<u8>], hash_of: impl Fn(usize, &[u8]) -> Hash) -> MemoryStore {
+        let mut store = MemoryStore::new();
+        for (i, leaf) in leaves.iter().enumerate() {
+            store.append(&[StoredEntry { index: i as u64, hash: hash_of(i, leaf), leaf: leaf.clone() }], None).unwrap();
+        }
+        store
+    }
+
+    #[test]
+    fn replay_gives_each_entry_once_in_order_and_checks_the_root() {
+        let (mut store, leaves, root) = log();
+        let n = leaves.len() as u64;
+        let mut seen = Vec::new();
+        replay(&mut store, n, &root, &mut |i, h, e| seen.push((i, *h, e.id.clone()))).unwrap();
+        let want: Vec<_> = corridor_model::examples().iter().enumerate().map(|(i, e)| (i as u64, leaf_hash(&leaves[i]), e.id.clone())).collect();
+        assert_eq!(seen, want);
+        // Another root at that size, or more entries than stored, is refused.
+        assert!(matches!(replay(&mut store, n, &[7; 32], &mut |_, _, _| {}), Err(ReplayError::Root { size }) if size == n));
+        assert!(matches!(replay(&mut store, n + 1, &root, &mut |_, _, _| {}), Err(ReplayError::Missing { size, stored }) if size == n + 1 && stored == n));
+        // A prefix replays against its own root.
+        let mut prefix = Tree::new();
+        leaves.iter().take(2).for_each(|l| prefix.push(leaf_hash(l)));
+        replay(&mut store, 2, &prefix.root(), &mut |_, _, _| {}).unwrap();
+        replay(&mut MemoryStore::new(), 0, &crate::merkle::empty_root(), &mut |_, _, _| {}).unwrap();
+    }
+
+    #[test]
+    fn replay_names_the_entry_at_fault_and_stops_there() {
+        let (_, leaves, root) = log();
+        let n = leaves.len() as u64;
+        let k = 2;
+        // Still an event, with other bytes than were hashed when appended.
+        let mut altered = leaves.clone();
+        let text = String::from_utf8(altered[k].clone()).unwrap();
+        let author = corridor_model::examples()[k].author.clone();
+        altered[k] = text.replacen(&format!("\"author\":\"{author}\""), "\"author\":\"zz\"", 1).into_bytes();
+        assert_ne!(altered[k], leaves[k]);
+        let mut store = stored(&altered, |i, l| if i == k { leaf_hash(&leaves[k]) } else { leaf_hash(l) });
+        let mut seen = 0;
+        let err = replay(&mut store, n, &root, &mut |_, _, _| seen += 1).unwrap_err();
+        assert!(matches!(err, ReplayError::Altered { index } if index == k as u64), "{err}");
+        assert_eq!((err.index(), seen), (Some(k as u64), k), "stops at the entry: {err}");
+        // Its hash altered with it: the root no longer matches.
+        let mut store = stored(&altered, |_, l| leaf_hash(l));
+        assert!(matches!(replay(&mut store, n, &root, &mut |_, _, _| {}), Err(ReplayError::Root { .. })));
+        // Not an event.
+        let mut broken = leaves.clone();
+        broken[k] = b"{\"v\":1,".to_vec();
+        let mut store = stored(&broken, |_, l| leaf_hash(l));
+        assert!(matches!(replay(&mut store, n, &root, &mut |_, _, _| {}), Err(ReplayError::Invalid { index, .. }) if index == k as u64));
+    }
+}
