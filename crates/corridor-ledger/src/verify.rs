@@ -398,7 +398,9 @@ mod tests {
         assert!(matches!(replay(&mut store, n + 1, &root, &mut |_, _, _| {}), Err(ReplayError::Missing { size, stored }) if size == n + 1 && stored == n));
         // A prefix replays against its own root.
         let mut prefix = Tree::new();
-        leaves.iter().take(2).for_each(|l| prefix.push(leaf_hash(l)));
+        for l in &leaves[..2] {
+            prefix.push(leaf_hash(l));
+        }
         replay(&mut store, 2, &prefix.root(), &mut |_, _, _| {}).unwrap();
         replay(&mut MemoryStore::new(), 0, &crate::merkle::empty_root(), &mut |_, _, _| {}).unwrap();
     }
