@@ -160,6 +160,7 @@ fn reads_and_verify_work_while_another_process_appends() {
             assert_eq!(std::fs::read_to_string(&leaves).unwrap().lines().count(), size, "export stops at its checkpoint");
             assert!(ok(&dir, &["log", "checkpoint"]).contains("corridor.invalid/aleppo-2016-demo\n"));
             assert!(ok(&dir, &["log", "show", "--from", "6000"]).contains("aid_delivered"));
+            assert!(ok(&dir, &["report", "--format", "hxl"]).contains("#adm2"), "a report reads the log while it grows");
             let out = ok(&dir, &["verify"]);
             assert!(out.contains("verified:"), "{out}");
         }

@@ -477,13 +477,23 @@ impl Ledger {
         Ok(self.shared.reader.lock().unwrap_or_else(|p| p.into_inner()).read(start, end)?)
     }
 
-    /// Events `start..end`, parsed.
+    /// Events `start..end`, parsed, each checked as the opening walk
+    /// checked it: its bytes must hash to the leaf this ledger holds at its
+    /// position (which that walk, or this ledger's own append, verified
+    /// against a signed checkpoint) and be an event's canonical form. An
+    /// entry altered in the store since is refused, not served.
     pub fn events(&self, start: u64, end: u64) -> Result<Vec<(u64, Event)>, LedgerError> {
-        self.entries(start, end)?
+        let entries = self.entries(start, end)?;
+        let s = self.read();
+        entries
             .into_iter()
-            .map(|e| {
-                let ev = parse_leaf(&e.leaf).map_err(|err| LedgerError::Corrupt { index: e.index, what: err.to_string() })?;
-                Ok((e.index, ev))
+            .zip(start..)
+            .map(|(e, index)| {
+                if e.index != index || s.tree.leaf(index) != Some(leaf_hash(&e.leaf)) {
+                    return Err(LedgerError::Corrupt { index, what: "its bytes do not hash to the leaf this log verified at its position: the entry was altered in the store".into() });
+                }
+                let ev = parse_leaf(&e.leaf).map_err(|err| LedgerError::Corrupt { index, what: err.to_string() })?;
+                Ok((index, ev))
             })
             .collect()
     }

@@ -144,6 +144,83 @@ pub(crate) fn expected_entries(store: &mut dyn Store, signed: u64) -> Result<usi
     Ok(usize::try_from(signed.min(store.len()?).min(1 << 28)).unwrap_or(0))
 }
 
+/// Why a [`replay`] stopped: the entry at fault, or the tree against the
+/// size and root it must reach.
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayError {
+    #[error("entry {index} is stored at position {stored_at}: an entry is missing or duplicated; run `corridor verify`")]
+    OutOfPlace { index: u64, stored_at: u64 },
+    #[error("entry {index}: its bytes do not hash to the leaf hash recorded when it was appended: the entry was altered; run `corridor verify`")]
+    Altered { index: u64 },
+    #[error("entry {index} is not a valid event: {error}; run `corridor verify`")]
+    Invalid { index: u64, error: corridor_model::FieldError },
+    #[error("the log holds {stored} entries but was checked at {size}: entries from index {stored} on were removed; run `corridor verify`")]
+    Missing { size: u64, stored: u64 },
+    #[error("the first {size} stored entries do not hash to the root they were checked at: the log was altered since; run `corridor verify`")]
+    Root { size: u64 },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl ReplayError {
+    /// The entry at fault, when one can be named.
+    pub fn index(&self) -> Option<u64> {
+        match self {
+            ReplayError::OutOfPlace { index, .. } | ReplayError::Altered { index } | ReplayError::Invalid { index, .. } => Some(*index),
+            ReplayError::Missing { stored, .. } => Some(*stored),
+            ReplayError::Root { .. } | ReplayError::Store(_) => None,
+        }
+    }
+}
+
+/// The first `size` entries of a log already checked whole (by
+/// [`verify_log`] or a ledger's opening walk) read again through the same
+/// [`walk`], for a reader that needs them twice (a fold redone after a
+/// correction, a range shown after the check): each entry in order, its
+/// bytes re-hashed against the hash recorded when it was appended and
+/// re-parsed (canonical form), and the tree they make against `root`, the
+/// root the first walk verified at `size`. The first fault stops it.
+/// `on_entry` gets each entry's index, leaf hash and event before the
+/// root is compared: on an error, what it was given is to be discarded.
+/// (The registry and ids are not checked again: the same bytes passed
+/// them in the first walk, which the root proves.)
+pub fn replay(store: &mut dyn Store, size: u64, root: &Hash, on_entry: &mut dyn FnMut(u64, &Hash, &Event)) -> Result<(), ReplayError> {
+    let expected = expected_entries(store, size)?;
+    let mut tree = Tree::with_capacity(expected);
+    let mut fault = None;
+    if size > 0 {
+        walk(store, expected, false, &mut |r| {
+            let index = tree.len();
+            let stop = |fault: &mut Option<ReplayError>, e| {
+                *fault = Some(e);
+                false
+            };
+            if r.index != index {
+                return stop(&mut fault, ReplayError::OutOfPlace { index, stored_at: r.index });
+            }
+            if !r.hash_matches {
+                return stop(&mut fault, ReplayError::Altered { index });
+            }
+            match r.event {
+                Err(error) => return stop(&mut fault, ReplayError::Invalid { index, error }),
+                Ok(event) => on_entry(index, &r.hash, &event),
+            }
+            tree.push(r.hash);
+            tree.len() < size
+        })?;
+    }
+    if let Some(f) = fault {
+        return Err(f);
+    }
+    if tree.len() < size {
+        return Err(ReplayError::Missing { size, stored: tree.len() });
+    }
+    if tree.root() != *root {
+        return Err(ReplayError::Root { size });
+    }
+    Ok(())
+}
+
 /// Verifies the log in `store` with `verifier` (the log's public key). Calls
 /// `on_event` for every entry that parses, in log order, so the caller can
 /// recompute views. `earlier` is a signed checkpoint note a monitor kept:
@@ -280,4 +357,77 @@ pub fn verify_log(
         consistent_with,
         problems,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::memory::MemoryStore;
+
+    /// The model's example events as a stored log, and its root.
+    fn log() -> (MemoryStore, Vec<Vec<u8>>, Hash) {
+        let leaves: Vec<Vec<u8>> = corridor_model::examples().iter().map(|e| e.leaf_bytes().unwrap()).collect();
+        let mut store = MemoryStore::new();
+        let mut tree = Tree::new();
+        for (i, leaf) in leaves.iter().enumerate() {
+            store.append(&[StoredEntry { index: i as u64, hash: leaf_hash(leaf), leaf: leaf.clone() }], None).unwrap();
+            tree.push(leaf_hash(leaf));
+        }
+        (store, leaves, tree.root())
+    }
+
+    /// `leaves` stored at their positions, each with the hash `hash_of` gives it.
+    fn stored(leaves: &[Vec<u8>], hash_of: impl Fn(usize, &[u8]) -> Hash) -> MemoryStore {
+        let mut store = MemoryStore::new();
+        for (i, leaf) in leaves.iter().enumerate() {
+            store.append(&[StoredEntry { index: i as u64, hash: hash_of(i, leaf), leaf: leaf.clone() }], None).unwrap();
+        }
+        store
+    }
+
+    #[test]
+    fn replay_gives_each_entry_once_in_order_and_checks_the_root() {
+        let (mut store, leaves, root) = log();
+        let n = leaves.len() as u64;
+        let mut seen = Vec::new();
+        replay(&mut store, n, &root, &mut |i, h, e| seen.push((i, *h, e.id.clone()))).unwrap();
+        let want: Vec<_> = corridor_model::examples().iter().enumerate().map(|(i, e)| (i as u64, leaf_hash(&leaves[i]), e.id.clone())).collect();
+        assert_eq!(seen, want);
+        // Another root at that size, or more entries than stored, is refused.
+        assert!(matches!(replay(&mut store, n, &[7; 32], &mut |_, _, _| {}), Err(ReplayError::Root { size }) if size == n));
+        assert!(matches!(replay(&mut store, n + 1, &root, &mut |_, _, _| {}), Err(ReplayError::Missing { size, stored }) if size == n + 1 && stored == n));
+        // A prefix replays against its own root.
+        let mut prefix = Tree::new();
+        for l in &leaves[..2] {
+            prefix.push(leaf_hash(l));
+        }
+        replay(&mut store, 2, &prefix.root(), &mut |_, _, _| {}).unwrap();
+        replay(&mut MemoryStore::new(), 0, &crate::merkle::empty_root(), &mut |_, _, _| {}).unwrap();
+    }
+
+    #[test]
+    fn replay_names_the_entry_at_fault_and_stops_there() {
+        let (_, leaves, root) = log();
+        let n = leaves.len() as u64;
+        let k = 2;
+        // Still an event, with other bytes than were hashed when appended.
+        let mut altered = leaves.clone();
+        let text = String::from_utf8(altered[k].clone()).unwrap();
+        let author = corridor_model::examples()[k].author.clone();
+        altered[k] = text.replacen(&format!("\"author\":\"{author}\""), "\"author\":\"zz\"", 1).into_bytes();
+        assert_ne!(altered[k], leaves[k]);
+        let mut store = stored(&altered, |i, l| if i == k { leaf_hash(&leaves[k]) } else { leaf_hash(l) });
+        let mut seen = 0;
+        let err = replay(&mut store, n, &root, &mut |_, _, _| seen += 1).unwrap_err();
+        assert!(matches!(err, ReplayError::Altered { index } if index == k as u64), "{err}");
+        assert_eq!((err.index(), seen), (Some(k as u64), k), "stops at the entry: {err}");
+        // Its hash altered with it: the root no longer matches.
+        let mut store = stored(&altered, |_, l| leaf_hash(l));
+        assert!(matches!(replay(&mut store, n, &root, &mut |_, _, _| {}), Err(ReplayError::Root { .. })));
+        // Not an event.
+        let mut broken = leaves.clone();
+        broken[k] = b"{\"v\":1,".to_vec();
+        let mut store = stored(&broken, |_, l| leaf_hash(l));
+        assert!(matches!(replay(&mut store, n, &root, &mut |_, _, _| {}), Err(ReplayError::Invalid { index, .. }) if index == k as u64));
+    }
 }

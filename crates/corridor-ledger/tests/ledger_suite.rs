@@ -410,3 +410,27 @@ fn a_follower_refuses_a_log_that_shrank_or_vanished() {
     }
     drop_schema(&url, &schema).unwrap();
 }
+
+/// `Ledger::events` serves only entries whose bytes hash to the leaves the
+/// ledger verified when it opened (or appended) them: an entry altered in
+/// the store afterwards, its recorded hash altered with it, is refused
+/// with its index, not served.
+#[test]
+fn events_altered_in_the_store_after_opening_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ledger.sqlite");
+    let signer = Signer::generate("test.invalid/altered").unwrap();
+    let ledger = Ledger::open(Box::new(SqliteStore::open(&path).unwrap()), Box::new(SqliteStore::open(&path).unwrap()), signer).unwrap();
+    ledger.append(vec![aid("a", 1.0), aid("b", 2.0), aid("c", 3.0)]).unwrap();
+    assert_eq!(ledger.events(0, 3).unwrap().iter().map(|(i, e)| (*i, e.id.as_str())).collect::<Vec<_>>(), [(0, "a"), (1, "b"), (2, "c")]);
+    let c = rusqlite::Connection::open(&path).unwrap();
+    let leaf: Vec<u8> = c.query_row("SELECT leaf FROM entries WHERE idx = 1", [], |r| r.get(0)).unwrap();
+    let altered = String::from_utf8(leaf.clone()).unwrap().replace("\"contents\":\"food\"", "\"contents\":\"fuel\"").into_bytes();
+    assert!(altered != leaf && corridor_model::parse::parse_leaf(&altered).is_ok(), "still a valid, canonical event");
+    c.execute("UPDATE entries SET leaf = ?1, hash = ?2 WHERE idx = 1", rusqlite::params![altered, leaf_hash(&altered).to_vec()]).unwrap();
+    match ledger.events(0, 3) {
+        Err(LedgerError::Corrupt { index: 1, what }) => assert!(what.contains("altered"), "{what}"),
+        other => panic!("an altered entry was served: {other:?}"),
+    }
+    assert_eq!(ledger.events(2, 3).unwrap().len(), 1, "the others are still served");
+}

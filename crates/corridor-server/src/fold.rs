@@ -297,14 +297,6 @@ impl Fold {
         }
     }
 
-    /// [`answers`](Self::answers) under its old name; the checkpoint note it
-    /// takes was never read. Kept so that its callers (the server's
-    /// `catch_up_telling`, the CLI's monitor) build until they call
-    /// `answers()`: then delete it.
-    pub fn render(&self, _checkpoint: String) -> Rendered {
-        self.answers()
-    }
-
     /// The cached answers for the fold as it is, computed from `&self` so
     /// that readers (under a read lock) are not held up meanwhile.
     pub fn answers(&self) -> Rendered {

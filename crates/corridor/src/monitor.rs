@@ -27,6 +27,7 @@ use corridor_ledger::merkle::{leaf_hash, verify_consistency, Hash, Tree};
 use corridor_ledger::note::{self, Alg, Signer, Verifier};
 use corridor_ledger::store::sqlite::SqliteStore;
 use corridor_ledger::store::{Store, StoredCheckpoint, StoredEntry};
+use corridor_ledger::verify::replay;
 use corridor_ledger::tiles::{unbundle, Tile, TileKind, TILE_WIDTH};
 use corridor_model::parse::parse_leaf;
 use corridor_model::Registry;
@@ -204,22 +205,35 @@ impl Copy {
             None => store.set_meta("log_key", &log.to_vkey())?,
         }
         let mut scan = SqliteStore::open(&dir.path.join(STORE_FILE))?;
-        let mut copy = Copy { store, tree: Tree::new(), registry: Registry::new(), ids: HashMap::new(), fold: Fold::default(), last: None };
+        let last = store.latest_checkpoint()?;
+        let changed = |why: String| anyhow::anyhow!("the monitor's own copy in {} fails its checks ({why}); it was changed on this machine: start a new --data-dir", dir.path.display());
+        // Read back through the ledger's one walk, against the last
+        // checkpoint this monitor accepted (signed by the log's key): each
+        // leaf's bytes against the hash kept with it, its canonical form,
+        // the tree against the signed root; and each event through the
+        // model again, as when it was accepted.
+        let (size, root) = match &last {
+            Some(c) => open_checkpoint(&c.note, log).map(|cp| (cp.size, cp.root)).map_err(|e| changed(format!("its last checkpoint: {e:#}")))?,
+            None => (0, corridor_ledger::merkle::empty_root()),
+        };
+        let mut copy = Copy { store, tree: Tree::new(), registry: Registry::new(), ids: HashMap::new(), fold: Fold::default(), last };
         let mut problem = None;
-        scan.scan(&mut |e: StoredEntry| {
+        let walked = replay(&mut scan, size, &root, &mut |index, hash, event| {
             if problem.is_none() {
-                if let Err(err) = copy.accept(e.index, &e.leaf) {
-                    problem = Some(err.to_string());
+                match copy.check(index, event) {
+                    Ok(()) => {
+                        copy.tree.push(*hash);
+                    }
+                    Err(err) => problem = Some(err.to_string()),
                 }
             }
-            Ok(())
-        })?;
+        });
         if let Some(p) = problem {
-            bail!("the monitor's own copy in {} fails its checks ({p}); it was changed on this machine: start a new --data-dir", dir.path.display());
+            return Err(changed(p));
         }
-        copy.last = copy.store.latest_checkpoint()?;
-        if copy.last.as_ref().map_or(0, |c| c.size) != copy.size() {
-            bail!("the monitor's own copy in {} holds {} entries but its last checkpoint another size; start a new --data-dir", dir.path.display(), copy.size());
+        walked.map_err(|e| changed(e.to_string()))?;
+        if size != copy.store.len()? {
+            bail!("the monitor's own copy in {} holds {} entries but its last checkpoint another size; start a new --data-dir", dir.path.display(), copy.store.len()?);
         }
         Ok(copy)
     }
@@ -228,35 +242,41 @@ impl Copy {
         self.tree.len()
     }
 
-    /// One entry, checked through the model at its position; its leaf hash.
+    /// One entry served by the log (not yet kept: its bytes, from the
+    /// server's tiles, are parsed here, and the tree they make is held to
+    /// the signed root before anything is kept), checked through the model
+    /// at its position; its leaf hash.
     fn accept(&mut self, index: u64, leaf: &[u8]) -> Result<Hash> {
         let event = parse_leaf(leaf).map_err(|e| anyhow::anyhow!("entry {index} is not a valid event: {e}"))?;
+        self.check(index, &event)?;
+        let h = leaf_hash(leaf);
+        self.tree.push(h);
+        Ok(h)
+    }
+
+    /// An event checked through the model at its position: a new id,
+    /// valid against what the log declared before it; folded.
+    fn check(&mut self, index: u64, event: &corridor_model::Event) -> Result<()> {
         if let Some(first) = self.ids.insert(event.id.clone(), index) {
             bail!("entry {index}: event id {:?} is already used by entry {first}: an event counted twice", event.id);
         }
-        self.registry.apply(&event).map_err(|e| anyhow::anyhow!("entry {index} (event {:?}) is not valid at this position: {e}", event.id))?;
-        let h = leaf_hash(leaf);
-        self.tree.push(h);
-        self.fold.apply(index, &event);
-        Ok(h)
+        self.registry.apply(event).map_err(|e| anyhow::anyhow!("entry {index} (event {:?}) is not valid at this position: {e}", event.id))?;
+        self.fold.apply(index, event);
+        Ok(())
     }
 
     /// The public summary at the copy's size, as the server renders it.
     fn summary(&mut self) -> Result<serde_json::Value> {
         if self.fold.needs_replay() {
+            // The copy read again through the one walk, held to the root
+            // this monitor checked it at.
             let mut again = self.fold.replaying();
-            let n = self.size();
-            let mut at = 0;
-            while at < n {
-                let end = (at + 10_000).min(n);
-                for e in self.store.read(at, end)? {
-                    again.apply(e.index, &parse_leaf(&e.leaf).map_err(|err| anyhow::anyhow!("entry {}: {err}", e.index))?);
-                }
-                at = end;
-            }
+            let (size, root) = (self.size(), self.tree.root());
+            replay(&mut self.store, size, &root, &mut |index, _, event| again.apply(index, event))
+                .with_context(|| "the monitor's own copy changed while it ran; start it again")?;
             self.fold = again;
         }
-        Ok(serde_json::from_str(&self.fold.render(String::new()).summary)?)
+        Ok(serde_json::from_str(&self.fold.answers().summary)?)
     }
 }
 
@@ -410,10 +430,15 @@ fn advance(dir: &MonitorDir, copy: &mut Copy, source: &Source, note_text: &str, 
     // which must be unchanged.
     let mut fresh: Vec<(u64, Vec<u8>)> = Vec::new();
     let mut changed = None;
+    let mut mine_altered = None;
     let held: Vec<StoredEntry> = copy.store.read((old_size / TILE_WIDTH) * TILE_WIDTH, old_size)?;
     source.entries(old_size, cp.size, &mut |i, leaf| {
         if i < old_size {
             let mine = &held[(i - (old_size / TILE_WIDTH) * TILE_WIDTH) as usize];
+            // Our own copy's bytes, held to the leaf this monitor checked.
+            if mine_altered.is_none() && copy.tree.leaf(i) != Some(leaf_hash(&mine.leaf)) {
+                mine_altered = Some(i);
+            }
             if mine.leaf != leaf && changed.is_none() {
                 changed = Some(i);
             }
@@ -422,6 +447,9 @@ fn advance(dir: &MonitorDir, copy: &mut Copy, source: &Source, note_text: &str, 
         }
         Ok(())
     })?;
+    if let Some(i) = mine_altered {
+        bail!("entry {i} of the monitor's own copy in {} changed on this machine since it was checked: start a new --data-dir", dir.path.display());
+    }
     if let Some(i) = changed {
         return Err(evidence(format!("entry {i}, already checked at size {old_size}, is served with other bytes now: the log's history was rewritten")));
     }

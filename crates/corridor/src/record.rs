@@ -143,7 +143,7 @@ impl Api {
             if status == reqwest::StatusCode::CONFLICT {
                 // Identical events already in the log are recorded; any
                 // other content under one of these ids is not ours to change.
-                let stored = super::read_events(d)?;
+                let stored = crate::read::read_events(d)?;
                 let mut differs = None;
                 for e in chunk {
                     match stored.iter().find(|s| s.id == e.id) {

@@ -15,6 +15,9 @@ use corridor_server::{AppState, Options, Role};
 
 use corridor::datadir::{Backend, DataDir};
 
+use crate::cli::{ServeArgs, TokenRole};
+use crate::cmd::key_arg;
+
 /// The map the dashboard draws: the operation's map (`DATA_DIR/map.cnet`,
 /// or `--map FILE`, either checked against the SHA-256 the log declares);
 /// for a log that declares no operation, `--map FILE` as given, or none.
@@ -49,8 +52,31 @@ pub struct Join {
     pub lease: Duration,
 }
 
+/// `corridor serve`: its flags checked and gathered, then [`serve`].
+pub fn run(dir: &Path, a: ServeArgs) -> Result<()> {
+    let ServeArgs { listen, map, public_rate, max_clock_skew, witness, witness_key, header_timeout, body_timeout, max_connections, field_app, advertise, lease } = a;
+    if witness.len() != witness_key.len() {
+        anyhow::bail!("{} --witness but {} --witness-key: give each witness its key, in the same order", witness.len(), witness_key.len());
+    }
+    let witnesses = witness
+        .into_iter()
+        .zip(witness_key)
+        .map(|(url, key)| {
+            let key = corridor_ledger::note::Verifier::from_vkey(&key_arg(&key)?).with_context(|| format!("--witness-key for {url} is not a verifier key"))?;
+            Ok(WitnessConfig { url, key })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let secs = |d: chrono::Duration| std::time::Duration::from_secs(d.num_seconds().max(1) as u64);
+    let limits = corridor_server::conn::Limits { header_timeout: secs(header_timeout), body_timeout: secs(body_timeout), max_connections: max_connections.max(1), ..Default::default() };
+    if let Some(f) = field_app.as_deref().filter(|f| !f.join("app.js").is_file()) {
+        anyhow::bail!("--field-app {}: no app.js there; give a copy of crates/corridor-server/field/", f.display());
+    }
+    let cluster = advertise.map(|url| Join { advertise: url, lease: secs(lease) });
+    serve(dir, &listen, map.as_deref(), public_rate, max_clock_skew, witnesses, limits, field_app, cluster)
+}
+
 #[allow(clippy::too_many_arguments)]
-pub fn serve(dir: &Path, listen: &str, map: Option<&Path>, public_rate: f64, max_clock_skew: chrono::Duration, witnesses: Vec<WitnessConfig>, limits: corridor_server::conn::Limits, field_dir: Option<std::path::PathBuf>, join: Option<Join>) -> Result<()> {
+fn serve(dir: &Path, listen: &str, map: Option<&Path>, public_rate: f64, max_clock_skew: chrono::Duration, witnesses: Vec<WitnessConfig>, limits: corridor_server::conn::Limits, field_dir: Option<std::path::PathBuf>, join: Option<Join>) -> Result<()> {
     let mut d = DataDir::open(dir)?;
     let database = match &d.config.backend {
         Backend::Postgres { url, schema } => Some((url.clone(), schema.clone())),
@@ -169,9 +195,13 @@ pub fn qr_png(text: &str) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-pub fn token_create(dir: &Path, role: &str, checkpoint: Option<String>, key: Option<String>, expires_hours: Option<f64>, link: Link) -> Result<()> {
+pub fn token_create(dir: &Path, role: TokenRole, checkpoint: Option<String>, key: Option<String>, expires_hours: Option<f64>, link: Link) -> Result<()> {
     let mut d = DataDir::open(dir)?;
-    let role = Role::parse(role)?;
+    let role = match role {
+        TokenRole::Hq => Role::Hq,
+        TokenRole::Checkpoint => Role::Checkpoint,
+        TokenRole::Monitor => Role::Monitor,
+    };
     match (role, &checkpoint) {
         (Role::Checkpoint, None) => bail!("a checkpoint token needs --checkpoint ID: the checkpoint it records passages for (`corridor token create --role checkpoint --checkpoint ID`)"),
         (Role::Checkpoint, Some(id)) => declared_checkpoint(&mut d, id)?,
@@ -236,7 +266,7 @@ pub fn token_create(dir: &Path, role: &str, checkpoint: Option<String>, key: Opt
 /// checkpoints), listing those it does.
 fn declared_checkpoint(d: &mut DataDir, id: &str) -> Result<()> {
     let mut declared: Vec<(String, String)> = Vec::new();
-    super::checked_walk(d, None, &mut |_, e| {
+    crate::read::checked_walk(d, None, &mut |_, e| {
         if let Body::CorridorDeclared(c) = &e.body {
             declared.extend(c.checkpoints.iter().map(|cp| (cp.id.clone(), c.corridor.clone())));
         }

@@ -15,9 +15,11 @@ use corridor_plan::declare;
 
 use corridor::datadir::DataDir;
 
+use crate::cli::ApplyArgs;
 use crate::record::Recorder;
 
-pub fn run(dir: &Path, file: &Path, dry_run: bool, server: Option<&str>, token: Option<&str>) -> Result<()> {
+pub fn run(dir: &Path, a: &ApplyArgs) -> Result<()> {
+    let (file, dry_run) = (a.file.as_path(), a.dry_run);
     let (sc, router) = corridor::demo::load(Some(file))?;
     let now = Utc::now();
     let bytes = corridor_geo::netfile::to_bytes(router.prepared());
@@ -26,7 +28,7 @@ pub fn run(dir: &Path, file: &Path, dry_run: bool, server: Option<&str>, token: 
     let (declared, waiting) = declare::all(&sc, map.clone(), &placed, now);
     let mut d = if dry_run { DataDir::open(dir).ok() } else { Some(DataDir::open_or_init(dir, sc.scenario.origin.clone())?) };
     let log = match d.as_mut() {
-        Some(d) => super::read_events(d)?,
+        Some(d) => crate::read::read_events(d)?,
         None => Vec::new(),
     };
     let events = declare::changes(&declared, &log, now)?;
@@ -55,7 +57,7 @@ pub fn run(dir: &Path, file: &Path, dry_run: bool, server: Option<&str>, token: 
         println!("the log already declares everything in {}: nothing appended", file.display());
         return Ok(());
     }
-    let mut recorder = Recorder::open(d, server, token, "declarations")?;
+    let mut recorder = Recorder::open(d, a.record.server.as_deref(), a.record.token.as_deref(), "declarations")?;
     let new = recorder.record(d, events).context("nothing was appended")?;
     println!("applied {}: {new} event(s) appended ({summary}){}", file.display(), recorder.via());
     println!("operation {:?} ({}), times in {}, map {} (SHA-256 {}) kept in {}", sc.operation_id(), sc.scenario.name, sc.scenario.timezone, map.name, &map.sha256[..12], d.map_path().display());

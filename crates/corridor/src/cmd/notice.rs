@@ -27,6 +27,7 @@ use sha2::{Digest, Sha256};
 
 use corridor::datadir::DataDir;
 
+use crate::cli::{NoticeArgs, NoticeFormat, NoticeLang, SendVia};
 use crate::record::Recorder;
 
 // Output is for the operator; a reader that has gone away (`| head`) must
@@ -39,47 +40,27 @@ macro_rules! println {
     }};
 }
 
-pub struct NoticeArgs {
-    pub format: String,
-    pub corridor: Option<String>,
-    pub window: Option<String>,
-    pub lang: Option<String>,
-    pub send: Option<String>,
-    pub issue: bool,
-    pub at: Option<DateTime<Utc>>,
-    pub out: Option<PathBuf>,
-    pub templates: Option<PathBuf>,
-    pub recipients: Option<PathBuf>,
-    pub kannel_url: String,
-    pub kannel_user: String,
-    pub kannel_password: String,
-    pub kannel_from: Option<String>,
-    pub cap_sender: Option<String>,
-    pub server: Option<String>,
-    pub token: Option<String>,
-}
-
 fn sha256_hex(b: &[u8]) -> String {
     hex::encode(Sha256::digest(b))
 }
 
 pub fn run(dir: &Path, a: &NoticeArgs) -> Result<()> {
     let mut d = DataDir::open(dir)?;
-    if a.send.is_some() && a.format != "sms" {
+    if a.send.is_some() && a.format != NoticeFormat::Sms {
         bail!("--send is for --format sms; CAP alerts, leaflets and scripts are written to --out (and recorded as published with --issue)");
     }
-    if a.issue && a.format == "sms" {
+    if a.issue && a.format == NoticeFormat::Sms {
         bail!("an SMS is recorded when its sender accepts it: use --send outbox|kannel with --recipients FILE, not --issue");
     }
     // Where the records go is settled before anything is sent: a message
     // sent but not recorded would be reported as never sent.
-    let mut recorder = if a.send.is_some() || a.issue { Some(Recorder::open(&mut d, a.server.as_deref(), a.token.as_deref(), "notices")?) } else { None };
+    let mut recorder = if a.send.is_some() || a.issue { Some(Recorder::open(&mut d, a.record.server.as_deref(), a.record.token.as_deref(), "notices")?) } else { None };
     if a.issue {
         if let Some(at) = a.at {
             eprintln!("warning: --at looks at the log as of {}, but what is issued now is recorded now", at.to_rfc3339());
         }
     }
-    let events = super::read_events(&mut d)?;
+    let events = crate::read::read_events(&mut d)?;
     let at = a.at.unwrap_or_else(Utc::now);
     let renderer = match &a.templates {
         Some(t) => Renderer::from_dir(t)?,
@@ -89,7 +70,9 @@ pub fn run(dir: &Path, a: &NoticeArgs) -> Result<()> {
     // The operation's languages unless --lang says otherwise (in the order
     // notices give them: Arabic, then English).
     let langs = match (&a.lang, &operation) {
-        (Some(l), _) => Lang::parse_list(l)?,
+        (Some(NoticeLang::Ar), _) => vec![Lang::Ar],
+        (Some(NoticeLang::En), _) => vec![Lang::En],
+        (Some(NoticeLang::Both), _) => Lang::ALL.to_vec(),
         (None, Some(o)) => Lang::ALL.iter().copied().filter(|l| o.languages.iter().any(|x| x == l.code())).collect(),
         (None, None) => Lang::ALL.to_vec(),
     };
@@ -104,9 +87,9 @@ pub fn run(dir: &Path, a: &NoticeArgs) -> Result<()> {
     let issued: HashSet<String> = events.iter().filter(|e| matches!(e.body, Body::NoticeIssued(_))).map(|e| e.id.clone()).collect();
     let mut records = Vec::new();
     let mut failed = 0;
-    match a.format.as_str() {
-        "sms" => failed = sms_cmd(dir, a, &events, &list, &langs, &renderer, at, &issued, &mut records)?,
-        "cap" => {
+    match a.format {
+        NoticeFormat::Sms => failed = sms_cmd(dir, a, &events, &list, &langs, &renderer, at, &issued, &mut records)?,
+        NoticeFormat::Cap => {
             let out = out_dir(a)?;
             let sender = a.cap_sender.clone().unwrap_or_else(|| d.config.origin.clone());
             let opt = cap::CapOptions { sender, langs: langs.clone() };
@@ -118,7 +101,7 @@ pub fn run(dir: &Path, a: &NoticeArgs) -> Result<()> {
                 records.push(record(n, Channel::Cap, &langs, xml.as_bytes(), &issued));
             }
         }
-        "pdf" => {
+        NoticeFormat::Pdf => {
             let out = out_dir(a)?;
             // The operation's map, checked before any leaflet is written.
             let router = match operation {
@@ -137,7 +120,7 @@ pub fn run(dir: &Path, a: &NoticeArgs) -> Result<()> {
                 records.push(record(n, Channel::Leaflet, &Lang::ALL, &std::fs::read(&path)?, &issued));
             }
         }
-        "speech" => {
+        NoticeFormat::Speech => {
             let out = a.out.clone();
             if let Some(o) = &out {
                 std::fs::create_dir_all(o).with_context(|| format!("cannot make {}", o.display()))?;
@@ -158,7 +141,6 @@ pub fn run(dir: &Path, a: &NoticeArgs) -> Result<()> {
                 }
             }
         }
-        f => bail!("unknown --format {f:?}: use sms, cap, pdf or speech"),
     }
     // Only what was delivered (--send) or declared published (--issue) is
     // recorded, once per notice.
@@ -172,19 +154,19 @@ pub fn run(dir: &Path, a: &NoticeArgs) -> Result<()> {
                 println!("nothing new to record: every notice here is already in the log as issued");
             }
         }
-        None if a.format != "sms" && !records.is_empty() => {
+        None if a.format != NoticeFormat::Sms && !records.is_empty() => {
             println!("nothing recorded: files and previews are not notices issued; once these were published, run the same command with --issue to record them as notice_issued");
         }
         None => {}
     }
     if failed > 0 {
-        bail!("{failed} message(s) not sent: they stay in {} and are retried by the next `corridor notice --send {}`", dir.join("sms").join(a.send.as_deref().unwrap_or("")).join("pending").display(), a.send.as_deref().unwrap_or(""));
+        bail!("{failed} message(s) not sent: they stay in {} and are retried by the next `corridor notice --send {}`", dir.join("sms").join(a.send.map_or("", SendVia::name)).join("pending").display(), a.send.map_or("", SendVia::name));
     }
     Ok(())
 }
 
 fn out_dir(a: &NoticeArgs) -> Result<PathBuf> {
-    let out = a.out.clone().ok_or_else(|| anyhow::anyhow!("--format {} writes files: give --out DIR", a.format))?;
+    let out = a.out.clone().ok_or_else(|| anyhow::anyhow!("--format {} writes files: give --out DIR", a.format.name()))?;
     std::fs::create_dir_all(&out).with_context(|| format!("cannot make {}", out.display()))?;
     Ok(out)
 }
@@ -276,7 +258,8 @@ fn sms_cmd(
     records: &mut Vec<Event>,
 ) -> Result<usize> {
     let mut messages = Vec::new();
-    let how = a.send.as_deref().unwrap_or("outbox");
+    let via = a.send.unwrap_or(SendVia::Outbox);
+    let how = via.name();
     for n in list_notices {
         for &lang in langs {
             let text = renderer.render(n, lang, Part::Message)?;
@@ -318,10 +301,9 @@ fn sms_cmd(
         eprintln!("warning: --at looks at the log as of {}, but what is sent now is recorded now", at.to_rfc3339());
     }
     let file = a.recipients.as_ref().ok_or_else(|| anyhow::anyhow!("--send needs --recipients FILE (one phone number per line, E.164, e.g. +963944000000)"))?;
-    let mut sender: Box<dyn send::Sender> = match how {
-        "outbox" => Box::new(send::Folder::new(dir.join("sms").join(how).join("out"))),
-        "kannel" => Box::new(send::Kannel::new(&a.kannel_url, &a.kannel_user, &a.kannel_password, a.kannel_from.clone())),
-        s => bail!("unknown --send {s:?}: use outbox or kannel"),
+    let mut sender: Box<dyn send::Sender> = match via {
+        SendVia::Outbox => Box::new(send::Folder::new(dir.join("sms").join(how).join("out"))),
+        SendVia::Kannel => Box::new(send::Kannel::new(&a.kannel_url, &a.kannel_user, &a.kannel_password, a.kannel_from.clone())),
     };
     let key = recipients_key(dir)?;
     let outbox = send::Outbox::open(dir.join("sms").join(how))?;
