@@ -466,7 +466,11 @@ impl Ledger {
         s.ids.get(id).map(|&(i, _)| i).filter(|&i| i < s.committed)
     }
 
-    /// Stored entries `start..end` (clamped to the durable size).
+    /// Stored entries `start..end` (clamped to the durable size), each
+    /// checked as the opening walk checked it: its bytes must hash to the
+    /// leaf this ledger holds at its position (which that walk, or this
+    /// ledger's own append, verified against a signed checkpoint). An entry
+    /// altered in the store since is refused, not served.
     pub fn entries(&self, start: u64, end: u64) -> Result<Vec<StoredEntry>, LedgerError> {
         let end = end.min(self.len());
         if start >= end {
@@ -474,26 +478,31 @@ impl Ledger {
         }
         // A read that failed (even by a panic) leaves the connection usable
         // or failing with an error: never a poisoned lock that stops reads.
-        Ok(self.shared.reader.lock().unwrap_or_else(|p| p.into_inner()).read(start, end)?)
+        let entries = self.shared.reader.lock().unwrap_or_else(|p| p.into_inner()).read(start, end)?;
+        // The leaves are copied out under the lock and hashed after it: the
+        // writer is not held up by the hashing.
+        let leaves: Vec<Option<Hash>> = {
+            let s = self.read();
+            (start..end).map(|i| s.tree.leaf(i)).collect()
+        };
+        if entries.len() != leaves.len() {
+            return Err(LedgerError::Corrupt { index: start + entries.len() as u64, what: format!("entries {start}..{end} are covered by a signed checkpoint but not all stored") });
+        }
+        for ((e, leaf), index) in entries.iter().zip(&leaves).zip(start..) {
+            if e.index != index || *leaf != Some(leaf_hash(&e.leaf)) {
+                return Err(LedgerError::Corrupt { index, what: "its bytes do not hash to the leaf this log verified at its position: the entry was altered in the store".into() });
+            }
+        }
+        Ok(entries)
     }
 
-    /// Events `start..end`, parsed, each checked as the opening walk
-    /// checked it: its bytes must hash to the leaf this ledger holds at its
-    /// position (which that walk, or this ledger's own append, verified
-    /// against a signed checkpoint) and be an event's canonical form. An
-    /// entry altered in the store since is refused, not served.
+    /// Events `start..end`, parsed from [`Ledger::entries`] (checked).
     pub fn events(&self, start: u64, end: u64) -> Result<Vec<(u64, Event)>, LedgerError> {
-        let entries = self.entries(start, end)?;
-        let s = self.read();
-        entries
+        self.entries(start, end)?
             .into_iter()
-            .zip(start..)
-            .map(|(e, index)| {
-                if e.index != index || s.tree.leaf(index) != Some(leaf_hash(&e.leaf)) {
-                    return Err(LedgerError::Corrupt { index, what: "its bytes do not hash to the leaf this log verified at its position: the entry was altered in the store".into() });
-                }
-                let ev = parse_leaf(&e.leaf).map_err(|err| LedgerError::Corrupt { index, what: err.to_string() })?;
-                Ok((index, ev))
+            .map(|e| {
+                let ev = parse_leaf(&e.leaf).map_err(|err| LedgerError::Corrupt { index: e.index, what: err.to_string() })?;
+                Ok((e.index, ev))
             })
             .collect()
     }

@@ -432,5 +432,7 @@ fn events_altered_in_the_store_after_opening_are_refused() {
         Err(LedgerError::Corrupt { index: 1, what }) => assert!(what.contains("altered"), "{what}"),
         other => panic!("an altered entry was served: {other:?}"),
     }
+    // The raw entries (the API's reads, receipts and entry tiles) are refused the same way.
+    assert!(matches!(ledger.entries(1, 2), Err(LedgerError::Corrupt { index: 1, .. })), "an altered entry's bytes were served");
     assert_eq!(ledger.events(2, 3).unwrap().len(), 1, "the others are still served");
 }
