@@ -1,0 +1,409 @@
+//! The time-dependent earliest-arrival search both planners run: from the
+//! sources of one family, the earliest each node can be reached given the
+//! reservations (a vehicle waits at a node until the next arc has room or
+//! its gate opens), as a tree of parent arcs.
+//!
+//! The two planners differ in what they ask of it, and only there:
+//!
+//! - The free-flow batches ([`super::batches`]) keep one tree per family
+//!   across rounds and repair it ([`Tree::repair`]); the search is A*
+//!   towards the nearest exit and lazy ([`Order::Potential`]).
+//! - The fleet planner ([`super::fleet`]) searches afresh every round (its
+//!   sources start when a vehicle can be there, which every round
+//!   changes), from the vehicles' ready times, and takes the earliest exit,
+//!   the lowest-numbered among equals. It runs the same search in label
+//!   order ([`Order::Label`]): the order its plans have always been made
+//!   in, so that routes of equal arrival are chosen as before. A* would
+//!   reach the same arrival times but break their ties otherwise.
+
+use std::collections::BinaryHeap;
+use std::cmp::Reverse;
+
+use super::slots::Reservations;
+use super::Problem;
+use crate::net::{FlowNet, NONE};
+
+/// How a [`Tree`] orders its search.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Order {
+    /// By label plus the free-flow time to the nearest exit (A*), until no
+    /// key is below the earliest exit label.
+    Potential,
+    /// By label, then node (Dijkstra), until every label below the
+    /// earliest exit's is expanded: every exit reached that early is then
+    /// labelled, and each node's parent is the first arc, in that order,
+    /// to reach it that early. Exactly the former fleet Dijkstra's order
+    /// for labels below [`KEY_MAX`] (198 days; the simulator plans 60 days
+    /// ahead, the benchmarks 7).
+    Label,
+}
+
+/// One family's earliest-arrival tree from every source with loads left.
+///
+/// With [`Order::Potential`] (no fleet) it is kept exact across rounds: a
+/// reservation only removes room, and an emptied source only removes a
+/// start, so no label can fall, and a label stays right as long as the arc
+/// slot its tree path enters still has room and its tail's label stands.
+/// After each round, only the subtrees below the slots that filled (and
+/// below emptied sources) are searched again, from the labels around them.
+///
+/// The search is goal-directed and lazy: its heap is keyed by label plus
+/// the free-flow time to the nearest exit (a lower bound of what is left,
+/// so the key never falls along a route: A* with a consistent potential),
+/// and it stops as soon as no key is below the earliest exit label, which
+/// is then exact. Nodes left in the heap are expanded in a later round, if
+/// the earliest exit arrival ever passes their key; a label is thus exact
+/// where its key is below the heap's top, a valid route's time elsewhere.
+///
+/// With [`Order::Label`] the potential is 1 ms wherever an exit can be
+/// reached (0 at exits), which orders the heap as a plain Dijkstra's (label,
+/// then node), and the search stops only past the earliest exit label.
+pub(super) struct Tree {
+    pub(super) family: u32,
+    bit: u64,
+    /// Whether some arc is closed to the family (else arcs are not checked).
+    check_family: bool,
+    pub(super) nodes: Vec<TreeNode>,
+    /// The source a route starts from, at its first node (meaningful where
+    /// the node is labelled and has no parent arc).
+    pub(super) origin: Vec<u32>,
+    epoch: u32,
+    /// Nodes whose label is not yet expanded, keyed by label plus the
+    /// potential (stale entries are skipped). An entry is the key (see
+    /// [`heap_entry`]) shifted by [`NODE_BITS`], or'ed with the node: one
+    /// 64-bit compare.
+    heap: BinaryHeap<Reverse<u64>>,
+    /// The earliest label of an exit.
+    best: u64,
+    /// 0 with [`Order::Potential`], 1 with [`Order::Label`]: the search
+    /// stops at the first key at or above `best + past`.
+    past: u64,
+    /// With [`Order::Label`], the nodes labelled since the last
+    /// [`Tree::reset`].
+    labelled: Vec<u32>,
+    affected: Vec<u32>,
+    stack: Vec<u32>,
+}
+
+/// Bits of a heap entry that hold the node (networks of up to 2³⁰ nodes).
+const NODE_BITS: u32 = 30;
+const NODE_MASK: u64 = (1 << NODE_BITS) - 1;
+/// The largest key a heap entry holds exactly: 2³⁴ ms, 198 days. A later
+/// key is held as this one (the search then still finds every label, in a
+/// less strict order); plan horizons are days to weeks.
+const KEY_MAX: u64 = (1 << (64 - NODE_BITS)) - 1;
+
+/// The heap entry of node `v` at `key` (label plus potential).
+#[inline]
+fn heap_entry(key: u64, v: u32) -> u64 {
+    key.min(KEY_MAX) << NODE_BITS | u64::from(v)
+}
+
+/// What a [`Tree`] holds per node, together.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct TreeNode {
+    /// Earliest arrival (`u64::MAX`: none); the parent arc is entered
+    /// its transit time before.
+    pub(super) label: u64,
+    /// The search's potential: 0 at an exit and only there (transit times
+    /// are at least 1 ms), `u64::MAX` where no exit can be reached, else
+    /// the free-flow time to the nearest exit ([`Order::Potential`]) or 1.
+    pot: u64,
+    /// The arc the label comes by ([`NONE`]: a source starts there).
+    pub(super) parent: u32,
+    /// The repair (epoch) that last invalidated the node.
+    mark: u32,
+}
+
+/// What every tree of a plan shares: the problem, the reverse arcs, the
+/// sources by node, the potential.
+pub(super) struct Shared<'p, 'a> {
+    pub(super) p: &'p Problem<'a>,
+    order: Order,
+    first_in: Vec<u32>,
+    /// The arcs into each node (from `first_in`), with their tails and
+    /// transit times.
+    arcs_in: Vec<(u32, u32, u32)>,
+    src_first: Vec<u32>,
+    src_list: Vec<u32>,
+    /// The search's potential per node (see [`TreeNode::pot`]).
+    pot: Vec<u64>,
+    /// The exits, in node order.
+    pub(super) sinks: Vec<u32>,
+    /// Bit f set when some arc is closed to family f.
+    closed_to: u64,
+}
+
+impl<'p, 'a> Shared<'p, 'a> {
+    pub(super) fn new(p: &'p Problem<'a>, order: Order) -> Self {
+        let net = p.net;
+        let n = net.node_count();
+        let (first_in, arcs_in) = net.reverse_index();
+        let mut src_first = vec![0u32; n + 1];
+        for s in &p.sources {
+            src_first[s.node as usize + 1] += 1;
+        }
+        for v in 0..n {
+            src_first[v + 1] += src_first[v];
+        }
+        let mut fill = src_first.clone();
+        let mut src_list = vec![0u32; p.sources.len()];
+        for (i, s) in p.sources.iter().enumerate() {
+            src_list[fill[s.node as usize] as usize] = i as u32;
+            fill[s.node as usize] += 1;
+        }
+        let mut pot = net.free_flow_to_exits(&first_in, &arcs_in);
+        if order == Order::Label {
+            pot.iter_mut().filter(|d| **d != 0 && **d != u64::MAX).for_each(|d| *d = 1);
+        }
+        let sinks: Vec<u32> = (0..n as u32).filter(|&v| net.sink[v as usize]).collect();
+        let arcs_in = arcs_in.iter().map(|&a| (a, net.tail[a as usize], net.transit_ms[a as usize])).collect();
+        let closed_to = net.families.iter().fold(0, |c, &f| c | !f);
+        Shared { p, order, first_in, arcs_in, src_first, src_list, pot, sinks, closed_to }
+    }
+    fn sources_at(&self, v: u32) -> &[u32] {
+        &self.src_list[self.src_first[v as usize] as usize..self.src_first[v as usize + 1] as usize]
+    }
+    fn arcs_into(&self, v: u32) -> &[(u32, u32, u32)] {
+        &self.arcs_in[self.first_in[v as usize] as usize..self.first_in[v as usize + 1] as usize]
+    }
+    /// When source `i`'s first load may leave without a fleet.
+    pub(super) fn start(&self, i: usize) -> u64 {
+        let s = &self.p.sources[i];
+        s.ready_ms + s.load_ms
+    }
+}
+
+impl Tree {
+    pub(super) fn new(sh: &Shared, family: u32) -> Self {
+        assert!((sh.pot.len() as u64) <= NODE_MASK, "the planner takes networks of up to 2^30 nodes");
+        let bit = 1u64 << (family % 64);
+        Tree {
+            family,
+            bit,
+            check_family: sh.closed_to & bit != 0,
+            nodes: sh.pot.iter().map(|&pot| TreeNode { label: u64::MAX, pot, parent: NONE, mark: 0 }).collect(),
+            origin: vec![NONE; sh.pot.len()],
+            epoch: 0,
+            heap: BinaryHeap::new(),
+            best: u64::MAX,
+            past: u64::from(sh.order == Order::Label),
+            labelled: Vec::new(),
+            affected: Vec::new(),
+            stack: Vec::new(),
+        }
+    }
+
+    /// Forgets every label (an [`Order::Label`] tree), for a search of `family`.
+    pub(super) fn reset(&mut self, sh: &Shared, family: u32) {
+        debug_assert_eq!(self.past, 1, "only trees in label order are searched afresh");
+        for &v in &self.labelled {
+            let x = &mut self.nodes[v as usize];
+            x.label = u64::MAX;
+            x.parent = NONE;
+        }
+        self.labelled.clear();
+        self.heap.clear();
+        self.best = u64::MAX;
+        self.family = family;
+        self.bit = 1u64 << (family % 64);
+        self.check_family = sh.closed_to & self.bit != 0;
+    }
+
+    pub(super) fn label(&self, v: u32) -> u64 {
+        self.nodes[v as usize].label
+    }
+
+    /// The earliest exit reached, the lowest-numbered among equals, and when.
+    pub(super) fn first_exit(&self, sh: &Shared) -> Option<(u64, u32)> {
+        let t = self.best;
+        (t != u64::MAX).then(|| (t, *sh.sinks.iter().find(|&&z| self.label(z) == t).expect("the best label is an exit's")))
+    }
+
+    /// When `v`'s parent arc is entered.
+    pub(super) fn enter(&self, net: &FlowNet, v: u32) -> u64 {
+        let x = &self.nodes[v as usize];
+        x.label - u64::from(net.transit_ms[x.parent as usize])
+    }
+
+    /// Sets `v`'s label to `t` if that is earlier; true if it was.
+    #[inline]
+    fn offer(&mut self, v: u32, t: u64, parent: u32) -> bool {
+        let x = &mut self.nodes[v as usize];
+        if t >= x.label {
+            return false;
+        }
+        if self.past == 1 && x.label == u64::MAX {
+            self.labelled.push(v);
+        }
+        x.label = t;
+        x.parent = parent;
+        if x.pot == 0 {
+            self.best = self.best.min(t);
+        } else if x.pot != u64::MAX {
+            self.heap.push(Reverse(heap_entry(t + x.pot, v)));
+        }
+        true
+    }
+
+    /// The tree from the sources of its family that `start` gives a time
+    /// (in source order), on a tree without labels.
+    pub(super) fn build(&mut self, sh: &Shared, res: &Reservations, start: impl Fn(usize) -> Option<u64>) {
+        for (i, s) in sh.p.sources.iter().enumerate() {
+            if s.family != self.family {
+                continue;
+            }
+            if let Some(t) = start(i) {
+                if self.offer(s.node, t, NONE) {
+                    self.origin[s.node as usize] = i as u32;
+                }
+            }
+        }
+        self.run(sh, res);
+    }
+
+    /// Expands what is in the heap, in key order (the potential is
+    /// consistent: waiting only adds to an arc's transit time), until the
+    /// earliest exit label is exact: no unexpanded node's key is below it
+    /// (with [`Order::Label`]: at or below it). Exits are not passed
+    /// through. What is left in the heap waits for later rounds.
+    fn run(&mut self, sh: &Shared, res: &Reservations) {
+        let p = sh.p;
+        let net = p.net;
+        while let Some(&Reverse(entry)) = self.heap.peek() {
+            let (k, u) = (entry >> NODE_BITS, (entry & NODE_MASK) as u32);
+            if k >= self.best.saturating_add(self.past) {
+                break;
+            }
+            self.heap.pop();
+            let x = self.nodes[u as usize];
+            if x.label == u64::MAX || k != (x.label + x.pot).min(KEY_MAX) {
+                continue;
+            }
+            for a in net.arcs_of(u) {
+                let (w, transit) = (net.head[a], u64::from(net.transit_ms[a]));
+                // Not even free flow would improve the head's label.
+                if self.nodes[w as usize].label <= x.label + transit || (self.check_family && net.families[a] & self.bit == 0) {
+                    continue;
+                }
+                let Some(e) = res.earliest_entry(net, a, x.label, p.horizon_ms) else { continue };
+                self.offer(w, e + transit, a as u32);
+            }
+        }
+    }
+
+    /// Searches again below `roots` (nodes whose label no longer holds), an
+    /// [`Order::Potential`] tree whose sources start at [`Shared::start`].
+    pub(super) fn repair(&mut self, sh: &Shared, res: &Reservations, remaining: &[u64], roots: &[u32]) {
+        let net = sh.p.net;
+        self.epoch = self.epoch.wrapping_add(1);
+        if self.epoch == 0 {
+            self.nodes.iter_mut().for_each(|x| x.mark = 0);
+            self.epoch = 1;
+        }
+        let epoch = self.epoch;
+        self.affected.clear();
+        self.stack.clear();
+        self.stack.extend_from_slice(roots);
+        while let Some(v) = self.stack.pop() {
+            let x = &mut self.nodes[v as usize];
+            if x.mark == epoch {
+                continue;
+            }
+            x.mark = epoch;
+            self.affected.push(v);
+            if x.label == u64::MAX || x.pot == 0 {
+                continue;
+            }
+            for a in net.arcs_of(v) {
+                let w = net.head[a];
+                if self.nodes[w as usize].parent == a as u32 {
+                    self.stack.push(w);
+                }
+            }
+        }
+        let mut sink_hit = false;
+        for &v in &self.affected {
+            let x = &mut self.nodes[v as usize];
+            x.label = u64::MAX;
+            x.parent = NONE;
+            sink_hit |= x.pot == 0;
+        }
+        if sink_hit {
+            self.best = sh.sinks.iter().map(|&z| self.label(z)).min().unwrap_or(u64::MAX);
+        }
+        // Each invalidated node's best offer from the sources there and
+        // the arcs from labels that stand (one heap entry for it). Each
+        // offer depends on labels that stand only, so the order does not
+        // matter: by node, the arrays are read in address order.
+        let mut affected = std::mem::take(&mut self.affected);
+        affected.sort_unstable();
+        for &v in &affected {
+            let (mut t, mut parent, mut source) = (u64::MAX, NONE, NONE);
+            for &i in sh.sources_at(v) {
+                let i = i as usize;
+                if sh.p.sources[i].family == self.family && remaining[i] > 0 && sh.start(i) < t {
+                    (t, source) = (sh.start(i), i as u32);
+                }
+            }
+            for &(a, u, transit) in sh.arcs_into(v) {
+                let a = a as usize;
+                let u = &self.nodes[u as usize];
+                let transit = u64::from(transit);
+                if u.mark == epoch || u.label == u64::MAX || u.label + transit >= t || u.pot == 0 || (self.check_family && net.families[a] & self.bit == 0) {
+                    continue;
+                }
+                if let Some(e) = res.earliest_entry(net, a, u.label, sh.p.horizon_ms) {
+                    if e + transit < t {
+                        (t, parent) = (e + transit, a as u32);
+                    }
+                }
+            }
+            if t != u64::MAX {
+                self.offer(v, t, parent);
+                if parent == NONE {
+                    self.origin[v as usize] = source;
+                }
+            }
+        }
+        self.affected = affected;
+        self.run(sh, res);
+    }
+
+    /// The legs (arc, entry time) of the tree path to `z`, and the source
+    /// it starts from.
+    pub(super) fn path(&self, net: &FlowNet, z: u32) -> (Vec<(u32, u64)>, usize) {
+        let mut legs = Vec::new();
+        let mut v = z;
+        loop {
+            let x = &self.nodes[v as usize];
+            if x.parent == NONE {
+                break;
+            }
+            legs.push((x.parent, self.enter(net, v)));
+            v = net.tail[x.parent as usize];
+        }
+        legs.reverse();
+        (legs, self.origin[v as usize] as usize)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn heap_entries_order_by_key_then_node_and_saturate() {
+        let week = 7 * 24 * 3_600_000;
+        let max_node = NODE_MASK as u32;
+        // The key decides, whatever the nodes.
+        assert!(heap_entry(week, max_node) < heap_entry(week + 1, 0));
+        assert!(heap_entry(5, 7) < heap_entry(5, 8));
+        // Key and node come back out.
+        let e = heap_entry(week, 123_456);
+        assert_eq!((e >> NODE_BITS, (e & NODE_MASK) as u32), (week, 123_456));
+        // Beyond 2^34 ms the key is held as the largest, and still above every exact key.
+        assert_eq!(heap_entry(u64::MAX / 2, 3) >> NODE_BITS, KEY_MAX);
+        assert!(heap_entry(KEY_MAX - 1, max_node) < heap_entry(u64::MAX / 2, 0));
+    }
+}
