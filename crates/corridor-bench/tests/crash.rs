@@ -40,12 +40,8 @@ fn fails(dir: &Path, args: &[&str]) -> String {
 /// `init` arguments for each backend: SQLite, and PostgreSQL when DATABASE_URL is set.
 fn backends(tag: &str) -> Vec<Vec<String>> {
     let mut v = vec![vec![]];
-    match std::env::var("DATABASE_URL") {
-        Ok(url) if !url.is_empty() => {
-            let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
-            v.push(vec!["--database-url".into(), url, "--pg-schema".into(), format!("t_{tag}_{}_{nanos}", std::process::id())]);
-        }
-        _ => eprintln!("skipped: DATABASE_URL not set (PostgreSQL tests)"),
+    if let Some(url) = corridor_testkit::database_url() {
+        v.push(vec!["--database-url".into(), url, "--pg-schema".into(), corridor_testkit::unique_schema(tag)]);
     }
     v
 }
