@@ -42,16 +42,6 @@ impl Lang {
             Lang::En => "en",
         }
     }
-
-    /// `ar`, `en`, or `both`.
-    pub fn parse_list(s: &str) -> Result<Vec<Lang>, NotifyError> {
-        match s {
-            "ar" => Ok(vec![Lang::Ar]),
-            "en" => Ok(vec![Lang::En]),
-            "both" => Ok(Lang::ALL.to_vec()),
-            _ => Err(NotifyError::Other(format!("unknown language {s:?}: use ar, en or both"))),
-        }
-    }
 }
 
 /// The pieces of a notice; each is one template per language.
