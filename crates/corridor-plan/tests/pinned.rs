@@ -12,7 +12,8 @@
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 
-use corridor_geo::{aleppo, grid, roads, PreparedNetwork, RoadNetwork, Router};
+use corridor_aleppo as aleppo;
+use corridor_geo::{grid, roads, PreparedNetwork, RoadNetwork, Router};
 use corridor_plan::net::{ArcSpec, FlowNet};
 use corridor_plan::scenario::{Scenario, ALEPPO_2016};
 use corridor_plan::sim::{plan_only, simulate};
