@@ -33,8 +33,7 @@
 //!
 //! Results go to stdout, progress to stderr.
 
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -232,7 +231,7 @@ fn fleet_problem<'a>(c: &'a Case, evacuees: u64, load: u64, buses: usize, ambula
         .collect();
     let mut reposition_ms = HashMap::new();
     for &z in exits {
-        let d = free_flow_from(&c.net, z);
+        let d = c.net.free_flow_from(z, false);
         for s in &sources {
             if d[s.node as usize] != u64::MAX {
                 reposition_ms.insert((z, s.node), d[s.node as usize]);
@@ -240,27 +239,6 @@ fn fleet_problem<'a>(c: &'a Case, evacuees: u64, load: u64, buses: usize, ambula
         }
     }
     Problem { net: &c.net, sources, fleet: Some(fleet), reposition_ms, slot_ms, unload_ms: UNLOAD_MS, horizon_ms: 7 * 24 * 3_600_000 }
-}
-
-/// Free-flow driving time from `from` to every node (Dijkstra).
-fn free_flow_from(net: &FlowNet, from: u32) -> Vec<u64> {
-    let mut dist = vec![u64::MAX; net.node_count()];
-    let mut heap = BinaryHeap::new();
-    dist[from as usize] = 0;
-    heap.push(Reverse((0u64, from)));
-    while let Some(Reverse((d, v))) = heap.pop() {
-        if d > dist[v as usize] {
-            continue;
-        }
-        for a in net.arcs_of(v) {
-            let (w, t) = (net.head[a] as usize, d + u64::from(net.transit_ms[a]));
-            if t < dist[w] {
-                dist[w] = t;
-                heap.push(Reverse((t, w as u32)));
-            }
-        }
-    }
-    dist
 }
 
 /// What every plan must satisfy.

@@ -9,8 +9,7 @@
 //! A deliberate change of behaviour records new digests (run with
 //! `--nocapture` to see them).
 
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::HashMap;
 
 use corridor_aleppo as aleppo;
 use corridor_geo::{grid, roads, PreparedNetwork, RoadNetwork, Router};
@@ -170,27 +169,6 @@ fn plans_on_random_networks_are_unchanged() {
     pin("random", &out, "8dd3d77637e2d5cbdba068a96bfbdd3cd6626ea8deaee9d25ca7bbcfd0c18aab");
 }
 
-/// Free-flow driving time from `from` to every node.
-fn free_flow_from(net: &FlowNet, from: u32) -> Vec<u64> {
-    let mut dist = vec![u64::MAX; net.node_count()];
-    let mut heap = BinaryHeap::new();
-    dist[from as usize] = 0;
-    heap.push(Reverse((0u64, from)));
-    while let Some(Reverse((d, v))) = heap.pop() {
-        if d > dist[v as usize] {
-            continue;
-        }
-        for a in net.arcs_of(v) {
-            let (w, t) = (net.head[a] as usize, d + u64::from(net.transit_ms[a]));
-            if t < dist[w] {
-                dist[w] = t;
-                heap.push(Reverse((t, w as u32)));
-            }
-        }
-    }
-    dist
-}
-
 /// `corridor-bench plan`'s fleet case, small: buses and ambulances staged
 /// at the exits of a grid, repositioning at free flow.
 #[test]
@@ -208,7 +186,7 @@ fn plans_with_a_fleet_are_unchanged() {
             .collect();
         let mut reposition_ms = HashMap::new();
         for &z in &exits {
-            let d = free_flow_from(&net, z);
+            let d = net.free_flow_from(z, false);
             for s in &sources {
                 if d[s.node as usize] != u64::MAX {
                     reposition_ms.insert((z, s.node), d[s.node as usize]);
