@@ -93,13 +93,13 @@ struct State {
     registry: Registry,
     /// Entries durable in the store (the tree may hold staged ones beyond).
     committed: u64,
-    checkpoint: SignedCheckpoint,
 }
 
 struct Shared {
     state: RwLock<State>,
-    /// What is served (`state.checkpoint`, copied under `state`'s write
-    /// lock whenever it changes): read without waiting for `state`, which
+    /// The latest signed checkpoint, of the `committed` entries (set under
+    /// `state`'s write lock together with `committed`): read without
+    /// waiting for `state`, which
     /// the writer holds while it stages a group, so that a server's
     /// handlers never wait on the writer for the log's size.
     served: RwLock<SignedCheckpoint>,
@@ -114,7 +114,7 @@ struct Shared {
 }
 
 impl Shared {
-    /// Serves `cp` (called under `state`'s write lock, as `cp` is installed there).
+    /// Serves `cp` (called under `state`'s write lock, as `committed` moves to its size).
     fn serve(&self, cp: &SignedCheckpoint) {
         *self.served.write().unwrap_or_else(|p| p.into_inner()) = cp.clone();
     }
@@ -176,11 +176,11 @@ impl Ledger {
         if writer_store.get_meta(VERIFIER_KEY)?.is_none() {
             writer_store.set_meta(VERIFIER_KEY, &signer.verifier().to_vkey())?;
         }
-        let (state, empty) = load(&mut *writer_store, &signer, false, on_event)?;
+        let (state, checkpoint, empty) = load(&mut *writer_store, &signer, false, on_event)?;
         if let Some(cp) = empty {
             writer_store.append(&[], Some(&cp))?;
         }
-        let ledger = Ledger::new(state, reader_store, signer);
+        let ledger = Ledger::new(state, checkpoint, reader_store, signer);
         ledger.start(writer_store);
         Ok(ledger)
     }
@@ -201,17 +201,17 @@ impl Ledger {
             Some(_) => {}
             None => return Err(LedgerError::Store(StoreError::Unusable(format!("the store holds no log yet (no origin): open log {origin:?} once with a writer (`corridor init`) before servers join it")))),
         }
-        let (state, empty) = load(&mut *reader_store, &signer, true, on_event)?;
+        let (state, checkpoint, empty) = load(&mut *reader_store, &signer, true, on_event)?;
         if empty.is_some() {
             return Err(LedgerError::Corrupt { index: 0, what: "the log has no signed checkpoint yet: open it once with a writer".into() });
         }
-        Ok(Ledger::new(state, reader_store, signer))
+        Ok(Ledger::new(state, checkpoint, reader_store, signer))
     }
 
-    fn new(state: State, reader_store: Box<dyn Store>, signer: Signer) -> Ledger {
+    fn new(state: State, checkpoint: SignedCheckpoint, reader_store: Box<dyn Store>, signer: Signer) -> Ledger {
         let origin = signer.name().to_string();
         let shared = Arc::new(Shared {
-            served: RwLock::new(state.checkpoint.clone()),
+            served: RwLock::new(checkpoint),
             failed: Mutex::new(None),
             state: RwLock::new(state),
             reader: Mutex::new(reader_store),
@@ -317,8 +317,7 @@ impl Ledger {
                 return Err(e);
             }
             state.committed = latest.size;
-            state.checkpoint = SignedCheckpoint { size: cp.size, root: cp.root, note: latest.note.clone() };
-            let cp = state.checkpoint.clone();
+            let cp = SignedCheckpoint { size: cp.size, root: cp.root, note: latest.note.clone() };
             self.shared.serve(&cp);
             drop(guard);
             if let Err(e) = remember(&self.shared, &cp) {
@@ -360,7 +359,7 @@ impl Ledger {
             w.stop();
         }
         let mut reader = self.shared.reader.lock().unwrap_or_else(|p| p.into_inner());
-        let (state, _) = load(&mut **reader, &self.shared.signer, true, &mut |_, _| {})?;
+        let (state, checkpoint, _) = load(&mut **reader, &self.shared.signer, true, &mut |_, _| {})?;
         let mut current = self.shared.state.write().unwrap_or_else(|p| p.into_inner());
         // What was served stays served: the stored log must extend it.
         let served = current.committed;
@@ -369,7 +368,7 @@ impl Ledger {
             self.shared.fail(why.clone());
             return Err(LedgerError::Corrupt { index: served.saturating_sub(1), what: why });
         }
-        self.shared.serve(&state.checkpoint);
+        self.shared.serve(&checkpoint);
         *current = state;
         // Reloaded from what is stored: whatever stopped the writer is behind it.
         *self.shared.failed.lock().unwrap_or_else(|p| p.into_inner()) = None;
@@ -629,7 +628,7 @@ fn load_entry(tree: &mut Tree, ids: &mut Ids, registry: &mut Registry, r: Read, 
 /// (entries and checkpoints are stored together, one transaction each).
 /// Otherwise this process holds the writer's lock and an entry beyond the
 /// latest checkpoint was added outside the ledger.
-fn load(store: &mut dyn Store, signer: &Signer, follower: bool, on_event: &mut dyn FnMut(u64, &Event)) -> Result<(State, Option<StoredCheckpoint>), LedgerError> {
+fn load(store: &mut dyn Store, signer: &Signer, follower: bool, on_event: &mut dyn FnMut(u64, &Event)) -> Result<(State, SignedCheckpoint, Option<StoredCheckpoint>), LedgerError> {
     let origin = signer.name().to_string();
     // Read once, before the entries: a follower reads up to it; a writer
     // holds the lock, so nothing is added meanwhile. Room is made for what
@@ -692,7 +691,7 @@ fn load(store: &mut dyn Store, signer: &Signer, follower: bool, on_event: &mut d
             cp
         }
     };
-    Ok((State { tree, ids, registry, committed, checkpoint }, empty))
+    Ok((State { tree, ids, registry, committed }, checkpoint, empty))
 }
 
 /// Writes `cp` where [`Ledger::remember_signed`] keeps it, unless a
@@ -868,7 +867,6 @@ fn committer_loop(shared: Arc<Shared>, mut store: Box<dyn Store>, rx: Receiver<C
                         }
                         state.committed = cp.size;
                         shared.serve(&cp);
-                        state.checkpoint = cp;
                     }
                 }
                 Err(why) => {
