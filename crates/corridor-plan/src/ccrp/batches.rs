@@ -5,7 +5,7 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
-use super::search::{Order, Shared, Tree};
+use super::search::{Shared, Tree, Use};
 use super::slots::Reservations;
 use super::{Plan, PlanError, Problem, Trip};
 use crate::net::NONE;
@@ -31,12 +31,12 @@ fn retime(p: &Problem, res: &Reservations, route: &[(u32, u64)], start: u64) -> 
 /// and their tightest slots admit, and repairs the trees (module doc).
 pub(super) fn plan(p: &Problem, mut res: Reservations, mut remaining: Vec<u64>) -> Result<Plan, PlanError> {
     let net = p.net;
-    let sh = Shared::new(p, Order::Potential);
+    let sh = Shared::new(p);
     let mut families: Vec<u32> = p.sources.iter().zip(&remaining).filter(|(_, &r)| r > 0).map(|(s, _)| s.family).collect();
     families.sort_unstable();
     families.dedup();
     let sinks = sh.sinks.clone();
-    let mut trees: Vec<Tree> = families.iter().map(|&f| Tree::new(&sh, f)).collect();
+    let mut trees: Vec<Tree> = families.iter().map(|&f| Tree::new(&sh, f, Use::Kept)).collect();
     for t in &mut trees {
         t.build(&sh, &res, |i| (remaining[i] > 0).then(|| sh.start(i)));
     }
@@ -144,7 +144,7 @@ pub(super) fn plan(p: &Problem, mut res: Reservations, mut remaining: Vec<u64>) 
             // The exact earliest exit is always sendable: never reached.
             debug_assert!(false, "a batch sent nothing");
             for tree in &mut trees {
-                *tree = Tree::new(&sh, tree.family);
+                *tree = Tree::new(&sh, tree.family, Use::Kept);
                 tree.build(&sh, &res, |i| (remaining[i] > 0).then(|| sh.start(i)));
                 searches += 1;
             }

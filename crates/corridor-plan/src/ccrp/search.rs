@@ -1,20 +1,20 @@
 //! The time-dependent earliest-arrival search both planners run: from the
 //! sources of one family, the earliest each node can be reached given the
 //! reservations (a vehicle waits at a node until the next arc has room or
-//! its gate opens), as a tree of parent arcs.
+//! its gate opens), as a tree of parent arcs. The search is A* towards the
+//! nearest exit and lazy: it stops once the earliest exit is known.
 //!
 //! The two planners differ in what they ask of it, and only there:
 //!
 //! - The free-flow batches ([`super::batches`]) keep one tree per family
-//!   across rounds and repair it ([`Tree::repair`]); the search is A*
-//!   towards the nearest exit and lazy ([`Order::Potential`]).
+//!   across rounds and repair it ([`Tree::repair`]; [`Use::Kept`]).
 //! - The fleet planner ([`super::fleet`]) searches afresh every round (its
 //!   sources start when a vehicle can be there, which every round
 //!   changes), from the vehicles' ready times, and takes the earliest exit,
-//!   the lowest-numbered among equals. It runs the same search in label
-//!   order ([`Order::Label`]): the order its plans have always been made
-//!   in, so that routes of equal arrival are chosen as before. A* would
-//!   reach the same arrival times but break their ties otherwise.
+//!   the lowest-numbered among equals ([`Use::Fresh`]). Its route is read
+//!   back from the labels in label order ([`Tree::route`]): among routes
+//!   of equal arrival, the one a plain Dijkstra in label order would take,
+//!   the order its plans have always been made in.
 
 use std::collections::BinaryHeap;
 use std::cmp::Reverse;
@@ -23,24 +23,22 @@ use super::slots::Reservations;
 use super::Problem;
 use crate::net::{FlowNet, NONE};
 
-/// How a [`Tree`] orders its search.
+/// How a [`Tree`] is used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Order {
-    /// By label plus the free-flow time to the nearest exit (A*), until no
-    /// key is below the earliest exit label.
-    Potential,
-    /// By label, then node (Dijkstra), until every label below the
-    /// earliest exit's is expanded: every exit reached that early is then
-    /// labelled, and each node's parent is the first arc, in that order,
-    /// to reach it that early. Exactly the former fleet Dijkstra's order
-    /// for labels below [`KEY_MAX`] (198 days; the simulator plans 60 days
-    /// ahead, the benchmarks 7).
-    Label,
+pub(super) enum Use {
+    /// Kept across rounds and repaired; the search stops once no key is
+    /// below the earliest exit label.
+    Kept,
+    /// Searched afresh ([`Tree::reset`]); the search stops once no key is
+    /// at or below the earliest exit label, so that every label a route
+    /// of that arrival could pass through is exact, and the route is read
+    /// back from the labels ([`Tree::route`]).
+    Fresh,
 }
 
 /// One family's earliest-arrival tree from every source with loads left.
 ///
-/// With [`Order::Potential`] (no fleet) it is kept exact across rounds: a
+/// A [`Use::Kept`] tree (no fleet) is kept exact across rounds: a
 /// reservation only removes room, and an emptied source only removes a
 /// start, so no label can fall, and a label stays right as long as the arc
 /// slot its tree path enters still has room and its tail's label stands.
@@ -55,9 +53,7 @@ pub(super) enum Order {
 /// the earliest exit arrival ever passes their key; a label is thus exact
 /// where its key is below the heap's top, a valid route's time elsewhere.
 ///
-/// With [`Order::Label`] the potential is 1 ms wherever an exit can be
-/// reached (0 at exits), which orders the heap as a plain Dijkstra's (label,
-/// then node), and the search stops only past the earliest exit label.
+/// A [`Use::Fresh`] tree's search stops only past the earliest exit label.
 pub(super) struct Tree {
     pub(super) family: u32,
     bit: u64,
@@ -75,10 +71,10 @@ pub(super) struct Tree {
     heap: BinaryHeap<Reverse<u64>>,
     /// The earliest label of an exit.
     best: u64,
-    /// 0 with [`Order::Potential`], 1 with [`Order::Label`]: the search
+    /// 0 for a [`Use::Kept`] tree, 1 for a [`Use::Fresh`] one: the search
     /// stops at the first key at or above `best + past`.
     past: u64,
-    /// With [`Order::Label`], the nodes labelled since the last
+    /// In a [`Use::Fresh`] tree, the nodes labelled since the last
     /// [`Tree::reset`].
     labelled: Vec<u32>,
     affected: Vec<u32>,
@@ -107,7 +103,7 @@ pub(super) struct TreeNode {
     pub(super) label: u64,
     /// The search's potential: 0 at an exit and only there (transit times
     /// are at least 1 ms), `u64::MAX` where no exit can be reached, else
-    /// the free-flow time to the nearest exit ([`Order::Potential`]) or 1.
+    /// the free-flow time to the nearest exit.
     pot: u64,
     /// The arc the label comes by ([`NONE`]: a source starts there).
     pub(super) parent: u32,
@@ -119,7 +115,6 @@ pub(super) struct TreeNode {
 /// sources by node, the potential.
 pub(super) struct Shared<'p, 'a> {
     pub(super) p: &'p Problem<'a>,
-    order: Order,
     first_in: Vec<u32>,
     /// The arcs into each node (from `first_in`), with their tails and
     /// transit times.
@@ -135,7 +130,7 @@ pub(super) struct Shared<'p, 'a> {
 }
 
 impl<'p, 'a> Shared<'p, 'a> {
-    pub(super) fn new(p: &'p Problem<'a>, order: Order) -> Self {
+    pub(super) fn new(p: &'p Problem<'a>) -> Self {
         let net = p.net;
         let n = net.node_count();
         let (first_in, arcs_in) = net.reverse_index();
@@ -152,14 +147,11 @@ impl<'p, 'a> Shared<'p, 'a> {
             src_list[fill[s.node as usize] as usize] = i as u32;
             fill[s.node as usize] += 1;
         }
-        let mut pot = net.free_flow_to_exits(&first_in, &arcs_in);
-        if order == Order::Label {
-            pot.iter_mut().filter(|d| **d != 0 && **d != u64::MAX).for_each(|d| *d = 1);
-        }
+        let pot = net.free_flow_to_exits(&first_in, &arcs_in);
         let sinks: Vec<u32> = (0..n as u32).filter(|&v| net.sink[v as usize]).collect();
         let arcs_in = arcs_in.iter().map(|&a| (a, net.tail[a as usize], net.transit_ms[a as usize])).collect();
         let closed_to = net.families.iter().fold(0, |c, &f| c | !f);
-        Shared { p, order, first_in, arcs_in, src_first, src_list, pot, sinks, closed_to }
+        Shared { p, first_in, arcs_in, src_first, src_list, pot, sinks, closed_to }
     }
     fn sources_at(&self, v: u32) -> &[u32] {
         &self.src_list[self.src_first[v as usize] as usize..self.src_first[v as usize + 1] as usize]
@@ -175,7 +167,7 @@ impl<'p, 'a> Shared<'p, 'a> {
 }
 
 impl Tree {
-    pub(super) fn new(sh: &Shared, family: u32) -> Self {
+    pub(super) fn new(sh: &Shared, family: u32, usage: Use) -> Self {
         assert!((sh.pot.len() as u64) <= NODE_MASK, "the planner takes networks of up to 2^30 nodes");
         let bit = 1u64 << (family % 64);
         Tree {
@@ -187,16 +179,16 @@ impl Tree {
             epoch: 0,
             heap: BinaryHeap::new(),
             best: u64::MAX,
-            past: u64::from(sh.order == Order::Label),
+            past: u64::from(usage == Use::Fresh),
             labelled: Vec::new(),
             affected: Vec::new(),
             stack: Vec::new(),
         }
     }
 
-    /// Forgets every label (an [`Order::Label`] tree), for a search of `family`.
+    /// Forgets every label (a [`Use::Fresh`] tree), for a search of `family`.
     pub(super) fn reset(&mut self, sh: &Shared, family: u32) {
-        debug_assert_eq!(self.past, 1, "only trees in label order are searched afresh");
+        debug_assert_eq!(self.past, 1, "only fresh trees are reset");
         for &v in &self.labelled {
             let x = &mut self.nodes[v as usize];
             x.label = u64::MAX;
@@ -265,7 +257,7 @@ impl Tree {
     /// Expands what is in the heap, in key order (the potential is
     /// consistent: waiting only adds to an arc's transit time), until the
     /// earliest exit label is exact: no unexpanded node's key is below it
-    /// (with [`Order::Label`]: at or below it). Exits are not passed
+    /// (in a [`Use::Fresh`] tree: at or below it). Exits are not passed
     /// through. What is left in the heap waits for later rounds.
     fn run(&mut self, sh: &Shared, res: &Reservations) {
         let p = sh.p;
@@ -292,8 +284,8 @@ impl Tree {
         }
     }
 
-    /// Searches again below `roots` (nodes whose label no longer holds), an
-    /// [`Order::Potential`] tree whose sources start at [`Shared::start`].
+    /// Searches again below `roots` (nodes whose label no longer holds), a
+    /// [`Use::Kept`] tree whose sources start at [`Shared::start`].
     pub(super) fn repair(&mut self, sh: &Shared, res: &Reservations, remaining: &[u64], roots: &[u32]) {
         let net = sh.p.net;
         self.epoch = self.epoch.wrapping_add(1);
@@ -368,6 +360,51 @@ impl Tree {
         }
         self.affected = affected;
         self.run(sh, res);
+    }
+
+    /// The route to exit `z` of a [`Use::Fresh`] tree searched with
+    /// `start`, as its legs (arc, entry time) and the source it starts
+    /// from: the route a plain Dijkstra in label order (label, then node)
+    /// would have taken, whose first offer of a label holds. At each node
+    /// from the exit back: the first source, in source order, that starts
+    /// there at the node's label; else, of the arcs that reach it at its
+    /// label, the one from the earliest tail label, then the lowest tail,
+    /// then the lowest arc.
+    ///
+    /// Every node such a route could pass through has a key (label plus
+    /// potential) at or below the exit's label, so the search has made its
+    /// label exact; a label that is not exact is later than the node's
+    /// true one, and later than any route of that arrival could pass it.
+    pub(super) fn route(&self, sh: &Shared, res: &Reservations, z: u32, start: impl Fn(usize) -> Option<u64>) -> (Vec<(u32, u64)>, usize) {
+        debug_assert_eq!(self.past, 1, "routes are read back from fresh trees");
+        let net = sh.p.net;
+        let mut legs = Vec::new();
+        let mut v = z;
+        loop {
+            let t = self.label(v);
+            debug_assert!(t <= self.best, "a route node is labelled no later than its exit");
+            if let Some(&i) = sh.sources_at(v).iter().find(|&&i| sh.p.sources[i as usize].family == self.family && start(i as usize) == Some(t)) {
+                legs.reverse();
+                return (legs, i as usize);
+            }
+            let mut parent: Option<(u64, u32, u32)> = None; // (tail label, tail, arc)
+            for &(a, u, transit) in sh.arcs_into(v) {
+                let x = &self.nodes[u as usize];
+                let transit = u64::from(transit);
+                if x.label == u64::MAX || x.pot == 0 || x.pot == u64::MAX || x.label + transit > t || (self.check_family && net.families[a as usize] & self.bit == 0) {
+                    continue;
+                }
+                if parent.is_some_and(|best| best <= (x.label, u, a)) {
+                    continue;
+                }
+                if res.earliest_entry(net, a as usize, x.label, sh.p.horizon_ms).is_some_and(|e| e + transit == t) {
+                    parent = Some((x.label, u, a));
+                }
+            }
+            let (_, u, a) = parent.expect("a labelled node is reached from a source or an arc at its label");
+            legs.push((a, t - u64::from(net.transit_ms[a as usize])));
+            v = u;
+        }
     }
 
     /// The legs (arc, entry time) of the tree path to `z`, and the source
