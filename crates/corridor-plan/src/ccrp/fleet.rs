@@ -170,3 +170,71 @@ pub(super) fn plan(p: &Problem, mut res: Reservations, mut remaining: Vec<u64>, 
     }
     Ok(Plan::new(trips, searches, rounds, Some(fleet.vehicles)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ccrp::Source;
+    use crate::net::{ArcSpec, FlowNet};
+
+    /// Each vehicle's time to leave source `s` loaded, by scanning the
+    /// whole fleet (what the planner did before the groups).
+    fn scan(p: &Problem, fleet: &[VehicleState], s: usize) -> Vec<(u64, usize)> {
+        let src = &p.sources[s];
+        let mut out: Vec<(u64, usize)> = fleet
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| v.class == src.class)
+            .filter_map(|(i, v)| {
+                let m = if v.at == src.node { Some(0) } else { p.reposition_ms.get(&(v.at, src.node)).copied() }?;
+                Some((v.ready_ms + m + src.load_ms, i))
+            })
+            .collect();
+        out.sort_unstable();
+        out
+    }
+
+    #[test]
+    fn groups_give_what_a_scan_of_the_fleet_gives() {
+        let arcs: Vec<ArcSpec> = (0..5).map(|v| ArcSpec { tail: v, head: 5, transit_ms: 60_000, cap_vph: 60, gate: None, families: u64::MAX }).collect();
+        let net = FlowNet::build(6, &arcs, &[5]);
+        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+        let mut rng = move |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        };
+        for _ in 0..50 {
+            let sources: Vec<Source> = (0..4).map(|_| Source { node: rng(6) as u32, family: 0, class: rng(2) as usize, loads: 5, ready_ms: 0, load_ms: rng(3) * 60_000 }).collect();
+            let mut reposition_ms = HashMap::new();
+            for u in 0..6u32 {
+                for v in 0..6u32 {
+                    if rng(4) > 0 {
+                        reposition_ms.insert((u, v), rng(5) * 60_000);
+                    }
+                }
+            }
+            let vehicles: Vec<VehicleState> = (0..rng(12) + 1).map(|_| VehicleState { class: rng(2) as usize, at: rng(6) as u32, ready_ms: rng(4) * 60_000 }).collect();
+            let p = Problem { net: &net, sources, fleet: None, reposition_ms, slot_ms: 60_000, unload_ms: 0, horizon_ms: u64::MAX };
+            let mut fleet = Fleet::new(&p, vehicles.clone());
+            let mut plain = vehicles;
+            for _ in 0..20 {
+                for s in 0..p.sources.len() {
+                    let want = scan(&p, &plain, s);
+                    assert_eq!(fleet.first_ready(s), want.first().map(|&(r, _)| r));
+                    let (depart, n) = (rng(12) * 60_000, rng(5) as usize);
+                    let by: Vec<(u64, usize)> = want.iter().copied().take_while(|&(r, _)| r <= depart).take(n).collect();
+                    assert_eq!(fleet.ready_by(s, depart, n), by);
+                }
+                // A vehicle goes somewhere and is free later.
+                let v = rng(plain.len() as u64) as usize;
+                let (at, ready) = (rng(6) as u32, plain[v].ready_ms + rng(10) * 60_000);
+                fleet.place(&p, v, at, ready);
+                plain[v].at = at;
+                plain[v].ready_ms = ready;
+                assert_eq!(fleet.vehicles, plain);
+            }
+        }
+    }
+}

@@ -79,6 +79,7 @@ pub(super) struct Tree {
     labelled: Vec<u32>,
     affected: Vec<u32>,
     stack: Vec<u32>,
+    order: NodeSet,
 }
 
 /// Bits of a heap entry that hold the node (networks of up to 2³⁰ nodes).
@@ -93,6 +94,38 @@ const KEY_MAX: u64 = (1 << (64 - NODE_BITS)) - 1;
 #[inline]
 fn heap_entry(key: u64, v: u32) -> u64 {
     key.min(KEY_MAX) << NODE_BITS | u64::from(v)
+}
+
+/// Sorts sets of nodes by number, through a bitset the size of the network.
+struct NodeSet {
+    words: Vec<u64>,
+}
+
+impl NodeSet {
+    fn new(nodes: usize) -> Self {
+        NodeSet { words: vec![0; nodes.div_ceil(64)] }
+    }
+    /// Sorts `nodes` (distinct) and leaves the set empty.
+    fn sort(&mut self, nodes: &mut Vec<u32>) {
+        if nodes.len() < 64 {
+            nodes.sort_unstable();
+            return;
+        }
+        let (mut lo, mut hi) = (usize::MAX, 0);
+        for &v in nodes.iter() {
+            let w = v as usize / 64;
+            self.words[w] |= 1 << (v % 64);
+            (lo, hi) = (lo.min(w), hi.max(w));
+        }
+        nodes.clear();
+        for w in lo..=hi {
+            let mut bits = std::mem::take(&mut self.words[w]);
+            while bits != 0 {
+                nodes.push((w * 64) as u32 + bits.trailing_zeros());
+                bits &= bits - 1;
+            }
+        }
+    }
 }
 
 /// What a [`Tree`] holds per node, together.
@@ -183,6 +216,7 @@ impl Tree {
             labelled: Vec::new(),
             affected: Vec::new(),
             stack: Vec::new(),
+            order: NodeSet::new(sh.pot.len()),
         }
     }
 
@@ -329,7 +363,7 @@ impl Tree {
         // offer depends on labels that stand only, so the order does not
         // matter: by node, the arrays are read in address order.
         let mut affected = std::mem::take(&mut self.affected);
-        affected.sort_unstable();
+        self.order.sort(&mut affected);
         for &v in &affected {
             let (mut t, mut parent, mut source) = (u64::MAX, NONE, NONE);
             for &i in sh.sources_at(v) {
@@ -428,6 +462,20 @@ impl Tree {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn node_sets_sort_nodes() {
+        let mut set = NodeSet::new(1000);
+        for n in [0usize, 5, 63, 64, 65, 300, 1000] {
+            // Distinct nodes in a scrambled order.
+            let mut nodes: Vec<u32> = (0..n as u32).map(|i| (i * 617 + 11) % 1000).collect();
+            let mut want = nodes.clone();
+            want.sort_unstable();
+            set.sort(&mut nodes);
+            assert_eq!(nodes, want);
+        }
+        assert!(set.words.iter().all(|&w| w == 0), "the set is left empty");
+    }
 
     #[test]
     fn heap_entries_order_by_key_then_node_and_saturate() {
