@@ -2,10 +2,11 @@
 //! Arabic and English) sent by the real `corridor notice --send outbox` to
 //! N generated recipients (default 1,000,000), timed, with the process's
 //! peak resident memory. Then a second broadcast on a fresh data directory
-//! is killed (SIGKILL) half-way through its messages, in the middle of one,
-//! and run again: it must go on where it stopped. After each, every output
-//! file in the outbox is read back and every recipient must be in every
-//! message exactly once, and the log must hold each notice once.
+//! is killed (SIGKILL) half-way through its messages, about half-way
+//! through one (past its first batches when it has several), and run
+//! again: it must go on where it stopped. After each, every output file in
+//! the outbox is read back and every recipient must be in every message
+//! exactly once, and the log must hold each notice once.
 
 use std::fs;
 use std::io::{BufRead, BufReader, BufWriter, Write};
@@ -199,6 +200,24 @@ fn notices_recorded(b: &Bench, data: &Path) -> Result<usize> {
     Ok(String::from_utf8_lossy(&out.stdout).lines().filter(|l| l.contains("\"notice_issued\"")).count())
 }
 
+/// The bytes of one recipient in a folder outbox file: `,\n    "+96390NNNNNNNN"`.
+const RECIPIENT_LINE: u64 = 22;
+
+/// How many recipients the journals in `dir` have as done: the last whole
+/// `done N` line of each (a sent message's journal is removed, so this is
+/// the message being written).
+fn journaled_done(dir: &Path) -> Result<u64> {
+    let mut done = 0;
+    let Ok(rd) = fs::read_dir(dir) else { return Ok(0) };
+    for e in rd {
+        let path = e?.path();
+        let text = fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        let whole = &text[..text.rfind('\n').map_or(0, |i| i + 1)];
+        done += whole.lines().rev().find_map(|l| l.strip_prefix("done ")).map(str::parse::<u64>).transpose().with_context(|| format!("{}: a `done` line is not a count", path.display()))?.unwrap_or(0);
+    }
+    Ok(done)
+}
+
 fn files_named(dir: &Path, f: impl Fn(&str) -> bool) -> usize {
     fs::read_dir(dir).map(|d| d.filter_map(|e| e.ok()).filter(|e| f(&e.file_name().to_string_lossy())).count()).unwrap_or(0)
 }
@@ -270,9 +289,12 @@ pub fn run(a: &BroadcastBenchArgs) -> Result<()> {
             );
         }
         let whole = files_named(&out2, |f| f.ends_with(".json") && !f.starts_with('.'));
-        // In the middle of a message: its part file holds recipients
-        // already (a batch is far more than its header).
-        let writing = fs::read_dir(&out2).map(|d| d.filter_map(|e| e.ok()).any(|e| e.file_name().to_string_lossy().ends_with(".part") && e.metadata().is_ok_and(|m| m.len() > 32 << 10))).unwrap_or(false);
+        // In the middle of a message: its part file holds about half its
+        // recipients, so past its first batches when it has several (the
+        // resumed run skips what the journal has as done and cuts back the
+        // rest).
+        let half = n / 2 * RECIPIENT_LINE;
+        let writing = fs::read_dir(&out2).map(|d| d.filter_map(|e| e.ok()).any(|e| e.file_name().to_string_lossy().ends_with(".part") && e.metadata().is_ok_and(|m| m.len() > half))).unwrap_or(false);
         if whole * 2 >= messages && writing {
             // SAFETY: pid is our child, not yet reaped (wait4 said it runs).
             unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
@@ -286,12 +308,13 @@ pub fn run(a: &BroadcastBenchArgs) -> Result<()> {
     }
     let c = check_outbox(&out2, n, false)?;
     println!(
-        "  crash: SIGKILL after {:.2} s (peak RSS {:.1} MB), {} of {messages} messages whole, {} being written ({} recipients in it)",
+        "  crash: SIGKILL after {:.2} s (peak RSS {:.1} MB), {} of {messages} messages whole, {} being written ({} recipients in it, {} journaled as done)",
         killed.as_secs_f64(),
         peak as f64 / 1e6,
         c.messages,
         c.parts,
-        c.part_recipients
+        c.part_recipients,
+        journaled_done(&d2.join("sms/outbox/journal"))?
     );
     if c.messages >= messages {
         bail!("the kill came after every message was written: nothing to resume");
@@ -337,6 +360,18 @@ mod tests {
         assert!(check_outbox(out, 4, true).unwrap_err().to_string().contains("b.json: 3 of 4 recipients"));
         fs::write(out.join("b.json"), message(&[0, 1, 2, 7])).unwrap();
         assert!(check_outbox(out, 4, true).unwrap_err().to_string().contains("never in the list"));
+    }
+
+    #[test]
+    fn the_journaled_count_is_the_last_whole_done_line() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(journaled_done(&dir.path().join("none")).unwrap(), 0);
+        fs::write(dir.path().join("a.log"), "sending 0 10\ndone 10\nsending 10 20\ndone 20\nsending 20 30\ndone 3").unwrap();
+        assert_eq!(journaled_done(dir.path()).unwrap(), 20, "a line cut short did not happen");
+        fs::write(dir.path().join("a.log"), "sending 0 10\n").unwrap();
+        assert_eq!(journaled_done(dir.path()).unwrap(), 0);
+        fs::write(dir.path().join("a.log"), "done x\n").unwrap();
+        assert!(journaled_done(dir.path()).is_err());
     }
 
 }

@@ -250,6 +250,102 @@ mod tests {
         }
     }
 
+    /// The folder sender killed once `kill_at` recipients of the message
+    /// are in its part file: the batch that reaches that point is written
+    /// only up to it (whole lines, synced), then, with `torn`, the start of
+    /// one more line, a write the kill cut short; then it panics, as the
+    /// process would be gone (no `done` is journaled after it). With
+    /// `late`, a batch that ends exactly at `kill_at` is written whole
+    /// before the kill (killed between the write and its `done`); without,
+    /// the kill comes at the next batch, after its `sending` was journaled
+    /// and before any of it was written.
+    struct KilledFolder {
+        inner: Folder,
+        kill_at: u64,
+        late: bool,
+        torn: bool,
+        written: u64,
+    }
+
+    impl Sender for KilledFolder {
+        fn send(&mut self, msg: &OutMessage, batch: &[String]) -> Result<(), SendError> {
+            let end = self.written + batch.len() as u64;
+            if self.kill_at < end || (self.late && self.kill_at == end) {
+                let k = (self.kill_at - self.written) as usize;
+                if k > 0 {
+                    self.inner.send(msg, &batch[..k])?;
+                }
+                if self.torn {
+                    fs::OpenOptions::new().append(true).open(self.inner.part_path(&msg.id)).unwrap().write_all(b",\n    \"+96390").unwrap();
+                }
+                panic!("killed with {} recipients in the part file", self.kill_at);
+            }
+            self.inner.send(msg, batch)?;
+            self.written = end;
+            Ok(())
+        }
+        fn batch_size(&self) -> usize {
+            self.inner.batch_size()
+        }
+        fn recover(&mut self, msg: &OutMessage, done: u64, in_flight: Option<&[String]>) -> Result<Recovered, SendError> {
+            self.inner.recover(msg, done, in_flight)
+        }
+        fn finish(&mut self, msg: &OutMessage, n: u64) -> Result<(), SendError> {
+            self.inner.finish(msg, n)
+        }
+        fn name(&self) -> &str {
+            "folder"
+        }
+    }
+
+    #[test]
+    fn a_folder_killed_at_any_point_of_any_batch_resumes_with_everyone_once() {
+        // 25 recipients in batches of 10: killed with 0 to 25 of them
+        // written, at a batch's boundary (before its first line, or after
+        // its last and before its `done`) and in the middle of one, with
+        // and without a line cut short.
+        let nums = numbers(25);
+        let mut cases = 0;
+        for kill_at in 0..=25u64 {
+            for late in [false, true] {
+                if kill_at == 25 && !late {
+                    continue; // never killed: the message finishes
+                }
+                if late && (kill_at == 0 || kill_at % 10 != 0 && kill_at != 25) {
+                    continue; // the same kill as without `late`
+                }
+                for torn in [false, true] {
+                    let case = format!("killed at {kill_at} (late {late}, torn {torn})");
+                    let dir = tempfile::tempdir().unwrap();
+                    let ob = Outbox::open(dir.path()).unwrap();
+                    let m = message("a.w.0.en", "Corridor A open.");
+                    ob.queue(&m, &store(&ob, &nums)).unwrap();
+                    let mut folder = Folder::new(ob.out_dir());
+                    folder.batch = 10;
+                    let mut killed = KilledFolder { inner: folder, kill_at, late, torn, written: 0 };
+                    assert!(catch_unwind(AssertUnwindSafe(|| deliver(&ob, &mut killed))).is_err(), "{case}: not killed");
+                    let part = fs::read_to_string(killed.inner.part_path(&m.id)).unwrap();
+                    assert_eq!(part.matches("\"+963900").count() as u64, kill_at, "{case}: what the part file held");
+                    // The batch the kill interrupted is journaled as sending, not done.
+                    let a = (if late { kill_at - 1 } else { kill_at }) / 10 * 10;
+                    let journal = fs::read_to_string(ob.journal_path(&m.id)).unwrap();
+                    assert!(journal.ends_with(&format!("sending {a} {}\n", (a + 10).min(25))), "{case}: {journal:?}");
+                    assert!(!ob.out_dir().join("a.w.0.en.json").exists(), "{case}: nothing whole before the end");
+
+                    let mut folder = Folder::new(ob.out_dir());
+                    folder.batch = 10;
+                    let r = deliver(&ob, &mut folder);
+                    assert_eq!(r[0].1.as_ref().unwrap(), &Receipt { segments_sent: 1, recipients: 25, uncertain: 0 }, "{case}");
+                    assert_eq!(out_recipients(&ob.out_dir().join("a.w.0.en.json")), nums, "{case}: each recipient exactly once, in order");
+                    assert!(!folder.part_path(&m.id).exists() && !ob.journal_path(&m.id).exists(), "{case}");
+                    assert!(ob.sent_path(&m.id).exists(), "{case}");
+                    cases += 1;
+                }
+            }
+        }
+        assert_eq!(cases, 2 * (25 + 3));
+    }
+
     #[test]
     fn a_folder_crash_between_sending_and_done_duplicates_no_one() {
         let dir = tempfile::tempdir().unwrap();

@@ -239,6 +239,37 @@ mod tests {
     }
 
     #[test]
+    fn a_bad_line_deep_in_a_long_list_is_named_by_its_line_and_nothing_is_stored() {
+        // 200,000 lines (3 MB, read 64 KiB at a time) with comments, blank
+        // lines and CRLF endings among them, then one bad line: the count
+        // of lines runs across the reader's refills.
+        let mut text = String::new();
+        let mut lines = 0u64;
+        for i in 0..200_000u64 {
+            match i % 1000 {
+                0 => text.push_str("# district\n"),
+                1 => text.push_str("\n"),
+                2 => text.push_str(&format!("  +96390{i:08}\r\n")),
+                _ => text.push_str(&format!("+96390{i:08}\n")),
+            }
+            lines += 1;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let ob = Outbox::open(dir.path()).unwrap();
+        for (bad, what) in [("+96390 1234567".to_string(), "a space inside"), ("0944000001".into(), "no +"), ("+".repeat(MAX_LINE + 1), "a line longer than any number")] {
+            let list = format!("{text}{bad}\n+963900000001\n");
+            let e = ob.store_recipients(list.as_bytes(), "district.txt", Some(b"k")).unwrap_err();
+            assert!(matches!(e, SendError::BadRecipient { line, .. } if line == lines + 1), "{what}: {e}");
+            let s = e.to_string();
+            assert!(s.starts_with(&format!("district.txt:{}: not a phone number in E.164 form", lines + 1)) && s.contains("fix or remove that line"), "{what}: {s}");
+            assert_eq!(fs::read_dir(ob.lists_dir()).unwrap().count(), 0, "{what}: nothing stored, no temporary file left");
+        }
+        // Without the bad line the same list is stored whole.
+        let stored = ob.store_recipients(text.as_bytes(), "district.txt", None).unwrap();
+        assert_eq!(stored.count, 200_000 - 2 * 200);
+    }
+
+    #[test]
     fn the_recipients_digest_ignores_order_needs_the_key_and_is_the_defined_formula() {
         let a = recipients_hmac(b"k", &["+963900000002".into(), "+963900000001".into(), "+963900000003".into()]);
         let b = recipients_hmac(b"k", &["+963900000001".into(), "+963900000003".into(), "+963900000002".into()]);
