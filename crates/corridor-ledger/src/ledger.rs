@@ -11,12 +11,11 @@
 //! with the same content answers with its original position and writes
 //! nothing; with different content it is refused.
 
-use std::collections::HashMap;
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
 
-use corridor_model::{parse::parse_leaf, Event, FieldError, Registry};
+use corridor_model::{parse::parse_leaf, Event, FieldError, IdMap, Registry};
 
 use crate::checkpoint::Checkpoint;
 use crate::merkle::{leaf_hash, Hash, ProofError, Tree};
@@ -27,6 +26,55 @@ use crate::store::{StoreError, StoredCheckpoint, StoredEntry, Store};
 
 /// Most events one group commit writes; more wait for the next one.
 const MAX_GROUP: usize = 10_000;
+
+/// An input too long to hold in memory, checked as the ledger would check
+/// it appended in one batch after what the log holds (each event on its
+/// own, its id against the log and the input before it, its references
+/// against what both declare), one event at a time and without appending
+/// anything: memory holds the input's ids and declarations, not its
+/// events. Appended afterwards in batches by the one writer (nothing else
+/// appending meanwhile), none of them can then be refused, so the input
+/// is appended all or nothing; a crash part-way leaves whole batches
+/// appended, which a second run answers as duplicates.
+pub struct Precheck<'a> {
+    ledger: &'a Ledger,
+    /// What the log and the input so far declare.
+    registry: Registry,
+    /// The ids new in the input so far, with their leaf hashes.
+    ids: IdMap<Hash>,
+}
+
+impl Precheck<'_> {
+    /// Checks the event at 0-based `position` in the input, after those
+    /// before it, as [`Ledger::append`] would (the same errors).
+    pub fn check(&mut self, position: usize, event: &Event) -> Result<(), LedgerError> {
+        let invalid = |error| LedgerError::Invalid { position, id: event.id.clone(), error };
+        event.check().map_err(invalid)?;
+        let hash = leaf_hash(&event.leaf_bytes().map_err(invalid)?);
+        {
+            let s = self.ledger.read();
+            if let Some(&index) = s.ids.get(&event.id) {
+                return match s.tree.leaf(index) == Some(hash) {
+                    true => Ok(()),
+                    false => Err(LedgerError::Conflict { position, id: event.id.clone(), index }),
+                };
+            }
+        }
+        if let Some(&earlier) = self.ids.get(&event.id) {
+            return match earlier == hash {
+                // Answered as a duplicate of the first once appended.
+                true => Ok(()),
+                false => Err(invalid(FieldError::new("id", "used earlier in this input with different content (choose a new id for a new fact)"))),
+            };
+        }
+        self.registry.check(event).map_err(invalid)?;
+        if event.body.declares() || event.body.correctable() {
+            self.registry.record(event);
+        }
+        self.ids.insert(&event.id, hash);
+        Ok(())
+    }
+}
 
 /// Where an appended event is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -398,6 +446,12 @@ impl Ledger {
         answer
     }
 
+    /// A dry run of appending a long input as one batch, one event at a
+    /// time (see [`Precheck`]).
+    pub fn precheck(&self) -> Precheck<'_> {
+        Precheck { ledger: self, registry: self.read().registry.clone(), ids: IdMap::new() }
+    }
+
     /// Reads the registry of what the log (with what is being appended)
     /// declares: to check a write's scope against the entries it names.
     pub fn with_registry<R>(&self, f: impl FnOnce(&Registry) -> R) -> R {
@@ -462,7 +516,7 @@ impl Ledger {
     /// Where the event with this id is, if stored.
     pub fn position_of(&self, id: &str) -> Option<u64> {
         let s = self.read();
-        s.ids.get(id).map(|&(i, _)| i).filter(|&i| i < s.committed)
+        s.ids.get(id).copied().filter(|&i| i < s.committed)
     }
 
     /// Stored entries `start..end` (clamped to the durable size), each
@@ -594,7 +648,9 @@ impl Writer {
 /// kept in the store, for the servers and tools that share the log.
 pub const VERIFIER_KEY: &str = "verifier_key";
 
-type Ids = HashMap<String, (u64, Hash), foldhash::quality::RandomState>;
+/// Every event id in the tree, to its position (its leaf hash is the
+/// tree's): one text of ids and a table of hashes, not an allocation per id.
+type Ids = IdMap<u64>;
 
 /// The one check of a stored entry, wherever the log is loaded: its index
 /// continues the tree, its bytes match its hash, it parses, it is valid
@@ -609,13 +665,13 @@ fn load_entry(tree: &mut Tree, ids: &mut Ids, registry: &mut Registry, r: Read, 
         return Err(fail("its bytes do not match its stored hash".into()));
     }
     let event = r.event.map_err(|err| fail(err.to_string()))?;
-    if let Some(&(first, _)) = ids.get(&event.id) {
+    if let Some(&first) = ids.get(&event.id) {
         return Err(fail(format!("its event id is already used by entry {first}: an event was counted twice")));
     }
     registry.apply(&event).map_err(|err| fail(err.to_string()))?;
     on_event(r.index, &event);
     tree.push(r.hash);
-    ids.insert(event.id, (r.index, r.hash));
+    ids.insert(&event.id, r.index);
     Ok(())
 }
 
@@ -638,7 +694,7 @@ fn load(store: &mut dyn Store, signer: &Signer, follower: bool, on_event: &mut d
     let limit = if follower { latest.as_ref().map_or(u64::MAX, |c| c.size) } else { u64::MAX };
     let expected = expected_entries(store, latest.as_ref().map_or(0, |c| c.size))?;
     let mut tree = Tree::with_capacity(expected);
-    let mut ids = Ids::with_capacity_and_hasher(expected, Default::default());
+    let mut ids = Ids::for_ids(expected);
     let mut registry = Registry::with_capacity(expected);
     let mut bad = None;
     // The one walk (`verify` reads so too): read, hashed and parsed on a
@@ -930,8 +986,8 @@ fn stage_inner(
     for (position, p) in events.into_iter().enumerate() {
         let e = &p.event;
         // Already stored, or earlier in this batch: same content is a no-op.
-        if let Some(&(index, stored)) = state.ids.get(&e.id) {
-            if stored != p.hash {
+        if let Some(&index) = state.ids.get(&e.id) {
+            if state.tree.leaf(index) != Some(p.hash) {
                 return Err(if index >= state.committed {
                     LedgerError::Invalid {
                         position,
@@ -964,7 +1020,7 @@ fn stage_inner(
         let index = state.tree.push(p.hash);
         outcomes.push(Appended::New(index));
         let Prepared { event, bytes, hash } = p;
-        state.ids.insert(event.id.clone(), (index, hash));
+        state.ids.insert(&event.id, index);
         out.push(StoredEntry { index, leaf: bytes, hash });
         spent.push(event);
     }

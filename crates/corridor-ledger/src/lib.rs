@@ -22,4 +22,4 @@ pub mod store;
 pub mod tiles;
 pub mod verify;
 
-pub use ledger::{parse_checkpoint, sign_checkpoint, Appended, Ledger, LedgerError, SignedCheckpoint, VERIFIER_KEY};
+pub use ledger::{parse_checkpoint, sign_checkpoint, Appended, Ledger, LedgerError, Precheck, SignedCheckpoint, VERIFIER_KEY};

@@ -78,7 +78,7 @@ const CHUNK: usize = 1024;
 /// that its id is new, and sends the results on in chunks. Stops early,
 /// without an error, when the receiving side is gone.
 fn read_entries(store: &mut dyn Store, expected: usize, check_ids: bool, tx: std::sync::mpsc::SyncSender<Vec<Read>>) -> Result<(), StoreError> {
-    let mut ids: IdMap<u64> = IdMap::with_capacity(if check_ids { expected } else { 0 }, 0);
+    let mut ids: IdMap<u64> = IdMap::for_ids(if check_ids { expected } else { 0 });
     let mut chunk = Vec::with_capacity(CHUNK);
     let mut position = 0u64;
     let mut gone = false;

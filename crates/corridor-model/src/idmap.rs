@@ -11,6 +11,10 @@
 use std::collections::HashMap;
 use std::hash::BuildHasher;
 
+/// The average id length [`IdMap::for_ids`] makes room for (the ids a
+/// generated million-event log uses are 12–20 bytes; a UUID is 36).
+pub const ID_ROOM: usize = 40;
+
 /// Ids to values of type `V`.
 #[derive(Debug, Clone)]
 pub struct IdMap<V> {
@@ -54,6 +58,16 @@ impl<V> IdMap<V> {
         let mut m = Self::default();
         m.reserve(ids, bytes);
         m
+    }
+
+    /// Room for `ids` ids of any usual length (a walk that knows the log's
+    /// size but not its ids'): the text's room is reserved for ids of up to
+    /// [`ID_ROOM`] bytes on average. Room reserved and never written is
+    /// address space, not memory (the pages are not touched), so the
+    /// overestimate costs nothing, while growing the text by doubling
+    /// would hold the old and the new copy at once.
+    pub fn for_ids(ids: usize) -> Self {
+        Self::with_capacity(ids, ids.saturating_mul(ID_ROOM))
     }
 
     /// Room for `ids` more ids of `bytes` more bytes in all.

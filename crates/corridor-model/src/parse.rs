@@ -4,6 +4,8 @@
 //! line). Each event is parsed strictly (unknown fields and kinds are
 //! errors) and then checked with [`Event::check`].
 
+use std::io::{BufRead as _, Read as _};
+
 use serde_json::value::RawValue;
 use serde_json::Value;
 
@@ -43,6 +45,109 @@ pub fn parse_batch(input: &str) -> Result<Vec<Event>, ParseError> {
         out
     };
     raws.into_iter().enumerate().map(|(i, raw)| parse_raw(i, raw.get())).collect()
+}
+
+/// The longest line [`parse_stream`] reads (an event is at most
+/// [`crate::MAX_EVENT_BYTES`] in its canonical form; its text may be
+/// spaced out more).
+const MAX_LINE: usize = 1 << 20;
+
+/// Why reading a stream of events stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum StreamError<E: std::error::Error + 'static> {
+    #[error(transparent)]
+    Parse(#[from] ParseError),
+    #[error("cannot read the events: {0}")]
+    Read(#[source] std::io::Error),
+    /// What the caller's `each` answered.
+    #[error(transparent)]
+    Stopped(E),
+}
+
+/// Reads a batch as [`parse_batch`] does (a JSON array, or JSON lines) one
+/// event at a time from `input`, handing each to `each` with its 0-based
+/// position: memory holds one event, whatever the input's size. Stops at
+/// the first fault, in the input or answered by `each`. Answers how many
+/// events were read.
+pub fn parse_stream<R: std::io::BufRead, E: std::error::Error + 'static>(mut input: R, each: &mut dyn FnMut(usize, Event) -> Result<(), E>) -> Result<usize, StreamError<E>> {
+    // The first byte that is not white space tells the form.
+    let first = loop {
+        let buf = input.fill_buf().map_err(StreamError::Read)?;
+        match buf.iter().position(|b| !b.is_ascii_whitespace()) {
+            Some(i) => {
+                let b = buf[i];
+                input.consume(i);
+                break Some(b);
+            }
+            None if buf.is_empty() => break None,
+            None => {
+                let n = buf.len();
+                input.consume(n);
+            }
+        }
+    };
+    let mut stopped = None;
+    let mut count = 0usize;
+    let mut take = |raw: &str, stopped: &mut Option<StreamError<E>>| -> bool {
+        let result = parse_raw(count, raw).map_err(StreamError::Parse).and_then(|e| each(count, e).map_err(StreamError::Stopped));
+        count += 1;
+        match result {
+            Ok(()) => true,
+            Err(e) => {
+                *stopped = Some(e);
+                false
+            }
+        }
+    };
+    if first == Some(b'[') {
+        // One array: its elements taken one at a time as raw text.
+        struct Elements<'a>(&'a mut dyn FnMut(&str) -> bool);
+        impl<'de> serde::de::Visitor<'de> for Elements<'_> {
+            type Value = ();
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an array of events")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+                while let Some(raw) = seq.next_element::<Box<RawValue>>()? {
+                    if !(self.0)(raw.get()) {
+                        return Err(serde::de::Error::custom("stopped"));
+                    }
+                }
+                Ok(())
+            }
+        }
+        let mut de = serde_json::Deserializer::from_reader(&mut input);
+        let mut f = |raw: &str| take(raw, &mut stopped);
+        let read = serde::Deserializer::deserialize_seq(&mut de, Elements(&mut f)).and_then(|()| de.end());
+        match (read, stopped) {
+            (_, Some(e)) => return Err(e),
+            (Err(e), None) if e.is_io() => return Err(StreamError::Read(e.into())),
+            (Err(e), None) => return Err(ParseError::Json(e.to_string()).into()),
+            (Ok(()), None) => {}
+        }
+    } else {
+        let mut line = String::new();
+        let mut line_no = 0usize;
+        loop {
+            line.clear();
+            let read = (&mut input).take(MAX_LINE as u64 + 1).read_line(&mut line).map_err(|e| ParseError::Json(format!("line {}: {e}", line_no + 1)))?;
+            if read == 0 {
+                break;
+            }
+            line_no += 1;
+            if line.len() > MAX_LINE {
+                return Err(ParseError::Json(format!("line {line_no} is longer than {MAX_LINE} bytes: one event per line, each at most {} bytes", crate::MAX_EVENT_BYTES)).into());
+            }
+            if line.trim().is_empty() {
+                continue;
+            }
+            let raw: &RawValue = serde_json::from_str(line.trim_end_matches(['\n', '\r'])).map_err(|e| ParseError::Json(format!("line {line_no}: {e}")))?;
+            if !take(raw.get(), &mut stopped) {
+                return Err(stopped.expect("set when take answers false"));
+            }
+        }
+    }
+    Ok(count)
 }
 
 /// Parses one event from its JSON text.

@@ -122,7 +122,7 @@ impl Registry {
     /// An empty registry with room for `entries` correctable entries
     /// reserved at once (a walk that knows the log's size).
     pub fn with_capacity(entries: usize) -> Self {
-        Registry { entries: crate::IdMap::with_capacity(entries, 0), ..Self::default() }
+        Registry { entries: crate::IdMap::for_ids(entries), ..Self::default() }
     }
 
     pub fn groups(&self) -> &BTreeMap<String, String> {

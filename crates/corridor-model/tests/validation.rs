@@ -286,3 +286,72 @@ fn counts_over_their_bound_are_refused() {
     let ok = passage(&format!(r#"{{"women":{}}}"#, corridor_model::MAX_PEOPLE), 0, "cp1", "bus-1", "ramouseh");
     registry().apply_batch(&parse_batch(&ok).unwrap()).expect("the bound itself is accepted");
 }
+
+/// Everything `parse_stream` reads one event at a time.
+fn stream(input: &str) -> Result<Vec<corridor_model::Event>, String> {
+    let mut out = Vec::new();
+    corridor_model::parse::parse_stream::<_, std::io::Error>(std::io::BufReader::with_capacity(7, input.as_bytes()), &mut |i, e| {
+        assert_eq!(i, out.len(), "positions count from 0, in order");
+        out.push(e);
+        Ok(())
+    })
+    .map(|n| {
+        assert_eq!(n, out.len());
+        out
+    })
+    .map_err(|e| e.to_string())
+}
+
+/// The streaming reader reads what `parse_batch` reads, in both forms, and
+/// refuses what it refuses with the same messages (a reader buffer of 7
+/// bytes: an event is taken across many reads).
+#[test]
+fn the_stream_reads_as_the_batch_does() {
+    let lines: Vec<&str> = SETUP.lines().filter(|l| !l.trim().is_empty()).collect();
+    let array = format!("  \n[{}]\n", lines.join(" ,\n"));
+    let crlf = lines.join("\r\n");
+    for input in [SETUP.to_string(), array.clone(), crlf, String::new(), "  \n\n".into(), "[]".into()] {
+        let batch = parse_batch(&input).map_err(|e| e.to_string());
+        assert_eq!(stream(&input).map(|v| v.iter().map(|e| e.canonical_bytes()).collect::<Vec<_>>()), batch.map(|v| v.iter().map(|e| e.canonical_bytes()).collect()), "{input:?}");
+    }
+    assert_eq!(stream(SETUP).unwrap().len(), 6);
+    // The same errors, naming the event or the line.
+    let bad_field = format!("{}\n{}\n", lines[0], passage(r#"{"women":-1}"#, 0, "cp1", "bus-1", "ramouseh"));
+    let bad_line = format!("{}\n{}\n{{\"v\":1,\n", lines[0], lines[1]);
+    let bad_array = format!("[{},{}", lines[0], lines[1]);
+    let trailing = format!("[{}] x", lines[0]);
+    for input in [bad_field, bad_line, bad_array, trailing] {
+        let want = parse_batch(&input).expect_err("refused").to_string();
+        assert_eq!(stream(&input).expect_err("refused"), want, "{input:?}");
+    }
+    assert!(stream(&format!("{}\n{{\"v\":1,\n", lines[0])).unwrap_err().contains("line 2"));
+    // A line longer than any event is refused without being held whole.
+    let long = format!("{}\n\"{}\"\n", lines[0], "x".repeat(3 << 20));
+    assert!(stream(&long).unwrap_err().contains("line 2 is longer than"), "{}", stream(&long).unwrap_err());
+}
+
+/// The caller's error stops the stream at that event: nothing after it is read.
+#[test]
+fn the_stream_stops_where_the_caller_says() {
+    let mut seen = 0;
+    let r = corridor_model::parse::parse_stream(SETUP.as_bytes(), &mut |i, _| {
+        seen += 1;
+        if i == 2 {
+            return Err(std::io::Error::other("third refused"));
+        }
+        Ok(())
+    });
+    assert!(matches!(r, Err(corridor_model::parse::StreamError::Stopped(ref e)) if e.to_string() == "third refused"), "{r:?}");
+    assert_eq!(seen, 3);
+    let array = format!("[{}]", SETUP.lines().filter(|l| !l.trim().is_empty()).collect::<Vec<_>>().join(","));
+    let mut seen = 0;
+    let r = corridor_model::parse::parse_stream(array.as_bytes(), &mut |i, _| {
+        seen += 1;
+        if i == 1 {
+            return Err(std::io::Error::other("second refused"));
+        }
+        Ok(())
+    });
+    assert!(matches!(r, Err(corridor_model::parse::StreamError::Stopped(_))), "{r:?}");
+    assert_eq!(seen, 2);
+}

@@ -26,7 +26,8 @@
 //! events in memory). Every correction is listed with who, when, why, and
 //! before → after ([`Figures::corrections`]).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use corridor_model::{people, Body, Corrections, Counts, Effective, Event, HazardKind, HazardStatus, IncidentKind, Operation, TruceWindow, VehicleKind};
@@ -201,37 +202,71 @@ pub struct Seen {
     pub wounded: u32,
 }
 
-/// A passage's head count as the views keep it: by group, with the group
-/// names shared among all passages (a million passages kept a million
-/// copies of "women", "children" and "men").
+/// A passage's head count as the views keep it: the counts alone, with
+/// the list of groups they count shared among all passages that count the
+/// same groups (a million passages kept a million copies of "women",
+/// "children" and "men", then a million lists of the shared names).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HeadCount(Box<[(std::sync::Arc<str>, u32)]>);
+pub struct HeadCount {
+    groups: Arc<[Arc<str>]>,
+    counts: Box<[u32]>,
+}
 
 /// Written as the passage's `counts` object.
 impl Serialize for HeadCount {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_map(self.0.iter().map(|(g, n)| (&**g, n)))
+        s.collect_map(self.iter())
     }
 }
 
 impl HeadCount {
+    fn iter(&self) -> impl Iterator<Item = (&str, u32)> {
+        self.groups.iter().map(|g| &**g).zip(self.counts.iter().copied())
+    }
+
     /// People counted in `group`.
     pub fn get(&self, group: &str) -> Option<u32> {
-        self.0.iter().find(|(g, _)| &**g == group).map(|&(_, n)| n)
+        self.iter().find(|&(g, _)| g == group).map(|(_, n)| n)
     }
 
     /// The groups counted, in order.
     pub fn groups(&self) -> impl Iterator<Item = &str> {
-        self.0.iter().map(|(g, _)| &**g)
+        self.groups.iter().map(|g| &**g)
     }
 
     pub fn people(&self) -> u64 {
-        self.0.iter().map(|&(_, n)| u64::from(n)).sum()
+        self.counts.iter().map(|&n| u64::from(n)).sum()
     }
 
     /// As the passage recorded it.
     pub fn to_counts(&self) -> Counts {
-        self.0.iter().map(|(g, n)| (g.to_string(), *n)).collect()
+        self.iter().map(|(g, n)| (g.to_string(), n)).collect()
+    }
+}
+
+/// The lists of groups head counts count, each kept once.
+#[derive(Debug, Clone, Default)]
+struct GroupLists(HashMap<u64, Vec<Arc<[Arc<str>]>>>);
+
+impl GroupLists {
+    /// The head count of `counts`, its list of groups shared.
+    fn count(&mut self, counts: &Counts) -> HeadCount {
+        use std::hash::{BuildHasher, Hash, Hasher};
+        let mut h = foldhash::fast::FixedState::with_seed(0).build_hasher();
+        for g in counts.keys() {
+            g.hash(&mut h);
+        }
+        let lists = self.0.entry(h.finish()).or_default();
+        let same = |l: &Arc<[Arc<str>]>| l.len() == counts.len() && l.iter().zip(counts.keys()).all(|(a, b)| **a == **b);
+        let groups = match lists.iter().find(|l| same(l)) {
+            Some(l) => l.clone(),
+            None => {
+                let l: Arc<[Arc<str>]> = counts.keys().map(|g| Arc::from(g.as_str())).collect();
+                lists.push(l.clone());
+                l
+            }
+        };
+        HeadCount { groups, counts: counts.values().copied().collect() }
     }
 }
 
@@ -533,8 +568,8 @@ pub struct Views {
     operation: Option<Operation>,
     zone: Option<chrono_tz::Tz>,
     groups: Vec<String>,
-    /// Every group name met in a head count, kept once.
-    group_names: std::collections::HashSet<std::sync::Arc<str>, foldhash::quality::RandomState>,
+    /// Every list of groups met in a head count, kept once.
+    group_lists: GroupLists,
     corridors: BTreeMap<String, CorridorState>,
     /// The corrections known before this fold began (a replay's).
     known: Corrections,
@@ -970,23 +1005,7 @@ impl Views {
             by_vehicle.insert(p.vehicle.clone(), trip);
         }
         let trip = by_vehicle.get_mut(&p.vehicle).expect("inserted above");
-        let names = &mut self.group_names;
-        let counts = HeadCount(
-            p.counts
-                .iter()
-                .map(|(g, &n)| {
-                    let name = match names.get(g.as_str()) {
-                        Some(name) => name.clone(),
-                        None => {
-                            let name: std::sync::Arc<str> = g.as_str().into();
-                            names.insert(name.clone());
-                            name
-                        }
-                    };
-                    (name, n)
-                })
-                .collect(),
-        );
+        let counts = self.group_lists.count(&p.counts);
         trip.passages[pos] = Some(Seen { index, id: id.to_string(), time, counts, wounded: p.wounded });
         if pos == 0 {
             self.entered.add(&p.counts, p.wounded);

@@ -434,7 +434,7 @@ pub enum MonitorCommand {
 
 #[derive(Subcommand)]
 pub enum LogCommand {
-    /// Append events (a JSON array, or one JSON event per line) from FILE or stdin. All or nothing.
+    /// Append events (a JSON array, or one JSON event per line) from FILE or stdin. All or nothing: the whole input is checked against the log before anything is appended, then appended 10,000 at a time; if the command is stopped part-way, run it again to append the rest (events already in the log are not appended twice).
     Append {
         /// File of events; `-` or nothing reads stdin.
         file: Option<PathBuf>,

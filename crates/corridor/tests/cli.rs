@@ -138,6 +138,57 @@ fn bad_input_is_refused_whole_with_the_field_named() {
     ok(&dir, &["verify"]);
 }
 
+/// An input longer than one append batch (10,000 events) is read twice
+/// from disk rather than held: still all or nothing for anything wrong in
+/// it (a bad event after the first batches, an id used twice in it with
+/// different content), read from stdin as from a file, and a run stopped
+/// part-way is finished by running it again.
+#[test]
+fn a_long_input_is_appended_all_or_nothing_and_a_second_run_finishes_the_first() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = demo_dir(tmp.path(), &[]);
+    let size = || ok(&dir, &["log", "checkpoint"]).lines().nth(1).unwrap().parse::<u64>().unwrap();
+    let before = size();
+    let agreement = |i: usize, terms: &str| format!(r#"{{"v":1,"id":"long-{i}","time":"2016-12-23T10:00:00Z","author":"hq","body":{{"agreement":{{"agreement":"long-{i}","sites":["east-aleppo"],"terms":"{terms}"}}}}}}"#);
+    const N: usize = 25_000;
+    let lines: Vec<String> = (0..N).map(|i| agreement(i, "ceasefire")).collect();
+    let write = |name: &str, lines: &[String]| {
+        let p = tmp.path().join(name);
+        std::fs::write(&p, lines.join("\n")).unwrap();
+        p
+    };
+    // A bad reference in the last event: nothing of the 25,000 goes in.
+    let mut bad = lines.clone();
+    bad.push(r#"{"v":1,"id":"long-bad","time":"2016-12-23T10:00:00Z","author":"hq","body":{"agreement":{"agreement":"long-bad","sites":["nowhere"],"terms":"x"}}}"#.to_string());
+    let err = fails(&dir, &["log", "append", write("bad.jsonl", &bad).to_str().unwrap()]);
+    assert!(err.contains(&format!("event #{N}")) && err.contains("nowhere"), "{err}");
+    assert!(err.contains("nothing was appended"), "{err}");
+    assert_eq!(size(), before, "nothing of a refused long input is appended");
+    // The same id twice with different content, far apart.
+    let mut twice = lines.clone();
+    twice[N - 2] = agreement(3, "other terms");
+    let err = fails(&dir, &["log", "append", write("twice.jsonl", &twice).to_str().unwrap()]);
+    assert!(err.contains(&format!("event #{}", N - 2)) && err.contains("used earlier in this input with different content"), "{err}");
+    assert_eq!(size(), before);
+    // A run that stopped after its first batch: the first 10,000 are in.
+    let first = write("first.jsonl", &lines[..10_000]);
+    assert!(ok(&dir, &["log", "append", first.to_str().unwrap()]).contains("appended 10000 new event(s), 0 already"));
+    // Run again on the whole input, from stdin, as a JSON array: the rest is appended.
+    let all = tmp.path().join("all.json");
+    std::fs::write(&all, format!("[{}]", lines.join(",\n"))).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_corridor"))
+        .args(["--data-dir", dir.to_str().unwrap(), "log", "append"])
+        .stdin(std::fs::File::open(&all).unwrap())
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains(&format!("appended {} new event(s), 10000 already in the log; log size {}", N - 10_000, before + N as u64)), "{stdout}");
+    assert!(stderr.contains(&format!("appended 20000 of {N} events")), "progress on a long input: {stderr}");
+    assert!(std::fs::read_dir(&dir).unwrap().all(|e| !e.unwrap().file_name().to_string_lossy().starts_with("append-")), "stdin's copy is removed");
+    ok(&dir, &["verify"]);
+}
+
 #[test]
 fn export_checkpoint_and_key_check_out_independently() {
     let tmp = tempfile::tempdir().unwrap();

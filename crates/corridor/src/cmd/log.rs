@@ -1,13 +1,13 @@
 //! `corridor log`: append, show and export entries; the signed checkpoint and the key.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 use base64::Engine as _;
 use corridor::datadir::DataDir;
 use corridor_ledger::Appended;
-use corridor_model::parse::parse_batch;
+use corridor_model::parse::parse_stream;
 
 use crate::cli::LogCommand;
 use crate::read::{checked_walk, signed_store};
@@ -15,35 +15,7 @@ use crate::read::{checked_walk, signed_store};
 pub fn run(dir: &Path, cmd: LogCommand) -> Result<()> {
     let mut d = DataDir::open(dir)?;
     match cmd {
-        LogCommand::Append { file } => {
-            let mut input = String::new();
-            match file.as_deref() {
-                None => std::io::stdin().read_to_string(&mut input).context("cannot read events from stdin")?,
-                Some(p) if p == Path::new("-") => std::io::stdin().read_to_string(&mut input).context("cannot read events from stdin")?,
-                Some(p) => std::fs::read_to_string(p)
-                    .map(|s| {
-                        input = s;
-                        input.len()
-                    })
-                    .with_context(|| format!("cannot read {}", p.display()))?,
-            };
-            let events = parse_batch(&input).context("nothing was appended")?;
-            let ledger = d.ledger()?;
-            let n = events.len();
-            let ids: Vec<String> = events.iter().map(|e| e.id.clone()).collect();
-            let outcomes = ledger.append(events)?;
-            let new = outcomes.iter().filter(|o| matches!(o, Appended::New(_))).count();
-            // Small batches: say where each event is (a retry learns its original position).
-            if n <= 20 {
-                for (id, o) in ids.iter().zip(&outcomes) {
-                    match o {
-                        Appended::New(i) => println!("{id}: appended at index {i}"),
-                        Appended::Duplicate(i) => println!("{id}: already in the log at index {i}, not appended again"),
-                    }
-                }
-            }
-            println!("appended {new} new event(s), {} already in the log; log size {}", n - new, ledger.len());
-        }
+        LogCommand::Append { file } => append(&mut d, file.as_deref())?,
         // Reads go to the store directly, without the writer lock: they work
         // while another process (a server) appends. They stop at the latest
         // signed checkpoint, so what they show is always covered by one.
@@ -99,6 +71,76 @@ pub fn run(dir: &Path, cmd: LogCommand) -> Result<()> {
         LogCommand::Checkpoint => print!("{}", signed_store(&mut d)?.1.note),
         LogCommand::Key => println!("{}", d.signer()?.verifier().to_vkey()),
     }
+    Ok(())
+}
+
+/// Events appended per batch by `log append` (each batch one group commit).
+const APPEND_BATCH: usize = 10_000;
+
+/// `log append`: the input read twice, one event at a time, so memory
+/// holds a batch and the input's ids, whatever its size: first checked
+/// whole against the log ([`corridor_ledger::Precheck`]), then appended in
+/// batches that cannot be refused. All or nothing for anything wrong in
+/// the input; after a crash part-way, the same command again appends the
+/// rest (what is in the log is answered as a duplicate).
+fn append(d: &mut DataDir, file: Option<&Path>) -> Result<()> {
+    use std::io::BufReader;
+    let ledger = d.ledger()?;
+    // Stdin is read once, into a file of our own (owner-only, removed when
+    // done), to be read twice.
+    let (path, _spool) = match file {
+        Some(p) if p != Path::new("-") => (p.to_path_buf(), None),
+        _ => {
+            let mut spool = tempfile::Builder::new().prefix("append-").suffix(".events").tempfile_in(&d.path).with_context(|| format!("cannot make a file for stdin in {}", d.path.display()))?;
+            std::io::copy(&mut std::io::stdin().lock(), spool.as_file_mut()).context("cannot read events from stdin; nothing was appended")?;
+            (spool.path().to_path_buf(), Some(spool))
+        }
+    };
+    let open = || std::fs::File::open(&path).map(BufReader::new).with_context(|| format!("cannot read {}", path.display()));
+    let mut precheck = ledger.precheck();
+    let n = parse_stream(open()?, &mut |i, e| precheck.check(i, &e)).context("nothing was appended")?;
+    drop(precheck);
+    let progress = n > APPEND_BATCH;
+    let (mut new, mut done, mut shown) = (0usize, 0usize, Vec::new());
+    let mut batch = Vec::with_capacity(APPEND_BATCH.min(n));
+    let mut flush = |batch: &mut Vec<corridor_model::Event>, done: &mut usize| -> Result<(), corridor_ledger::LedgerError> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<String> = if n <= 20 { batch.iter().map(|e| e.id.clone()).collect() } else { vec![] };
+        let len = batch.len();
+        let outcomes = ledger.append(std::mem::take(batch))?;
+        new += outcomes.iter().filter(|o| matches!(o, Appended::New(_))).count();
+        shown.extend(ids.into_iter().zip(outcomes));
+        *done += len;
+        if progress {
+            eprintln!("appended {done} of {n} events");
+        }
+        Ok(())
+    };
+    let appended = parse_stream::<_, corridor_ledger::LedgerError>(open()?, &mut |_, e| {
+        batch.push(e);
+        if batch.len() == APPEND_BATCH {
+            flush(&mut batch, &mut done)?;
+        }
+        Ok(())
+    })
+    .map_err(anyhow::Error::from)
+    .and_then(|_| flush(&mut batch, &mut done).map_err(anyhow::Error::from));
+    if let Err(e) = appended {
+        bail!(
+            "{e:#}\nthe first {done} of the {n} events are in the log; run the same command again to append the rest \
+             (the events already in the log are recognised and not appended twice)"
+        );
+    }
+    // Small batches: say where each event is (a retry learns its original position).
+    for (id, o) in &shown {
+        match o {
+            Appended::New(i) => println!("{id}: appended at index {i}"),
+            Appended::Duplicate(i) => println!("{id}: already in the log at index {i}, not appended again"),
+        }
+    }
+    println!("appended {new} new event(s), {} already in the log; log size {}", n - new, ledger.len());
     Ok(())
 }
 
