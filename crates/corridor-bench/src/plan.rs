@@ -135,7 +135,7 @@ fn grid_case(side: u32, exits: usize) -> Result<Case> {
 
 fn helsinki_case(dir: &std::path::Path) -> Result<Case> {
     let path = dir.join("helsinki.osm.pbf");
-    let roads = corridor_geo::import_file(&path, &NoProgress).with_context(|| format!("importing {}", path.display()))?;
+    let roads = corridor_geo::import_file(&path, corridor_geo::Profile::Car, &NoProgress).with_context(|| format!("importing {}", path.display()))?;
     let (lat0, lat1, lon0, lon1) = bbox(&roads);
     let (mlat, mlon) = ((lat0 + lat1) / 2.0, (lon0 + lon1) / 2.0);
     let targets = [(lat0, mlon), (lat1, mlon), (mlat, lon0), (mlat, lon1), (lat0, lon0), (lat0, lon1), (lat1, lon0), (lat1, lon1)];

@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use crate::profile::{way_rule, RoadClass, Tags};
+use crate::profile::{way_rule, Profile, RoadClass, Tags};
 use crate::GeoError;
 
 /// Mean Earth radius (IUGG), metres.
@@ -57,6 +57,8 @@ pub struct NetworkMeta {
     pub attribution: String,
     /// True for a derived, coarse network (e.g. one derived from district polygons, not surveyed streets).
     pub approximate: bool,
+    /// The vehicle whose rules chose the roads, speeds and directions.
+    pub profile: Profile,
     pub stats: ImportStats,
 }
 
@@ -75,6 +77,10 @@ pub struct RoadNetwork {
     pub capacity_vph: Vec<u32>,
     /// [`RoadClass`] as `u8`.
     pub class: Vec<u8>,
+    /// True where the arc is open only to a route that starts or ends on
+    /// it (`access=destination`): a route may drive such arcs only from its
+    /// start and up to its end, never between two open roads.
+    pub destination: Vec<bool>,
     /// Index into `names` (0 = no name).
     pub name: Vec<u32>,
     pub names: Vec<String>,
@@ -97,6 +103,13 @@ impl RoadNetwork {
     pub fn name_of(&self, arc: usize) -> &str {
         &self.names[self.name[arc] as usize]
     }
+    /// Arc weights for routing through: the travel time, [`cch::INF_WEIGHT`]
+    /// on `destination` arcs (driven only at a route's ends, see
+    /// [`crate::router`]).
+    pub fn through_weights(&self) -> Vec<u32> {
+        self.time_ms.iter().zip(&self.destination).map(|(&t, &d)| if d { cch::INF_WEIGHT } else { t }).collect()
+    }
+
     /// The arc `u → v` with the least time among those allowed, if any.
     pub fn best_arc(&self, u: u32, v: u32, allowed: impl Fn(usize) -> bool) -> Option<usize> {
         self.arcs_of(u).filter(|&a| self.head[a] == v && allowed(a)).min_by_key(|&a| self.time_ms[a])
@@ -111,6 +124,7 @@ struct RawArc {
     capacity: u32,
     class: u8,
     name: u32,
+    destination: bool,
 }
 
 /// Collects usable ways and turns them into a [`RoadNetwork`].
@@ -122,6 +136,7 @@ pub struct NetworkBuilder {
     names: HashMap<String, u32>,
     name_list: Vec<String>,
     stats: ImportStats,
+    profile: Profile,
 }
 
 impl Default for NetworkBuilder {
@@ -134,13 +149,24 @@ impl Default for NetworkBuilder {
             names: HashMap::new(),
             name_list: vec![String::new()],
             stats: ImportStats::default(),
+            profile: Profile::default(),
         }
     }
 }
 
 impl NetworkBuilder {
+    /// A builder for the car profile.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A builder whose ways follow `profile`'s rules.
+    pub fn for_profile(profile: Profile) -> Self {
+        NetworkBuilder { profile, ..Self::default() }
+    }
+
+    pub fn profile(&self) -> Profile {
+        self.profile
     }
 
     /// The counts an importer keeps as it reads (ways read, usable, nodes
@@ -152,9 +178,9 @@ impl NetworkBuilder {
     /// Adds a way: its nodes as `(key, lat, lon)` (a key joins ways that
     /// share a node) and its tags. `detour_factor` (≥ 1) stretches the
     /// straight-line length of a coarse, derived geometry. Returns whether
-    /// a convoy may use it.
+    /// the builder's profile may use it.
     pub fn add_way(&mut self, nodes: &[(i64, f64, f64)], tags: &(impl Tags + ?Sized), detour_factor: f64) -> bool {
-        let Some(rule) = way_rule(tags) else { return false };
+        let Some(rule) = way_rule(self.profile, tags) else { return false };
         let name = match tags.get("name").filter(|n| !n.is_empty()).or(tags.get("ref")) {
             None => 0,
             Some(n) => match self.names.get(n) {
@@ -176,14 +202,14 @@ impl NetworkBuilder {
                 let (ui, vi) = (u as usize, v as usize);
                 let len = haversine_m(self.lat[ui], self.lon[ui], self.lat[vi], self.lon[vi]) * factor;
                 let time_ms = ((len / speed_ms) * 1000.0).round().max(1.0) as u32;
-                let mut push = |tail, head, capacity| {
-                    self.arcs.push(RawArc { tail, head, time_ms, length_m: len as f32, capacity, class: rule.class as u8, name })
+                let mut push = |tail, head, capacity, destination| {
+                    self.arcs.push(RawArc { tail, head, time_ms, length_m: len as f32, capacity, class: rule.class as u8, name, destination })
                 };
                 if rule.forward {
-                    push(u, v, rule.capacity_forward);
+                    push(u, v, rule.capacity_forward, rule.destination_forward);
                 }
                 if rule.backward {
-                    push(v, u, rule.capacity_backward);
+                    push(v, u, rule.capacity_backward, rule.destination_backward);
                 }
             }
             prev = Some(v);
@@ -236,6 +262,7 @@ impl NetworkBuilder {
         self.stats.arcs = kept.len() as u64;
         self.stats.km = road_km(&kept);
         meta.stats = self.stats;
+        meta.profile = self.profile;
         Ok(RoadNetwork {
             first_out,
             tail: pick(&|a| a.tail),
@@ -244,6 +271,7 @@ impl NetworkBuilder {
             length_m: order.iter().map(|&i| kept[i].length_m).collect(),
             capacity_vph: pick(&|a| a.capacity),
             class: order.iter().map(|&i| kept[i].class).collect(),
+            destination: order.iter().map(|&i| kept[i].destination).collect(),
             name: pick(&|a| a.name),
             names: self.name_list,
             lat,

@@ -35,6 +35,7 @@ pub mod router;
 pub use graph::{ImportStats, NetworkMeta, RoadNetwork};
 pub use hazard::{HazardArea, HazardSet};
 pub use prepare::PreparedNetwork;
+pub use profile::Profile;
 pub use router::{Route, Router, Snap};
 
 use std::path::Path;
@@ -103,9 +104,11 @@ pub enum GeoError {
     Empty { source_name: String, ways: u64 },
     #[error("{path}: {reason}")]
     NetFile { path: String, reason: String },
+    #[error("{path} was prepared for the {has} profile, not for the {want} profile: import the map again with `corridor import MAP --profile {want}` (one prepared network per vehicle profile)")]
+    WrongProfile { path: String, has: Profile, want: Profile },
     #[error("{text:?} is not a position: {reason}")]
     BadPoint { text: String, reason: String },
-    #[error("the {what} point {at} is {distance_km:.1} km from the nearest usable road (the limit is {max_km:.1} km): is it inside the map's area ({bbox})?")]
+    #[error("the {what} point {at} is {} from the nearest road this vehicle may use (the limit is {}): is it inside the map's area ({bbox}), and not over a road closed to it (a tunnel, a weight limit)?", km_text(*distance_km), km_text(*max_km))]
     TooFar { what: String, at: LatLon, distance_km: f64, max_km: f64, bbox: String },
     #[error("no usable road near the {what} point {at}: every road of the map is closed by a hazard")]
     NoUsableRoad { what: String, at: LatLon },
@@ -115,6 +118,11 @@ pub enum GeoError {
     Corridor { corridor: String, reason: String },
 }
 
+/// `0.03` → `30 m`, `2.5` → `2.5 km`.
+fn km_text(km: f64) -> String {
+    if km < 1.0 { format!("{:.0} m", km * 1000.0) } else { format!("{km:.1} km") }
+}
+
 impl GeoError {
     pub fn io(path: &Path, source: std::io::Error) -> Self {
         GeoError::Io { path: path.display().to_string(), source }
@@ -122,18 +130,19 @@ impl GeoError {
 }
 
 /// Imports a road network from a file, by its extension: `.osm.pbf`/`.pbf`,
-/// `.osm` (XML), `.geojson`/`.json` (LineStrings with OSM tags as properties).
-pub fn import_file(path: &Path, progress: &dyn Progress) -> Result<RoadNetwork, GeoError> {
+/// `.osm` (XML), `.geojson`/`.json` (LineStrings with OSM tags as properties),
+/// keeping the roads, directions and speeds of `profile`.
+pub fn import_file(path: &Path, profile: Profile, progress: &dyn Progress) -> Result<RoadNetwork, GeoError> {
     let bytes = std::fs::read(path).map_err(|e| GeoError::io(path, e))?;
     let name = path.display().to_string();
     let lower = name.to_ascii_lowercase();
     if lower.ends_with(".pbf") {
-        osm::import_pbf(&bytes, &name, progress)
+        osm::import_pbf(&bytes, &name, profile, progress)
     } else if lower.ends_with(".osm") || lower.ends_with(".xml") {
-        osm::import_xml(&bytes, &name, progress)
+        osm::import_xml(&bytes, &name, profile, progress)
     } else if lower.ends_with(".geojson") || lower.ends_with(".json") {
         let text = String::from_utf8(bytes).map_err(|_| GeoError::GeoJson { file: name.clone(), reason: "not UTF-8 text".into() })?;
-        roads::import_geojson(&text, &name)
+        roads::import_geojson_for(&text, &name, profile)
     } else {
         Err(GeoError::Io {
             path: name,

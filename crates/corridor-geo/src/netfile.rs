@@ -1,6 +1,7 @@
 //! The prepared network file (`.cnet`): the road graph, its metadata and
 //! the prepared CCH, as little-endian arrays behind a header with a format
-//! version and a CRC-32 of everything after the header, so a file from an
+//! version and a CRC-32 of everything after the header (the payload starts
+//! with the network's source, attribution and vehicle profile), so a file from an
 //! older Corridor or a damaged one is refused with a message that says to
 //! import again. Loading is a read and a copy: milliseconds.
 //!
@@ -14,12 +15,13 @@ use cch::{Cch, Metric};
 
 use crate::graph::{ImportStats, NetworkMeta, RoadNetwork};
 use crate::prepare::PreparedNetwork;
+use crate::profile::Profile;
 use crate::GeoError;
 
 pub const MAGIC: &[u8; 16] = b"CORRIDOR-NET\r\n\x1a\n";
 /// Bump on any change of layout, of the road rules (profile) or of the
 /// preparation: an older file is then refused, never misread.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 const HEADER: usize = 16 + 4 + 8 + 4;
 
 struct W(Vec<u8>);
@@ -66,6 +68,7 @@ pub fn to_bytes(p: &PreparedNetwork) -> Vec<u8> {
     w.str(&n.meta.source);
     w.str(&n.meta.attribution);
     w.u64(u64::from(n.meta.approximate));
+    w.u64(n.meta.profile as u64);
     let s = &n.meta.stats;
     for v in [s.highway_ways, s.usable_ways, s.missing_nodes, s.nodes_before, s.arcs_before, s.nodes, s.arcs] {
         w.u64(v);
@@ -81,6 +84,7 @@ pub fn to_bytes(p: &PreparedNetwork) -> Vec<u8> {
     w.f32s(&n.length_m);
     w.u32s(&n.capacity_vph);
     w.bytes(&n.class);
+    w.bytes(&n.destination.iter().map(|&d| u8::from(d)).collect::<Vec<u8>>());
     w.u32s(&n.name);
     w.u64(n.names.len() as u64);
     for s in &n.names {
@@ -212,6 +216,8 @@ fn parse(b: &[u8]) -> Result<PreparedNetwork, String> {
     let source = r.str()?;
     let attribution = r.str()?;
     let approximate = r.u64()? != 0;
+    let profile = r.u64()?;
+    let profile = u8::try_from(profile).ok().and_then(Profile::from_u8).ok_or_else(|| format!("unknown vehicle profile number {profile}"))?;
     let mut s = ImportStats::default();
     for v in [&mut s.highway_ways, &mut s.usable_ways, &mut s.missing_nodes, &mut s.nodes_before, &mut s.arcs_before, &mut s.nodes, &mut s.arcs] {
         *v = r.u64()?;
@@ -227,6 +233,11 @@ fn parse(b: &[u8]) -> Result<PreparedNetwork, String> {
     let length_m = r.f32s()?;
     let capacity_vph = r.u32s()?;
     let class = r.bytes()?;
+    let destination = r.bytes()?;
+    if destination.iter().any(|&d| d > 1) {
+        return Err("a destination flag is neither 0 nor 1".into());
+    }
+    let destination: Vec<bool> = destination.into_iter().map(|d| d == 1).collect();
     let name = r.u32s()?;
     let name_count = r.len(8)?;
     let names = (0..name_count).map(|_| r.str()).collect::<Result<Vec<_>, _>>()?;
@@ -244,7 +255,7 @@ fn parse(b: &[u8]) -> Result<PreparedNetwork, String> {
         && first_out.first() == Some(&0)
         && first_out.last().map(|&x| x as usize) == Some(m)
         && first_out.windows(2).all(|w| w[0] <= w[1])
-        && [tail.len(), time_ms.len(), length_m.len(), capacity_vph.len(), class.len(), name.len()].iter().all(|&l| l == m)
+        && [tail.len(), time_ms.len(), length_m.len(), capacity_vph.len(), class.len(), destination.len(), name.len()].iter().all(|&l| l == m)
         && head.iter().chain(&tail).all(|&v| (v as usize) < n)
         && name.iter().all(|&i| (i as usize) < names.len())
         && time_ms.iter().all(|&t| t > 0 && t < cch::INF_WEIGHT);
@@ -273,8 +284,8 @@ fn parse(b: &[u8]) -> Result<PreparedNetwork, String> {
     };
     let base_metric = Metric { forward: next(), backward: next() };
     check_cch(&cch, &base_metric, n, m)?;
-    let meta = NetworkMeta { source, attribution, approximate, stats: s };
-    let net = RoadNetwork { lat, lon, first_out, tail, head, time_ms, length_m, capacity_vph, class, name, names, meta };
+    let meta = NetworkMeta { source, attribution, approximate, profile, stats: s };
+    let net = RoadNetwork { lat, lon, first_out, tail, head, time_ms, length_m, capacity_vph, class, destination, name, names, meta };
     Ok(PreparedNetwork { net, cch, base_metric })
 }
 

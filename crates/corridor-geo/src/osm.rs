@@ -1,8 +1,9 @@
 //! OpenStreetMap import: `.osm.pbf` (with `osmpbf`) and `.osm` XML (with
 //! `quick-xml`) into a [`RoadNetwork`]. Two passes over the data: the ways
-//! a convoy may use, then the positions of their nodes.
+//! the profile may use, then the positions of their nodes and the nodes it
+//! may not pass (barriers, node access tags), where the ways are cut.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::{Cursor, Read};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -10,7 +11,7 @@ use std::sync::Arc;
 use osmpbf::{BlobDecode, BlobReader, Element};
 
 use crate::graph::{NetworkBuilder, NetworkMeta, RoadNetwork};
-use crate::profile::way_rule;
+use crate::profile::{node_passable, way_rule, Profile};
 use crate::{GeoError, Progress};
 
 /// The attribution every network made from OpenStreetMap carries.
@@ -25,7 +26,7 @@ struct WayRec {
 }
 
 /// Imports an `.osm.pbf` extract held in memory. `name` names it in errors.
-pub fn import_pbf(bytes: &[u8], name: &str, progress: &dyn Progress) -> Result<RoadNetwork, GeoError> {
+pub fn import_pbf(bytes: &[u8], name: &str, profile: Profile, progress: &dyn Progress) -> Result<RoadNetwork, GeoError> {
     let bad = |e: osmpbf::Error| GeoError::Pbf { file: name.to_string(), reason: e.to_string() };
     if bytes.is_empty() {
         return Err(GeoError::Pbf { file: name.to_string(), reason: "the file is empty".into() });
@@ -47,7 +48,7 @@ pub fn import_pbf(bytes: &[u8], name: &str, progress: &dyn Progress) -> Result<R
                         let tags: Vec<(String, String)> = w.tags().map(|(k, v)| (k.to_string(), v.to_string())).collect();
                         if tags.iter().any(|(k, _)| k == "highway") {
                             highway_ways += 1;
-                            if way_rule(&tags).is_some() {
+                            if way_rule(profile, &tags).is_some() {
                                 ways.push(WayRec { refs: w.refs().collect(), tags });
                             }
                         }
@@ -62,31 +63,36 @@ pub fn import_pbf(bytes: &[u8], name: &str, progress: &dyn Progress) -> Result<R
         return Err(GeoError::Pbf { file: name.to_string(), reason: "no OSMHeader block: not an OpenStreetMap PBF file".into() });
     }
 
-    // Pass 2: the positions of the nodes those ways use.
+    // Pass 2: the positions of the nodes those ways use, and which of them
+    // the profile may not pass.
+    let mut blocked: HashSet<i64> = HashSet::new();
     let mut pos: HashMap<i64, (f64, f64)> = ways.iter().flat_map(|w| w.refs.iter().map(|&r| (r, (f64::NAN, f64::NAN)))).collect();
     let read = Arc::new(AtomicU64::new(0));
     for blob in BlobReader::new(Counting { inner: Cursor::new(bytes), read: read.clone() }) {
         let blob = blob.map_err(bad)?;
         if let BlobDecode::OsmData(block) = blob.decode().map_err(bad)? {
             for el in block.elements() {
-                let (id, lat, lon) = match el {
-                    Element::Node(n) => (n.id(), n.lat(), n.lon()),
-                    Element::DenseNode(n) => (n.id(), n.lat(), n.lon()),
+                let (id, lat, lon, tags): (i64, f64, f64, Vec<(String, String)>) = match el {
+                    Element::Node(n) => (n.id(), n.lat(), n.lon(), n.tags().map(|(k, v)| (k.to_string(), v.to_string())).collect()),
+                    Element::DenseNode(n) => (n.id(), n.lat(), n.lon(), n.tags().map(|(k, v)| (k.to_string(), v.to_string())).collect()),
                     _ => continue,
                 };
                 if let Some(p) = pos.get_mut(&id) {
                     *p = (lat, lon);
+                    if !tags.is_empty() && !node_passable(profile, &tags) {
+                        blocked.insert(id);
+                    }
                 }
             }
         }
         progress.set(bytes.len() as u64 + read.load(Ordering::Relaxed), total);
     }
     let records: Vec<_> = ways.into_iter().map(|w| (w.refs, w.tags)).collect();
-    build(records, &pos, highway_ways, name)
+    build(records, &pos, &blocked, highway_ways, name, profile)
 }
 
 /// Imports an OpenStreetMap XML (`.osm`) file held in memory.
-pub fn import_xml(text: &[u8], name: &str, progress: &dyn Progress) -> Result<RoadNetwork, GeoError> {
+pub fn import_xml(text: &[u8], name: &str, profile: Profile, progress: &dyn Progress) -> Result<RoadNetwork, GeoError> {
     use quick_xml::events::Event as X;
     let bad = |pos: u64, reason: String| GeoError::OsmXml { file: name.to_string(), position: pos, reason };
     let mut reader = quick_xml::Reader::from_reader(text);
@@ -95,6 +101,9 @@ pub fn import_xml(text: &[u8], name: &str, progress: &dyn Progress) -> Result<Ro
     let mut ways: Vec<RawWay> = Vec::new();
     let mut highway_ways = 0u64;
     let mut current: Option<RawWay> = None;
+    // The node being read (its id and tags), and the nodes the profile may not pass.
+    let mut node: Option<(i64, Vec<(String, String)>)> = None;
+    let mut blocked: HashSet<i64> = HashSet::new();
     let mut saw_osm = false;
     loop {
         let at = reader.buffer_position();
@@ -106,9 +115,17 @@ pub fn import_xml(text: &[u8], name: &str, progress: &dyn Progress) -> Result<Ro
                 if let Some((refs, tags)) = current.take() {
                     if tags.iter().any(|(k, _)| k == "highway") {
                         highway_ways += 1;
-                        if way_rule(&tags).is_some() {
+                        if way_rule(profile, &tags).is_some() {
                             ways.push((refs, tags));
                         }
+                    }
+                }
+                (None, false)
+            }
+            X::End(e) if e.name().as_ref() == b"node" => {
+                if let Some((id, tags)) = node.take() {
+                    if !node_passable(profile, &tags) {
+                        blocked.insert(id);
                     }
                 }
                 (None, false)
@@ -137,6 +154,7 @@ pub fn import_xml(text: &[u8], name: &str, progress: &dyn Progress) -> Result<Ro
                     let id = num(b"id")? as i64;
                     let (lat, lon) = (num(b"lat")?, num(b"lon")?);
                     pos.insert(id, (lat, lon));
+                    node = if empty { None } else { Some((id, Vec::new())) };
                 }
                 b"way" => {
                     current = Some((Vec::new(), Vec::new()));
@@ -150,7 +168,7 @@ pub fn import_xml(text: &[u8], name: &str, progress: &dyn Progress) -> Result<Ro
                     }
                 }
                 b"tag" => {
-                    if let Some((_, tags)) = current.as_mut() {
+                    if let Some(tags) = current.as_mut().map(|(_, t)| t).or(node.as_mut().map(|(_, t)| t)) {
                         let k = attr(b"k")?.unwrap_or_default();
                         let v = attr(b"v")?.unwrap_or_default();
                         tags.push((k, v));
@@ -165,16 +183,23 @@ pub fn import_xml(text: &[u8], name: &str, progress: &dyn Progress) -> Result<Ro
     if !saw_osm {
         return Err(bad(0, "no <osm> element: not an OpenStreetMap XML file".into()));
     }
-    build(ways, &pos, highway_ways, name)
+    build(ways, &pos, &blocked, highway_ways, name, profile)
 }
 
+/// Builds the network; a node in `blocked` is cut: each way that passes it
+/// ends there and starts again, each end its own copy joined to nothing
+/// else, so no route passes it.
 fn build(
     ways: Vec<RawWay>,
     pos: &HashMap<i64, (f64, f64)>,
+    blocked: &HashSet<i64>,
     highway_ways: u64,
     name: &str,
+    profile: Profile,
 ) -> Result<RoadNetwork, GeoError> {
-    let mut b = NetworkBuilder::new();
+    let mut b = NetworkBuilder::for_profile(profile);
+    // Keys of the cut copies: below every OSM id.
+    let mut next_cut = i64::MIN;
     b.stats_mut().highway_ways = highway_ways;
     b.stats_mut().usable_ways = ways.len() as u64;
     let mut nodes: Vec<(i64, f64, f64)> = Vec::new();
@@ -186,7 +211,19 @@ fn build(
         for r in refs {
             match pos.get(&r) {
                 Some(&(lat, lon)) if lat.is_finite() && (-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lon) => {
-                    nodes.push((r, lat, lon))
+                    if blocked.contains(&r) {
+                        // End the piece so far at one copy, start the next at another.
+                        next_cut += 1;
+                        nodes.push((next_cut, lat, lon));
+                        if nodes.len() >= 2 {
+                            b.add_way(&nodes, &tags, 1.0);
+                        }
+                        nodes.clear();
+                        next_cut += 1;
+                        nodes.push((next_cut, lat, lon));
+                    } else {
+                        nodes.push((r, lat, lon))
+                    }
                 }
                 _ => {
                     missing += 1;

@@ -6,13 +6,16 @@ use cch::graph::Graph;
 use cch::{Cch, Metric};
 
 use crate::graph::RoadNetwork;
+use crate::profile::Profile;
+use crate::GeoError;
 
 /// A road network ready to route on.
 #[derive(Debug, Clone)]
 pub struct PreparedNetwork {
     pub net: RoadNetwork,
     pub cch: Cch,
-    /// The travel-time customization with no road closed.
+    /// The travel-time customization with no road closed, `destination`
+    /// arcs closed to through routes ([`RoadNetwork::through_weights`]).
     pub base_metric: Metric,
 }
 
@@ -22,8 +25,15 @@ impl PreparedNetwork {
         let lon: Vec<f32> = net.lon.iter().map(|&v| v as f32).collect();
         let order = cch::inertial_order(net.node_count() as u32, &net.tail, &net.head, &lat, &lon);
         let cch = Cch::build(&input_graph(&net), &order);
-        let base_metric = cch.customize(&net.time_ms);
+        let base_metric = cch.customize(&net.through_weights());
         PreparedNetwork { net, cch, base_metric }
+    }
+
+    /// Refuses a network prepared for another vehicle than `want`; `path`
+    /// names it in the message.
+    pub fn check_profile(&self, want: Profile, path: &str) -> Result<(), GeoError> {
+        let has = self.net.meta.profile;
+        if has == want { Ok(()) } else { Err(GeoError::WrongProfile { path: path.to_string(), has, want }) }
     }
 }
 

@@ -25,20 +25,44 @@
 //! units: a bus counts as about 2 (HCM heavy-vehicle equivalent on level
 //! terrain), which the planner applies, not this table.
 //!
+//! ## Profiles
+//! Three vehicles, each its own prepared network (the profile is chosen at
+//! import and recorded in the `.cnet` file): [`Profile::Car`] (OSRM's car
+//! rules), [`Profile::Bus`] (an 18 t, 3.8 m coach with public-service
+//! access) and [`Profile::Ambulance`] (a van-sized vehicle with emergency
+//! access). The README's "Vehicle profiles" section says, rule by rule,
+//! where the bus differs from a car and why.
+//!
 //! ## Access
 //! Classes from motorway to service (and their `_link`s, `road`,
 //! `living_street`, `busway`) are usable; footways, paths, cycleways,
-//! steps, tracks, construction and proposed roads are not. `access`,
-//! `motor_vehicle` or `vehicle` = `no`/`private`/`agricultural`/`forestry`/
-//! `delivery`/`destination`* close a road unless `psv`, `bus` or
-//! `emergency` say `yes`/`designated`. (*`destination` is kept open: a
-//! convoy's destination is often such a road.) `service=parking_aisle` and
-//! `driveway` are left out, as OSRM does. `area=yes` is not a road.
+//! steps, tracks, construction and proposed roads are not (`busway` only
+//! for a bus or an ambulance). Access tags are read through the profile's
+//! hierarchy, most specific key first ([`Profile::access_keys`]; `KEY:forward`
+//! and `KEY:backward` before `KEY` for each direction, as OSRM's car
+//! profile does): the first key present decides. `yes`/`designated`/
+//! `permissive`/`official` open a road; `no`/`private`/`agricultural`/
+//! `forestry`/`delivery`/`customers`/`use_sidepath` close it, and
+//! `psv`/`bus`/`emergency` as an `access` value open it only for the
+//! vehicles they name. `destination` opens it to a route that starts or
+//! ends there, not to one passing through ([`WayRule::destination_forward`]; the
+//! router keeps such roads to the ends of a route, as OSRM's
+//! `destination.feature` asks). `maxweight` and `maxheight` (also
+//! `maxheight:physical`) below the vehicle's weight and height close a
+//! road. Service roads: `service=emergency_access` only for an ambulance;
+//! `driveway`, `parking_aisle`, `parking`, `alley`, `drive-through` at half
+//! the service speed (OSRM's car profile keeps them with a 0.5 penalty).
+//! `area=yes` is not a road. A node whose `barrier` is not one a vehicle
+//! drives through (OSRM's car whitelist: gate, lift_gate, toll_booth, …),
+//! or whose access tags close it, or whose `maxheight` is too low, cannot
+//! be passed ([`node_passable`]).
 //!
 //! ## One-way
 //! `oneway=yes|true|1` forward only, `-1|reverse` backward only,
-//! `junction=roundabout|circular` and `highway=motorway` one-way unless
-//! `oneway=no`; `oneway:bus=no` or `oneway:psv=no` open both ways for a bus.
+//! `reversible` not at all, `junction=roundabout|circular` and
+//! `highway=motorway` one-way unless `oneway=no`; a mode-specific
+//! `oneway:KEY` for the profile's keys (`oneway:bus`/`oneway:psv` for a
+//! bus, `oneway:motorcar` for a car, …) comes before `oneway`.
 
 /// The highest speed a convoy bus drives at, km/h.
 pub const BUS_MAX_KMH: f64 = 80.0;
@@ -188,43 +212,197 @@ pub struct WayRule {
     /// Vehicles per hour in the forward and backward directions.
     pub capacity_forward: u32,
     pub capacity_backward: u32,
+    /// Open, in that direction, only to routes that start or end on it
+    /// (`access=destination` and the like, read through the profile's hierarchy).
+    pub destination_forward: bool,
+    pub destination_backward: bool,
 }
 
-const CLOSED: [&str; 6] = ["no", "private", "agricultural", "forestry", "delivery", "customers"];
-const OPEN: [&str; 4] = ["yes", "designated", "permissive", "destination"];
+/// A vehicle the network is prepared for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[repr(u8)]
+pub enum Profile {
+    /// OSRM's car rules (2.0 m, 2 t: OSRM `car.lua`'s vehicle size).
+    #[default]
+    Car = 0,
+    /// A convoy bus: 18 t, 3.8 m high, public-service access.
+    Bus = 1,
+    /// An ambulance: a 3.5 t van, 2.9 m high, emergency access.
+    Ambulance = 2,
+}
 
-/// The rule for a way, or `None` when a convoy may not use it.
-pub fn way_rule(tags: &(impl Tags + ?Sized)) -> Option<WayRule> {
+impl Profile {
+    pub const ALL: [Profile; 3] = [Profile::Car, Profile::Bus, Profile::Ambulance];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Profile::Car => "car",
+            Profile::Bus => "bus",
+            Profile::Ambulance => "ambulance",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Profile> {
+        Profile::ALL.into_iter().find(|p| p.name() == name)
+    }
+
+    pub fn from_u8(v: u8) -> Option<Profile> {
+        Profile::ALL.get(v as usize).copied()
+    }
+
+    /// Laden weight, tonnes: compared with `maxweight`.
+    pub fn weight_t(self) -> f64 {
+        match self {
+            Profile::Car => 2.0,
+            Profile::Bus => 18.0,
+            Profile::Ambulance => 3.5,
+        }
+    }
+
+    /// Height, metres: compared with `maxheight`.
+    pub fn height_m(self) -> f64 {
+        match self {
+            Profile::Car => 2.0,
+            Profile::Bus => 3.8,
+            Profile::Ambulance => 2.9,
+        }
+    }
+
+    /// The access keys the profile obeys, most specific first (the OSM
+    /// access hierarchy: `access` > `vehicle` > `motor_vehicle` > the
+    /// vehicle's own keys). A bus obeys `bus` and `psv` first, then
+    /// `motorcar` (a bus carries people as a car does, so a road closed to
+    /// cars is closed to it unless `bus`/`psv` open it), then `hgv` (it is
+    /// as big as a lorry). An ambulance obeys `emergency` first, then the
+    /// car's keys.
+    pub fn access_keys(self) -> &'static [&'static str] {
+        match self {
+            Profile::Car => &["motorcar", "motor_vehicle", "vehicle", "access"],
+            Profile::Bus => &["bus", "psv", "motorcar", "hgv", "motor_vehicle", "vehicle", "access"],
+            Profile::Ambulance => &["emergency", "motorcar", "motor_vehicle", "vehicle", "access"],
+        }
+    }
+
+    /// The keys whose `oneway:KEY` the profile obeys, most specific first.
+    fn oneway_keys(self) -> &'static [&'static str] {
+        match self {
+            Profile::Car | Profile::Ambulance => &["motorcar", "motor_vehicle", "vehicle"],
+            Profile::Bus => &["bus", "psv", "motor_vehicle", "vehicle"],
+        }
+    }
+
+    /// What an access value means for this vehicle: `Some(true)` open,
+    /// `Some(false)` closed, `None` a value this vehicle does not read
+    /// (`some_tag`), which leaves the road open as OSRM does.
+    fn access_value(self, v: &str) -> Option<Access> {
+        let open = |yes: bool| if yes { Access::Open } else { Access::Closed };
+        match v {
+            "yes" | "designated" | "permissive" | "official" => Some(Access::Open),
+            "destination" => Some(Access::Destination),
+            "no" | "private" | "agricultural" | "forestry" | "delivery" | "customers" | "use_sidepath" => Some(Access::Closed),
+            "psv" | "bus" => Some(open(self == Profile::Bus)),
+            "emergency" => Some(open(self == Profile::Ambulance)),
+            _ => None,
+        }
+    }
+
+    /// What the profile's access hierarchy says of a feature in one
+    /// direction (`dir` = `"forward"`/`"backward"`, or `""` for a node).
+    fn access(self, tags: &(impl Tags + ?Sized), dir: &str) -> Access {
+        for key in self.access_keys() {
+            let directed = if dir.is_empty() { None } else { tags.get(&format!("{key}:{dir}")) };
+            if let Some(a) = directed.or(tags.get(key)).and_then(|v| self.access_value(v)) {
+                return a;
+            }
+        }
+        Access::Open
+    }
+}
+
+/// What the access tags say for one vehicle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Access {
+    Open,
+    /// Open to a route that starts or ends there, not to one passing through.
+    Destination,
+    Closed,
+}
+
+impl std::fmt::Display for Profile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Barriers a vehicle drives through (OSRM `car.lua`'s `barrier_whitelist`);
+/// a bus also through a `bus_trap` (a pit only buses clear).
+fn barrier_passable(profile: Profile, barrier: &str) -> bool {
+    matches!(
+        barrier,
+        "no" | "cattle_grid" | "border_control" | "toll_booth" | "sally_port" | "gate" | "lift_gate" | "entrance" | "height_restrictor" | "arch"
+    ) || (profile == Profile::Bus && barrier == "bus_trap")
+}
+
+/// Whether a vehicle of `profile` may pass a node with these tags: its
+/// access tags decide first (they trump a barrier, as in OSRM's
+/// `barrier.feature`), then its `barrier`, then its `maxheight`.
+pub fn node_passable(profile: Profile, tags: &(impl Tags + ?Sized)) -> bool {
+    for key in profile.access_keys() {
+        if let Some(a) = tags.get(key).and_then(|v| profile.access_value(v)) {
+            return a != Access::Closed;
+        }
+    }
+    if let Some(b) = tags.get("barrier") {
+        if !barrier_passable(profile, b) {
+            return false;
+        }
+    }
+    !["maxheight", "maxheight:physical"].iter().any(|k| tags.get(k).and_then(parse_height_m).is_some_and(|h| h < profile.height_m()))
+}
+
+/// The rule for a way, or `None` when a vehicle of `profile` may not use it.
+pub fn way_rule(profile: Profile, tags: &(impl Tags + ?Sized)) -> Option<WayRule> {
     let class = RoadClass::from_tag(tags.get("highway")?)?;
     if tags.get("area") == Some("yes") {
         return None;
     }
-    if class == RoadClass::Service && matches!(tags.get("service"), Some("parking_aisle" | "driveway")) {
+    if class == RoadClass::Busway && profile == Profile::Car {
         return None;
     }
-    let closed = ["access", "vehicle", "motor_vehicle"]
-        .iter()
-        .any(|k| tags.get(k).is_some_and(|v| CLOSED.contains(&v)));
-    let opened = ["psv", "bus", "emergency"].iter().any(|k| tags.get(k).is_some_and(|v| OPEN.contains(&v)));
-    if closed && !opened {
+    let mut speed_factor = 1.0;
+    if class == RoadClass::Service {
+        match tags.get("service") {
+            Some("emergency_access") if profile != Profile::Ambulance => return None,
+            Some("parking_aisle" | "driveway" | "parking" | "alley" | "drive-through") => speed_factor = 0.5,
+            _ => {}
+        }
+    }
+    let too_heavy = ["maxweight", "maxweight:physical"].iter().any(|k| tags.get(k).and_then(parse_weight_t).is_some_and(|w| w < profile.weight_t()));
+    let too_high = ["maxheight", "maxheight:physical"].iter().any(|k| tags.get(k).and_then(parse_height_m).is_some_and(|h| h < profile.height_m()));
+    if too_heavy || too_high {
         return None;
     }
     let implied_oneway = class == RoadClass::Motorway
         || matches!(tags.get("junction"), Some("roundabout" | "circular"));
-    let (mut forward, mut backward) = match tags.get("oneway") {
+    let oneway = profile.oneway_keys().iter().find_map(|k| tags.get(&format!("oneway:{k}"))).or(tags.get("oneway"));
+    let (forward, backward) = match oneway {
         Some("yes" | "true" | "1") => (true, false),
         Some("-1" | "reverse") => (false, true),
-        Some("no" | "false" | "0") => (true, true),
+        Some("reversible") => (false, false),
+        Some("no" | "false" | "0" | "alternating") => (true, true),
         _ if implied_oneway => (true, false),
         _ => (true, true),
     };
-    if matches!(tags.get("oneway:bus"), Some("no")) || matches!(tags.get("oneway:psv"), Some("no")) {
-        forward = true;
-        backward = true;
+    let (access_f, access_b) = (profile.access(tags, "forward"), profile.access(tags, "backward"));
+    let forward = forward && access_f != Access::Closed;
+    let backward = backward && access_b != Access::Closed;
+    if !forward && !backward {
+        return None;
     }
+    let (destination_forward, destination_backward) = (access_f == Access::Destination, access_b == Access::Destination);
 
     let speed = tags.get("maxspeed").and_then(parse_maxspeed).unwrap_or(class.speed_kmh());
-    let speed_kmh = speed.clamp(5.0, BUS_MAX_KMH);
+    let speed_kmh = speed.clamp(5.0, BUS_MAX_KMH) * speed_factor;
 
     let lanes_total = tags.get("lanes").and_then(parse_count);
     let lanes_dir = |key: &str| tags.get(key).and_then(parse_count);
@@ -243,7 +421,51 @@ pub fn way_rule(tags: &(impl Tags + ?Sized)) -> Option<WayRule> {
         speed_kmh,
         capacity_forward: if forward { per_lane * lanes_f.max(1) } else { 0 },
         capacity_backward: if backward { per_lane * lanes_b.max(1) } else { 0 },
+        destination_forward,
+        destination_backward,
     })
+}
+
+/// A leading number and the rest, trimmed: `3.5 t` → `(3.5, "t")`.
+fn number_unit(s: &str) -> Option<(f64, &str)> {
+    let s = s.trim();
+    let end = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
+    let v: f64 = s[..end].parse().ok()?;
+    Some((v, s[end..].trim()))
+}
+
+/// `maxweight` in tonnes: `3.5`, `3.5 t`, `7500 kg`, `10 st` (short tons),
+/// `5000 lbs`; anything else (`none`, `unsigned`) sets no limit.
+pub fn parse_weight_t(s: &str) -> Option<f64> {
+    let (v, unit) = number_unit(s)?;
+    let t = match unit {
+        "" | "t" => v,
+        "kg" => v / 1000.0,
+        "st" => v * 0.907_185,
+        "lbs" | "lb" => v * 0.000_453_592,
+        _ => return None,
+    };
+    (t > 0.0).then_some(t)
+}
+
+/// `maxheight` in metres: `3.5`, `3.5 m`, `12'6"`, `7'`; `default`,
+/// `none`, `no-sign`, `unsigned`, `below_default` set no limit.
+pub fn parse_height_m(s: &str) -> Option<f64> {
+    let s = s.trim();
+    if let Some((feet, rest)) = s.split_once('\'') {
+        let ft: f64 = feet.trim().parse().ok()?;
+        let inches = rest.trim().trim_end_matches('"').trim();
+        let inch: f64 = if inches.is_empty() { 0.0 } else { inches.parse().ok()? };
+        return Some((ft * 12.0 + inch) * 0.0254).filter(|&m| m > 0.0);
+    }
+    let (v, unit) = number_unit(s)?;
+    let m = match unit {
+        "" | "m" => v,
+        "cm" => v / 100.0,
+        "ft" => v * 0.3048,
+        _ => return None,
+    };
+    (m > 0.0).then_some(m)
 }
 
 fn parse_count(s: &str) -> Option<u32> {
@@ -276,24 +498,26 @@ mod tests {
 
     #[test]
     fn classes_and_access() {
-        assert!(way_rule(&tags(&[("highway", "footway")])).is_none());
-        assert!(way_rule(&tags(&[("highway", "residential"), ("access", "private")])).is_none());
-        assert!(way_rule(&tags(&[("highway", "residential"), ("access", "no"), ("psv", "yes")])).is_some());
-        assert!(way_rule(&tags(&[("highway", "service"), ("service", "parking_aisle")])).is_none());
-        let r = way_rule(&tags(&[("highway", "primary")])).unwrap();
+        assert!(way_rule(Profile::Car, &tags(&[("highway", "footway")])).is_none());
+        assert!(way_rule(Profile::Car, &tags(&[("highway", "residential"), ("access", "private")])).is_none());
+        assert!(way_rule(Profile::Bus, &tags(&[("highway", "residential"), ("access", "no"), ("psv", "yes")])).is_some());
+        assert!(way_rule(Profile::Car, &tags(&[("highway", "residential"), ("access", "no"), ("psv", "yes")])).is_none());
+        let r = way_rule(Profile::Car, &tags(&[("highway", "primary")])).unwrap();
         assert_eq!((r.forward, r.backward, r.speed_kmh, r.capacity_forward), (true, true, 65.0, 1800));
     }
 
     #[test]
     fn oneway_rules() {
-        let r = way_rule(&tags(&[("highway", "primary"), ("oneway", "-1")])).unwrap();
+        let r = way_rule(Profile::Car, &tags(&[("highway", "primary"), ("oneway", "-1")])).unwrap();
         assert_eq!((r.forward, r.backward), (false, true));
-        let r = way_rule(&tags(&[("highway", "tertiary"), ("junction", "roundabout")])).unwrap();
+        let r = way_rule(Profile::Car, &tags(&[("highway", "tertiary"), ("junction", "roundabout")])).unwrap();
         assert_eq!((r.forward, r.backward), (true, false));
-        let r = way_rule(&tags(&[("highway", "motorway")])).unwrap();
+        let r = way_rule(Profile::Car, &tags(&[("highway", "motorway")])).unwrap();
         assert_eq!((r.forward, r.backward, r.speed_kmh, r.capacity_forward), (true, false, 80.0, 4000));
-        let r = way_rule(&tags(&[("highway", "secondary"), ("oneway", "yes"), ("oneway:bus", "no")])).unwrap();
+        let r = way_rule(Profile::Bus, &tags(&[("highway", "secondary"), ("oneway", "yes"), ("oneway:bus", "no")])).unwrap();
         assert_eq!((r.forward, r.backward), (true, true));
+        let r = way_rule(Profile::Car, &tags(&[("highway", "secondary"), ("oneway", "yes"), ("oneway:bus", "no")])).unwrap();
+        assert_eq!((r.forward, r.backward), (true, false));
     }
 
     #[test]
@@ -302,9 +526,235 @@ mod tests {
         assert_eq!(parse_maxspeed("50 km/h"), Some(50.0));
         assert!((parse_maxspeed("30 mph").unwrap() - 48.28).abs() < 0.01);
         assert_eq!(parse_maxspeed("RU:urban"), None);
-        let r = way_rule(&tags(&[("highway", "primary"), ("maxspeed", "30"), ("lanes", "4")])).unwrap();
+        let r = way_rule(Profile::Car, &tags(&[("highway", "primary"), ("maxspeed", "30"), ("lanes", "4")])).unwrap();
         assert_eq!((r.speed_kmh, r.capacity_forward, r.capacity_backward), (30.0, 3600, 3600));
-        let r = way_rule(&tags(&[("highway", "primary"), ("lanes", "3"), ("lanes:forward", "2"), ("lanes:backward", "1")])).unwrap();
+        let r = way_rule(Profile::Car, &tags(&[("highway", "primary"), ("lanes", "3"), ("lanes:forward", "2"), ("lanes:backward", "1")])).unwrap();
         assert_eq!((r.capacity_forward, r.capacity_backward), (3600, 1800));
+    }
+
+    /// `(forward, backward)` for a profile and tags; `(false, false)` when
+    /// the way is not routable at all.
+    fn dirs(p: Profile, pairs: &[(&str, &str)]) -> (bool, bool) {
+        let mut t = tags(pairs);
+        if !t.iter().any(|(k, _)| k == "highway") {
+            t.push(("highway".into(), "primary".into()));
+        }
+        way_rule(p, &t).map(|r| (r.forward, r.backward)).unwrap_or((false, false))
+    }
+
+    /// The cases of OSRM's `features/car/access.feature` ("Access tag
+    /// hierarchy on ways", "… and forward/backward", "Access tags on ways",
+    /// "Ignore access tags for other modes"), with our one difference:
+    /// `private` and `delivery` close a road (OSRM lets a car use them
+    /// with a penalty; an evacuation convoy does not cross private land).
+    #[test]
+    fn osrm_car_access_hierarchy() {
+        let both = (true, true);
+        let none = (false, false);
+        let hier = ["access", "vehicle", "motor_vehicle", "motorcar"];
+        // access | vehicle | motor_vehicle | motorcar | bothw
+        let cases: [([&str; 4], bool); 21] = [
+            (["", "", "", ""], true),
+            (["yes", "", "", ""], true),
+            (["no", "", "", ""], false),
+            (["", "yes", "", ""], true),
+            (["", "no", "", ""], false),
+            (["no", "yes", "", ""], true),
+            (["yes", "no", "", ""], false),
+            (["", "", "yes", ""], true),
+            (["", "", "no", ""], false),
+            (["no", "", "yes", ""], true),
+            (["yes", "", "no", ""], false),
+            (["", "no", "yes", ""], true),
+            (["", "yes", "no", ""], false),
+            (["", "", "", "yes"], true),
+            (["", "", "", "no"], false),
+            (["no", "", "", "yes"], true),
+            (["yes", "", "", "no"], false),
+            (["", "no", "", "yes"], true),
+            (["", "yes", "", "no"], false),
+            (["", "", "no", "yes"], true),
+            (["", "", "yes", "no"], false),
+        ];
+        for (vals, want) in cases {
+            let pairs: Vec<(&str, &str)> = hier.iter().zip(vals).filter(|(_, v)| !v.is_empty()).map(|(k, v)| (*k, v)).collect();
+            assert_eq!(dirs(Profile::Car, &pairs), if want { both } else { none }, "{pairs:?}");
+        }
+        // access | access:forward | access:backward | motorcar | motorcar:forward | motorcar:backward | forw | backw
+        let keys = ["access", "access:forward", "access:backward", "motorcar", "motorcar:forward", "motorcar:backward"];
+        let directed: [([&str; 6], (bool, bool)); 24] = [
+            (["", "", "", "", "", ""], (true, true)),
+            (["yes", "", "", "", "", ""], (true, true)),
+            (["yes", "no", "", "", "", ""], (false, true)),
+            (["yes", "yes", "", "no", "", ""], (false, false)),
+            (["yes", "yes", "", "yes", "no", ""], (false, true)),
+            (["yes", "", "no", "", "", ""], (true, false)),
+            (["yes", "", "yes", "no", "", ""], (false, false)),
+            (["yes", "", "yes", "yes", "", "no"], (true, false)),
+            (["no", "", "", "", "", ""], (false, false)),
+            (["no", "yes", "", "", "", ""], (true, false)),
+            (["no", "no", "", "yes", "", ""], (true, true)),
+            (["no", "no", "", "no", "yes", ""], (true, false)),
+            (["no", "", "yes", "", "", ""], (false, true)),
+            (["no", "", "no", "yes", "", ""], (true, true)),
+            (["no", "", "no", "no", "", "yes"], (false, true)),
+            (["", "no", "", "", "no", ""], (false, true)),
+            (["", "", "no", "", "", "no"], (true, false)),
+            (["", "no", "", "", "", "no"], (false, false)),
+            (["", "", "no", "no", "", ""], (false, false)),
+            (["", "no", "", "", "yes", ""], (true, true)),
+            (["", "", "no", "", "", "yes"], (true, true)),
+            (["", "yes", "", "", "no", ""], (false, true)),
+            (["", "", "yes", "", "", "no"], (true, false)),
+            (["", "", "", "", "", ""], (true, true)),
+        ];
+        for (vals, want) in directed {
+            let pairs: Vec<(&str, &str)> = keys.iter().zip(vals).filter(|(_, v)| !v.is_empty()).map(|(k, v)| (*k, v)).collect();
+            assert_eq!(dirs(Profile::Car, &pairs), want, "{pairs:?}");
+        }
+        for (v, open) in [
+            ("yes", true), ("permissive", true), ("designated", true), ("no", false), ("agricultural", false),
+            ("forestry", false), ("psv", false), ("some_tag", true), ("destination", true),
+            // Ours, not OSRM's (see the doc comment).
+            ("private", false), ("delivery", false),
+        ] {
+            assert_eq!(dirs(Profile::Car, &[("access", v)]), if open { both } else { none }, "access={v}");
+        }
+        // Access combinations.
+        assert_eq!(dirs(Profile::Car, &[("access", "forestry"), ("motor_vehicle", "yes")]), both);
+        assert_eq!(dirs(Profile::Car, &[("highway", "residential"), ("vehicle", "yes"), ("motor_vehicle", "no")]), none);
+        assert_eq!(dirs(Profile::Car, &[("highway", "motorway"), ("access", "yes"), ("vehicle", "permissive"), ("motorcar", "private")]), none);
+        assert_eq!(dirs(Profile::Car, &[("highway", "trunk"), ("access", "agricultural"), ("vehicle", "designated"), ("motor_vehicle", "permissive"), ("motorcar", "no")]), none);
+        assert_eq!(dirs(Profile::Car, &[("highway", "pedestrian")]), none);
+        // Access tags for other modes are ignored.
+        for k in ["foot", "bicycle", "psv", "motorhome"] {
+            assert_eq!(dirs(Profile::Car, &[(k, "no")]), both, "{k}=no");
+        }
+    }
+
+    /// OSRM `features/car/oneway.feature`: simple, reverse, mode-specific,
+    /// implied, overruled, bicycle tags ignored, reversible vs alternating.
+    #[test]
+    fn osrm_car_oneways() {
+        let cases: [(&[(&str, &str)], (bool, bool)); 20] = [
+            (&[("oneway", "yes")], (true, false)),
+            (&[("oneway", "-1")], (false, true)),
+            (&[("oneway:motorcar", "yes")], (true, false)),
+            (&[("oneway:motor_vehicle", "yes")], (true, false)),
+            (&[("oneway:vehicle", "yes")], (true, false)),
+            (&[("oneway:motorcar", "yes"), ("oneway:motor_vehicle", "no")], (true, false)),
+            (&[("oneway:motor_vehicle", "yes"), ("oneway:vehicle", "no")], (true, false)),
+            (&[("oneway:vehicle", "yes"), ("oneway", "no")], (true, false)),
+            (&[("oneway:motorcar", "no"), ("oneway:motor_vehicle", "yes")], (true, true)),
+            (&[("oneway:motor_vehicle", "no"), ("oneway:vehicle", "yes")], (true, true)),
+            (&[("oneway:vehicle", "no"), ("oneway", "yes")], (true, true)),
+            (&[("highway", "motorway")], (true, false)),
+            (&[("highway", "motorway_link")], (true, true)),
+            (&[("highway", "motorway_link"), ("junction", "roundabout")], (true, false)),
+            (&[("junction", "roundabout")], (true, false)),
+            (&[("highway", "motorway"), ("oneway", "no")], (true, true)),
+            (&[("oneway", "yes"), ("oneway:bicycle", "no")], (true, false)),
+            (&[("oneway", "-1"), ("oneway:bicycle", "yes")], (false, true)),
+            (&[("oneway", "reversible")], (false, false)),
+            (&[("oneway", "alternating")], (true, true)),
+        ];
+        for (pairs, want) in cases {
+            assert_eq!(dirs(Profile::Car, pairs), want, "{pairs:?}");
+        }
+    }
+
+    /// OSRM `features/car/physical_limitation.feature` ("Limited by
+    /// height") and the weight limit of `car.lua` (a 2 t car), then the
+    /// bus's and the ambulance's own sizes.
+    #[test]
+    fn height_and_weight_limits() {
+        let ok = |p, pairs: &[(&str, &str)]| dirs(p, pairs) == (true, true);
+        for (k, v, car) in [
+            ("maxheight:physical", "1", false), ("maxheight:physical", "3", true), ("maxheight", "1", false), ("maxheight", "3", true),
+            ("maxheight", "default", true), ("maxheight", "none", true), ("maxheight", "no-sign", true), ("maxheight", "unsigned", true),
+            ("maxweight", "1.5", false), ("maxweight", "3.5", true),
+        ] {
+            assert_eq!(ok(Profile::Car, &[(k, v)]), car, "car {k}={v}");
+        }
+        // Avenue Prince Albert Ier in Monaco: maxweight=3.5.
+        assert!(ok(Profile::Ambulance, &[("maxweight", "3.5")]));
+        assert!(!ok(Profile::Bus, &[("maxweight", "3.5")]));
+        assert!(!ok(Profile::Bus, &[("maxweight", "7500 kg")]));
+        assert!(ok(Profile::Bus, &[("maxweight", "20 t")]));
+        assert!(!ok(Profile::Bus, &[("maxheight", "3.5")]));
+        assert!(!ok(Profile::Bus, &[("maxheight", "12'3\"")]));
+        assert!(ok(Profile::Bus, &[("maxheight", "4.2 m")]));
+        assert!(ok(Profile::Ambulance, &[("maxheight", "3")]));
+        assert!(!ok(Profile::Ambulance, &[("maxheight", "2.5")]));
+        assert_eq!(parse_height_m("6'2\""), Some(74.0 * 0.0254));
+        assert_eq!(parse_weight_t("7500 kg"), Some(7.5));
+        assert_eq!(parse_weight_t("none"), None);
+    }
+
+    /// The bus's and the ambulance's access, where they differ from a car.
+    #[test]
+    fn bus_and_ambulance_access() {
+        let both = (true, true);
+        let none = (false, false);
+        // The Helsinki service tunnel (OSM way 43997242): closed to cars, so to a bus.
+        let tunnel = [("highway", "service"), ("tunnel", "yes"), ("layer", "-4"), ("motorcar", "no"), ("hgv", "yes"), ("access", "destination")];
+        assert_eq!(dirs(Profile::Bus, &tunnel), none);
+        assert_eq!(dirs(Profile::Car, &tunnel), none);
+        assert_eq!(dirs(Profile::Bus, &[("motorcar", "no"), ("psv", "yes")]), both);
+        assert_eq!(dirs(Profile::Bus, &[("hgv", "no")]), none);
+        assert_eq!(dirs(Profile::Bus, &[("hgv", "no"), ("bus", "yes")]), both);
+        assert_eq!(dirs(Profile::Bus, &[("access", "psv")]), both);
+        assert_eq!(dirs(Profile::Bus, &[("access", "no"), ("bus", "designated")]), both);
+        assert_eq!(dirs(Profile::Bus, &[("highway", "busway")]), both);
+        assert_eq!(dirs(Profile::Car, &[("highway", "busway")]), none);
+        // A bus lane street: one-way for cars, two-way for buses.
+        assert_eq!(dirs(Profile::Bus, &[("oneway", "yes"), ("oneway:psv", "no")]), both);
+        assert_eq!(dirs(Profile::Ambulance, &[("access", "no"), ("emergency", "yes")]), both);
+        assert_eq!(dirs(Profile::Ambulance, &[("access", "emergency")]), both);
+        assert_eq!(dirs(Profile::Car, &[("access", "emergency")]), none);
+        assert_eq!(dirs(Profile::Ambulance, &[("highway", "service"), ("service", "emergency_access")]), both);
+        assert_eq!(dirs(Profile::Car, &[("highway", "service"), ("service", "emergency_access")]), none);
+        assert_eq!(dirs(Profile::Ambulance, &[("motorcar", "no")]), none);
+    }
+
+    /// OSRM `features/car/service.feature`: driveways, parking aisles,
+    /// alleys are routable, slower; emergency access roads are not.
+    #[test]
+    fn osrm_car_service_roads() {
+        let plain = way_rule(Profile::Car, &tags(&[("highway", "service")])).unwrap().speed_kmh;
+        for s in ["alley", "driveway", "drive-through", "parking", "parking_aisle"] {
+            let r = way_rule(Profile::Car, &tags(&[("highway", "service"), ("service", s)])).unwrap_or_else(|| panic!("service={s}"));
+            assert_eq!((r.forward, r.backward, r.speed_kmh), (true, true, plain * 0.5), "service={s}");
+        }
+    }
+
+    /// OSRM `features/car/barrier.feature`: which barriers a car passes,
+    /// and node access tags trumping barriers; then a bus at a bus trap
+    /// and under a low height restrictor.
+    #[test]
+    fn osrm_car_barriers() {
+        for (b, pass) in [
+            ("bollard", false), ("gate", true), ("cattle_grid", true), ("border_control", true), ("toll_booth", true),
+            ("sally_port", true), ("entrance", true), ("wall", false), ("fence", false), ("some_tag", false),
+        ] {
+            assert_eq!(node_passable(Profile::Car, &tags(&[("barrier", b)])), pass, "barrier={b}");
+        }
+        assert!(node_passable(Profile::Car, &tags(&[])));
+        for (b, a, pass) in [
+            ("gate", "", true), ("gate", "yes", true), ("gate", "permissive", true), ("gate", "designated", true), ("gate", "no", false),
+            ("gate", "private", false), ("gate", "agricultural", false), ("wall", "", false), ("wall", "yes", true),
+            ("wall", "permissive", true), ("wall", "designated", true), ("wall", "no", false), ("wall", "private", false), ("wall", "agricultural", false),
+        ] {
+            let mut t = vec![("barrier", b)];
+            if !a.is_empty() {
+                t.push(("access", a));
+            }
+            assert_eq!(node_passable(Profile::Car, &tags(&t)), pass, "barrier={b} access={a}");
+        }
+        assert!(node_passable(Profile::Bus, &tags(&[("barrier", "bus_trap")])));
+        assert!(!node_passable(Profile::Car, &tags(&[("barrier", "bus_trap")])));
+        assert!(node_passable(Profile::Ambulance, &tags(&[("barrier", "bollard"), ("emergency", "yes")])));
+        assert!(!node_passable(Profile::Bus, &tags(&[("barrier", "height_restrictor"), ("maxheight", "3.2")])));
+        assert!(node_passable(Profile::Car, &tags(&[("barrier", "height_restrictor"), ("maxheight", "3.2")])));
     }
 }

@@ -12,16 +12,23 @@ use std::collections::HashMap;
 use geojson::{GeoJson, GeometryValue as Value};
 
 use crate::graph::{NetworkBuilder, NetworkMeta, RoadNetwork};
+use crate::profile::Profile;
 use crate::GeoError;
 
-/// Imports a GeoJSON road layer. `name` names it in errors and the network's metadata.
+/// Imports a GeoJSON road layer for the car profile. `name` names it in
+/// errors and the network's metadata.
 pub fn import_geojson(text: &str, name: &str) -> Result<RoadNetwork, GeoError> {
+    import_geojson_for(text, name, Profile::Car)
+}
+
+/// Imports a GeoJSON road layer with `profile`'s rules.
+pub fn import_geojson_for(text: &str, name: &str, profile: Profile) -> Result<RoadNetwork, GeoError> {
     let bad = |reason: String| GeoError::GeoJson { file: name.to_string(), reason };
     let gj: GeoJson = text.parse().map_err(|e| bad(format!("not GeoJSON: {e}")))?;
     let GeoJson::FeatureCollection(fc) = gj else {
         return Err(bad("expected a FeatureCollection of LineString roads".into()));
     };
-    let mut b = NetworkBuilder::new();
+    let mut b = NetworkBuilder::for_profile(profile);
     let mut keys: HashMap<(u64, u64), i64> = HashMap::new();
     let mut meta = NetworkMeta { source: name.to_string(), ..Default::default() };
     let (mut highway, mut usable) = (0u64, 0u64);

@@ -7,8 +7,20 @@
 //! road segment that is usable now (not closed by an active hazard) in the
 //! network, which holds the largest strongly connected component only, so
 //! every snapped point can reach every other one unless hazards cut it off.
-//! The route starts and ends at the snapped points, part-way along their
-//! segments, in whichever direction the segment may be driven.
+//! The network holds only the roads its vehicle profile may use, so a point
+//! never lands on a tunnel or a bridge closed to that vehicle. A route
+//! considers every usable segment within [`SNAP_TIE_M`] of the nearest one
+//! (at most [`MAX_SNAP_CANDIDATES`]) at each end, and the query chooses
+//! among them: a near-tie (a point between a street and a one-way lane
+//! beside it) no longer decides the route. The route starts and ends at the
+//! snapped points, part-way along their segments, in whichever direction
+//! the segment may be driven.
+//!
+//! **Destination roads** (`access=destination`, [`crate::graph::RoadNetwork::destination`])
+//! weigh infinity in the metric, so no query passes through one; a start
+//! (end) snapped onto one first searches the destination roads leading
+//! from (to) it, and every node reached is a start (end) of the query, its
+//! path prefixed (suffixed) to the route ([`Router::route_among`]).
 //!
 //! **Queries** walk the elimination tree upwards from the source's and the
 //! target's snapped segment ends (the CCH elimination-tree query) with
@@ -39,6 +51,13 @@ const NONE: u32 = u32::MAX;
 
 /// Snapping gives up beyond this distance unless told otherwise.
 pub const DEFAULT_MAX_SNAP_M: f64 = 5_000.0;
+
+/// Segments this much farther than the nearest one are still offered to a
+/// route's query as start or end, metres (about a GPS fix's error).
+pub const SNAP_TIE_M: f64 = 15.0;
+
+/// At most this many candidate segments per end of a route.
+pub const MAX_SNAP_CANDIDATES: usize = 4;
 
 /// A local flat projection (metres) around the network's centre, good
 /// enough to rank nearby segments.
@@ -87,6 +106,15 @@ pub struct Route {
     pub last_part: Option<(u32, f64)>,
     /// The geometry, snapped start to snapped end.
     pub points: Vec<LatLon>,
+}
+
+/// Where a route may leave a start or reach an end (see [`Router::end_points`]).
+struct EndPoints {
+    /// `(node, ms from the start to it / from it to the end)`.
+    points: Vec<(u32, u32)>,
+    /// On a destination segment: each node's time and the destination arc
+    /// it was reached by (`NONE` at the segment's own ends).
+    via: Option<HashMap<u32, (u32, u32)>>,
 }
 
 /// What a hazard update did.
@@ -147,6 +175,9 @@ pub struct Router {
     hazards: HazardSet,
     partial: PartialCustomizer,
     labels: TopLabels,
+    /// Destination arcs into each node (CSR): `dest_in[dest_first_in[v]..dest_first_in[v + 1]]`.
+    dest_first_in: Vec<u32>,
+    dest_in: Vec<u32>,
     pub max_snap_m: f64,
 }
 
@@ -167,12 +198,27 @@ impl Router {
             }
         }
         let tree = RTree::bulk_load(segs);
-        let weights = net.time_ms.clone();
+        let weights = net.through_weights();
+        // Destination arcs into each node (for searches back from a route's end).
+        let mut dest_first_in = vec![0u32; n + 1];
+        for a in (0..net.arc_count()).filter(|&a| net.destination[a]) {
+            dest_first_in[net.head[a] as usize + 1] += 1;
+        }
+        for v in 0..n {
+            dest_first_in[v + 1] += dest_first_in[v];
+        }
+        let mut next = dest_first_in.clone();
+        let mut dest_in = vec![0u32; dest_first_in[n] as usize];
+        for a in (0..net.arc_count()).filter(|&a| net.destination[a]) {
+            let slot = &mut next[net.head[a] as usize];
+            dest_in[*slot as usize] = a as u32;
+            *slot += 1;
+        }
         let metric = p.base_metric.clone();
         let blocked = vec![false; net.arc_count()];
         let partial = PartialCustomizer::new(&p.cch);
         let labels = TopLabels::new(&p.cch, &metric);
-        Router { p, proj, tree, weights, metric, blocked, hazards: HazardSet::default(), partial, labels, max_snap_m: DEFAULT_MAX_SNAP_M }
+        Router { p, proj, tree, weights, metric, blocked, hazards: HazardSet::default(), partial, labels, dest_first_in, dest_in, max_snap_m: DEFAULT_MAX_SNAP_M }
     }
 
     pub fn network(&self) -> &crate::RoadNetwork {
@@ -226,7 +272,7 @@ impl Router {
         let changed: Vec<u32> = (0..blocked.len()).filter(|&a| blocked[a] != self.blocked[a]).map(|a| a as u32).collect();
         for &a in &changed {
             let a = a as usize;
-            self.weights[a] = if blocked[a] { INF_WEIGHT } else { self.p.net.time_ms[a] };
+            self.weights[a] = if blocked[a] || self.p.net.destination[a] { INF_WEIGHT } else { self.p.net.time_ms[a] };
         }
         let recomputed = if changed.is_empty() { 0 } else { self.partial.update(&self.p.cch, &self.weights, &changed, &mut self.metric) };
         let labels_stale = if changed.is_empty() { self.labels.stale_count() } else { self.labels.mark_stale(&self.p.cch, self.partial.last_changed_tails()) };
@@ -245,9 +291,26 @@ impl Router {
 
     /// The nearest usable road point to `at` (see the module doc).
     pub fn snap(&self, at: LatLon, what: &str) -> Result<Snap, GeoError> {
+        let mut v = self.snap_within(at, what, 1)?;
+        Ok(v.swap_remove(0))
+    }
+
+    /// The usable road points near `at` a route may start or end at: the
+    /// nearest, then those on segments at most [`SNAP_TIE_M`] farther, at
+    /// most [`MAX_SNAP_CANDIDATES`], nearest first.
+    pub fn snap_candidates(&self, at: LatLon, what: &str) -> Result<Vec<Snap>, GeoError> {
+        self.snap_within(at, what, MAX_SNAP_CANDIDATES)
+    }
+
+    fn snap_within(&self, at: LatLon, what: &str, max: usize) -> Result<Vec<Snap>, GeoError> {
         let net = &self.p.net;
         let q = self.proj.xy(at.lat, at.lon);
+        let mut out: Vec<Snap> = Vec::new();
+        let mut nearest = f64::INFINITY;
         for (seg, d2) in self.tree.nearest_neighbor_iter_with_distance_2(&q) {
+            if d2.sqrt() > nearest + SNAP_TIE_M {
+                break;
+            }
             let a0 = seg.data as usize;
             let (a, b) = (net.tail[a0], net.head[a0]);
             let usable = |u: u32, v: u32| net.best_arc(u, v, |x| !self.blocked[x]).map(|x| x as u32);
@@ -263,7 +326,7 @@ impl Router {
             let (ai, bi) = (a as usize, b as usize);
             let point = LatLon::new(net.lat[ai] + t * (net.lat[bi] - net.lat[ai]), net.lon[ai] + t * (net.lon[bi] - net.lon[ai]));
             let distance_m = haversine_m(at.lat, at.lon, point.lat, point.lon);
-            if d2.sqrt() > self.max_snap_m * 1.1 || distance_m > self.max_snap_m {
+            if out.is_empty() && (d2.sqrt() > self.max_snap_m * 1.1 || distance_m > self.max_snap_m) {
                 return Err(GeoError::TooFar {
                     what: what.into(),
                     at,
@@ -272,9 +335,18 @@ impl Router {
                     bbox: self.bbox_text(),
                 });
             }
-            return Ok(Snap { asked: at, point, distance_m, a, b, t, ab, ba });
+            if out.is_empty() {
+                nearest = d2.sqrt();
+            }
+            out.push(Snap { asked: at, point, distance_m, a, b, t, ab, ba });
+            if out.len() >= max {
+                break;
+            }
         }
-        Err(GeoError::NoUsableRoad { what: what.into(), at })
+        if out.is_empty() {
+            return Err(GeoError::NoUsableRoad { what: what.into(), at });
+        }
+        Ok(out)
     }
 
     fn bbox_text(&self) -> String {
@@ -287,10 +359,10 @@ impl Router {
     fn sources(&self, s: &Snap) -> Vec<(u32, u32)> {
         let mut v = Vec::with_capacity(2);
         if let Some(ab) = s.ab {
-            v.push((s.b, ((1.0 - s.t) * f64::from(self.weights[ab as usize])).round() as u32));
+            v.push((s.b, ((1.0 - s.t) * f64::from(self.p.net.time_ms[ab as usize])).round() as u32));
         }
         if let Some(ba) = s.ba {
-            v.push((s.a, (s.t * f64::from(self.weights[ba as usize])).round() as u32));
+            v.push((s.a, (s.t * f64::from(self.p.net.time_ms[ba as usize])).round() as u32));
         }
         v
     }
@@ -299,12 +371,63 @@ impl Router {
     fn targets(&self, s: &Snap) -> Vec<(u32, u32)> {
         let mut v = Vec::with_capacity(2);
         if let Some(ab) = s.ab {
-            v.push((s.a, (s.t * f64::from(self.weights[ab as usize])).round() as u32));
+            v.push((s.a, (s.t * f64::from(self.p.net.time_ms[ab as usize])).round() as u32));
         }
         if let Some(ba) = s.ba {
-            v.push((s.b, ((1.0 - s.t) * f64::from(self.weights[ba as usize])).round() as u32));
+            v.push((s.b, ((1.0 - s.t) * f64::from(self.p.net.time_ms[ba as usize])).round() as u32));
         }
         v
+    }
+
+    /// Whether a snapped point lies on a destination segment (one of its
+    /// usable arcs is a destination arc): a route may then drive the
+    /// destination roads around it, and only those, before (at a start) or
+    /// after (at an end) the open roads.
+    fn on_destination(&self, s: &Snap) -> bool {
+        [s.ab, s.ba].into_iter().flatten().any(|a| self.p.net.destination[a as usize])
+    }
+
+    /// Where a route may leave a snapped start (`forward`) or reach a
+    /// snapped end: its segment's ends, and on a destination segment every
+    /// node the destination roads around it lead to (from it, or to it),
+    /// with the arcs that do.
+    fn end_points(&self, s: &Snap, forward: bool) -> EndPoints {
+        let roots = if forward { self.sources(s) } else { self.targets(s) };
+        if !self.on_destination(s) {
+            return EndPoints { points: roots, via: None };
+        }
+        let net = &self.p.net;
+        let mut via: HashMap<u32, (u32, u32)> = HashMap::new();
+        let mut heap = BinaryHeap::new();
+        for &(v, d) in &roots {
+            if via.get(&v).is_none_or(|&(old, _)| d < old) {
+                via.insert(v, (d, NONE));
+                heap.push(Reverse((d, v)));
+            }
+        }
+        while let Some(Reverse((d, v))) = heap.pop() {
+            if via.get(&v).is_some_and(|&(best, _)| d > best) {
+                continue;
+            }
+            let arcs: Vec<u32> = if forward {
+                net.arcs_of(v).filter(|&a| net.destination[a]).map(|a| a as u32).collect()
+            } else {
+                self.dest_in[self.dest_first_in[v as usize] as usize..self.dest_first_in[v as usize + 1] as usize].to_vec()
+            };
+            for a in arcs {
+                if self.blocked[a as usize] {
+                    continue;
+                }
+                let x = if forward { net.head[a as usize] } else { net.tail[a as usize] };
+                let nd = d.saturating_add(net.time_ms[a as usize]);
+                if via.get(&x).is_none_or(|&(old, _)| nd < old) {
+                    via.insert(x, (nd, a));
+                    heap.push(Reverse((nd, x)));
+                }
+            }
+        }
+        let points = via.iter().map(|(&v, &(d, _))| (v, d)).collect();
+        EndPoints { points, via: Some(via) }
     }
 
     /// Driving along one segment from one snapped point to another.
@@ -312,23 +435,47 @@ impl Router {
         if (f.a, f.b) != (t.a, t.b) {
             return None;
         }
-        let along = |arc: Option<u32>, d: f64| arc.filter(|_| d >= 0.0).map(|a| (d * f64::from(self.weights[a as usize])).round() as u32);
+        let along = |arc: Option<u32>, d: f64| arc.filter(|_| d >= 0.0).map(|a| (d * f64::from(self.p.net.time_ms[a as usize])).round() as u32);
         [along(f.ab, t.t - f.t), along(f.ba, f.t - t.t)].into_iter().flatten().min()
     }
 
-    /// The fastest route between two positions.
+    /// The fastest route between two positions, starting and ending on
+    /// whichever of their snap candidates ([`Self::snap_candidates`]) gives
+    /// the fastest route.
     pub fn route(&self, st: &mut QueryState, from: LatLon, to: LatLon) -> Result<Route, GeoError> {
-        let fs = self.snap(from, "start")?;
-        let ts = self.snap(to, "destination")?;
-        self.route_snapped(st, fs, ts)
+        let fs = self.snap_candidates(from, "start")?;
+        let ts = self.snap_candidates(to, "destination")?;
+        self.route_among(st, &fs, &ts)
     }
 
+    /// The fastest route between two snapped points.
     pub fn route_snapped(&self, st: &mut QueryState, fs: Snap, ts: Snap) -> Result<Route, GeoError> {
+        self.route_among(st, std::slice::from_ref(&fs), std::slice::from_ref(&ts))
+    }
+
+    /// The fastest route from any of the snapped points `from` to any of
+    /// `to` (each non-empty, all of one position: its snap candidates).
+    pub fn route_among(&self, st: &mut QueryState, from: &[Snap], to: &[Snap]) -> Result<Route, GeoError> {
         let net = &self.p.net;
-        let direct = self.same_segment(&fs, &ts);
-        let best = self.query(st, &self.sources(&fs), &self.targets(&ts));
+        let (Some(f0), Some(t0)) = (from.first(), to.first()) else {
+            return Err(GeoError::Unreachable {
+                from: from.first().map_or(LatLon::new(f64::NAN, f64::NAN), |s| s.asked),
+                to: to.first().map_or(LatLon::new(f64::NAN, f64::NAN), |s| s.asked),
+                reason: "no snapped point at one end".into(),
+            });
+        };
+        let direct = from
+            .iter()
+            .flat_map(|f| to.iter().filter_map(move |t| self.same_segment(f, t).map(|d| (d, f, t))))
+            .min_by_key(|&(d, _, _)| d);
+        let starts: Vec<EndPoints> = from.iter().map(|s| self.end_points(s, true)).collect();
+        let ends: Vec<EndPoints> = to.iter().map(|s| self.end_points(s, false)).collect();
+        let sources: Vec<(u32, u32)> = starts.iter().flat_map(|e| e.points.iter().copied()).collect();
+        let targets: Vec<(u32, u32)> = ends.iter().flat_map(|e| e.points.iter().copied()).collect();
+        let best = self.query(st, &sources, &targets);
         let via_graph = best.map(|(d, _, _)| d);
-        if let Some(d) = direct.filter(|&d| d <= via_graph.unwrap_or(u32::MAX)) {
+        if let Some((d, fs, ts)) = direct.filter(|&(d, _, _)| d <= via_graph.unwrap_or(u32::MAX)) {
+            let (fs, ts) = (fs.clone(), ts.clone());
             let share = (ts.t - fs.t).abs();
             let arc = if ts.t >= fs.t { fs.ab.or(fs.ba) } else { fs.ba.or(fs.ab) }.expect("a snapped segment has a usable arc");
             let length_m = share * f64::from(net.length_m[arc as usize]);
@@ -336,16 +483,42 @@ impl Router {
             return Ok(Route { from: fs, to: ts, time_ms: u64::from(d), length_m, arcs: vec![], first_part: Some((arc, share)), last_part: None, points });
         }
         let Some((d, s_node, t_node)) = best else {
-            return Err(GeoError::Unreachable { from: fs.asked, to: ts.asked, reason: self.unreachable_reason() });
+            return Err(GeoError::Unreachable { from: f0.asked, to: t0.asked, reason: self.unreachable_reason() });
         };
+        // The candidates the best path hangs from: at its first node, the
+        // one with the least time to it (the query started that node there).
+        let offset_at = |e: &EndPoints, v: u32| e.points.iter().filter(|&&(x, _)| x == v).map(|&(_, o)| o).min();
+        let pick = |eps: &[EndPoints], v: u32| {
+            eps.iter().enumerate().filter_map(|(i, e)| offset_at(e, v).map(|o| (o, i))).min().map(|(_, i)| i).expect("the best path hangs from a candidate")
+        };
+        let (i, j) = (pick(&starts, s_node), pick(&ends, t_node));
+        let (fs, ts) = (from[i].clone(), to[j].clone());
+        // Destination arcs from the start's segment to the query's first
+        // node, the query's path, destination arcs on to the end's segment.
+        let mut arcs: Vec<u32> = Vec::new();
+        let mut s_root = s_node;
+        if let Some(via) = &starts[i].via {
+            while let Some(&(_, a)) = via.get(&s_root).filter(|&&(_, a)| a != NONE) {
+                arcs.push(a);
+                s_root = net.tail[a as usize];
+            }
+            arcs.reverse();
+        }
         let nodes = self.unpack(st, s_node, t_node);
-        let mut arcs = Vec::with_capacity(nodes.len());
-        let mut length_m = 0.0;
         for w in nodes.windows(2) {
             let a = net.best_arc(w[0], w[1], |x| !self.blocked[x] && self.weights[x] < INF_WEIGHT).expect("an unpacked step is a usable arc");
             arcs.push(a as u32);
-            length_m += f64::from(net.length_m[a]);
         }
+        let mut t_root = t_node;
+        if let Some(via) = &ends[j].via {
+            while let Some(&(_, a)) = via.get(&t_root).filter(|&&(_, a)| a != NONE) {
+                arcs.push(a);
+                t_root = net.head[a as usize];
+            }
+        }
+        let (s_node, t_node) = (s_root, t_root);
+        let nodes: Vec<u32> = std::iter::once(s_node).chain(arcs.iter().map(|&a| net.head[a as usize])).collect();
+        let mut length_m: f64 = arcs.iter().map(|&a| f64::from(net.length_m[a as usize])).sum();
         // The partial segments at both ends.
         let first = if s_node == fs.b { fs.ab } else { fs.ba };
         let last = if t_node == ts.a { ts.ab } else { ts.ba };
@@ -378,7 +551,9 @@ impl Router {
 
     fn unreachable_reason(&self) -> String {
         let ids = self.hazards.blocking_ids();
-        if ids.is_empty() {
+        if ids.is_empty() && self.p.net.destination.iter().any(|&d| d) {
+            "the roads between them do not connect, or only through roads for access to their destinations only (access=destination), which a route may drive only at its start and end".into()
+        } else if ids.is_empty() {
             "the roads between them do not connect".into()
         } else {
             format!("every road between them crosses an active hazard area ({})", ids.join(", "))
@@ -610,7 +785,7 @@ impl Router {
         for (j, t) in targets.iter().enumerate() {
             st.epoch = st.epoch.wrapping_add(1).max(1);
             let e = st.epoch;
-            self.search_up(&self.targets(t), &self.metric.backward, &mut st.db, &mut st.pb, &mut st.sb, e, &mut chain);
+            self.search_up(&self.end_points(t, false).points, &self.metric.backward, &mut st.db, &mut st.pb, &mut st.sb, e, &mut chain);
             for &x in &chain {
                 let d = st.db[x as usize];
                 if d < INF_WEIGHT {
@@ -621,7 +796,7 @@ impl Router {
         for (i, s) in sources.iter().enumerate() {
             st.epoch = st.epoch.wrapping_add(1).max(1);
             let e = st.epoch;
-            self.search_up(&self.sources(s), &self.metric.forward, &mut st.df, &mut st.pf, &mut st.sf, e, &mut chain);
+            self.search_up(&self.end_points(s, true).points, &self.metric.forward, &mut st.df, &mut st.pf, &mut st.sf, e, &mut chain);
             let row = &mut out[i * targets.len()..(i + 1) * targets.len()];
             for &x in &chain {
                 let d = st.df[x as usize];

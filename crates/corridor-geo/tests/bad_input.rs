@@ -2,7 +2,7 @@
 //! corrupted PBF extracts, XML and GeoJSON (proptest mutations of real
 //! files), an extract without roads, and stale or damaged prepared files.
 
-use corridor_geo::{osm, roads, HazardSet, NoProgress};
+use corridor_geo::{osm, roads, HazardSet, NoProgress, Profile};
 use proptest::prelude::*;
 
 fn data(rel: &str) -> Vec<u8> {
@@ -25,7 +25,7 @@ const HAZARDS: &str = r#"{"type":"FeatureCollection","features":[
 fn truncated_pbf_is_refused() {
     let bytes = pbf();
     for cut in [0, 1, 4, 13, 100, bytes.len() / 3, bytes.len() / 2, bytes.len() - 1] {
-        let e = osm::import_pbf(&bytes[..cut], "cut.osm.pbf", &NoProgress).unwrap_err().to_string();
+        let e = osm::import_pbf(&bytes[..cut], "cut.osm.pbf", Profile::Car, &NoProgress).unwrap_err().to_string();
         assert!(e.starts_with("cut.osm.pbf: "), "{e}");
     }
 }
@@ -33,11 +33,11 @@ fn truncated_pbf_is_refused() {
 #[test]
 fn an_extract_without_roads_is_refused() {
     // The POI extract of Syria: nodes only, no ways.
-    let e = osm::import_xml(&data("osm/syria-poi-2017.osm"), "syria-poi-2017.osm", &NoProgress).unwrap_err().to_string();
+    let e = osm::import_xml(&data("osm/syria-poi-2017.osm"), "syria-poi-2017.osm", Profile::Car, &NoProgress).unwrap_err().to_string();
     assert!(e.contains("no road a bus or ambulance may use"), "{e}");
-    let e = osm::import_xml(b"<html></html>", "page.osm", &NoProgress).unwrap_err().to_string();
+    let e = osm::import_xml(b"<html></html>", "page.osm", Profile::Car, &NoProgress).unwrap_err().to_string();
     assert!(e.contains("not an OpenStreetMap XML file"), "{e}");
-    let e = osm::import_pbf(b"not a pbf at all, just text", "t.pbf", &NoProgress).unwrap_err().to_string();
+    let e = osm::import_pbf(b"not a pbf at all, just text", "t.pbf", Profile::Car, &NoProgress).unwrap_err().to_string();
     assert!(e.contains("t.pbf"), "{e}");
 }
 
@@ -52,7 +52,7 @@ proptest! {
             let at = i.index(b.len());
             b[at] ^= x;
         }
-        let _ = osm::import_pbf(&b, "corrupt.osm.pbf", &NoProgress);
+        let _ = osm::import_pbf(&b, "corrupt.osm.pbf", Profile::Car, &NoProgress);
     }
 
     /// Truncated or mutated GeoJSON roads and hazards: an error or a value, never a panic.
@@ -74,7 +74,7 @@ proptest! {
     /// Arbitrary strings as OSM XML: an error or a network, never a panic.
     #[test]
     fn arbitrary_xml_never_panics(s in "(<osm>|<node id=\"1\" lat=\"[0-9.-]{1,6}\" lon=\"[0-9.-]{1,6}\"/>|<way id=\"2\">|<nd ref=\"[0-9]{1,2}\"/>|<tag k=\"highway\" v=\"primary\"/>|</way>|</osm>|[ <>/a-z\"=]){0,40}") {
-        let _ = osm::import_xml(s.as_bytes(), "x.osm", &NoProgress);
+        let _ = osm::import_xml(s.as_bytes(), "x.osm", Profile::Car, &NoProgress);
     }
 
     /// Arbitrary bytes as a prepared network: refused, never a panic.
@@ -121,7 +121,7 @@ fn osm_xml_imports_like_pbf() {
   <way id="11"><nd ref="4"/><nd ref="5"/><tag k="highway" v="footway"/></way>
   <way id="12"><nd ref="3"/><nd ref="99"/><nd ref="5"/><tag k="highway" v="primary"/><tag k="oneway" v="yes"/></way>
 </osm>"#;
-    let net = osm::import_xml(xml, "hand.osm", &NoProgress).unwrap();
+    let net = osm::import_xml(xml, "hand.osm", Profile::Car, &NoProgress).unwrap();
     let s = &net.meta.stats;
     assert_eq!((s.highway_ways, s.usable_ways, s.missing_nodes), (3, 2, 1));
     // The square (4 nodes, 8 arcs) is the strongly connected part; node 5

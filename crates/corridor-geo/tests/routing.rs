@@ -15,7 +15,16 @@ fn data(rel: &str) -> std::path::PathBuf {
 }
 
 fn prepared(map: &str) -> PreparedNetwork {
-    let net = corridor_geo::import_file(&data(map), &NoProgress).expect("import");
+    let net = corridor_geo::import_file(&data(map), corridor_geo::Profile::Car, &NoProgress).expect("import");
+    PreparedNetwork::prepare(net)
+}
+
+/// The map with its destination roads opened to through traffic, for the
+/// tests of snapping and queries against plain Dijkstra between segment
+/// ends (destination roads have their own oracle in `tests/profiles.rs`).
+fn prepared_open(map: &str) -> PreparedNetwork {
+    let mut net = corridor_geo::import_file(&data(map), corridor_geo::Profile::Car, &NoProgress).expect("import");
+    net.destination.iter_mut().for_each(|d| *d = false);
     PreparedNetwork::prepare(net)
 }
 
@@ -66,10 +75,15 @@ fn hazards_around(router: &Router, rng: &mut StdRng, count: usize) -> HazardSet 
 }
 
 fn equals_dijkstra(map: &str) {
-    let mut router = Router::new(prepared(map));
-    let mut rng = StdRng::seed_from_u64(7946);
-    let (n, cut) = check_pairs(&router, &mut rng, 10_000);
+    // Open roads only: one strongly connected component.
+    let open = Router::new(prepared_open(map));
+    let (_, cut) = check_pairs(&open, &mut StdRng::seed_from_u64(7946), 2_000);
     assert_eq!(cut, 0, "{map}: one strongly connected component, every pair reachable");
+    // With destination roads closed to through routes, node to node.
+    let mut router = Router::new(prepared(map));
+    assert!(router.network().destination.iter().any(|&d| d), "{map} has destination roads");
+    let mut rng = StdRng::seed_from_u64(7946);
+    let (n, _) = check_pairs(&router, &mut rng, 10_000);
     eprintln!("{map}: {n} pairs equal Dijkstra without hazards");
     // Hazards on, changed, then lifted: each time the partial update must
     // give Dijkstra's answers on the new weights.
@@ -130,8 +144,12 @@ fn routes_follow_roads_and_avoid_hazards() {
     let table = router.table(&mut st, &snaps, &snaps);
     for (i, &p) in pts.iter().enumerate() {
         for (j, &q) in pts.iter().enumerate() {
-            let one = router.route(&mut st, p, q).map(|r| r.time_ms as u32).ok();
+            let one = router.route_snapped(&mut st, snaps[i].clone(), snaps[j].clone()).map(|r| r.time_ms as u32).ok();
             assert_eq!(table[i * pts.len() + j], one, "{i} -> {j}");
+            // A route may start and end on other candidates near p and q: never slower.
+            if let (Some(one), Ok(r)) = (one, router.route(&mut st, p, q)) {
+                assert!(r.time_ms as u32 <= one, "{i} -> {j}");
+            }
         }
     }
 }
@@ -141,7 +159,7 @@ fn far_points_and_enclosed_destinations_are_refused() {
     let mut router = Router::new(prepared("osm/monaco.osm.pbf"));
     let mut st = router.new_state();
     let far = router.route(&mut st, LatLon::new(43.7296, 7.4167), LatLon::new(43.30, 7.42)).unwrap_err().to_string();
-    assert!(far.contains("km from the nearest usable road"), "{far}");
+    assert!(far.contains("from the nearest road this vehicle may use"), "{far}");
     // A ring of hazard around a destination: a big square with a hole.
     let (lat, lon) = (43.7390, 7.4240);
     let outer = square("o", lat, lon, 400.0).area.0[0].exterior().clone();
@@ -212,7 +230,7 @@ fn prepared_file_round_trips_and_refuses_damage() {
 /// segment ends to the destination's.
 #[test]
 fn snapped_routes_equal_dijkstra_between_segment_ends() {
-    let router = Router::new(prepared("osm/monaco.osm.pbf"));
+    let router = Router::new(prepared_open("osm/monaco.osm.pbf"));
     let net = router.network();
     let mut st = router.new_state();
     let mut dj = DijkstraState::new(net.node_count());
@@ -255,4 +273,57 @@ fn snapped_routes_equal_dijkstra_between_segment_ends() {
             assert!(r.time_ms <= best, "route {i}");
         }
     }
+}
+
+/// Routes between random positions choose among each end's snap
+/// candidates: the time equals Dijkstra from every start candidate's
+/// segment ends at once to the best end candidate (or a drive along one
+/// segment, when a start and an end candidate share it), and is never
+/// slower than the nearest segments alone.
+#[test]
+fn routes_choose_among_snap_candidates_as_dijkstra_does() {
+    let router = Router::new(prepared_open("osm/monaco.osm.pbf"));
+    let net = router.network();
+    let mut st = router.new_state();
+    let mut dj = DijkstraState::new(net.node_count());
+    let mut rng = StdRng::seed_from_u64(22);
+    let w = |a: u32| f64::from(net.time_ms[a as usize]);
+    let mut several = 0;
+    for i in 0..1_000 {
+        let v = rng.gen_range(0..net.node_count());
+        let u = rng.gen_range(0..net.node_count());
+        let m = 30.0 / 111_000.0;
+        let p = LatLon::new(net.lat[v] + rng.gen_range(-m..m), net.lon[v] + rng.gen_range(-m..m));
+        let q = LatLon::new(net.lat[u] + rng.gen_range(-m..m), net.lon[u] + rng.gen_range(-m..m));
+        let (Ok(fs), Ok(ts)) = (router.snap_candidates(p, "start"), router.snap_candidates(q, "destination")) else { continue };
+        several += usize::from(fs.len() > 1 || ts.len() > 1);
+        let Ok(r) = router.route(&mut st, p, q) else { continue };
+        let mut src = vec![];
+        for f in &fs {
+            if let Some(ab) = f.ab {
+                src.push((f.b, ((1.0 - f.t) * w(ab)).round() as u32));
+            }
+            if let Some(ba) = f.ba {
+                src.push((f.a, (f.t * w(ba)).round() as u32));
+            }
+        }
+        let mut best = u64::MAX;
+        for t in &ts {
+            for (node, arc, share) in [(t.a, t.ab, t.t), (t.b, t.ba, 1.0 - t.t)] {
+                let Some(arc) = arc else { continue };
+                if let Some(d) = corridor_geo::router::dijkstra(&mut dj, &net.first_out, &net.head, &net.time_ms, &src, node) {
+                    best = best.min(u64::from(d) + (share * w(arc)).round() as u64);
+                }
+            }
+        }
+        let shares_segment = fs.iter().any(|f| ts.iter().any(|t| (f.a, f.b) == (t.a, t.b)));
+        if shares_segment {
+            assert!(r.time_ms <= best, "route {i}");
+        } else {
+            assert_eq!(r.time_ms, best, "route {i}");
+        }
+        let alone = router.route_snapped(&mut st, fs[0].clone(), ts[0].clone()).unwrap();
+        assert!(r.time_ms <= alone.time_ms, "route {i}");
+    }
+    assert!(several > 100, "only {several} positions had more than one candidate");
 }

@@ -14,6 +14,12 @@
 //!   admits its largest slot capacity per slot; every slot plan is a
 //!   discrete flow over time of it, and the bound holds for it exactly
 //!   (see [`flow_bound`]).
+//! - **Quickest transshipment** (issue 23): flow over time with each
+//!   source's own loads, from when the planner may start it, through the
+//!   slots of the arcs whose capacity is kept (every arc on small
+//!   networks, where it is the exact time-expanded optimum for whole-slot
+//!   travel times; the exits' arcs and the densest cuts' elsewhere), the
+//!   other arcs at free-flow speed (see [`transshipment_bound`]).
 //! - **Each source alone**: the same bound for one source's loads (for
 //!   problems of few sources).
 //! - **Subsets of the sources alone**: the same bound for the sources
@@ -45,11 +51,14 @@ pub struct Bounds {
     pub crossing_ms: u64,
     pub fleet_ms: u64,
     pub gates_ms: u64,
+    /// Flow over time with each source's own loads (a quickest
+    /// transshipment), see [`transshipment_bound`].
+    pub transship_ms: u64,
 }
 
 impl Bounds {
     pub fn best(&self) -> u64 {
-        self.flow_ms.max(self.per_source_ms).max(self.far_ms).max(self.crossing_ms).max(self.fleet_ms).max(self.gates_ms)
+        self.flow_ms.max(self.per_source_ms).max(self.far_ms).max(self.crossing_ms).max(self.fleet_ms).max(self.gates_ms).max(self.transship_ms)
     }
     /// Which bound is the largest.
     pub fn binding(&self) -> &'static str {
@@ -64,6 +73,8 @@ impl Bounds {
             "the exits' (or a region's) slots and the time to reach them"
         } else if b == self.far_ms {
             "flow over time of a subset of the sites"
+        } else if b == self.transship_ms && b > self.flow_ms {
+            "flow over time with each site's own people"
         } else {
             "network flow over time"
         }
@@ -74,7 +85,7 @@ impl Bounds {
 pub fn bounds(p: &Problem) -> Bounds {
     let loads: u64 = p.sources.iter().map(|s| s.loads).sum();
     if loads == 0 {
-        return Bounds { flow_ms: 0, per_source_ms: 0, far_ms: 0, crossing_ms: 0, fleet_ms: 0, gates_ms: 0 };
+        return Bounds { flow_ms: 0, per_source_ms: 0, far_ms: 0, crossing_ms: 0, fleet_ms: 0, gates_ms: 0, transship_ms: 0 };
     }
     let all: Vec<usize> = (0..p.sources.len()).filter(|&i| p.sources[i].loads > 0).collect();
     let flow_ms = flow_bound(p, &all);
@@ -90,8 +101,35 @@ pub fn bounds(p: &Problem) -> Bounds {
         let floor = flow_ms.max(per_source_ms).max(far_ms).max(crossing_ms);
         crossing_ms = crossing_ms.max(crossing_bound(p, side, inside, if finite(floor) == floor { floor } else { 0 }));
     }
-    Bounds { flow_ms, per_source_ms, far_ms, crossing_ms, fleet_ms: fleet_bound(p), gates_ms: gates_bound(p) }
+    let (fleet_ms, gates_ms) = (fleet_bound(p), gates_bound(p));
+    let floor = [flow_ms, per_source_ms, far_ms, crossing_ms, fleet_ms, gates_ms].into_iter().map(finite).max().unwrap_or(0);
+    // Kept arcs: every arc on small networks (the time-expanded network
+    // of whole slots); the exits' arcs and the densest cuts' everywhere.
+    let net = p.net;
+    let mut keep: Vec<bool> = (0..net.arc_count()).map(|a| net.sink[net.head[a] as usize]).collect();
+    for (side, _) in &cuts {
+        for a in 0..net.arc_count() {
+            if side[net.tail[a] as usize] && !side[net.head[a] as usize] {
+                keep[a] = true;
+            }
+        }
+    }
+    // When some bound already says no plan completes (the known windows
+    // cannot carry everyone), nothing is left to tighten.
+    let settled = [flow_ms, per_source_ms, far_ms, crossing_ms, fleet_ms, gates_ms].contains(&u64::MAX);
+    let mut transship_ms = if settled { 0 } else { transshipment_bound(p, &all, &keep, floor) };
+    if !settled && net.arc_count() <= SMALL_ARCS {
+        transship_ms = transship_ms.max(transshipment_bound(p, &all, &vec![true; net.arc_count()], floor));
+    }
+    Bounds { flow_ms, per_source_ms, far_ms, crossing_ms, fleet_ms, gates_ms, transship_ms }
 }
+
+/// Networks of at most this many arcs are bounded with every arc's
+/// capacity kept too.
+const SMALL_ARCS: usize = 200;
+
+/// Most nodes of a time-expanded network [`transshipment_bound`] builds.
+const MAX_EXPANDED_NODES: usize = 4_000_000;
 
 /// The loads of any subset of sources cannot all arrive sooner than that
 /// subset's own flow-over-time bound; the subsets that tell most are the
@@ -269,7 +307,7 @@ fn crossing_bound(p: &Problem, inside: &[bool], which: &[usize], floor: u64) -> 
     let mut earliest: Vec<Vec<(usize, u64)>> = Vec::with_capacity(which.len());
     for &i in which {
         let s = &p.sources[i];
-        let release = s.ready_ms + s.load_ms;
+        let release = start_or_ready(p, i);
         let mine: Vec<(usize, u64)> = out
             .iter()
             .enumerate()
@@ -408,7 +446,7 @@ fn flow_bound_inner(p: &Problem, which: &[usize]) -> (u64, Vec<f64>) {
     for &i in which {
         let s = &p.sources[i];
         source_arcs.push(g.head.len());
-        g.add(ss, s.node as usize, f64::INFINITY, ((s.ready_ms + s.load_ms) / slot) as i64);
+        g.add(ss, s.node as usize, f64::INFINITY, (start_or_ready(p, i) / slot) as i64);
     }
     for v in 0..n {
         if net.sink[v] {
@@ -450,8 +488,7 @@ fn flow_bound_inner(p: &Problem, which: &[usize]) -> (u64, Vec<f64>) {
         .iter()
         .zip(&source_arcs)
         .map(|(&i, &e)| {
-            let s = &p.sources[i];
-            g.cap[e ^ 1] * (t.saturating_sub((s.ready_ms + s.load_ms) / slot)) as f64
+            g.cap[e ^ 1] * (t.saturating_sub(start_or_ready(p, i) / slot)) as f64
         })
         .collect();
     ((t - 1) * slot + if remainder == u64::MAX { 0 } else { remainder }, used)
@@ -654,7 +691,7 @@ fn gates_bound_for(p: &Problem, family: Option<u32>) -> u64 {
     }
     let slot = p.slot_ms.max(1);
     // Nothing enters a gate before the earliest load is ready.
-    let earliest = p.sources.iter().filter(in_family).filter(|s| s.loads > 0).map(|s| s.ready_ms + s.load_ms).min().unwrap_or(0);
+    let earliest = (0..p.sources.len()).filter(|&i| in_family(&&p.sources[i]) && p.sources[i].loads > 0).map(|i| start_or_ready(p, i)).min().unwrap_or(0);
     // Every slot a gated arc is open in, with its capacity, in time order.
     let mut slots: Vec<(u64, u32)> = Vec::new();
     for &a in &gated {
@@ -691,4 +728,365 @@ fn gates_bound_for(p: &Problem, family: Option<u32>) -> u64 {
         .min()
         .unwrap_or(0);
     x.saturating_add(after)
+}
+
+/// The earliest instant a load of source `i` may leave its node in the
+/// planner's model: its people ready and boarded, and without a fleet
+/// that is `ready + load`; with a fleet, the planner starts a source when
+/// its first vehicle can be there loaded, but not before its people are
+/// ready (`max(vehicle ready + repositioning + load, ready)`, which may be
+/// before `ready + load`). `None`: no vehicle of its class can reach it.
+pub fn start_ms(p: &Problem, i: usize) -> Option<u64> {
+    let s = &p.sources[i];
+    match &p.fleet {
+        None => Some(s.ready_ms + s.load_ms),
+        Some(fleet) => fleet
+            .iter()
+            .filter(|v| v.class == s.class)
+            .filter_map(|v| {
+                let m = if v.at == s.node { Some(0) } else { p.reposition_ms.get(&(v.at, s.node)).copied() }?;
+                Some((v.ready_ms + m + s.load_ms).max(s.ready_ms))
+            })
+            .min(),
+    }
+}
+
+/// [`start_ms`], or when its people are ready where no vehicle can come
+/// (there is no plan then).
+fn start_or_ready(p: &Problem, i: usize) -> u64 {
+    start_ms(p, i).unwrap_or(p.sources[i].ready_ms)
+}
+
+/// Reverse Dijkstra on the arcs `usable` allows, from `targets` (at 0):
+/// the free-flow time from every node to the nearest target.
+fn reverse_dijkstra(net: &FlowNet, first_in: &[u32], arcs_in: &[u32], targets: &[u32], usable: &[bool], dist: &mut Vec<u64>) {
+    use std::cmp::Reverse;
+    dist.clear();
+    dist.resize(net.node_count(), u64::MAX);
+    let mut heap = std::collections::BinaryHeap::new();
+    for &t in targets {
+        dist[t as usize] = 0;
+        heap.push(Reverse((0u64, t)));
+    }
+    while let Some(Reverse((d, v))) = heap.pop() {
+        if d > dist[v as usize] {
+            continue;
+        }
+        for &a in &arcs_in[first_in[v as usize] as usize..first_in[v as usize + 1] as usize] {
+            if !usable[a as usize] {
+                continue;
+            }
+            let u = net.tail[a as usize];
+            let nd = d + u64::from(net.transit_ms[a as usize]);
+            if nd < dist[u as usize] {
+                dist[u as usize] = nd;
+                heap.push(Reverse((nd, u)));
+            }
+        }
+    }
+}
+
+/// The quickest transshipment of a relaxation that keeps the capacity of
+/// the arcs `keep` only: every load of `which` leaves its source no sooner
+/// than [`start_ms`], crosses kept arcs in slots that each admit the arc's
+/// [`FlowNet::slot_cap`] (none where a gate is closed the whole slot), and
+/// between them, and to the first and after the last, travels the other
+/// arcs at free-flow speed, as many together as it likes.
+///
+/// Every plan is a flow of it: a route's kept arcs `b₁ … b_m`, entered at
+/// `e_j` in slot `k_j = ⌊e_j/s⌋`, have `e₁ ≥ start + d(source, tail b₁)`
+/// and `e_{j+1} ≥ e_j + τ_{b_j} + d(head b_j, tail b_{j+1}) ≥ k_j·s + …`
+/// (`d`: free-flow time on arcs that are not kept), so `k_{j+1} ≥
+/// ⌊(k_j·s + τ_{b_j} + d)/s⌋`, and it arrives no sooner than
+/// `k_m·s + τ_{b_m} + d(head b_m, exit)` (or `start + d(source, exit)`
+/// without a kept arc). Each slot of a kept arc is a node of a network
+/// (with waiting: a later slot of the same arc), the sources feed it with
+/// their loads, and the earliest completion `C` at which a maximum flow
+/// carries every load is a bound on every plan. Entry times are known to
+/// a slot at each kept arc, so the fewer kept arcs a route crosses, the
+/// tighter; keeping every arc gives the time-expanded network of whole
+/// slots, exact when travel times are whole slots.
+///
+/// Gates are relaxed to slots; families are relaxed to the arcs some
+/// family of `which` may use. `floor` is a completion known not to be
+/// beaten (the search starts there); the result is at least `floor`.
+pub fn transshipment_bound(p: &Problem, which: &[usize], keep: &[bool], floor: u64) -> u64 {
+    let net = p.net;
+    let slot = p.slot_ms.max(1);
+    let mut fams = 0u64;
+    for &i in which {
+        fams |= 1u64 << (p.sources[i].family % 64);
+    }
+    let usable: Vec<bool> = (0..net.arc_count())
+        .map(|a| net.cap_vph[a] > 0 && !net.sink[net.tail[a] as usize] && net.families[a] & fams != 0)
+        .collect();
+    let kept: Vec<usize> = (0..net.arc_count()).filter(|&a| keep[a] && usable[a]).collect();
+    let free: Vec<bool> = (0..net.arc_count()).map(|a| usable[a] && !keep[a]).collect();
+    // Sources that can leave, merged per node and start.
+    let mut srcs: Vec<(u32, u64, u64)> = which
+        .iter()
+        .filter(|&&i| p.sources[i].loads > 0)
+        .filter_map(|&i| start_ms(p, i).map(|t| (p.sources[i].node, t, p.sources[i].loads)))
+        .collect();
+    srcs.sort_unstable();
+    srcs.dedup_by(|a, b| {
+        if a.0 == b.0 && a.1 == b.1 {
+            b.2 += a.2;
+            true
+        } else {
+            false
+        }
+    });
+    let demand: u64 = srcs.iter().map(|s| s.2).sum();
+    if demand == 0 {
+        return floor;
+    }
+    let (first_in, arcs_in) = net.reverse_index();
+    // Free-flow times over the whole network (usable arcs): to an exit,
+    // and from the sources (for each kept arc, the earliest it can be
+    // entered by anyone, a floor on its slots).
+    let all_sinks: Vec<u32> = (0..net.node_count() as u32).filter(|&v| net.sink[v as usize]).collect();
+    let mut to_exit_full = Vec::new();
+    reverse_dijkstra(net, &first_in, &arcs_in, &all_sinks, &usable, &mut to_exit_full);
+    let earliest = {
+        use std::cmp::Reverse;
+        let mut dist = vec![u64::MAX; net.node_count()];
+        let mut heap = std::collections::BinaryHeap::new();
+        for &(v, t, _) in &srcs {
+            if t < dist[v as usize] {
+                dist[v as usize] = t;
+                heap.push(Reverse((t, v)));
+            }
+        }
+        while let Some(Reverse((d, u))) = heap.pop() {
+            if d > dist[u as usize] || net.sink[u as usize] {
+                continue;
+            }
+            for a in net.arcs_of(u) {
+                if !usable[a] {
+                    continue;
+                }
+                let v = net.head[a];
+                let nd = d + u64::from(net.transit_ms[a]);
+                if nd < dist[v as usize] {
+                    dist[v as usize] = nd;
+                    heap.push(Reverse((nd, v)));
+                }
+            }
+        }
+        dist
+    };
+    // Free-flow times on the arcs not kept: to an exit, and to each kept
+    // arc's tail (one search per distinct tail).
+    let mut to_exit_free = Vec::new();
+    reverse_dijkstra(net, &first_in, &arcs_in, &all_sinks, &free, &mut to_exit_free);
+    let mut tails: Vec<u32> = kept.iter().map(|&a| net.tail[a]).collect();
+    tails.sort_unstable();
+    tails.dedup();
+    let nb = kept.len();
+    // Per kept arc: the least time from entering it to an exit (any
+    // route), its slots' floor, and its way on to an exit without a kept arc.
+    let rest: Vec<u64> = kept.iter().map(|&a| u64::from(net.transit_ms[a]).saturating_add(to_exit_full[net.head[a] as usize])).collect();
+    let kmin: Vec<u64> = kept.iter().map(|&a| earliest[net.tail[a] as usize] / slot).collect();
+    let direct: Vec<u64> = kept.iter().map(|&a| u64::from(net.transit_ms[a]).saturating_add(to_exit_free[net.head[a] as usize])).collect();
+    let mut src_edges: Vec<Vec<(u32, u64)>> = vec![Vec::new(); srcs.len()];
+    let mut succ: Vec<Vec<(u32, u64)>> = vec![Vec::new(); nb];
+    let mut by_tail: Vec<Vec<usize>> = vec![Vec::new(); tails.len()];
+    for (j, &a) in kept.iter().enumerate() {
+        by_tail[tails.binary_search(&net.tail[a]).expect("a tail")].push(j);
+    }
+    let mut dist = Vec::new();
+    for (ti, &t) in tails.iter().enumerate() {
+        reverse_dijkstra(net, &first_in, &arcs_in, &[t], &free, &mut dist);
+        for (w, &(v, start, _)) in srcs.iter().enumerate() {
+            let d = dist[v as usize];
+            if d != u64::MAX {
+                for &j in &by_tail[ti] {
+                    src_edges[w].push((j as u32, start + d));
+                }
+            }
+        }
+        for (i, &a) in kept.iter().enumerate() {
+            let d = dist[net.head[a] as usize];
+            if d != u64::MAX && !net.sink[net.head[a] as usize] {
+                for &j in &by_tail[ti] {
+                    succ[i].push((j as u32, u64::from(net.transit_ms[a]) + d));
+                }
+            }
+        }
+    }
+    // Sources that reach no kept arc and no exit: no plan in the relaxation.
+    for (w, &(v, _, _)) in srcs.iter().enumerate() {
+        if src_edges[w].is_empty() && to_exit_free[v as usize] == u64::MAX {
+            return floor;
+        }
+    }
+    let te = TimeExpanded { p, slot, kept: &kept, srcs: &srcs, src_edges: &src_edges, succ: &succ, rest: &rest, kmin: &kmin, direct: &direct, to_exit_free: &to_exit_free, demand };
+    te.quickest(floor)
+}
+
+/// The network of [`transshipment_bound`], for completions up to some
+/// horizon, with each arc's enabling time (the least completion at which
+/// it may carry flow).
+struct TimeExpanded<'a, 'p> {
+    p: &'a Problem<'p>,
+    slot: u64,
+    kept: &'a [usize],
+    srcs: &'a [(u32, u64, u64)],
+    src_edges: &'a [Vec<(u32, u64)>],
+    succ: &'a [Vec<(u32, u64)>],
+    rest: &'a [u64],
+    kmin: &'a [u64],
+    direct: &'a [u64],
+    to_exit_free: &'a [u64],
+    demand: u64,
+}
+
+struct Built {
+    g: crate::maxflow::MaxFlow,
+    /// (enabling time, arc, capacity), by enabling time.
+    gated: Vec<(u64, usize, u64)>,
+}
+
+impl TimeExpanded<'_, '_> {
+    /// The network for completions up to `hi` (None: larger than
+    /// [`MAX_EXPANDED_NODES`]).
+    fn build(&self, hi: u64) -> Option<Built> {
+        let net = self.p.net;
+        let s = self.slot;
+        // Slots of each kept arc that can still reach an exit by `hi`.
+        let mut base = Vec::with_capacity(self.kept.len());
+        let mut nodes = 2 + self.srcs.len();
+        let kmax: Vec<Option<u64>> = (0..self.kept.len())
+            .map(|j| hi.checked_sub(self.rest[j]).map(|x| x / s).filter(|&k| k >= self.kmin[j]))
+            .collect();
+        for j in 0..self.kept.len() {
+            base.push(nodes);
+            if let Some(k) = kmax[j] {
+                nodes = nodes.saturating_add(2 * (k - self.kmin[j] + 1) as usize);
+            }
+        }
+        if nodes > MAX_EXPANDED_NODES {
+            return None;
+        }
+        let q = |j: usize, k: u64| base[j] + 2 * (k - self.kmin[j]) as usize;
+        let enable = |j: usize, k: u64| (k * s).saturating_add(self.rest[j]);
+        let mut g = crate::maxflow::MaxFlow::new(nodes);
+        let mut gated = Vec::new();
+        let inf = self.demand;
+        let (ss, tt) = (0, 1);
+        let mut add = |g: &mut crate::maxflow::MaxFlow, u: usize, v: usize, cap: u64, at: u64| {
+            if cap > 0 {
+                let e = g.add(u, v, 0);
+                gated.push((at, e, cap));
+            }
+        };
+        for (w, &(v, start, loads)) in self.srcs.iter().enumerate() {
+            g.add(ss, 2 + w, loads);
+            let d = self.to_exit_free[v as usize];
+            if d != u64::MAX {
+                add(&mut g, 2 + w, tt, inf, start + d);
+            }
+            for &(j, e) in &self.src_edges[w] {
+                let j = j as usize;
+                let k = (e / s).max(self.kmin[j]);
+                if kmax[j].is_some_and(|m| k <= m) {
+                    add(&mut g, 2 + w, q(j, k), inf, enable(j, k));
+                }
+            }
+        }
+        for (j, &a) in self.kept.iter().enumerate() {
+            let Some(m) = kmax[j] else { continue };
+            for k in self.kmin[j]..=m {
+                let at = enable(j, k);
+                if k < m {
+                    add(&mut g, q(j, k), q(j, k + 1), inf, enable(j, k + 1));
+                }
+                let open = k * s < self.p.horizon_ms && net.next_open(a, k * s).is_some_and(|t| t < (k + 1) * s);
+                if open {
+                    add(&mut g, q(j, k), q(j, k) + 1, u64::from(net.slot_cap(a, k, s)), at);
+                }
+                let x = q(j, k) + 1;
+                if self.direct[j] != u64::MAX {
+                    add(&mut g, x, tt, inf, (k * s).saturating_add(self.direct[j]));
+                }
+                for &(i, d) in &self.succ[j] {
+                    let i = i as usize;
+                    let k2 = ((k * s + d) / s).max(self.kmin[i]);
+                    if kmax[i].is_some_and(|m2| k2 <= m2) {
+                        add(&mut g, x, q(i, k2), inf, enable(i, k2));
+                    }
+                }
+            }
+        }
+        gated.sort_unstable();
+        Some(Built { g, gated })
+    }
+
+    /// The least completion at which every load fits, at least `floor`.
+    fn quickest(&self, floor: u64) -> u64 {
+        let s = self.slot;
+        // A first horizon: the floor and a few hours more, doubled until
+        // every load fits.
+        let mut hi = floor.max(s).saturating_mul(2).max(floor + 4 * 3_600_000);
+        loop {
+            let Some(mut b) = self.build(hi) else { return floor };
+            let (ss, tt) = (0, 1);
+            // Raise the completion from the floor by a slot, then by twice
+            // as much each time (galloping), enabling arcs and augmenting
+            // the flow found so far; the network is copied only at those
+            // O(log) steps, never once per slot.
+            let mut next = 0;
+            let mut flow = 0;
+            let mut c = floor;
+            let mut step = s;
+            let mut before = None;
+            loop {
+                while next < b.gated.len() && b.gated[next].0 <= c {
+                    let (_, e, cap) = b.gated[next];
+                    b.g.set_cap(e, cap);
+                    next += 1;
+                }
+                flow += b.g.run(ss, tt);
+                if flow >= self.demand {
+                    break;
+                }
+                if c >= hi {
+                    break;
+                }
+                before = Some((b.g.clone(), next, flow));
+                c = c.saturating_add(step).min(hi);
+                step = step.saturating_mul(2);
+            }
+            if flow < self.demand {
+                if hi > self.p.horizon_ms.saturating_add(24 * 3_600_000) {
+                    return floor;
+                }
+                hi = hi.saturating_mul(2);
+                continue;
+            }
+            let Some((g0, next0, flow0)) = before else { return c };
+            // The least enabling time since the last step at which the flow
+            // fits (it fits at `c`, not at the step before).
+            let times: Vec<u64> = b.gated[next0..next].iter().map(|x| x.0).collect();
+            if times.is_empty() {
+                return c;
+            }
+            let (mut lo, mut hi_i) = (0usize, times.len() - 1);
+            // times[hi_i] <= c is feasible; find the first feasible index.
+            while lo < hi_i {
+                let mid = (lo + hi_i) / 2;
+                let mut g = g0.clone();
+                for &(_, e, cap) in b.gated[next0..].iter().take_while(|x| x.0 <= times[mid]) {
+                    g.set_cap(e, cap);
+                }
+                if flow0 + g.run(ss, tt) >= self.demand {
+                    hi_i = mid;
+                } else {
+                    lo = mid + 1;
+                }
+            }
+            return times[lo];
+        }
+    }
 }

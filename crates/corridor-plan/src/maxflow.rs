@@ -1,6 +1,8 @@
 //! Maximum flow (Dinic 1970): blocking flows on the BFS level graph, with
 //! integer capacities. The bound's densest-cut search runs it once per
-//! candidate ratio (see `bound::cut_bound`).
+//! candidate ratio, and its quickest transshipment once per candidate
+//! completion, augmenting the flow found for the one before (see
+//! `bound::transshipment_bound`).
 
 /// A flow network with residual capacities; arc `e ^ 1` is `e`'s reverse.
 #[derive(Debug, Clone, Default)]

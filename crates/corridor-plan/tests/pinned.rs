@@ -237,5 +237,5 @@ fn simulations_are_unchanged() {
             Err(e) => out.push(e.to_string()),
         }
     }
-    pin("sim", &out, "29252f6b96fef9a25fc56ac9a811cd60c9c9d8ab02518e60acd3182a19681e4d");
+    pin("sim", &out, "b991dcb1af5bfddfab1e71f12fa6c7e67209cfe323e6d2902fab963aad8a5900");
 }

@@ -88,6 +88,9 @@ pub enum Command {
         /// MAP is a neighbourhoods GeoJSON (../shared/data/aleppo/neighborhoods.geojson): derive Aleppo's approximate district network from it.
         #[arg(long)]
         districts: bool,
+        /// The vehicle whose road rules the network follows (one prepared network per vehicle).
+        #[arg(long, value_enum, default_value_t = ProfileArg::Car)]
+        profile: ProfileArg,
     },
     /// The fastest route between two points, around active hazard areas.
     Route {
@@ -108,6 +111,9 @@ pub enum Command {
         /// Refuse points farther than this from any usable road, km.
         #[arg(long, default_value_t = 5.0)]
         max_snap_km: f64,
+        /// The vehicle: refuse a map prepared for another (default: the map's own).
+        #[arg(long, value_enum)]
+        profile: Option<ProfileArg>,
     },
     /// Route a corridor from its entry to its exit and place its checkpoints on it.
     Corridor {
@@ -131,6 +137,9 @@ pub enum Command {
         /// Print the corridor, its checkpoints and the hazards as GeoJSON (RFC 7946).
         #[arg(long)]
         geojson: bool,
+        /// The vehicle: refuse a map prepared for another (default: the map's own).
+        #[arg(long, value_enum)]
+        profile: Option<ProfileArg>,
     },
     /// Export the drivable network (and hazards) as GeoJSON (RFC 7946).
     MapGeojson {
@@ -312,6 +321,24 @@ pub struct NoticeRecordArgs {
 
 // The formats and choices of flags. Their help is the flag's (a doc
 // comment here would change `--help`): plain comments only.
+
+/// `import --profile`, `route --profile`, `corridor --profile`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, ValueEnum)]
+pub enum ProfileArg {
+    Car,
+    Bus,
+    Ambulance,
+}
+
+impl From<ProfileArg> for corridor_geo::Profile {
+    fn from(p: ProfileArg) -> Self {
+        match p {
+            ProfileArg::Car => corridor_geo::Profile::Car,
+            ProfileArg::Bus => corridor_geo::Profile::Bus,
+            ProfileArg::Ambulance => corridor_geo::Profile::Ambulance,
+        }
+    }
+}
 
 /// `report --format`.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, ValueEnum)]

@@ -7,7 +7,7 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use corridor_aleppo as aleppo;
 use corridor_geo::corridor::{self, CheckpointSpec, CorridorSpec, Placement};
-use corridor_geo::{export, netfile, roads, HazardSet, LatLon, PreparedNetwork, Progress, Route, Router};
+use corridor_geo::{export, netfile, roads, HazardSet, LatLon, PreparedNetwork, Profile, Progress, Route, Router};
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// A progress bar on a terminal; nothing in CI or when piped.
@@ -44,14 +44,14 @@ fn default_out(map: &Path) -> PathBuf {
 }
 
 /// `corridor import`.
-pub fn import(map: &Path, out: Option<PathBuf>, districts: bool) -> Result<()> {
+pub fn import(map: &Path, out: Option<PathBuf>, districts: bool, profile: Profile) -> Result<()> {
     let t0 = Instant::now();
     let net = if districts {
         let text = std::fs::read_to_string(map).with_context(|| format!("cannot read {}", map.display()))?;
         let fc = aleppo::district_network(&text).with_context(|| format!("{}: cannot derive the district network", map.display()))?;
-        roads::import_geojson(&fc.to_string(), &format!("Aleppo district network derived from {}", map.display()))?
+        roads::import_geojson_for(&fc.to_string(), &format!("Aleppo district network derived from {}", map.display()), profile)?
     } else {
-        corridor_geo::import_file(map, &Bar::new("reading the extract"))?
+        corridor_geo::import_file(map, profile, &Bar::new("reading the extract"))?
     };
     let import_s = t0.elapsed().as_secs_f64();
     let s = net.meta.stats.clone();
@@ -67,7 +67,8 @@ pub fn import(map: &Path, out: Option<PathBuf>, districts: bool) -> Result<()> {
     let m = &prepared.net.meta;
     println!("{}{}", m.source, if m.approximate { " (APPROXIMATE: a coarse derived network, not surveyed roads)" } else { "" });
     println!("  ways with a highway tag  {:>10}", s.highway_ways);
-    println!("  usable by buses/ambulances {:>8}", s.usable_ways);
+    println!("  vehicle profile          {:>10}", m.profile);
+    println!("  usable by this vehicle   {:>10}", s.usable_ways);
     if s.missing_nodes > 0 {
         println!("  way nodes not in the file {:>9} (clipped extract: ways split there)", s.missing_nodes);
     }
@@ -105,8 +106,13 @@ pub fn hazards(file: Option<&Path>, mut from_log: HazardSet) -> Result<HazardSet
     Ok(from_log)
 }
 
-fn router(map: &Path, hz: HazardSet, max_snap_km: f64) -> Result<Router> {
-    let mut r = Router::new(load(map)?);
+/// A router on `map`, refusing it if it was prepared for another vehicle than `profile`.
+fn router(map: &Path, profile: Option<Profile>, hz: HazardSet, max_snap_km: f64) -> Result<Router> {
+    let p = load(map)?;
+    if let Some(want) = profile {
+        p.check_profile(want, &map.display().to_string())?;
+    }
+    let mut r = Router::new(p);
     r.max_snap_m = max_snap_km * 1000.0;
     let up = r.set_hazards(hz);
     if !up.blocking.is_empty() {
@@ -142,8 +148,9 @@ fn meters(m: f64) -> String {
 }
 
 /// `corridor route`.
-pub fn route(map: &Path, from: LatLon, to: LatLon, via: &[LatLon], hz: HazardSet, geojson: bool, max_snap_km: f64) -> Result<()> {
-    let r = router(map, hz, max_snap_km)?;
+#[allow(clippy::too_many_arguments)]
+pub fn route(map: &Path, profile: Option<Profile>, from: LatLon, to: LatLon, via: &[LatLon], hz: HazardSet, geojson: bool, max_snap_km: f64) -> Result<()> {
+    let r = router(map, profile, hz, max_snap_km)?;
     let mut st = r.new_state();
     let approx = r.network().meta.approximate;
     if geojson {
@@ -163,7 +170,7 @@ pub fn route(map: &Path, from: LatLon, to: LatLon, via: &[LatLon], hz: HazardSet
     let time: f64 = legs.iter().map(|l| l.time_ms as f64 / 1000.0).sum();
     println!("route {} → {}{}", from, to, if approx { "  (APPROXIMATE network)" } else { "" });
     println!("  distance {}", meters(length));
-    println!("  time     {} (free-flow, convoy bus speeds)", hms(time));
+    println!("  time     {} (free-flow, convoy speeds, {} profile)", hms(time), r.network().meta.profile);
     for (i, l) in legs.iter().enumerate() {
         println!("  leg {}: start snapped {} from {}, end snapped {} from {}", i + 1, meters(l.from.distance_m), l.from.asked, meters(l.to.distance_m), l.to.asked);
         for (name, len) in streets(&r, l) {
@@ -189,8 +196,8 @@ pub fn parse_checkpoint(s: &str) -> Result<CheckpointSpec> {
 
 /// `corridor corridor`.
 #[allow(clippy::too_many_arguments)]
-pub fn corridor(map: &Path, id: &str, name: &str, entry: LatLon, exit: LatLon, via: &[LatLon], checkpoints: &[String], hz: HazardSet, geojson: bool) -> Result<()> {
-    let r = router(map, hz, corridor_geo::router::DEFAULT_MAX_SNAP_M / 1000.0)?;
+pub fn corridor(map: &Path, profile: Option<Profile>, id: &str, name: &str, entry: LatLon, exit: LatLon, via: &[LatLon], checkpoints: &[String], hz: HazardSet, geojson: bool) -> Result<()> {
+    let r = router(map, profile, hz, corridor_geo::router::DEFAULT_MAX_SNAP_M / 1000.0)?;
     let mut st = r.new_state();
     let cps = checkpoints.iter().map(|c| parse_checkpoint(c)).collect::<Result<Vec<_>>>()?;
     let spec = CorridorSpec { id: id.into(), name: name.into(), entry, exit, via: via.to_vec(), checkpoints: cps };

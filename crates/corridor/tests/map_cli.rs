@@ -71,7 +71,7 @@ fn user_errors_are_clear() {
     let out = ok(&d, &["import", &shared("osm/pyrosm-test.osm.pbf"), "--out", net]);
     assert!(out.contains("largest strongly connected component kept") && out.contains("OpenStreetMap contributors"), "{out}");
     let e = fails(&d, &["route", "--map", net, "--from", "60.53,26.95", "--to", "60.0,26.95"]);
-    assert!(e.contains("km from the nearest usable road"), "{e}");
+    assert!(e.contains("from the nearest road this vehicle may use"), "{e}");
     let e = fails(&d, &["route", "--map", net, "--from", "260.53,26.95", "--to", "60.0,26.95"]);
     assert!(e.contains("swap"), "{e}");
     let e = fails(&d, &["route", "--map", "/nonexistent.cnet", "--from", "60.53,26.95", "--to", "60.53,26.95"]);

@@ -47,16 +47,16 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Apply(a) => apply::run(dir, &a)?,
         Command::Notice(a) => notice::run(dir, &a)?,
         Command::Report(a) => report::run(dir, &a)?,
-        Command::Import { map, out, districts } => corridor::map::import(&map, out, districts)?,
+        Command::Import { map, out, districts, profile } => corridor::map::import(&map, out, districts, profile.into())?,
         Command::ImportDamage { file } => damage::import_damage(dir, &file)?,
-        Command::Route { map: m, from, to, via, geojson, max_snap_km } => {
+        Command::Route { map: m, from, to, via, geojson, max_snap_km, profile } => {
             let hz = map_hazards(dir, &m)?;
-            corridor::map::route(&m.map, from, to, &via, hz, geojson, max_snap_km)?
+            corridor::map::route(&m.map, profile.map(Into::into), from, to, &via, hz, geojson, max_snap_km)?
         }
-        Command::Corridor { map: m, id, name, entry, exit, via, checkpoint, geojson } => {
+        Command::Corridor { map: m, id, name, entry, exit, via, checkpoint, geojson, profile } => {
             let hz = map_hazards(dir, &m)?;
             let name = if name.is_empty() { id.clone() } else { name };
-            corridor::map::corridor(&m.map, &id, &name, entry, exit, &via, &checkpoint, hz, geojson)?
+            corridor::map::corridor(&m.map, profile.map(Into::into), &id, &name, entry, exit, &via, &checkpoint, hz, geojson)?
         }
         Command::MapGeojson { map: m, out } => {
             let hz = map_hazards(dir, &m)?;
