@@ -362,6 +362,7 @@ impl Ledger {
             });
             if let Err(e) = checked {
                 state.tree.truncate(from);
+                state.ids.slot_at.truncate(usize::try_from(from).unwrap_or(usize::MAX));
                 return Err(e);
             }
             state.committed = latest.size;
@@ -519,6 +520,13 @@ impl Ledger {
         s.ids.get(id).copied().filter(|&i| i < s.committed)
     }
 
+    /// The ids of the stored entries at `indices` (`None` past the durable
+    /// size), answered from memory.
+    pub fn ids_at(&self, indices: impl IntoIterator<Item = u64>) -> Vec<Option<String>> {
+        let s = self.read();
+        indices.into_iter().map(|i| s.ids.id_at(i).filter(|_| i < s.committed).map(str::to_owned)).collect()
+    }
+
     /// Stored entries `start..end` (clamped to the durable size), each
     /// checked as the opening walk checked it: its bytes must hash to the
     /// leaf this ledger holds at its position (which that walk, or this
@@ -649,8 +657,46 @@ impl Writer {
 pub const VERIFIER_KEY: &str = "verifier_key";
 
 /// Every event id in the tree, to its position (its leaf hash is the
-/// tree's): one text of ids and a table of hashes, not an allocation per id.
-type Ids = IdMap<u64>;
+/// tree's): one text of ids and a table of hashes, not an allocation per id;
+/// and back, each position's slot in that table (4 bytes an entry), so the
+/// views need not keep a copy of every passage's id.
+#[derive(Clone)]
+struct Ids {
+    map: IdMap<u64>,
+    slot_at: Vec<u32>,
+}
+
+impl Ids {
+    fn for_ids(n: usize) -> Self {
+        Ids { map: IdMap::for_ids(n), slot_at: Vec::with_capacity(n) }
+    }
+
+    fn get(&self, id: &str) -> Option<&u64> {
+        self.map.get(id)
+    }
+
+    /// `id` is the entry at `index`, the tree's next position.
+    fn insert(&mut self, id: &str, index: u64) {
+        let (slot, _) = self.map.insert_slot(id, index);
+        debug_assert_eq!(index, self.slot_at.len() as u64, "ids are added in log order");
+        self.slot_at.push(slot);
+    }
+
+    /// Forgets the entries from position `len` on (a refused batch's):
+    /// `spent` are their ids.
+    fn truncate(&mut self, len: u64, spent: &[Event]) {
+        for e in spent {
+            self.map.remove(&e.id);
+        }
+        self.slot_at.truncate(usize::try_from(len).unwrap_or(usize::MAX));
+    }
+
+    /// The id of the entry at `index`.
+    fn id_at(&self, index: u64) -> Option<&str> {
+        let slot = *self.slot_at.get(usize::try_from(index).ok()?)?;
+        self.map.id_in(slot).filter(|&(_, &at)| at == index).map(|(id, _)| id)
+    }
+}
 
 /// The one check of a stored entry, wherever the log is loaded: its index
 /// continues the tree, its bytes match its hash, it parses, it is valid
@@ -961,9 +1007,8 @@ fn stage(
         for &i in &marked {
             state.registry.unrecord(&spent[i]);
         }
-        for e in spent.drain(spent_len..) {
-            state.ids.remove(&e.id);
-        }
+        state.ids.truncate(tree_len, &spent[spent_len..]);
+        spent.truncate(spent_len);
     }
     result
 }

@@ -99,6 +99,11 @@ fn appends_dedup_conflicts_and_reopen() {
         }
         assert_eq!(ledger.append(vec![site]).unwrap(), vec![Appended::New(5)], "{name}");
         assert_eq!(ledger.len(), 6, "{name}");
+        // Each position's id, from memory: the refused batches' ids went
+        // back with them (d and e are where they were appended after).
+        let ids = |l: &Ledger| l.ids_at(0..7);
+        let want: Vec<Option<String>> = ["a", "b", "c", "d", "e", "site-nan"].iter().map(|s| Some(s.to_string())).chain([None]).collect();
+        assert_eq!(ids(&ledger), want, "{name}");
         let cp = ledger.checkpoint();
         assert_eq!(cp.size, 6);
         drop(ledger);
@@ -107,6 +112,7 @@ fn appends_dedup_conflicts_and_reopen() {
         assert_eq!(ledger.len(), 6, "{name}: reopened");
         assert_eq!(ledger.checkpoint(), cp, "{name}: the checkpoint survives reopen");
         assert_eq!(ledger.append(vec![aid("a", 1.0)]).unwrap(), vec![Appended::Duplicate(0)]);
+        assert_eq!(ids(&ledger), want, "{name}: reopened");
         let events = ledger.events(0, 6).unwrap();
         assert_eq!(events[2].1, aid("c", 3.0));
         assert_eq!(events[3].1, aid("d", 1.0));
@@ -121,6 +127,7 @@ fn appends_dedup_conflicts_and_reopen() {
         let mut seen = Vec::new();
         let follower = Ledger::open_follower_folding(opener(), Signer::from_skey(&signer.to_skey()).unwrap(), &mut |i, e| seen.push((i, e.clone()))).unwrap();
         assert_eq!(seen, events, "{name}: and a follower's");
+        assert_eq!(ids(&follower), want, "{name}: a follower's");
         drop(follower);
 
         // Another key cannot take over the log.

@@ -112,9 +112,15 @@ impl<V> IdMap<V> {
 
     /// Sets `id`'s value; returns the value it had.
     pub fn insert(&mut self, id: &str, value: V) -> Option<V> {
+        self.insert_slot(id, value).1
+    }
+
+    /// [`Self::insert`], also answering the slot `id` is kept in (for
+    /// [`Self::id_in`]): a new id takes the next slot, a known one keeps its own.
+    pub fn insert_slot(&mut self, id: &str, value: V) -> (u32, Option<V>) {
         let hash = self.hash(id);
         if let Some(slot) = self.slot(id, hash) {
-            return self.slots[slot as usize].2.replace(value);
+            return (slot, self.slots[slot as usize].2.replace(value));
         }
         // An id is at most an event's size (64 kB), and a log holds fewer
         // than 2^32 entries (4 billion; a tile index would overflow first).
@@ -131,7 +137,14 @@ impl<V> IdMap<V> {
                 self.collided.insert(id.into(), slot);
             }
         }
-        None
+        (slot, None)
+    }
+
+    /// The id kept in `slot` and its value (`None`: no such slot, or its
+    /// id was removed).
+    pub fn id_in(&self, slot: u32) -> Option<(&str, &V)> {
+        let value = self.slots.get(slot as usize)?.2.as_ref()?;
+        Some((self.id(slot), value))
     }
 
     /// Removes `id`; returns the value it had. (Its text stays: removals
@@ -191,15 +204,25 @@ mod tests {
     fn check(ops: Vec<Op>, all_collide: bool, room: (usize, usize)) -> Result<(), TestCaseError> {
         let mut ours = IdMap { all_collide, ..IdMap::with_capacity(room.0, room.1) };
         let mut theirs: HashMap<String, u32> = HashMap::new();
+        // Each id's slot: the next one when first inserted, kept for good.
+        let mut slots: HashMap<String, u32> = HashMap::new();
         for op in ops {
             match op {
-                Op::Insert(k, v) => prop_assert_eq!(ours.insert(&k, v), theirs.insert(k, v)),
+                Op::Insert(k, v) => {
+                    let next = slots.len() as u32;
+                    let want = *slots.entry(k.clone()).or_insert(next);
+                    prop_assert_eq!(ours.insert_slot(&k, v), (want, theirs.insert(k, v)));
+                }
                 Op::Remove(k) => prop_assert_eq!(ours.remove(&k), theirs.remove(&k)),
             }
             for k in ["", "a", "b", "ab", "abc", "cc"] {
                 prop_assert_eq!(ours.get(k), theirs.get(k));
                 prop_assert_eq!(ours.contains_key(k), theirs.contains_key(k));
             }
+            for (k, &slot) in &slots {
+                prop_assert_eq!(ours.id_in(slot), theirs.get(k).map(|v| (k.as_str(), v)));
+            }
+            prop_assert_eq!(ours.id_in(slots.len() as u32), None);
         }
         Ok(())
     }

@@ -353,8 +353,14 @@ pub async fn get_checkpoint_view(Auth { token: t, .. }: Auth<AnyRole>, State(st)
         let s = st.clone();
         blocking(move || s.catch_up()).await?;
     }
-    let f = st.fold.read().unwrap_or_else(|p| p.into_inner());
-    f.checkpoint_view(&id).map(Json).ok_or_else(|| ApiError::NotFound(format!("no checkpoint {id:?} is declared in the log")))
+    let view = st.fold.read().unwrap_or_else(|p| p.into_inner()).checkpoint_view(&id);
+    let mut view = view.ok_or_else(|| ApiError::NotFound(format!("no checkpoint {id:?} is declared in the log")))?;
+    // The passages' ids are the log's (the views keep their positions).
+    let ids = st.ledger.ids_at(view.passages.iter().map(|p| p.index));
+    for (p, id) in view.passages.iter_mut().zip(ids) {
+        p.id = id.unwrap_or_default();
+    }
+    Ok(Json(view))
 }
 
 /// The caller's token: its role and, for a checkpoint token, its checkpoint (so an app knows what to show).

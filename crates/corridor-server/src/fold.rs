@@ -188,6 +188,8 @@ pub struct CheckpointCorridor {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct CheckpointPassage {
     pub index: u64,
+    /// The passage's event id (the handler fills it in from the ledger:
+    /// the views keep positions, not ids).
     pub id: String,
     pub time: DateTime<Utc>,
     pub convoy: String,
@@ -391,7 +393,9 @@ impl Fold {
             .collect()
     }
 
-    /// The view of checkpoint `id`, if the log declares it.
+    /// The view of checkpoint `id`, if the log declares it; its passages'
+    /// ids are left empty for the caller to read from the ledger
+    /// ([`corridor_ledger::Ledger::ids_at`]).
     pub fn checkpoint_view(&self, id: &str) -> Option<CheckpointView> {
         let v = &self.views;
         let corridor_id = self.corridors_of.get(id)?.iter().next()?.clone();
@@ -404,7 +408,7 @@ impl Fold {
         for trip in v.trips().filter(|t| t.corridor == corridor_id) {
             if let Some(Some(s)) = trip.passages.get(position) {
                 counted.insert((trip.convoy.as_str(), trip.vehicle.as_str()));
-                passages.push(CheckpointPassage { index: s.index, id: s.id.clone(), time: s.time, convoy: trip.convoy.clone(), vehicle: trip.vehicle.clone(), counts: s.counts.to_counts(), wounded: s.wounded });
+                passages.push(CheckpointPassage { index: s.index, id: String::new(), time: s.time, convoy: trip.convoy.clone(), vehicle: trip.vehicle.clone(), counts: s.counts.to_counts(), wounded: s.wounded });
             }
         }
         passages.sort_by(|a, b| b.index.cmp(&a.index));

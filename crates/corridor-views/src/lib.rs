@@ -194,9 +194,9 @@ pub struct Trip {
 /// A passage as seen by the views.
 #[derive(Debug, Clone, Serialize)]
 pub struct Seen {
+    /// The passage's entry (its id, which a correction names, is the
+    /// log's: a million passages need not keep a million copies).
     pub index: u64,
-    /// The passage's event id (the entry a correction names).
-    pub id: String,
     pub time: DateTime<Utc>,
     pub counts: HeadCount,
     pub wounded: u32,
@@ -786,7 +786,7 @@ impl Views {
             }
             Body::Passage(p) => {
                 self.flag(index, e, p);
-                self.passage(index, &e.id, e.time, p)
+                self.passage(index, e.time, p)
             }
             Body::ConvoyArrived(a) => {
                 if let Some(c) = self.convoys.get_mut(&a.convoy) {
@@ -993,7 +993,7 @@ impl Views {
         track(&mut self.convoys, &self.vehicles, v, before);
     }
 
-    fn passage(&mut self, index: u64, id: &str, time: DateTime<Utc>, p: &corridor_model::Passage) {
+    fn passage(&mut self, index: u64, time: DateTime<Utc>, p: &corridor_model::Passage) {
         let Some(corridor) = self.corridors.get(&p.corridor) else { return };
         let Some(pos) = corridor.checkpoints.iter().position(|c| *c == p.checkpoint) else { return };
         let last = corridor.checkpoints.len() - 1;
@@ -1006,7 +1006,7 @@ impl Views {
         }
         let trip = by_vehicle.get_mut(&p.vehicle).expect("inserted above");
         let counts = self.group_lists.count(&p.counts);
-        trip.passages[pos] = Some(Seen { index, id: id.to_string(), time, counts, wounded: p.wounded });
+        trip.passages[pos] = Some(Seen { index, time, counts, wounded: p.wounded });
         if pos == 0 {
             self.entered.add(&p.counts, p.wounded);
         }
