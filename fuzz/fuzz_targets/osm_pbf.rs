@@ -17,5 +17,9 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
             }
         }));
     });
-    let _ = std::panic::catch_unwind(|| corridor_geo::osm::import_pbf(data, "fuzz.osm.pbf", &corridor_geo::NoProgress));
+    // Every vehicle profile reads the tags its own way (access hierarchy,
+    // maxweight/maxheight, barriers).
+    for profile in [corridor_geo::Profile::Car, corridor_geo::Profile::Bus, corridor_geo::Profile::Ambulance] {
+        let _ = std::panic::catch_unwind(|| corridor_geo::osm::import_pbf(data, "fuzz.osm.pbf", profile, &corridor_geo::NoProgress));
+    }
 });
