@@ -2,6 +2,7 @@
 //! corrupted PBF extracts, XML and GeoJSON (proptest mutations of real
 //! files), an extract without roads, and stale or damaged prepared files.
 
+mod common;
 use corridor_geo::{osm, roads, HazardSet, NoProgress, Profile};
 use proptest::prelude::*;
 
@@ -83,28 +84,16 @@ proptest! {
         let mut b = corridor_geo::netfile::MAGIC.to_vec();
         b.extend_from_slice(&corridor_geo::netfile::FORMAT_VERSION.to_le_bytes());
         b.extend_from_slice(&((tail.len() as u64).to_le_bytes()));
-        b.extend_from_slice(&crc32fast_hash(&tail).to_le_bytes());
+        b.extend_from_slice(&common::crc32(&tail).to_le_bytes());
         b.extend_from_slice(&tail);
         prop_assert!(corridor_geo::netfile::from_bytes(&b, "x.cnet").is_err());
     }
 }
 
-/// CRC-32 (IEEE), so the fuzzed payloads pass the checksum and reach the parser.
-fn crc32fast_hash(b: &[u8]) -> u32 {
-    let mut crc = 0xFFFF_FFFFu32;
-    for &x in b {
-        crc ^= u32::from(x);
-        for _ in 0..8 {
-            crc = if crc & 1 != 0 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
-        }
-    }
-    !crc
-}
-
 #[test]
 fn crc_matches_the_file_format() {
     // The check value of CRC-32/ISO-HDLC.
-    assert_eq!(crc32fast_hash(b"123456789"), 0xCBF4_3926);
+    assert_eq!(common::crc32(b"123456789"), 0xCBF4_3926);
 }
 
 #[test]

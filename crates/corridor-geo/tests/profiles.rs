@@ -6,6 +6,7 @@
 //! tunnel, routed on the CCH and checked against plain Dijkstra; and the
 //! profile a prepared network was made for, kept in its file and checked.
 
+mod common;
 use corridor_geo::{netfile, osm, LatLon, NoProgress, PreparedNetwork, Profile, Route, Router};
 
 /// Degrees per 100 m at the equator (the grid's cell).
@@ -285,22 +286,10 @@ fn the_profile_is_kept_and_checked() {
     let attr_len = u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap()) as usize;
     let profile_at = at + 8 + attr_len + 8;
     bytes[profile_at] = 9;
-    let crc = crc32fast_hash(&bytes[header..]);
+    let crc = common::crc32(&bytes[header..]);
     bytes[28..32].copy_from_slice(&crc.to_le_bytes());
     let e = netfile::from_bytes(&bytes, "x.cnet").unwrap_err().to_string();
     assert!(e.contains("unknown vehicle profile"), "{e}");
-}
-
-/// CRC-32 (ISO-HDLC), as the file format uses.
-fn crc32fast_hash(b: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for &x in b {
-        crc ^= u32::from(x);
-        for _ in 0..8 {
-            crc = if crc & 1 != 0 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
-        }
-    }
-    !crc
 }
 
 /// Issue 22's near-tie: a point 4.5 m from a one-way lane that leads away
