@@ -355,8 +355,12 @@ pub async fn get_checkpoint_view(Auth { token: t, .. }: Auth<AnyRole>, State(st)
     }
     let view = st.fold.read().unwrap_or_else(|p| p.into_inner()).checkpoint_view(&id);
     let mut view = view.ok_or_else(|| ApiError::NotFound(format!("no checkpoint {id:?} is declared in the log")))?;
-    // The passages' ids are the log's (the views keep their positions).
-    let ids = st.ledger.ids_at(view.passages.iter().map(|p| p.index));
+    // The passages' ids are the log's (the views keep their positions);
+    // read off the async workers: the ledger's lock may be held by a batch
+    // being staged.
+    let indices: Vec<u64> = view.passages.iter().map(|p| p.index).collect();
+    let ledger = st.clone();
+    let ids = blocking(move || Ok::<_, ApiError>(ledger.ledger.ids_at(indices))).await?;
     for (p, id) in view.passages.iter_mut().zip(ids) {
         p.id = id.unwrap_or_default();
     }
