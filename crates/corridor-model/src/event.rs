@@ -64,6 +64,7 @@ pub struct Event {
     #[schema(min_length = 1, max_length = 200)]
     pub id: String,
     /// When the fact happened: an RFC 3339 instant, stored in UTC.
+    #[serde(serialize_with = "rfc3339")]
     pub time: DateTime<Utc>,
     /// Who recorded it: a role or token name (`hq`, a checkpoint id), never
     /// a resident's name (1 to 200 bytes of visible characters in Unicode NFC). The
@@ -1201,6 +1202,16 @@ fn check_body(at: &str, body: &Body) -> Result<(), FieldError> {
             _ => {}
         }
         Ok(())
+}
+
+/// Writes an instant as chrono's own `Serialize` does (RFC 3339, UTC as
+/// `Z`, as many fractional digits as it needs), but whole: chrono hands its
+/// text to the serializer a piece at a time, which serde_json escapes a
+/// piece at a time, and every event's time is written again when the log is
+/// read (the canonical check). The same bytes; checked against chrono's in
+/// the model's tests.
+fn rfc3339<S: serde::Serializer>(time: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&time.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
 }
 
 /// Reads head counts, refusing a group named twice (a JSON object with a

@@ -355,3 +355,23 @@ fn the_stream_stops_where_the_caller_says() {
     assert!(matches!(r, Err(corridor_model::parse::StreamError::Stopped(_))), "{r:?}");
     assert_eq!(seen, 2);
 }
+
+proptest::proptest! {
+    /// An event's time is written as chrono writes an instant (the model
+    /// writes it whole, chrono a piece at a time): any instant from year 1
+    /// to 9999, whole seconds, milli-, micro- and nanoseconds, and a leap
+    /// second; and what is written reads back as the same instant.
+    #[test]
+    fn an_events_time_is_written_as_chrono_writes_it(secs in -62_135_596_800i64..253_402_300_799, nanos in 0u32..2_000_000_000, digits in 0usize..4) {
+        // Whole seconds, then 3, 6 or 9 fractional digits (and, past 1e9
+        // nanoseconds, chrono's leap second).
+        let nanos = match digits { 0 => 0, 1 => nanos / 1_000_000 * 1_000_000, 2 => nanos / 1_000 * 1_000, _ => nanos };
+        let Some(time) = chrono::DateTime::from_timestamp(secs, nanos) else { return Ok(()) };
+        let event = corridor_model::Event::new("e", time, "hq", corridor_model::Body::SiteDeclared(serde_json::from_str(r#"{"site":"s","name":"S","kind":"destination"}"#).unwrap()));
+        let ours = String::from_utf8(event.canonical_bytes()).unwrap();
+        let chronos = serde_json::to_string(&time).unwrap();
+        proptest::prop_assert!(ours.contains(&format!(r#""time":{chronos},"#)), "{ours} against chrono's {chronos}");
+        let back: corridor_model::Event = serde_json::from_str(&ours).unwrap();
+        proptest::prop_assert_eq!(back.time, time);
+    }
+}
