@@ -31,6 +31,7 @@ pub mod prepare;
 pub mod profile;
 pub mod roads;
 pub mod router;
+pub mod turns;
 
 pub use graph::{ImportStats, NetworkMeta, RoadNetwork};
 pub use hazard::{HazardArea, HazardSet};
