@@ -28,6 +28,9 @@ type RawWay = (i64, Vec<i64>, Vec<(String, String)>);
 /// A relation's members: kind, id, role.
 type Members = Vec<(MemberKind, i64, String)>;
 
+/// A relation being read from XML: id, tags, members.
+type RawRelation = (i64, Vec<(String, String)>, Members);
+
 /// Imports an `.osm.pbf` extract held in memory. `name` names it in errors.
 pub fn import_pbf(bytes: &[u8], name: &str, profile: Profile, progress: &dyn Progress) -> Result<RoadNetwork, GeoError> {
     let (net, rules) = import_pbf_parts(bytes, name, profile, progress)?;
@@ -150,7 +153,7 @@ pub fn import_xml_parts(text: &[u8], name: &str, profile: Profile, progress: &dy
     let mut highway_ways = 0u64;
     let mut current: Option<RawWay> = None;
     // The relation being read: id, tags, members.
-    let mut relation: Option<(i64, Vec<(String, String)>, Members)> = None;
+    let mut relation: Option<RawRelation> = None;
     let mut relations: Vec<(i64, Reading)> = Vec::new();
     // The node being read (its id and tags), and the nodes the profile may not pass.
     let mut node: Option<(i64, Vec<(String, String)>)> = None;

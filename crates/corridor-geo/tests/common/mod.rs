@@ -107,7 +107,7 @@ impl<'a> TurnOracle<'a> {
     /// drives (the router's junctions are this network's nodes).
     pub fn arc(&self, u: u32, v: u32) -> u32 {
         let net = self.net;
-        (net.first_out[u as usize]..net.first_out[u as usize + 1]).filter(|&a| net.head[a as usize] == v).min_by_key(|&a| net.time_ms[a as usize]).expect("the segment is a road") as u32
+        (net.first_out[u as usize]..net.first_out[u as usize + 1]).filter(|&a| net.head[a as usize] == v).min_by_key(|&a| net.time_ms[a as usize]).expect("the segment is a road")
     }
 
     /// The best time between a router's snap candidates (as a router
