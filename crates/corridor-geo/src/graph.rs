@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 
 use crate::profile::{way_rule, Profile, RoadClass, Tags};
+use crate::turns::{split_turns, Restriction, TurnRule};
 use crate::GeoError;
 
 /// Mean Earth radius (IUGG), metres.
@@ -37,9 +38,41 @@ pub struct ImportStats {
     pub nodes: u64,
     pub arcs: u64,
     pub km: f64,
+    /// Turn restriction relations read (`type=restriction`, `restriction:*`).
+    pub restrictions: u64,
+    /// Of those, the ones built into the network.
+    pub restrictions_applied: u64,
+    /// Not for this vehicle: `except=` names it, or another mode's tag.
+    pub restrictions_not_for_vehicle: u64,
+    /// Time-conditional only (`restriction:conditional`): not applied.
+    pub restrictions_conditional: u64,
+    /// Via-way restrictions: not supported, not applied.
+    pub restrictions_via_way: u64,
+    /// On roads not in this vehicle's network (its ways unusable, not in
+    /// the extract, outside the largest component, or one-way so that the
+    /// turn cannot be taken anyway).
+    pub restrictions_off_network: u64,
+    /// Broken relations (missing members, a via node not at the end of its
+    /// ways, an unknown value): not applied.
+    pub restrictions_broken: u64,
+    /// A few broken relations, `relation ID: why`.
+    pub broken_restrictions: Vec<String>,
+    /// Junction copies and arcs the restrictions added ([`crate::turns`]).
+    pub turn_nodes: u64,
+    pub turn_arcs: u64,
 }
 
+/// How many broken restriction relations an import names.
+pub const BROKEN_NAMED: usize = 10;
+
 impl ImportStats {
+    /// Counts a broken restriction relation, naming the first few.
+    pub fn note_broken(&mut self, relation: i64, why: &str) {
+        self.restrictions_broken += 1;
+        if self.broken_restrictions.len() < BROKEN_NAMED {
+            self.broken_restrictions.push(format!("relation {relation}: {why}"));
+        }
+    }
     pub fn dropped_nodes(&self) -> u64 {
         self.nodes_before - self.nodes
     }
@@ -84,6 +117,10 @@ pub struct RoadNetwork {
     /// Index into `names` (0 = no name).
     pub name: Vec<u32>,
     pub names: Vec<String>,
+    /// The junction each node belongs to: itself, or for a copy made for a
+    /// turn restriction ([`crate::turns`]) the junction it copies (same
+    /// position). Snapping and geometry see junctions.
+    pub junction: Vec<u32>,
     pub meta: NetworkMeta,
 }
 
@@ -110,6 +147,13 @@ impl RoadNetwork {
         self.time_ms.iter().zip(&self.destination).map(|(&t, &d)| if d { cch::INF_WEIGHT } else { t }).collect()
     }
 
+    /// The arc with the least time among those allowed from node `u` to
+    /// any node of junction `v` (see [`Self::junction`]): the segment
+    /// `u`–`v` driven from `u`.
+    pub fn segment_arc(&self, u: u32, v: u32, allowed: impl Fn(usize) -> bool) -> Option<usize> {
+        self.arcs_of(u).filter(|&a| self.junction[self.head[a] as usize] == v && allowed(a)).min_by_key(|&a| self.time_ms[a])
+    }
+
     /// The arc `u → v` with the least time among those allowed, if any.
     pub fn best_arc(&self, u: u32, v: u32, allowed: impl Fn(usize) -> bool) -> Option<usize> {
         self.arcs_of(u).filter(|&a| self.head[a] == v && allowed(a)).min_by_key(|&a| self.time_ms[a])
@@ -117,6 +161,8 @@ impl RoadNetwork {
 }
 
 struct RawArc {
+    /// The OSM way (0 for none).
+    way: i64,
     tail: u32,
     head: u32,
     time_ms: u32,
@@ -137,6 +183,7 @@ pub struct NetworkBuilder {
     name_list: Vec<String>,
     stats: ImportStats,
     profile: Profile,
+    restrictions: Vec<Restriction>,
 }
 
 impl Default for NetworkBuilder {
@@ -150,6 +197,7 @@ impl Default for NetworkBuilder {
             name_list: vec![String::new()],
             stats: ImportStats::default(),
             profile: Profile::default(),
+            restrictions: Vec::new(),
         }
     }
 }
@@ -180,6 +228,11 @@ impl NetworkBuilder {
     /// straight-line length of a coarse, derived geometry. Returns whether
     /// the builder's profile may use it.
     pub fn add_way(&mut self, nodes: &[(i64, f64, f64)], tags: &(impl Tags + ?Sized), detour_factor: f64) -> bool {
+        self.add_osm_way(0, nodes, tags, detour_factor)
+    }
+
+    /// As [`Self::add_way`], for OSM way `way` (turn restrictions name it).
+    pub fn add_osm_way(&mut self, way: i64, nodes: &[(i64, f64, f64)], tags: &(impl Tags + ?Sized), detour_factor: f64) -> bool {
         let Some(rule) = way_rule(self.profile, tags) else { return false };
         let name = match tags.get("name").filter(|n| !n.is_empty()).or(tags.get("ref")) {
             None => 0,
@@ -203,7 +256,7 @@ impl NetworkBuilder {
                 let len = haversine_m(self.lat[ui], self.lon[ui], self.lat[vi], self.lon[vi]) * factor;
                 let time_ms = ((len / speed_ms) * 1000.0).round().max(1.0) as u32;
                 let mut push = |tail, head, capacity, destination| {
-                    self.arcs.push(RawArc { tail, head, time_ms, length_m: len as f32, capacity, class: rule.class as u8, name, destination })
+                    self.arcs.push(RawArc { way, tail, head, time_ms, length_m: len as f32, capacity, class: rule.class as u8, name, destination })
                 };
                 if rule.forward {
                     push(u, v, rule.capacity_forward, rule.destination_forward);
@@ -225,9 +278,23 @@ impl NetworkBuilder {
         })
     }
 
-    /// Keeps the largest strongly connected component and builds the CSR
-    /// graph. Nodes keep their first-seen order.
-    pub fn finish(mut self, mut meta: NetworkMeta) -> Result<RoadNetwork, GeoError> {
+    /// A turn restriction to build in at [`Self::finish`] (its ways and
+    /// via node by OSM id, as given to [`Self::add_osm_way`]).
+    pub fn add_restriction(&mut self, r: Restriction) {
+        self.restrictions.push(r);
+    }
+
+    /// Keeps the largest strongly connected component, builds the CSR
+    /// graph and builds the turn restrictions into it ([`crate::turns`]).
+    pub fn finish(self, meta: NetworkMeta) -> Result<RoadNetwork, GeoError> {
+        let (net, rules) = self.finish_parts(meta)?;
+        Ok(split_turns(net, &rules))
+    }
+
+    /// As [`Self::finish`] without building the restrictions in: one node
+    /// per junction, and the turns the restrictions govern (the network a
+    /// turn-aware search runs on, e.g. a test's oracle).
+    pub fn finish_parts(mut self, mut meta: NetworkMeta) -> Result<(RoadNetwork, Vec<TurnRule>), GeoError> {
         let n = self.lat.len();
         if self.arcs.is_empty() {
             return Err(GeoError::Empty { source_name: meta.source.clone(), ways: self.stats.highway_ways });
@@ -261,9 +328,41 @@ impl NetworkBuilder {
         self.stats.nodes = lat.len() as u64;
         self.stats.arcs = kept.len() as u64;
         self.stats.km = road_km(&kept);
+
+        // The turns each restriction governs: its from ways' arcs into the
+        // via node, its to ways' arcs out of it.
+        let mut rules = Vec::new();
+        if !self.restrictions.is_empty() {
+            let named: std::collections::HashSet<i64> = self.restrictions.iter().flat_map(|r| r.from.iter().chain(&r.to).copied()).collect();
+            let mut arcs_of_way: HashMap<i64, Vec<u32>> = HashMap::new();
+            for (i, &k) in order.iter().enumerate() {
+                if named.contains(&kept[k].way) {
+                    arcs_of_way.entry(kept[k].way).or_default().push(i as u32);
+                }
+            }
+            for r in &self.restrictions {
+                let via = self.ids.get(&r.via).map_or(u32::MAX, |&v| new_id[v as usize]);
+                let arcs = |ways: &[i64], end: &dyn Fn(usize) -> u32| -> Vec<u32> {
+                    ways.iter().flat_map(|w| arcs_of_way.get(w).into_iter().flatten().copied()).filter(|&a| end(order[a as usize]) == via).collect()
+                };
+                let from = arcs(&r.from, &|k| kept[k].head);
+                let to = arcs(&r.to, &|k| kept[k].tail);
+                if via == u32::MAX || from.is_empty() || to.is_empty() {
+                    self.stats.restrictions_off_network += 1;
+                    continue;
+                }
+                self.stats.restrictions_applied += 1;
+                for &f in &from {
+                    for &t in &to {
+                        rules.push(TurnRule { id: r.id, from: f, to: t, only: r.only });
+                    }
+                }
+            }
+        }
         meta.stats = self.stats;
         meta.profile = self.profile;
-        Ok(RoadNetwork {
+        let junction = (0..lat.len() as u32).collect();
+        let net = RoadNetwork {
             first_out,
             tail: pick(&|a| a.tail),
             head: pick(&|a| a.head),
@@ -276,8 +375,10 @@ impl NetworkBuilder {
             names: self.name_list,
             lat,
             lon,
+            junction,
             meta,
-        })
+        };
+        Ok((net, rules))
     }
 }
 

@@ -6,12 +6,16 @@
 //! The pipeline, each stage its own module:
 //!
 //! ```text
-//! osm / roads (import) ─► graph (RoadNetwork) ─► prepare (CCH order + structure) ─► netfile (.cnet)
+//! osm / roads (import) ─► graph (RoadNetwork, turns) ─► prepare (CCH order + structure) ─► netfile (.cnet)
 //!                                                                                      │
 //!             hazard (polygons, events) ─► router (snap, customize, labels, query, tables) ◄───┘
 //!                                               │
 //!                                    corridor (route, checkpoints) ─► export (GeoJSON)
 //! ```
+//!
+//! Turn restrictions ([`turns`]) are built into the graph by giving each
+//! restricted incoming arc its own copy of the junction node, so the
+//! router stays node-based.
 //!
 //! Routing uses customizable contraction hierarchies (the `cch` crate, a
 //! Rust port of RoutingKit): the metric-independent structure is built once
@@ -31,6 +35,7 @@ pub mod prepare;
 pub mod profile;
 pub mod roads;
 pub mod router;
+pub mod turns;
 
 pub use graph::{ImportStats, NetworkMeta, RoadNetwork};
 pub use hazard::{HazardArea, HazardSet};

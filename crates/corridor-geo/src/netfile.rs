@@ -21,7 +21,7 @@ use crate::GeoError;
 pub const MAGIC: &[u8; 16] = b"CORRIDOR-NET\r\n\x1a\n";
 /// Bump on any change of layout, of the road rules (profile) or of the
 /// preparation: an older file is then refused, never misread.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 const HEADER: usize = 16 + 4 + 8 + 4;
 
 struct W(Vec<u8>);
@@ -75,6 +75,23 @@ pub fn to_bytes(p: &PreparedNetwork) -> Vec<u8> {
     }
     w.f64(s.km_before);
     w.f64(s.km);
+    for v in [
+        s.restrictions,
+        s.restrictions_applied,
+        s.restrictions_not_for_vehicle,
+        s.restrictions_conditional,
+        s.restrictions_via_way,
+        s.restrictions_off_network,
+        s.restrictions_broken,
+        s.turn_nodes,
+        s.turn_arcs,
+    ] {
+        w.u64(v);
+    }
+    w.u64(s.broken_restrictions.len() as u64);
+    for b in &s.broken_restrictions {
+        w.str(b);
+    }
     w.f64s(&n.lat);
     w.f64s(&n.lon);
     w.u32s(&n.first_out);
@@ -90,6 +107,7 @@ pub fn to_bytes(p: &PreparedNetwork) -> Vec<u8> {
     for s in &n.names {
         w.str(s);
     }
+    w.u32s(&n.junction);
     let c = &p.cch;
     for a in [
         &c.rank,
@@ -224,6 +242,21 @@ fn parse(b: &[u8]) -> Result<PreparedNetwork, String> {
     }
     s.km_before = r.f64()?;
     s.km = r.f64()?;
+    for v in [
+        &mut s.restrictions,
+        &mut s.restrictions_applied,
+        &mut s.restrictions_not_for_vehicle,
+        &mut s.restrictions_conditional,
+        &mut s.restrictions_via_way,
+        &mut s.restrictions_off_network,
+        &mut s.restrictions_broken,
+        &mut s.turn_nodes,
+        &mut s.turn_arcs,
+    ] {
+        *v = r.u64()?;
+    }
+    let broken = r.len(8)?;
+    s.broken_restrictions = (0..broken).map(|_| r.str()).collect::<Result<Vec<_>, _>>()?;
     let lat = r.f64s()?;
     let lon = r.f64s()?;
     let first_out = r.u32s()?;
@@ -241,6 +274,7 @@ fn parse(b: &[u8]) -> Result<PreparedNetwork, String> {
     let name = r.u32s()?;
     let name_count = r.len(8)?;
     let names = (0..name_count).map(|_| r.str()).collect::<Result<Vec<_>, _>>()?;
+    let junction = r.u32s()?;
     let mut c: Vec<Vec<u32>> = Vec::with_capacity(18);
     for _ in 0..18 {
         c.push(r.u32s()?);
@@ -257,6 +291,8 @@ fn parse(b: &[u8]) -> Result<PreparedNetwork, String> {
         && first_out.windows(2).all(|w| w[0] <= w[1])
         && [tail.len(), time_ms.len(), length_m.len(), capacity_vph.len(), class.len(), destination.len(), name.len()].iter().all(|&l| l == m)
         && head.iter().chain(&tail).all(|&v| (v as usize) < n)
+        && junction.len() == n
+        && junction.iter().all(|&j| (j as usize) < n && junction[j as usize] == j)
         && name.iter().all(|&i| (i as usize) < names.len())
         && time_ms.iter().all(|&t| t > 0 && t < cch::INF_WEIGHT);
     if !ok {
@@ -285,7 +321,7 @@ fn parse(b: &[u8]) -> Result<PreparedNetwork, String> {
     let base_metric = Metric { forward: next(), backward: next() };
     check_cch(&cch, &base_metric, n, m)?;
     let meta = NetworkMeta { source, attribution, approximate, profile, stats: s };
-    let net = RoadNetwork { lat, lon, first_out, tail, head, time_ms, length_m, capacity_vph, class, destination, name, names, meta };
+    let net = RoadNetwork { lat, lon, first_out, tail, head, time_ms, length_m, capacity_vph, class, destination, name, names, junction, meta };
     Ok(PreparedNetwork { net, cch, base_metric })
 }
 

@@ -2,6 +2,10 @@
 //! `quick-xml`) into a [`RoadNetwork`]. Two passes over the data: the ways
 //! the profile may use, then the positions of their nodes and the nodes it
 //! may not pass (barriers, node access tags), where the ways are cut.
+//! Turn restriction relations are read with the ways and built into the
+//! network ([`crate::turns`]); [`import_pbf_parts`] and
+//! [`import_xml_parts`] give the network without them built in and the
+//! turns they govern.
 
 use std::collections::{HashMap, HashSet};
 use std::io::{Cursor, Read};
@@ -12,27 +16,43 @@ use osmpbf::{BlobDecode, BlobReader, Element};
 
 use crate::graph::{NetworkBuilder, NetworkMeta, RoadNetwork};
 use crate::profile::{node_passable, way_rule, Profile};
+use crate::turns::{read_relation, split_turns, MemberKind, Reading, TurnRule};
 use crate::{GeoError, Progress};
 
 /// The attribution every network made from OpenStreetMap carries.
 pub const OSM_ATTRIBUTION: &str = "© OpenStreetMap contributors (ODbL 1.0)";
 
-/// A way's node ids and tags.
-type RawWay = (Vec<i64>, Vec<(String, String)>);
+/// A way's id, node ids and tags.
+type RawWay = (i64, Vec<i64>, Vec<(String, String)>);
 
-struct WayRec {
-    refs: Vec<i64>,
-    tags: Vec<(String, String)>,
-}
+/// A relation's members: kind, id, role.
+type Members = Vec<(MemberKind, i64, String)>;
+
+/// A relation being read from XML: id, tags, members.
+type RawRelation = (i64, Vec<(String, String)>, Members);
 
 /// Imports an `.osm.pbf` extract held in memory. `name` names it in errors.
 pub fn import_pbf(bytes: &[u8], name: &str, profile: Profile, progress: &dyn Progress) -> Result<RoadNetwork, GeoError> {
+    let (net, rules) = import_pbf_parts(bytes, name, profile, progress)?;
+    Ok(split_turns(net, &rules))
+}
+
+/// Imports an OpenStreetMap XML (`.osm`) file held in memory.
+pub fn import_xml(text: &[u8], name: &str, profile: Profile, progress: &dyn Progress) -> Result<RoadNetwork, GeoError> {
+    let (net, rules) = import_xml_parts(text, name, profile, progress)?;
+    Ok(split_turns(net, &rules))
+}
+
+/// As [`import_pbf`], without the turn restrictions built in: the network
+/// with one node per junction and the turns the restrictions govern.
+pub fn import_pbf_parts(bytes: &[u8], name: &str, profile: Profile, progress: &dyn Progress) -> Result<(RoadNetwork, Vec<TurnRule>), GeoError> {
     let bad = |e: osmpbf::Error| GeoError::Pbf { file: name.to_string(), reason: e.to_string() };
     if bytes.is_empty() {
         return Err(GeoError::Pbf { file: name.to_string(), reason: "the file is empty".into() });
     }
     let total = bytes.len() as u64 * 2;
-    let mut ways: Vec<WayRec> = Vec::new();
+    let mut ways: Vec<RawWay> = Vec::new();
+    let mut relations: Vec<(i64, Reading)> = Vec::new();
     let mut highway_ways = 0u64;
     let mut saw_header = false;
 
@@ -44,14 +64,45 @@ pub fn import_pbf(bytes: &[u8], name: &str, profile: Profile, progress: &dyn Pro
             BlobDecode::OsmHeader(_) => saw_header = true,
             BlobDecode::OsmData(block) => {
                 for el in block.elements() {
-                    if let Element::Way(w) = el {
-                        let tags: Vec<(String, String)> = w.tags().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-                        if tags.iter().any(|(k, _)| k == "highway") {
-                            highway_ways += 1;
-                            if way_rule(profile, &tags).is_some() {
-                                ways.push(WayRec { refs: w.refs().collect(), tags });
+                    match el {
+                        Element::Way(w) => {
+                            let tags: Vec<(String, String)> = w.tags().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+                            if tags.iter().any(|(k, _)| k == "highway") {
+                                highway_ways += 1;
+                                if way_rule(profile, &tags).is_some() {
+                                    ways.push((w.id(), w.refs().collect(), tags));
+                                }
                             }
                         }
+                        Element::Relation(r) => {
+                            let tags: Vec<(String, String)> = r.tags().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+                            if !tags.iter().any(|(k, v)| k == "type" && v.starts_with("restriction")) {
+                                continue;
+                            }
+                            // osmpbf converts a member's type with protobuf's
+                            // panicking `unwrap` (a corrupt file may hold an
+                            // unknown type): such a relation counts as broken.
+                            let members = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                                r.members()
+                                    .map(|m| {
+                                        let kind = match m.member_type {
+                                            osmpbf::RelMemberType::Node => MemberKind::Node,
+                                            osmpbf::RelMemberType::Way => MemberKind::Way,
+                                            osmpbf::RelMemberType::Relation => MemberKind::Relation,
+                                        };
+                                        (kind, m.member_id, m.role().unwrap_or("").to_string())
+                                    })
+                                    .collect::<Members>()
+                            }));
+                            let reading = match members {
+                                Ok(members) => read_relation(profile, &tags, &members, r.id()),
+                                Err(_) => Some(Reading::Broken("a member of an unknown type".into())),
+                            };
+                            if let Some(reading) = reading {
+                                relations.push((r.id(), reading));
+                            }
+                        }
+                        _ => {}
                     }
                 }
             }
@@ -66,7 +117,7 @@ pub fn import_pbf(bytes: &[u8], name: &str, profile: Profile, progress: &dyn Pro
     // Pass 2: the positions of the nodes those ways use, and which of them
     // the profile may not pass.
     let mut blocked: HashSet<i64> = HashSet::new();
-    let mut pos: HashMap<i64, (f64, f64)> = ways.iter().flat_map(|w| w.refs.iter().map(|&r| (r, (f64::NAN, f64::NAN)))).collect();
+    let mut pos: HashMap<i64, (f64, f64)> = ways.iter().flat_map(|w| w.1.iter().map(|&r| (r, (f64::NAN, f64::NAN)))).collect();
     let read = Arc::new(AtomicU64::new(0));
     for blob in BlobReader::new(Counting { inner: Cursor::new(bytes), read: read.clone() }) {
         let blob = blob.map_err(bad)?;
@@ -87,12 +138,12 @@ pub fn import_pbf(bytes: &[u8], name: &str, profile: Profile, progress: &dyn Pro
         }
         progress.set(bytes.len() as u64 + read.load(Ordering::Relaxed), total);
     }
-    let records: Vec<_> = ways.into_iter().map(|w| (w.refs, w.tags)).collect();
-    build(records, &pos, &blocked, highway_ways, name, profile)
+    build(ways, relations, &pos, &blocked, highway_ways, name, profile)
 }
 
-/// Imports an OpenStreetMap XML (`.osm`) file held in memory.
-pub fn import_xml(text: &[u8], name: &str, profile: Profile, progress: &dyn Progress) -> Result<RoadNetwork, GeoError> {
+/// As [`import_xml`], without the turn restrictions built in (see
+/// [`import_pbf_parts`]).
+pub fn import_xml_parts(text: &[u8], name: &str, profile: Profile, progress: &dyn Progress) -> Result<(RoadNetwork, Vec<TurnRule>), GeoError> {
     use quick_xml::events::Event as X;
     let bad = |pos: u64, reason: String| GeoError::OsmXml { file: name.to_string(), position: pos, reason };
     let mut reader = quick_xml::Reader::from_reader(text);
@@ -101,6 +152,9 @@ pub fn import_xml(text: &[u8], name: &str, profile: Profile, progress: &dyn Prog
     let mut ways: Vec<RawWay> = Vec::new();
     let mut highway_ways = 0u64;
     let mut current: Option<RawWay> = None;
+    // The relation being read: id, tags, members.
+    let mut relation: Option<RawRelation> = None;
+    let mut relations: Vec<(i64, Reading)> = Vec::new();
     // The node being read (its id and tags), and the nodes the profile may not pass.
     let mut node: Option<(i64, Vec<(String, String)>)> = None;
     let mut blocked: HashSet<i64> = HashSet::new();
@@ -112,12 +166,20 @@ pub fn import_xml(text: &[u8], name: &str, profile: Profile, progress: &dyn Prog
             X::Start(s) => (Some(s.clone()), false),
             X::Empty(s) => (Some(s.clone()), true),
             X::End(e) if e.name().as_ref() == b"way" => {
-                if let Some((refs, tags)) = current.take() {
+                if let Some((id, refs, tags)) = current.take() {
                     if tags.iter().any(|(k, _)| k == "highway") {
                         highway_ways += 1;
                         if way_rule(profile, &tags).is_some() {
-                            ways.push((refs, tags));
+                            ways.push((id, refs, tags));
                         }
+                    }
+                }
+                (None, false)
+            }
+            X::End(e) if e.name().as_ref() == b"relation" => {
+                if let Some((id, tags, members)) = relation.take() {
+                    if let Some(reading) = read_relation(profile, &tags, &members, id) {
+                        relations.push((id, reading));
                     }
                 }
                 (None, false)
@@ -157,18 +219,28 @@ pub fn import_xml(text: &[u8], name: &str, profile: Profile, progress: &dyn Prog
                     node = if empty { None } else { Some((id, Vec::new())) };
                 }
                 b"way" => {
-                    current = Some((Vec::new(), Vec::new()));
-                    if empty {
-                        current = None;
+                    current = if empty { None } else { Some((opt_id(attr(b"id")?), Vec::new(), Vec::new())) };
+                }
+                b"relation" => {
+                    relation = if empty { None } else { Some((opt_id(attr(b"id")?), Vec::new(), Vec::new())) };
+                }
+                b"member" => {
+                    if let Some((_, _, members)) = relation.as_mut() {
+                        let kind = match attr(b"type")?.as_deref() {
+                            Some("node") => MemberKind::Node,
+                            Some("way") => MemberKind::Way,
+                            _ => MemberKind::Relation,
+                        };
+                        members.push((kind, num(b"ref")? as i64, attr(b"role")?.unwrap_or_default()));
                     }
                 }
                 b"nd" => {
-                    if let Some((refs, _)) = current.as_mut() {
+                    if let Some((_, refs, _)) = current.as_mut() {
                         refs.push(num(b"ref")? as i64);
                     }
                 }
                 b"tag" => {
-                    if let Some(tags) = current.as_mut().map(|(_, t)| t).or(node.as_mut().map(|(_, t)| t)) {
+                    if let Some(tags) = current.as_mut().map(|(_, _, t)| t).or(node.as_mut().map(|(_, t)| t)).or(relation.as_mut().map(|(_, t, _)| t)) {
                         let k = attr(b"k")?.unwrap_or_default();
                         let v = attr(b"v")?.unwrap_or_default();
                         tags.push((k, v));
@@ -183,7 +255,12 @@ pub fn import_xml(text: &[u8], name: &str, profile: Profile, progress: &dyn Prog
     if !saw_osm {
         return Err(bad(0, "no <osm> element: not an OpenStreetMap XML file".into()));
     }
-    build(ways, &pos, &blocked, highway_ways, name, profile)
+    build(ways, relations, &pos, &blocked, highway_ways, name, profile)
+}
+
+/// An element's id attribute (0 if it has none).
+fn opt_id(v: Option<String>) -> i64 {
+    v.and_then(|v| v.trim().parse().ok()).unwrap_or(0)
 }
 
 /// Builds the network; a node in `blocked` is cut: each way that passes it
@@ -191,19 +268,21 @@ pub fn import_xml(text: &[u8], name: &str, profile: Profile, progress: &dyn Prog
 /// else, so no route passes it.
 fn build(
     ways: Vec<RawWay>,
+    relations: Vec<(i64, Reading)>,
     pos: &HashMap<i64, (f64, f64)>,
     blocked: &HashSet<i64>,
     highway_ways: u64,
     name: &str,
     profile: Profile,
-) -> Result<RoadNetwork, GeoError> {
+) -> Result<(RoadNetwork, Vec<TurnRule>), GeoError> {
     let mut b = NetworkBuilder::for_profile(profile);
     // Keys of the cut copies: below every OSM id.
     let mut next_cut = i64::MIN;
     b.stats_mut().highway_ways = highway_ways;
     b.stats_mut().usable_ways = ways.len() as u64;
+    add_restrictions(&mut b, relations, &ways);
     let mut nodes: Vec<(i64, f64, f64)> = Vec::new();
-    for (refs, tags) in ways {
+    for (id, refs, tags) in ways {
         // A way whose nodes are partly outside a clipped extract splits at
         // the missing nodes.
         let mut missing = 0;
@@ -216,7 +295,7 @@ fn build(
                         next_cut += 1;
                         nodes.push((next_cut, lat, lon));
                         if nodes.len() >= 2 {
-                            b.add_way(&nodes, &tags, 1.0);
+                            b.add_osm_way(id, &nodes, &tags, 1.0);
                         }
                         nodes.clear();
                         next_cut += 1;
@@ -228,18 +307,57 @@ fn build(
                 _ => {
                     missing += 1;
                     if nodes.len() >= 2 {
-                        b.add_way(&nodes, &tags, 1.0);
+                        b.add_osm_way(id, &nodes, &tags, 1.0);
                     }
                     nodes.clear();
                 }
             }
         }
         if nodes.len() >= 2 {
-            b.add_way(&nodes, &tags, 1.0);
+            b.add_osm_way(id, &nodes, &tags, 1.0);
         }
         b.stats_mut().missing_nodes += missing;
     }
-    b.finish(NetworkMeta { source: name.to_string(), attribution: OSM_ATTRIBUTION.into(), approximate: false, ..Default::default() })
+    b.finish_parts(NetworkMeta { source: name.to_string(), attribution: OSM_ATTRIBUTION.into(), approximate: false, ..Default::default() })
+}
+
+/// Counts the restriction relations read and hands the builder those the
+/// vehicle obeys whose via node is an end of each of their usable from and
+/// to ways (the OSM rule: a way that passes the via node must be split
+/// there); the others are counted as broken, with their ids.
+fn add_restrictions(b: &mut NetworkBuilder, relations: Vec<(i64, Reading)>, ways: &[RawWay]) {
+    if relations.is_empty() {
+        return;
+    }
+    let refs: HashMap<i64, &[i64]> = ways.iter().map(|(id, r, _)| (*id, r.as_slice())).collect();
+    for (id, reading) in relations {
+        let s = b.stats_mut();
+        s.restrictions += 1;
+        match reading {
+            Reading::NotForVehicle => s.restrictions_not_for_vehicle += 1,
+            Reading::Conditional => s.restrictions_conditional += 1,
+            Reading::ViaWay => s.restrictions_via_way += 1,
+            Reading::Broken(why) => s.note_broken(id, &why),
+            Reading::Applies(r) => {
+                let off_end = |role: &str, ways: &[i64]| {
+                    ways.iter().find_map(|w| {
+                        let nodes = refs.get(w)?;
+                        (nodes.first() != Some(&r.via) && nodes.last() != Some(&r.via)).then(|| {
+                            if nodes.contains(&r.via) {
+                                format!("via node {} is not an end of its {role} way {w} (the way must be split there)", r.via)
+                            } else {
+                                format!("via node {} is not on its {role} way {w}", r.via)
+                            }
+                        })
+                    })
+                };
+                match off_end("from", &r.from).or_else(|| off_end("to", &r.to)) {
+                    Some(why) => s.note_broken(id, &why),
+                    None => b.add_restriction(r),
+                }
+            }
+        }
+    }
 }
 
 struct Counting<R> {

@@ -283,6 +283,30 @@ impl Profile {
         }
     }
 
+    /// The modes whose turn restrictions bind the profile, most specific
+    /// first: a `restriction:MODE=*` tag for one of them comes before a
+    /// plain `restriction=*` (its access keys without `access`: a bus
+    /// obeys `restriction:hgv` and `restriction:motorcar` as it obeys
+    /// `hgv=no` and `motorcar=no`).
+    pub fn restriction_modes(self) -> &'static [&'static str] {
+        let keys = self.access_keys();
+        &keys[..keys.len() - 1]
+    }
+
+    /// The modes an `except=*` list of a turn restriction waives it for
+    /// (OSRM's car profile waives it for its own modes). A bus is waived
+    /// by `psv`/`bus` (and the general `motor_vehicle`/`vehicle`), not by
+    /// `motorcar` or `hgv`: a turn allowed to cars or lorries is not one a
+    /// coach may take. An ambulance is waived by `emergency` and by the
+    /// car's modes.
+    pub fn restriction_exempt_modes(self) -> &'static [&'static str] {
+        match self {
+            Profile::Car => &["motorcar", "motor_vehicle", "vehicle"],
+            Profile::Bus => &["bus", "psv", "motor_vehicle", "vehicle"],
+            Profile::Ambulance => &["emergency", "motorcar", "motor_vehicle", "vehicle"],
+        }
+    }
+
     /// The keys whose `oneway:KEY` the profile obeys, most specific first.
     fn oneway_keys(self) -> &'static [&'static str] {
         match self {

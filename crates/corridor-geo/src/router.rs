@@ -175,6 +175,10 @@ pub struct Router {
     hazards: HazardSet,
     partial: PartialCustomizer,
     labels: TopLabels,
+    /// The copies of each junction made for turn restrictions (CSR:
+    /// `copies[copies_first[v]..copies_first[v + 1]]`, see [`crate::turns`]).
+    copies_first: Vec<u32>,
+    copies: Vec<u32>,
     /// Destination arcs into each node (CSR): `dest_in[dest_first_in[v]..dest_first_in[v + 1]]`.
     dest_first_in: Vec<u32>,
     dest_in: Vec<u32>,
@@ -191,7 +195,7 @@ impl Router {
         let mut seen: HashSet<(u32, u32)> = HashSet::with_capacity(net.arc_count());
         let mut segs = Vec::with_capacity(net.arc_count() / 2 + 1);
         for a in 0..net.arc_count() {
-            let (u, v) = (net.tail[a], net.head[a]);
+            let (u, v) = (net.junction[net.tail[a] as usize], net.junction[net.head[a] as usize]);
             if seen.insert((u.min(v), u.max(v))) {
                 let (pu, pv) = (proj.xy(net.lat[u as usize], net.lon[u as usize]), proj.xy(net.lat[v as usize], net.lon[v as usize]));
                 segs.push(GeomWithData::new(rstar::primitives::Line::new(pu, pv), a as u32));
@@ -214,11 +218,40 @@ impl Router {
             dest_in[*slot as usize] = a as u32;
             *slot += 1;
         }
+        let mut copies_first = vec![0u32; n + 1];
+        for v in (0..n).filter(|&v| net.junction[v] as usize != v) {
+            copies_first[net.junction[v] as usize + 1] += 1;
+        }
+        for v in 0..n {
+            copies_first[v + 1] += copies_first[v];
+        }
+        let mut next = copies_first.clone();
+        let mut copies = vec![0u32; copies_first[n] as usize];
+        for v in (0..n).filter(|&v| net.junction[v] as usize != v) {
+            let slot = &mut next[net.junction[v] as usize];
+            copies[*slot as usize] = v as u32;
+            *slot += 1;
+        }
         let metric = p.base_metric.clone();
         let blocked = vec![false; net.arc_count()];
         let partial = PartialCustomizer::new(&p.cch);
         let labels = TopLabels::new(&p.cch, &metric);
-        Router { p, proj, tree, weights, metric, blocked, hazards: HazardSet::default(), partial, labels, dest_first_in, dest_in, max_snap_m: DEFAULT_MAX_SNAP_M }
+        Router {
+            p,
+            proj,
+            tree,
+            weights,
+            metric,
+            blocked,
+            hazards: HazardSet::default(),
+            partial,
+            labels,
+            copies_first,
+            copies,
+            dest_first_in,
+            dest_in,
+            max_snap_m: DEFAULT_MAX_SNAP_M,
+        }
     }
 
     pub fn network(&self) -> &crate::RoadNetwork {
@@ -233,6 +266,22 @@ impl Router {
     pub fn is_blocked(&self, arc: usize) -> bool {
         self.blocked[arc]
     }
+    /// The nodes of junction `j`: itself and its copies ([`crate::turns`]).
+    pub fn junction_nodes(&self, j: u32) -> impl Iterator<Item = u32> + '_ {
+        let copies = &self.copies[self.copies_first[j as usize] as usize..self.copies_first[j as usize + 1] as usize];
+        std::iter::once(j).chain(copies.iter().copied())
+    }
+
+    /// Every arc of the segment between junctions `u` and `v`, both ways.
+    fn segment_arcs(&self, u: u32, v: u32, out: &mut Vec<u32>) {
+        let net = &self.p.net;
+        for (x, y) in [(u, v), (v, u)] {
+            for w in self.junction_nodes(x) {
+                out.extend(net.arcs_of(w).filter(|&b| net.junction[net.head[b] as usize] == y).map(|b| b as u32));
+            }
+        }
+    }
+
     pub fn new_state(&self) -> QueryState {
         QueryState::new(self.p.net.node_count())
     }
@@ -246,12 +295,11 @@ impl Router {
         let mut out = Vec::new();
         for s in self.tree.locate_in_envelope_intersecting(&AABB::from_corners(lo, hi)) {
             let a = s.data as usize;
-            let (u, v) = (net.tail[a] as usize, net.head[a] as usize);
-            let line = Line::new((net.lon[u], net.lat[u]), (net.lon[v], net.lat[v]));
+            let (u, v) = (net.junction[net.tail[a] as usize], net.junction[net.head[a] as usize]);
+            let (ui, vi) = (u as usize, v as usize);
+            let line = Line::new((net.lon[ui], net.lat[ui]), (net.lon[vi], net.lat[vi]));
             if line.intersects(area) {
-                let (u, v) = (u as u32, v as u32);
-                out.extend(net.arcs_of(u).filter(|&b| net.head[b] == v).map(|b| b as u32));
-                out.extend(net.arcs_of(v).filter(|&b| net.head[b] == u).map(|b| b as u32));
+                self.segment_arcs(u, v, &mut out);
             }
         }
         out.sort_unstable();
@@ -312,8 +360,8 @@ impl Router {
                 break;
             }
             let a0 = seg.data as usize;
-            let (a, b) = (net.tail[a0], net.head[a0]);
-            let usable = |u: u32, v: u32| net.best_arc(u, v, |x| !self.blocked[x]).map(|x| x as u32);
+            let (a, b) = (net.junction[net.tail[a0] as usize], net.junction[net.head[a0] as usize]);
+            let usable = |u: u32, v: u32| net.segment_arc(u, v, |x| !self.blocked[x]).map(|x| x as u32);
             let (ab, ba) = (usable(a, b), usable(b, a));
             if ab.is_none() && ba.is_none() {
                 continue;
@@ -355,26 +403,37 @@ impl Router {
         format!("lat {:.4}..{:.4}, lon {:.4}..{:.4}", f(&net.lat, false), f(&net.lat, true), f(&net.lon, false), f(&net.lon, true))
     }
 
-    /// Where a search leaving a snapped point starts: `(node, ms to reach it)`.
+    /// Where a search leaving a snapped point starts: `(node, ms to reach
+    /// it)`: the head of the arc it drives (at a junction with turn
+    /// restrictions, the copy that arc leads to).
     fn sources(&self, s: &Snap) -> Vec<(u32, u32)> {
+        let net = &self.p.net;
         let mut v = Vec::with_capacity(2);
         if let Some(ab) = s.ab {
-            v.push((s.b, ((1.0 - s.t) * f64::from(self.p.net.time_ms[ab as usize])).round() as u32));
+            v.push((net.head[ab as usize], ((1.0 - s.t) * f64::from(net.time_ms[ab as usize])).round() as u32));
         }
         if let Some(ba) = s.ba {
-            v.push((s.a, (s.t * f64::from(self.p.net.time_ms[ba as usize])).round() as u32));
+            v.push((net.head[ba as usize], (s.t * f64::from(net.time_ms[ba as usize])).round() as u32));
         }
         v
     }
 
-    /// Where a search reaching a snapped point ends: `(node, ms from it)`.
+    /// Where a search reaching a snapped point ends: `(node, ms from it)`:
+    /// the nodes of the junction behind it from which its segment may be
+    /// driven (at a junction with turn restrictions, the copies whose
+    /// turn onto it is allowed).
     fn targets(&self, s: &Snap) -> Vec<(u32, u32)> {
+        let net = &self.p.net;
         let mut v = Vec::with_capacity(2);
-        if let Some(ab) = s.ab {
-            v.push((s.a, (s.t * f64::from(self.p.net.time_ms[ab as usize])).round() as u32));
-        }
-        if let Some(ba) = s.ba {
-            v.push((s.b, ((1.0 - s.t) * f64::from(self.p.net.time_ms[ba as usize])).round() as u32));
+        for (arc, from, share) in [(s.ab, s.a, s.t), (s.ba, s.b, 1.0 - s.t)] {
+            let Some(arc) = arc else { continue };
+            let off = (share * f64::from(net.time_ms[arc as usize])).round() as u32;
+            let to = net.head[arc as usize];
+            for x in self.junction_nodes(from) {
+                if x == from || net.arcs_of(x).any(|b| net.head[b] == to && !self.blocked[b]) {
+                    v.push((x, off));
+                }
+            }
         }
         v
     }
@@ -520,10 +579,11 @@ impl Router {
         let nodes: Vec<u32> = std::iter::once(s_node).chain(arcs.iter().map(|&a| net.head[a as usize])).collect();
         let mut length_m: f64 = arcs.iter().map(|&a| f64::from(net.length_m[a as usize])).sum();
         // The partial segments at both ends.
-        let first = if s_node == fs.b { fs.ab } else { fs.ba };
-        let last = if t_node == ts.a { ts.ab } else { ts.ba };
-        let frac_first = if s_node == fs.b { 1.0 - fs.t } else { fs.t };
-        let frac_last = if t_node == ts.a { ts.t } else { 1.0 - ts.t };
+        let (s_j, t_j) = (net.junction[s_node as usize], net.junction[t_node as usize]);
+        let first = if s_j == fs.b { fs.ab } else { fs.ba };
+        let last = if t_j == ts.a { ts.ab } else { ts.ba };
+        let frac_first = if s_j == fs.b { 1.0 - fs.t } else { fs.t };
+        let frac_last = if t_j == ts.a { ts.t } else { 1.0 - ts.t };
         let (first, last) = (first.expect("a source arc"), last.expect("a target arc"));
         length_m += frac_first * f64::from(net.length_m[first as usize]);
         length_m += frac_last * f64::from(net.length_m[last as usize]);

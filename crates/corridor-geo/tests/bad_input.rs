@@ -1,6 +1,7 @@
 //! Bad input is refused with a clear error, never a panic: truncated and
 //! corrupted PBF extracts, XML and GeoJSON (proptest mutations of real
-//! files), an extract without roads, and stale or damaged prepared files.
+//! files), an extract without roads, broken turn restriction relations,
+//! and stale or damaged prepared files.
 
 mod common;
 use corridor_geo::{osm, roads, HazardSet, NoProgress, Profile};
@@ -72,6 +73,22 @@ proptest! {
         }
     }
 
+    /// Truncated or mutated restriction relations (members dropped, roles
+    /// and types changed, ids out of the map): a network, with the broken
+    /// ones counted, or an error; never a panic.
+    #[test]
+    fn mutated_restrictions_never_panic(cut in 0usize..2000, flips in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..4)) {
+        let mut b = BROKEN_RESTRICTIONS.as_bytes().to_vec();
+        for (i, x) in &flips {
+            let at = i.index(b.len());
+            b[at] = *x;
+        }
+        b.truncate(cut.max(b.len() / 2));
+        for p in Profile::ALL {
+            let _ = osm::import_xml(&b, "r.osm", p, &NoProgress);
+        }
+    }
+
     /// Arbitrary strings as OSM XML: an error or a network, never a panic.
     #[test]
     fn arbitrary_xml_never_panics(s in "(<osm>|<node id=\"1\" lat=\"[0-9.-]{1,6}\" lon=\"[0-9.-]{1,6}\"/>|<way id=\"2\">|<nd ref=\"[0-9]{1,2}\"/>|<tag k=\"highway\" v=\"primary\"/>|</way>|</osm>|[ <>/a-z\"=]){0,40}") {
@@ -118,4 +135,55 @@ fn osm_xml_imports_like_pbf() {
     assert_eq!((net.node_count(), net.arc_count()), (4, 8));
     assert_eq!(net.name_of(0), "Shāri‘ al-Quds");
     assert!(net.meta.attribution.contains("OpenStreetMap"));
+}
+
+/// A square of two-way streets 1-2-3-4 (ways 10-13, each one side) and a
+/// spur 3-5 (way 14), with one sound restriction and one of each broken kind.
+const BROKEN_RESTRICTIONS: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<osm version="0.6" generator="hand">
+  <node id="1" lat="36.2000" lon="37.1000"/>
+  <node id="2" lat="36.2000" lon="37.1010"/>
+  <node id="3" lat="36.2010" lon="37.1010"/>
+  <node id="4" lat="36.2010" lon="37.1000"/>
+  <node id="5" lat="36.2020" lon="37.1020"/>
+  <way id="10"><nd ref="1"/><nd ref="2"/><tag k="highway" v="residential"/></way>
+  <way id="11"><nd ref="2"/><nd ref="3"/><tag k="highway" v="residential"/></way>
+  <way id="12"><nd ref="3"/><nd ref="4"/><tag k="highway" v="residential"/></way>
+  <way id="13"><nd ref="4"/><nd ref="1"/><tag k="highway" v="residential"/></way>
+  <way id="14"><nd ref="3"/><nd ref="5"/><nd ref="2"/><tag k="highway" v="residential"/></way>
+  <relation id="500"><member type="way" ref="10" role="from"/><member type="node" ref="2" role="via"/><member type="way" ref="11" role="to"/><tag k="type" v="restriction"/><tag k="restriction" v="no_left_turn"/></relation>
+  <relation id="501"><member type="node" ref="2" role="via"/><member type="way" ref="11" role="to"/><tag k="type" v="restriction"/><tag k="restriction" v="no_left_turn"/></relation>
+  <relation id="502"><member type="way" ref="10" role="from"/><member type="way" ref="11" role="to"/><tag k="type" v="restriction"/><tag k="restriction" v="no_left_turn"/></relation>
+  <relation id="503"><member type="way" ref="10" role="from"/><member type="node" ref="2" role="via"/><tag k="type" v="restriction"/><tag k="restriction" v="no_left_turn"/></relation>
+  <relation id="504"><member type="way" ref="10" role="from"/><member type="node" ref="3" role="via"/><member type="way" ref="11" role="to"/><tag k="type" v="restriction"/><tag k="restriction" v="no_left_turn"/></relation>
+  <relation id="505"><member type="way" ref="14" role="from"/><member type="node" ref="5" role="via"/><member type="way" ref="11" role="to"/><tag k="type" v="restriction"/><tag k="restriction" v="only_straight_on"/></relation>
+  <relation id="506"><member type="way" ref="10" role="from"/><member type="node" ref="2" role="via"/><member type="way" ref="11" role="to"/><tag k="type" v="restriction"/></relation>
+  <relation id="507"><member type="relation" ref="1" role="from"/><member type="node" ref="2" role="via"/><member type="way" ref="11" role="to"/><tag k="type" v="restriction"/><tag k="restriction" v="no_u_turn"/></relation>
+  <relation id="508"><member type="way" ref="999" role="from"/><member type="node" ref="2" role="via"/><member type="way" ref="11" role="to"/><tag k="type" v="restriction"/><tag k="restriction" v="no_right_turn"/></relation>
+</osm>"#;
+
+/// The issue's "a restriction relation that is broken (missing members)":
+/// the import goes on, counts each broken relation, names it with what is
+/// wrong, and applies the sound one; nothing panics.
+#[test]
+fn broken_restriction_relations_are_named_not_applied() {
+    for p in Profile::ALL {
+        let net = osm::import_xml(BROKEN_RESTRICTIONS.as_bytes(), "r.osm", p, &NoProgress).unwrap();
+        let s = &net.meta.stats;
+        // 500 applies; 508's from way is not in the extract (off the network).
+        assert_eq!((s.restrictions, s.restrictions_applied, s.restrictions_broken, s.restrictions_off_network), (9, 1, 7, 1), "{p}: {s:?}");
+        let named = s.broken_restrictions.join("\n");
+        for (id, why) in [
+            (501, "no from way"),
+            (502, "no via member"),
+            (503, "no to way"),
+            (504, "via node 3 is not on its from way 10"),
+            (505, "via node 5 is not an end of its from way 14"),
+            (506, "no restriction tag"),
+            (507, "its from member is a relation, not a way"),
+        ] {
+            assert!(named.contains(&format!("relation {id}: {why}")), "{p}: {id} {why}: {named}");
+        }
+        assert!(s.turn_nodes >= 1, "{p}");
+    }
 }

@@ -18,6 +18,11 @@ struct Map {
     xml: String,
 }
 
+/// A turn restriction as OSRM's feature tables write it: from way, via
+/// node, to way (ways by their names, which may be written backwards as
+/// OSRM's tables do), and the relation's tags besides `type=restriction`.
+type Rel<'a> = (&'a str, char, &'a str, &'a [(&'a str, &'a str)]);
+
 impl Map {
     /// `grid`: a node map; `ways`: node characters and extra tags (the
     /// way is named after its nodes, `highway=primary` unless given);
@@ -62,6 +67,47 @@ impl Map {
         }
         xml += "</osm>\n";
         Map { nodes, xml }
+    }
+
+    /// As [`Map::new`] with turn restriction relations (ids 1000, 1001, …).
+    fn restricted(grid: &str, ways: &[(&str, &[(&str, &str)])], rels: &[Rel]) -> Map {
+        let mut map = Map::new(grid, ways, &[]);
+        let way_id = |name: &str| {
+            let back: String = name.chars().rev().collect();
+            ways.iter().position(|(w, _)| *w == name || *w == back).map(|i| 100 + i as i64)
+        };
+        let mut xml = String::new();
+        for (i, &(from, via, to, tags)) in rels.iter().enumerate() {
+            xml += &format!("  <relation id=\"{}\">", 1000 + i);
+            if let Some(id) = way_id(from) {
+                xml += &format!("<member type=\"way\" ref=\"{id}\" role=\"from\"/>");
+            }
+            if let Some(n) = map.nodes.iter().find(|n| n.0 == via) {
+                xml += &format!("<member type=\"node\" ref=\"{}\" role=\"via\"/>", n.1);
+            }
+            if let Some(id) = way_id(to) {
+                xml += &format!("<member type=\"way\" ref=\"{id}\" role=\"to\"/>");
+            }
+            if !tags.iter().any(|(k, _)| *k == "type") {
+                xml += "<tag k=\"type\" v=\"restriction\"/>";
+            }
+            for (k, v) in tags {
+                xml += &format!("<tag k=\"{k}\" v=\"{v}\"/>");
+            }
+            xml += "</relation>\n";
+        }
+        map.xml = map.xml.replace("</osm>\n", &(xml + "</osm>\n"));
+        map
+    }
+
+    /// The network without its turn restrictions built in, and the turns
+    /// they govern (for the turn-aware oracle), and the router on the
+    /// network with them built in.
+    fn turn_router(&self, profile: Profile) -> (corridor_geo::RoadNetwork, Vec<corridor_geo::turns::TurnRule>, Router) {
+        let (net, rules) = osm::import_xml_parts(self.xml.as_bytes(), "test.osm", profile, &NoProgress).expect("import");
+        let split = corridor_geo::turns::split_turns(net.clone(), &rules);
+        assert_eq!(split, osm::import_xml(self.xml.as_bytes(), "test.osm", profile, &NoProgress).unwrap());
+        (net, rules, Router::new(PreparedNetwork::prepare(split)))
     }
 
     fn at(&self, c: char) -> LatLon {
@@ -454,7 +500,9 @@ fn phase_dijkstra(r: &Router, starts: &[(u32, u32, bool)], ends: &[(u32, u32, bo
 fn destination_routes_equal_phase_dijkstra_on_monaco() {
     use rand::{Rng, SeedableRng};
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/osm/monaco.osm.pbf");
-    let mut net = corridor_geo::import_file(&path, Profile::Bus, &NoProgress).unwrap();
+    // Without the turn restrictions built in: the phase Dijkstra is node-based.
+    let bytes = std::fs::read(&path).unwrap();
+    let (mut net, _) = osm::import_pbf_parts(&bytes, "monaco.osm.pbf", Profile::Bus, &NoProgress).unwrap();
     let mut rng = rand::rngs::StdRng::seed_from_u64(2222);
     // Twenty "gated quarters": every segment within 150 m of a random node.
     let centres: Vec<usize> = (0..20).map(|_| rng.gen_range(0..net.node_count())).collect();
@@ -505,4 +553,247 @@ fn destination_routes_equal_phase_dijkstra_on_monaco() {
     }
     eprintln!("{checked} routes equal to the phase Dijkstra, {on_dest} with an end on a destination road, {unreachable} unreachable by both");
     assert!(checked > 300 && on_dest > 50, "checked {checked}, on destination roads {on_dest}, unreachable {unreachable}");
+}
+
+/// Routes `from → to` on a map with turn restrictions and checks the time
+/// against the turn-aware Dijkstra on the network without them built in
+/// (`common::TurnOracle`); returns the streets driven, or `None` if there
+/// is no route.
+fn turn_route(map: &Map, t: &(corridor_geo::RoadNetwork, Vec<corridor_geo::turns::TurnRule>, Router), from: char, to: char) -> Option<Vec<String>> {
+    let (net0, rules, r) = t;
+    let oracle = common::TurnOracle::new(net0, rules);
+    let fs = r.snap_candidates(map.at(from), "start").unwrap();
+    let ts = r.snap_candidates(map.at(to), "destination").unwrap();
+    let (want, shares) = oracle.between(&fs, &ts);
+    match r.route(&mut r.new_state(), map.at(from), map.at(to)) {
+        Ok(route) => {
+            let want = want.unwrap_or_else(|| panic!("{from} → {to}: the router finds a route, the turn-aware Dijkstra none"));
+            if shares {
+                assert!(route.time_ms <= want, "{from} → {to}: slower than the turn-aware Dijkstra");
+            } else {
+                assert_eq!(route.time_ms, want, "{from} → {to}: the router and the turn-aware Dijkstra disagree");
+            }
+            for w in route.arcs.windows(2) {
+                assert_eq!(r.network().head[w[0] as usize], r.network().tail[w[1] as usize]);
+            }
+            Some(streets(r, &route))
+        }
+        Err(e) => {
+            assert!(want.is_none(), "{from} → {to}: the turn-aware Dijkstra finds a route, the router none");
+            assert!(e.to_string().contains("no route"), "{e}");
+            None
+        }
+    }
+}
+
+/// OSRM's restriction maps (`features/car/restrictions.feature`): a
+/// one-way `sj` into a junction `j` whose other arms `nj`, `wj`, `ej` are
+/// one-way out of it. OSRM's maps end there; ours need one strongly
+/// connected network (the import keeps the largest component), so one-way
+/// roads lead from the arms' ends back to `s` (`ny`, `yq`, `eq`, `qs`,
+/// `wz`, `zs`), never into `n`, `w` or `e`: a turn forbidden at `j` still
+/// leaves its arm unreachable, as in OSRM.
+const CROSS: &str = "    n     y\nw   j   e\nz   s     q";
+
+fn cross(rels: &[Rel]) -> Map {
+    let one: &[(&str, &str)] = &[("oneway", "yes")];
+    let back: &[(&str, &str)] = &[("oneway", "-1")];
+    Map::restricted(
+        CROSS,
+        &[("sj", one), ("nj", back), ("wj", back), ("ej", back), ("ny", one), ("yq", one), ("eq", one), ("qs", one), ("wz", one), ("zs", one)],
+        rels,
+    )
+}
+
+/// OSRM "Car - No left turn", "No right turn", "No u-turn" (a `no_u_turn`
+/// from `sj` to `wj`: any `no_*` forbids the turn it names) and "Handle
+/// any no_* relation".
+#[test]
+fn osrm_no_turns() {
+    for value in ["no_left_turn", "no_u_turn", "no_weird_zigzags"] {
+        let map = cross(&[("sj", 'j', "wj", &[("restriction", value)])]);
+        for p in Profile::ALL {
+            let t = map.turn_router(p);
+            assert_eq!(t.0.meta.stats.restrictions_applied, 1, "{value} {p}");
+            assert_eq!(turn_route(&map, &t, 's', 'w'), None, "{value} {p}");
+            assert_eq!(turn_route(&map, &t, 's', 'n'), names(&["sj", "nj"]), "{value} {p}");
+            assert_eq!(turn_route(&map, &t, 's', 'e'), names(&["sj", "ej"]), "{value} {p}");
+        }
+    }
+    let map = cross(&[("sj", 'j', "ej", &[("restriction", "no_right_turn")])]);
+    let t = map.turn_router(Profile::Car);
+    assert_eq!(turn_route(&map, &t, 's', 'w'), names(&["sj", "wj"]));
+    assert_eq!(turn_route(&map, &t, 's', 'n'), names(&["sj", "nj"]));
+    assert_eq!(turn_route(&map, &t, 's', 'e'), None);
+    // Without the restriction every arm is reached (the map is sound).
+    let map = cross(&[]);
+    let t = map.turn_router(Profile::Car);
+    for to in ['w', 'n', 'e'] {
+        assert!(turn_route(&map, &t, 's', to).is_some(), "{to}");
+    }
+}
+
+/// OSRM "Car - Only right turn", "Only straight on", "Handle any only_*
+/// restriction" (and "Only left turn", whose table OSRM leaves empty).
+#[test]
+fn osrm_only_turns() {
+    let cases: [(&str, &str, [bool; 3]); 4] = [
+        ("only_right_turn", "ej", [false, false, true]),
+        ("only_straight_on", "nj", [false, true, false]),
+        ("only_weird_zigzags", "nj", [false, true, false]),
+        ("only_left_turn", "wj", [true, false, false]),
+    ];
+    for (value, to, open) in cases {
+        let map = cross(&[("sj", 'j', to, &[("restriction", value)])]);
+        for p in Profile::ALL {
+            let t = map.turn_router(p);
+            for (arm, ok) in ['w', 'n', 'e'].into_iter().zip(open) {
+                let want = ok.then(|| vec!["sj".to_string(), format!("{arm}j")]);
+                assert_eq!(turn_route(&map, &t, 's', arm), want, "{value} {p} s → {arm}");
+            }
+        }
+    }
+}
+
+/// OSRM "Car - Only right turn, invalid": the to way `er` does not touch
+/// the via node; the relation is broken, named, and not applied.
+#[test]
+fn osrm_invalid_only_turn_is_ignored() {
+    let one: &[(&str, &str)] = &[("oneway", "yes")];
+    let back: &[(&str, &str)] = &[("oneway", "-1")];
+    let map = Map::restricted(
+        "    n     y\nw   j   e r\nz   s     q",
+        &[("sj", one), ("nj", back), ("wj", back), ("ej", back), ("re", back), ("ny", one), ("yq", one), ("rq", one), ("qs", one), ("wz", one), ("zs", one)],
+        &[("sj", 'j', "er", &[("restriction", "only_right_on")])],
+    );
+    let t = map.turn_router(Profile::Car);
+    let s = &t.0.meta.stats;
+    assert_eq!((s.restrictions, s.restrictions_applied, s.restrictions_broken), (1, 0, 1));
+    assert!(s.broken_restrictions[0].contains("relation 1000") && s.broken_restrictions[0].contains("not on its to way"), "{:?}", s.broken_restrictions);
+    assert_eq!(turn_route(&map, &t, 's', 'r'), names(&["sj", "ej", "re"]));
+    assert_eq!(turn_route(&map, &t, 's', 'w'), names(&["sj", "wj"]));
+}
+
+/// OSRM "Car - :hgv-qualified on a standard turn restriction" and
+/// ":motorcar-qualified": `restriction:hgv` binds the bus (it obeys `hgv`
+/// as an access key), not the car or the ambulance; `restriction:motorcar`
+/// binds all three (the bus and the ambulance read `motorcar` access too).
+#[test]
+fn osrm_mode_specific_restrictions() {
+    let map = cross(&[("sj", 'j', "nj", &[("restriction:hgv", "no_straight_on")])]);
+    for p in Profile::ALL {
+        let t = map.turn_router(p);
+        let want = if p == Profile::Bus { None } else { names(&["sj", "nj"]) };
+        assert_eq!(turn_route(&map, &t, 's', 'n'), want, "{p}");
+        assert_eq!(turn_route(&map, &t, 's', 'w'), names(&["sj", "wj"]), "{p}");
+        assert_eq!(turn_route(&map, &t, 's', 'e'), names(&["sj", "ej"]), "{p}");
+        let s = &t.0.meta.stats;
+        assert_eq!(s.restrictions_not_for_vehicle, u64::from(p != Profile::Bus), "{p}");
+    }
+    let map = cross(&[("sj", 'j', "nj", &[("restriction:motorcar", "no_straight_on")])]);
+    for p in Profile::ALL {
+        let t = map.turn_router(p);
+        assert_eq!(turn_route(&map, &t, 's', 'n'), None, "{p}");
+        assert_eq!(turn_route(&map, &t, 's', 'w'), names(&["sj", "wj"]), "{p}");
+    }
+    // The older tagging: type=restriction:hgv.
+    let map = cross(&[("sj", 'j', "nj", &[("type", "restriction:hgv"), ("restriction", "no_straight_on")])]);
+    assert_eq!(turn_route(&map, &map.turn_router(Profile::Bus), 's', 'n'), None);
+    assert_eq!(turn_route(&map, &map.turn_router(Profile::Car), 's', 'n'), names(&["sj", "nj"]));
+}
+
+/// OSRM "Car - Except tag and on no_ restrictions", with `except=psv`
+/// and `except=emergency` beside OSRM's `except=motorcar`: each waives the
+/// turn for the vehicles it names (the bus for psv, the ambulance for
+/// emergency and motorcar), never for the others.
+#[test]
+fn osrm_except_on_no_restrictions() {
+    let one: &[(&str, &str)] = &[("oneway", "yes")];
+    let back: &[(&str, &str)] = &[("oneway", "-1")];
+    let two: &[(&str, &str)] = &[];
+    let ways: &[(&str, &[(&str, &str)])] =
+        &[("sj", two), ("xj", back), ("aj", back), ("bj", two), ("cj", two), ("dj", back), ("xy", one), ("yq", one), ("dq", one), ("qs", one), ("ar", one), ("rs", one)];
+    let grid = "    y\nb x c\na j d\n  s   q\nr";
+    for except in ["motorcar", "psv", "emergency"] {
+        let map = Map::restricted(
+            grid,
+            ways,
+            &[
+                ("sj", 'j', "aj", &[("restriction", "no_left_turn"), ("except", except)]),
+                ("sj", 'j', "bj", &[("restriction", "no_left_turn")]),
+                ("sj", 'j', "cj", &[("restriction", "no_right_turn")]),
+                ("sj", 'j', "dj", &[("restriction", "no_right_turn"), ("except", except)]),
+            ],
+        );
+        for p in Profile::ALL {
+            let t = map.turn_router(p);
+            let waived = match except {
+                "motorcar" => p != Profile::Bus,
+                "psv" => p == Profile::Bus,
+                _ => p == Profile::Ambulance,
+            };
+            assert_eq!(t.0.meta.stats.restrictions_not_for_vehicle, 2 * u64::from(waived), "{except} {p}");
+            assert_eq!(turn_route(&map, &t, 's', 'a'), waived.then(|| vec!["sj".to_string(), "aj".to_string()]), "{except} {p}");
+            assert_eq!(turn_route(&map, &t, 's', 'd'), waived.then(|| vec!["sj".to_string(), "dj".to_string()]), "{except} {p}");
+            // b and c are reached only from j, and every way into j but sj is one of theirs.
+            assert!(turn_route(&map, &t, 's', 'b').is_none_or(|r| r.first().map(String::as_str) != Some("sj") || r.len() > 2), "{except} {p}");
+        }
+    }
+}
+
+/// OSRM "Car - Except tag and on only_ restrictions": `only_straight_on`
+/// from `sj` to `aj` except motorcar. The car takes `bj`; the bus, not
+/// waived, must go on to `a` and come back (we allow a u-turn at a node,
+/// OSRM only at a dead end, as `a` is).
+#[test]
+fn osrm_except_on_only_restrictions() {
+    let map = Map::restricted(
+        "a   b\n  j\n  s\nz",
+        &[("sj", &[("oneway", "yes")]), ("aj", &[]), ("bj", &[]), ("az", &[("oneway", "yes")]), ("zs", &[("oneway", "yes")])],
+        &[("sj", 'j', "aj", &[("restriction", "only_straight_on"), ("except", "motorcar")])],
+    );
+    let t = map.turn_router(Profile::Car);
+    assert_eq!(turn_route(&map, &t, 's', 'a'), names(&["sj", "aj"]));
+    assert_eq!(turn_route(&map, &t, 's', 'b'), names(&["sj", "bj"]));
+    let t = map.turn_router(Profile::Bus);
+    assert_eq!(turn_route(&map, &t, 's', 'a'), names(&["sj", "aj"]));
+    assert_eq!(turn_route(&map, &t, 's', 'b'), names(&["sj", "aj", "bj"]));
+}
+
+/// OSRM "Restriction On Compressed Geometry": no right turn from `abc`
+/// onto `cgh` at `c`. OSRM drives the loop `cde`, `efc`; we may turn back
+/// at `f` (a u-turn at a node is allowed unless a `no_u_turn` forbids it;
+/// OSRM allows one only at a dead end), which arrives at `c` along `efc`,
+/// from where the turn is allowed. With `no_u_turn` at `f` and `d` the
+/// route takes OSRM's loop.
+#[test]
+fn osrm_restriction_on_compressed_geometry() {
+    let grid = "      i\n    f e\na b c d\n    g\n    h";
+    let ways: &[(&str, &[(&str, &str)])] = &[("abc", &[]), ("cde", &[]), ("efc", &[]), ("cgh", &[]), ("ei", &[])];
+    let rule: Rel = ("abc", 'c', "cgh", &[("restriction", "no_right_turn")]);
+    let map = Map::restricted(grid, ways, &[rule]);
+    let t = map.turn_router(Profile::Car);
+    assert_eq!(turn_route(&map, &t, 'a', 'h'), names(&["abc", "efc", "cgh"]));
+    // Ways split at d and f so that a no_u_turn may name them (a via node must end its ways).
+    let ways: &[(&str, &[(&str, &str)])] = &[("abc", &[]), ("cd", &[]), ("de", &[]), ("ef", &[]), ("fc", &[]), ("cgh", &[]), ("ei", &[])];
+    let no_u: &[(&str, &str)] = &[("restriction", "no_u_turn")];
+    let map = Map::restricted(grid, ways, &[rule, ("cd", 'd', "cd", no_u), ("cf", 'f', "fc", no_u)]);
+    let t = map.turn_router(Profile::Car);
+    assert_eq!(t.0.meta.stats.restrictions_applied, 3);
+    // The loop either way round: the same length.
+    let got = turn_route(&map, &t, 'a', 'h');
+    assert!(got == names(&["abc", "cd", "de", "ef", "fc", "cgh"]) || got == names(&["abc", "fc", "ef", "de", "cd", "cgh"]), "{got:?}");
+}
+
+/// OSRM "Car - prohibit turn" (`@restriction-way`): a via-way restriction
+/// is not supported; it is counted, not applied (the route takes the turn).
+#[test]
+fn via_way_restrictions_are_counted_not_applied() {
+    let map = Map::new("c\n\nb   f\na   e   d", &[("ab", &[]), ("bc", &[]), ("be", &[]), ("de", &[]), ("ef", &[])], &[]);
+    let rel = "  <relation id=\"9\"><member type=\"way\" ref=\"100\" role=\"from\"/><member type=\"way\" ref=\"102\" role=\"via\"/><member type=\"way\" ref=\"103\" role=\"to\"/><tag k=\"type\" v=\"restriction\"/><tag k=\"restriction\" v=\"no_right_turn\"/></relation>\n";
+    let map = Map { xml: map.xml.replace("</osm>\n", &format!("{rel}</osm>\n")), ..map };
+    let t = map.turn_router(Profile::Car);
+    let s = &t.0.meta.stats;
+    assert_eq!((s.restrictions, s.restrictions_via_way, s.restrictions_applied), (1, 1, 0));
+    assert_eq!(turn_route(&map, &t, 'a', 'd'), names(&["ab", "be", "de"]));
 }

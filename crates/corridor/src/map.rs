@@ -82,6 +82,29 @@ pub fn import(map: &Path, out: Option<PathBuf>, districts: bool, profile: Profil
         100.0 * s.dropped_share(),
         s.km_before - s.km
     );
+    if s.restrictions > 0 {
+        println!(
+            "  turn restrictions        {:>10} read, {} applied ({} junction copies, {} arcs added); not applied: {} not for this vehicle (except=, another mode), {} conditional, {} via-way (not supported), {} off this vehicle's roads, {} broken",
+            s.restrictions,
+            s.restrictions_applied,
+            s.turn_nodes,
+            s.turn_arcs,
+            s.restrictions_not_for_vehicle,
+            s.restrictions_conditional,
+            s.restrictions_via_way,
+            s.restrictions_off_network,
+            s.restrictions_broken
+        );
+        if s.restrictions_broken > 0 {
+            let more = s.restrictions_broken.saturating_sub(s.broken_restrictions.len() as u64);
+            eprintln!(
+                "warning: {} broken turn restriction relation(s) not applied: {}{}",
+                s.restrictions_broken,
+                s.broken_restrictions.join("; "),
+                if more > 0 { format!("; and {more} more") } else { String::new() }
+            );
+        }
+    }
     println!("  routing structure (CCH)  {:>10} arcs", prepared.cch.cch_arc_count());
     println!("  import {import_s:.2} s, preparation {prep_s:.2} s");
     println!("wrote {} ({:.1} MB, format version {})", out.display(), bytes as f64 / 1e6, netfile::FORMAT_VERSION);
