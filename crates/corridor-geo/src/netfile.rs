@@ -14,17 +14,29 @@ use std::path::Path;
 use cch::{Cch, Metric};
 
 use crate::graph::{ImportStats, NetworkMeta, RoadNetwork};
-use crate::prepare::PreparedNetwork;
+use crate::prepare::{Middles, PreparedNetwork};
 use crate::profile::Profile;
 use crate::GeoError;
 
 pub const MAGIC: &[u8; 16] = b"CORRIDOR-NET\r\n\x1a\n";
 /// Bump on any change of layout, of the road rules (profile) or of the
 /// preparation: an older file is then refused, never misread.
-pub const FORMAT_VERSION: u32 = 3;
+pub const FORMAT_VERSION: u32 = 4;
 const HEADER: usize = 16 + 4 + 8 + 4;
 
 struct W(Vec<u8>);
+
+/// Appends `v` as little-endian bytes: on a little-endian machine (every
+/// one Corridor runs on) a straight copy of the array's bytes.
+fn put_le<T: bytemuck::Pod>(out: &mut Vec<u8>, v: &[T], to_le: impl Fn(&T) -> Vec<u8>) {
+    if cfg!(target_endian = "little") {
+        out.extend_from_slice(bytemuck::cast_slice(v));
+    } else {
+        for x in v {
+            out.extend_from_slice(&to_le(x));
+        }
+    }
+}
 
 impl W {
     fn u64(&mut self, v: u64) {
@@ -35,22 +47,19 @@ impl W {
     }
     fn u32s(&mut self, v: &[u32]) {
         self.u64(v.len() as u64);
-        self.0.reserve(v.len() * 4);
-        for x in v {
-            self.0.extend_from_slice(&x.to_le_bytes());
-        }
+        put_le(&mut self.0, v, |x| x.to_le_bytes().to_vec());
+    }
+    fn u16s(&mut self, v: &[u16]) {
+        self.u64(v.len() as u64);
+        put_le(&mut self.0, v, |x| x.to_le_bytes().to_vec());
     }
     fn f64s(&mut self, v: &[f64]) {
         self.u64(v.len() as u64);
-        for x in v {
-            self.0.extend_from_slice(&x.to_le_bytes());
-        }
+        put_le(&mut self.0, v, |x| x.to_le_bytes().to_vec());
     }
     fn f32s(&mut self, v: &[f32]) {
         self.u64(v.len() as u64);
-        for x in v {
-            self.0.extend_from_slice(&x.to_le_bytes());
-        }
+        put_le(&mut self.0, v, |x| x.to_le_bytes().to_vec());
     }
     fn bytes(&mut self, v: &[u8]) {
         self.u64(v.len() as u64);
@@ -131,6 +140,8 @@ pub fn to_bytes(p: &PreparedNetwork) -> Vec<u8> {
     ] {
         w.u32s(a);
     }
+    w.u16s(&p.middles.forward);
+    w.u16s(&p.middles.backward);
     let payload = w.0;
     let mut out = Vec::with_capacity(HEADER + payload.len());
     out.extend_from_slice(MAGIC);
@@ -183,17 +194,32 @@ impl<'a> R<'a> {
         }
         Ok(n)
     }
+    /// An array of `T`: on a little-endian machine one copy of its bytes.
+    fn pods<T: bytemuck::Pod>(&mut self, from_le: impl Fn(&[u8]) -> T) -> Result<Vec<T>, String> {
+        let width = std::mem::size_of::<T>();
+        let n = self.len(width)?;
+        let bytes = self.take(n * width)?;
+        let mut v = vec![T::zeroed(); n];
+        if cfg!(target_endian = "little") {
+            bytemuck::cast_slice_mut::<T, u8>(&mut v).copy_from_slice(bytes);
+        } else {
+            for (x, c) in v.iter_mut().zip(bytes.chunks_exact(width)) {
+                *x = from_le(c);
+            }
+        }
+        Ok(v)
+    }
     fn u32s(&mut self) -> Result<Vec<u32>, String> {
-        let n = self.len(4)?;
-        Ok(self.take(n * 4)?.chunks_exact(4).map(|c| u32::from_le_bytes(c.try_into().expect("4"))).collect())
+        self.pods(|c| u32::from_le_bytes(c.try_into().expect("4")))
+    }
+    fn u16s(&mut self) -> Result<Vec<u16>, String> {
+        self.pods(|c| u16::from_le_bytes(c.try_into().expect("2")))
     }
     fn f64s(&mut self) -> Result<Vec<f64>, String> {
-        let n = self.len(8)?;
-        Ok(self.take(n * 8)?.chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().expect("8"))).collect())
+        self.pods(|c| f64::from_le_bytes(c.try_into().expect("8")))
     }
     fn f32s(&mut self) -> Result<Vec<f32>, String> {
-        let n = self.len(4)?;
-        Ok(self.take(n * 4)?.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().expect("4"))).collect())
+        self.pods(|c| f32::from_le_bytes(c.try_into().expect("4")))
     }
     fn bytes(&mut self) -> Result<Vec<u8>, String> {
         let n = self.len(1)?;
@@ -279,6 +305,7 @@ fn parse(b: &[u8]) -> Result<PreparedNetwork, String> {
     for _ in 0..18 {
         c.push(r.u32s()?);
     }
+    let middles = Middles { forward: r.u16s()?, backward: r.u16s()? };
     if r.at != b.len() {
         return Err("data after the last section".into());
     }
@@ -320,9 +347,12 @@ fn parse(b: &[u8]) -> Result<PreparedNetwork, String> {
     };
     let base_metric = Metric { forward: next(), backward: next() };
     check_cch(&cch, &base_metric, n, m)?;
+    if middles.forward.len() != cch.up_head.len() || middles.backward.len() != cch.up_head.len() {
+        return Err("the shortcut middles do not fit the routing structure".into());
+    }
     let meta = NetworkMeta { source, attribution, approximate, profile, stats: s };
     let net = RoadNetwork { lat, lon, first_out, tail, head, time_ms, length_m, capacity_vph, class, destination, name, names, junction, meta };
-    Ok(PreparedNetwork { net, cch, base_metric })
+    Ok(PreparedNetwork { net, cch, base_metric, middles })
 }
 
 /// Enough structure checks that the query code cannot index out of bounds.

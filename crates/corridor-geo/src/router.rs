@@ -25,13 +25,16 @@
 //! **Queries** walk the elimination tree upwards from the source's and the
 //! target's snapped segment ends (the CCH elimination-tree query) with
 //! state reused between queries ([`QueryState`]), then unpack shortcuts
-//! through their lower triangles back to road arcs. Node-to-node
+//! back to road arcs through their middles, looked up
+//! ([`crate::prepare::Middles`], computed at preparation and kept in the
+//! prepared file) while no hazard is in force, searched among the
+//! shortcut's lower triangles otherwise (the same path). Node-to-node
 //! distances ([`Router::node_time`]) use the top-of-tree labels of
 //! [`crate::labels`] instead; a hazard change marks the labels it can
 //! change stale (queries stay exact) and [`Router::refresh_labels`]
 //! recomputes them.
 
-use std::collections::{BinaryHeap, HashMap, HashSet};
+use std::collections::{BinaryHeap, HashMap};
 use std::cmp::Reverse;
 use std::time::{Duration, Instant};
 
@@ -182,6 +185,12 @@ pub struct Router {
     /// Destination arcs into each node (CSR): `dest_in[dest_first_in[v]..dest_first_in[v + 1]]`.
     dest_first_in: Vec<u32>,
     dest_in: Vec<u32>,
+    /// No arc is blocked: the metric is the prepared one, bit for bit
+    /// (partial updates are exact), and so are the stored middles.
+    base_metric_now: bool,
+    /// Whether unpacking may look the middles up (tests turn it off to
+    /// compare with the search).
+    stored_middles: bool,
     pub max_snap_m: f64,
 }
 
@@ -192,16 +201,39 @@ impl Router {
         let lat0 = net.lat.iter().sum::<f64>() / n as f64;
         let lon0 = net.lon.iter().sum::<f64>() / n as f64;
         let proj = Proj { lat0, lon0, kx: 111_320.0 * lat0.to_radians().cos(), ky: 110_574.0 };
-        let mut seen: HashSet<(u32, u32)> = HashSet::with_capacity(net.arc_count());
-        let mut segs = Vec::with_capacity(net.arc_count() / 2 + 1);
-        for a in 0..net.arc_count() {
-            let (u, v) = (net.junction[net.tail[a] as usize], net.junction[net.head[a] as usize]);
-            if seen.insert((u.min(v), u.max(v))) {
-                let (pu, pv) = (proj.xy(net.lat[u as usize], net.lon[u as usize]), proj.xy(net.lat[v as usize], net.lon[v as usize]));
-                segs.push(GeomWithData::new(rstar::primitives::Line::new(pu, pv), a as u32));
-            }
+        let mut copies_first = vec![0u32; n + 1];
+        for v in (0..n).filter(|&v| net.junction[v] as usize != v) {
+            copies_first[net.junction[v] as usize + 1] += 1;
         }
-        let tree = RTree::bulk_load(segs);
+        for v in 0..n {
+            copies_first[v + 1] += copies_first[v];
+        }
+        let mut next = copies_first.clone();
+        let mut copies = vec![0u32; copies_first[n] as usize];
+        for v in (0..n).filter(|&v| net.junction[v] as usize != v) {
+            let slot = &mut next[net.junction[v] as usize];
+            copies[*slot as usize] = v as u32;
+            *slot += 1;
+        }
+        // The top labels on one thread, the R-tree on this one.
+        let (tree, labels) = std::thread::scope(|scope| {
+            let labels = scope.spawn(|| TopLabels::new(&p.cch, &p.base_metric));
+            // One segment per pair of junctions, named by its first arc
+            // (either way), in arc order.
+            let nodes_of = |j: u32| std::iter::once(j).chain(copies[copies_first[j as usize] as usize..copies_first[j as usize + 1] as usize].iter().copied());
+            let earlier = |a: usize, x: u32, y: u32| nodes_of(x).any(|w| net.arcs_of(w).take_while(|&b| b < a).any(|b| net.junction[net.head[b] as usize] == y));
+            let mut segs = Vec::with_capacity(net.arc_count() / 2 + 1);
+            for a in 0..net.arc_count() {
+                let (u, v) = (net.junction[net.tail[a] as usize], net.junction[net.head[a] as usize]);
+                if !earlier(a, u, v) && !earlier(a, v, u) {
+                    let (pu, pv) = (proj.xy(net.lat[u as usize], net.lon[u as usize]), proj.xy(net.lat[v as usize], net.lon[v as usize]));
+                    segs.push(GeomWithData::new(rstar::primitives::Line::new(pu, pv), a as u32));
+                }
+            }
+            let tree = RTree::bulk_load(segs);
+            let labels = labels.join().expect("the top labels' thread");
+            (tree, labels)
+        });
         let weights = net.through_weights();
         // Destination arcs into each node (for searches back from a route's end).
         let mut dest_first_in = vec![0u32; n + 1];
@@ -218,24 +250,9 @@ impl Router {
             dest_in[*slot as usize] = a as u32;
             *slot += 1;
         }
-        let mut copies_first = vec![0u32; n + 1];
-        for v in (0..n).filter(|&v| net.junction[v] as usize != v) {
-            copies_first[net.junction[v] as usize + 1] += 1;
-        }
-        for v in 0..n {
-            copies_first[v + 1] += copies_first[v];
-        }
-        let mut next = copies_first.clone();
-        let mut copies = vec![0u32; copies_first[n] as usize];
-        for v in (0..n).filter(|&v| net.junction[v] as usize != v) {
-            let slot = &mut next[net.junction[v] as usize];
-            copies[*slot as usize] = v as u32;
-            *slot += 1;
-        }
         let metric = p.base_metric.clone();
         let blocked = vec![false; net.arc_count()];
         let partial = PartialCustomizer::new(&p.cch);
-        let labels = TopLabels::new(&p.cch, &metric);
         Router {
             p,
             proj,
@@ -250,6 +267,8 @@ impl Router {
             copies,
             dest_first_in,
             dest_in,
+            base_metric_now: true,
+            stored_middles: true,
             max_snap_m: DEFAULT_MAX_SNAP_M,
         }
     }
@@ -280,6 +299,14 @@ impl Router {
                 out.extend(net.arcs_of(w).filter(|&b| net.junction[net.head[b] as usize] == y).map(|b| b as u32));
             }
         }
+    }
+
+    /// Whether paths are unpacked with the prepared shortcut middles
+    /// (the default) or by searching each shortcut's lower triangles; the
+    /// path is the same either way (for tests and benchmarks).
+    #[doc(hidden)]
+    pub fn set_stored_middles(&mut self, on: bool) {
+        self.stored_middles = on;
     }
 
     pub fn new_state(&self) -> QueryState {
@@ -325,6 +352,7 @@ impl Router {
         let recomputed = if changed.is_empty() { 0 } else { self.partial.update(&self.p.cch, &self.weights, &changed, &mut self.metric) };
         let labels_stale = if changed.is_empty() { self.labels.stale_count() } else { self.labels.mark_stale(&self.p.cch, self.partial.last_changed_tails()) };
         self.blocked = blocked;
+        self.base_metric_now = !self.blocked.iter().any(|&b| b);
         let blocking = hazards.blocking_ids().iter().map(|s| s.to_string()).collect();
         self.hazards = hazards;
         HazardUpdate {
@@ -792,39 +820,77 @@ impl Router {
 
     /// Appends the rank-space nodes of CCH arc `arc` driven upwards
     /// (`tail → head`) or downwards (`head → tail`), without its first node.
+    ///
+    /// With no hazard in force the metric is the prepared one, and each
+    /// shortcut's middle is looked up ([`crate::prepare::Middles`]: the
+    /// first tight lower triangle in down-arc order). Otherwise the
+    /// lower triangles of the shortcut are searched for that same first
+    /// tight one. Either way the path is the same.
     fn unpack_arc(&self, arc: u32, upward: bool, out: &mut Vec<u32>) {
+        use crate::prepare::{MIDDLE_NONE, MIDDLE_SEARCH};
         let c = &self.p.cch;
+        let mids = &self.p.middles;
         // Explicit stack: (arc, upward).
         let mut stack = vec![(arc, upward)];
         while let Some((a, up)) = stack.pop() {
-            let (lo, hi) = (c.up_tail[a as usize], c.up_head[a as usize]);
-            let w = if up { self.metric.forward[a as usize] } else { self.metric.backward[a as usize] };
-            let mut split = None;
-            for d in c.down_first_out[lo as usize] as usize..c.down_first_out[lo as usize + 1] as usize {
-                let z = c.down_head[d];
-                let zl = c.down_to_up[d]; // arc (z, lo)
-                let Some(zh) = self.up_arc(z, hi) else { continue };
-                if up {
-                    // lo → z → hi
-                    if self.metric.backward[zl as usize].saturating_add(self.metric.forward[zh as usize]) == w {
-                        split = Some(((zl, false), (zh, true)));
-                        break;
+            let stored = if !(self.base_metric_now && self.stored_middles) {
+                MIDDLE_SEARCH
+            } else if up {
+                mids.forward[a as usize]
+            } else {
+                mids.backward[a as usize]
+            };
+            let split = match stored {
+                MIDDLE_NONE => None,
+                MIDDLE_SEARCH => self.search_middle(a, up),
+                offset => {
+                    let (lo, hi) = (c.up_tail[a as usize], c.up_head[a as usize]);
+                    let d = c.down_first_out[lo as usize] as usize + offset as usize;
+                    // A stored middle is a lower triangle (the file's
+                    // checksum vouches for it); were it not, search.
+                    let zh = (d < c.down_first_out[lo as usize + 1] as usize).then(|| self.up_arc(c.down_head[d], hi)).flatten();
+                    match zh {
+                        Some(zh) => {
+                            let zl = c.down_to_up[d]; // arc (z, lo)
+                            Some(if up { ((zl, false), (zh, true)) } else { ((zh, false), (zl, true)) })
+                        }
+                        None => self.search_middle(a, up),
                     }
-                } else if self.metric.backward[zh as usize].saturating_add(self.metric.forward[zl as usize]) == w {
-                    // hi → z → lo
-                    split = Some(((zh, false), (zl, true)));
-                    break;
                 }
-            }
+            };
             match split {
                 // Push the second half first: the stack pops the first.
                 Some((first, second)) => {
                     stack.push(second);
                     stack.push(first);
                 }
-                None => out.push(if up { hi } else { lo }),
+                None => out.push(if up { c.up_head[a as usize] } else { c.up_tail[a as usize] }),
             }
         }
+    }
+
+    /// The first lower triangle of CCH arc `a` (in down-arc order) whose
+    /// two arcs add up to its weight in direction `up` under the current
+    /// metric, as the halves to unpack in order; `None` for a road arc.
+    fn search_middle(&self, a: u32, up: bool) -> Option<((u32, bool), (u32, bool))> {
+        let c = &self.p.cch;
+        let (lo, hi) = (c.up_tail[a as usize], c.up_head[a as usize]);
+        let w = if up { self.metric.forward[a as usize] } else { self.metric.backward[a as usize] };
+        for d in c.down_first_out[lo as usize] as usize..c.down_first_out[lo as usize + 1] as usize {
+            let z = c.down_head[d];
+            let zl = c.down_to_up[d]; // arc (z, lo)
+            let Some(zh) = self.up_arc(z, hi) else { continue };
+            if up {
+                // lo → z → hi
+                if self.metric.backward[zl as usize].saturating_add(self.metric.forward[zh as usize]) == w {
+                    return Some(((zl, false), (zh, true)));
+                }
+            } else if self.metric.backward[zh as usize].saturating_add(self.metric.forward[zl as usize]) == w {
+                // hi → z → lo
+                return Some(((zh, false), (zl, true)));
+            }
+        }
+        None
     }
 
     /// The up arc `(lo, hi)`, if the CCH has it (up arcs are sorted by head).
