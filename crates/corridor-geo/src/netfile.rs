@@ -49,10 +49,6 @@ impl W {
         self.u64(v.len() as u64);
         put_le(&mut self.0, v, |x| x.to_le_bytes().to_vec());
     }
-    fn u16s(&mut self, v: &[u16]) {
-        self.u64(v.len() as u64);
-        put_le(&mut self.0, v, |x| x.to_le_bytes().to_vec());
-    }
     fn f64s(&mut self, v: &[f64]) {
         self.u64(v.len() as u64);
         put_le(&mut self.0, v, |x| x.to_le_bytes().to_vec());
@@ -140,8 +136,8 @@ pub fn to_bytes(p: &PreparedNetwork) -> Vec<u8> {
     ] {
         w.u32s(a);
     }
-    w.u16s(&p.middles.forward);
-    w.u16s(&p.middles.backward);
+    w.u64(p.middles.arcs.len() as u64);
+    put_le(&mut w.0, &p.middles.arcs, |r| r.iter().flat_map(|x| x.to_le_bytes()).collect());
     let payload = w.0;
     let mut out = Vec::with_capacity(HEADER + payload.len());
     out.extend_from_slice(MAGIC);
@@ -211,9 +207,6 @@ impl<'a> R<'a> {
     }
     fn u32s(&mut self) -> Result<Vec<u32>, String> {
         self.pods(|c| u32::from_le_bytes(c.try_into().expect("4")))
-    }
-    fn u16s(&mut self) -> Result<Vec<u16>, String> {
-        self.pods(|c| u16::from_le_bytes(c.try_into().expect("2")))
     }
     fn f64s(&mut self) -> Result<Vec<f64>, String> {
         self.pods(|c| f64::from_le_bytes(c.try_into().expect("8")))
@@ -305,7 +298,7 @@ fn parse(b: &[u8]) -> Result<PreparedNetwork, String> {
     for _ in 0..18 {
         c.push(r.u32s()?);
     }
-    let middles = Middles { forward: r.u16s()?, backward: r.u16s()? };
+    let middles = Middles { arcs: r.pods(|c| [0, 4, 8].map(|i| u32::from_le_bytes(c[i..i + 4].try_into().expect("4"))))? };
     if r.at != b.len() {
         return Err("data after the last section".into());
     }
@@ -347,7 +340,7 @@ fn parse(b: &[u8]) -> Result<PreparedNetwork, String> {
     };
     let base_metric = Metric { forward: next(), backward: next() };
     check_cch(&cch, &base_metric, n, m)?;
-    if middles.forward.len() != cch.up_head.len() || middles.backward.len() != cch.up_head.len() {
+    if middles.arcs.len() != cch.up_head.len() {
         return Err("the shortcut middles do not fit the routing structure".into());
     }
     let meta = NetworkMeta { source, attribution, approximate, profile, stats: s };

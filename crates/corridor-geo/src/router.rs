@@ -805,13 +805,14 @@ impl Router {
         }
         up.reverse();
         let mut out = vec![c.rank[s as usize]];
+        let mut stack = Vec::with_capacity(64);
         for a in up {
-            self.unpack_arc(a, true, &mut out);
+            self.unpack_arc(a, true, &mut out, &mut stack);
         }
         let mut y = m;
         while st.pb[y as usize] != NONE {
             let a = st.pb[y as usize];
-            self.unpack_arc(a, false, &mut out);
+            self.unpack_arc(a, false, &mut out, &mut stack);
             y = c.up_tail[a as usize];
         }
         debug_assert_eq!(*out.last().expect("a path"), c.rank[t as usize]);
@@ -826,36 +827,31 @@ impl Router {
     /// first tight lower triangle in down-arc order). Otherwise the
     /// lower triangles of the shortcut are searched for that same first
     /// tight one. Either way the path is the same.
-    fn unpack_arc(&self, arc: u32, upward: bool, out: &mut Vec<u32>) {
+    fn unpack_arc(&self, arc: u32, upward: bool, out: &mut Vec<u32>, stack: &mut Vec<(u32, bool)>) {
         use crate::prepare::{MIDDLE_NONE, MIDDLE_SEARCH};
         let c = &self.p.cch;
         let mids = &self.p.middles;
         // Explicit stack: (arc, upward).
-        let mut stack = vec![(arc, upward)];
+        stack.clear();
+        stack.push((arc, upward));
         while let Some((a, up)) = stack.pop() {
-            let stored = if !(self.base_metric_now && self.stored_middles) {
-                MIDDLE_SEARCH
-            } else if up {
-                mids.forward[a as usize]
+            let (top, back) = if self.base_metric_now && self.stored_middles {
+                let rec = &mids.arcs[a as usize];
+                if up { (rec[0], rec[2] & 0xFFFF) } else { (rec[1], rec[2] >> 16) }
             } else {
-                mids.backward[a as usize]
+                (MIDDLE_SEARCH, 0)
             };
-            let split = match stored {
+            let split = match top {
                 MIDDLE_NONE => None,
-                MIDDLE_SEARCH => self.search_middle(a, up),
-                offset => {
-                    let (lo, hi) = (c.up_tail[a as usize], c.up_head[a as usize]);
-                    let d = c.down_first_out[lo as usize] as usize + offset as usize;
-                    // A stored middle is a lower triangle (the file's
-                    // checksum vouches for it); were it not, search.
-                    let zh = (d < c.down_first_out[lo as usize + 1] as usize).then(|| self.up_arc(c.down_head[d], hi)).flatten();
-                    match zh {
-                        Some(zh) => {
-                            let zl = c.down_to_up[d]; // arc (z, lo)
-                            Some(if up { ((zl, false), (zh, true)) } else { ((zh, false), (zl, true)) })
-                        }
-                        None => self.search_middle(a, up),
-                    }
+                // A stored middle is a lower triangle (the file's checksum
+                // vouches for it): its arcs leave a node below `a`'s tail,
+                // so their ids are below `a` (up-arcs are sorted by tail)
+                // and the unpacking ends whatever the file says. Were it
+                // not so, search.
+                top if top == MIDDLE_SEARCH || back == 0 || back > top || top >= a => self.search_middle(a, up),
+                top => {
+                    let (zh, zl) = (top, top - back); // (y, hi), (y, lo)
+                    Some(if up { ((zl, false), (zh, true)) } else { ((zh, false), (zl, true)) })
                 }
             };
             match split {

@@ -136,7 +136,7 @@ fn routes_are_checked() {
 fn middles_round_trip_and_format_3_is_refused() {
     let mut rng = StdRng::seed_from_u64(22);
     let p = PreparedNetwork::prepare(random_grid(&mut rng, 9, 7));
-    assert!(p.middles.forward.iter().any(|&m| m != corridor_geo::prepare::MIDDLE_NONE), "a 9×7 grid has shortcuts");
+    assert!(p.middles.arcs.iter().any(|r| r[0] != corridor_geo::prepare::MIDDLE_NONE), "a 9×7 grid has shortcuts");
     let bytes = netfile::to_bytes(&p);
     let q = netfile::from_bytes(&bytes, "grid.cnet").unwrap();
     assert_eq!(p.middles, q.middles);
