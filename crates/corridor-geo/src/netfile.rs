@@ -3,7 +3,17 @@
 //! version and a CRC-32 of everything after the header (the payload starts
 //! with the network's source, attribution and vehicle profile), so a file from an
 //! older Corridor or a damaged one is refused with a message that says to
-//! import again. Loading is a read and a copy: milliseconds.
+//! import again. Reading is one read of the file, the CRC-32 over it
+//! (kept: `crc32fast`, a small share of the read), one copy of each
+//! array's bytes (no per-element parsing) and bounds checks: about a
+//! millisecond for a city extract (Monaco), about half a second for the
+//! 1.5 GB of a million-node grid city. [`crate::Router::new`] then builds
+//! the R-tree of segments and the top labels, which on that city takes
+//! seconds (see the README's routing section); a city extract is ready in
+//! milliseconds.
+//!
+//! Format 4 added the shortcut middles ([`crate::prepare::Middles`]) after
+//! the metric; a format-3 file is refused as stale.
 //!
 //! Layout: `MAGIC` (16 bytes) · format version (u32) · payload length (u64)
 //! · CRC-32 of the payload (u32) · payload. The payload is a sequence of
