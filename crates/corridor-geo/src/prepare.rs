@@ -83,7 +83,7 @@ impl Middles {
         // On one thread: with the nodes shared among worker threads here,
         // the router built later in the same process took 4× longer
         // (Monaco 20 ms against 5 ms, the million-node city 5 s against
-        // 2.3 s; measured, the allocator's doing). One thread adds about
+        // 2.1 s; measured, the allocator's doing). One thread adds about
         // a fifth to a million-node preparation.
         middles_of(cch, metric, 0..n, &mut arcs);
         Middles { arcs }
