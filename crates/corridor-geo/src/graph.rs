@@ -323,6 +323,10 @@ impl NetworkBuilder {
             .filter(|a| comp[a.tail as usize] && comp[a.head as usize])
             .map(|a| RawArc { tail: new_id[a.tail as usize], head: new_id[a.head as usize], ..a })
             .collect();
+        if kept.is_empty() {
+            // The largest strongly connected component is one junction.
+            return Err(GeoError::NotConnected { source_name: meta.source.clone(), segments: self.stats.arcs_before });
+        }
         let (first_out, order) = csr(lat.len(), &kept);
         let pick = |f: &dyn Fn(&RawArc) -> u32| order.iter().map(|&i| f(&kept[i])).collect::<Vec<u32>>();
         self.stats.nodes = lat.len() as u64;

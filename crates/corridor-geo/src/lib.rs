@@ -107,6 +107,8 @@ pub enum GeoError {
     GeoJson { file: String, reason: String },
     #[error("{source_name}: no road a bus or ambulance may use ({ways} ways with a highway tag); is this the right extract?")]
     Empty { source_name: String, ways: u64 },
+    #[error("{source_name}: no two junctions are connected both ways ({segments} road segments, each one-way with no way back): nothing could be routed there and back; is this the right extract (a town's roads, not one street)?")]
+    NotConnected { source_name: String, segments: u64 },
     #[error("{path}: {reason}")]
     NetFile { path: String, reason: String },
     #[error("{path} was prepared for the {has} profile, not for the {want} profile: import the map again with `corridor import MAP --profile {want}` (one prepared network per vehicle profile)")]

@@ -660,7 +660,9 @@ mod tests {
     /// implied, overruled, bicycle tags ignored, reversible vs alternating.
     #[test]
     fn osrm_car_oneways() {
-        let cases: [(&[(&str, &str)], (bool, bool)); 20] = [
+        // Tags, then (forward, backward) allowed.
+        type Case<'a> = (&'a [(&'a str, &'a str)], (bool, bool));
+        let cases: [Case; 20] = [
             (&[("oneway", "yes")], (true, false)),
             (&[("oneway", "-1")], (false, true)),
             (&[("oneway:motorcar", "yes")], (true, false)),

@@ -43,6 +43,35 @@ fn an_extract_without_roads_is_refused() {
     assert!(e.contains("t.pbf"), "{e}");
 }
 
+/// Roads that no vehicle can drive both ways between any two points (one
+/// one-way street, or one-way streets that never come back): the largest
+/// set of mutually reachable junctions is a single junction, so nothing
+/// can be routed. Refused with what to do, not kept as a network of one
+/// node that every route then fails on.
+#[test]
+fn roads_that_never_connect_both_ways_are_refused() {
+    let one_way_line = r#"<osm>
+  <node id="1" lat="43.730" lon="7.420"/><node id="2" lat="43.731" lon="7.421"/><node id="3" lat="43.732" lon="7.422"/>
+  <way id="10"><nd ref="1"/><nd ref="2"/><nd ref="3"/><tag k="highway" v="primary"/><tag k="oneway" v="yes"/></way>
+</osm>"#;
+    for p in Profile::ALL {
+        let e = osm::import_xml(one_way_line.as_bytes(), "line.osm", p, &NoProgress).unwrap_err().to_string();
+        assert!(e.starts_with("line.osm: "), "{p}: {e}");
+        assert!(e.contains("no two junctions") && e.contains("one-way"), "{p}: {e}");
+    }
+    let e = roads::import_geojson(
+        r#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"highway":"primary","oneway":"yes"},"geometry":{"type":"LineString","coordinates":[[37.0,36.0],[37.01,36.0]]}}]}"#,
+        "line.geojson",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.starts_with("line.geojson: ") && e.contains("no two junctions"), "{e}");
+    // The same street both ways is a network.
+    let both = one_way_line.replace(r#"<tag k="oneway" v="yes"/>"#, "");
+    let net = osm::import_xml(both.as_bytes(), "line.osm", Profile::Car, &NoProgress).unwrap();
+    assert_eq!(net.meta.stats.nodes, 3);
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
 

@@ -15,7 +15,7 @@ use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
 
-use corridor_model::{parse::parse_leaf, Event, FieldError, IdMap, Registry};
+use corridor_model::{parse::parse_leaf, Event, FieldError, Registry};
 
 use crate::checkpoint::Checkpoint;
 use crate::merkle::{leaf_hash, Hash, ProofError, Tree};
@@ -38,10 +38,12 @@ const MAX_GROUP: usize = 10_000;
 /// appended, which a second run answers as duplicates.
 pub struct Precheck<'a> {
     ledger: &'a Ledger,
-    /// What the log and the input so far declare.
+    /// What the log and the input so far declare, and their ids.
     registry: Registry,
-    /// The ids new in the input so far, with their leaf hashes.
-    ids: IdMap<Hash>,
+    /// Where the input's entries begin in `registry`.
+    base: u64,
+    /// The leaf hashes of the input's new entries, in order.
+    hashes: Vec<Hash>,
 }
 
 impl Precheck<'_> {
@@ -53,25 +55,23 @@ impl Precheck<'_> {
         let hash = leaf_hash(&event.leaf_bytes().map_err(invalid)?);
         {
             let s = self.ledger.read();
-            if let Some(&index) = s.ids.get(&event.id) {
+            if let Some(index) = s.registry.position(&event.id) {
                 return match s.tree.leaf(index) == Some(hash) {
                     true => Ok(()),
                     false => Err(LedgerError::Conflict { position, id: event.id.clone(), index }),
                 };
             }
         }
-        if let Some(&earlier) = self.ids.get(&event.id) {
-            return match earlier == hash {
+        if let Some(earlier) = self.registry.position(&event.id).and_then(|at| at.checked_sub(self.base)) {
+            return match self.hashes.get(earlier as usize) == Some(&hash) {
                 // Answered as a duplicate of the first once appended.
                 true => Ok(()),
                 false => Err(invalid(FieldError::new("id", "used earlier in this input with different content (choose a new id for a new fact)"))),
             };
         }
         self.registry.check(event).map_err(invalid)?;
-        if event.body.declares() || event.body.correctable() {
-            self.registry.record(event);
-        }
-        self.ids.insert(&event.id, hash);
+        self.registry.record(event);
+        self.hashes.push(hash);
         Ok(())
     }
 }
@@ -136,8 +136,8 @@ pub struct SignedCheckpoint {
 
 struct State {
     tree: Tree,
-    /// Every event id in the tree (staged or durable): position and leaf hash.
-    ids: Ids,
+    /// What the tree's entries (staged or durable) declare, and every
+    /// event id in it with its position (its leaf hash is the tree's).
     registry: Registry,
     /// Entries durable in the store (the tree may hold staged ones beyond).
     committed: u64,
@@ -354,7 +354,7 @@ impl Ledger {
             }
             // Applied in place; `committed` (what is served) moves only once
             // the signed root matches. A mismatch stops this ledger for good.
-            let checked = entries.iter().try_for_each(|e| load_entry(&mut state.tree, &mut state.ids, &mut state.registry, Read::of(e), &mut |_, _| {})).and_then(|()| {
+            let checked = entries.iter().try_for_each(|e| load_entry(&mut state.tree, &mut state.registry, Read::of(e), &mut |_, _| {})).and_then(|()| {
                 if state.tree.root() != cp.root || cp.size != latest.size {
                     return Err(LedgerError::Corrupt { index: latest.size - 1, what: "the stored entries do not hash to the root of the latest signed checkpoint".into() });
                 }
@@ -362,7 +362,7 @@ impl Ledger {
             });
             if let Err(e) = checked {
                 state.tree.truncate(from);
-                state.ids.slot_at.truncate(usize::try_from(from).unwrap_or(usize::MAX));
+                state.registry.truncate(from);
                 return Err(e);
             }
             state.committed = latest.size;
@@ -450,7 +450,8 @@ impl Ledger {
     /// A dry run of appending a long input as one batch, one event at a
     /// time (see [`Precheck`]).
     pub fn precheck(&self) -> Precheck<'_> {
-        Precheck { ledger: self, registry: self.read().registry.clone(), ids: IdMap::new() }
+        let registry = self.read().registry.clone();
+        Precheck { ledger: self, base: registry.len(), registry, hashes: Vec::new() }
     }
 
     /// Reads the registry of what the log (with what is being appended)
@@ -517,14 +518,14 @@ impl Ledger {
     /// Where the event with this id is, if stored.
     pub fn position_of(&self, id: &str) -> Option<u64> {
         let s = self.read();
-        s.ids.get(id).copied().filter(|&i| i < s.committed)
+        s.registry.position(id).filter(|&i| i < s.committed)
     }
 
     /// The ids of the stored entries at `indices` (`None` past the durable
     /// size), answered from memory.
     pub fn ids_at(&self, indices: impl IntoIterator<Item = u64>) -> Vec<Option<String>> {
         let s = self.read();
-        indices.into_iter().map(|i| s.ids.id_at(i).filter(|_| i < s.committed).map(str::to_owned)).collect()
+        indices.into_iter().map(|i| s.registry.id_at(i).filter(|_| i < s.committed).map(str::to_owned)).collect()
     }
 
     /// Stored entries `start..end` (clamped to the durable size), each
@@ -656,53 +657,11 @@ impl Writer {
 /// kept in the store, for the servers and tools that share the log.
 pub const VERIFIER_KEY: &str = "verifier_key";
 
-/// Every event id in the tree, to its position (its leaf hash is the
-/// tree's): one text of ids and a table of hashes, not an allocation per id;
-/// and back, each position's slot in that table (4 bytes an entry), so the
-/// views need not keep a copy of every passage's id.
-#[derive(Clone)]
-struct Ids {
-    map: IdMap<u64>,
-    slot_at: Vec<u32>,
-}
-
-impl Ids {
-    fn for_ids(n: usize) -> Self {
-        Ids { map: IdMap::for_ids(n), slot_at: Vec::with_capacity(n) }
-    }
-
-    fn get(&self, id: &str) -> Option<&u64> {
-        self.map.get(id)
-    }
-
-    /// `id` is the entry at `index`, the tree's next position.
-    fn insert(&mut self, id: &str, index: u64) {
-        let (slot, _) = self.map.insert_slot(id, index);
-        debug_assert_eq!(index, self.slot_at.len() as u64, "ids are added in log order");
-        self.slot_at.push(slot);
-    }
-
-    /// Forgets the entries from position `len` on (a refused batch's):
-    /// `spent` are their ids.
-    fn truncate(&mut self, len: u64, spent: &[Event]) {
-        for e in spent {
-            self.map.remove(&e.id);
-        }
-        self.slot_at.truncate(usize::try_from(len).unwrap_or(usize::MAX));
-    }
-
-    /// The id of the entry at `index`.
-    fn id_at(&self, index: u64) -> Option<&str> {
-        let slot = *self.slot_at.get(usize::try_from(index).ok()?)?;
-        self.map.id_in(slot).filter(|&(_, &at)| at == index).map(|(id, _)| id)
-    }
-}
-
 /// The one check of a stored entry, wherever the log is loaded: its index
 /// continues the tree, its bytes match its hash, it parses, it is valid
 /// against what the log declared before it, and its id is new. Adds it to
-/// the tree, the ids and the registry.
-fn load_entry(tree: &mut Tree, ids: &mut Ids, registry: &mut Registry, r: Read, on_event: &mut dyn FnMut(u64, &Event)) -> Result<(), LedgerError> {
+/// the tree and the registry (which keeps its id).
+fn load_entry(tree: &mut Tree, registry: &mut Registry, r: Read, on_event: &mut dyn FnMut(u64, &Event)) -> Result<(), LedgerError> {
     let fail = |what: String| LedgerError::Corrupt { index: r.index, what };
     if r.index != tree.len() {
         return Err(fail(format!("expected index {}", tree.len())));
@@ -711,13 +670,12 @@ fn load_entry(tree: &mut Tree, ids: &mut Ids, registry: &mut Registry, r: Read, 
         return Err(fail("its bytes do not match its stored hash".into()));
     }
     let event = r.event.map_err(|err| fail(err.to_string()))?;
-    if let Some(&first) = ids.get(&event.id) {
+    if let Some(first) = registry.position(&event.id) {
         return Err(fail(format!("its event id is already used by entry {first}: an event was counted twice")));
     }
     registry.apply(&event).map_err(|err| fail(err.to_string()))?;
     on_event(r.index, &event);
     tree.push(r.hash);
-    ids.insert(&event.id, r.index);
     Ok(())
 }
 
@@ -740,16 +698,15 @@ fn load(store: &mut dyn Store, signer: &Signer, follower: bool, on_event: &mut d
     let limit = if follower { latest.as_ref().map_or(u64::MAX, |c| c.size) } else { u64::MAX };
     let expected = expected_entries(store, latest.as_ref().map_or(0, |c| c.size))?;
     let mut tree = Tree::with_capacity(expected);
-    let mut ids = Ids::for_ids(expected);
     let mut registry = Registry::with_capacity(expected);
     let mut bad = None;
     // The one walk (`verify` reads so too): read, hashed and parsed on a
     // second thread, checked and folded here; the first fault stops it.
-    walk(store, expected, false, &mut |r| {
+    walk(store, &mut |r| {
         if r.index >= limit {
             return false;
         }
-        match load_entry(&mut tree, &mut ids, &mut registry, r, on_event) {
+        match load_entry(&mut tree, &mut registry, r, on_event) {
             Ok(()) => true,
             Err(err) => {
                 bad = Some(err);
@@ -793,7 +750,7 @@ fn load(store: &mut dyn Store, signer: &Signer, follower: bool, on_event: &mut d
             cp
         }
     };
-    Ok((State { tree, ids, registry, committed }, checkpoint, empty))
+    Ok((State { tree, registry, committed }, checkpoint, empty))
 }
 
 /// Writes `cp` where [`Ledger::remember_signed`] keeps it, unless a
@@ -999,39 +956,30 @@ fn stage(
     spent: &mut Vec<Event>,
 ) -> Result<Vec<Appended>, LedgerError> {
     let (tree_len, out_len, spent_len) = (state.tree.len(), out.len(), spent.len());
-    let mut marked = Vec::new();
-    let result = stage_inner(state, events, out, spent, &mut marked);
+    let result = stage_inner(state, events, out, spent);
     if result.is_err() {
         state.tree.truncate(tree_len);
+        state.registry.truncate(tree_len);
         out.truncate(out_len);
-        for &i in &marked {
-            state.registry.unrecord(&spent[i]);
-        }
-        state.ids.truncate(tree_len, &spent[spent_len..]);
         spent.truncate(spent_len);
     }
     result
 }
 
-/// Stages a batch; `marked` collects the positions (in `spent`) of the
-/// passages recorded straight into the live registry, to undo on refusal.
-fn stage_inner(
-    state: &mut State,
-    events: Vec<Prepared>,
-    out: &mut Vec<StoredEntry>,
-    spent: &mut Vec<Event>,
-    marked: &mut Vec<usize>,
-) -> Result<Vec<Appended>, LedgerError> {
+/// Stages a batch (what [`stage`] undoes on refusal: the entries added to
+/// the tree, and to the live registry before any declaration).
+fn stage_inner(state: &mut State, events: Vec<Prepared>, out: &mut Vec<StoredEntry>, spent: &mut Vec<Event>) -> Result<Vec<Appended>, LedgerError> {
     let mut outcomes = Vec::with_capacity(events.len());
     // Declarations change the registry a lot: they go to a copy, kept only
-    // if the whole batch passes. A passage (or another correctable
-    // fact) only marks itself as recorded: that goes to the live registry
-    // (or the copy, once there is one) and is undone on refusal.
+    // if the whole batch passes. Anything else before them is recorded in
+    // the live registry and undone on refusal (see
+    // `Registry::record_staged`).
     let mut scratch: Option<Registry> = None;
     for (position, p) in events.into_iter().enumerate() {
         let e = &p.event;
+        let registry = scratch.as_ref().unwrap_or(&state.registry);
         // Already stored, or earlier in this batch: same content is a no-op.
-        if let Some(&index) = state.ids.get(&e.id) {
+        if let Some(index) = registry.position(&e.id) {
             if state.tree.leaf(index) != Some(p.hash) {
                 return Err(if index >= state.committed {
                     LedgerError::Invalid {
@@ -1049,23 +997,11 @@ fn stage_inner(
             outcomes.push(Appended::Duplicate(index));
             continue;
         }
-        let registry = scratch.as_ref().unwrap_or(&state.registry);
         registry.check(e).map_err(|error| LedgerError::Invalid { position, id: e.id.clone(), error })?;
-        if e.body.declares() {
-            scratch.get_or_insert_with(|| state.registry.clone()).record(e);
-        } else if e.body.correctable() {
-            match scratch.as_mut() {
-                Some(s) => s.record(e),
-                None => {
-                    state.registry.record(e);
-                    marked.push(spent.len());
-                }
-            }
-        }
+        state.registry.record_staged(&mut scratch, e);
         let index = state.tree.push(p.hash);
         outcomes.push(Appended::New(index));
         let Prepared { event, bytes, hash } = p;
-        state.ids.insert(&event.id, index);
         out.push(StoredEntry { index, leaf: bytes, hash });
         spent.push(event);
     }

@@ -4,7 +4,7 @@
 //! log wrote must match the rebuilt tree at its size.
 
 
-use corridor_model::{parse::parse_leaf, Event, IdMap, Registry};
+use corridor_model::{parse::parse_leaf, Event, Registry};
 
 use crate::checkpoint::Checkpoint;
 use crate::ledger::parse_checkpoint;
@@ -59,43 +59,26 @@ pub(crate) struct Read {
     /// Whether that is the hash recorded when it was appended.
     pub hash_matches: bool,
     pub event: Result<Event, corridor_model::FieldError>,
-    /// The entry that used this event's id before, if one did (only when
-    /// the walk checks ids).
-    pub id_first_used_at: Option<u64>,
 }
 
 impl Read {
     /// `e` read, hashed and parsed here (an entry not from a [`walk`]).
     pub(crate) fn of(e: &StoredEntry) -> Read {
         let hash = leaf_hash(&e.leaf);
-        Read { index: e.index, hash, hash_matches: hash == e.hash, event: parse_leaf(&e.leaf), id_first_used_at: None }
+        Read { index: e.index, hash, hash_matches: hash == e.hash, event: parse_leaf(&e.leaf) }
     }
 }
 
 const CHUNK: usize = 1024;
 
-/// Reads every stored entry, hashes and parses it and (with `check_ids`) checks
-/// that its id is new, and sends the results on in chunks. Stops early,
-/// without an error, when the receiving side is gone.
-fn read_entries(store: &mut dyn Store, expected: usize, check_ids: bool, tx: std::sync::mpsc::SyncSender<Vec<Read>>) -> Result<(), StoreError> {
-    let mut ids: IdMap<u64> = IdMap::for_ids(if check_ids { expected } else { 0 });
+/// Reads every stored entry, hashes and parses it, and sends the results
+/// on in chunks. Stops early, without an error, when the receiving side is
+/// gone.
+fn read_entries(store: &mut dyn Store, tx: std::sync::mpsc::SyncSender<Vec<Read>>) -> Result<(), StoreError> {
     let mut chunk = Vec::with_capacity(CHUNK);
-    let mut position = 0u64;
     let mut gone = false;
     let scanned = store.scan(&mut |e: StoredEntry| {
-        let r = Read::of(&e);
-        let id_first_used_at = match &r.event {
-            Ok(ev) if check_ids => match ids.get(&ev.id) {
-                Some(&first) => Some(first),
-                None => {
-                    ids.insert(&ev.id, position);
-                    None
-                }
-            },
-            _ => None,
-        };
-        chunk.push(Read { id_first_used_at, ..r });
-        position += 1;
+        chunk.push(Read::of(&e));
         if chunk.len() == CHUNK && tx.send(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK))).is_err() {
             // No one reads on: the scan stops here.
             gone = true;
@@ -113,15 +96,15 @@ fn read_entries(store: &mut dyn Store, expected: usize, check_ids: bool, tx: std
     Ok(())
 }
 
-/// The one walk of a stored log: every entry read, hashed and parsed (and,
-/// with `check_ids`, its id checked to be new) on a second thread, and
-/// handed to `each` on this one, in store order, until `each` answers
-/// false. `expected`: how many entries to make room for (a hint). Chunks
-/// keep the hand-over cheap; a bounded channel keeps the memory bounded.
-pub(crate) fn walk(store: &mut dyn Store, expected: usize, check_ids: bool, each: &mut dyn FnMut(Read) -> bool) -> Result<(), StoreError> {
+/// The one walk of a stored log: every entry read, hashed and parsed on a
+/// second thread, and handed to `each` on this one, in store order, until
+/// `each` answers false. (Whether its id is new is for `each` to ask the
+/// registry it builds, the log's one index of ids.) Chunks keep the
+/// hand-over cheap; a bounded channel keeps the memory bounded.
+pub(crate) fn walk(store: &mut dyn Store, each: &mut dyn FnMut(Read) -> bool) -> Result<(), StoreError> {
     std::thread::scope(|scope| -> Result<(), StoreError> {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Read>>(8);
-        let reader = scope.spawn(move || read_entries(store, expected, check_ids, tx));
+        let reader = scope.spawn(move || read_entries(store, tx));
         'entries: for chunk in rx {
             for r in chunk {
                 if !each(r) {
@@ -189,7 +172,7 @@ pub fn replay(store: &mut dyn Store, size: u64, root: &Hash, on_entry: &mut dyn 
     let mut tree = Tree::with_capacity(expected);
     let mut fault = None;
     if size > 0 {
-        walk(store, expected, false, &mut |r| {
+        walk(store, &mut |r| {
             let index = tree.len();
             let stop = |fault: &mut Option<ReplayError>, e| {
                 *fault = Some(e);
@@ -237,10 +220,10 @@ pub fn verify_log(
     let expected = expected_entries(store, signed_before)?;
     let mut tree = Tree::with_capacity(expected);
     let mut registry = Registry::with_capacity(expected);
-    // This thread checks each event against the registry, hands it on,
-    // and builds the tree; the walk's thread reads, hashes, parses and
-    // checks ids (nothing there depends on earlier events).
-    walk(store, expected, true, &mut |r| {
+    // This thread checks each event's id and references against the
+    // registry, hands it on, and builds the tree; the walk's thread reads,
+    // hashes and parses (nothing there depends on earlier events).
+    walk(store, &mut |r| {
         let index = tree.len();
         let mut bad = |what: String| problems.push(Problem { index: Some(index), what });
         if r.index != index {
@@ -250,13 +233,17 @@ pub fn verify_log(
             bad("its bytes do not hash to the leaf hash recorded when it was appended: the entry was altered".into());
         }
         match r.event {
-            Err(err) => bad(format!("not a valid event: {err}")),
+            Err(err) => {
+                bad(format!("not a valid event: {err}"));
+                registry.skip();
+            }
             Ok(event) => {
-                if let Some(first) = r.id_first_used_at {
+                if let Some(first) = registry.position(&event.id) {
                     bad(format!("event id {:?} is already used by entry {first}: an event was counted twice", event.id));
-                }
-                if let Err(err) = registry.apply(&event) {
+                    registry.skip();
+                } else if let Err(err) = registry.apply(&event) {
                     bad(format!("event {:?} is not valid at this position: {err}", event.id));
+                    registry.skip();
                 }
                 on_event(index, &event);
             }

@@ -219,20 +219,27 @@ fn verify_finds_an_event_counted_twice_even_when_signed() {
     for (name, opener, cleanup) in backends("twice") {
         let signer = Signer::generate("test.invalid/twice").unwrap();
         let mut store = opener();
-        let bytes = aid("same", 1.0).canonical_bytes();
+        let (same, other) = (aid("same", 1.0).canonical_bytes(), aid("other", 1.0).canonical_bytes());
         let mut tree = Tree::new();
-        let entries: Vec<StoredEntry> = (0..2)
-            .map(|i| {
-                let hash = leaf_hash(&bytes);
+        // Twice, another event, and a third time: each repeat is named
+        // against the first, and only the repeats.
+        let entries: Vec<StoredEntry> = [&same, &same, &other, &same]
+            .into_iter()
+            .enumerate()
+            .map(|(i, bytes)| {
+                let hash = leaf_hash(bytes);
                 tree.push(hash);
-                StoredEntry { index: i, leaf: bytes.clone(), hash }
+                StoredEntry { index: i as u64, leaf: bytes.clone(), hash }
             })
             .collect();
-        let cp = sign_checkpoint(&signer, 2, tree.root()).unwrap();
-        store.append(&entries, Some(&StoredCheckpoint { size: 2, note: cp.note })).unwrap();
+        let cp = sign_checkpoint(&signer, 4, tree.root()).unwrap();
+        store.append(&entries, Some(&StoredCheckpoint { size: 4, note: cp.note })).unwrap();
         let report = verify_log(store.as_mut(), &signer.verifier(), None, &mut |_, _| {}).unwrap();
         let problems: Vec<String> = report.problems.iter().map(ToString::to_string).collect();
-        assert!(problems.iter().any(|p| p.starts_with("entry 1:") && p.contains("already used by entry 0")), "{name}: {problems:?}");
+        assert_eq!(problems.len(), 2, "{name}: {problems:?}");
+        for at in [1, 3] {
+            assert!(problems.iter().any(|p| p.starts_with(&format!("entry {at}:")) && p.contains("already used by entry 0")), "{name}: {problems:?}");
+        }
         cleanup();
     }
 }

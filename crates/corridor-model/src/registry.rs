@@ -77,14 +77,25 @@ pub struct EntryInfo<'a> {
     pub author: &'a str,
 }
 
-/// A correctable entry as stored: its kind, author and, for a passage, what
-/// it counted where.
-#[derive(Debug, Clone)]
+/// An entry of the log as the registry keeps it: its position, and for
+/// one that can be corrected, what a correction needs.
+#[derive(Debug, Clone, Copy)]
 struct Entry {
+    at: u64,
+    correctable: Option<Correctable>,
+}
+
+/// An entry that can be corrected: its kind, author and, for a passage,
+/// what it counted where.
+#[derive(Debug, Clone, Copy)]
+struct Correctable {
     kind: &'static str,
     author: Name,
     passage: Option<PassageKey>,
 }
+
+/// In `slot_at`: no entry recorded at this position.
+const NO_SLOT: u32 = u32::MAX;
 
 /// The declared groups, sites, corridors, checkpoints, vehicles, convoys,
 /// windows, hazards (with the hectares cleared of each), notices, districts
@@ -106,8 +117,13 @@ pub struct Registry {
     districts: HashSet<String>,
     claims: HashSet<String>,
     operation: Option<String>,
-    /// Entries that can be corrected, by event id.
+    /// Every entry recorded, by event id: the log's one index of its ids
+    /// (the ledger asks it whether an id is new, and where an id is).
     entries: crate::IdMap<Entry>,
+    /// Per position, the slot of its id in `entries` (`NO_SLOT`: an entry
+    /// not recorded, one `corridor verify` found at fault), so an entry's
+    /// id is found from its position without a copy of every id.
+    slot_at: Vec<u32>,
     /// The ids of the vehicles, convoys, corridors and checkpoints that
     /// passages name, and of authors.
     names: Names,
@@ -119,10 +135,52 @@ impl Registry {
         Self::default()
     }
 
-    /// An empty registry with room for `entries` correctable entries
-    /// reserved at once (a walk that knows the log's size).
+    /// An empty registry with room for `entries` entries reserved at
+    /// once (a walk that knows the log's size).
     pub fn with_capacity(entries: usize) -> Self {
-        Registry { entries: crate::IdMap::for_ids(entries), ..Self::default() }
+        Registry { entries: crate::IdMap::for_ids(entries), slot_at: Vec::with_capacity(entries), ..Self::default() }
+    }
+
+    /// How many entries were recorded (or skipped): the position the next
+    /// one is recorded at.
+    pub fn len(&self) -> u64 {
+        self.slot_at.len() as u64
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.slot_at.is_empty()
+    }
+
+    /// Where the entry with event id `id` was recorded.
+    pub fn position(&self, id: &str) -> Option<u64> {
+        self.entries.get(id).map(|e| e.at)
+    }
+
+    /// The event id of the entry recorded at position `at`.
+    pub fn id_at(&self, at: u64) -> Option<&str> {
+        let slot = *self.slot_at.get(usize::try_from(at).ok()?)?;
+        self.entries.id_in(slot).filter(|(_, e)| e.at == at).map(|(id, _)| id)
+    }
+
+    /// Passes over the next position without recording anything there
+    /// (an entry found at fault, which a full check reports and goes on).
+    pub fn skip(&mut self) {
+        self.slot_at.push(NO_SLOT);
+    }
+
+    /// Forgets the entries recorded at position `len` and after, which
+    /// must declare nothing (a refused batch's passages, incidents, …:
+    /// declarations go to a copy that is dropped instead, see
+    /// [`Registry::record_staged`]).
+    pub fn truncate(&mut self, len: u64) {
+        while self.len() > len {
+            let slot = self.slot_at.pop().expect("longer than len");
+            let at = self.len();
+            let Some(id) = self.entries.id_in(slot).filter(|(_, e)| e.at == at).map(|(id, _)| id.to_string()) else { continue };
+            if let Some(Entry { correctable: Some(Correctable { passage: Some(k), .. }), .. }) = self.entries.remove(&id) {
+                self.mark(&k, false);
+            }
+        }
     }
 
     pub fn groups(&self) -> &BTreeMap<String, String> {
@@ -144,7 +202,11 @@ impl Registry {
 
     /// A correctable entry by event id.
     pub fn entry(&self, id: &str) -> Option<EntryInfo<'_>> {
-        self.entries.get(id).map(|e| EntryInfo { kind: e.kind, author: self.names.name(e.author) })
+        self.correctable(id).map(|e| EntryInfo { kind: e.kind, author: self.names.name(e.author) })
+    }
+
+    fn correctable(&self, id: &str) -> Option<&Correctable> {
+        self.entries.get(id)?.correctable.as_ref()
     }
 
     /// The checkpoint a passage (by event id) stands at now, corrections
@@ -190,7 +252,7 @@ impl Registry {
 
     /// The passage `root` (not a correction) as it stands.
     fn effective_passage(&self, root: &str) -> Option<PassageKey> {
-        let own = self.entries.get(root)?.passage?;
+        let own = self.correctable(root)?.passage?;
         match self.corrections.effective(root) {
             Effective::Unchanged | Effective::Replaced { body: None, .. } => Some(own),
             Effective::Replaced { body: Some(Body::Passage(p)), .. } => self.key(p),
@@ -200,22 +262,37 @@ impl Registry {
 
     /// Checks and records a batch, all or nothing: on error the registry is
     /// unchanged and the error carries the position of the failing event.
+    /// (Ids are the ledger's to check: this checks references.)
     pub fn apply_batch<'a>(
         &mut self,
         events: impl IntoIterator<Item = &'a Event>,
     ) -> Result<(), (usize, FieldError)> {
+        let len = self.len();
         let mut scratch: Option<Registry> = None;
         for (i, e) in events.into_iter().enumerate() {
-            let reg = scratch.as_ref().unwrap_or(self);
-            reg.check(e).map_err(|err| (i, err))?;
-            if e.body.declares() || e.body.correctable() {
-                scratch.get_or_insert_with(|| self.clone()).record(e);
+            if let Err(err) = scratch.as_ref().unwrap_or(self).check(e) {
+                self.truncate(len);
+                return Err((i, err));
             }
+            self.record_staged(&mut scratch, e);
         }
         if let Some(s) = scratch {
             *self = s;
         }
         Ok(())
+    }
+
+    /// Records a checked event of a batch being staged: a declaration (and
+    /// whatever follows it in the batch) into `scratch`, a copy made when
+    /// first needed and kept only if the whole batch passes; anything
+    /// before that straight here, where [`Registry::truncate`] undoes it
+    /// if the batch is refused.
+    pub fn record_staged(&mut self, scratch: &mut Option<Registry>, e: &Event) {
+        match scratch {
+            Some(s) => s.record(e),
+            None if e.body.declares() => scratch.insert(self.clone()).record(e),
+            None => self.record(e),
+        }
     }
 
     /// Checks and records one event.
@@ -255,7 +332,7 @@ impl Registry {
                 let _ = o;
             }
             Body::EntryCorrected(c) => {
-                let Some(target) = self.entries.get(c.corrects.as_str()) else {
+                let Some(target) = self.correctable(c.corrects.as_str()) else {
                     return Err(FieldError::new(
                         f("corrects"),
                         format!(
@@ -265,7 +342,7 @@ impl Registry {
                     ));
                 };
                 let root = self.corrections.root(&c.corrects);
-                let root_kind = self.entries.get(root).map_or(target.kind, |r| r.kind);
+                let root_kind = self.correctable(root).map_or(target.kind, |r| r.kind);
                 if let Some(b) = &c.body {
                     if b.kind() != root_kind {
                         return Err(FieldError::new(f("body"), format!("entry {:?} is a {root_kind}: its correction must be a {root_kind} too, not a {}", c.corrects, b.kind())));
@@ -459,18 +536,18 @@ impl Registry {
         Ok(())
     }
 
-    /// Records a checked event's declarations.
-    /// Records a checked event: its declarations, and for a passage the
-    /// checkpoint where its vehicle has now been counted.
+    /// Records a checked event at the next position (see [`Registry::len`];
+    /// its id must be new, which the ledger checks): its id, its
+    /// declarations, and for a passage the checkpoint where its vehicle has
+    /// now been counted.
     pub fn record(&mut self, e: &Event) {
         let passage = match &e.body {
             Body::Passage(p) => self.key(p),
             _ => None,
         };
-        if e.body.correctable() {
-            let author = self.names.intern(&e.author);
-            self.entries.insert(&e.id, Entry { kind: e.body.kind(), author, passage });
-        }
+        let correctable = e.body.correctable().then(|| Correctable { kind: e.body.kind(), author: self.names.intern(&e.author), passage });
+        let (slot, _) = self.entries.insert_slot(&e.id, Entry { at: self.len(), correctable });
+        self.slot_at.push(slot);
         match &e.body {
             Body::Passage(_) => {
                 if let Some(k) = passage {
@@ -548,14 +625,6 @@ impl Registry {
                 self.notices.insert(n.notice.clone());
             }
             _ => {}
-        }
-    }
-
-    /// Forgets a recorded entry that declares nothing (a passage, an
-    /// incident, …), to roll back a refused batch.
-    pub fn unrecord(&mut self, e: &Event) {
-        if let Some(Entry { passage: Some(k), .. }) = self.entries.remove(&e.id) {
-            self.mark(&k, false);
         }
     }
 

@@ -375,3 +375,45 @@ proptest::proptest! {
         proptest::prop_assert_eq!(back.time, time);
     }
 }
+
+/// The registry is the log's one index of event ids: every event recorded
+/// has its position, and its id is found from its position; a refused
+/// batch (with or without a declaration in it) leaves no id, position or
+/// mark behind; a skipped position holds no id.
+#[test]
+fn the_registry_indexes_every_id_by_position() {
+    let mut r = registry();
+    let setup = ["g", "s1", "s2", "c", "v", "k"];
+    assert_eq!(r.len(), setup.len() as u64);
+    for (i, id) in setup.iter().enumerate() {
+        assert_eq!((r.position(id), r.id_at(i as u64)), (Some(i as u64), Some(*id)));
+    }
+    let entry = passage(r#"{"women":45}"#, 0, "cp1", "bus-1", "ramouseh");
+    // Refused at its second event: the first, recorded straight in the
+    // registry, is forgotten again.
+    let refused = parse_batch(&format!("{entry}\n{}", entry.replace("\"p1\"", "\"p2\""))).unwrap();
+    assert_eq!(r.apply_batch(&refused).unwrap_err().0, 1);
+    assert_eq!((r.len(), r.position("p1"), r.id_at(6)), (6, None, None));
+    // A declaration, then a refused passage: the copy is dropped.
+    let site = r#"{"v":1,"id":"s3","time":"2016-12-15T04:00:00Z","author":"hq","body":{"site_declared":{"site":"west","name":"West","kind":"destination"}}}"#;
+    let refused = parse_batch(&format!("{entry}\n{site}\n{}", entry.replace("\"p1\"", "\"p2\""))).unwrap();
+    assert_eq!(r.apply_batch(&refused).unwrap_err().0, 2);
+    assert_eq!((r.len(), r.position("p1"), r.position("s3")), (6, None, None));
+    // Passed: each at the next position.
+    let passed = parse_batch(&format!("{entry}\n{site}")).unwrap();
+    r.apply_batch(&passed).unwrap();
+    assert_eq!((r.position("p1"), r.position("s3"), r.id_at(6), r.id_at(7), r.len()), (Some(6), Some(7), Some("p1"), Some("s3"), 8));
+    assert_eq!(r.entry("p1").map(|e| e.kind), Some("passage"));
+    assert!(r.entry("s3").is_none(), "a declaration is not an entry a correction may name");
+    // A position passed over holds nothing; the next event goes after it.
+    r.skip();
+    let later = parse_batch(&passage(r#"{"women":45}"#, 0, "cp2", "bus-1", "ramouseh").replace("\"p1\"", "\"p3\"")).unwrap();
+    r.apply_batch(&later).unwrap();
+    assert_eq!((r.id_at(8), r.position("p3"), r.id_at(9), r.len()), (None, Some(9), Some("p3"), 10));
+    // Truncated back: the passage's mark goes with it, so the bus may be
+    // counted at that checkpoint again.
+    r.truncate(8);
+    assert_eq!((r.position("p3"), r.id_at(9), r.len()), (None, None, 8));
+    r.apply_batch(&later).expect("the truncated passage left no mark");
+    assert_eq!(r.position("p3"), Some(8));
+}

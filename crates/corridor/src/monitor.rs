@@ -16,7 +16,6 @@
 //! and roots, the evidence (both signed checkpoints) written to a file
 //! anyone can check, and a non-zero exit.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -187,8 +186,8 @@ impl MonitorDir {
 struct Copy {
     store: SqliteStore,
     tree: Tree,
+    /// What the log declared, and its event ids.
     registry: Registry,
-    ids: HashMap<String, u64>,
     fold: Fold,
     /// The last checkpoint accepted (the signed note as received).
     last: Option<StoredCheckpoint>,
@@ -216,7 +215,7 @@ impl Copy {
             Some(c) => open_checkpoint(&c.note, log).map(|cp| (cp.size, cp.root)).map_err(|e| changed(format!("its last checkpoint: {e:#}")))?,
             None => (0, corridor_ledger::merkle::empty_root()),
         };
-        let mut copy = Copy { store, tree: Tree::new(), registry: Registry::new(), ids: HashMap::new(), fold: Fold::default(), last };
+        let mut copy = Copy { store, tree: Tree::new(), registry: Registry::new(), fold: Fold::default(), last };
         let mut problem = None;
         let walked = replay(&mut scan, size, &root, &mut |index, hash, event| {
             if problem.is_none() {
@@ -257,7 +256,7 @@ impl Copy {
     /// An event checked through the model at its position: a new id,
     /// valid against what the log declared before it; folded.
     fn check(&mut self, index: u64, event: &corridor_model::Event) -> Result<()> {
-        if let Some(first) = self.ids.insert(event.id.clone(), index) {
+        if let Some(first) = self.registry.position(&event.id) {
             bail!("entry {index}: event id {:?} is already used by entry {first}: an event counted twice", event.id);
         }
         self.registry.apply(event).map_err(|e| anyhow::anyhow!("entry {index} (event {:?}) is not valid at this position: {e}", event.id))?;
