@@ -77,59 +77,50 @@ impl Middles {
     /// The middles of every arc of `cch` under `metric`: every lower
     /// triangle is visited once, node by node, as the customization does.
     pub fn compute(cch: &Cch, metric: &Metric) -> Self {
-        let n = cch.node_count();
-        let m = cch.cch_arc_count();
-        let mut arcs = vec![[MIDDLE_NONE, MIDDLE_NONE, 0]; m];
         // On one thread: with the nodes shared among worker threads here,
         // the router built later in the same process took 4× longer
         // (Monaco 20 ms against 5 ms, the million-node city 5 s against
         // 2.1 s; measured, the allocator's doing). One thread adds about
         // a fifth to a million-node preparation.
-        middles_of(cch, metric, 0..n, &mut arcs);
-        Middles { arcs }
-    }
-}
-
-/// The middles of the up-arcs of nodes `xs` into `out` (which starts at
-/// the first of them).
-fn middles_of(cch: &Cch, metric: &Metric, xs: std::ops::Range<usize>, out: &mut [[u32; 3]]) {
-    let (fwd, bwd) = (&metric.forward, &metric.backward);
-    let base = cch.up_first_out[xs.start] as usize;
-    // Per node z: the up-arc (x, z) of the current x, or NONE.
-    let mut arc_to = vec![u32::MAX; cch.node_count()];
-    for x in xs {
-        let ups = cch.up_first_out[x] as usize..cch.up_first_out[x + 1] as usize;
-        for a in ups.clone() {
-            arc_to[cch.up_head[a] as usize] = a as u32;
-        }
-        for d in cch.down_first_out[x] as usize..cch.down_first_out[x + 1] as usize {
-            let bottom = cch.down_to_up[d] as usize; // (y, x)
-            let y = cch.down_head[d] as usize;
-            // The up-arcs of y above x follow (y, x): heads sorted.
-            for mid in bottom + 1..cch.up_first_out[y + 1] as usize {
-                let xz = arc_to[cch.up_head[mid] as usize];
-                if xz == u32::MAX {
-                    continue;
-                }
-                let xz = xz as usize;
-                let rec = &mut out[xz - base];
-                let (top, back) = match u16::try_from(mid - bottom) {
-                    Ok(back) => (mid as u32, u32::from(back)),
-                    Err(_) => (MIDDLE_SEARCH, 0),
-                };
-                // x → y → z and z → y → x, compared as the search does.
-                if rec[0] == MIDDLE_NONE && bwd[bottom].saturating_add(fwd[mid]) == fwd[xz] {
-                    rec[0] = top;
-                    rec[2] |= back;
-                }
-                if rec[1] == MIDDLE_NONE && bwd[mid].saturating_add(fwd[bottom]) == bwd[xz] {
-                    rec[1] = top;
-                    rec[2] |= back << 16;
+        let mut out = vec![[MIDDLE_NONE, MIDDLE_NONE, 0]; cch.cch_arc_count()];
+        let (fwd, bwd) = (&metric.forward, &metric.backward);
+        // Per node z: the up-arc (x, z) of the current x, or NONE.
+        let mut arc_to = vec![u32::MAX; cch.node_count()];
+        for x in 0..cch.node_count() {
+            let ups = cch.up_first_out[x] as usize..cch.up_first_out[x + 1] as usize;
+            for a in ups.clone() {
+                arc_to[cch.up_head[a] as usize] = a as u32;
+            }
+            for d in cch.down_first_out[x] as usize..cch.down_first_out[x + 1] as usize {
+                let bottom = cch.down_to_up[d] as usize; // (y, x)
+                let y = cch.down_head[d] as usize;
+                // The up-arcs of y above x follow (y, x): heads sorted.
+                for mid in bottom + 1..cch.up_first_out[y + 1] as usize {
+                    let xz = arc_to[cch.up_head[mid] as usize];
+                    if xz == u32::MAX {
+                        continue;
+                    }
+                    let xz = xz as usize;
+                    let rec = &mut out[xz];
+                    let (top, back) = match u16::try_from(mid - bottom) {
+                        Ok(back) => (mid as u32, u32::from(back)),
+                        Err(_) => (MIDDLE_SEARCH, 0),
+                    };
+                    // x → y → z and z → y → x, compared as the search does.
+                    if rec[0] == MIDDLE_NONE && bwd[bottom].saturating_add(fwd[mid]) == fwd[xz] {
+                        rec[0] = top;
+                        rec[2] |= back;
+                    }
+                    if rec[1] == MIDDLE_NONE && bwd[mid].saturating_add(fwd[bottom]) == bwd[xz] {
+                        rec[1] = top;
+                        rec[2] |= back << 16;
+                    }
                 }
             }
+            for a in ups {
+                arc_to[cch.up_head[a] as usize] = u32::MAX;
+            }
         }
-        for a in ups {
-            arc_to[cch.up_head[a] as usize] = u32::MAX;
-        }
+        Middles { arcs: out }
     }
 }
