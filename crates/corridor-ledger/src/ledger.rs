@@ -15,11 +15,11 @@ use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
 
-use corridor_model::{parse::parse_leaf, Event, FieldError, Registry};
+use corridor_model::{parse::parse_signed_leaf, Event, FieldError, Registry};
 
 use crate::checkpoint::Checkpoint;
 use crate::merkle::{leaf_hash, Hash, ProofError, Tree};
-use crate::verify::{expected_entries, walk, Read};
+use crate::verify::{expected_entries, walk, Leaves, Read};
 use crate::note::{self, Signer, Verifier};
 use crate::tiles::{self, Tile, TileKind};
 use crate::store::{StoreError, StoredCheckpoint, StoredEntry, Store};
@@ -354,7 +354,7 @@ impl Ledger {
             }
             // Applied in place; `committed` (what is served) moves only once
             // the signed root matches. A mismatch stops this ledger for good.
-            let checked = entries.iter().try_for_each(|e| load_entry(&mut state.tree, &mut state.registry, Read::of(e), &mut |_, _| {})).and_then(|()| {
+            let checked = entries.iter().try_for_each(|e| load_entry(&mut state.tree, &mut state.registry, &Read::of(e, Leaves::Signed), &mut |_, _| {})).and_then(|()| {
                 if state.tree.root() != cp.root || cp.size != latest.size {
                     return Err(LedgerError::Corrupt { index: latest.size - 1, what: "the stored entries do not hash to the root of the latest signed checkpoint".into() });
                 }
@@ -558,12 +558,14 @@ impl Ledger {
         Ok(entries)
     }
 
-    /// Events `start..end`, parsed from [`Ledger::entries`] (checked).
+    /// Events `start..end`, parsed from [`Ledger::entries`] (checked
+    /// against the leaves this log verified, so their form is not checked
+    /// again: see [`crate::verify::Leaves::Signed`]).
     pub fn events(&self, start: u64, end: u64) -> Result<Vec<(u64, Event)>, LedgerError> {
         self.entries(start, end)?
             .into_iter()
             .map(|e| {
-                let ev = parse_leaf(&e.leaf).map_err(|err| LedgerError::Corrupt { index: e.index, what: err.to_string() })?;
+                let ev = parse_signed_leaf(&e.leaf).map_err(|err| LedgerError::Corrupt { index: e.index, what: err.to_string() })?;
                 Ok((e.index, ev))
             })
             .collect()
@@ -661,7 +663,7 @@ pub const VERIFIER_KEY: &str = "verifier_key";
 /// continues the tree, its bytes match its hash, it parses, it is valid
 /// against what the log declared before it, and its id is new. Adds it to
 /// the tree and the registry (which keeps its id).
-fn load_entry(tree: &mut Tree, registry: &mut Registry, r: Read, on_event: &mut dyn FnMut(u64, &Event)) -> Result<(), LedgerError> {
+fn load_entry(tree: &mut Tree, registry: &mut Registry, r: &Read, on_event: &mut dyn FnMut(u64, &Event)) -> Result<(), LedgerError> {
     let fail = |what: String| LedgerError::Corrupt { index: r.index, what };
     if r.index != tree.len() {
         return Err(fail(format!("expected index {}", tree.len())));
@@ -669,12 +671,12 @@ fn load_entry(tree: &mut Tree, registry: &mut Registry, r: Read, on_event: &mut 
     if !r.hash_matches {
         return Err(fail("its bytes do not match its stored hash".into()));
     }
-    let event = r.event.map_err(|err| fail(err.to_string()))?;
+    let event = r.event.as_ref().map_err(|err| fail(err.to_string()))?;
     if let Some(first) = registry.position(&event.id) {
         return Err(fail(format!("its event id is already used by entry {first}: an event was counted twice")));
     }
-    registry.apply(&event).map_err(|err| fail(err.to_string()))?;
-    on_event(r.index, &event);
+    registry.apply(event).map_err(|err| fail(err.to_string()))?;
+    on_event(r.index, event);
     tree.push(r.hash);
     Ok(())
 }
@@ -697,14 +699,21 @@ fn load(store: &mut dyn Store, signer: &Signer, follower: bool, on_event: &mut d
     let latest = store.latest_checkpoint()?;
     let limit = if follower { latest.as_ref().map_or(u64::MAX, |c| c.size) } else { u64::MAX };
     let expected = expected_entries(store, latest.as_ref().map_or(0, |c| c.size))?;
-    let mut tree = Tree::with_capacity(expected);
-    let mut registry = Registry::with_capacity(expected);
+    let (mut tree, mut registry) = (Tree::new(), Registry::default());
     let mut bad = None;
     // The one walk (`verify` reads so too): read, hashed and parsed on a
     // second thread, checked and folded here; the first fault stops it.
-    walk(store, &mut |r| {
+    // Every entry read is one the latest signed checkpoint covers (a
+    // writer's log ends there or is refused below; a follower stops
+    // there), and the root is compared with it below: their form is not
+    // checked again ([`Leaves::Signed`]); ids and references are.
+    walk(store, Leaves::Signed, &mut |r| {
         if r.index >= limit {
             return false;
+        }
+        if tree.is_empty() && registry.is_empty() {
+            // Room made here, while the reading thread reads on.
+            (tree, registry) = (Tree::with_capacity(expected), Registry::with_capacity(expected));
         }
         match load_entry(&mut tree, &mut registry, r, on_event) {
             Ok(()) => true,

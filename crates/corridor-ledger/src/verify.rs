@@ -4,7 +4,7 @@
 //! log wrote must match the rebuilt tree at its size.
 
 
-use corridor_model::{parse::parse_leaf, Event, Registry};
+use corridor_model::{parse::{parse_leaf, parse_signed_leaf}, Event, Registry};
 
 use crate::checkpoint::Checkpoint;
 use crate::ledger::parse_checkpoint;
@@ -61,24 +61,44 @@ pub(crate) struct Read {
     pub event: Result<Event, corridor_model::FieldError>,
 }
 
+/// How a walk's reading thread checks each leaf's bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Leaves {
+    /// Parsed, and re-serialized to check they are the canonical form
+    /// (`verify`, which checks the signer's work too).
+    Canonical,
+    /// Parsed only ([`parse_signed_leaf`]): the bytes a signed checkpoint
+    /// covers, checked canonical when appended; the walker compares the
+    /// root they hash to with that checkpoint's, which proves them.
+    Signed,
+}
+
 impl Read {
     /// `e` read, hashed and parsed here (an entry not from a [`walk`]).
-    pub(crate) fn of(e: &StoredEntry) -> Read {
+    pub(crate) fn of(e: &StoredEntry, leaves: Leaves) -> Read {
         let hash = leaf_hash(&e.leaf);
-        Read { index: e.index, hash, hash_matches: hash == e.hash, event: parse_leaf(&e.leaf) }
+        let event = match leaves {
+            Leaves::Canonical => parse_leaf(&e.leaf),
+            Leaves::Signed => parse_signed_leaf(&e.leaf),
+        };
+        Read { index: e.index, hash, hash_matches: hash == e.hash, event }
     }
 }
 
 const CHUNK: usize = 1024;
 
 /// Reads every stored entry, hashes and parses it, and sends the results
-/// on in chunks. Stops early, without an error, when the receiving side is
-/// gone.
-fn read_entries(store: &mut dyn Store, tx: std::sync::mpsc::SyncSender<Vec<Read>>) -> Result<(), StoreError> {
+/// on in chunks; drops the chunks that come `back` (so that freeing them
+/// is not the walker's work). Stops early, without an error, when the
+/// receiving side is gone.
+fn read_entries(store: &mut dyn Store, leaves: Leaves, tx: std::sync::mpsc::SyncSender<Vec<Read>>, back: std::sync::mpsc::Receiver<Vec<Read>>) -> Result<(), StoreError> {
     let mut chunk = Vec::with_capacity(CHUNK);
     let mut gone = false;
     let scanned = store.scan(&mut |e: StoredEntry| {
-        chunk.push(Read::of(&e));
+        chunk.push(Read::of(&e, leaves));
+        if chunk.len() == CHUNK {
+            back.try_iter().for_each(drop);
+        }
         if chunk.len() == CHUNK && tx.send(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK))).is_err() {
             // No one reads on: the scan stops here.
             gone = true;
@@ -96,21 +116,26 @@ fn read_entries(store: &mut dyn Store, tx: std::sync::mpsc::SyncSender<Vec<Read>
     Ok(())
 }
 
-/// The one walk of a stored log: every entry read, hashed and parsed on a
-/// second thread, and handed to `each` on this one, in store order, until
-/// `each` answers false. (Whether its id is new is for `each` to ask the
-/// registry it builds, the log's one index of ids.) Chunks keep the
-/// hand-over cheap; a bounded channel keeps the memory bounded.
-pub(crate) fn walk(store: &mut dyn Store, each: &mut dyn FnMut(Read) -> bool) -> Result<(), StoreError> {
+/// The one walk of a stored log: every entry read, hashed and parsed
+/// (its bytes checked as `leaves` says) on a second thread, and handed to
+/// `each` on this one, in store order, until `each` answers false.
+/// (Whether its id is new is for `each` to ask the registry it builds, the
+/// log's one index of ids.) Chunks keep the hand-over cheap, and go back
+/// to the reading thread to be freed; a bounded channel keeps the memory
+/// bounded.
+pub(crate) fn walk(store: &mut dyn Store, leaves: Leaves, each: &mut dyn FnMut(&Read) -> bool) -> Result<(), StoreError> {
     std::thread::scope(|scope| -> Result<(), StoreError> {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Read>>(8);
-        let reader = scope.spawn(move || read_entries(store, tx));
+        let (back_tx, back_rx) = std::sync::mpsc::channel::<Vec<Read>>();
+        let reader = scope.spawn(move || read_entries(store, leaves, tx, back_rx));
         'entries: for chunk in rx {
-            for r in chunk {
+            for r in &chunk {
                 if !each(r) {
                     break 'entries;
                 }
             }
+            // The reading thread may have ended: then it is freed here.
+            let _ = back_tx.send(chunk);
         }
         match reader.join() {
             Ok(result) => result,
@@ -161,7 +186,7 @@ impl ReplayError {
 /// [`walk`], for a reader that needs them twice (a fold redone after a
 /// correction, a range shown after the check): each entry in order, its
 /// bytes re-hashed against the hash recorded when it was appended and
-/// re-parsed (canonical form), and the tree they make against `root`, the
+/// re-parsed ([`Leaves::Signed`]), and the tree they make against `root`, the
 /// root the first walk verified at `size`. The first fault stops it.
 /// `on_entry` gets each entry's index, leaf hash and event before the
 /// root is compared: on an error, what it was given is to be discarded.
@@ -169,10 +194,14 @@ impl ReplayError {
 /// them in the first walk, which the root proves.)
 pub fn replay(store: &mut dyn Store, size: u64, root: &Hash, on_entry: &mut dyn FnMut(u64, &Hash, &Event)) -> Result<(), ReplayError> {
     let expected = expected_entries(store, size)?;
-    let mut tree = Tree::with_capacity(expected);
+    let mut tree = Tree::new();
     let mut fault = None;
     if size > 0 {
-        walk(store, &mut |r| {
+        walk(store, Leaves::Signed, &mut |r| {
+            if tree.is_empty() {
+                // Room made here, while the reading thread reads on.
+                tree = Tree::with_capacity(expected);
+            }
             let index = tree.len();
             let stop = |fault: &mut Option<ReplayError>, e| {
                 *fault = Some(e);
@@ -184,9 +213,9 @@ pub fn replay(store: &mut dyn Store, size: u64, root: &Hash, on_entry: &mut dyn 
             if !r.hash_matches {
                 return stop(&mut fault, ReplayError::Altered { index });
             }
-            match r.event {
-                Err(error) => return stop(&mut fault, ReplayError::Invalid { index, error }),
-                Ok(event) => on_entry(index, &r.hash, &event),
+            match &r.event {
+                Err(error) => return stop(&mut fault, ReplayError::Invalid { index, error: error.clone() }),
+                Ok(event) => on_entry(index, &r.hash, event),
             }
             tree.push(r.hash);
             tree.len() < size
@@ -218,12 +247,15 @@ pub fn verify_log(
     // What the log had signed before reading: the entries read must reach it.
     let signed_before = store.latest_checkpoint()?.map_or(0, |c| c.size);
     let expected = expected_entries(store, signed_before)?;
-    let mut tree = Tree::with_capacity(expected);
-    let mut registry = Registry::with_capacity(expected);
+    let (mut tree, mut registry) = (Tree::new(), Registry::default());
     // This thread checks each event's id and references against the
     // registry, hands it on, and builds the tree; the walk's thread reads,
     // hashes and parses (nothing there depends on earlier events).
-    walk(store, &mut |r| {
+    walk(store, Leaves::Canonical, &mut |r| {
+        if tree.is_empty() && registry.is_empty() {
+            // Room made here, while the reading thread reads on.
+            (tree, registry) = (Tree::with_capacity(expected), Registry::with_capacity(expected));
+        }
         let index = tree.len();
         let mut bad = |what: String| problems.push(Problem { index: Some(index), what });
         if r.index != index {
@@ -232,7 +264,7 @@ pub fn verify_log(
         if !r.hash_matches {
             bad("its bytes do not hash to the leaf hash recorded when it was appended: the entry was altered".into());
         }
-        match r.event {
+        match &r.event {
             Err(err) => {
                 bad(format!("not a valid event: {err}"));
                 registry.skip();
@@ -241,11 +273,11 @@ pub fn verify_log(
                 if let Some(first) = registry.position(&event.id) {
                     bad(format!("event id {:?} is already used by entry {first}: an event was counted twice", event.id));
                     registry.skip();
-                } else if let Err(err) = registry.apply(&event) {
+                } else if let Err(err) = registry.apply(event) {
                     bad(format!("event {:?} is not valid at this position: {err}", event.id));
                     registry.skip();
                 }
-                on_event(index, &event);
+                on_event(index, event);
             }
         }
         tree.push(r.hash);

@@ -244,6 +244,54 @@ fn verify_finds_an_event_counted_twice_even_when_signed() {
     }
 }
 
+/// A ledger opening its log does not re-serialize each leaf to check its
+/// form (a tenth of the opening walk): the signed root proves the bytes are
+/// the ones appended, checked canonical then. So a leaf rewritten in
+/// another form (same event, other bytes) with its recorded hash to match
+/// is refused by the root, and one the key's holder signed is opened but
+/// named by `verify`, which checks the form of every leaf.
+#[test]
+fn a_leaf_in_another_form_is_refused_unless_signed_and_verify_names_it() {
+    use corridor_ledger::merkle::Tree;
+    use corridor_ledger::sign_checkpoint;
+    use corridor_ledger::store::{StoredCheckpoint, StoredEntry};
+    for signed_as_stored in [false, true] {
+        for (name, opener, cleanup) in backends(if signed_as_stored { "form_signed" } else { "form" }) {
+            let signer = Signer::generate("test.invalid/form").unwrap();
+            let canonical: Vec<Vec<u8>> = ["a", "b", "c"].iter().map(|id| aid(id, 1.0).canonical_bytes()).collect();
+            // Entry 1 as the same event in another form: a space after `{`.
+            let other_form = [b"{ ".as_slice(), &canonical[1][1..]].concat();
+            assert_eq!(corridor_model::parse::parse_signed_leaf(&other_form).unwrap(), aid("b", 1.0), "the same event");
+            assert!(corridor_model::parse::parse_leaf(&other_form).is_err(), "not its canonical form");
+            let stored: Vec<&Vec<u8>> = vec![&canonical[0], &other_form, &canonical[2]];
+            let (mut signed_tree, mut stored_tree) = (Tree::new(), Tree::new());
+            for (c, s) in canonical.iter().zip(&stored) {
+                signed_tree.push(leaf_hash(c));
+                stored_tree.push(leaf_hash(s));
+            }
+            let root = if signed_as_stored { stored_tree.root() } else { signed_tree.root() };
+            let cp = sign_checkpoint(&signer, 3, root).unwrap();
+            let entries: Vec<StoredEntry> = stored.iter().enumerate().map(|(i, b)| StoredEntry { index: i as u64, leaf: (*b).clone(), hash: leaf_hash(b) }).collect();
+            opener().append(&entries, Some(&StoredCheckpoint { size: 3, note: cp.note })).unwrap();
+            let opened = Ledger::open(opener(), opener(), Signer::from_skey(&signer.to_skey()).unwrap());
+            if signed_as_stored {
+                let ledger = opened.unwrap_or_else(|e| panic!("{name}: a log its key signed as stored opens: {e}"));
+                assert_eq!(ledger.events(0, 3).unwrap().into_iter().map(|(_, e)| e.id).collect::<Vec<_>>(), ["a", "b", "c"], "{name}");
+            } else {
+                match opened {
+                    Err(LedgerError::Corrupt { what, .. }) => assert!(what.contains("root"), "{name}: {what}"),
+                    Err(e) => panic!("{name}: refused for another reason: {e}"),
+                    Ok(_) => panic!("{name}: a leaf rewritten behind the signature was opened"),
+                }
+            }
+            let report = verify_log(opener().as_mut(), &signer.verifier(), None, &mut |_, _| {}).unwrap();
+            let problems: Vec<String> = report.problems.iter().map(ToString::to_string).collect();
+            assert!(problems.iter().any(|p| p.starts_with("entry 1:") && p.contains("canonical")), "{name}: {problems:?}");
+            cleanup();
+        }
+    }
+}
+
 /// The log's C2SP tiles: every hash tile is the tree's subtree hashes (so
 /// hashing a tile's 256 hashes gives the hash one level up), every entry
 /// bundle holds the stored leaves, and a tile beyond the durable size is

@@ -90,6 +90,11 @@ pub trait Store: Send {
     /// Number of stored entries.
     fn len(&mut self) -> Result<u64, StoreError>;
 
+    /// Whether no entry is stored.
+    fn is_empty(&mut self) -> Result<bool, StoreError> {
+        Ok(self.len()? == 0)
+    }
+
     /// Entries with `start <= index < end`, in index order.
     fn read(&mut self, start: u64, end: u64) -> Result<Vec<StoredEntry>, StoreError>;
 
