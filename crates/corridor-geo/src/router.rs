@@ -30,9 +30,11 @@
 //! prepared file) while no hazard is in force, searched among the
 //! shortcut's lower triangles otherwise (the same path). Node-to-node
 //! distances ([`Router::node_time`]) use the top-of-tree labels of
-//! [`crate::labels`] instead; a hazard change marks the labels it can
-//! change stale (queries stay exact) and [`Router::refresh_labels`]
-//! recomputes them.
+//! [`crate::labels`] once [`Router::refresh_labels`] has computed them
+//! (the plain query, exact but slower, until then: a router is ready to
+//! answer without them, and routes, tables and snapping never use them);
+//! a hazard change marks the labels it can change stale (queries stay
+//! exact) and [`Router::refresh_labels`] recomputes them.
 
 use std::collections::{BinaryHeap, HashMap};
 use std::cmp::Reverse;
@@ -129,6 +131,7 @@ pub struct HazardUpdate {
     pub recomputed_cch_arcs: usize,
     /// Top labels stale after the change (see [`crate::labels`]): queries
     /// are exact but slower until [`Router::refresh_labels`].
+    /// (0 while the labels are not computed.)
     pub labels_stale: usize,
     pub took: Duration,
 }
@@ -177,7 +180,8 @@ pub struct Router {
     blocked: Vec<bool>,
     hazards: HazardSet,
     partial: PartialCustomizer,
-    labels: TopLabels,
+    /// The top labels, once [`Self::refresh_labels`] computed them.
+    labels: Option<TopLabels>,
     /// The copies of each junction made for turn restrictions (CSR:
     /// `copies[copies_first[v]..copies_first[v + 1]]`, see [`crate::turns`]).
     copies_first: Vec<u32>,
@@ -195,6 +199,10 @@ pub struct Router {
 }
 
 impl Router {
+    /// A router on `p`, ready to answer: the R-tree of segments and the
+    /// arrays the queries need. The top labels are not computed (on a
+    /// million-node city they take about as long as the rest): call
+    /// [`Self::refresh_labels`] before many [`Self::node_time`] queries.
     pub fn new(p: PreparedNetwork) -> Self {
         let net = &p.net;
         let n = net.node_count();
@@ -215,9 +223,7 @@ impl Router {
             copies[*slot as usize] = v as u32;
             *slot += 1;
         }
-        // The top labels on one thread, the R-tree on this one.
-        let (tree, labels) = std::thread::scope(|scope| {
-            let labels = scope.spawn(|| TopLabels::new(&p.cch, &p.base_metric));
+        let tree = {
             // One segment per pair of junctions, named by its first arc
             // (either way), in arc order.
             let nodes_of = |j: u32| std::iter::once(j).chain(copies[copies_first[j as usize] as usize..copies_first[j as usize + 1] as usize].iter().copied());
@@ -230,10 +236,8 @@ impl Router {
                     segs.push(GeomWithData::new(rstar::primitives::Line::new(pu, pv), a as u32));
                 }
             }
-            let tree = RTree::bulk_load(segs);
-            let labels = labels.join().expect("the top labels' thread");
-            (tree, labels)
-        });
+            RTree::bulk_load(segs)
+        };
         let weights = net.through_weights();
         // Destination arcs into each node (for searches back from a route's end).
         let mut dest_first_in = vec![0u32; n + 1];
@@ -262,7 +266,7 @@ impl Router {
             blocked,
             hazards: HazardSet::default(),
             partial,
-            labels,
+            labels: None,
             copies_first,
             copies,
             dest_first_in,
@@ -350,7 +354,11 @@ impl Router {
             self.weights[a] = if blocked[a] || self.p.net.destination[a] { INF_WEIGHT } else { self.p.net.time_ms[a] };
         }
         let recomputed = if changed.is_empty() { 0 } else { self.partial.update(&self.p.cch, &self.weights, &changed, &mut self.metric) };
-        let labels_stale = if changed.is_empty() { self.labels.stale_count() } else { self.labels.mark_stale(&self.p.cch, self.partial.last_changed_tails()) };
+        let labels_stale = match &mut self.labels {
+            None => 0,
+            Some(l) if changed.is_empty() => l.stale_count(),
+            Some(l) => l.mark_stale(&self.p.cch, self.partial.last_changed_tails()),
+        };
         self.blocked = blocked;
         self.base_metric_now = !self.blocked.iter().any(|&b| b);
         let blocking = hazards.blocking_ids().iter().map(|s| s.to_string()).collect();
@@ -649,23 +657,36 @@ impl Router {
     }
 
     /// Travel time between two nodes of the network (ms), on the CCH
-    /// with the top labels ([`crate::labels`]).
+    /// with the top labels ([`crate::labels`]) once computed, with the
+    /// plain CCH query before (the same answer, slower).
     pub fn node_time(&self, st: &mut QueryState, s: u32, t: u32) -> Option<u32> {
         let c = &self.p.cch;
-        self.labels.distance(c, &self.metric, &mut st.labels, c.rank[s as usize], c.rank[t as usize])
+        match &self.labels {
+            Some(l) => l.distance(c, &self.metric, &mut st.labels, c.rank[s as usize], c.rank[t as usize]),
+            None => self.query(st, &[(s, 0)], &[(t, 0)]).map(|(d, _, _)| d),
+        }
     }
 
-    /// The top labels (for reports).
-    pub fn labels(&self) -> &TopLabels {
-        &self.labels
+    /// The top labels, if computed (for reports).
+    pub fn labels(&self) -> Option<&TopLabels> {
+        self.labels.as_ref()
     }
 
-    /// Recomputes the top labels a hazard change made stale, so that
-    /// [`Self::node_time`] is fast again (it is exact meanwhile). Returns
-    /// how many were recomputed. Call it once the change is served, when
-    /// many queries are to follow.
+    /// Computes the top labels (the first time, on the metric in force)
+    /// or recomputes those a hazard change made stale, so that
+    /// [`Self::node_time`] is fast (it is exact meanwhile). Returns how
+    /// many labels were computed. Call it once the router has answered
+    /// what is urgent, when many node queries are to follow.
     pub fn refresh_labels(&mut self) -> usize {
-        self.labels.refresh(&self.p.cch, &self.metric)
+        match &mut self.labels {
+            Some(l) => l.refresh(&self.p.cch, &self.metric),
+            None => {
+                let l = TopLabels::new(&self.p.cch, &self.metric);
+                let n = l.size().0;
+                self.labels = Some(l);
+                n
+            }
+        }
     }
 
     /// The elimination-tree ancestors of `points` (`(node, offset)`), sorted
