@@ -1,19 +1,24 @@
-//! The prepared network file (`.cnet`): the road graph, its metadata and
-//! the prepared CCH, as little-endian arrays behind a header with a format
-//! version and a CRC-32 of everything after the header (the payload starts
-//! with the network's source, attribution and vehicle profile), so a file from an
+//! The prepared network file (`.cnet`): the road graph, its metadata,
+//! the prepared CCH, the shortcut middles and the segment index, as
+//! little-endian arrays behind a header with a format version and a
+//! CRC-32 of everything after the header (the payload starts with the
+//! network's source, attribution and vehicle profile), so a file from an
 //! older Corridor or a damaged one is refused with a message that says to
-//! import again. Reading is one read of the file, the CRC-32 over it
-//! (kept: `crc32fast`, a small share of the read), one copy of each
-//! array's bytes (no per-element parsing) and bounds checks: about a
-//! millisecond for a city extract (Monaco), about half a second for the
-//! 1.5 GB of a million-node grid city. [`crate::Router::new`] then builds
-//! the R-tree of segments and the top labels, which on that city takes
-//! seconds (see the README's routing section); a city extract is ready in
-//! milliseconds.
+//! import again. [`read`] reads each array straight from the file into
+//! its own vector (one copy, no per-element parsing, no buffer of the
+//! whole file), the CRC-32 (`crc32fast`) updated a megabyte at a time as
+//! it goes, then checks that the arrays fit together: about a millisecond
+//! for a city extract (Monaco), READ_FIGURE for the 1.5 GB of the
+//! million-node grid city of `corridor-bench route` (most of it the
+//! kernel copying the file's pages and zeroing fresh ones; a buffer of the
+//! whole file and a copy of every array out of it took about twice as
+//! long). [`crate::Router::new`] then needs no tree to build: the segment
+//! index is in the file (see the README's routing section for the time
+//! until a router answers).
 //!
 //! Format 4 added the shortcut middles ([`crate::prepare::Middles`]) after
-//! the metric; a format-3 file is refused as stale.
+//! the metric; format 5 the segment index ([`crate::segindex`]) after
+//! them. An older file is refused as stale.
 //!
 //! Layout: `MAGIC` (16 bytes) · format version (u32) · payload length (u64)
 //! · CRC-32 of the payload (u32) · payload. The payload is a sequence of
@@ -26,12 +31,13 @@ use cch::{Cch, Metric};
 use crate::graph::{ImportStats, NetworkMeta, RoadNetwork};
 use crate::prepare::{Middles, PreparedNetwork};
 use crate::profile::Profile;
+use crate::segindex::{Proj, SegIndex};
 use crate::GeoError;
 
 pub const MAGIC: &[u8; 16] = b"CORRIDOR-NET\r\n\x1a\n";
 /// Bump on any change of layout, of the road rules (profile) or of the
 /// preparation: an older file is then refused, never misread.
-pub const FORMAT_VERSION: u32 = 4;
+pub const FORMAT_VERSION: u32 = 5;
 const HEADER: usize = 16 + 4 + 8 + 4;
 
 struct W(Vec<u8>);
@@ -148,6 +154,13 @@ pub fn to_bytes(p: &PreparedNetwork) -> Vec<u8> {
     }
     w.u64(p.middles.arcs.len() as u64);
     put_le(&mut w.0, &p.middles.arcs, |r| r.iter().flat_map(|x| x.to_le_bytes()).collect());
+    let g = &p.segments;
+    for v in [g.proj.lat0, g.proj.lon0, g.proj.kx, g.proj.ky] {
+        w.f64(v);
+    }
+    w.u32s(&g.arcs);
+    w.u64(g.boxes.len() as u64);
+    put_le(&mut w.0, &g.boxes, |b| b.iter().flat_map(|x| x.to_le_bytes()).collect());
     let payload = w.0;
     let mut out = Vec::with_capacity(HEADER + payload.len());
     out.extend_from_slice(MAGIC);
@@ -206,27 +219,90 @@ enum Stop {
 /// checksum runs on bytes still in the cache.
 const CHUNK: usize = 1 << 20;
 
+/// Arrays at least this long are read from a file by two threads, each
+/// half with its own CRC-32, combined (most of a read's time is the
+/// kernel copying and zeroing pages, which a second core halves).
+const SPLIT: usize = 32 << 20;
+
+/// Where the payload comes from: bytes in memory, or a file, which big
+/// arrays are read from at an offset by a second thread as well.
+trait Source: std::io::Read {
+    fn file(&self) -> Option<&std::fs::File> {
+        None
+    }
+}
+
+impl Source for &[u8] {}
+
+impl Source for std::fs::File {
+    fn file(&self) -> Option<&std::fs::File> {
+        Some(self)
+    }
+}
+
+fn io_stop(e: std::io::Error) -> Stop {
+    match e.kind() {
+        std::io::ErrorKind::UnexpectedEof => Stop::Bad("the file ends early (did it change while being read?)".into()),
+        _ => Stop::Io(e),
+    }
+}
+
+/// Reads `out` from `rd` a chunk at a time into the CRC-32 `crc`.
+fn read_crc(mut rd: impl std::io::Read, out: &mut [u8], crc: &mut crc32fast::Hasher) -> Result<(), Stop> {
+    for c in out.chunks_mut(CHUNK) {
+        rd.read_exact(c).map_err(io_stop)?;
+        crc.update(c);
+    }
+    Ok(())
+}
+
 /// The payload reader: every byte read goes through the CRC-32.
 struct R<Rd> {
     rd: Rd,
     crc: crc32fast::Hasher,
     /// Payload bytes not read yet.
     left: u64,
+    /// Where in the file the next byte is.
+    at: u64,
 }
 
-impl<Rd: std::io::Read> R<Rd> {
+impl<Rd: Source> R<Rd> {
     fn fill(&mut self, out: &mut [u8]) -> Result<(), Stop> {
         if out.len() as u64 > self.left {
             return Err(Stop::Bad("the file ends early".into()));
         }
-        for c in out.chunks_mut(CHUNK) {
-            self.rd.read_exact(c).map_err(|e| match e.kind() {
-                std::io::ErrorKind::UnexpectedEof => Stop::Bad("the file ends early (did it change while being read?)".into()),
-                _ => Stop::Io(e),
-            })?;
-            self.crc.update(c);
+        match self.rd.file() {
+            #[cfg(unix)]
+            Some(f) if out.len() >= SPLIT => {
+                use std::io::{Seek, SeekFrom};
+                use std::os::unix::fs::FileExt;
+                let (a, b) = out.split_at_mut(out.len() / 2);
+                let b_at = self.at + a.len() as u64;
+                let b_len = b.len() as i64;
+                let crc = &mut self.crc;
+                let second = std::thread::scope(|s| {
+                    let t = s.spawn(move || -> Result<crc32fast::Hasher, Stop> {
+                        let mut h = crc32fast::Hasher::new();
+                        let mut off = b_at;
+                        for c in b.chunks_mut(CHUNK) {
+                            f.read_exact_at(c, off).map_err(io_stop)?;
+                            h.update(c);
+                            off += c.len() as u64;
+                        }
+                        Ok(h)
+                    });
+                    let first = read_crc(f, a, crc);
+                    let second = t.join().unwrap_or_else(|_| Err(Stop::Bad("a reading thread failed".into())));
+                    first.and(second)
+                })?;
+                self.crc.combine(&second);
+                let mut f = f;
+                f.seek(SeekFrom::Current(b_len)).map_err(Stop::Io)?;
+            }
+            _ => read_crc(&mut self.rd, out, &mut self.crc)?,
         }
         self.left -= out.len() as u64;
+        self.at += out.len() as u64;
         Ok(())
     }
     /// Reads what is left (after a parse error), so that the checksum can
@@ -296,7 +372,7 @@ impl<Rd: std::io::Read> R<Rd> {
 }
 
 /// Reads a prepared network of `size` bytes from `rd`.
-fn read_from(mut rd: impl std::io::Read, size: u64, name: &str) -> Result<PreparedNetwork, Failed> {
+fn read_from(mut rd: impl Source, size: u64, name: &str) -> Result<PreparedNetwork, Failed> {
     let err = |reason: String| Failed::Refused(GeoError::NetFile { path: name.to_string(), reason });
     let again = "; import the map again with `corridor import`";
     let not_cnet = || err("not a Corridor prepared network (.cnet) file: make one with `corridor import MAP.osm.pbf --out FILE.cnet`".into());
@@ -321,7 +397,7 @@ fn read_from(mut rd: impl std::io::Read, size: u64, name: &str) -> Result<Prepar
         return Err(err(format!("truncated or extended: the header says {len} bytes of data, the file holds {held}{again}")));
     }
     let corrupt = || err(format!("corrupt: the checksum does not match its contents{again}"));
-    let mut r = R { rd, crc: crc32fast::Hasher::new(), left: len };
+    let mut r = R { rd, crc: crc32fast::Hasher::new(), left: len, at: HEADER as u64 };
     match parse(&mut r, crc) {
         Ok(p) => Ok(p),
         Err(Stop::Io(e)) => Err(Failed::Io(e)),
@@ -338,7 +414,7 @@ fn read_from(mut rd: impl std::io::Read, size: u64, name: &str) -> Result<Prepar
 
 /// Reads the payload, checks its CRC-32 (`crc`), then that its parts fit
 /// together.
-fn parse(r: &mut R<impl std::io::Read>, crc: u32) -> Result<PreparedNetwork, Stop> {
+fn parse(r: &mut R<impl Source>, crc: u32) -> Result<PreparedNetwork, Stop> {
     let bad = |s: &str| Stop::Bad(s.to_string());
     let source = r.str()?;
     let attribution = r.str()?;
@@ -385,6 +461,9 @@ fn parse(r: &mut R<impl std::io::Read>, crc: u32) -> Result<PreparedNetwork, Sto
         c.push(r.u32s()?);
     }
     let middles = Middles { arcs: r.pods(|c| [0, 4, 8].map(|i| u32::from_le_bytes(c[i..i + 4].try_into().expect("4"))))? };
+    let proj = Proj { lat0: r.f64()?, lon0: r.f64()?, kx: r.f64()?, ky: r.f64()? };
+    let seg_arcs = r.u32s()?;
+    let boxes = r.pods(|c| [0, 8, 16, 24].map(|i| f64::from_le_bytes(c[i..i + 8].try_into().expect("8"))))?;
     r.finish(crc)?;
     if destination.iter().any(|&d| d > 1) {
         return Err(bad("a destination flag is neither 0 nor 1"));
@@ -433,7 +512,11 @@ fn parse(r: &mut R<impl std::io::Read>, crc: u32) -> Result<PreparedNetwork, Sto
     }
     let meta = NetworkMeta { source, attribution, approximate, profile, stats: s };
     let net = RoadNetwork { lat, lon, first_out, tail, head, time_ms, length_m, capacity_vph, class, destination, name, names, junction, meta };
-    Ok(PreparedNetwork { net, cch, base_metric, middles })
+    let segments = SegIndex { proj, arcs: seg_arcs, boxes };
+    if !segments.fits(&net) {
+        return Err(bad("the segment index does not fit the road graph"));
+    }
+    Ok(PreparedNetwork { net, cch, base_metric, middles, segments })
 }
 
 /// Enough structure checks that the query code cannot index out of bounds.
