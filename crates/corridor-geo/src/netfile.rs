@@ -159,6 +159,8 @@ pub fn to_bytes(p: &PreparedNetwork) -> Vec<u8> {
         w.f64(v);
     }
     w.u32s(&g.arcs);
+    w.u64(g.ends.len() as u64);
+    put_le(&mut w.0, &g.ends, |b| b.iter().flat_map(|x| x.to_le_bytes()).collect());
     w.u64(g.boxes.len() as u64);
     put_le(&mut w.0, &g.boxes, |b| b.iter().flat_map(|x| x.to_le_bytes()).collect());
     let payload = w.0;
@@ -219,27 +221,6 @@ enum Stop {
 /// checksum runs on bytes still in the cache.
 const CHUNK: usize = 1 << 20;
 
-/// Arrays at least this long are read from a file by two threads, each
-/// half with its own CRC-32, combined (most of a read's time is the
-/// kernel copying and zeroing pages, which a second core halves).
-const SPLIT: usize = 32 << 20;
-
-/// Where the payload comes from: bytes in memory, or a file, which big
-/// arrays are read from at an offset by a second thread as well.
-trait Source: std::io::Read {
-    fn file(&self) -> Option<&std::fs::File> {
-        None
-    }
-}
-
-impl Source for &[u8] {}
-
-impl Source for std::fs::File {
-    fn file(&self) -> Option<&std::fs::File> {
-        Some(self)
-    }
-}
-
 fn io_stop(e: std::io::Error) -> Stop {
     match e.kind() {
         std::io::ErrorKind::UnexpectedEof => Stop::Bad("the file ends early (did it change while being read?)".into()),
@@ -262,47 +243,15 @@ struct R<Rd> {
     crc: crc32fast::Hasher,
     /// Payload bytes not read yet.
     left: u64,
-    /// Where in the file the next byte is.
-    at: u64,
 }
 
-impl<Rd: Source> R<Rd> {
+impl<Rd: std::io::Read> R<Rd> {
     fn fill(&mut self, out: &mut [u8]) -> Result<(), Stop> {
         if out.len() as u64 > self.left {
             return Err(Stop::Bad("the file ends early".into()));
         }
-        match self.rd.file() {
-            #[cfg(unix)]
-            Some(f) if out.len() >= SPLIT => {
-                use std::io::{Seek, SeekFrom};
-                use std::os::unix::fs::FileExt;
-                let (a, b) = out.split_at_mut(out.len() / 2);
-                let b_at = self.at + a.len() as u64;
-                let b_len = b.len() as i64;
-                let crc = &mut self.crc;
-                let second = std::thread::scope(|s| {
-                    let t = s.spawn(move || -> Result<crc32fast::Hasher, Stop> {
-                        let mut h = crc32fast::Hasher::new();
-                        let mut off = b_at;
-                        for c in b.chunks_mut(CHUNK) {
-                            f.read_exact_at(c, off).map_err(io_stop)?;
-                            h.update(c);
-                            off += c.len() as u64;
-                        }
-                        Ok(h)
-                    });
-                    let first = read_crc(f, a, crc);
-                    let second = t.join().unwrap_or_else(|_| Err(Stop::Bad("a reading thread failed".into())));
-                    first.and(second)
-                })?;
-                self.crc.combine(&second);
-                let mut f = f;
-                f.seek(SeekFrom::Current(b_len)).map_err(Stop::Io)?;
-            }
-            _ => read_crc(&mut self.rd, out, &mut self.crc)?,
-        }
+        read_crc(&mut self.rd, out, &mut self.crc)?;
         self.left -= out.len() as u64;
-        self.at += out.len() as u64;
         Ok(())
     }
     /// Reads what is left (after a parse error), so that the checksum can
@@ -372,7 +321,7 @@ impl<Rd: Source> R<Rd> {
 }
 
 /// Reads a prepared network of `size` bytes from `rd`.
-fn read_from(mut rd: impl Source, size: u64, name: &str) -> Result<PreparedNetwork, Failed> {
+fn read_from(mut rd: impl std::io::Read, size: u64, name: &str) -> Result<PreparedNetwork, Failed> {
     let err = |reason: String| Failed::Refused(GeoError::NetFile { path: name.to_string(), reason });
     let again = "; import the map again with `corridor import`";
     let not_cnet = || err("not a Corridor prepared network (.cnet) file: make one with `corridor import MAP.osm.pbf --out FILE.cnet`".into());
@@ -397,7 +346,7 @@ fn read_from(mut rd: impl Source, size: u64, name: &str) -> Result<PreparedNetwo
         return Err(err(format!("truncated or extended: the header says {len} bytes of data, the file holds {held}{again}")));
     }
     let corrupt = || err(format!("corrupt: the checksum does not match its contents{again}"));
-    let mut r = R { rd, crc: crc32fast::Hasher::new(), left: len, at: HEADER as u64 };
+    let mut r = R { rd, crc: crc32fast::Hasher::new(), left: len };
     match parse(&mut r, crc) {
         Ok(p) => Ok(p),
         Err(Stop::Io(e)) => Err(Failed::Io(e)),
@@ -414,7 +363,7 @@ fn read_from(mut rd: impl Source, size: u64, name: &str) -> Result<PreparedNetwo
 
 /// Reads the payload, checks its CRC-32 (`crc`), then that its parts fit
 /// together.
-fn parse(r: &mut R<impl Source>, crc: u32) -> Result<PreparedNetwork, Stop> {
+fn parse(r: &mut R<impl std::io::Read>, crc: u32) -> Result<PreparedNetwork, Stop> {
     let bad = |s: &str| Stop::Bad(s.to_string());
     let source = r.str()?;
     let attribution = r.str()?;
@@ -463,7 +412,9 @@ fn parse(r: &mut R<impl Source>, crc: u32) -> Result<PreparedNetwork, Stop> {
     let middles = Middles { arcs: r.pods(|c| [0, 4, 8].map(|i| u32::from_le_bytes(c[i..i + 4].try_into().expect("4"))))? };
     let proj = Proj { lat0: r.f64()?, lon0: r.f64()?, kx: r.f64()?, ky: r.f64()? };
     let seg_arcs = r.u32s()?;
-    let boxes = r.pods(|c| [0, 8, 16, 24].map(|i| f64::from_le_bytes(c[i..i + 8].try_into().expect("8"))))?;
+    let quad = |c: &[u8]| [0, 8, 16, 24].map(|i| f64::from_le_bytes(c[i..i + 8].try_into().expect("8")));
+    let ends = r.pods(quad)?;
+    let boxes = r.pods(quad)?;
     r.finish(crc)?;
     if destination.iter().any(|&d| d > 1) {
         return Err(bad("a destination flag is neither 0 nor 1"));
@@ -512,7 +463,7 @@ fn parse(r: &mut R<impl Source>, crc: u32) -> Result<PreparedNetwork, Stop> {
     }
     let meta = NetworkMeta { source, attribution, approximate, profile, stats: s };
     let net = RoadNetwork { lat, lon, first_out, tail, head, time_ms, length_m, capacity_vph, class, destination, name, names, junction, meta };
-    let segments = SegIndex { proj, arcs: seg_arcs, boxes };
+    let segments = SegIndex { proj, arcs: seg_arcs, ends, boxes };
     if !segments.fits(&net) {
         return Err(bad("the segment index does not fit the road graph"));
     }

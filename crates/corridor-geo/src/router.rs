@@ -289,7 +289,7 @@ impl Router {
         let (lo, hi) = (self.proj.xy(r.min().y, r.min().x), self.proj.xy(r.max().y, r.max().x));
         let mut out = Vec::new();
         let mut hits = Vec::new();
-        self.p.segments.intersecting(net, lo, hi, &mut hits);
+        self.p.segments.intersecting(lo, hi, &mut hits);
         for a in hits {
             let a = a as usize;
             let (u, v) = (net.junction[net.tail[a] as usize], net.junction[net.head[a] as usize]);
@@ -357,7 +357,7 @@ impl Router {
         let q = self.proj.xy(at.lat, at.lon);
         let mut out: Vec<Snap> = Vec::new();
         let mut nearest = f64::INFINITY;
-        for (a0, [ax, ay], [bx, by], d2) in self.p.segments.nearest(net, q) {
+        for (a0, [ax, ay], [bx, by], d2) in self.p.segments.nearest(q) {
             if d2.sqrt() > nearest + SNAP_TIE_M {
                 break;
             }

@@ -7,9 +7,9 @@
 //! network's centre. The segments are sorted along a Hilbert curve of
 //! their boxes' centres and packed [`NODE_SIZE`] to a node, nodes
 //! [`NODE_SIZE`] to a parent, up to one root (a packed static R-tree, as
-//! Flatbush lays it out); only the boxes of the nodes above the segments
-//! are stored: a segment's own geometry comes from the network's
-//! coordinates.
+//! Flatbush lays it out); the boxes of the nodes above the segments are
+//! stored, and each segment's projected ends in leaf order (the search
+//! reads them in a row rather than through the network's arrays).
 //!
 //! The nearest-segment search is best-first (every node and segment in
 //! one heap by distance), so segments come out nearest first; equal
@@ -57,6 +57,8 @@ pub struct SegIndex {
     pub proj: Proj,
     /// The segments' first arcs, in leaf order.
     pub arcs: Vec<u32>,
+    /// Their projected ends `[from x, from y, to x, to y]`, in leaf order.
+    pub ends: Vec<[f64; 4]>,
     /// `[min x, min y, max x, max y]` of each node above the segments,
     /// level by level from the lowest (node `i` of the lowest level holds
     /// segments `i * NODE_SIZE ..`), the root last.
@@ -149,6 +151,8 @@ struct Entry {
     d2: f64,
     level: u32,
     id: u32,
+    /// A segment's place in leaf order (not compared: one per arc).
+    leaf: u32,
 }
 
 impl PartialEq for Entry {
@@ -224,6 +228,13 @@ impl SegIndex {
             .collect();
         keyed.sort_unstable();
         arcs = keyed.into_iter().map(|(_, a)| a).collect();
+        let ends: Vec<[f64; 4]> = arcs
+            .iter()
+            .map(|&a| {
+                let (p, q) = seg_of(net, &proj, a);
+                [p[0], p[1], q[0], q[1]]
+            })
+            .collect();
         let mut boxes = Vec::new();
         let mut below: Vec<[f64; 4]> = arcs.iter().map(|&a| seg_box(a)).collect();
         for size in level_sizes(arcs.len()) {
@@ -232,22 +243,24 @@ impl SegIndex {
             boxes.extend_from_slice(&level);
             below = level;
         }
-        SegIndex { proj, arcs, boxes }
+        SegIndex { proj, arcs, ends, boxes }
     }
 
     /// Whether the arrays fit together and name arcs of `net` (checked
     /// when a prepared file is read).
     pub fn fits(&self, net: &RoadNetwork) -> bool {
-        self.boxes.len() == level_sizes(self.arcs.len()).iter().sum::<usize>() && self.arcs.iter().all(|&a| (a as usize) < net.arc_count())
+        self.boxes.len() == level_sizes(self.arcs.len()).iter().sum::<usize>()
+            && self.ends.len() == self.arcs.len()
+            && self.arcs.iter().all(|&a| (a as usize) < net.arc_count())
     }
 
     /// The segments nearest `q` first (see the module doc): `(arc, from,
     /// to, squared distance)`.
-    pub fn nearest<'a>(&'a self, net: &'a RoadNetwork, q: [f64; 2]) -> Nearest<'a> {
+    pub fn nearest<'a>(&'a self, q: [f64; 2]) -> Nearest<'a> {
         let mut heap = BinaryHeap::new();
         let levels = level_sizes(self.arcs.len());
         if let Some(&root) = self.boxes.last() {
-            heap.push(Entry { d2: box_d2(&root, q), level: levels.len() as u32, id: 0 });
+            heap.push(Entry { d2: box_d2(&root, q), level: levels.len() as u32, id: 0, leaf: 0 });
         }
         let mut first = Vec::with_capacity(levels.len() + 1);
         let mut at = 0;
@@ -255,11 +268,11 @@ impl SegIndex {
             first.push(at);
             at += s;
         }
-        Nearest { index: self, net, q, heap, levels, first }
+        Nearest { index: self, q, heap, levels, first }
     }
 
     /// The arcs naming segments whose box meets the box `lo`–`hi`.
-    pub fn intersecting(&self, net: &RoadNetwork, lo: [f64; 2], hi: [f64; 2], out: &mut Vec<u32>) {
+    pub fn intersecting(&self, lo: [f64; 2], hi: [f64; 2], out: &mut Vec<u32>) {
         let levels = level_sizes(self.arcs.len());
         if levels.is_empty() {
             return;
@@ -274,10 +287,9 @@ impl SegIndex {
         let mut stack = vec![(levels.len(), 0usize)];
         while let Some((level, i)) = stack.pop() {
             if level == 0 {
-                let a = self.arcs[i];
-                let (p, q) = seg_of(net, &self.proj, a);
-                if meets(&bbox(p, q)) {
-                    out.push(a);
+                let e = self.ends[i];
+                if meets(&bbox([e[0], e[1]], [e[2], e[3]])) {
+                    out.push(self.arcs[i]);
                 }
                 continue;
             }
@@ -301,7 +313,6 @@ fn seg_of(net: &RoadNetwork, proj: &Proj, a: u32) -> ([f64; 2], [f64; 2]) {
 /// The search of [`SegIndex::nearest`].
 pub struct Nearest<'a> {
     index: &'a SegIndex,
-    net: &'a RoadNetwork,
     q: [f64; 2],
     heap: BinaryHeap<Entry>,
     levels: Vec<usize>,
@@ -316,19 +327,19 @@ impl Iterator for Nearest<'_> {
         let ix = self.index;
         while let Some(e) = self.heap.pop() {
             if e.level == 0 {
-                let (p, q) = seg_of(self.net, &ix.proj, e.id);
-                return Some((e.id, p, q, e.d2));
+                let s = ix.ends[e.leaf as usize];
+                return Some((e.id, [s[0], s[1]], [s[2], s[3]], e.d2));
             }
             let level = e.level as usize;
             let i = e.id as usize;
             let below = if level == 1 { ix.arcs.len() } else { self.levels[level - 2] };
             for c in i * NODE_SIZE..((i + 1) * NODE_SIZE).min(below) {
                 let entry = if level == 1 {
-                    let a = ix.arcs[c];
-                    let (p, q) = seg_of(self.net, &ix.proj, a);
-                    Entry { d2: rstar::primitives::Line::new(p, q).distance_2(&self.q), level: 0, id: a }
+                    let s = ix.ends[c];
+                    let d2 = rstar::primitives::Line::new([s[0], s[1]], [s[2], s[3]]).distance_2(&self.q);
+                    Entry { d2, level: 0, id: ix.arcs[c], leaf: c as u32 }
                 } else {
-                    Entry { d2: box_d2(&ix.boxes[self.first[level - 2] + c], self.q), level: (level - 1) as u32, id: c as u32 }
+                    Entry { d2: box_d2(&ix.boxes[self.first[level - 2] + c], self.q), level: (level - 1) as u32, id: c as u32, leaf: 0 }
                 };
                 self.heap.push(entry);
             }

@@ -115,7 +115,7 @@ fn check(seed: u64) {
         } else {
             ix.proj.xy(50.0 + rng.gen_range(-1.0..7.0) * CELL, 7.0 + rng.gen_range(-1.0..7.0) * CELL)
         };
-        let ours: Vec<(u32, f64)> = ix.nearest(&net, q).map(|(a, p, r, d2)| {
+        let ours: Vec<(u32, f64)> = ix.nearest(q).map(|(a, p, r, d2)| {
             let l = segment(&net, &ix, a);
             assert_eq!((p, r), (l.from, l.to), "geometry of arc {a}");
             (a, d2)
@@ -131,7 +131,7 @@ fn check(seed: u64) {
         let r = rng.gen_range(0.0..300.0);
         let (lo, hi) = ([q[0] - r, q[1] - r * 0.5], [q[0] + r * 0.7, q[1] + r]);
         let mut ours = Vec::new();
-        ix.intersecting(&net, lo, hi, &mut ours);
+        ix.intersecting(lo, hi, &mut ours);
         ours.sort_unstable();
         let mut theirs: Vec<u32> = tree.locate_in_envelope_intersecting(&AABB::from_corners(lo, hi)).map(|s| s.data).collect();
         theirs.sort_unstable();
@@ -159,7 +159,7 @@ fn three_levels_agree() {
         check(seed);
     }
     let q = ix.proj.xy(50.0 + 3.0 * CELL, 7.0 + 3.0 * CELL);
-    let ours: Vec<(u32, f64)> = ix.nearest(&net, q).map(|(a, _, _, d2)| (a, d2)).collect();
+    let ours: Vec<(u32, f64)> = ix.nearest(q).map(|(a, _, _, d2)| (a, d2)).collect();
     assert_eq!(ours.len(), ix.arcs.len());
     assert!(ours.windows(2).all(|w| w[0].1 < w[1].1 || (w[0].1 == w[1].1 && w[0].0 < w[1].0)));
 }
@@ -184,7 +184,7 @@ fn index_round_trips_and_format_4_is_refused() {
     assert!(e.contains("version 4") && e.contains("stale") && e.contains("corridor import"), "{e}");
     // The last segment's arc, out of range, the checksum made to match.
     let mut bad = bytes.clone();
-    let at = bad.len() - 32 * p.segments.boxes.len() - 8 - 4;
+    let at = bad.len() - 32 * p.segments.boxes.len() - 8 - 32 * p.segments.ends.len() - 8 - 4;
     assert_eq!(bad[at..at + 4], p.segments.arcs.last().unwrap().to_le_bytes());
     bad[at..at + 4].copy_from_slice(&u32::MAX.to_le_bytes());
     let crc = crc32fast::hash(&bad[32..]);

@@ -255,5 +255,5 @@ fn simulations_are_unchanged() {
     // 42bf1a8a29008ce795b5f18db5a589a088eed33071fc6cae67980b35210cca90,
     // so every simulated event, snapped point and route is unchanged and
     // only the operation event's map SHA-256 differs.
-    pin("sim", &out, "4e7f18ca4e83565c3a7c01085b25c3c5790c9a05b0c3c06d61f739d80bf2ebe7");
+    pin("sim", &out, "9611d021e860add4de5249f9fe60fe7630586b42cceaf69662af167d87c6657a");
 }
