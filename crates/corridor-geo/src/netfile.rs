@@ -8,11 +8,13 @@
 //! its own vector (one copy, no per-element parsing, no buffer of the
 //! whole file), the CRC-32 (`crc32fast`) updated a megabyte at a time as
 //! it goes, then checks that the arrays fit together: about a millisecond
-//! for a city extract (Monaco), READ_FIGURE for the 1.5 GB of the
-//! million-node grid city of `corridor-bench route` (most of it the
-//! kernel copying the file's pages and zeroing fresh ones; a buffer of the
-//! whole file and a copy of every array out of it took about twice as
-//! long). [`crate::Router::new`] then needs no tree to build: the segment
+//! for a city extract (Monaco), 0.91 to 1.03 s for the 1.57 GB of the
+//! million-node grid city of `corridor-bench route` on a busy two-core
+//! machine (2026-12-07; the kernel copying the file's pages and zeroing
+//! fresh ones; reading the whole file into one buffer, checksumming it,
+//! then copying every array out of it took 1.10 to 1.42 s for 1.50 GB in
+//! the same runs; splitting big arrays between two reading threads gained
+//! nothing measurable there). [`crate::Router::new`] then needs no tree to build: the segment
 //! index is in the file (see the README's routing section for the time
 //! until a router answers).
 //!

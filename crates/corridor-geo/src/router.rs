@@ -181,28 +181,16 @@ pub struct Router {
 }
 
 impl Router {
-    /// A router on `p`, ready to answer: the R-tree of segments and the
-    /// arrays the queries need. The top labels are not computed (on a
-    /// million-node city they take about as long as the rest): call
-    /// [`Self::refresh_labels`] before many [`Self::node_time`] queries.
+    /// A router on `p`, ready to answer: the arrays the queries need
+    /// (the segment index comes with `p`). The top labels are not
+    /// computed (on a million-node city they take longer than reading the
+    /// file): call [`Self::refresh_labels`] before many
+    /// [`Self::node_time`] queries.
     pub fn new(p: PreparedNetwork) -> Self {
         let net = &p.net;
         let n = net.node_count();
         let proj = p.segments.proj;
-        let mut copies_first = vec![0u32; n + 1];
-        for v in (0..n).filter(|&v| net.junction[v] as usize != v) {
-            copies_first[net.junction[v] as usize + 1] += 1;
-        }
-        for v in 0..n {
-            copies_first[v + 1] += copies_first[v];
-        }
-        let mut next = copies_first.clone();
-        let mut copies = vec![0u32; copies_first[n] as usize];
-        for v in (0..n).filter(|&v| net.junction[v] as usize != v) {
-            let slot = &mut next[net.junction[v] as usize];
-            copies[*slot as usize] = v as u32;
-            *slot += 1;
-        }
+        let (copies_first, copies) = crate::segindex::junction_copies(net);
         let weights = net.through_weights();
         // Destination arcs into each node (for searches back from a route's end).
         let mut dest_first_in = vec![0u32; n + 1];

@@ -177,23 +177,8 @@ impl SegIndex {
     /// The index of `net`'s segments: one per pair of junctions, named by
     /// its first arc (either way).
     pub fn new(net: &RoadNetwork) -> SegIndex {
-        let n = net.node_count();
         let proj = Proj::of(net);
-        // The copies of each junction (turn restrictions, see crate::turns).
-        let mut copies_first = vec![0u32; n + 1];
-        for v in (0..n).filter(|&v| net.junction[v] as usize != v) {
-            copies_first[net.junction[v] as usize + 1] += 1;
-        }
-        for v in 0..n {
-            copies_first[v + 1] += copies_first[v];
-        }
-        let mut next = copies_first.clone();
-        let mut copies = vec![0u32; copies_first[n] as usize];
-        for v in (0..n).filter(|&v| net.junction[v] as usize != v) {
-            let slot = &mut next[net.junction[v] as usize];
-            copies[*slot as usize] = v as u32;
-            *slot += 1;
-        }
+        let (copies_first, copies) = junction_copies(net);
         let nodes_of = |j: u32| std::iter::once(j).chain(copies[copies_first[j as usize] as usize..copies_first[j as usize + 1] as usize].iter().copied());
         let earlier = |a: usize, x: u32, y: u32| nodes_of(x).any(|w| net.arcs_of(w).take_while(|&b| b < a).any(|b| net.junction[net.head[b] as usize] == y));
         let mut arcs = Vec::with_capacity(net.arc_count() / 2 + 1);
@@ -302,6 +287,28 @@ impl SegIndex {
             }
         }
     }
+}
+
+/// The copies of each junction made for turn restrictions (see
+/// [`crate::turns`]), as CSR: junction `j`'s are
+/// `copies[first[j]..first[j + 1]]`.
+pub(crate) fn junction_copies(net: &RoadNetwork) -> (Vec<u32>, Vec<u32>) {
+    let n = net.node_count();
+    let mut first = vec![0u32; n + 1];
+    for v in (0..n).filter(|&v| net.junction[v] as usize != v) {
+        first[net.junction[v] as usize + 1] += 1;
+    }
+    for v in 0..n {
+        first[v + 1] += first[v];
+    }
+    let mut next = first.clone();
+    let mut copies = vec![0u32; first[n] as usize];
+    for v in (0..n).filter(|&v| net.junction[v] as usize != v) {
+        let slot = &mut next[net.junction[v] as usize];
+        copies[*slot as usize] = v as u32;
+        *slot += 1;
+    }
+    (first, copies)
 }
 
 /// The geometry of segment `a` (its junctions' positions, projected).
