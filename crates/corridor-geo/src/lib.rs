@@ -35,6 +35,7 @@ pub mod prepare;
 pub mod profile;
 pub mod roads;
 pub mod router;
+pub mod segindex;
 pub mod turns;
 
 pub use graph::{ImportStats, NetworkMeta, RoadNetwork};

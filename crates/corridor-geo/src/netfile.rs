@@ -1,19 +1,26 @@
-//! The prepared network file (`.cnet`): the road graph, its metadata and
-//! the prepared CCH, as little-endian arrays behind a header with a format
-//! version and a CRC-32 of everything after the header (the payload starts
-//! with the network's source, attribution and vehicle profile), so a file from an
+//! The prepared network file (`.cnet`): the road graph, its metadata,
+//! the prepared CCH, the shortcut middles and the segment index, as
+//! little-endian arrays behind a header with a format version and a
+//! CRC-32 of everything after the header (the payload starts with the
+//! network's source, attribution and vehicle profile), so a file from an
 //! older Corridor or a damaged one is refused with a message that says to
-//! import again. Reading is one read of the file, the CRC-32 over it
-//! (kept: `crc32fast`, a small share of the read), one copy of each
-//! array's bytes (no per-element parsing) and bounds checks: about a
-//! millisecond for a city extract (Monaco), about half a second for the
-//! 1.5 GB of a million-node grid city. [`crate::Router::new`] then builds
-//! the R-tree of segments and the top labels, which on that city takes
-//! seconds (see the README's routing section); a city extract is ready in
-//! milliseconds.
+//! import again. [`read`] reads each array straight from the file into
+//! its own vector (one copy, no per-element parsing, no buffer of the
+//! whole file), the CRC-32 (`crc32fast`) updated a megabyte at a time as
+//! it goes, then checks that the arrays fit together: about a millisecond
+//! for a city extract (Monaco), 0.91 to 1.03 s for the 1.57 GB of the
+//! million-node grid city of `corridor-bench route` on a busy two-core
+//! machine (2026-12-07; the kernel copying the file's pages and zeroing
+//! fresh ones; reading the whole file into one buffer, checksumming it,
+//! then copying every array out of it took 1.10 to 1.42 s for 1.50 GB in
+//! the same runs; splitting big arrays between two reading threads gained
+//! nothing measurable there). [`crate::Router::new`] then needs no tree to build: the segment
+//! index is in the file (see the README's routing section for the time
+//! until a router answers).
 //!
 //! Format 4 added the shortcut middles ([`crate::prepare::Middles`]) after
-//! the metric; a format-3 file is refused as stale.
+//! the metric; format 5 the segment index ([`crate::segindex`]) after
+//! them. An older file is refused as stale.
 //!
 //! Layout: `MAGIC` (16 bytes) · format version (u32) · payload length (u64)
 //! · CRC-32 of the payload (u32) · payload. The payload is a sequence of
@@ -26,12 +33,13 @@ use cch::{Cch, Metric};
 use crate::graph::{ImportStats, NetworkMeta, RoadNetwork};
 use crate::prepare::{Middles, PreparedNetwork};
 use crate::profile::Profile;
+use crate::segindex::{Proj, SegIndex};
 use crate::GeoError;
 
 pub const MAGIC: &[u8; 16] = b"CORRIDOR-NET\r\n\x1a\n";
 /// Bump on any change of layout, of the road rules (profile) or of the
 /// preparation: an older file is then refused, never misread.
-pub const FORMAT_VERSION: u32 = 4;
+pub const FORMAT_VERSION: u32 = 5;
 const HEADER: usize = 16 + 4 + 8 + 4;
 
 struct W(Vec<u8>);
@@ -148,6 +156,15 @@ pub fn to_bytes(p: &PreparedNetwork) -> Vec<u8> {
     }
     w.u64(p.middles.arcs.len() as u64);
     put_le(&mut w.0, &p.middles.arcs, |r| r.iter().flat_map(|x| x.to_le_bytes()).collect());
+    let g = &p.segments;
+    for v in [g.proj.lat0, g.proj.lon0, g.proj.kx, g.proj.ky] {
+        w.f64(v);
+    }
+    w.u32s(&g.arcs);
+    w.u64(g.ends.len() as u64);
+    put_le(&mut w.0, &g.ends, |b| b.iter().flat_map(|x| x.to_le_bytes()).collect());
+    w.u64(g.boxes.len() as u64);
+    put_le(&mut w.0, &g.boxes, |b| b.iter().flat_map(|x| x.to_le_bytes()).collect());
     let payload = w.0;
     let mut out = Vec::with_capacity(HEADER + payload.len());
     out.extend_from_slice(MAGIC);
@@ -168,103 +185,193 @@ pub fn write(p: &PreparedNetwork, path: &Path) -> Result<u64, GeoError> {
     Ok(bytes.len() as u64)
 }
 
-/// Reads a prepared network written by [`write`].
+/// Reads a prepared network written by [`write`]: each array straight
+/// from the file into its own vector, the CRC-32 updated chunk by chunk
+/// as it goes (no copy of the whole file in memory).
 pub fn read(path: &Path) -> Result<PreparedNetwork, GeoError> {
-    let bytes = std::fs::read(path).map_err(|e| GeoError::io(path, e))?;
-    from_bytes(&bytes, &path.display().to_string())
-}
-
-struct R<'a> {
-    b: &'a [u8],
-    at: usize,
-}
-
-impl<'a> R<'a> {
-    fn take(&mut self, n: usize) -> Result<&'a [u8], String> {
-        let end = self.at.checked_add(n).filter(|&e| e <= self.b.len()).ok_or("the file ends early")?;
-        let s = &self.b[self.at..end];
-        self.at = end;
-        Ok(s)
-    }
-    fn u64(&mut self) -> Result<u64, String> {
-        Ok(u64::from_le_bytes(self.take(8)?.try_into().expect("8 bytes")))
-    }
-    fn f64(&mut self) -> Result<f64, String> {
-        Ok(f64::from_le_bytes(self.take(8)?.try_into().expect("8 bytes")))
-    }
-    fn len(&mut self, width: usize) -> Result<usize, String> {
-        let n = self.u64()?;
-        let n = usize::try_from(n).map_err(|_| "an array length does not fit in memory")?;
-        if n.checked_mul(width).is_none_or(|bytes| bytes > self.b.len() - self.at) {
-            return Err("an array is longer than the file".into());
-        }
-        Ok(n)
-    }
-    /// An array of `T`: on a little-endian machine one copy of its bytes.
-    fn pods<T: bytemuck::Pod>(&mut self, from_le: impl Fn(&[u8]) -> T) -> Result<Vec<T>, String> {
-        let width = std::mem::size_of::<T>();
-        let n = self.len(width)?;
-        let bytes = self.take(n * width)?;
-        let mut v = vec![T::zeroed(); n];
-        if cfg!(target_endian = "little") {
-            bytemuck::cast_slice_mut::<T, u8>(&mut v).copy_from_slice(bytes);
-        } else {
-            for (x, c) in v.iter_mut().zip(bytes.chunks_exact(width)) {
-                *x = from_le(c);
-            }
-        }
-        Ok(v)
-    }
-    fn u32s(&mut self) -> Result<Vec<u32>, String> {
-        self.pods(|c| u32::from_le_bytes(c.try_into().expect("4")))
-    }
-    fn f64s(&mut self) -> Result<Vec<f64>, String> {
-        self.pods(|c| f64::from_le_bytes(c.try_into().expect("8")))
-    }
-    fn f32s(&mut self) -> Result<Vec<f32>, String> {
-        self.pods(|c| f32::from_le_bytes(c.try_into().expect("4")))
-    }
-    fn bytes(&mut self) -> Result<Vec<u8>, String> {
-        let n = self.len(1)?;
-        Ok(self.take(n)?.to_vec())
-    }
-    fn str(&mut self) -> Result<String, String> {
-        String::from_utf8(self.bytes()?).map_err(|_| "a text field is not UTF-8".into())
-    }
+    let file = std::fs::File::open(path).map_err(|e| GeoError::io(path, e))?;
+    let size = file.metadata().map_err(|e| GeoError::io(path, e))?.len();
+    read_from(file, size, &path.display().to_string()).map_err(|f| match f {
+        Failed::Io(e) => GeoError::io(path, e),
+        Failed::Refused(e) => e,
+    })
 }
 
 /// Parses a prepared network; `name` names the file in errors.
 pub fn from_bytes(bytes: &[u8], name: &str) -> Result<PreparedNetwork, GeoError> {
-    let err = |reason: String| GeoError::NetFile { path: name.to_string(), reason };
-    let again = "; import the map again with `corridor import`";
-    if bytes.len() < HEADER || &bytes[..16] != MAGIC {
-        return Err(err("not a Corridor prepared network (.cnet) file: make one with `corridor import MAP.osm.pbf --out FILE.cnet`".into()));
+    read_from(bytes, bytes.len() as u64, name).map_err(|f| match f {
+        Failed::Io(e) => GeoError::NetFile { path: name.to_string(), reason: format!("cannot be read: {e}") },
+        Failed::Refused(e) => e,
+    })
+}
+
+enum Failed {
+    Io(std::io::Error),
+    Refused(GeoError),
+}
+
+/// Why reading the payload stopped.
+enum Stop {
+    Io(std::io::Error),
+    /// The contents do not parse (or do not fit together).
+    Bad(String),
+    /// Everything was read and the checksum does not match.
+    Corrupt,
+}
+
+/// Bytes read (and added to the CRC-32) at a time: small enough that the
+/// checksum runs on bytes still in the cache.
+const CHUNK: usize = 1 << 20;
+
+fn io_stop(e: std::io::Error) -> Stop {
+    match e.kind() {
+        std::io::ErrorKind::UnexpectedEof => Stop::Bad("the file ends early (did it change while being read?)".into()),
+        _ => Stop::Io(e),
     }
-    let version = u32::from_le_bytes(bytes[16..20].try_into().expect("4"));
+}
+
+/// Reads `out` from `rd` a chunk at a time into the CRC-32 `crc`.
+fn read_crc(mut rd: impl std::io::Read, out: &mut [u8], crc: &mut crc32fast::Hasher) -> Result<(), Stop> {
+    for c in out.chunks_mut(CHUNK) {
+        rd.read_exact(c).map_err(io_stop)?;
+        crc.update(c);
+    }
+    Ok(())
+}
+
+/// The payload reader: every byte read goes through the CRC-32.
+struct R<Rd> {
+    rd: Rd,
+    crc: crc32fast::Hasher,
+    /// Payload bytes not read yet.
+    left: u64,
+}
+
+impl<Rd: std::io::Read> R<Rd> {
+    fn fill(&mut self, out: &mut [u8]) -> Result<(), Stop> {
+        if out.len() as u64 > self.left {
+            return Err(Stop::Bad("the file ends early".into()));
+        }
+        read_crc(&mut self.rd, out, &mut self.crc)?;
+        self.left -= out.len() as u64;
+        Ok(())
+    }
+    /// Reads what is left (after a parse error), so that the checksum can
+    /// tell whether the file is damaged.
+    fn drain(&mut self) -> Result<(), Stop> {
+        let mut buf = vec![0u8; usize::try_from(self.left).unwrap_or(CHUNK).min(CHUNK)];
+        while self.left > 0 {
+            let n = usize::try_from(self.left).unwrap_or(CHUNK).min(buf.len());
+            self.fill(&mut buf[..n])?;
+        }
+        Ok(())
+    }
+    /// Every byte read: the checksum must match.
+    fn finish(&mut self, crc: u32) -> Result<(), Stop> {
+        if self.left != 0 {
+            return Err(Stop::Bad("data after the last section".into()));
+        }
+        if self.crc.clone().finalize() != crc {
+            return Err(Stop::Corrupt);
+        }
+        Ok(())
+    }
+    fn u64(&mut self) -> Result<u64, Stop> {
+        let mut b = [0u8; 8];
+        self.fill(&mut b)?;
+        Ok(u64::from_le_bytes(b))
+    }
+    fn f64(&mut self) -> Result<f64, Stop> {
+        Ok(f64::from_bits(self.u64()?))
+    }
+    /// An element count, no more than the bytes left hold.
+    fn len(&mut self, width: usize) -> Result<usize, Stop> {
+        let n = self.u64()?;
+        if n.checked_mul(width as u64).is_none_or(|bytes| bytes > self.left) {
+            return Err(Stop::Bad("an array is longer than the file".into()));
+        }
+        usize::try_from(n).map_err(|_| Stop::Bad("an array length does not fit in memory".into()))
+    }
+    /// An array of `T`, read straight into its vector (converted in place
+    /// on a big-endian machine).
+    fn pods<T: bytemuck::Pod>(&mut self, from_le: impl Fn(&[u8]) -> T) -> Result<Vec<T>, Stop> {
+        let n = self.len(std::mem::size_of::<T>())?;
+        let mut v = vec![T::zeroed(); n];
+        self.fill(bytemuck::cast_slice_mut::<T, u8>(&mut v))?;
+        if cfg!(target_endian = "big") {
+            for x in &mut v {
+                *x = from_le(bytemuck::bytes_of(x));
+            }
+        }
+        Ok(v)
+    }
+    fn u32s(&mut self) -> Result<Vec<u32>, Stop> {
+        self.pods(|c| u32::from_le_bytes(c.try_into().expect("4")))
+    }
+    fn f64s(&mut self) -> Result<Vec<f64>, Stop> {
+        self.pods(|c| f64::from_le_bytes(c.try_into().expect("8")))
+    }
+    fn f32s(&mut self) -> Result<Vec<f32>, Stop> {
+        self.pods(|c| f32::from_le_bytes(c.try_into().expect("4")))
+    }
+    fn bytes(&mut self) -> Result<Vec<u8>, Stop> {
+        self.pods(|c| c[0])
+    }
+    fn str(&mut self) -> Result<String, Stop> {
+        String::from_utf8(self.bytes()?).map_err(|_| Stop::Bad("a text field is not UTF-8".into()))
+    }
+}
+
+/// Reads a prepared network of `size` bytes from `rd`.
+fn read_from(mut rd: impl std::io::Read, size: u64, name: &str) -> Result<PreparedNetwork, Failed> {
+    let err = |reason: String| Failed::Refused(GeoError::NetFile { path: name.to_string(), reason });
+    let again = "; import the map again with `corridor import`";
+    let not_cnet = || err("not a Corridor prepared network (.cnet) file: make one with `corridor import MAP.osm.pbf --out FILE.cnet`".into());
+    if size < HEADER as u64 {
+        return Err(not_cnet());
+    }
+    let mut head = [0u8; HEADER];
+    rd.read_exact(&mut head).map_err(Failed::Io)?;
+    if &head[..16] != MAGIC {
+        return Err(not_cnet());
+    }
+    let version = u32::from_le_bytes(head[16..20].try_into().expect("4"));
     if version != FORMAT_VERSION {
         return Err(err(format!(
             "written in network format version {version}, this corridor reads version {FORMAT_VERSION} (the file is stale){again}"
         )));
     }
-    let len = u64::from_le_bytes(bytes[20..28].try_into().expect("8"));
-    let crc = u32::from_le_bytes(bytes[28..32].try_into().expect("4"));
-    let payload = &bytes[HEADER..];
-    if payload.len() as u64 != len {
-        return Err(err(format!("truncated or extended: the header says {len} bytes of data, the file holds {}{again}", payload.len())));
+    let len = u64::from_le_bytes(head[20..28].try_into().expect("8"));
+    let crc = u32::from_le_bytes(head[28..32].try_into().expect("4"));
+    let held = size - HEADER as u64;
+    if held != len {
+        return Err(err(format!("truncated or extended: the header says {len} bytes of data, the file holds {held}{again}")));
     }
-    if crc32fast::hash(payload) != crc {
-        return Err(err(format!("corrupt: the checksum does not match its contents{again}")));
+    let corrupt = || err(format!("corrupt: the checksum does not match its contents{again}"));
+    let mut r = R { rd, crc: crc32fast::Hasher::new(), left: len };
+    match parse(&mut r, crc) {
+        Ok(p) => Ok(p),
+        Err(Stop::Io(e)) => Err(Failed::Io(e)),
+        Err(Stop::Corrupt) => Err(corrupt()),
+        // A damaged file is called damaged, whichever of its parts failed
+        // to parse first.
+        Err(Stop::Bad(reason)) => match r.drain().and_then(|()| r.finish(crc)) {
+            Err(Stop::Io(e)) => Err(Failed::Io(e)),
+            Err(Stop::Corrupt) => Err(corrupt()),
+            _ => Err(err(format!("inconsistent contents: {reason}{again}"))),
+        },
     }
-    parse(payload).map_err(|r| err(format!("inconsistent contents: {r}{again}")))
 }
 
-fn parse(b: &[u8]) -> Result<PreparedNetwork, String> {
-    let mut r = R { b, at: 0 };
+/// Reads the payload, checks its CRC-32 (`crc`), then that its parts fit
+/// together.
+fn parse(r: &mut R<impl std::io::Read>, crc: u32) -> Result<PreparedNetwork, Stop> {
+    let bad = |s: &str| Stop::Bad(s.to_string());
     let source = r.str()?;
     let attribution = r.str()?;
     let approximate = r.u64()? != 0;
     let profile = r.u64()?;
-    let profile = u8::try_from(profile).ok().and_then(Profile::from_u8).ok_or_else(|| format!("unknown vehicle profile number {profile}"))?;
+    let profile = u8::try_from(profile).ok().and_then(Profile::from_u8).ok_or_else(|| Stop::Bad(format!("unknown vehicle profile number {profile}")))?;
     let mut s = ImportStats::default();
     for v in [&mut s.highway_ways, &mut s.usable_ways, &mut s.missing_nodes, &mut s.nodes_before, &mut s.arcs_before, &mut s.nodes, &mut s.arcs] {
         *v = r.u64()?;
@@ -296,10 +403,6 @@ fn parse(b: &[u8]) -> Result<PreparedNetwork, String> {
     let capacity_vph = r.u32s()?;
     let class = r.bytes()?;
     let destination = r.bytes()?;
-    if destination.iter().any(|&d| d > 1) {
-        return Err("a destination flag is neither 0 nor 1".into());
-    }
-    let destination: Vec<bool> = destination.into_iter().map(|d| d == 1).collect();
     let name = r.u32s()?;
     let name_count = r.len(8)?;
     let names = (0..name_count).map(|_| r.str()).collect::<Result<Vec<_>, _>>()?;
@@ -309,9 +412,16 @@ fn parse(b: &[u8]) -> Result<PreparedNetwork, String> {
         c.push(r.u32s()?);
     }
     let middles = Middles { arcs: r.pods(|c| [0, 4, 8].map(|i| u32::from_le_bytes(c[i..i + 4].try_into().expect("4"))))? };
-    if r.at != b.len() {
-        return Err("data after the last section".into());
+    let proj = Proj { lat0: r.f64()?, lon0: r.f64()?, kx: r.f64()?, ky: r.f64()? };
+    let seg_arcs = r.u32s()?;
+    let quad = |c: &[u8]| [0, 8, 16, 24].map(|i| f64::from_le_bytes(c[i..i + 8].try_into().expect("8")));
+    let ends = r.pods(quad)?;
+    let boxes = r.pods(quad)?;
+    r.finish(crc)?;
+    if destination.iter().any(|&d| d > 1) {
+        return Err(bad("a destination flag is neither 0 nor 1"));
     }
+    let destination: Vec<bool> = destination.into_iter().map(|d| d == 1).collect();
     let n = lat.len();
     let m = head.len();
     let ok = lon.len() == n
@@ -326,7 +436,7 @@ fn parse(b: &[u8]) -> Result<PreparedNetwork, String> {
         && name.iter().all(|&i| (i as usize) < names.len())
         && time_ms.iter().all(|&t| t > 0 && t < cch::INF_WEIGHT);
     if !ok {
-        return Err("the road graph's arrays do not fit together".into());
+        return Err(bad("the road graph's arrays do not fit together"));
     }
     let mut it = c.into_iter();
     let mut next = || it.next().expect("18 arrays");
@@ -349,13 +459,17 @@ fn parse(b: &[u8]) -> Result<PreparedNetwork, String> {
         extra_backward_input_arc_of_cch: next(),
     };
     let base_metric = Metric { forward: next(), backward: next() };
-    check_cch(&cch, &base_metric, n, m)?;
+    check_cch(&cch, &base_metric, n, m).map_err(Stop::Bad)?;
     if middles.arcs.len() != cch.up_head.len() {
-        return Err("the shortcut middles do not fit the routing structure".into());
+        return Err(bad("the shortcut middles do not fit the routing structure"));
     }
     let meta = NetworkMeta { source, attribution, approximate, profile, stats: s };
     let net = RoadNetwork { lat, lon, first_out, tail, head, time_ms, length_m, capacity_vph, class, destination, name, names, junction, meta };
-    Ok(PreparedNetwork { net, cch, base_metric, middles })
+    let segments = SegIndex { proj, arcs: seg_arcs, ends, boxes };
+    if !segments.fits(&net) {
+        return Err(bad("the segment index does not fit the road graph"));
+    }
+    Ok(PreparedNetwork { net, cch, base_metric, middles, segments })
 }
 
 /// Enough structure checks that the query code cannot index out of bounds.

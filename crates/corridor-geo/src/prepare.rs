@@ -1,13 +1,16 @@
 //! Preparation: a nested-dissection contraction order (inertial flow) and
 //! the metric-independent CCH structure, built once per network, plus the
 //! travel-time metric with no hazards and the middle of every shortcut
-//! under it ([`Middles`]), so that a path is unpacked by lookups alone.
+//! under it ([`Middles`]), so that a path is unpacked by lookups alone,
+//! and the spatial index of road segments ([`SegIndex`]), so that a
+//! router is ready without building one.
 
 use cch::graph::Graph;
 use cch::{Cch, Metric};
 
 use crate::graph::RoadNetwork;
 use crate::profile::Profile;
+use crate::segindex::SegIndex;
 use crate::GeoError;
 
 /// A road network ready to route on.
@@ -20,6 +23,8 @@ pub struct PreparedNetwork {
     pub base_metric: Metric,
     /// The middle of every CCH arc under `base_metric`.
     pub middles: Middles,
+    /// The road segments' spatial index (snapping, hazard areas).
+    pub segments: SegIndex,
 }
 
 impl PreparedNetwork {
@@ -30,7 +35,8 @@ impl PreparedNetwork {
         let cch = Cch::build(&input_graph(&net), &order);
         let base_metric = cch.customize(&net.through_weights());
         let middles = Middles::compute(&cch, &base_metric);
-        PreparedNetwork { net, cch, base_metric, middles }
+        let segments = SegIndex::new(&net);
+        PreparedNetwork { net, cch, base_metric, middles, segments }
     }
 
     /// Refuses a network prepared for another vehicle than `want`; `path`

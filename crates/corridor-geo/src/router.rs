@@ -1,10 +1,12 @@
 //! Routing on a prepared network: snapping a position to the nearest
-//! usable road (an R-tree of road segments), fastest routes and travel-time
+//! usable road (the packed R-tree of road segments computed at
+//! preparation, [`crate::segindex`]), fastest routes and travel-time
 //! tables on the CCH, hazard updates, and plain Dijkstra as the baseline
 //! every fast answer is tested against.
 //!
 //! **Snapping rule**: a position snaps to the nearest point of the nearest
-//! road segment that is usable now (not closed by an active hazard) in the
+//! road segment (at equal distances, the segment named by the lower arc)
+//! that is usable now (not closed by an active hazard) in the
 //! network, which holds the largest strongly connected component only, so
 //! every snapped point can reach every other one unless hazards cut it off.
 //! The network holds only the roads its vehicle profile may use, so a point
@@ -30,9 +32,11 @@
 //! prepared file) while no hazard is in force, searched among the
 //! shortcut's lower triangles otherwise (the same path). Node-to-node
 //! distances ([`Router::node_time`]) use the top-of-tree labels of
-//! [`crate::labels`] instead; a hazard change marks the labels it can
-//! change stale (queries stay exact) and [`Router::refresh_labels`]
-//! recomputes them.
+//! [`crate::labels`] once [`Router::refresh_labels`] has computed them
+//! (the plain query, exact but slower, until then: a router is ready to
+//! answer without them, and routes, tables and snapping never use them);
+//! a hazard change marks the labels it can change stale (queries stay
+//! exact) and [`Router::refresh_labels`] recomputes them.
 
 use std::collections::{BinaryHeap, HashMap};
 use std::cmp::Reverse;
@@ -40,14 +44,13 @@ use std::time::{Duration, Instant};
 
 use cch::{Metric, INF_WEIGHT};
 use geo::{Intersects, Line};
-use rstar::primitives::GeomWithData;
-use rstar::{RTree, AABB};
 
 use crate::customize::PartialCustomizer;
 use crate::labels::{LabelQuery, TopLabels};
 use crate::graph::haversine_m;
 use crate::hazard::HazardSet;
 use crate::prepare::PreparedNetwork;
+use crate::segindex::Proj;
 use crate::{GeoError, LatLon};
 
 const NONE: u32 = u32::MAX;
@@ -61,24 +64,6 @@ pub const SNAP_TIE_M: f64 = 15.0;
 
 /// At most this many candidate segments per end of a route.
 pub const MAX_SNAP_CANDIDATES: usize = 4;
-
-/// A local flat projection (metres) around the network's centre, good
-/// enough to rank nearby segments.
-#[derive(Debug, Clone, Copy)]
-struct Proj {
-    lat0: f64,
-    lon0: f64,
-    kx: f64,
-    ky: f64,
-}
-
-impl Proj {
-    fn xy(&self, lat: f64, lon: f64) -> [f64; 2] {
-        [(lon - self.lon0) * self.kx, (lat - self.lat0) * self.ky]
-    }
-}
-
-type Seg = GeomWithData<rstar::primitives::Line<[f64; 2]>, u32>;
 
 /// A position snapped onto a road segment `a`–`b`.
 #[derive(Debug, Clone, PartialEq)]
@@ -129,6 +114,7 @@ pub struct HazardUpdate {
     pub recomputed_cch_arcs: usize,
     /// Top labels stale after the change (see [`crate::labels`]): queries
     /// are exact but slower until [`Router::refresh_labels`].
+    /// (0 while the labels are not computed.)
     pub labels_stale: usize,
     pub took: Duration,
 }
@@ -171,13 +157,13 @@ impl QueryState {
 pub struct Router {
     p: PreparedNetwork,
     proj: Proj,
-    tree: RTree<Seg>,
     weights: Vec<u32>,
     metric: Metric,
     blocked: Vec<bool>,
     hazards: HazardSet,
     partial: PartialCustomizer,
-    labels: TopLabels,
+    /// The top labels, once [`Self::refresh_labels`] computed them.
+    labels: Option<TopLabels>,
     /// The copies of each junction made for turn restrictions (CSR:
     /// `copies[copies_first[v]..copies_first[v + 1]]`, see [`crate::turns`]).
     copies_first: Vec<u32>,
@@ -195,45 +181,16 @@ pub struct Router {
 }
 
 impl Router {
+    /// A router on `p`, ready to answer: the arrays the queries need
+    /// (the segment index comes with `p`). The top labels are not
+    /// computed (on a million-node city they take longer than reading the
+    /// file): call [`Self::refresh_labels`] before many
+    /// [`Self::node_time`] queries.
     pub fn new(p: PreparedNetwork) -> Self {
         let net = &p.net;
         let n = net.node_count();
-        let lat0 = net.lat.iter().sum::<f64>() / n as f64;
-        let lon0 = net.lon.iter().sum::<f64>() / n as f64;
-        let proj = Proj { lat0, lon0, kx: 111_320.0 * lat0.to_radians().cos(), ky: 110_574.0 };
-        let mut copies_first = vec![0u32; n + 1];
-        for v in (0..n).filter(|&v| net.junction[v] as usize != v) {
-            copies_first[net.junction[v] as usize + 1] += 1;
-        }
-        for v in 0..n {
-            copies_first[v + 1] += copies_first[v];
-        }
-        let mut next = copies_first.clone();
-        let mut copies = vec![0u32; copies_first[n] as usize];
-        for v in (0..n).filter(|&v| net.junction[v] as usize != v) {
-            let slot = &mut next[net.junction[v] as usize];
-            copies[*slot as usize] = v as u32;
-            *slot += 1;
-        }
-        // The top labels on one thread, the R-tree on this one.
-        let (tree, labels) = std::thread::scope(|scope| {
-            let labels = scope.spawn(|| TopLabels::new(&p.cch, &p.base_metric));
-            // One segment per pair of junctions, named by its first arc
-            // (either way), in arc order.
-            let nodes_of = |j: u32| std::iter::once(j).chain(copies[copies_first[j as usize] as usize..copies_first[j as usize + 1] as usize].iter().copied());
-            let earlier = |a: usize, x: u32, y: u32| nodes_of(x).any(|w| net.arcs_of(w).take_while(|&b| b < a).any(|b| net.junction[net.head[b] as usize] == y));
-            let mut segs = Vec::with_capacity(net.arc_count() / 2 + 1);
-            for a in 0..net.arc_count() {
-                let (u, v) = (net.junction[net.tail[a] as usize], net.junction[net.head[a] as usize]);
-                if !earlier(a, u, v) && !earlier(a, v, u) {
-                    let (pu, pv) = (proj.xy(net.lat[u as usize], net.lon[u as usize]), proj.xy(net.lat[v as usize], net.lon[v as usize]));
-                    segs.push(GeomWithData::new(rstar::primitives::Line::new(pu, pv), a as u32));
-                }
-            }
-            let tree = RTree::bulk_load(segs);
-            let labels = labels.join().expect("the top labels' thread");
-            (tree, labels)
-        });
+        let proj = p.segments.proj;
+        let (copies_first, copies) = crate::segindex::junction_copies(net);
         let weights = net.through_weights();
         // Destination arcs into each node (for searches back from a route's end).
         let mut dest_first_in = vec![0u32; n + 1];
@@ -256,13 +213,12 @@ impl Router {
         Router {
             p,
             proj,
-            tree,
             weights,
             metric,
             blocked,
             hazards: HazardSet::default(),
             partial,
-            labels,
+            labels: None,
             copies_first,
             copies,
             dest_first_in,
@@ -320,8 +276,10 @@ impl Router {
         let Some(r) = area.bounding_rect() else { return Vec::new() };
         let (lo, hi) = (self.proj.xy(r.min().y, r.min().x), self.proj.xy(r.max().y, r.max().x));
         let mut out = Vec::new();
-        for s in self.tree.locate_in_envelope_intersecting(&AABB::from_corners(lo, hi)) {
-            let a = s.data as usize;
+        let mut hits = Vec::new();
+        self.p.segments.intersecting(lo, hi, &mut hits);
+        for a in hits {
+            let a = a as usize;
             let (u, v) = (net.junction[net.tail[a] as usize], net.junction[net.head[a] as usize]);
             let (ui, vi) = (u as usize, v as usize);
             let line = Line::new((net.lon[ui], net.lat[ui]), (net.lon[vi], net.lat[vi]));
@@ -350,7 +308,11 @@ impl Router {
             self.weights[a] = if blocked[a] || self.p.net.destination[a] { INF_WEIGHT } else { self.p.net.time_ms[a] };
         }
         let recomputed = if changed.is_empty() { 0 } else { self.partial.update(&self.p.cch, &self.weights, &changed, &mut self.metric) };
-        let labels_stale = if changed.is_empty() { self.labels.stale_count() } else { self.labels.mark_stale(&self.p.cch, self.partial.last_changed_tails()) };
+        let labels_stale = match &mut self.labels {
+            None => 0,
+            Some(l) if changed.is_empty() => l.stale_count(),
+            Some(l) => l.mark_stale(&self.p.cch, self.partial.last_changed_tails()),
+        };
         self.blocked = blocked;
         self.base_metric_now = !self.blocked.iter().any(|&b| b);
         let blocking = hazards.blocking_ids().iter().map(|s| s.to_string()).collect();
@@ -383,19 +345,17 @@ impl Router {
         let q = self.proj.xy(at.lat, at.lon);
         let mut out: Vec<Snap> = Vec::new();
         let mut nearest = f64::INFINITY;
-        for (seg, d2) in self.tree.nearest_neighbor_iter_with_distance_2(&q) {
+        for (a0, [ax, ay], [bx, by], d2) in self.p.segments.nearest(q) {
             if d2.sqrt() > nearest + SNAP_TIE_M {
                 break;
             }
-            let a0 = seg.data as usize;
+            let a0 = a0 as usize;
             let (a, b) = (net.junction[net.tail[a0] as usize], net.junction[net.head[a0] as usize]);
             let usable = |u: u32, v: u32| net.segment_arc(u, v, |x| !self.blocked[x]).map(|x| x as u32);
             let (ab, ba) = (usable(a, b), usable(b, a));
             if ab.is_none() && ba.is_none() {
                 continue;
             }
-            let [ax, ay] = seg.geom().from;
-            let [bx, by] = seg.geom().to;
             let (dx, dy) = (bx - ax, by - ay);
             let len2 = dx * dx + dy * dy;
             let t = if len2 > 0.0 { (((q[0] - ax) * dx + (q[1] - ay) * dy) / len2).clamp(0.0, 1.0) } else { 0.0 };
@@ -649,23 +609,36 @@ impl Router {
     }
 
     /// Travel time between two nodes of the network (ms), on the CCH
-    /// with the top labels ([`crate::labels`]).
+    /// with the top labels ([`crate::labels`]) once computed, with the
+    /// plain CCH query before (the same answer, slower).
     pub fn node_time(&self, st: &mut QueryState, s: u32, t: u32) -> Option<u32> {
         let c = &self.p.cch;
-        self.labels.distance(c, &self.metric, &mut st.labels, c.rank[s as usize], c.rank[t as usize])
+        match &self.labels {
+            Some(l) => l.distance(c, &self.metric, &mut st.labels, c.rank[s as usize], c.rank[t as usize]),
+            None => self.query(st, &[(s, 0)], &[(t, 0)]).map(|(d, _, _)| d),
+        }
     }
 
-    /// The top labels (for reports).
-    pub fn labels(&self) -> &TopLabels {
-        &self.labels
+    /// The top labels, if computed (for reports).
+    pub fn labels(&self) -> Option<&TopLabels> {
+        self.labels.as_ref()
     }
 
-    /// Recomputes the top labels a hazard change made stale, so that
-    /// [`Self::node_time`] is fast again (it is exact meanwhile). Returns
-    /// how many were recomputed. Call it once the change is served, when
-    /// many queries are to follow.
+    /// Computes the top labels (the first time, on the metric in force)
+    /// or recomputes those a hazard change made stale, so that
+    /// [`Self::node_time`] is fast (it is exact meanwhile). Returns how
+    /// many labels were computed. Call it once the router has answered
+    /// what is urgent, when many node queries are to follow.
     pub fn refresh_labels(&mut self) -> usize {
-        self.labels.refresh(&self.p.cch, &self.metric)
+        match &mut self.labels {
+            Some(l) => l.refresh(&self.p.cch, &self.metric),
+            None => {
+                let l = TopLabels::new(&self.p.cch, &self.metric);
+                let n = l.size().0;
+                self.labels = Some(l);
+                n
+            }
+        }
     }
 
     /// The elimination-tree ancestors of `points` (`(node, offset)`), sorted

@@ -105,8 +105,14 @@ fn equals_dijkstra(map: &str) {
     let mut router = Router::new(prepared(map));
     assert!(router.network().destination.iter().any(|&d| d), "{map} has destination roads");
     let mut rng = StdRng::seed_from_u64(7946);
+    // A new router has no top labels yet (the plain query answers).
+    assert!(router.labels().is_none(), "{map}: labels computed by Router::new");
+    let (n, _) = check_pairs(&router, &mut rng, 2_000);
+    eprintln!("{map}: {n} pairs equal Dijkstra without hazards, before the labels");
+    let computed = router.refresh_labels();
+    assert!(computed > 0 && router.labels().is_some_and(|l| l.stale_count() == 0), "{map}: refresh_labels computes them ({computed})");
     let (n, _) = check_pairs(&router, &mut rng, 10_000);
-    eprintln!("{map}: {n} pairs equal Dijkstra without hazards");
+    eprintln!("{map}: {n} pairs equal Dijkstra without hazards, with the labels");
     // Hazards on, changed, then lifted: each time the partial update must
     // give Dijkstra's answers on the new weights.
     for round in 0..3 {
@@ -129,6 +135,27 @@ fn monaco_equals_dijkstra() {
 #[test]
 fn helsinki_equals_dijkstra() {
     equals_dijkstra("osm/helsinki.osm.pbf");
+}
+
+/// Labels first computed after a hazard closed roads are the hazard's:
+/// node queries stay equal to Dijkstra before and after, and after the
+/// hazard is lifted.
+#[test]
+fn labels_computed_after_a_hazard_are_exact() {
+    let mut router = Router::new(prepared_open("osm/monaco.osm.pbf"));
+    let mut rng = StdRng::seed_from_u64(2212);
+    let set = hazards_around(&router, &mut rng, 6);
+    let up = router.set_hazards(set);
+    assert!(up.blocked_arcs > 0 && up.labels_stale == 0, "{up:?}");
+    check_pairs(&router, &mut rng, 1_000);
+    assert!(router.refresh_labels() > 0);
+    assert_eq!(router.refresh_labels(), 0, "nothing stale the second time");
+    check_pairs(&router, &mut rng, 2_000);
+    let up = router.set_hazards(HazardSet::default());
+    assert!(up.labels_stale > 0, "lifting the hazard makes labels stale: {up:?}");
+    check_pairs(&router, &mut rng, 1_000);
+    assert!(router.refresh_labels() > 0);
+    check_pairs(&router, &mut rng, 1_000);
 }
 
 #[test]
@@ -245,6 +272,33 @@ fn prepared_file_round_trips_and_refuses_damage() {
     let e = netfile::from_bytes(&old, name).unwrap_err().to_string();
     assert!(e.contains("stale") && e.contains("corridor import"), "{e}");
     assert!(netfile::from_bytes(b"hello", name).unwrap_err().to_string().contains("not a Corridor"));
+    // The same from files on disk (`read` streams the arrays from the
+    // file, checksumming as it goes): each refused, naming the file.
+    let on_disk = |b: &[u8]| {
+        let f = dir.path().join("d.cnet");
+        std::fs::write(&f, b).unwrap();
+        let e = netfile::read(&f).unwrap_err().to_string();
+        assert!(e.contains("d.cnet"), "{e}");
+        e
+    };
+    assert!(on_disk(&flipped).contains("checksum"));
+    assert!(on_disk(&bytes[..bytes.len() - 10]).contains("truncated"));
+    assert!(on_disk(&old).contains("stale"));
+    assert!(on_disk(b"hello").contains("not a Corridor"));
+    assert!(on_disk(&bytes[..40]).contains("truncated"));
+    // A damaged array length with a checksum that matches the damage:
+    // refused as inconsistent, not read past the end or allocated.
+    let payload_at = 32;
+    let mut long = bytes.clone();
+    // The first field is the source's length.
+    long[payload_at..payload_at + 8].copy_from_slice(&u64::MAX.to_le_bytes());
+    let crc = crc32fast::hash(&long[payload_at..]);
+    long[28..32].copy_from_slice(&crc.to_le_bytes());
+    let e = on_disk(&long);
+    assert!(e.contains("inconsistent") && e.contains("longer than the file"), "{e}");
+    // The same damage with the old checksum: called corrupt.
+    long[28..32].copy_from_slice(&bytes[28..32]);
+    assert!(on_disk(&long).contains("checksum"));
 }
 
 /// Routes between random positions: the time is the arcs driven plus the

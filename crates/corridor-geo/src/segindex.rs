@@ -1,0 +1,356 @@
+//! The spatial index of road segments, computed at preparation and kept
+//! in the prepared file as two plain arrays, so that a router is ready
+//! without building a tree.
+//!
+//! One segment per pair of junctions (named by its first arc, either way,
+//! see [`SegIndex::new`]), in a local flat projection (metres) around the
+//! network's centre. The segments are sorted along a Hilbert curve of
+//! their boxes' centres and packed [`NODE_SIZE`] to a node, nodes
+//! [`NODE_SIZE`] to a parent, up to one root (a packed static R-tree, as
+//! Flatbush lays it out); the boxes of the nodes above the segments are
+//! stored, and each segment's projected ends in leaf order (the search
+//! reads them in a row rather than through the network's arrays).
+//!
+//! The nearest-segment search is best-first (every node and segment in
+//! one heap by distance), so segments come out nearest first; equal
+//! distances come out by arc number (an R-tree of `rstar` gave them in
+//! an order of its own making). Distances are `rstar`'s
+//! ([`rstar::primitives::Line`]), so they are the same to the bit as the
+//! R-tree's were.
+
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+
+use rstar::PointDistance;
+
+use crate::graph::RoadNetwork;
+
+/// Children per node.
+pub const NODE_SIZE: usize = 16;
+
+/// A local flat projection (metres) around the network's centre, good
+/// enough to rank nearby segments.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Proj {
+    pub lat0: f64,
+    pub lon0: f64,
+    pub kx: f64,
+    pub ky: f64,
+}
+
+impl Proj {
+    /// Around the mean of the network's coordinates.
+    pub fn of(net: &RoadNetwork) -> Proj {
+        let n = net.node_count().max(1) as f64;
+        let lat0 = net.lat.iter().sum::<f64>() / n;
+        let lon0 = net.lon.iter().sum::<f64>() / n;
+        Proj { lat0, lon0, kx: 111_320.0 * lat0.to_radians().cos(), ky: 110_574.0 }
+    }
+    pub fn xy(&self, lat: f64, lon: f64) -> [f64; 2] {
+        [(lon - self.lon0) * self.kx, (lat - self.lat0) * self.ky]
+    }
+}
+
+/// The packed segment index (see the module doc).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SegIndex {
+    pub proj: Proj,
+    /// The segments' first arcs, in leaf order.
+    pub arcs: Vec<u32>,
+    /// Their projected ends `[from x, from y, to x, to y]`, in leaf order.
+    pub ends: Vec<[f64; 4]>,
+    /// `[min x, min y, max x, max y]` of each node above the segments,
+    /// level by level from the lowest (node `i` of the lowest level holds
+    /// segments `i * NODE_SIZE ..`), the root last.
+    pub boxes: Vec<[f64; 4]>,
+}
+
+/// The number of nodes of each level above `items` leaves, lowest first.
+fn level_sizes(items: usize) -> Vec<usize> {
+    let mut sizes = Vec::new();
+    let mut s = items;
+    while s > 0 {
+        s = s.div_ceil(NODE_SIZE);
+        sizes.push(s);
+        if s == 1 {
+            break;
+        }
+    }
+    sizes
+}
+
+/// Position of `(x, y)` (each below 2^16) along a Hilbert curve.
+fn hilbert(x: u32, y: u32) -> u32 {
+    // Flatbush's (after Rawrunprotected's public-domain version).
+    let mut a = x ^ y;
+    let mut b = 0xFFFF ^ a;
+    let mut c = 0xFFFF ^ (x | y);
+    let mut d = x & (y ^ 0xFFFF);
+    let mut aa = a | (b >> 1);
+    let mut bb = (a >> 1) ^ a;
+    let mut cc = ((c >> 1) ^ (b & (d >> 1))) ^ c;
+    let mut dd = ((a & (c >> 1)) ^ (d >> 1)) ^ d;
+    a = aa;
+    b = bb;
+    c = cc;
+    d = dd;
+    aa = (a & (a >> 2)) ^ (b & (b >> 2));
+    bb = (a & (b >> 2)) ^ (b & ((a ^ b) >> 2));
+    cc ^= (a & (c >> 2)) ^ (b & (d >> 2));
+    dd ^= (b & (c >> 2)) ^ ((a ^ b) & (d >> 2));
+    a = aa;
+    b = bb;
+    c = cc;
+    d = dd;
+    aa = (a & (a >> 4)) ^ (b & (b >> 4));
+    bb = (a & (b >> 4)) ^ (b & ((a ^ b) >> 4));
+    cc ^= (a & (c >> 4)) ^ (b & (d >> 4));
+    dd ^= (b & (c >> 4)) ^ ((a ^ b) & (d >> 4));
+    a = aa;
+    b = bb;
+    c = cc;
+    d = dd;
+    cc ^= (a & (c >> 8)) ^ (b & (d >> 8));
+    dd ^= (b & (c >> 8)) ^ ((a ^ b) & (d >> 8));
+    a = cc ^ (cc >> 1);
+    b = dd ^ (dd >> 1);
+    let mut i0 = x ^ y;
+    let mut i1 = b | (0xFFFF ^ (i0 | a));
+    i0 = (i0 | (i0 << 8)) & 0x00FF_00FF;
+    i0 = (i0 | (i0 << 4)) & 0x0F0F_0F0F;
+    i0 = (i0 | (i0 << 2)) & 0x3333_3333;
+    i0 = (i0 | (i0 << 1)) & 0x5555_5555;
+    i1 = (i1 | (i1 << 8)) & 0x00FF_00FF;
+    i1 = (i1 | (i1 << 4)) & 0x0F0F_0F0F;
+    i1 = (i1 | (i1 << 2)) & 0x3333_3333;
+    i1 = (i1 | (i1 << 1)) & 0x5555_5555;
+    (i1 << 1) | i0
+}
+
+fn bbox(a: [f64; 2], b: [f64; 2]) -> [f64; 4] {
+    [a[0].min(b[0]), a[1].min(b[1]), a[0].max(b[0]), a[1].max(b[1])]
+}
+
+fn union(a: [f64; 4], b: [f64; 4]) -> [f64; 4] {
+    [a[0].min(b[0]), a[1].min(b[1]), a[2].max(b[2]), a[3].max(b[3])]
+}
+
+/// Squared distance from `q` to a box (0 inside), made a hair smaller so
+/// that it never exceeds a segment's inside it whatever the rounding.
+fn box_d2(b: &[f64; 4], q: [f64; 2]) -> f64 {
+    let dx = (b[0] - q[0]).max(q[0] - b[2]).max(0.0);
+    let dy = (b[1] - q[1]).max(q[1] - b[3]).max(0.0);
+    (dx * dx + dy * dy) * (1.0 - 1e-9)
+}
+
+/// An entry of the search's heap: a node (`level > 0`, index) or a
+/// segment (`level == 0`, its arc), smallest distance first, nodes before
+/// segments at equal distance, then segments by arc.
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    d2: f64,
+    level: u32,
+    id: u32,
+    /// A segment's place in leaf order (not compared: one per arc).
+    leaf: u32,
+}
+
+impl PartialEq for Entry {
+    fn eq(&self, o: &Self) -> bool {
+        self.cmp(o) == Ordering::Equal
+    }
+}
+impl Eq for Entry {}
+impl PartialOrd for Entry {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Entry {
+    fn cmp(&self, o: &Self) -> Ordering {
+        // Reversed: `BinaryHeap` pops the greatest.
+        o.d2.total_cmp(&self.d2).then(o.level.cmp(&self.level).reverse()).then(o.id.cmp(&self.id))
+    }
+}
+
+impl SegIndex {
+    /// The index of `net`'s segments: one per pair of junctions, named by
+    /// its first arc (either way).
+    pub fn new(net: &RoadNetwork) -> SegIndex {
+        let proj = Proj::of(net);
+        let (copies_first, copies) = junction_copies(net);
+        let nodes_of = |j: u32| std::iter::once(j).chain(copies[copies_first[j as usize] as usize..copies_first[j as usize + 1] as usize].iter().copied());
+        let earlier = |a: usize, x: u32, y: u32| nodes_of(x).any(|w| net.arcs_of(w).take_while(|&b| b < a).any(|b| net.junction[net.head[b] as usize] == y));
+        let mut arcs = Vec::with_capacity(net.arc_count() / 2 + 1);
+        for a in 0..net.arc_count() {
+            let (u, v) = (net.junction[net.tail[a] as usize], net.junction[net.head[a] as usize]);
+            if !earlier(a, u, v) && !earlier(a, v, u) {
+                arcs.push(a as u32);
+            }
+        }
+        Self::pack(net, proj, arcs)
+    }
+
+    /// Sorts `arcs` (the segments) along the Hilbert curve and computes the
+    /// nodes' boxes.
+    fn pack(net: &RoadNetwork, proj: Proj, mut arcs: Vec<u32>) -> SegIndex {
+        let seg_box = |a: u32| {
+            let (p, q) = seg_of(net, &proj, a);
+            bbox(p, q)
+        };
+        let all = arcs.iter().fold([f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY], |acc, &a| union(acc, seg_box(a)));
+        let (w, h) = ((all[2] - all[0]).max(f64::MIN_POSITIVE), (all[3] - all[1]).max(f64::MIN_POSITIVE));
+        let scale = |v: f64, lo: f64, span: f64| {
+            let x = ((v - lo) / span * 65535.0).floor();
+            if x.is_finite() { x.clamp(0.0, 65535.0) as u32 } else { 0 }
+        };
+        let mut keyed: Vec<(u32, u32)> = arcs
+            .iter()
+            .map(|&a| {
+                let b = seg_box(a);
+                (hilbert(scale((b[0] + b[2]) / 2.0, all[0], w), scale((b[1] + b[3]) / 2.0, all[1], h)), a)
+            })
+            .collect();
+        keyed.sort_unstable();
+        arcs = keyed.into_iter().map(|(_, a)| a).collect();
+        let ends: Vec<[f64; 4]> = arcs
+            .iter()
+            .map(|&a| {
+                let (p, q) = seg_of(net, &proj, a);
+                [p[0], p[1], q[0], q[1]]
+            })
+            .collect();
+        let mut boxes = Vec::new();
+        let mut below: Vec<[f64; 4]> = arcs.iter().map(|&a| seg_box(a)).collect();
+        for size in level_sizes(arcs.len()) {
+            let level: Vec<[f64; 4]> = below.chunks(NODE_SIZE).map(|c| c.iter().copied().fold(c[0], union)).collect();
+            debug_assert_eq!(level.len(), size);
+            boxes.extend_from_slice(&level);
+            below = level;
+        }
+        SegIndex { proj, arcs, ends, boxes }
+    }
+
+    /// Whether the arrays fit together and name arcs of `net` (checked
+    /// when a prepared file is read).
+    pub fn fits(&self, net: &RoadNetwork) -> bool {
+        self.boxes.len() == level_sizes(self.arcs.len()).iter().sum::<usize>()
+            && self.ends.len() == self.arcs.len()
+            && self.arcs.iter().all(|&a| (a as usize) < net.arc_count())
+    }
+
+    /// The segments nearest `q` first (see the module doc): `(arc, from,
+    /// to, squared distance)`.
+    pub fn nearest<'a>(&'a self, q: [f64; 2]) -> Nearest<'a> {
+        let mut heap = BinaryHeap::new();
+        let levels = level_sizes(self.arcs.len());
+        if let Some(&root) = self.boxes.last() {
+            heap.push(Entry { d2: box_d2(&root, q), level: levels.len() as u32, id: 0, leaf: 0 });
+        }
+        let mut first = Vec::with_capacity(levels.len() + 1);
+        let mut at = 0;
+        for s in &levels {
+            first.push(at);
+            at += s;
+        }
+        Nearest { index: self, q, heap, levels, first }
+    }
+
+    /// The arcs naming segments whose box meets the box `lo`–`hi`.
+    pub fn intersecting(&self, lo: [f64; 2], hi: [f64; 2], out: &mut Vec<u32>) {
+        let levels = level_sizes(self.arcs.len());
+        if levels.is_empty() {
+            return;
+        }
+        let mut first = Vec::with_capacity(levels.len());
+        let mut at = 0;
+        for s in &levels {
+            first.push(at);
+            at += s;
+        }
+        let meets = |b: &[f64; 4]| b[0] <= hi[0] && b[2] >= lo[0] && b[1] <= hi[1] && b[3] >= lo[1];
+        let mut stack = vec![(levels.len(), 0usize)];
+        while let Some((level, i)) = stack.pop() {
+            if level == 0 {
+                let e = self.ends[i];
+                if meets(&bbox([e[0], e[1]], [e[2], e[3]])) {
+                    out.push(self.arcs[i]);
+                }
+                continue;
+            }
+            if !meets(&self.boxes[first[level - 1] + i]) {
+                continue;
+            }
+            let below = if level == 1 { self.arcs.len() } else { levels[level - 2] };
+            for c in i * NODE_SIZE..((i + 1) * NODE_SIZE).min(below) {
+                stack.push((level - 1, c));
+            }
+        }
+    }
+}
+
+/// The copies of each junction made for turn restrictions (see
+/// [`crate::turns`]), as CSR: junction `j`'s are
+/// `copies[first[j]..first[j + 1]]`.
+pub(crate) fn junction_copies(net: &RoadNetwork) -> (Vec<u32>, Vec<u32>) {
+    let n = net.node_count();
+    let mut first = vec![0u32; n + 1];
+    for v in (0..n).filter(|&v| net.junction[v] as usize != v) {
+        first[net.junction[v] as usize + 1] += 1;
+    }
+    for v in 0..n {
+        first[v + 1] += first[v];
+    }
+    let mut next = first.clone();
+    let mut copies = vec![0u32; first[n] as usize];
+    for v in (0..n).filter(|&v| net.junction[v] as usize != v) {
+        let slot = &mut next[net.junction[v] as usize];
+        copies[*slot as usize] = v as u32;
+        *slot += 1;
+    }
+    (first, copies)
+}
+
+/// The geometry of segment `a` (its junctions' positions, projected).
+fn seg_of(net: &RoadNetwork, proj: &Proj, a: u32) -> ([f64; 2], [f64; 2]) {
+    let (u, v) = (net.junction[net.tail[a as usize] as usize] as usize, net.junction[net.head[a as usize] as usize] as usize);
+    (proj.xy(net.lat[u], net.lon[u]), proj.xy(net.lat[v], net.lon[v]))
+}
+
+/// The search of [`SegIndex::nearest`].
+pub struct Nearest<'a> {
+    index: &'a SegIndex,
+    q: [f64; 2],
+    heap: BinaryHeap<Entry>,
+    levels: Vec<usize>,
+    /// Where each level's boxes start.
+    first: Vec<usize>,
+}
+
+impl Iterator for Nearest<'_> {
+    type Item = (u32, [f64; 2], [f64; 2], f64);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let ix = self.index;
+        while let Some(e) = self.heap.pop() {
+            if e.level == 0 {
+                let s = ix.ends[e.leaf as usize];
+                return Some((e.id, [s[0], s[1]], [s[2], s[3]], e.d2));
+            }
+            let level = e.level as usize;
+            let i = e.id as usize;
+            let below = if level == 1 { ix.arcs.len() } else { self.levels[level - 2] };
+            for c in i * NODE_SIZE..((i + 1) * NODE_SIZE).min(below) {
+                let entry = if level == 1 {
+                    let s = ix.ends[c];
+                    let d2 = rstar::primitives::Line::new([s[0], s[1]], [s[2], s[3]]).distance_2(&self.q);
+                    Entry { d2, level: 0, id: ix.arcs[c], leaf: c as u32 }
+                } else {
+                    Entry { d2: box_d2(&ix.boxes[self.first[level - 2] + c], self.q), level: (level - 1) as u32, id: c as u32, leaf: 0 }
+                };
+                self.heap.push(entry);
+            }
+        }
+        None
+    }
+}
