@@ -188,5 +188,8 @@ pub fn parse_signed_leaf(bytes: &[u8]) -> Result<Event, FieldError> {
     if bytes.len() > crate::MAX_EVENT_BYTES {
         return Err(FieldError::new("(leaf)", format!("{} bytes, over the {} an entry may hold", bytes.len(), crate::MAX_EVENT_BYTES)));
     }
-    serde_json::from_slice(bytes).map_err(|e| FieldError::new("(leaf)", format!("not a valid event: {e}")))
+    // UTF-8 checked once for the whole leaf, not string by string as
+    // `from_slice` does (a tenth of the parse for short strings).
+    let text = std::str::from_utf8(bytes).map_err(|e| FieldError::new("(leaf)", format!("not a valid event: not UTF-8 text ({e})")))?;
+    serde_json::from_str(text).map_err(|e| FieldError::new("(leaf)", format!("not a valid event: {e}")))
 }

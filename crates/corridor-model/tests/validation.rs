@@ -417,3 +417,19 @@ fn the_registry_indexes_every_id_by_position() {
     r.apply_batch(&later).expect("the truncated passage left no mark");
     assert_eq!(r.position("p3"), Some(8));
 }
+
+#[test]
+fn a_leaf_that_is_not_utf8_is_refused_with_its_reason() {
+    let events = parse_batch(&passage(r#"{"women":3}"#, 0, "cp1", "bus-1", "ramouseh")).unwrap();
+    let canonical = events[0].canonical_bytes();
+    assert_eq!(corridor_model::parse::parse_signed_leaf(&canonical).unwrap(), events[0]);
+    // A byte that ends UTF-8 inside a string, and one outside any string.
+    let at = canonical.windows(5).position(|w| w == b"bus-1").unwrap();
+    for at in [at, 0] {
+        let mut bytes = canonical.clone();
+        bytes[at] = 0xff;
+        for err in [corridor_model::parse::parse_signed_leaf(&bytes).unwrap_err(), parse_leaf(&bytes).unwrap_err()] {
+            assert!(err.to_string().contains("not UTF-8"), "{err}");
+        }
+    }
+}

@@ -31,7 +31,7 @@ fn disagreements(events: &[Event]) -> Vec<String> {
     let mut back: BTreeMap<Moment, (BTreeSet<String>, Option<usize>, String)> = BTreeMap::new();
     let mut lost: BTreeMap<Moment, BTreeSet<String>> = BTreeMap::new();
     for (i, e) in events.iter().enumerate() {
-        let dispatched: BTreeSet<String> = v.vehicles().iter().filter(|(_, s)| s.status == VehicleStatus::Dispatched).map(|(id, _)| id.clone()).collect();
+        let dispatched: BTreeSet<String> = v.vehicles().into_iter().filter(|(_, s)| s.status == VehicleStatus::Dispatched).map(|(id, _)| id.clone()).collect();
         v.apply(i as u64, e);
         match &e.body {
             Body::VehicleRegistered(_) => registered += 1,
@@ -148,7 +148,7 @@ fn an_attacked_convoy_does_not_also_turn_back_its_lost_vehicles() {
     for id in &attack.vehicles {
         assert_eq!(v.vehicle(id).unwrap().status, VehicleStatus::Lost, "{id}");
     }
-    let stuck: Vec<&String> = v.vehicles().iter().filter(|(_, s)| s.status == VehicleStatus::Dispatched).map(|(id, _)| id).collect();
+    let stuck: Vec<&String> = v.vehicles().into_iter().filter(|(_, s)| s.status == VehicleStatus::Dispatched).map(|(id, _)| id).collect();
     assert!(stuck.is_empty(), "left dispatched at the end: {stuck:?}");
 }
 

@@ -380,7 +380,7 @@ impl Fold {
     fn convoy_rows(&self) -> Vec<ConvoyRow> {
         self.views
             .convoys()
-            .iter()
+            .into_iter()
             .map(|(id, c)| ConvoyRow {
                 convoy: id.clone(),
                 corridor: c.corridor.clone(),
@@ -414,7 +414,7 @@ impl Fold {
         passages.sort_by(|a, b| b.index.cmp(&a.index));
         let corrections = v.corrections().into_iter().filter(|r| r.checkpoint.as_deref() == Some(id)).collect();
         let mut expected = Vec::new();
-        for (cid, cs) in v.convoys().iter().filter(|(_, cs)| cs.corridor == corridor_id && cs.status != ConvoyStatus::Arrived) {
+        for (cid, cs) in v.convoys().into_iter().filter(|(_, cs)| cs.corridor == corridor_id && cs.status != ConvoyStatus::Arrived) {
             for veh in &cs.vehicles {
                 let Some(vs) = v.vehicle(veh) else { continue };
                 if vs.convoy.as_deref() == Some(cid.as_str()) && vs.status != VehicleStatus::Lost && !counted.contains(&(cid.as_str(), veh.as_str())) {
@@ -422,7 +422,7 @@ impl Fold {
                 }
             }
         }
-        let vehicles = v.vehicles().iter().map(|(id, vs)| ExpectedVehicle { vehicle: id.clone(), kind: vs.kind.name().into(), places: vs.capacity, convoy: None }).collect();
+        let vehicles = v.vehicles().into_iter().map(|(id, vs)| ExpectedVehicle { vehicle: id.clone(), kind: vs.kind.name().into(), places: vs.capacity, convoy: None }).collect();
         Some(CheckpointView {
             checkpoint,
             position,

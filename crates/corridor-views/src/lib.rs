@@ -353,6 +353,16 @@ pub struct ConvoyState {
     out: usize,
 }
 
+/// Values by id, hashed: looked up on every passage, listed only sorted.
+type ById<V> = HashMap<String, V, foldhash::fast::RandomState>;
+
+/// `m`'s entries sorted by id: how a hashed map is listed.
+fn sorted<V>(m: &ById<V>) -> Vec<(&String, &V)> {
+    let mut all: Vec<(&String, &V)> = m.iter().collect();
+    all.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    all
+}
+
 /// Sets `slot` to `value`, reusing the string already there.
 fn set(slot: &mut Option<String>, value: &str) {
     match slot {
@@ -375,9 +385,17 @@ fn at_key<'a, V: Default>(m: &'a mut BTreeMap<String, V>, key: &str) -> &'a mut 
     m.get_mut(key).expect("inserted above")
 }
 
+/// [`at_key`] for a hashed map.
+fn at_id<'a, V: Default>(m: &'a mut ById<V>, key: &str) -> &'a mut V {
+    if !m.contains_key(key) {
+        m.insert(key.to_string(), V::default());
+    }
+    m.get_mut(key).expect("inserted above")
+}
+
 /// After vehicle `v` changed: moves it between its convoys' counts of
 /// vehicles out, from the convoy it was out of `before`.
-fn track(convoys: &mut BTreeMap<String, ConvoyState>, vehicles: &BTreeMap<String, VehicleState>, v: &str, before: Option<String>) {
+fn track(convoys: &mut ById<ConvoyState>, vehicles: &ById<VehicleState>, v: &str, before: Option<String>) {
     let after = vehicles.get(v).and_then(VehicleState::out_of);
     if before.as_deref() == after {
         return;
@@ -586,10 +604,13 @@ pub struct Views {
     by_corridor: BTreeMap<String, Tally>,
     by_day: BTreeMap<NaiveDate, Tally>,
     by_day_and_corridor: BTreeMap<NaiveDate, BTreeMap<String, Tally>>,
-    /// By convoy, then vehicle.
-    trips: BTreeMap<String, BTreeMap<String, Trip>>,
-    vehicles: BTreeMap<String, VehicleState>,
-    convoys: BTreeMap<String, ConvoyState>,
+    /// By convoy, then vehicle. These three are hashed, not ordered (a
+    /// passage looks each up, the fold's most frequent work): whatever
+    /// lists them sorts by id first ([`Views::vehicles`], [`Views::trips`],
+    /// the reconciliation's lists), so no answer depends on hash order.
+    trips: ById<ById<Trip>>,
+    vehicles: ById<VehicleState>,
+    convoys: ById<ConvoyState>,
     incidents: Vec<IncidentRow>,
     recovery: Recovery,
     aftermath: Aftermath,
@@ -999,7 +1020,7 @@ impl Views {
         let last = corridor.checkpoints.len() - 1;
         // Looked up before inserting: a trip is counted at every checkpoint
         // but created once.
-        let by_vehicle = at_key(&mut self.trips, &p.convoy);
+        let by_vehicle = at_id(&mut self.trips, &p.convoy);
         if !by_vehicle.contains_key(&p.vehicle) {
             let trip = Trip { convoy: p.convoy.clone(), vehicle: p.vehicle.clone(), corridor: p.corridor.clone(), passages: vec![None; corridor.checkpoints.len()] };
             by_vehicle.insert(p.vehicle.clone(), trip);
@@ -1069,7 +1090,7 @@ impl Views {
     pub fn reconcile(&self, as_of: Option<DateTime<Utc>>) -> Reconciliation {
         let as_of = as_of.or(self.last_time);
         let mut r = Reconciliation { as_of, trips: 0, reconciled: 0, in_transit: 0, discrepancies: vec![], overdue: vec![], flags: self.flags.clone(), all_reconciled: false };
-        for trip in self.trips.values().flat_map(BTreeMap::values) {
+        for trip in self.trips() {
             r.trips += 1;
             let Some(corridor) = self.corridors.get(&trip.corridor) else { continue };
             let disc = |checkpoint: Option<&str>, what: String| Discrepancy {
@@ -1140,6 +1161,10 @@ impl Views {
                 r.in_transit += 1;
             }
         }
+        // Listed by trip (convoy, then vehicle), each trip's in checkpoint
+        // order: the trips were met in hash order.
+        r.discrepancies.sort_by(|a, b| (&a.convoy, &a.vehicle).cmp(&(&b.convoy, &b.vehicle)));
+        r.overdue.sort_by(|a, b| (&a.convoy, &a.vehicle).cmp(&(&b.convoy, &b.vehicle)));
         r.all_reconciled = r.all_reconciled();
         r
     }
@@ -1236,14 +1261,14 @@ impl Views {
         Some(VehicleState { status, convoy: Some(convoy.to_string()), checkpoint, since, ..now.clone() })
     }
 
-    /// Every convoy by id.
-    pub fn convoys(&self) -> &BTreeMap<String, ConvoyState> {
-        &self.convoys
+    /// Every convoy, in id order.
+    pub fn convoys(&self) -> Vec<(&String, &ConvoyState)> {
+        sorted(&self.convoys)
     }
 
-    /// Every vehicle by id.
-    pub fn vehicles(&self) -> &BTreeMap<String, VehicleState> {
-        &self.vehicles
+    /// Every vehicle, in id order.
+    pub fn vehicles(&self) -> Vec<(&String, &VehicleState)> {
+        sorted(&self.vehicles)
     }
 
     /// A corridor's checkpoint ids in order.
@@ -1259,9 +1284,10 @@ impl Views {
         self.corridors.get(id).map(|c| c.name.as_str())
     }
 
-    /// Every vehicle trip (convoy, vehicle) with its passages.
+    /// Every vehicle trip with its passages, in no particular order (each
+    /// names its convoy and vehicle: sort by them to list trips).
     pub fn trips(&self) -> impl Iterator<Item = &Trip> {
-        self.trips.values().flat_map(BTreeMap::values)
+        self.trips.values().flat_map(HashMap::values)
     }
 
     /// Every corridor: its status and windows.

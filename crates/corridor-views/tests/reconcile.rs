@@ -176,3 +176,47 @@ fn sums_of_many_maximal_values_do_not_wrap() {
     assert_eq!(f.incidents.iter().map(|i| u64::from(i.killed)).sum::<u64>(), n);
     assert_eq!((f.withdrawn.people, f.withdrawn.wounded), (u64::from(MAX_PEOPLE), u64::from(MAX_PEOPLE)));
 }
+
+/// Vehicles, convoys, discrepancies and overdue trips are listed in id
+/// order (convoy, then vehicle; a trip's discrepancies in checkpoint
+/// order), whatever order they were met in: the views keep them hashed.
+#[test]
+fn lists_are_in_id_order_whatever_the_order_met() {
+    let mut op = Op::new();
+    let ids: Vec<String> = (0..40).rev().map(|i| format!("w{:02}", (i * 7) % 40)).collect();
+    for v in &ids {
+        op.push(2, Body::VehicleRegistered(Vehicle { vehicle: v.clone(), kind: VehicleKind::Bus, seats: 50, stretchers: 0, operator: "x".into() }));
+    }
+    for (k, pair) in ids.chunks(2).enumerate() {
+        op.push(3, Body::ConvoyDispatched(Convoy { convoy: format!("q{:02}", (k * 11) % 20), corridor: "c".into(), vehicles: pair.to_vec() }));
+    }
+    // Each pair: the first counted in with 3 women, then 4 at "mid" and 5
+    // at "out" (two discrepancies, "mid" before "out"); the second left
+    // inside after its count-in (overdue).
+    for (k, pair) in ids.chunks(2).enumerate() {
+        let convoy = format!("q{:02}", (k * 11) % 20);
+        for (j, v) in pair.iter().enumerate() {
+            let cps: &[(&str, u32)] = if j == 0 { &[("in", 3), ("mid", 4), ("out", 5)] } else { &[("in", 3)] };
+            for &(cp, women) in cps {
+                let counts = [("women".to_string(), women)].into_iter().collect();
+                op.push(5, Body::Passage(Passage { vehicle: v.clone(), convoy: convoy.clone(), corridor: "c".into(), checkpoint: cp.into(), counts, wounded: 0 }));
+            }
+        }
+    }
+    op.push(500, Body::GroupsDefined(GroupsDefined::standard()));
+    let r = op.views.reconcile(None);
+    let order: Vec<(&str, &str, Option<&str>)> = r.discrepancies.iter().map(|d| (d.convoy.as_str(), d.vehicle.as_str(), d.checkpoint.as_deref())).collect();
+    let mut sorted = order.clone();
+    sorted.sort();
+    assert_eq!(order.len(), 40, "two per exited vehicle");
+    assert_eq!(order, sorted, "by convoy, vehicle, then checkpoint (mid < out)");
+    let overdue: Vec<(&str, &str)> = r.overdue.iter().map(|o| (o.convoy.as_str(), o.vehicle.as_str())).collect();
+    assert_eq!(overdue.len(), 20);
+    assert!(overdue.windows(2).all(|w| w[0] < w[1]), "{overdue:?}");
+    let vehicles: Vec<&String> = op.views.vehicles().into_iter().map(|(id, _)| id).collect();
+    assert_eq!(vehicles.len(), 43);
+    assert!(vehicles.windows(2).all(|w| w[0] < w[1]));
+    let convoys: Vec<&String> = op.views.convoys().into_iter().map(|(id, _)| id).collect();
+    assert_eq!(convoys.len(), 21);
+    assert!(convoys.windows(2).all(|w| w[0] < w[1]));
+}

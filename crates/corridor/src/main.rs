@@ -15,6 +15,18 @@ mod record;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// mimalloc's `mi_option_purge_delay` (its `mi_option_e` in
+/// `include/mimalloc.h`, v3; the Rust binding names no constant for it).
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+
+/// How long freed memory stays with the process before it goes back to
+/// the system. Opening a big log frees and allocates again hundreds of
+/// megabytes of parsed events within seconds; with mimalloc's 1 s the
+/// pages go back and come again zeroed (`serve` on a 1M-event log, same
+/// build: 3.37 -> 2.89 s median with 10 s, system time about halved,
+/// 2026-12-08). A server idle for 10 s still gives its memory back.
+const PURGE_DELAY_MS: std::ffi::c_long = 10_000;
+
 /// The exit code of a command whose standard output was closed (`| head`):
 /// 128 + SIGPIPE, as a shell reports a process that SIGPIPE ended.
 const CLOSED_PIPE: i32 = 141;
@@ -25,6 +37,8 @@ fn closed_pipe(e: &anyhow::Error) -> bool {
 }
 
 fn main() {
+    // SAFETY: sets one of mimalloc's options, which it reads on use; any value is valid.
+    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, PURGE_DELAY_MS) };
     // A reader that stops reading (`corridor demo | head`) ends the command
     // quietly, whether the write that noticed was a `println!` (which
     // panics) or one that returned its error: no panic message, no
@@ -48,5 +62,17 @@ fn main() {
         }
         eprintln!("error: {e:#}");
         std::process::exit(1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The option set in `main` is the purge delay: the only one of
+    /// mimalloc's v3 options whose default is 1000 (a new mimalloc that
+    /// renumbers its options fails here, not silently).
+    #[test]
+    fn the_option_set_is_mimallocs_purge_delay() {
+        // SAFETY: reads an option.
+        assert_eq!(unsafe { libmimalloc_sys::mi_option_get(super::MI_OPTION_PURGE_DELAY) }, 1000);
     }
 }
