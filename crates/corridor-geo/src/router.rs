@@ -345,7 +345,8 @@ impl Router {
         let q = self.proj.xy(at.lat, at.lon);
         let mut out: Vec<Snap> = Vec::new();
         let mut nearest = f64::INFINITY;
-        for (a0, [ax, ay], [bx, by], d2) in self.p.segments.nearest(q) {
+        let mut near = self.p.segments.nearest(q);
+        while let Some((a0, [ax, ay], [bx, by], d2)) = near.next() {
             if d2.sqrt() > nearest + SNAP_TIE_M {
                 break;
             }
@@ -373,6 +374,9 @@ impl Router {
             }
             if out.is_empty() {
                 nearest = d2.sqrt();
+                // Farther ones are left out below; a hair more, whatever
+                // the rounding.
+                near.limit((nearest + SNAP_TIE_M).powi(2) * (1.0 + 1e-9));
             }
             out.push(Snap { asked: at, point, distance_m, a, b, t, ab, ba });
             if out.len() >= max {

@@ -106,7 +106,18 @@ fn check(seed: u64) {
         let first = (0..net.arc_count()).find(|&b| (net.tail[b], net.head[b]) == (u, v) || (net.tail[b], net.head[b]) == (v, u)).unwrap();
         assert_eq!(ix.arcs.contains(&(a as u32)), a == first, "arc {a}");
     }
-    let tree: RTree<Seg> = RTree::bulk_load(ix.arcs.iter().map(|&a| GeomWithData::new(segment(&net, &ix, a), a)).collect());
+    check_queries(&net, &ix, &mut rng, lattice, seed);
+}
+
+/// 20 random queries: nearest-first against brute force and rstar, a
+/// limit set part-way, and box queries against rstar.
+fn check_queries(net: &RoadNetwork, ix: &SegIndex, rng: &mut StdRng, lattice: bool, seed: u64) {
+    let tree: RTree<Seg> = RTree::bulk_load(
+        ix.arcs
+            .iter()
+            .map(|&a| GeomWithData::new(segment(net, ix, a), a))
+            .collect(),
+    );
     for _ in 0..20 {
         let q = if lattice && rng.gen_bool(0.7) {
             // On the lattice or half-way: exact ties.
@@ -115,18 +126,43 @@ fn check(seed: u64) {
         } else {
             ix.proj.xy(50.0 + rng.gen_range(-1.0..7.0) * CELL, 7.0 + rng.gen_range(-1.0..7.0) * CELL)
         };
-        let ours: Vec<(u32, f64)> = ix.nearest(q).map(|(a, p, r, d2)| {
-            let l = segment(&net, &ix, a);
-            assert_eq!((p, r), (l.from, l.to), "geometry of arc {a}");
-            (a, d2)
-        }).collect();
+        let ours: Vec<(u32, f64)> = ix
+            .nearest(q)
+            .map(|(a, p, r, d2)| {
+                let l = segment(net, ix, a);
+                assert_eq!((p, r), (l.from, l.to), "geometry of arc {a}");
+                (a, d2)
+            })
+            .collect();
         // Brute force: every segment once, by distance, then arc.
-        let mut brute: Vec<(u32, f64)> = ix.arcs.iter().map(|&a| (a, segment(&net, &ix, a).distance_2(&q))).collect();
+        let mut brute: Vec<(u32, f64)> = ix
+            .arcs
+            .iter()
+            .map(|&a| (a, segment(net, ix, a).distance_2(&q)))
+            .collect();
         brute.sort_by(|x, y| x.1.total_cmp(&y.1).then(x.0.cmp(&y.0)));
         assert_eq!(ours, brute, "seed {seed}, query {q:?}");
         // rstar: the same distances, the same segments at each distance.
         let theirs: Vec<(u32, f64)> = tree.nearest_neighbor_iter_with_distance_2(&q).map(|(s, d2)| (s.data, d2)).collect();
         assert_eq!(runs(&ours), runs(&theirs), "seed {seed}, query {q:?}");
+        // A limit set after `k` segments (at one of the distances, so
+        // that some are exactly at it): the rest up to it, none farther.
+        let k = rng.gen_range(0..=brute.len());
+        let max_d2 = brute[rng.gen_range(0..brute.len())].1;
+        let mut it = ix.nearest(q);
+        let mut got: Vec<(u32, f64)> = it.by_ref().take(k).map(|(a, _, _, d2)| (a, d2)).collect();
+        it.limit(max_d2);
+        got.extend(it.map(|(a, _, _, d2)| (a, d2)));
+        let want: Vec<(u32, f64)> = brute
+            .iter()
+            .enumerate()
+            .filter(|&(i, x)| i < k || x.1 <= max_d2)
+            .map(|(_, &x)| x)
+            .collect();
+        assert_eq!(
+            got, want,
+            "seed {seed}, query {q:?}, limit {max_d2} after {k}"
+        );
         // Boxes: the same segments as rstar's envelope query.
         let r = rng.gen_range(0.0..300.0);
         let (lo, hi) = ([q[0] - r, q[1] - r * 0.5], [q[0] + r * 0.7, q[1] + r]);
@@ -155,21 +191,42 @@ fn three_levels_agree() {
     let net = random_net(&mut rng, 400, 3000, false);
     let ix = SegIndex::new(&net);
     assert!(ix.arcs.len() > NODE_SIZE.pow(2), "{}", ix.arcs.len());
-    for seed in 0..20 {
-        check(seed);
-    }
+    check_queries(&net, &ix, &mut rng, false, 5);
     let q = ix.proj.xy(50.0 + 3.0 * CELL, 7.0 + 3.0 * CELL);
     let ours: Vec<(u32, f64)> = ix.nearest(q).map(|(a, _, _, d2)| (a, d2)).collect();
     assert_eq!(ours.len(), ix.arcs.len());
-    assert!(ours.windows(2).all(|w| w[0].1 < w[1].1 || (w[0].1 == w[1].1 && w[0].0 < w[1].0)));
+    assert!(ours
+        .windows(2)
+        .all(|w| w[0].1 < w[1].1 || (w[0].1 == w[1].1 && w[0].0 < w[1].0)));
+    // Two searches alive at once on one thread, interleaved, answer as
+    // each alone (they cannot share the reused scratch).
+    let q2 = ix.proj.xy(50.0 + 1.5 * CELL, 7.0 + 4.2 * CELL);
+    let alone2: Vec<(u32, f64)> = ix.nearest(q2).map(|(a, _, _, d2)| (a, d2)).collect();
+    let (mut s1, mut s2) = (ix.nearest(q), ix.nearest(q2));
+    let (mut x1, mut x2) = (Vec::new(), Vec::new());
+    loop {
+        match (s1.next(), s2.next()) {
+            (None, None) => break,
+            (a, b) => {
+                x1.extend(a.map(|(a, _, _, d2)| (a, d2)));
+                x2.extend(b.map(|(a, _, _, d2)| (a, d2)));
+            }
+        }
+    }
+    assert_eq!((x1, x2), (ours, alone2));
+    // Many ties in a deep tree: a big network on the lattice.
+    let net = random_net(&mut rng, 400, 3000, true);
+    let ix = SegIndex::new(&net);
+    assert!(ix.arcs.len() > NODE_SIZE.pow(2), "{}", ix.arcs.len());
+    check_queries(&net, &ix, &mut rng, true, 6);
 }
 
 /// The index is computed at preparation, goes through the prepared file
 /// unchanged, and is the one the network read back would give; a file of
-/// format 4 (without it) is refused as stale, and an index naming an arc
+/// format 5 (16 to a node) is refused as stale, and an index naming an arc
 /// the network does not have is refused even with a matching checksum.
 #[test]
-fn index_round_trips_and_format_4_is_refused() {
+fn index_round_trips_and_format_5_is_refused() {
     use corridor_geo::{netfile, PreparedNetwork};
     let mut rng = StdRng::seed_from_u64(5);
     let p = PreparedNetwork::prepare(random_net(&mut rng, 300, 2000, false));
@@ -179,9 +236,12 @@ fn index_round_trips_and_format_4_is_refused() {
     assert_eq!(p.segments, q.segments);
     assert_eq!(q.segments, SegIndex::new(&q.net));
     let mut old = bytes.clone();
-    old[16..20].copy_from_slice(&4u32.to_le_bytes());
+    old[16..20].copy_from_slice(&5u32.to_le_bytes());
     let e = netfile::from_bytes(&old, "r.cnet").unwrap_err().to_string();
-    assert!(e.contains("version 4") && e.contains("stale") && e.contains("corridor import"), "{e}");
+    assert!(
+        e.contains("version 5") && e.contains("stale") && e.contains("corridor import"),
+        "{e}"
+    );
     // The last segment's arc, out of range, the checksum made to match.
     let mut bad = bytes.clone();
     let at = bad.len() - 32 * p.segments.boxes.len() - 8 - 32 * p.segments.ends.len() - 8 - 4;
