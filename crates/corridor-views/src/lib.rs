@@ -606,8 +606,9 @@ pub struct Views {
     by_day_and_corridor: BTreeMap<NaiveDate, BTreeMap<String, Tally>>,
     /// By convoy, then vehicle. These three are hashed, not ordered (a
     /// passage looks each up, the fold's most frequent work): whatever
-    /// lists them sorts by id first ([`Views::vehicles`], [`Views::trips`],
-    /// the reconciliation's lists), so no answer depends on hash order.
+    /// lists them sorts by id ([`Views::vehicles`], [`Views::convoys`], the
+    /// reconciliation's lists; [`Views::trips`] leaves it to its caller),
+    /// so no answer depends on hash order.
     trips: ById<ById<Trip>>,
     vehicles: ById<VehicleState>,
     convoys: ById<ConvoyState>,
